@@ -1,0 +1,39 @@
+# The two commands: `make run` (the platform with demo data) and `make test` (every test).
+# Both create .venv and install requirements.txt when needed; nothing else must be installed.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed-requirements
+
+.PHONY: run test stop lint format bench install
+
+$(INSTALLED): requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	@cp requirements.txt $(INSTALLED)
+
+install: $(INSTALLED)
+
+run: $(INSTALLED)
+	$(PY) manage.py run_platform
+
+# Starts the embedded servers if they are not running and stops them afterwards if it did,
+# so it also works while `make run` is up.
+test: $(INSTALLED)
+	$(PY) -m loyalty_platform.embedded run -- $(PY) -m pytest $(PYTEST_ARGS)
+
+stop: $(INSTALLED)
+	$(PY) -m loyalty_platform.embedded stop
+
+lint: $(INSTALLED)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(INSTALLED)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: $(INSTALLED)
+	$(PY) -m loyalty_platform.embedded run -- $(PY) bench/tenant_create.py

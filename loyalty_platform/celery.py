@@ -1,0 +1,16 @@
+"""The Celery app. Tasks are tenant-aware: a task sent from inside an organization's schema
+runs in that schema (tenant-schemas-celery carries the schema name in the message)."""
+
+import os
+
+from tenant_schemas_celery.app import CeleryApp
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loyalty_platform.settings")
+
+app = CeleryApp("loyalty_platform")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    "heartbeat": {"task": "loyalty_platform.core.tasks.heartbeat", "schedule": 30.0},
+}

@@ -1,0 +1,26 @@
+"""Two admin portals: operators manage organizations on the platform host; each
+organization's staff manage their own schema on the organization's host. Keeping them as
+separate sites means no public-schema model can ever be registered on a merchant's admin."""
+
+from django.contrib.admin import AdminSite
+
+
+class PlatformAdminSite(AdminSite):
+    site_header = "Loyalty platform: operators"
+    site_title = "Platform admin"
+    index_title = "Organizations, plans and subscriptions"
+
+
+class MerchantAdminSite(AdminSite):
+    site_title = "Merchant admin"
+    index_title = "Programs, customers and settings"
+
+    def each_context(self, request):
+        context = super().each_context(request)
+        tenant = getattr(request, "tenant", None)
+        context["site_header"] = f"{tenant.name}: loyalty admin" if tenant else "Loyalty admin"
+        return context
+
+
+platform_admin_site = PlatformAdminSite(name="platform_admin")
+merchant_admin_site = MerchantAdminSite(name="merchant_admin")

@@ -1,0 +1,49 @@
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django_tenants.utils import tenant_context
+
+from loyalty_platform.accounts.models import User
+from loyalty_platform.accounts.services import staff_user_create
+from loyalty_platform.programs.models import Program
+from loyalty_platform.programs.services import point_program_create, stamp_program_create
+from loyalty_platform.shops.models import Shop
+from loyalty_platform.shops.services import shop_create
+from tenants.models import Organization
+from tenants.services import api_key_create
+
+DEMO_STAFF_PASSWORD = "demo-staff-password"  # noqa: S105 - published demo login
+
+
+@dataclass(frozen=True)
+class DemoData:
+    staff_email: str
+    staff_password: str | None  # None when the staff user existed before this call
+    api_key: str | None  # None when a demo key existed before this call
+
+
+def demo_data_create(*, organization: Organization) -> DemoData:
+    """Give an organization the demo setup, creating only what is missing: a point program
+    (1 point per 1.00; 100 points = 1.00, at least 100), a 10-stamp card whose full card
+    issues a "Free Coffee" coupon, a shop, a staff user and an API key."""
+    staff_email = f"staff@{organization.slug}.example"
+    with tenant_context(organization), transaction.atomic():
+        if not Program.objects.filter(kind=Program.Kind.POINT, is_active=True).exists():
+            point_program_create(
+                name="Points",
+                earn_points_per_unit=Decimal("1"),
+                redeem_points_per_unit=100,
+                min_redeem_points=100,
+            )
+        if not Program.objects.filter(kind=Program.Kind.STAMP, is_active=True).exists():
+            stamp_program_create(name="Coffee card", stamps_per_card=10, reward_name="Free Coffee")
+        shop = Shop.objects.first() or shop_create(name="Main street shop", address="1 Main Street")
+        staff_password = None
+        if not User.objects.filter(email__iexact=staff_email).exists():
+            staff_user_create(email=staff_email, password=DEMO_STAFF_PASSWORD, name="Demo staff")
+            staff_password = DEMO_STAFF_PASSWORD
+    api_key = None
+    if not organization.api_keys.filter(label="Demo POS", revoked_at__isnull=True).exists():
+        api_key = api_key_create(organization=organization, label="Demo POS", shop_id=shop.pk).secret_key
+    return DemoData(staff_email=staff_email, staff_password=staff_password, api_key=api_key)

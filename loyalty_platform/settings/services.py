@@ -1,0 +1,88 @@
+"""Database, Redis (cache, channel layer, Celery broker) and email."""
+
+from loyalty_platform.env import env, require
+
+from .base import PRODUCTION, USES_EMBEDDED_SERVICES, VAR_DIR
+
+if USES_EMBEDDED_SERVICES:
+    from loyalty_platform import embedded
+
+    _database = embedded.ensure_postgres().django_settings()
+else:
+    _database = env.db_url("DATABASE_URL")
+# Lets a helper process (a Celery worker in a test, a benchmark) use another database.
+if env.str("DATABASE_NAME", default=""):
+    _database["NAME"] = env.str("DATABASE_NAME")
+
+DATABASES = {
+    "default": {
+        **_database,
+        "ENGINE": "django_tenants.postgresql_backend",
+        "CONN_MAX_AGE": env.int("DATABASE_CONN_MAX_AGE", default=60),
+        "CONN_HEALTH_CHECKS": True,
+        "TEST": {"NAME": env.str("TEST_DATABASE_NAME", default="test_loyalty")},
+    }
+}
+DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+
+if PRODUCTION:
+    REDIS_URL = require("REDIS_URL")
+elif env.str("REDIS_URL", default=""):
+    REDIS_URL = env.str("REDIS_URL")
+else:
+    from loyalty_platform import embedded
+
+    REDIS_URL = embedded.ensure_redis()
+
+# Everything this process writes into Redis is prefixed by the namespace, so a test run and
+# `make run` can share one Redis server without seeing each other's keys, queues or groups.
+REDIS_NAMESPACE = env.str("REDIS_NAMESPACE", default="lp")
+
+
+def redis_settings(redis_url: str, namespace: str) -> dict:
+    return {
+        "CACHES": {
+            # Tenant data: django-tenants' key function puts the current schema into every key.
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": redis_url,
+                "KEY_PREFIX": namespace,
+                "KEY_FUNCTION": "django_tenants.cache.make_key",
+                "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
+            },
+            # Look-ups that decide which tenant a request belongs to (domains, API keys).
+            "platform": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": redis_url,
+                "KEY_PREFIX": f"{namespace}:platform",
+            },
+        },
+        "CHANNEL_LAYERS": {
+            "default": {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {"hosts": [redis_url], "prefix": f"{namespace}:asgi"},
+            }
+        },
+        "CELERY_BROKER_URL": redis_url,
+        "CELERY_TASK_DEFAULT_QUEUE": f"{namespace}:celery",
+        "CELERY_BROKER_TRANSPORT_OPTIONS": {"global_keyprefix": f"{namespace}:"},
+    }
+
+
+globals().update(redis_settings(REDIS_URL, REDIS_NAMESPACE))
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+
+EMAIL_URL = env.str("EMAIL_URL", default="")
+if EMAIL_URL:
+    globals().update(env.email_url("EMAIL_URL"))
+else:
+    # Without an SMTP server, mail is written to files under var/mail/ for a person to read.
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = VAR_DIR / "mail"
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="loyalty@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL

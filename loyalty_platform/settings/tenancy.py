@@ -1,0 +1,38 @@
+"""django-tenants: which apps live in the public schema and which in every organization's."""
+
+SHARED_APPS = [
+    "django_tenants",
+    "tenants",
+    "loyalty_platform.accounts",
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.admin.apps.SimpleAdminConfig",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "channels",
+    "loyalty_platform.core",
+]
+
+TENANT_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.admin.apps.SimpleAdminConfig",
+    "loyalty_platform.accounts",
+    "loyalty_platform.shops",
+    "loyalty_platform.programs",
+]
+
+INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+
+TENANT_MODEL = "tenants.Organization"
+TENANT_DOMAIN_MODEL = "tenants.Domain"
+
+# New organizations are cloned from this schema, which `migrate_platform` keeps migrated.
+TENANT_BASE_SCHEMA = "template"
+TENANT_CREATION_FAKES_MIGRATIONS = True

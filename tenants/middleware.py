@@ -1,0 +1,44 @@
+from django.conf import settings
+from django.core.exceptions import DisallowedHost
+from django.db import connection
+from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
+from django.urls import set_urlconf
+
+from tenants.platform import is_valid_hostname, platform_hostnames
+from tenants.selectors import organization_for_hostname
+
+
+def unknown_host_response() -> HttpResponse:
+    return HttpResponse(render_to_string("unknown_host.html"), status=404)
+
+
+class TenantHostMiddleware:
+    """Route a request by its host: the platform host serves the public schema and URLs;
+    an organization's host name (cached look-up) serves that organization's schema."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.platform_hostnames = platform_hostnames()
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        connection.set_schema_to_public()
+        try:
+            hostname = request.get_host().rsplit(":", 1)[0].lower().rstrip(".")
+        except DisallowedHost:
+            return unknown_host_response()
+        if hostname.startswith("[") or hostname in self.platform_hostnames:
+            request.tenant = None
+            request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
+        elif not is_valid_hostname(hostname):
+            return unknown_host_response()
+        else:
+            organization = organization_for_hostname(hostname)
+            if organization is None:
+                return unknown_host_response()
+            organization.domain_url = hostname
+            request.tenant = organization
+            connection.set_tenant(organization)
+            request.urlconf = settings.ROOT_URLCONF
+        set_urlconf(request.urlconf)
+        return self.get_response(request)

@@ -1,0 +1,116 @@
+import secrets
+
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+from django_tenants.models import DomainMixin, TenantMixin
+
+SLUG_PATTERN = r"^[a-z0-9](?:-?[a-z0-9])*$"
+
+
+def _new_signing_secret() -> str:
+    return secrets.token_hex(32)
+
+
+class Organization(TenantMixin):
+    """A merchant organization; its data lives in its own PostgreSQL schema."""
+
+    class VerificationPreset(models.TextChoices):
+        STANDARD = "standard", "Standard"
+        BALANCED = "balanced", "Balanced"
+        STRICT = "strict", "Strict"
+
+    slug = models.CharField(
+        max_length=40,
+        unique=True,
+        validators=[RegexValidator(SLUG_PATTERN, "lowercase letters, digits and single hyphens")],
+    )
+    name = models.CharField(max_length=120)
+    currency = models.CharField(max_length=3, default="EUR")
+    verification_preset = models.CharField(
+        max_length=10, choices=VerificationPreset.choices, default=VerificationPreset.STANDARD
+    )
+    pin_length = models.PositiveSmallIntegerField(choices=[(4, "4 digits"), (6, "6 digits")], default=4)
+    brand_color = models.CharField(max_length=7, default="#1f6f5c")
+    # Signs the customers' QR payloads; never leaves the server.
+    signing_secret = models.CharField(max_length=64, default=_new_signing_secret, editable=False)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    auto_create_schema = True
+    # The template schema holds only structure and the rows every schema needs
+    # (content types, permissions), so its data is copied along.
+    clone_mode = "DATA"
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.slug})"
+
+    @staticmethod
+    def schema_name_for_slug(slug: str) -> str:
+        return "org_" + slug.replace("-", "_")
+
+
+class Domain(DomainMixin):
+    """A host name (no port) that routes to an organization."""
+
+    def __str__(self) -> str:
+        return self.domain
+
+
+class Plan(models.Model):
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=120)
+    monthly_price = models.DecimalField(max_digits=10, decimal_places=2, default=0)
+    is_active = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Subscription(models.Model):
+    class Status(models.TextChoices):
+        TRIALING = "trialing", "Trialing"
+        ACTIVE = "active", "Active"
+        PAST_DUE = "past_due", "Past due"
+        CANCELED = "canceled", "Canceled"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="subscriptions")
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="subscriptions")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    started_at = models.DateTimeField(default=timezone.now)
+    ends_at = models.DateTimeField(null=True, blank=True, help_text="Empty: runs until canceled.")
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.organization.slug}: {self.plan} ({self.status})"
+
+
+class ApiKey(models.Model):
+    """A POS terminal's or integration's key. The key is `sk_live_<lookup_id>_<secret>`;
+    only a SHA-256 hash of the secret is stored."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="api_keys")
+    lookup_id = models.CharField(max_length=16, unique=True, editable=False)
+    secret_hash = models.CharField(max_length=64, editable=False)
+    label = models.CharField(max_length=120, blank=True)
+    # A shop lives in the organization's schema, so this is a plain id, not a foreign key.
+    shop_id = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"sk_live_{self.lookup_id}_… ({self.label or 'no label'})"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None

@@ -1,0 +1,161 @@
+import hashlib
+import logging
+import re
+import secrets
+import string
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.utils import timezone
+from django_tenants.utils import schema_exists
+
+from tenants.models import SLUG_PATTERN, ApiKey, Domain, Organization, Plan, Subscription
+from tenants.platform import is_valid_hostname, organization_hostname, platform_hostnames
+
+logger = logging.getLogger(__name__)
+
+RESERVED_SLUGS = frozenset({"www", "api", "admin", "app", "platform", "public", "template", "static"})
+CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
+DEFAULT_PLAN_CODE = "standard"
+
+
+class OrganizationError(ValueError):
+    """Refused organization input; the message says why."""
+
+
+def template_schema_ensure(*, verbosity: int = 0) -> None:
+    """Create the template schema if needed and bring it to the latest migrations.
+
+    New organizations are cloned from it and their migrations faked, so it must never lag
+    behind the code: this runs before every clone (a no-op costs one migration plan)."""
+    template = settings.TENANT_BASE_SCHEMA
+    if not schema_exists(template):
+        with connection.cursor() as cursor:
+            cursor.execute(f'CREATE SCHEMA "{template}"')
+    call_command(
+        "migrate_schemas",
+        schema_name=template,
+        tenant=True,
+        interactive=False,
+        verbosity=verbosity,
+    )
+    connection.set_schema_to_public()
+
+
+def _validate_slug(slug: str) -> None:
+    if not re.match(SLUG_PATTERN, slug) or len(slug) > 40:
+        raise OrganizationError(
+            f"invalid slug {slug!r}: use 1-40 lowercase letters, digits and single hyphens"
+        )
+    if slug in RESERVED_SLUGS:
+        raise OrganizationError(f"the slug {slug!r} is reserved")
+    if Organization.objects.filter(slug=slug).exists():
+        raise OrganizationError(f"an organization with slug {slug!r} already exists")
+
+
+def _validate_hostname(hostname: str) -> str:
+    hostname = hostname.strip().lower().rstrip(".")
+    if not is_valid_hostname(hostname):
+        raise OrganizationError(f"invalid host name {hostname!r} (give a host without port or scheme)")
+    if hostname in platform_hostnames():
+        raise OrganizationError(f"{hostname} is the platform's own host")
+    if Domain.objects.filter(domain=hostname).exists():
+        raise OrganizationError(f"the host {hostname} already belongs to an organization")
+    return hostname
+
+
+def default_plan() -> Plan:
+    plan, _ = Plan.objects.get_or_create(
+        code=DEFAULT_PLAN_CODE, defaults={"name": "Standard", "monthly_price": 0}
+    )
+    return plan
+
+
+def organization_create(
+    *,
+    slug: str,
+    name: str,
+    domains: list[str] | tuple[str, ...] = (),
+    verification_preset: str = Organization.VerificationPreset.STANDARD,
+    currency: str = "EUR",
+) -> Organization:
+    """Create an organization: its schema cloned from the template, its primary host
+    `<slug>.<platform host>` plus any custom domains, and an open-ended subscription."""
+    slug = slug.strip().lower()
+    _validate_slug(slug)
+    if not name.strip():
+        raise OrganizationError("the organization needs a name")
+    currency = currency.strip().upper()
+    if not CURRENCY_PATTERN.match(currency):
+        raise OrganizationError(f"invalid currency {currency!r}: use a three-letter ISO 4217 code")
+    if verification_preset not in Organization.VerificationPreset.values:
+        raise OrganizationError(
+            f"invalid preset {verification_preset!r}: use one of "
+            + ", ".join(Organization.VerificationPreset.values)
+        )
+    hostnames = [_validate_hostname(organization_hostname(slug))]
+    for custom in domains:
+        hostname = _validate_hostname(custom)
+        if hostname not in hostnames:
+            hostnames.append(hostname)
+
+    template_schema_ensure()
+    with transaction.atomic():
+        organization = Organization(
+            schema_name=Organization.schema_name_for_slug(slug),
+            slug=slug,
+            name=name.strip(),
+            currency=currency,
+            verification_preset=verification_preset,
+        )
+        organization.save(verbosity=0)
+        for index, hostname in enumerate(hostnames):
+            Domain.objects.create(domain=hostname, tenant=organization, is_primary=index == 0)
+        Subscription.objects.create(organization=organization, plan=default_plan())
+    logger.info("organization created: %s (schema %s)", slug, organization.schema_name)
+    return organization
+
+
+def organization_primary_hostname(*, organization: Organization) -> str:
+    domain = organization.domains.filter(is_primary=True).first()
+    return domain.domain if domain else organization_hostname(organization.slug)
+
+
+@dataclass(frozen=True)
+class IssuedApiKey:
+    api_key: ApiKey
+    secret_key: str
+
+
+API_KEY_PREFIX = "sk_live_"
+_KEY_ALPHABET = string.ascii_letters + string.digits
+
+
+def api_key_hash(secret: str) -> str:
+    # The secret is 40 random characters (~238 bits), so a fast hash is enough.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def api_key_create(
+    *, organization: Organization, label: str = "", shop_id: int | None = None
+) -> IssuedApiKey:
+    """Issue a key; the returned secret key is the only time the secret exists in clear."""
+    lookup_id = secrets.token_hex(6)
+    secret = "".join(secrets.choice(_KEY_ALPHABET) for _ in range(40))
+    api_key = ApiKey.objects.create(
+        organization=organization,
+        lookup_id=lookup_id,
+        secret_hash=api_key_hash(secret),
+        label=label,
+        shop_id=shop_id,
+    )
+    return IssuedApiKey(api_key=api_key, secret_key=f"{API_KEY_PREFIX}{lookup_id}_{secret}")
+
+
+def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])
+    return api_key

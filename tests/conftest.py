@@ -1,0 +1,102 @@
+"""Test set-up: the real PostgreSQL and Redis; two organizations created once per session.
+
+Tests run inside a transaction that is rolled back (pytest-django's `db`). Tests that need
+committed data (other threads, other processes) use `committed_db`, which never flushes the
+database: they create rows with unique names and assert only on their own rows."""
+
+import pytest
+from django.conf import settings
+from django.core.cache import caches
+from django.db import connection
+from django.test import Client
+from django_tenants.utils import tenant_context
+
+from tenants.models import Organization
+from tenants.services import organization_create
+
+ORGANIZATION_A = "test-a"
+ORGANIZATION_B = "test-b"
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        for slug, name in ((ORGANIZATION_A, "Test Org A"), (ORGANIZATION_B, "Test Org B")):
+            if not Organization.objects.filter(slug=slug).exists():
+                organization_create(slug=slug, name=name)
+    yield
+
+
+def _delete_namespace_keys() -> None:
+    # Never FLUSHDB: `make run` may share this Redis server; delete only this run's keys.
+    client = caches["platform"]._cache.get_client()
+    keys = list(client.scan_iter(match=f"*{settings.REDIS_NAMESPACE}*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    _delete_namespace_keys()
+    yield
+    connection.set_schema_to_public()
+
+
+@pytest.fixture
+def organization(db) -> Organization:
+    return Organization.objects.get(slug=ORGANIZATION_A)
+
+
+@pytest.fixture
+def other_organization(db) -> Organization:
+    return Organization.objects.get(slug=ORGANIZATION_B)
+
+
+@pytest.fixture
+def in_organization(organization):
+    """Run the test body inside organization A's schema."""
+    with tenant_context(organization):
+        yield organization
+
+
+def host_of(organization: Organization) -> str:
+    return f"{organization.slug}.localhost"
+
+
+class HostClient(Client):
+    """A test client bound to one host; login() looks the user up in that host's schema."""
+
+    def __init__(self, organization: Organization | None, **defaults):
+        self.organization = organization
+        host = host_of(organization) if organization else "localhost"
+        super().__init__(HTTP_HOST=host, **defaults)
+
+    def login(self, **credentials) -> bool:
+        if self.organization is None:
+            connection.set_schema_to_public()
+            return super().login(**credentials)
+        with tenant_context(self.organization):
+            return super().login(**credentials)
+
+
+@pytest.fixture
+def client_a(organization) -> HostClient:
+    return HostClient(organization)
+
+
+@pytest.fixture
+def client_b(other_organization) -> HostClient:
+    return HostClient(other_organization)
+
+
+@pytest.fixture
+def platform_client(db) -> HostClient:
+    return HostClient(None)
+
+
+@pytest.fixture
+def committed_db(django_db_blocker):
+    """Database access outside the test transaction, for threads and other processes."""
+    with django_db_blocker.unblock():
+        yield
+        connection.set_schema_to_public()
