@@ -7,7 +7,7 @@ database: they create rows with unique names and assert only on their own rows."
 import pytest
 from django.conf import settings
 from django.core.cache import caches
-from django.db import connection
+from django.db import connection, connections
 from django.test import Client
 from django_tenants.utils import tenant_context
 
@@ -100,3 +100,6 @@ def committed_db(django_db_blocker):
     with django_db_blocker.unblock():
         yield
         connection.set_schema_to_public()
+        # Its connection may live in a context (Playwright's event loop) that the end-of-run
+        # clean-up does not see; an open one would block dropping the test database.
+        connections.close_all()

@@ -1,0 +1,149 @@
+"""Real helper processes for integration tests: the ASGI server and a Celery worker, both on
+the test database and this run's Redis namespace."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from loyalty_platform.embedded import BASE_DIR
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+HELPER_APPLICATION_NAME = f"test-helper-{os.getpid()}"
+
+
+def helper_environment(**extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_APPLICATION_NAME": HELPER_APPLICATION_NAME,
+        "DJANGO_SETTINGS_MODULE": "loyalty_platform.settings.test",
+        "DATABASE_NAME": settings.DATABASES["default"]["NAME"],
+        "TEST_REDIS_NAMESPACE": settings.REDIS_NAMESPACE,
+        **extra,
+    }
+
+
+def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"helper process exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listened on port {port} within {timeout} s")
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Stop a helper and wait until its database sessions are gone, so that dropping the test
+    database at the end of the run is not refused."""
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    _wait_for_helper_sessions_to_close()
+
+
+def _wait_for_helper_sessions_to_close(timeout: float = 10) -> None:
+    from django.db import connections
+
+    # A connection of its own, closed here: the caller may be inside a transaction, or in a
+    # context (Playwright's event loop) whose connection nobody would close afterwards.
+    probe = connections.create_connection("default")
+    try:
+        with probe.cursor() as cursor:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+                    [HELPER_APPLICATION_NAME],
+                )
+                if cursor.fetchone()[0] == 0:
+                    return
+                time.sleep(0.05)
+    finally:
+        probe.close()
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    port: int
+
+    def url(self, host: str, path: str = "/") -> str:
+        return f"http://{host}:{self.port}{path}"
+
+
+@contextmanager
+def live_server() -> Iterator[LiveServer]:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "loyalty_platform.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--lifespan",
+            "off",
+            "--log-level",
+            "warning",
+        ],
+        cwd=BASE_DIR,
+        env=helper_environment(PLATFORM_HOST=f"localhost:{port}"),
+    )
+    try:
+        wait_for_port(port, process)
+        yield LiveServer(port=port)
+    finally:
+        stop(process)
+
+
+@contextmanager
+def celery_worker() -> Iterator[subprocess.Popen]:
+    from loyalty_platform.celery import app
+
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "loyalty_platform",
+            "worker",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "WARNING",
+            "--hostname",
+            f"test-{os.getpid()}@%h",
+        ],
+        cwd=BASE_DIR,
+        env=helper_environment(),
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not app.control.ping(timeout=0.5):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the Celery worker did not come up")
+        yield process
+    finally:
+        stop(process)
