@@ -1,8 +1,8 @@
 import uuid
 
 import pytest
-from playwright.sync_api import expect
 from django_tenants.utils import tenant_context
+from playwright.sync_api import expect
 
 from loyalty_platform.accounts.services import staff_user_create
 from tenants.models import Organization
