@@ -31,6 +31,8 @@ def template_schema_ensure(*, verbosity: int = 0) -> None:
     New organizations are cloned from it and their migrations faked, so it must never lag
     behind the code: this runs before every clone (a no-op costs one migration plan)."""
     template = settings.TENANT_BASE_SCHEMA
+    if not (template and settings.TENANT_CREATION_FAKES_MIGRATIONS):
+        return
     if not schema_exists(template):
         with connection.cursor() as cursor:
             cursor.execute(f'CREATE SCHEMA "{template}"')

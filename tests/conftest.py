@@ -19,12 +19,26 @@ ORGANIZATION_B = "test-b"
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
+def django_db_setup(request, django_test_environment, django_db_blocker):
+    """Replaces pytest-django's, which creates the test database only when some test asks
+    for `db`; a session of `committed_db` tests alone would otherwise run on the real one."""
+    from django.test.utils import setup_databases, teardown_databases
+
+    verbosity = request.config.option.verbose
     with django_db_blocker.unblock():
+        databases = setup_databases(verbosity=verbosity, interactive=False, aliases={"default"})
+        assert_test_database()
         for slug, name in ((ORGANIZATION_A, "Test Org A"), (ORGANIZATION_B, "Test Org B")):
-            if not Organization.objects.filter(slug=slug).exists():
-                organization_create(slug=slug, name=name)
+            organization_create(slug=slug, name=name)
     yield
+    with django_db_blocker.unblock():
+        teardown_databases(databases, verbosity=verbosity)
+
+
+def assert_test_database() -> None:
+    name = connection.settings_dict["NAME"]
+    if not name.startswith("test_"):
+        pytest.exit(f"refusing to run tests on the database {name!r}", returncode=3)
 
 
 def _delete_namespace_keys() -> None:
@@ -95,9 +109,10 @@ def platform_client(db) -> HostClient:
 
 
 @pytest.fixture
-def committed_db(django_db_blocker):
+def committed_db(django_db_setup, django_db_blocker):
     """Database access outside the test transaction, for threads and other processes."""
     with django_db_blocker.unblock():
+        assert_test_database()
         yield
         connection.set_schema_to_public()
         # Its connection may live in a context (Playwright's event loop) that the end-of-run
