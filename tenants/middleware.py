@@ -15,7 +15,9 @@ def unknown_host_response() -> HttpResponse:
 
 class TenantHostMiddleware:
     """Route a request by its host: the platform host serves the public schema and URLs;
-    an organization's host name (cached look-up) serves that organization's schema."""
+    an organization's host name (cached look-up) serves that organization's schema.
+
+    Sets request.organization (None on the platform host) and request.tenant."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -28,7 +30,9 @@ class TenantHostMiddleware:
         except DisallowedHost:
             return unknown_host_response()
         if hostname.startswith("[") or hostname in self.platform_hostnames:
-            request.tenant = None
+            # django-tenants' templates expect a tenant object; the public schema's stands in.
+            request.tenant = connection.tenant
+            request.organization = None
             request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
         elif not is_valid_hostname(hostname):
             return unknown_host_response()
@@ -38,6 +42,7 @@ class TenantHostMiddleware:
                 return unknown_host_response()
             organization.domain_url = hostname
             request.tenant = organization
+            request.organization = organization
             connection.set_tenant(organization)
             request.urlconf = settings.ROOT_URLCONF
         set_urlconf(request.urlconf)

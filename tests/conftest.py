@@ -35,6 +35,11 @@ def django_db_setup(request, django_test_environment, django_db_blocker):
         teardown_databases(databases, verbosity=verbosity)
 
 
+def pytest_configure(config) -> None:
+    if settings.SETTINGS_MODULE != "loyalty_platform.settings.test":
+        pytest.exit(f"tests must run with loyalty_platform.settings.test, not {settings.SETTINGS_MODULE}")
+
+
 def assert_test_database() -> None:
     name = connection.settings_dict["NAME"]
     if not name.startswith("test_"):

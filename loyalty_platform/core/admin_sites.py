@@ -17,8 +17,8 @@ class MerchantAdminSite(AdminSite):
 
     def each_context(self, request):
         context = super().each_context(request)
-        tenant = getattr(request, "tenant", None)
-        context["site_header"] = f"{tenant.name}: loyalty admin" if tenant else "Loyalty admin"
+        organization = getattr(request, "organization", None)
+        context["site_header"] = f"{organization.name}: loyalty admin" if organization else "Loyalty admin"
         return context
 
 

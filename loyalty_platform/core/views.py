@@ -22,4 +22,4 @@ def platform_home(request: HttpRequest):
 
 @require_GET
 def organization_home(request: HttpRequest):
-    return render(request, "organization_home.html", {"organization": request.tenant})
+    return render(request, "organization_home.html", {"organization": request.organization})

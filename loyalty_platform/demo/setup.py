@@ -27,7 +27,7 @@ class DemoCredentials:
 
 
 def _credentials_file():
-    return settings.VAR_DIR / "demo-credentials.json"
+    return settings.DEMO_CREDENTIALS_FILE
 
 
 def demo_platform_ensure() -> DemoCredentials:

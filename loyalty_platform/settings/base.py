@@ -90,6 +90,9 @@ STORAGES = {
 # Development serves static files straight from the apps, without collectstatic.
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
+# Where `make run` keeps the demo API key it issued, to print it again on the next start.
+DEMO_CREDENTIALS_FILE = VAR_DIR / "demo-credentials.json"
+
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "/media/"
 
