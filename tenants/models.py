@@ -34,6 +34,8 @@ class Organization(TenantMixin):
     brand_color = models.CharField(max_length=7, default="#1f6f5c")
     # Signs the customers' QR payloads; never leaves the server.
     signing_secret = models.CharField(max_length=64, default=_new_signing_secret, editable=False)
+    # Requests per minute per API key, by endpoint group; empty uses the platform defaults.
+    rate_limits = models.JSONField(default=dict, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -101,6 +103,8 @@ class ApiKey(models.Model):
     # A shop lives in the organization's schema, so this is a plain id, not a foreign key.
     shop_id = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Overrides the organization's per-minute limits for this key, e.g. {"transactions": 600}.
+    rate_limits = models.JSONField(default=dict, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
 

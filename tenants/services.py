@@ -1,4 +1,3 @@
-import hashlib
 import logging
 import re
 import secrets
@@ -13,6 +12,7 @@ from django_tenants.utils import schema_exists
 
 from tenants.models import SLUG_PATTERN, ApiKey, Domain, Organization, Plan, Subscription
 from tenants.platform import is_valid_hostname, organization_hostname, platform_hostnames
+from tenants.selectors import API_KEY_PREFIX, api_key_hash
 
 logger = logging.getLogger(__name__)
 
@@ -131,13 +131,7 @@ class IssuedApiKey:
     secret_key: str
 
 
-API_KEY_PREFIX = "sk_live_"
 _KEY_ALPHABET = string.ascii_letters + string.digits
-
-
-def api_key_hash(secret: str) -> str:
-    # The secret is 40 random characters (~238 bits), so a fast hash is enough.
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def api_key_create(
@@ -161,3 +155,11 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
     return api_key
+
+
+def api_key_touch(*, api_key_id: int, lookup_id: str) -> None:
+    """Record use, at most once a minute per key, so a busy terminal costs no extra writes."""
+    from loyalty_platform.core import redis as lp_redis
+
+    if lp_redis.client().set(lp_redis.key("apikey-touched", lookup_id), "1", nx=True, ex=60):
+        ApiKey.objects.filter(pk=api_key_id).update(last_used_at=timezone.now())

@@ -60,3 +60,67 @@ class Program(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_kind_display()})"
+
+
+class Card(models.Model):
+    """A customer's membership in a program. `balance` is a cache of the ledger: only
+    `programs.services.ledger_post` writes it, together with the entry that explains it."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        BLOCKED = "blocked", "Blocked"
+        EXPIRED = "expired", "Expired"
+
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="cards")
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="cards")
+    card_number = models.CharField(max_length=20, unique=True, editable=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    balance = models.BigIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "program"], name="one_card_per_program"),
+        ]
+
+    def __str__(self) -> str:
+        return self.card_number
+
+
+class LedgerEntry(models.Model):
+    """Append-only: one row per change of a card's balance, with the balance after it."""
+
+    class Cause(models.TextChoices):
+        EARN = "earn", "Earn"
+        REDEEM = "redeem", "Redeem"
+        REFUND = "refund", "Refund"
+        EXPIRE = "expire", "Expire"
+        ADJUST = "adjust", "Adjustment"
+        REVERSAL = "reversal", "Reversal"
+        REWARD = "reward", "Reward (full stamp card)"
+        ORDER = "order", "Order"
+        RETURN = "return", "Return"
+
+    card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="entries")
+    delta = models.BigIntegerField()
+    balance_after = models.BigIntegerField()
+    cause = models.CharField(max_length=10, choices=Cause.choices)
+    external_id = models.CharField(max_length=128, blank=True)
+    api_key_lookup_id = models.CharField(max_length=16, blank=True)
+    staff_user = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reversed_entry = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversal"
+    )
+    note = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-pk"]
+        indexes = [models.Index(fields=["card", "-id"], name="ledger_card_recent_idx")]
+        verbose_name_plural = "ledger entries"
+
+    def __str__(self) -> str:
+        return f"{self.cause} {self.delta:+d} → {self.balance_after}"

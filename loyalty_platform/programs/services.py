@@ -1,6 +1,13 @@
-from decimal import Decimal
+import secrets
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
-from loyalty_platform.programs.models import Program
+from django.db import IntegrityError, transaction
+
+from loyalty_platform.core.errors import DomainError
+from loyalty_platform.customers.models import Customer
+from loyalty_platform.programs.models import Card, LedgerEntry, Program
+from loyalty_platform.programs.selectors import active_program
 
 
 def point_program_create(
@@ -26,3 +33,203 @@ def stamp_program_create(*, name: str, stamps_per_card: int, reward_name: str) -
         stamps_per_card=stamps_per_card,
         reward_name=reward_name,
     )
+
+
+_ROUNDING = {
+    Program.Rounding.DOWN: ROUND_FLOOR,
+    Program.Rounding.NEAREST: ROUND_HALF_UP,
+    Program.Rounding.UP: ROUND_CEILING,
+}
+MAX_BALANCE = 2**53  # keeps balances exact in every JSON client
+
+
+def luhn_check_digit(digits: str) -> str:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char)
+        if index % 2 == 0:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return str((10 - total % 10) % 10)
+
+
+def card_number_candidate() -> str:
+    body = "".join(str(secrets.randbelow(10)) for _ in range(11))
+    return body + luhn_check_digit(body)
+
+
+def card_get_or_create_locked(*, customer: Customer, program: Program) -> Card:
+    """The customer's card in the program, row-locked for the current transaction."""
+    card = Card.objects.select_for_update().filter(customer=customer, program=program).first()
+    if card is not None:
+        return card
+    for _ in range(10):
+        try:
+            with transaction.atomic():
+                return Card.objects.create(
+                    customer=customer, program=program, card_number=card_number_candidate()
+                )
+        except IntegrityError as error:
+            if "one_card_per_program" in str(error):
+                return Card.objects.select_for_update().get(customer=customer, program=program)
+    raise RuntimeError("could not draw a free card number")
+
+
+def ledger_post(
+    *,
+    card: Card,
+    delta: int,
+    cause: str,
+    external_id: str = "",
+    api_key_lookup_id: str = "",
+    staff_user=None,
+    reversed_entry: LedgerEntry | None = None,
+    note: str = "",
+) -> LedgerEntry:
+    """The one way a balance changes. The card must be row-locked by the caller's
+    transaction (select_for_update); the new balance and its entry are written together."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("ledger_post must run inside the transaction that locked the card")
+    new_balance = card.balance + delta
+    if new_balance < 0 and not card.program.allow_negative_balance:
+        raise DomainError("insufficient_balance")
+    if abs(new_balance) >= MAX_BALANCE:
+        raise DomainError("balance_limit_exceeded")
+    card.balance = new_balance
+    card.save(update_fields=["balance", "updated_at"])
+    return LedgerEntry.objects.create(
+        card=card,
+        delta=delta,
+        balance_after=new_balance,
+        cause=cause,
+        external_id=external_id,
+        api_key_lookup_id=api_key_lookup_id,
+        staff_user=staff_user,
+        reversed_entry=reversed_entry,
+        note=note,
+    )
+
+
+def points_for_amount(*, program: Program, amount) -> int:
+    raw = Decimal(amount) * program.earn_points_per_unit
+    return int(raw.quantize(Decimal("1"), rounding=_ROUNDING[program.earn_rounding]))
+
+
+def stamps_for_amount(*, program: Program, amount) -> int:
+    stamps = int(Decimal(amount).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+    return max(1, min(stamps, program.stamps_per_card))
+
+
+@dataclass(frozen=True)
+class BalanceChange:
+    stamps: int
+    points: int
+    coupon: object | None = None  # coupons.models.Coupon when a stamp card filled
+
+
+def _program_for(card_type: str) -> Program:
+    program = active_program(card_type)
+    if program is None:
+        raise DomainError("program_not_found", card_type=card_type)
+    return program
+
+
+def _locked_cards(customer: Customer) -> dict[str, Card]:
+    """Lock the customer's cards of the active programs, in primary-key order."""
+    programs = {program.pk: kind for kind in Program.Kind.values if (program := active_program(kind))}
+    cards = (
+        Card.objects.select_for_update(of=("self",))
+        .select_related("program")
+        .filter(customer=customer, program_id__in=list(programs))
+        .order_by("pk")
+    )
+    return {programs[card.program_id]: card for card in cards}
+
+
+def _balances(cards: dict[str, Card]) -> dict[str, int]:
+    return {
+        "stamps": cards[Program.Kind.STAMP].balance if Program.Kind.STAMP in cards else 0,
+        "points": cards[Program.Kind.POINT].balance if Program.Kind.POINT in cards else 0,
+    }
+
+
+def customer_earn(
+    *,
+    customer: Customer,
+    amount,
+    card_type: str,
+    external_id: str,
+    api_key_lookup_id: str = "",
+) -> BalanceChange:
+    """Add points (earn ratio times amount, rounded by the program's rule) or stamps (the amount,
+    rounded, 1 to a card's worth). A stamp card that fills issues a coupon for the program's
+    reward and starts again with the extra stamps."""
+    from loyalty_platform.coupons.services import coupon_issue
+
+    program = _program_for(card_type)
+    with transaction.atomic():
+        cards = _locked_cards(customer)
+        if card_type not in cards:
+            cards[card_type] = card_get_or_create_locked(customer=customer, program=program)
+        card = cards[card_type]
+        coupon = None
+        if card_type == Program.Kind.POINT:
+            points = points_for_amount(program=program, amount=amount)
+            if points > 0:
+                ledger_post(
+                    card=card,
+                    delta=points,
+                    cause=LedgerEntry.Cause.EARN,
+                    external_id=external_id,
+                    api_key_lookup_id=api_key_lookup_id,
+                )
+        else:
+            stamps = stamps_for_amount(program=program, amount=amount)
+            ledger_post(
+                card=card,
+                delta=stamps,
+                cause=LedgerEntry.Cause.EARN,
+                external_id=external_id,
+                api_key_lookup_id=api_key_lookup_id,
+            )
+            if card.balance >= program.stamps_per_card:
+                reward_entry = ledger_post(
+                    card=card,
+                    delta=-program.stamps_per_card,
+                    cause=LedgerEntry.Cause.REWARD,
+                    external_id=external_id,
+                    api_key_lookup_id=api_key_lookup_id,
+                    note=program.reward_name,
+                )
+                coupon = coupon_issue(customer=customer, program=program, issuing_entry=reward_entry)
+        return BalanceChange(**_balances(cards), coupon=coupon)
+
+
+def customer_redeem(
+    *,
+    customer: Customer,
+    value: int,
+    card_type: str,
+    external_id: str,
+    api_key_lookup_id: str = "",
+) -> BalanceChange:
+    """Take points or stamps. Refused below the program's minimum or beyond the balance;
+    a refusal changes nothing."""
+    program = _program_for(card_type)
+    if card_type == Program.Kind.POINT and value < program.min_redeem_points:
+        raise DomainError("below_minimum", min_points=program.min_redeem_points)
+    with transaction.atomic():
+        cards = _locked_cards(customer)
+        card = cards.get(card_type)
+        if card is None or (card.balance < value and not program.allow_negative_balance):
+            raise DomainError("insufficient_balance")
+        ledger_post(
+            card=card,
+            delta=-value,
+            cause=LedgerEntry.Cause.REDEEM,
+            external_id=external_id,
+            api_key_lookup_id=api_key_lookup_id,
+        )
+        return BalanceChange(**_balances(cards))

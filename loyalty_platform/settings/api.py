@@ -7,6 +7,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
+    "EXCEPTION_HANDLER": "loyalty_platform.pos_api.errors.api_exception_handler",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -21,3 +22,19 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# Verification (PIN challenges and customer QR codes)
+PIN_CHALLENGE_SECONDS = 120
+PIN_MAX_ATTEMPTS = 3
+PIN_LOCK_WINDOW_SECONDS = 900
+PIN_LOCK_MAX_CHALLENGES = 10  # challenges issued to one customer in the window
+PIN_LOCK_MAX_WRONG = 6  # wrong PINs of one customer in the window
+PIN_LOCK_SECONDS = 900
+QR_STATIC_SECONDS = 24 * 3600
+QR_ROTATION_SECONDS = 30
+
+# POS API rate limits: requests per minute per API key and endpoint group. An organization's
+# `rate_limits` and a key's own override them.
+POS_RATE_LIMITS = {"transactions": 60, "customer": 30}
+IDEMPOTENCY_KEEP_DAYS = 35
+IDEMPOTENCY_TAKEOVER_SECONDS = 60

@@ -25,7 +25,11 @@ TENANT_APPS = [
     "django.contrib.admin.apps.SimpleAdminConfig",
     "loyalty_platform.accounts",
     "loyalty_platform.shops",
+    "loyalty_platform.customers",
     "loyalty_platform.programs",
+    "loyalty_platform.coupons",
+    "loyalty_platform.verification",
+    "loyalty_platform.pos_api",
 ]
 
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]

@@ -1,0 +1,37 @@
+"""Direct Redis access for atomic counters and short-lived secrets, beside Django's cache."""
+
+from functools import cache
+
+import redis
+from django.conf import settings
+
+# INCR a fixed-window counter and start its window on the first hit, in one atomic step.
+# Returns [count, milliseconds left in the window].
+_WINDOW_INCR = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+return {count, ttl}
+"""
+
+
+@cache
+def client() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+@cache
+def _window_incr_script():
+    return client().register_script(_WINDOW_INCR)
+
+
+def key(*parts: object) -> str:
+    """A key in this deployment's namespace; callers put the schema name in `parts`."""
+    return ":".join([settings.REDIS_NAMESPACE, *map(str, parts)])
+
+
+def window_incr(redis_key: str, window_seconds: float) -> tuple[int, int]:
+    """Count a hit in a fixed window; returns (hits so far, milliseconds until it resets)."""
+    count, ttl_ms = _window_incr_script()(keys=[redis_key], args=[int(window_seconds * 1000)])
+    return int(count), int(ttl_ms)

@@ -1,0 +1,28 @@
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class Customer(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        BLOCKED = "blocked", "Blocked"
+        DELETED = "deleted", "Deleted"
+
+    # Six random digits, unique within the organization; never sequential.
+    customer_code = models.PositiveIntegerField(unique=True, editable=False)
+    email = models.EmailField(max_length=254)
+    phone = models.CharField(max_length=16, blank=True, help_text="E.164, e.g. +31612345678")
+    name = models.CharField(max_length=150, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    consent_terms_at = models.DateTimeField()
+    consent_privacy_at = models.DateTimeField()
+    consent_marketing_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(Lower("email"), name="customer_email_ci_unique")]
+        indexes = [models.Index(fields=["phone"], name="customer_phone_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_code} {self.email}"

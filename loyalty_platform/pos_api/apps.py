@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PosApiConfig(AppConfig):
+    name = "loyalty_platform.pos_api"
+    label = "pos_api"

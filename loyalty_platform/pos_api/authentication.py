@@ -1,0 +1,61 @@
+from django.db import connection
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
+from rest_framework.permissions import BasePermission
+
+from loyalty_platform.core.errors import DomainError
+from tenants.selectors import api_key_authenticate, organization_subscription_is_active
+from tenants.services import api_key_touch
+
+
+def _raw_key(request) -> str:
+    header = request.META.get("HTTP_X_API_KEY", "")
+    if header:
+        return header.strip()
+    scheme, _, credentials = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    return credentials.strip() if scheme.lower() == "bearer" else ""
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    """`X-Api-Key: <key>` or `Authorization: Bearer <key>`. On an organization's host the
+    key must belong to that organization; on the platform host the key picks the
+    organization and its schema."""
+
+    def authenticate(self, request):
+        raw_key = _raw_key(request)
+        if not raw_key:
+            raise NotAuthenticated()
+        found = api_key_authenticate(raw_key)
+        if found is None:
+            raise AuthenticationFailed()
+        api_key, organization = found
+        django_request = request._request
+        host_organization = getattr(django_request, "organization", None)
+        if host_organization is None:
+            organization.domain_url = django_request.get_host()
+            connection.set_tenant(organization)
+            django_request.organization = organization
+            django_request.tenant = organization
+        elif host_organization.pk != organization.pk:
+            raise AuthenticationFailed()
+        api_key_touch(api_key_id=api_key.id, lookup_id=api_key.lookup_id)
+        return (None, api_key)
+
+    def authenticate_header(self, request) -> str:
+        return 'Bearer realm="api"'
+
+
+class HasApiKey(BasePermission):
+    def has_permission(self, request, view) -> bool:
+        return request.auth is not None
+
+
+class ActiveSubscriptionForWrites(BasePermission):
+    """An organization whose subscription lapsed may still read, but not change anything."""
+
+    def has_permission(self, request, view) -> bool:
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return True
+        if not organization_subscription_is_active(organization=request._request.organization):
+            raise DomainError("subscription_required")
+        return True

@@ -1,0 +1,170 @@
+"""Input validation for the POS API. A refused field gives `<field>_required` when it is
+missing and `<field>_invalid` otherwise, unless the contract names another code."""
+
+from collections.abc import Mapping
+from decimal import Decimal
+
+from rest_framework import serializers
+
+from loyalty_platform.pos_api.errors import RequestValidationError
+
+MISSING_CODES = {"required", "null", "blank"}
+
+
+class StrictCharField(serializers.CharField):
+    """A JSON string only (DRF's CharField would turn 42 into "42")."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """JSON true or false only."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class CustomerCodeField(serializers.IntegerField):
+    """Six digits, as a JSON number or a numeric string."""
+
+    def __init__(self, **kwargs):
+        super().__init__(min_value=100000, max_value=999999, **kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, (int, str)):
+            self.fail("invalid")
+        if isinstance(data, str) and not (data.isascii() and data.strip().isdigit()):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class AmountField(serializers.DecimalField):
+    def __init__(self, **kwargs):
+        super().__init__(
+            max_digits=14,
+            decimal_places=4,
+            min_value=Decimal("0.0001"),
+            max_value=Decimal("1000000000"),
+            **kwargs,
+        )
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class PositiveCountField(serializers.IntegerField):
+    def __init__(self, **kwargs):
+        super().__init__(min_value=1, max_value=2**31 - 1, **kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class PosRequestSerializer(serializers.Serializer):
+    """Refuses unknown fields and maps the first refused field to one error code."""
+
+    error_codes: dict[str, dict[str, str]] = {}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, Mapping):
+            raise RequestValidationError("invalid_body")
+        unknown = sorted(set(data) - set(self.fields))
+        if unknown:
+            raise RequestValidationError("unknown_field", field=unknown[0])
+        return super().to_internal_value(data)
+
+    def validated(self) -> dict:
+        if self.is_valid():
+            return self.validated_data
+        for name in self.fields:
+            if name in self.errors:
+                detail = self.errors[name][0]
+                kind = "required" if detail.code in MISSING_CODES else "invalid"
+                code = self.error_codes.get(name, {}).get(kind, f"{name}_{kind}")
+                raise RequestValidationError(code, field=name)
+        raise RequestValidationError("invalid_body")
+
+
+class VerificationFieldsMixin(serializers.Serializer):
+    manual_code = StrictBooleanField(required=False, default=False)
+    verification_pin = StrictCharField(required=False, max_length=12, allow_blank=False)
+    challenge_id = serializers.UUIDField(required=False)
+
+
+class EarnRequest(VerificationFieldsMixin, PosRequestSerializer):
+    customer_code = CustomerCodeField()
+    amount = AmountField(help_text="Money spent (points) or the number of stamps (stamp cards).")
+    card_type = serializers.ChoiceField(choices=["point", "stamp"], required=False, default="point")
+    external_id = StrictCharField(max_length=128, help_text="Idempotency key, unique per call.")
+
+
+class RedeemRequest(VerificationFieldsMixin, PosRequestSerializer):
+    customer_code = CustomerCodeField()
+    value = PositiveCountField(help_text="Points or stamps to take.")
+    card_type = serializers.ChoiceField(choices=["point", "stamp"], required=False, default="stamp")
+    external_id = StrictCharField(max_length=128)
+
+
+class CouponRedeemRequest(VerificationFieldsMixin, PosRequestSerializer):
+    token = StrictCharField(max_length=100, help_text="The coupon's cq_ QR token.")
+    external_id = StrictCharField(max_length=128, required=False)
+
+
+class CustomerEnrollRequest(PosRequestSerializer):
+    email = serializers.JSONField(required=False, help_text="Required; matched case-insensitively.")
+    consent_terms = StrictBooleanField(required=False, default=False)
+    consent_privacy = StrictBooleanField(required=False, default=False)
+    consent_marketing = StrictBooleanField(required=False, default=False)
+    name = StrictCharField(required=False, max_length=150, allow_blank=True, default="")
+    phone = StrictCharField(required=False, max_length=32, allow_blank=True, default="")
+
+
+# Response shapes, for the OpenAPI schema.
+
+
+class BalancesData(serializers.Serializer):
+    stamps = serializers.IntegerField()
+    points = serializers.IntegerField()
+
+
+class CouponBrief(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    qr_token = serializers.CharField()
+
+
+class EarnData(BalancesData):
+    coupon = CouponBrief(required=False, help_text="Present when a stamp card filled.")
+
+
+class CustomerData(serializers.Serializer):
+    customer_code = serializers.IntegerField()
+    masked_email = serializers.CharField()
+    stamp_count = serializers.IntegerField()
+    point_balance = serializers.IntegerField()
+
+
+class EnrolledCustomerData(CustomerData):
+    is_new = serializers.BooleanField()
+
+
+class CouponData(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    status = serializers.CharField()
+    qr_token = serializers.CharField()
+    issued_at = serializers.DateTimeField()
+    redeemed_at = serializers.DateTimeField()
+
+
+class ErrorBody(serializers.Serializer):
+    error = serializers.CharField(help_text="Machine-readable error code.")

@@ -1,0 +1,280 @@
+import base64
+import hashlib
+import hmac
+import json
+import math
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
+
+from loyalty_platform.core import redis as lp_redis
+from loyalty_platform.core.errors import DomainError
+from loyalty_platform.customers.models import Customer
+from loyalty_platform.realtime.publish import publish_to_customer_on_commit
+from loyalty_platform.verification.models import PinChallenge
+from tenants.models import Organization
+
+Preset = Organization.VerificationPreset
+Action = PinChallenge.Action
+
+# Which actions ask for the customer's PIN under each preset (the contract's table).
+PIN_REQUIRED = {
+    Preset.STANDARD: frozenset(),
+    Preset.BALANCED: frozenset({Action.REDEEM, Action.COUPON_REDEEM, Action.ADJUST}),
+    Preset.STRICT: frozenset({Action.EARN, Action.REDEEM, Action.COUPON_REDEEM, Action.ADJUST}),
+}
+
+
+def pin_required_for(*, organization: Organization, action: str) -> bool:
+    return action in PIN_REQUIRED[organization.verification_preset]
+
+
+def manual_code_check(*, organization: Organization, manual_code: bool) -> None:
+    if manual_code and organization.verification_preset == Preset.STRICT:
+        raise DomainError("manual_code_disabled")
+
+
+# ---------------------------------------------------------------------------------------
+# PIN challenges
+# ---------------------------------------------------------------------------------------
+
+
+def _pin_hash(challenge_id: uuid.UUID, pin: str) -> str:
+    return salted_hmac("verification.pin", f"{challenge_id}:{pin}", algorithm="sha256").hexdigest()
+
+
+def _pin_key(challenge_id: uuid.UUID) -> str:
+    return lp_redis.key("pin", connection.schema_name, challenge_id)
+
+
+def _lock_key(customer: Customer) -> str:
+    return lp_redis.key("pinlock", connection.schema_name, customer.pk)
+
+
+def _counter_key(customer: Customer, what: str) -> str:
+    return lp_redis.key("pincount", connection.schema_name, customer.pk, what)
+
+
+def pin_lock_check(*, customer: Customer) -> None:
+    ttl_ms = lp_redis.client().pttl(_lock_key(customer))
+    if ttl_ms > 0:
+        raise DomainError("pin_locked", retry_after=math.ceil(ttl_ms / 1000))
+
+
+def _count_towards_lock(customer: Customer, what: str, limit: int) -> bool:
+    """Count a challenge or a wrong PIN; lock the customer when the window's limit is passed."""
+    count, _ = lp_redis.window_incr(_counter_key(customer, what), settings.PIN_LOCK_WINDOW_SECONDS)
+    if count > limit:
+        lp_redis.client().set(_lock_key(customer), "1", ex=settings.PIN_LOCK_SECONDS)
+        return True
+    return False
+
+
+@dataclass(frozen=True)
+class IssuedChallenge:
+    challenge: PinChallenge
+    pin: str
+
+
+def pin_challenge_issue(
+    *, organization: Organization, customer: Customer, action: str, api_key_lookup_id: str = ""
+) -> IssuedChallenge:
+    """Create a challenge with a fresh PIN, replacing the customer's open one for the same
+    action; the PIN is pushed to the customer's profile once the transaction commits."""
+    pin_lock_check(customer=customer)
+    if _count_towards_lock(customer, "challenges", settings.PIN_LOCK_MAX_CHALLENGES):
+        pin_lock_check(customer=customer)
+    pin = "".join(str(secrets.randbelow(10)) for _ in range(organization.pin_length))
+    challenge_id = uuid.uuid4()
+    expires_at = timezone.now() + timedelta(seconds=settings.PIN_CHALLENGE_SECONDS)
+    with transaction.atomic():
+        PinChallenge.objects.filter(customer=customer, action=action, status=PinChallenge.Status.OPEN).update(
+            status=PinChallenge.Status.REPLACED
+        )
+        challenge = PinChallenge.objects.create(
+            id=challenge_id,
+            customer=customer,
+            action=action,
+            pin_hash=_pin_hash(challenge_id, pin),
+            pin_length=organization.pin_length,
+            remaining_attempts=settings.PIN_MAX_ATTEMPTS,
+            expires_at=expires_at,
+            api_key_lookup_id=api_key_lookup_id,
+        )
+        shown = {
+            "challenge_id": str(challenge_id),
+            "pin": pin,
+            "action": action,
+            "expires_at": expires_at.isoformat(),
+        }
+        lp_redis.client().set(_pin_key(challenge_id), json.dumps(shown), ex=settings.PIN_CHALLENGE_SECONDS)
+        publish_to_customer_on_commit(customer_id=customer.pk, event="pin_issued", data=shown)
+    return IssuedChallenge(challenge=challenge, pin=pin)
+
+
+def _pin_required_error(issued: IssuedChallenge) -> DomainError:
+    return DomainError(
+        "pin_required",
+        challenge_id=str(issued.challenge.pk),
+        remaining_attempts=issued.challenge.remaining_attempts,
+        expires_at=issued.challenge.expires_at.isoformat(),
+        pin_length=issued.challenge.pin_length,
+    )
+
+
+def pin_gate(
+    *,
+    organization: Organization,
+    customer: Customer,
+    action: str,
+    pin: str | None,
+    challenge_id: str | None = None,
+    api_key_lookup_id: str = "",
+) -> uuid.UUID | None:
+    """Pass the PIN step of a gated call. Returns None when the preset asks no PIN for the
+    action, else the id of the verified challenge, which the action spends in its own
+    transaction (pin_challenge_spend). Raises DomainError with the contract's codes.
+
+    Wrong attempts are committed before the error is raised, so they count even though
+    the call fails."""
+    if not pin_required_for(organization=organization, action=action):
+        return None
+    pin_lock_check(customer=customer)
+    if pin is None:
+        raise _pin_required_error(
+            pin_challenge_issue(
+                organization=organization,
+                customer=customer,
+                action=action,
+                api_key_lookup_id=api_key_lookup_id,
+            )
+        )
+    error = None
+    with transaction.atomic():
+        challenge = (
+            PinChallenge.objects.select_for_update()
+            .filter(customer=customer, action=action, status=PinChallenge.Status.OPEN)
+            .first()
+        )
+        if challenge is None or (challenge_id and str(challenge.pk) != str(challenge_id)):
+            challenge = None
+        elif challenge.expires_at <= timezone.now():
+            error = DomainError("pin_expired", challenge_id=str(challenge.pk))
+        elif constant_time_compare(_pin_hash(challenge.pk, pin), challenge.pin_hash):
+            return challenge.pk
+        else:
+            challenge.remaining_attempts -= 1
+            if challenge.remaining_attempts <= 0:
+                challenge.status = PinChallenge.Status.FAILED
+                error = DomainError("pin_attempts_exceeded", challenge_id=str(challenge.pk))
+                lp_redis.client().delete(_pin_key(challenge.pk))
+            else:
+                error = DomainError(
+                    "pin_invalid",
+                    challenge_id=str(challenge.pk),
+                    remaining_attempts=challenge.remaining_attempts,
+                )
+            challenge.save(update_fields=["remaining_attempts", "status"])
+    if challenge is None:
+        raise _pin_required_error(
+            pin_challenge_issue(
+                organization=organization,
+                customer=customer,
+                action=action,
+                api_key_lookup_id=api_key_lookup_id,
+            )
+        )
+    if error.code in ("pin_invalid", "pin_attempts_exceeded"):
+        _count_towards_lock(customer, "wrong", settings.PIN_LOCK_MAX_WRONG)
+    raise error
+
+
+def pin_challenge_spend(*, challenge_id: uuid.UUID | None) -> None:
+    """Spend a verified challenge inside the action's transaction; a challenge spent by a
+    concurrent call is refused, so one PIN authorizes one action."""
+    if challenge_id is None:
+        return
+    spent = PinChallenge.objects.filter(pk=challenge_id, status=PinChallenge.Status.OPEN).update(
+        status=PinChallenge.Status.SPENT
+    )
+    if not spent:
+        raise DomainError("pin_already_used")
+    pin_key = _pin_key(challenge_id)
+    transaction.on_commit(lambda: lp_redis.client().delete(pin_key))
+
+
+def open_pins_for_customer(*, customer: Customer) -> list[dict]:
+    """The clear PINs of the customer's open, unexpired challenges: for the customer's own
+    session only (the profile shows them)."""
+    challenges = PinChallenge.objects.filter(
+        customer=customer, status=PinChallenge.Status.OPEN, expires_at__gt=timezone.now()
+    ).order_by("created_at")
+    shown = []
+    for challenge in challenges:
+        raw = lp_redis.client().get(_pin_key(challenge.pk))
+        if raw:
+            shown.append(json.loads(raw))
+    return shown
+
+
+# ---------------------------------------------------------------------------------------
+# Customer QR payloads
+# ---------------------------------------------------------------------------------------
+
+QR_STATIC_PREFIX = "LPQ1"
+QR_ROTATING_PREFIX = "LPQ1R"
+
+
+@dataclass(frozen=True)
+class QrPayload:
+    payload: str
+    expires_at: datetime
+
+
+def _qr_signature(organization: Organization, message: str) -> str:
+    digest = hmac.new(organization.signing_secret.encode(), message.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:16]).decode().rstrip("=")
+
+
+def customer_qr_payload(
+    *, organization: Organization, customer: Customer, now: datetime | None = None
+) -> QrPayload:
+    """The signed content of the customer's QR: valid 24 hours, or on Strict a code that
+    rotates every 30 seconds (TOTP style)."""
+    now = now or timezone.now()
+    if organization.verification_preset == Preset.STRICT:
+        step = int(now.timestamp()) // settings.QR_ROTATION_SECONDS
+        message = f"{QR_ROTATING_PREFIX}.{customer.customer_code}.{step}"
+        expires_at = datetime.fromtimestamp((step + 1) * settings.QR_ROTATION_SECONDS, tz=now.tzinfo)
+    else:
+        expires_at = now + timedelta(seconds=settings.QR_STATIC_SECONDS)
+        message = f"{QR_STATIC_PREFIX}.{customer.customer_code}.{int(expires_at.timestamp())}"
+    return QrPayload(payload=f"{message}.{_qr_signature(organization, message)}", expires_at=expires_at)
+
+
+def customer_code_from_qr(*, organization: Organization, payload: str, now: datetime | None = None) -> int:
+    """The customer code a QR payload names; DomainError("invalid_qr") when it is malformed,
+    tampered with, expired, or signed by another organization."""
+    now = now or timezone.now()
+    parts = payload.strip().split(".") if isinstance(payload, str) and len(payload) <= 200 else []
+    if len(parts) != 4 or not parts[1].isdigit() or not parts[2].isdigit():
+        raise DomainError("invalid_qr")
+    prefix, code, moment, signature = parts
+    if not constant_time_compare(_qr_signature(organization, f"{prefix}.{code}.{moment}"), signature):
+        raise DomainError("invalid_qr")
+    if prefix == QR_ROTATING_PREFIX:
+        current = int(now.timestamp()) // settings.QR_ROTATION_SECONDS
+        if int(moment) not in (current, current - 1):  # one step of clock tolerance
+            raise DomainError("invalid_qr")
+    elif prefix == QR_STATIC_PREFIX and organization.verification_preset != Preset.STRICT:
+        if int(moment) <= now.timestamp():
+            raise DomainError("invalid_qr")
+    else:
+        raise DomainError("invalid_qr")
+    return int(code)

@@ -1,0 +1,122 @@
+import json
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+from django_tenants.utils import tenant_context
+
+from loyalty_platform.customers.models import Customer
+from loyalty_platform.programs.models import Card, LedgerEntry, Program
+from loyalty_platform.programs.services import card_number_candidate
+from tenants.models import Organization
+from tenants.services import api_key_create
+
+UNLIMITED = {"transactions": 1_000_000, "customer": 1_000_000}
+
+
+class PosClient:
+    """Calls the POS API on one host with one key, as a terminal would."""
+
+    def __init__(self, host: str, key: str | None):
+        self.client = Client(HTTP_HOST=host)
+        self.key = key
+
+    def _headers(self, headers: dict | None) -> dict:
+        base = {"HTTP_X_API_KEY": self.key} if self.key else {}
+        return {**base, **(headers or {})}
+
+    def post(self, path: str, body=None, raw: bytes | str | None = None, headers: dict | None = None):
+        content = raw if raw is not None else json.dumps(body, default=str)
+        return self.client.post(path, data=content, content_type="application/json", **self._headers(headers))
+
+    def get(self, path: str, params: dict | None = None, headers: dict | None = None):
+        return self.client.get(path, params or {}, **self._headers(headers))
+
+
+def issue_key(organization: Organization, rate_limits: dict | None = None) -> str:
+    issued = api_key_create(organization=organization, label="test till")
+    issued.api_key.rate_limits = UNLIMITED if rate_limits is None else rate_limits
+    issued.api_key.save(update_fields=["rate_limits"])
+    return issued.secret_key
+
+
+@pytest.fixture
+def key_a(organization) -> str:
+    return issue_key(organization)
+
+
+@pytest.fixture
+def key_b(other_organization) -> str:
+    return issue_key(other_organization)
+
+
+@pytest.fixture
+def pos(organization, key_a) -> PosClient:
+    return PosClient("test-a.localhost", key_a)
+
+
+@pytest.fixture
+def pos_b(other_organization, key_b) -> PosClient:
+    return PosClient("test-b.localhost", key_b)
+
+
+def create_programs(organization: Organization) -> dict[str, Program]:
+    with tenant_context(organization):
+        return {
+            "point": Program.objects.create(
+                kind="point",
+                name="Points",
+                earn_points_per_unit=Decimal("1"),
+                redeem_points_per_unit=100,
+                min_redeem_points=100,
+            ),
+            "stamp": Program.objects.create(
+                kind="stamp", name="Coffee", stamps_per_card=10, reward_name="Free Coffee"
+            ),
+        }
+
+
+@pytest.fixture
+def programs(organization) -> dict[str, Program]:
+    return create_programs(organization)
+
+
+_next_code = iter(range(200000, 999999, 7))
+
+
+def create_customer(
+    organization: Organization, *, email: str | None = None, points: int = 0, stamps: int = 0
+):
+    """A customer with cards holding the given balances (each with its ledger entry)."""
+    code = next(_next_code)
+    with tenant_context(organization):
+        customer = Customer.objects.create(
+            customer_code=code,
+            email=email or f"c{code}@example.com",
+            consent_terms_at="2026-01-01T00:00:00Z",
+            consent_privacy_at="2026-01-01T00:00:00Z",
+        )
+        for kind, balance in (("point", points), ("stamp", stamps)):
+            program = Program.objects.filter(kind=kind, is_active=True).first()
+            if program is None:
+                continue
+            card = Card.objects.create(
+                customer=customer, program=program, card_number=card_number_candidate()
+            )
+            if balance:
+                card.balance = balance
+                card.save(update_fields=["balance"])
+                LedgerEntry.objects.create(card=card, delta=balance, balance_after=balance, cause="adjust")
+    return customer
+
+
+def balances(organization: Organization, customer: Customer) -> dict:
+    with tenant_context(organization):
+        cards = {
+            card.program.kind: card
+            for card in Card.objects.filter(customer=customer).select_related("program")
+        }
+        return {
+            kind: (card.balance, sum(card.entries.values_list("delta", flat=True)), card.entries.count())
+            for kind, card in cards.items()
+        }
