@@ -4,9 +4,20 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.urls import set_urlconf
+from django_tenants.utils import get_public_schema_name
 
 from tenants.platform import is_valid_hostname, platform_hostnames
 from tenants.selectors import organization_for_hostname
+
+
+def use_organization_schema(organization) -> None:
+    """Point the connection at the organization's schema. When it already is (a persistent
+    connection serving the same organization again), only the tenant object is swapped, so
+    no new `SET search_path` is sent (TENANT_LIMIT_SET_CALLS)."""
+    if connection.schema_name == organization.schema_name and connection.search_path_set_schemas:
+        connection.tenant = organization
+    else:
+        connection.set_tenant(organization)
 
 
 def unknown_host_response() -> HttpResponse:
@@ -24,12 +35,13 @@ class TenantHostMiddleware:
         self.platform_hostnames = platform_hostnames()
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        connection.set_schema_to_public()
         try:
             hostname = request.get_host().rsplit(":", 1)[0].lower().rstrip(".")
         except DisallowedHost:
             return unknown_host_response()
         if hostname.startswith("[") or hostname in self.platform_hostnames:
+            if connection.schema_name != get_public_schema_name():
+                connection.set_schema_to_public()
             # django-tenants' templates expect a tenant object; the public schema's stands in.
             request.tenant = connection.tenant
             request.organization = None
@@ -43,7 +55,7 @@ class TenantHostMiddleware:
             organization.domain_url = hostname
             request.tenant = organization
             request.organization = organization
-            connection.set_tenant(organization)
+            use_organization_schema(organization)
             request.urlconf = settings.ROOT_URLCONF
         set_urlconf(request.urlconf)
         return self.get_response(request)

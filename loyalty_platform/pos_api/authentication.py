@@ -1,9 +1,9 @@
-from django.db import connection
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
 from rest_framework.permissions import BasePermission
 
 from loyalty_platform.core.errors import DomainError
+from tenants.middleware import use_organization_schema
 from tenants.selectors import api_key_authenticate, organization_subscription_is_active
 from tenants.services import api_key_touch
 
@@ -33,7 +33,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         host_organization = getattr(django_request, "organization", None)
         if host_organization is None:
             organization.domain_url = django_request.get_host()
-            connection.set_tenant(organization)
+            use_organization_schema(organization)
             django_request.organization = organization
             django_request.tenant = organization
         elif host_organization.pk != organization.pk:

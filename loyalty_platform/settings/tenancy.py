@@ -40,3 +40,6 @@ TENANT_DOMAIN_MODEL = "tenants.Domain"
 # New organizations are cloned from this schema, which `migrate_platform` keeps migrated.
 TENANT_BASE_SCHEMA = "template"
 TENANT_CREATION_FAKES_MIGRATIONS = True
+
+# Send `SET search_path` only when the schema changes, not before every query.
+TENANT_LIMIT_SET_CALLS = True

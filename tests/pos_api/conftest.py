@@ -120,3 +120,22 @@ def balances(organization: Organization, customer: Customer) -> dict:
             kind: (card.balance, sum(card.entries.values_list("delta", flat=True)), card.entries.count())
             for kind, card in cards.items()
         }
+
+
+def snapshot(organization: Organization) -> dict:
+    """Everything a POS call may change, to assert that a refused call changed nothing."""
+    from loyalty_platform.coupons.models import Coupon
+    from loyalty_platform.pos_api.models import IdempotencyRecord
+    from loyalty_platform.verification.models import PinChallenge
+
+    with tenant_context(organization):
+        return {
+            "customers": list(Customer.objects.order_by("pk").values_list("pk", "email", "status")),
+            "cards": list(Card.objects.order_by("pk").values_list("pk", "balance")),
+            "entries": LedgerEntry.objects.count(),
+            "coupons": list(Coupon.objects.order_by("pk").values_list("pk", "status")),
+            "idempotency": IdempotencyRecord.objects.count(),
+            "challenges": list(
+                PinChallenge.objects.order_by("pk").values_list("pk", "status", "remaining_attempts")
+            ),
+        }
