@@ -14,6 +14,8 @@ from django_tenants.utils import tenant_context
 from tenants.models import Organization
 from tenants.services import organization_create
 
+pytest_plugins = ["tests.pos_fixtures"]
+
 ORGANIZATION_A = "test-a"
 ORGANIZATION_B = "test-b"
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from django.db import transaction
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
@@ -172,10 +173,9 @@ class CustomerView(PosApiView):
     def get(self, request):
         params = request.query_params
         if params.get("code") not in (None, ""):
-            field = s.CustomerCodeField()
             try:
-                customer_code = field.to_internal_value(params["code"])
-            except Exception as error:
+                customer_code = s.CustomerCodeField().run_validation(params["code"])
+            except ValidationError as error:
                 raise RequestValidationError("customer_code_invalid", field="code") from error
             customer = customer_by_code(customer_code)
         elif params.get("qr") not in (None, ""):

@@ -6,7 +6,7 @@ from django_tenants.utils import tenant_context
 
 from tenants.models import ApiKey, Subscription
 from tenants.services import api_key_revoke
-from tests.pos_api.conftest import PosClient, create_customer, issue_key, snapshot
+from tests.pos_fixtures import PosClient, create_customer, issue_key, snapshot
 
 INVALID_KEY = {"error": "invalid or missing API key"}
 

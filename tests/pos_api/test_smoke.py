@@ -1,4 +1,4 @@
-from tests.pos_api.conftest import create_customer
+from tests.pos_fixtures import create_customer
 
 
 def test_earn_smoke(pos, organization, programs):
