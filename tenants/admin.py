@@ -73,3 +73,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         for api_key in queryset:
             api_key_revoke(api_key=api_key)
         messages.success(request, f"Revoked {queryset.count()} key(s).")
+
+
+# Scoped registrations for the merchants' admin live beside these.
+from tenants import merchant_admin  # noqa: E402, F401

@@ -23,3 +23,10 @@ def platform_home(request: HttpRequest):
 @require_GET
 def organization_home(request: HttpRequest):
     return render(request, "organization_home.html", {"organization": request.organization})
+
+
+def not_found(request: HttpRequest, exception=None):
+    """JSON for API paths (clients parse it), a plain page elsewhere."""
+    if request.path.startswith(("/webhook/", "/api/")):
+        return JsonResponse({"error": "not_found"}, status=404)
+    return render(request, "not_found.html", status=404)

@@ -48,3 +48,10 @@ def coupon_redeem(*, coupon_id, external_id: str = "", api_key_lookup_id: str = 
             update_fields=["status", "redeemed_at", "redeemed_external_id", "redeemed_api_key_lookup_id"]
         )
         return coupon
+
+
+def coupon_void(*, coupon_id) -> bool:
+    """Withdraw an active coupon; returns False when it was no longer active."""
+    return bool(
+        Coupon.objects.filter(pk=coupon_id, status=Coupon.Status.ACTIVE).update(status=Coupon.Status.VOID)
+    )

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from loyalty_platform.core.admin_sites import merchant_admin_site
-from loyalty_platform.programs.models import Program
+from loyalty_platform.programs.models import LedgerEntry, Program
 
 
 @admin.register(Program, site=merchant_admin_site)
@@ -24,3 +24,31 @@ class ProgramAdmin(admin.ModelAdmin):
         ),
         ("Stamps", {"fields": ("stamps_per_card", "reward_name", "coupon_valid_days")}),
     )
+
+
+@admin.register(LedgerEntry, site=merchant_admin_site)
+class LedgerEntryAdmin(admin.ModelAdmin):
+    """The ledger is append-only: staff read it here; balances change only through services."""
+
+    list_display = ["created_at", "card", "customer", "cause", "delta", "balance_after", "external_id"]
+    list_filter = ["cause", "card__program"]
+    search_fields = [
+        "card__card_number",
+        "card__customer__email",
+        "=card__customer__customer_code",
+        "external_id",
+    ]
+    list_select_related = ["card__customer"]
+
+    @admin.display(description="Customer")
+    def customer(self, entry: LedgerEntry) -> str:
+        return str(entry.card.customer)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
