@@ -16,41 +16,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loyalty_platform.settings")
 os.environ["DATABASE_NAME"] = "bench_tenant_create"
 
 
-def _recreate_database() -> None:
-    import psycopg
-    from django.conf import settings
-
-    db = settings.DATABASES["default"]
-    with psycopg.connect(
-        host=db["HOST"],
-        port=db["PORT"],
-        user=db["USER"],
-        password=db["PASSWORD"],
-        dbname="postgres",
-        autocommit=True,
-    ) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{db["NAME"]}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{db["NAME"]}"')
-
-
-def _drop_database() -> None:
-    import psycopg
-    from django.conf import settings
-    from django.db import connections
-
-    connections.close_all()
-    db = settings.DATABASES["default"]
-    with psycopg.connect(
-        host=db["HOST"],
-        port=db["PORT"],
-        user=db["USER"],
-        password=db["PASSWORD"],
-        dbname="postgres",
-        autocommit=True,
-    ) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{db["NAME"]}" WITH (FORCE)')
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=5, help="organizations per method")
@@ -59,12 +24,13 @@ def main() -> None:
     import django
 
     django.setup()
-    _recreate_database()
-
     from django.core.management import call_command
     from django.test.utils import override_settings
 
+    from bench.common import drop_database, recreate_database
     from tenants.services import organization_create
+
+    recreate_database()
 
     try:
         call_command("migrate_platform", verbosity=0)
@@ -80,7 +46,7 @@ def main() -> None:
                 organization_create(slug=f"migrate-{index}", name=f"Migrate {index}")
             migrate_seconds = (time.perf_counter() - started) / args.count
     finally:
-        _drop_database()
+        drop_database()
 
     print(f"organizations per method: {args.count}")
     print(f"clone from template:  {clone_seconds:.3f} s per organization")

@@ -1,11 +1,11 @@
 import os
 
-from django.core.asgi import get_asgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loyalty_platform.settings")
 
+from loyalty_platform.core.asgi_handler import get_sync_stack_asgi_application
+
 # Django must be set up before anything imports models.
-django_asgi_app = get_asgi_application()
+django_asgi_app = get_sync_stack_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 

@@ -13,4 +13,10 @@ app.autodiscover_tasks()
 
 app.conf.beat_schedule = {
     "heartbeat": {"task": "loyalty_platform.core.tasks.heartbeat", "schedule": 30.0},
+    # Idempotency records are kept at least 30 days (IDEMPOTENCY_KEEP_DAYS), then purged.
+    "purge-idempotency-records": {
+        "task": "loyalty_platform.core.tasks.dispatch_to_organizations",
+        "schedule": 6 * 3600.0,
+        "args": ["loyalty_platform.pos_api.tasks.purge_idempotency_records"],
+    },
 }

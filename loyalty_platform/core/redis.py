@@ -35,3 +35,19 @@ def window_incr(redis_key: str, window_seconds: float) -> tuple[int, int]:
     """Count a hit in a fixed window; returns (hits so far, milliseconds until it resets)."""
     count, ttl_ms = _window_incr_script()(keys=[redis_key], args=[int(window_seconds * 1000)])
     return int(count), int(ttl_ms)
+
+
+class SharedConnectionPool(redis.ConnectionPool):
+    """Django keeps a cache object per async context, so under ASGI every request would open
+    its own Redis connection pool (and a new connection). This pool class hands out one pool
+    per URL and options for the whole process; redis-py resets it after a fork."""
+
+    _shared: dict = {}
+
+    @classmethod
+    def from_url(cls, url, **kwargs):
+        key = (url, tuple(sorted((name, repr(value)) for name, value in kwargs.items())))
+        pool = cls._shared.get(key)
+        if pool is None:
+            pool = cls._shared.setdefault(key, redis.ConnectionPool.from_url(url, **kwargs))
+        return pool

@@ -30,3 +30,8 @@ def not_found(request: HttpRequest, exception=None):
     if request.path.startswith(("/webhook/", "/api/")):
         return JsonResponse({"error": "not_found"}, status=404)
     return render(request, "not_found.html", status=404)
+
+
+def ping(request: HttpRequest) -> JsonResponse:
+    """A JSON answer that touches nothing: for load balancers, and the benchmarks' baseline."""
+    return JsonResponse({"data": "pong"})

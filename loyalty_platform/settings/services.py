@@ -49,12 +49,14 @@ def redis_settings(redis_url: str, namespace: str) -> dict:
                 "KEY_PREFIX": namespace,
                 "KEY_FUNCTION": "django_tenants.cache.make_key",
                 "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
+                "OPTIONS": {"pool_class": "loyalty_platform.core.redis.SharedConnectionPool"},
             },
             # Look-ups that decide which tenant a request belongs to (domains, API keys).
             "platform": {
                 "BACKEND": "django.core.cache.backends.redis.RedisCache",
                 "LOCATION": redis_url,
                 "KEY_PREFIX": f"{namespace}:platform",
+                "OPTIONS": {"pool_class": "loyalty_platform.core.redis.SharedConnectionPool"},
             },
         },
         "CHANNEL_LAYERS": {
