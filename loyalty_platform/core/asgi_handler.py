@@ -7,10 +7,14 @@ builds the plain synchronous chain, as under WSGI, and runs each whole request i
 of a pool: one hop, several requests at once, each thread with its own database connection
 used by one request from start to end. Websockets still go through Channels."""
 
+import asyncio
+
 import django
 from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIHandler
 from django.db import close_old_connections
+
+from loyalty_platform.realtime.publish import server_event_loop
 
 
 class SyncStackASGIHandler(ASGIHandler):
@@ -33,6 +37,7 @@ class SyncStackASGIHandler(ASGIHandler):
             close_old_connections()
 
     async def get_response_async(self, request):
+        server_event_loop.set(asyncio.get_running_loop())
         return await sync_to_async(self._get_response_in_worker, thread_sensitive=False)(request)
 
 

@@ -1,33 +1,25 @@
+from decimal import Decimal
+
 from django.core.cache import cache
 
 from loyalty_platform.programs.models import Card, Program
 
 _PROGRAM_CACHE_SECONDS = 300
-
-
-def active_program_cache_key(kind: str) -> str:
-    return f"program:active:{kind}"
-
-
-def active_program(kind: str) -> Program | None:
-    """The organization's active program of a kind, cached per schema (the default cache's
-    key function adds the schema); programs.signals forgets it when a program changes."""
-    key = active_program_cache_key(kind)
-    cached = cache.get(key)
-    if cached is None:
-        program = Program.objects.filter(kind=kind, is_active=True).first()
-        cache.set(key, program or False, _PROGRAM_CACHE_SECONDS)
-        return program
-    return cached or None
+ACTIVE_PROGRAMS_CACHE_KEY = "programs:active"
 
 
 def active_programs() -> dict[str, Program]:
-    programs = {}
-    for kind in Program.Kind.values:
-        program = active_program(kind)
-        if program is not None:
-            programs[kind] = program
+    """The organization's active programs by kind, cached per schema in one key (the default
+    cache's key function adds the schema); programs.signals forgets it when a program changes."""
+    programs = cache.get(ACTIVE_PROGRAMS_CACHE_KEY)
+    if programs is None:
+        programs = {program.kind: program for program in Program.objects.filter(is_active=True)}
+        cache.set(ACTIVE_PROGRAMS_CACHE_KEY, programs, _PROGRAM_CACHE_SECONDS)
     return programs
+
+
+def active_program(kind: str) -> Program | None:
+    return active_programs().get(kind)
 
 
 def card_balances(customer_id: int) -> dict[str, int]:
@@ -42,10 +34,8 @@ def card_balances(customer_id: int) -> dict[str, int]:
     return balances
 
 
-def points_value(program: Program, points: int):
+def points_value(program: Program, points: int) -> Decimal:
     """What a number of points is worth in money when redeemed."""
-    from decimal import Decimal
-
     if not program.redeem_points_per_unit:
         return Decimal("0.00")
     return (Decimal(points) / Decimal(program.redeem_points_per_unit)).quantize(Decimal("0.01"))

@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from loyalty_platform.core.errors import DomainError
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.programs.models import Card, LedgerEntry, Program
-from loyalty_platform.programs.selectors import active_program
+from loyalty_platform.programs.selectors import active_program, active_programs
 
 
 def point_program_create(
@@ -138,7 +138,7 @@ def _program_for(card_type: str) -> Program:
 
 def _locked_cards(customer: Customer) -> dict[str, Card]:
     """Lock the customer's cards of the active programs, in primary-key order."""
-    programs = {program.pk: kind for kind in Program.Kind.values if (program := active_program(kind))}
+    programs = {program.pk: kind for kind, program in active_programs().items()}
     cards = (
         Card.objects.select_for_update(of=("self",))
         .select_related("program")

@@ -5,13 +5,13 @@ from django.dispatch import receiver
 from django_tenants.utils import schema_context
 
 from loyalty_platform.programs.models import Program
-from loyalty_platform.programs.selectors import active_program_cache_key
+from loyalty_platform.programs.selectors import ACTIVE_PROGRAMS_CACHE_KEY
 
 
 def _forget_active_programs(schema_name: str) -> None:
     # Cache keys carry the current schema, which may differ by the time on_commit runs.
     with schema_context(schema_name):
-        cache.delete_many([active_program_cache_key(kind) for kind in Program.Kind.values])
+        cache.delete(ACTIVE_PROGRAMS_CACHE_KEY)
 
 
 @receiver(post_save, sender=Program)

@@ -1,20 +1,44 @@
 """Send events to websocket listeners through the channel layer, after the transaction
 that caused them commits. Group names carry the schema, so no event crosses organizations."""
 
+import asyncio
 import json
+import logging
+from contextvars import ContextVar
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import connection, transaction
+
+logger = logging.getLogger(__name__)
+
+# Set by the ASGI handler for the request it serves: the server's event loop.
+server_event_loop: ContextVar[asyncio.AbstractEventLoop | None] = ContextVar(
+    "server_event_loop", default=None
+)
 
 
 def customer_group(schema_name: str, customer_id: int) -> str:
     return f"{schema_name}.customer.{customer_id}"
 
 
+def _log_failure(future) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        logger.warning("realtime event not sent: %r", future.exception())
+
+
 def _send(group: str, event: str, data: dict) -> None:
+    message = {"type": "pusher.event", "event": event, "data": json.dumps(data)}
     layer = get_channel_layer()
-    async_to_sync(layer.group_send)(group, {"type": "pusher.event", "event": event, "data": json.dumps(data)})
+    loop = server_event_loop.get()
+    if loop is not None and loop.is_running():
+        # Inside the web server: hand the send to its event loop instead of waiting for it,
+        # so the response does not wait on Redis. Listeners that miss it can poll.
+        asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop).add_done_callback(
+            _log_failure
+        )
+    else:
+        async_to_sync(layer.group_send)(group, message)
 
 
 def publish_to_customer_on_commit(*, customer_id: int, event: str, data: dict) -> None:
