@@ -4,6 +4,8 @@ from functools import cache
 
 import redis
 from django.conf import settings
+from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
+from django.core.cache.backends.redis import RedisCacheClient
 
 # INCR a fixed-window counter and start its window on the first hit, in one atomic step.
 # Returns [count, milliseconds left in the window].
@@ -51,3 +53,27 @@ class SharedConnectionPool(redis.ConnectionPool):
         if pool is None:
             pool = cls._shared.setdefault(key, redis.ConnectionPool.from_url(url, **kwargs))
         return pool
+
+
+class _ReusedClientRedisCacheClient(RedisCacheClient):
+    """Django builds a new redis.Redis object (with its ~170 response callbacks) for every
+    cache operation; keep one per pool instead."""
+
+    def get_client(self, key=None, *, write=False):
+        pool = self._get_connection_pool(write)
+        clients = self.__dict__.setdefault("_clients", {})
+        client_for_pool = clients.get(id(pool))
+        if client_for_pool is None:
+            client_for_pool = clients.setdefault(id(pool), self._client(connection_pool=pool))
+        return client_for_pool
+
+
+class RedisCache(DjangoRedisCache):
+    """Django's Redis cache with one process-wide connection pool per server and reused
+    client objects (see SharedConnectionPool)."""
+
+    _class = _ReusedClientRedisCacheClient
+
+    def __init__(self, server, params):
+        params = {**params, "OPTIONS": {"pool_class": SharedConnectionPool, **params.get("OPTIONS", {})}}
+        super().__init__(server, params)

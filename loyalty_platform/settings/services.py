@@ -44,19 +44,17 @@ def redis_settings(redis_url: str, namespace: str) -> dict:
         "CACHES": {
             # Tenant data: django-tenants' key function puts the current schema into every key.
             "default": {
-                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "BACKEND": "loyalty_platform.core.redis.RedisCache",
                 "LOCATION": redis_url,
                 "KEY_PREFIX": namespace,
                 "KEY_FUNCTION": "django_tenants.cache.make_key",
                 "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
-                "OPTIONS": {"pool_class": "loyalty_platform.core.redis.SharedConnectionPool"},
             },
             # Look-ups that decide which tenant a request belongs to (domains, API keys).
             "platform": {
-                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "BACKEND": "loyalty_platform.core.redis.RedisCache",
                 "LOCATION": redis_url,
                 "KEY_PREFIX": f"{namespace}:platform",
-                "OPTIONS": {"pool_class": "loyalty_platform.core.redis.SharedConnectionPool"},
             },
         },
         "CHANNEL_LAYERS": {
