@@ -51,7 +51,7 @@ def assert_test_database() -> None:
 def _delete_namespace_keys() -> None:
     # Never FLUSHDB: `make run` may share this Redis server; delete only this run's keys.
     client = caches["platform"]._cache.get_client()
-    keys = list(client.scan_iter(match=f"*{settings.REDIS_NAMESPACE}*", count=1000))
+    keys = list(client.scan_iter(match=f"*{settings.REDIS_NAMESPACE}:*", count=1000))
     if keys:
         client.delete(*keys)
 

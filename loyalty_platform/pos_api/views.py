@@ -121,6 +121,42 @@ class PosApiView(APIView):
             raise
 
 
+class BalanceChangeView(PosApiView):
+    """Earn and redeem: one customer's balance changes, PIN-gated by the preset, at most once
+    per external_id, and the customer's profile hears about it after commit."""
+
+    def change_balance(
+        self, request, data: dict, *, endpoint: str, action: str, change: Callable[[Customer], BalanceChange]
+    ) -> HttpResponse:
+        manual_code_check(organization=self.organization, manual_code=data["manual_code"])
+
+        def perform(complete) -> HttpResponse:
+            customer = _customer_or_404(data["customer_code"])
+            challenge = pin_gate(
+                organization=self.organization,
+                customer=customer,
+                action=action,
+                pin=data.get("verification_pin"),
+                challenge_id=data.get("challenge_id"),
+                api_key_lookup_id=request.auth.lookup_id,
+            )
+            with transaction.atomic():
+                pin_challenge_spend(challenge_id=challenge)
+                result = change(customer)
+                body = _renderer.render({"data": _balance_data(result)})
+                complete(body)
+                publish_to_customer_on_commit(
+                    customer_id=customer.pk,
+                    event="balance_updated",
+                    data={"stamps": result.stamps, "points": result.points},
+                )
+            return HttpResponse(body, content_type="application/json")
+
+        return self.run_once(
+            endpoint=endpoint, external_id=data["external_id"], body=request.data, perform=perform
+        )
+
+
 def _customer_or_404(customer_code: int) -> Customer:
     customer = customer_by_code(customer_code)
     if customer is None:
@@ -225,7 +261,7 @@ class CustomerView(PosApiView):
         return json_response({"data": {**_customer_data(customer), "is_new": is_new}})
 
 
-class EarnView(PosApiView):
+class EarnView(BalanceChangeView):
     @extend_schema(
         operation_id="earn",
         summary="Add points or stamps",
@@ -248,42 +284,22 @@ class EarnView(PosApiView):
     )
     def post(self, request):
         data = s.EarnRequest(data=request.data).validated()
-        manual_code_check(organization=self.organization, manual_code=data["manual_code"])
-
-        def perform(complete) -> HttpResponse:
-            customer = _customer_or_404(data["customer_code"])
-            challenge = pin_gate(
-                organization=self.organization,
+        return self.change_balance(
+            request,
+            data,
+            endpoint="pos",
+            action="earn",
+            change=lambda customer: customer_earn(
                 customer=customer,
-                action="earn",
-                pin=data.get("verification_pin"),
-                challenge_id=data.get("challenge_id"),
+                amount=data["amount"],
+                card_type=data["card_type"],
+                external_id=data["external_id"],
                 api_key_lookup_id=request.auth.lookup_id,
-            )
-            with transaction.atomic():
-                pin_challenge_spend(challenge_id=challenge)
-                change = customer_earn(
-                    customer=customer,
-                    amount=data["amount"],
-                    card_type=data["card_type"],
-                    external_id=data["external_id"],
-                    api_key_lookup_id=request.auth.lookup_id,
-                )
-                body = _renderer.render({"data": _balance_data(change)})
-                complete(body)
-                publish_to_customer_on_commit(
-                    customer_id=customer.pk,
-                    event="balance_updated",
-                    data={"stamps": change.stamps, "points": change.points},
-                )
-            return HttpResponse(body, content_type="application/json")
-
-        return self.run_once(
-            endpoint="pos", external_id=data["external_id"], body=request.data, perform=perform
+            ),
         )
 
 
-class RedeemView(PosApiView):
+class RedeemView(BalanceChangeView):
     @extend_schema(
         operation_id="redeem",
         summary="Take points or stamps",
@@ -307,38 +323,18 @@ class RedeemView(PosApiView):
     )
     def post(self, request):
         data = s.RedeemRequest(data=request.data).validated()
-        manual_code_check(organization=self.organization, manual_code=data["manual_code"])
-
-        def perform(complete) -> HttpResponse:
-            customer = _customer_or_404(data["customer_code"])
-            challenge = pin_gate(
-                organization=self.organization,
+        return self.change_balance(
+            request,
+            data,
+            endpoint="redeem",
+            action="redeem",
+            change=lambda customer: customer_redeem(
                 customer=customer,
-                action="redeem",
-                pin=data.get("verification_pin"),
-                challenge_id=data.get("challenge_id"),
+                value=data["value"],
+                card_type=data["card_type"],
+                external_id=data["external_id"],
                 api_key_lookup_id=request.auth.lookup_id,
-            )
-            with transaction.atomic():
-                pin_challenge_spend(challenge_id=challenge)
-                change = customer_redeem(
-                    customer=customer,
-                    value=data["value"],
-                    card_type=data["card_type"],
-                    external_id=data["external_id"],
-                    api_key_lookup_id=request.auth.lookup_id,
-                )
-                body = _renderer.render({"data": _balance_data(change)})
-                complete(body)
-                publish_to_customer_on_commit(
-                    customer_id=customer.pk,
-                    event="balance_updated",
-                    data={"stamps": change.stamps, "points": change.points},
-                )
-            return HttpResponse(body, content_type="application/json")
-
-        return self.run_once(
-            endpoint="redeem", external_id=data["external_id"], body=request.data, perform=perform
+            ),
         )
 
 

@@ -1,5 +1,3 @@
-from decimal import Decimal
-
 from django.core.cache import cache
 
 from loyalty_platform.programs.models import Card, Program
@@ -32,10 +30,3 @@ def card_balances(customer_id: int) -> dict[str, int]:
     ).values_list("program_id", "balance"):
         balances[by_program[program_id]] = balance
     return balances
-
-
-def points_value(program: Program, points: int) -> Decimal:
-    """What a number of points is worth in money when redeemed."""
-    if not program.redeem_points_per_unit:
-        return Decimal("0.00")
-    return (Decimal(points) / Decimal(program.redeem_points_per_unit)).quantize(Decimal("0.01"))

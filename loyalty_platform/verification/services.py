@@ -118,7 +118,9 @@ def pin_challenge_issue(
     return IssuedChallenge(challenge=challenge, pin=pin)
 
 
-def _pin_required_error(issued: IssuedChallenge) -> DomainError:
+def _new_challenge_error(**issue_arguments) -> DomainError:
+    """Issue a challenge and return the 412 that announces it."""
+    issued = pin_challenge_issue(**issue_arguments)
     return DomainError(
         "pin_required",
         challenge_id=str(issued.challenge.pk),
@@ -147,13 +149,8 @@ def pin_gate(
         return None
     pin_lock_check(customer=customer)
     if pin is None:
-        raise _pin_required_error(
-            pin_challenge_issue(
-                organization=organization,
-                customer=customer,
-                action=action,
-                api_key_lookup_id=api_key_lookup_id,
-            )
+        raise _new_challenge_error(
+            organization=organization, customer=customer, action=action, api_key_lookup_id=api_key_lookup_id
         )
     error = None
     with transaction.atomic():
@@ -182,13 +179,8 @@ def pin_gate(
                 )
             challenge.save(update_fields=["remaining_attempts", "status"])
     if challenge is None:
-        raise _pin_required_error(
-            pin_challenge_issue(
-                organization=organization,
-                customer=customer,
-                action=action,
-                api_key_lookup_id=api_key_lookup_id,
-            )
+        raise _new_challenge_error(
+            organization=organization, customer=customer, action=action, api_key_lookup_id=api_key_lookup_id
         )
     if error.code in ("pin_invalid", "pin_attempts_exceeded"):
         _count_towards_lock(customer, "wrong", settings.PIN_LOCK_MAX_WRONG)

@@ -1,0 +1,15 @@
+"""URLs served on every host: health, the API schema and docs, and the POS API (on the
+platform host the API key names the organization)."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from loyalty_platform.core.views import healthz, ping
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("ping", ping, name="ping"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("", include("loyalty_platform.pos_api.urls")),
+]
