@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from loyalty_platform.core.errors import DomainError
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.programs.models import Card, LedgerEntry, Program
-from loyalty_platform.programs.selectors import active_program, active_programs
+from loyalty_platform.programs.selectors import active_programs
 
 
 def point_program_create(
@@ -129,16 +129,16 @@ class BalanceChange:
     coupon: object | None = None  # coupons.models.Coupon when a stamp card filled
 
 
-def _program_for(card_type: str) -> Program:
-    program = active_program(card_type)
+def _program_for(card_type: str, programs: dict[str, Program]) -> Program:
+    program = programs.get(card_type)
     if program is None:
         raise DomainError("program_not_found", card_type=card_type)
     return program
 
 
-def _locked_cards(customer: Customer) -> dict[str, Card]:
+def _locked_cards(customer: Customer, active: dict[str, Program]) -> dict[str, Card]:
     """Lock the customer's cards of the active programs, in primary-key order."""
-    programs = {program.pk: kind for kind, program in active_programs().items()}
+    programs = {program.pk: kind for kind, program in active.items()}
     cards = (
         Card.objects.select_for_update(of=("self",))
         .select_related("program")
@@ -168,9 +168,10 @@ def customer_earn(
     reward and starts again with the extra stamps."""
     from loyalty_platform.coupons.services import coupon_issue
 
-    program = _program_for(card_type)
+    active = active_programs()
+    program = _program_for(card_type, active)
     with transaction.atomic():
-        cards = _locked_cards(customer)
+        cards = _locked_cards(customer, active)
         if card_type not in cards:
             cards[card_type] = card_get_or_create_locked(customer=customer, program=program)
         card = cards[card_type]
@@ -217,11 +218,12 @@ def customer_redeem(
 ) -> BalanceChange:
     """Take points or stamps. Refused below the program's minimum or beyond the balance;
     a refusal changes nothing."""
-    program = _program_for(card_type)
+    active = active_programs()
+    program = _program_for(card_type, active)
     if card_type == Program.Kind.POINT and value < program.min_redeem_points:
         raise DomainError("below_minimum", min_points=program.min_redeem_points)
     with transaction.atomic():
-        cards = _locked_cards(customer)
+        cards = _locked_cards(customer, active)
         card = cards.get(card_type)
         if card is None or (card.balance < value and not program.allow_negative_balance):
             raise DomainError("insufficient_balance")
