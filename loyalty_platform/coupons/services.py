@@ -29,7 +29,7 @@ def coupon_issue(*, customer: Customer, program: Program, issuing_entry: LedgerE
 def coupon_redeem(*, coupon_id, external_id: str = "", api_key_lookup_id: str = "") -> Coupon:
     """Mark a coupon used, exactly once: the row lock makes concurrent attempts wait, and
     every one after the first finds it redeemed."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         coupon = Coupon.objects.select_for_update().filter(pk=coupon_id).first()
         if coupon is None:
             raise DomainError("coupon_not_found")

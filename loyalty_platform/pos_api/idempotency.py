@@ -29,6 +29,16 @@ class Replay:
     body: bytes
 
 
+def _insert_claim(**fields) -> IdempotencyRecord:
+    # Committed on its own so that duplicates see it at once. In autocommit mode a single
+    # INSERT is its own transaction (one round trip, no BEGIN/COMMIT); inside a caller's
+    # transaction a savepoint keeps a unique violation from aborting it.
+    if transaction.get_connection().in_atomic_block:
+        with transaction.atomic():
+            return IdempotencyRecord.objects.create(**fields)
+    return IdempotencyRecord.objects.create(**fields)
+
+
 def idempotency_claim(
     *, endpoint: str, external_id: str, fingerprint: str, api_key_lookup_id: str = ""
 ) -> IdempotencyRecord | Replay:
@@ -37,13 +47,12 @@ def idempotency_claim(
     body and request_in_progress while the first call is still running."""
     for _ in range(3):
         try:
-            with transaction.atomic():
-                return IdempotencyRecord.objects.create(
-                    endpoint=endpoint,
-                    external_id=external_id,
-                    request_hash=fingerprint,
-                    api_key_lookup_id=api_key_lookup_id,
-                )
+            return _insert_claim(
+                endpoint=endpoint,
+                external_id=external_id,
+                request_hash=fingerprint,
+                api_key_lookup_id=api_key_lookup_id,
+            )
         except IntegrityError:
             existing = IdempotencyRecord.objects.filter(endpoint=endpoint, external_id=external_id).first()
             if existing is None:

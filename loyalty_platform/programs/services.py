@@ -3,6 +3,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from loyalty_platform.core.errors import DomainError
 from loyalty_platform.customers.models import Customer
@@ -98,7 +99,8 @@ def ledger_post(
     if abs(new_balance) >= MAX_BALANCE:
         raise DomainError("balance_limit_exceeded")
     card.balance = new_balance
-    card.save(update_fields=["balance", "updated_at"])
+    card.updated_at = timezone.now()
+    Card.objects.filter(pk=card.pk).update(balance=new_balance, updated_at=card.updated_at)
     return LedgerEntry.objects.create(
         card=card,
         delta=delta,
@@ -170,7 +172,8 @@ def customer_earn(
 
     active = active_programs()
     program = _program_for(card_type, active)
-    with transaction.atomic():
+    # No savepoint when nested: a refusal aborts the caller's whole transaction anyway.
+    with transaction.atomic(savepoint=False):
         cards = _locked_cards(customer, active)
         if card_type not in cards:
             cards[card_type] = card_get_or_create_locked(customer=customer, program=program)
@@ -222,7 +225,8 @@ def customer_redeem(
     program = _program_for(card_type, active)
     if card_type == Program.Kind.POINT and value < program.min_redeem_points:
         raise DomainError("below_minimum", min_points=program.min_redeem_points)
-    with transaction.atomic():
+    # No savepoint when nested: a refusal aborts the caller's whole transaction anyway.
+    with transaction.atomic(savepoint=False):
         cards = _locked_cards(customer, active)
         card = cards.get(card_type)
         if card is None or (card.balance < value and not program.allow_negative_balance):
