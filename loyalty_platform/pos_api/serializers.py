@@ -69,6 +69,17 @@ class PositiveCountField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
+class RawValueField(serializers.Field):
+    """Passes the parsed JSON value through (numbers arrive as Decimal) for a service to
+    validate with its own error codes."""
+
+    def to_internal_value(self, data):
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
 class PosRequestSerializer(serializers.Serializer):
     """Refuses unknown fields and maps the first refused field to one error code."""
 
@@ -120,7 +131,7 @@ class CouponRedeemRequest(VerificationFieldsMixin, PosRequestSerializer):
 
 
 class CustomerEnrollRequest(PosRequestSerializer):
-    email = serializers.JSONField(required=False, help_text="Required; matched case-insensitively.")
+    email = RawValueField(required=False, help_text="Required; matched case-insensitively.")
     consent_terms = StrictBooleanField(required=False, default=False)
     consent_privacy = StrictBooleanField(required=False, default=False)
     consent_marketing = StrictBooleanField(required=False, default=False)
@@ -168,3 +179,44 @@ class CouponData(serializers.Serializer):
 
 class ErrorBody(serializers.Serializer):
     error = serializers.CharField(help_text="Machine-readable error code.")
+
+
+class StoredValueTransactionRequest(VerificationFieldsMixin, PosRequestSerializer):
+    amount = RawValueField(help_text="Positive loads or tops up, negative pays (exact decimal).")
+    external_id = StrictCharField(max_length=128)
+    allow_partial = StrictBooleanField(required=False, default=False)
+
+
+class ReverseRequest(PosRequestSerializer):
+    external_id = StrictCharField(max_length=128)
+
+
+class DigitalGiftcardRequest(PosRequestSerializer):
+    amount = RawValueField(help_text="Money loaded on the new card.")
+    recipient_email = StrictCharField(max_length=254)
+    recipient_name = StrictCharField(required=False, max_length=150, allow_blank=True, default="")
+    sender_name = StrictCharField(required=False, max_length=150, allow_blank=True, default="")
+    message = StrictCharField(required=False, max_length=1000, allow_blank=True, default="")
+    external_id = StrictCharField(max_length=128)
+
+
+class GiftcardData(serializers.Serializer):
+    code = serializers.CharField()
+    balance = serializers.CharField(help_text="Decimal string in the currency")
+    currency = serializers.CharField()
+    status = serializers.ChoiceField(choices=["inactive", "active", "blocked", "expired"])
+    expires_at = serializers.DateTimeField(allow_null=True)
+    kind = serializers.ChoiceField(choices=["printed", "digital"])
+
+
+class MoneyTransactionData(serializers.Serializer):
+    transaction_id = serializers.UUIDField()
+    amount = serializers.CharField()
+    balance = serializers.CharField()
+    remaining_to_pay = serializers.CharField(required=False, help_text="Present after a partial payment.")
+
+
+class PrepaidData(serializers.Serializer):
+    customer_code = serializers.IntegerField()
+    balance = serializers.CharField()
+    currency = serializers.CharField()

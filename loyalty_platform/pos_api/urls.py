@@ -1,5 +1,6 @@
 from django.urls import path
 
+from loyalty_platform.pos_api import stored_value_views as sv
 from loyalty_platform.pos_api import views
 
 urlpatterns = [
@@ -7,4 +8,27 @@ urlpatterns = [
     path("webhook/pos", views.EarnView.as_view(), name="pos-earn"),
     path("webhook/redeem", views.RedeemView.as_view(), name="pos-redeem"),
     path("webhook/coupons/redeem", views.CouponRedeemView.as_view(), name="pos-coupon-redeem"),
+    path("webhook/giftcards", sv.GiftcardCreateView.as_view(), name="pos-giftcard-create"),
+    path("webhook/giftcards/<str:code>", sv.GiftcardView.as_view(), name="pos-giftcard"),
+    path(
+        "webhook/giftcards/<str:code>/transactions",
+        sv.GiftcardTransactionsView.as_view(),
+        name="pos-giftcard-transactions",
+    ),
+    path(
+        "webhook/giftcard-transactions/<str:transaction_id>/reverse",
+        sv.GiftcardTransactionReverseView.as_view(),
+        name="pos-giftcard-transaction-reverse",
+    ),
+    path("webhook/customers/<int:customer_code>/prepaid", sv.PrepaidView.as_view(), name="pos-prepaid"),
+    path(
+        "webhook/customers/<int:customer_code>/prepaid/transactions",
+        sv.PrepaidTransactionsView.as_view(),
+        name="pos-prepaid-transactions",
+    ),
+    path(
+        "webhook/prepaid-transactions/<str:transaction_id>/reverse",
+        sv.PrepaidTransactionReverseView.as_view(),
+        name="pos-prepaid-transaction-reverse",
+    ),
 ]

@@ -30,6 +30,8 @@ TENANT_APPS = [
     "loyalty_platform.coupons",
     "loyalty_platform.verification",
     "loyalty_platform.pos_api",
+    "loyalty_platform.stored_value",
+    "loyalty_platform.audit",
 ]
 
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]

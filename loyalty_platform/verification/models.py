@@ -13,6 +13,7 @@ class PinChallenge(models.Model):
         REDEEM = "redeem", "Redeem points or stamps"
         COUPON_REDEEM = "coupon_redeem", "Redeem a coupon"
         ADJUST = "adjust", "Balance adjustment"
+        PREPAID_PAY = "prepaid_pay", "Pay with prepaid credit"
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"

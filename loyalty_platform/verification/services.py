@@ -26,8 +26,10 @@ Action = PinChallenge.Action
 # Which actions ask for the customer's PIN under each preset (the contract's table).
 PIN_REQUIRED = {
     Preset.STANDARD: frozenset(),
-    Preset.BALANCED: frozenset({Action.REDEEM, Action.COUPON_REDEEM, Action.ADJUST}),
-    Preset.STRICT: frozenset({Action.EARN, Action.REDEEM, Action.COUPON_REDEEM, Action.ADJUST}),
+    Preset.BALANCED: frozenset({Action.REDEEM, Action.COUPON_REDEEM, Action.ADJUST, Action.PREPAID_PAY}),
+    Preset.STRICT: frozenset(
+        {Action.EARN, Action.REDEEM, Action.COUPON_REDEEM, Action.ADJUST, Action.PREPAID_PAY}
+    ),
 }
 
 

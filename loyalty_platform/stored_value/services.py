@@ -1,0 +1,275 @@
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from loyalty_platform.core.errors import DomainError
+from loyalty_platform.customers.models import Customer
+from loyalty_platform.stored_value.codes import giftcard_code_generate, giftcard_code_normalize
+from loyalty_platform.stored_value.models import Giftcard, GiftcardBatch, MoneyEntry, PrepaidAccount
+
+Account = Giftcard | PrepaidAccount
+MAX_BATCH = 10_000
+
+
+def _post(
+    *,
+    account: Account,
+    amount: Decimal,
+    cause: str,
+    external_id: str = "",
+    api_key_lookup_id: str = "",
+    staff_user=None,
+    reversed_entry: MoneyEntry | None = None,
+    note: str = "",
+) -> MoneyEntry:
+    """The one writer of a stored-value balance. The account must be row-locked by the
+    caller's transaction; the balance and its entry are written together."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("stored value changes must run inside the transaction that locked the account")
+    new_balance = account.balance + amount
+    if new_balance < 0:
+        raise DomainError("insufficient_balance")
+    account.balance = new_balance
+    type(account).objects.filter(pk=account.pk).update(balance=new_balance, updated_at=timezone.now())
+    return MoneyEntry.objects.create(
+        giftcard=account if isinstance(account, Giftcard) else None,
+        prepaid_account=account if isinstance(account, PrepaidAccount) else None,
+        amount=amount,
+        balance_after=new_balance,
+        cause=cause,
+        external_id=external_id,
+        api_key_lookup_id=api_key_lookup_id,
+        staff_user=staff_user,
+        reversed_entry=reversed_entry,
+        note=note,
+    )
+
+
+@dataclass(frozen=True)
+class Transaction:
+    entry: MoneyEntry
+    balance: Decimal
+    remaining_to_pay: Decimal | None = None
+
+
+def _transact(
+    *, account: Account, amount: Decimal, allow_partial: bool, external_id: str, api_key_lookup_id: str
+) -> Transaction:
+    """Load (amount > 0) or pay (amount < 0) on a locked account. A payment beyond the
+    balance is refused, or with allow_partial takes the whole balance and says what is left."""
+    remaining = None
+    if amount < 0 and account.balance + amount < 0:
+        if not allow_partial or account.balance == 0:
+            raise DomainError("insufficient_balance")
+        remaining = -(account.balance + amount)
+        amount = -account.balance
+    cause = MoneyEntry.Cause.LOAD if amount > 0 else MoneyEntry.Cause.PAY
+    entry = _post(
+        account=account,
+        amount=amount,
+        cause=cause,
+        external_id=external_id,
+        api_key_lookup_id=api_key_lookup_id,
+    )
+    return Transaction(entry=entry, balance=account.balance, remaining_to_pay=remaining)
+
+
+# ---------------------------------------------------------------------------------------
+# Giftcards
+# ---------------------------------------------------------------------------------------
+
+
+def giftcard_status(giftcard: Giftcard, now: datetime | None = None) -> str:
+    if giftcard.expires_at and giftcard.expires_at <= (now or timezone.now()):
+        return "expired"
+    return giftcard.status
+
+
+def giftcard_by_code(raw_code: str) -> Giftcard:
+    code = giftcard_code_normalize(raw_code)
+    giftcard = Giftcard.objects.filter(code=code).first()
+    if giftcard is None:
+        raise DomainError("giftcard_not_found")
+    return giftcard
+
+
+def _new_giftcard(**fields) -> Giftcard:
+    for _ in range(20):
+        try:
+            with transaction.atomic():
+                return Giftcard.objects.create(code=giftcard_code_generate(), **fields)
+        except IntegrityError:
+            continue  # a code collision: draw again
+    raise RuntimeError("could not draw a free giftcard code")
+
+
+def giftcard_batch_generate(
+    *, name: str, count: int, currency: str, expires_at: datetime | None = None, created_by=None
+) -> GiftcardBatch:
+    """Printed cards: inactive with a zero balance until their first load."""
+    if not 1 <= count <= MAX_BATCH:
+        raise DomainError("count_invalid", max=MAX_BATCH)
+    with transaction.atomic():
+        batch = GiftcardBatch.objects.create(name=name, created_by=created_by)
+        for _ in range(count):
+            _new_giftcard(kind=Giftcard.Kind.PRINTED, currency=currency, expires_at=expires_at, batch=batch)
+    return batch
+
+
+def giftcard_transact(
+    *, code: str, amount: Decimal, external_id: str, allow_partial: bool = False, api_key_lookup_id: str = ""
+) -> Transaction:
+    found = giftcard_by_code(code)
+    with transaction.atomic(savepoint=False):
+        giftcard = Giftcard.objects.select_for_update().get(pk=found.pk)
+        status = giftcard_status(giftcard)
+        if status == "expired":
+            raise DomainError("giftcard_expired")
+        if status == Giftcard.Status.BLOCKED:
+            raise DomainError("giftcard_blocked")
+        if amount > 0 and giftcard.status == Giftcard.Status.INACTIVE:
+            giftcard.status = Giftcard.Status.ACTIVE
+            Giftcard.objects.filter(pk=giftcard.pk).update(status=Giftcard.Status.ACTIVE)
+        return _transact(
+            account=giftcard,
+            amount=amount,
+            allow_partial=allow_partial,
+            external_id=external_id,
+            api_key_lookup_id=api_key_lookup_id,
+        )
+
+
+def giftcard_create_digital(
+    *,
+    amount: Decimal,
+    currency: str,
+    recipient_email: str,
+    recipient_name: str = "",
+    sender_name: str = "",
+    message: str = "",
+    external_id: str = "",
+    api_key_lookup_id: str = "",
+) -> Transaction:
+    """Create a digital card, load it, and email it to the recipient once committed."""
+    from loyalty_platform.stored_value.emails import giftcard_email_send_on_commit
+
+    if amount <= 0:
+        raise DomainError("amount_invalid")
+    with transaction.atomic(savepoint=False):
+        giftcard = _new_giftcard(
+            kind=Giftcard.Kind.DIGITAL,
+            status=Giftcard.Status.ACTIVE,
+            currency=currency,
+            recipient_email=recipient_email,
+            recipient_name=recipient_name,
+            sender_name=sender_name,
+            message=message,
+        )
+        giftcard = Giftcard.objects.select_for_update().get(pk=giftcard.pk)
+        result = _transact(
+            account=giftcard,
+            amount=amount,
+            allow_partial=False,
+            external_id=external_id,
+            api_key_lookup_id=api_key_lookup_id,
+        )
+        giftcard_email_send_on_commit(giftcard_id=giftcard.pk)
+    return result
+
+
+# ---------------------------------------------------------------------------------------
+# Prepaid credit
+# ---------------------------------------------------------------------------------------
+
+
+def prepaid_account_locked(*, customer: Customer, currency: str) -> PrepaidAccount:
+    account = PrepaidAccount.objects.select_for_update().filter(customer=customer).first()
+    if account is not None:
+        return account
+    try:
+        with transaction.atomic():
+            PrepaidAccount.objects.create(customer=customer, currency=currency)
+    except IntegrityError:
+        pass  # created by a concurrent call
+    return PrepaidAccount.objects.select_for_update().get(customer=customer)
+
+
+def prepaid_transact(
+    *,
+    customer: Customer,
+    amount: Decimal,
+    currency: str,
+    external_id: str,
+    allow_partial: bool = False,
+    api_key_lookup_id: str = "",
+) -> Transaction:
+    with transaction.atomic(savepoint=False):
+        account = prepaid_account_locked(customer=customer, currency=currency)
+        return _transact(
+            account=account,
+            amount=amount,
+            allow_partial=allow_partial,
+            external_id=external_id,
+            api_key_lookup_id=api_key_lookup_id,
+        )
+
+
+# ---------------------------------------------------------------------------------------
+# Reversals and staff adjustments
+# ---------------------------------------------------------------------------------------
+
+
+def money_entry_reverse(
+    *, entry_id, account_kind: str, external_id: str = "", api_key_lookup_id: str = "", staff_user=None
+) -> Transaction:
+    """Undo one transaction, exactly once. A reversal cannot itself be reversed; undoing a
+    load is refused when the money has been spent meanwhile."""
+    account_field = "giftcard" if account_kind == "giftcard" else "prepaid_account"
+    entry = MoneyEntry.objects.filter(pk=entry_id, **{f"{account_field}__isnull": False}).first()
+    if entry is None:
+        raise DomainError("transaction_not_found")
+    if entry.cause == MoneyEntry.Cause.REVERSAL:
+        raise DomainError("reversal_not_reversible")
+    model = Giftcard if account_kind == "giftcard" else PrepaidAccount
+    with transaction.atomic(savepoint=False):
+        account = model.objects.select_for_update().get(pk=getattr(entry, f"{account_field}_id"))
+        if MoneyEntry.objects.filter(reversed_entry=entry).exists():
+            raise DomainError("transaction_already_reversed")
+        reversal = _post(
+            account=account,
+            amount=-entry.amount,
+            cause=MoneyEntry.Cause.REVERSAL,
+            external_id=external_id,
+            api_key_lookup_id=api_key_lookup_id,
+            staff_user=staff_user,
+            reversed_entry=entry,
+        )
+        return Transaction(entry=reversal, balance=account.balance)
+
+
+def money_adjust(*, account: Account, amount: Decimal, reason: str, staff_user) -> MoneyEntry:
+    """A staff correction: needs a reason, goes through the ledger, lands in the audit log."""
+    from loyalty_platform.audit.services import audit_record
+
+    if not reason.strip():
+        raise DomainError("reason_required")
+    with transaction.atomic():
+        locked = type(account).objects.select_for_update().get(pk=account.pk)
+        entry = _post(
+            account=locked,
+            amount=amount,
+            cause=MoneyEntry.Cause.ADJUST,
+            staff_user=staff_user,
+            note=reason.strip(),
+        )
+        audit_record(
+            actor=staff_user,
+            action="stored_value.adjust",
+            target=locked,
+            details={"amount": str(amount), "reason": reason.strip(), "entry": str(entry.pk)},
+        )
+    account.balance = locked.balance
+    return entry
