@@ -1,7 +1,10 @@
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
+from django.db import connections
 from django.test import Client
 from django_tenants.utils import tenant_context
 
@@ -9,7 +12,7 @@ from loyalty_platform.customers.models import Customer
 from loyalty_platform.programs.models import Card, LedgerEntry, Program
 from loyalty_platform.programs.services import card_number_candidate
 from tenants.models import Organization
-from tenants.services import api_key_create
+from tenants.services import api_key_create, organization_create
 
 UNLIMITED = {"transactions": 1_000_000, "customer": 1_000_000}
 
@@ -139,3 +142,31 @@ def snapshot(organization: Organization) -> dict:
                 PinChallenge.objects.order_by("pk").values_list("pk", "status", "remaining_attempts")
             ),
         }
+
+
+@pytest.fixture(scope="session")
+def busy(django_db_setup, django_db_blocker):
+    """An organization with programs and an unlimited key, committed."""
+    with django_db_blocker.unblock():
+        organization = Organization.objects.filter(slug="test-concurrency").first()
+        if organization is None:
+            organization = organization_create(slug="test-concurrency", name="Busy Café")
+            create_programs(organization)
+        key = issue_key(organization)
+        connections.close_all()
+    return organization, key
+
+
+def run_at_once(count: int, call):
+    """Start `count` calls together (a barrier releases them at once); return their results."""
+    barrier = threading.Barrier(count)
+
+    def worker(index):
+        try:
+            barrier.wait(timeout=30)
+            return call(index)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(worker, range(count)))

@@ -2,6 +2,7 @@
 strings in, never more decimals than the organization's currency has."""
 
 import uuid
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
@@ -257,7 +258,7 @@ class PrepaidView(PosApiView):
         customer = _customer_or_404(customer_code)
         account = PrepaidAccount.objects.filter(customer=customer).first()
         currency = account.currency if account else self.organization.currency
-        balance = account.balance if account else 0
+        balance = account.balance if account else Decimal("0")
         return json_response(
             {
                 "data": {

@@ -1,51 +1,18 @@
 """Money paths under real concurrency: threads, each with its own database connection,
 against committed data in an organization of their own."""
 
-import threading
 import uuid
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connections
 from django_tenants.utils import tenant_context
 
 from loyalty_platform.coupons.models import Coupon
 from loyalty_platform.coupons.services import coupon_issue
 from loyalty_platform.programs.models import Card, LedgerEntry
-from tenants.models import Organization
-from tenants.services import organization_create
-from tests.pos_fixtures import PosClient, create_customer, create_programs, issue_key
+from tests.pos_fixtures import PosClient, create_customer, run_at_once
 
 pytestmark = pytest.mark.usefixtures("committed_db")
-
-
-@pytest.fixture(scope="module")
-def busy(django_db_setup, django_db_blocker):
-    """An organization with programs and an unlimited key, committed."""
-    with django_db_blocker.unblock():
-        organization = Organization.objects.filter(slug="test-concurrency").first()
-        if organization is None:
-            organization = organization_create(slug="test-concurrency", name="Busy Café")
-            create_programs(organization)
-        key = issue_key(organization)
-        connections.close_all()
-    return organization, key
-
-
-def run_at_once(count: int, call):
-    """Start `count` calls together (a barrier releases them at once); return their results."""
-    barrier = threading.Barrier(count)
-
-    def worker(index):
-        try:
-            barrier.wait(timeout=30)
-            return call(index)
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(worker, range(count)))
 
 
 def test_50_simultaneous_redemptions_of_one_coupon_succeed_once(busy):
