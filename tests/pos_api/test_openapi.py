@@ -6,6 +6,13 @@ OPERATIONS = {
     ("/webhook/pos", "post"),
     ("/webhook/redeem", "post"),
     ("/webhook/coupons/redeem", "post"),
+    ("/webhook/giftcards", "post"),
+    ("/webhook/giftcards/{code}", "get"),
+    ("/webhook/giftcards/{code}/transactions", "post"),
+    ("/webhook/giftcard-transactions/{transaction_id}/reverse", "post"),
+    ("/webhook/customers/{customer_code}/prepaid", "get"),
+    ("/webhook/customers/{customer_code}/prepaid/transactions", "post"),
+    ("/webhook/prepaid-transactions/{transaction_id}/reverse", "post"),
 }
 
 

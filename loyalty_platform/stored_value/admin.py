@@ -1,0 +1,268 @@
+import csv
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from loyalty_platform.core.admin_sites import merchant_admin_site
+from loyalty_platform.core.errors import DomainError
+from loyalty_platform.core.money import money_amount, money_text
+from loyalty_platform.core.qr import qr_svg
+from loyalty_platform.stored_value.models import Giftcard, GiftcardBatch, MoneyEntry, PrepaidAccount
+from loyalty_platform.stored_value.services import MAX_BATCH, giftcard_batch_generate, money_adjust
+
+
+class GiftcardBatchForm(forms.ModelForm):
+    count = forms.IntegerField(min_value=1, max_value=MAX_BATCH, help_text="How many cards to print.")
+    expires_at = forms.DateTimeField(required=False, help_text="Optional expiry of every card in the batch.")
+
+    class Meta:
+        model = GiftcardBatch
+        fields = ["name"]
+
+
+@admin.register(GiftcardBatch, site=merchant_admin_site)
+class GiftcardBatchAdmin(admin.ModelAdmin):
+    list_display = ["name", "created_at", "card_count", "downloads"]
+    readonly_fields = ["created_at", "created_by"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = GiftcardBatchForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        return ["name", "count", "expires_at"] if obj is None else ["name", "created_at", "created_by"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="Cards")
+    def card_count(self, batch: GiftcardBatch) -> int:
+        return batch.giftcards.count()
+
+    @admin.display(description="Download")
+    def downloads(self, batch: GiftcardBatch):
+        return format_html(
+            '<a href="{}">CSV</a> · <a href="{}">QR sheet</a>',
+            reverse("merchant_admin:stored_value_giftcardbatch_csv", args=[batch.pk]),
+            reverse("merchant_admin:stored_value_giftcardbatch_sheet", args=[batch.pk]),
+        )
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.save(update_fields=["name"])
+            return
+        batch = giftcard_batch_generate(
+            name=form.cleaned_data["name"],
+            count=form.cleaned_data["count"],
+            currency=request.organization.currency,
+            expires_at=form.cleaned_data.get("expires_at"),
+            created_by=request.user,
+        )
+        obj.pk, obj.created_at = batch.pk, batch.created_at  # the admin goes on with `obj`
+        obj._state.adding = False
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:batch_id>/export.csv",
+                self.admin_site.admin_view(self.export_csv),
+                name="stored_value_giftcardbatch_csv",
+            ),
+            path(
+                "<int:batch_id>/sheet/",
+                self.admin_site.admin_view(self.sheet),
+                name="stored_value_giftcardbatch_sheet",
+            ),
+            *super().get_urls(),
+        ]
+
+    def export_csv(self, request, batch_id: int):
+        batch = get_object_or_404(GiftcardBatch, pk=batch_id)
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="giftcards-batch-{batch.pk}.csv"'
+        writer = csv.writer(response)
+        writer.writerow(["code", "status", "balance", "currency", "expires_at"])
+        for card in batch.giftcards.order_by("pk"):
+            writer.writerow(
+                [
+                    card.code,
+                    card.status,
+                    money_text(card.balance, card.currency),
+                    card.currency,
+                    card.expires_at.isoformat() if card.expires_at else "",
+                ]
+            )
+        return response
+
+    def sheet(self, request, batch_id: int):
+        batch = get_object_or_404(GiftcardBatch, pk=batch_id)
+        cards = [(card, qr_svg(card.code)) for card in batch.giftcards.order_by("pk")]
+        return render(
+            request,
+            "admin/stored_value/qr_sheet.html",
+            {"batch": batch, "cards": cards, "organization": request.organization},
+        )
+
+
+class AdjustmentForm(forms.Form):
+    amount = forms.DecimalField(max_digits=12, decimal_places=2, help_text="Positive adds, negative takes.")
+    reason = forms.CharField(max_length=255, help_text="Why; it is kept in the ledger and the audit log.")
+
+
+class AdjustableAdminMixin:
+    """A staff adjustment page: goes through the ledger service and the audit log."""
+
+    def _url_name(self, suffix: str) -> str:
+        return f"{self.model._meta.app_label}_{self.model._meta.model_name}_{suffix}"
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:object_id>/adjust/",
+                self.admin_site.admin_view(self.adjust),
+                name=self._url_name("adjust"),
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="Adjust")
+    def adjust_link(self, obj):
+        url = reverse(f"merchant_admin:{self._url_name('adjust')}", args=[obj.pk])
+        return format_html('<a href="{}">Adjust balance</a>', url)
+
+    def adjust(self, request, object_id: int):
+        account = get_object_or_404(self.model, pk=object_id)
+        form = AdjustmentForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                amount = money_amount(str(form.cleaned_data["amount"]), account.currency)
+                money_adjust(
+                    account=account,
+                    amount=amount,
+                    reason=form.cleaned_data["reason"],
+                    staff_user=request.user,
+                )
+            except DomainError as error:
+                form.add_error("amount", error.code.replace("_", " "))
+            else:
+                messages.success(request, f"Balance adjusted by {amount} {account.currency}.")
+                return redirect(f"merchant_admin:{self._url_name('change')}", object_id)
+        context = {
+            **self.admin_site.each_context(request),
+            "account": account,
+            "form": form,
+            "opts": self.model._meta,
+            "title": f"Adjust the balance of {account}",
+        }
+        return render(request, "admin/stored_value/adjust.html", context)
+
+
+class MoneyEntryInline(admin.TabularInline):
+    model = MoneyEntry
+    fk_name = "giftcard"
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "cause", "amount", "balance_after", "external_id", "staff_user", "note"]
+    readonly_fields = fields
+    ordering = ["-created_at"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class PrepaidEntryInline(MoneyEntryInline):
+    fk_name = "prepaid_account"
+
+
+@admin.register(Giftcard, site=merchant_admin_site)
+class GiftcardAdmin(AdjustableAdminMixin, admin.ModelAdmin):
+    list_display = ["code", "kind", "status", "balance", "currency", "expires_at", "batch", "adjust_link"]
+    list_filter = ["kind", "status", "batch"]
+    search_fields = ["code", "recipient_email"]
+    fields = [
+        "code",
+        "kind",
+        "status",
+        "balance",
+        "currency",
+        "expires_at",
+        "batch",
+        "recipient_email",
+        "recipient_name",
+        "sender_name",
+        "message",
+        "created_at",
+    ]
+    readonly_fields = [
+        "code",
+        "kind",
+        "balance",
+        "currency",
+        "batch",
+        "recipient_email",
+        "recipient_name",
+        "sender_name",
+        "message",
+        "created_at",
+    ]
+    inlines = [MoneyEntryInline]
+    actions = ["block", "unblock"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # printed cards come in batches, digital ones are sold at the POS
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Block the selected cards")
+    def block(self, request, queryset):
+        count = queryset.exclude(status=Giftcard.Status.BLOCKED).update(status=Giftcard.Status.BLOCKED)
+        messages.success(request, f"Blocked {count} card(s).")
+
+    @admin.action(description="Unblock the selected cards")
+    def unblock(self, request, queryset):
+        count = queryset.filter(status=Giftcard.Status.BLOCKED).update(status=Giftcard.Status.ACTIVE)
+        messages.success(request, f"Unblocked {count} card(s).")
+
+
+@admin.register(PrepaidAccount, site=merchant_admin_site)
+class PrepaidAccountAdmin(AdjustableAdminMixin, admin.ModelAdmin):
+    list_display = ["customer", "balance", "currency", "updated_at", "adjust_link"]
+    search_fields = ["customer__email", "=customer__customer_code"]
+    readonly_fields = ["customer", "balance", "currency", "created_at", "updated_at"]
+    inlines = [PrepaidEntryInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(MoneyEntry, site=merchant_admin_site)
+class MoneyEntryAdmin(admin.ModelAdmin):
+    list_display = [
+        "created_at",
+        "giftcard",
+        "prepaid_account",
+        "cause",
+        "amount",
+        "balance_after",
+        "external_id",
+    ]
+    list_filter = ["cause"]
+    search_fields = ["giftcard__code", "prepaid_account__customer__email", "external_id"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
