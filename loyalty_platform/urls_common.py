@@ -4,11 +4,14 @@ platform host the API key names the organization)."""
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from loyalty_platform.core.views import healthz, ping
+from loyalty_platform.core.views import healthz, ping, qr_image
+from loyalty_platform.realtime.views import realtime_config
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("ping", ping, name="ping"),
+    path("qr.<str:image_format>", qr_image, name="qr-image"),
+    path("realtime/config", realtime_config, name="realtime-config"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("", include("loyalty_platform.pos_api.urls")),

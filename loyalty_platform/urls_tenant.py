@@ -8,6 +8,7 @@ from loyalty_platform.core.views import organization_home
 urlpatterns = [
     path("", organization_home, name="organization-home"),
     path("admin/", merchant_admin_site.urls),
+    path("", include("loyalty_platform.profile.urls")),
     path("", include("loyalty_platform.urls_common")),
 ]
 

@@ -2,15 +2,22 @@ import io
 
 import qrcode
 import qrcode.image.svg
+from PIL import Image
 
 
-def qr_png(data: str, box_size: int = 8) -> bytes:
-    image = qrcode.make(data, box_size=box_size, border=2)
+def qr_png(data: str, box_size: int = 8, pixels: int | None = None) -> bytes:
+    image = qrcode.make(data, box_size=box_size, border=2).get_image()
+    if pixels:
+        image = image.convert("L").resize((pixels, pixels), Image.Resampling.NEAREST)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
 
 
-def qr_svg(data: str) -> str:
-    image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, border=2)
-    return image.to_string(encoding="unicode")
+def qr_svg(data: str, pixels: int | None = None) -> str:
+    svg = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, border=2).to_string(
+        encoding="unicode"
+    )
+    if pixels:
+        svg = svg.replace("<svg ", f'<svg width="{pixels}" height="{pixels}" ', 1)
+    return svg

@@ -35,3 +35,32 @@ def not_found(request: HttpRequest, exception=None):
 def ping(request: HttpRequest) -> JsonResponse:
     """A JSON answer that touches nothing: for load balancers, and the benchmarks' baseline."""
     return JsonResponse({"data": "pong"})
+
+
+QR_MAX_DATA_BYTES = 1024
+
+
+@require_GET
+def qr_image(request: HttpRequest, image_format: str):
+    """The QR of any text, as PNG or SVG; bounded and cacheable."""
+    from django.http import HttpResponse
+
+    from loyalty_platform.core.qr import qr_png, qr_svg
+
+    if image_format not in ("png", "svg"):
+        return JsonResponse({"error": "not_found"}, status=404)
+    data = request.GET.get("data", "")
+    if not data:
+        return JsonResponse({"error": "data_required"}, status=400)
+    if len(data.encode()) > QR_MAX_DATA_BYTES:
+        return JsonResponse({"error": "data_too_long", "max_bytes": QR_MAX_DATA_BYTES}, status=400)
+    size_text = request.GET.get("size", "256")
+    if not size_text.isdigit() or not 64 <= int(size_text) <= 1024:
+        return JsonResponse({"error": "size_invalid", "min": 64, "max": 1024}, status=400)
+    size = int(size_text)
+    if image_format == "png":
+        response = HttpResponse(qr_png(data, pixels=size), content_type="image/png")
+    else:
+        response = HttpResponse(qr_svg(data, pixels=size), content_type="image/svg+xml")
+    response["Cache-Control"] = "public, max-age=86400, immutable"
+    return response

@@ -26,3 +26,17 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_code} {self.email}"
+
+
+class LoginLink(models.Model):
+    """A one-time, expiring sign-in link sent by email. Only a hash of its token is kept."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="login_links")
+    token_hash = models.CharField(max_length=64, unique=True)
+    next_path = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"login link for {self.customer_id}"

@@ -79,3 +79,95 @@ def customer_enroll(
                 return Customer.objects.get(email__iexact=normalized), False
             # A customer code collision: draw another.
     raise RuntimeError("could not draw a free customer code")
+
+
+def customer_export(*, customer: Customer) -> dict:
+    """Everything held about the customer, for their own download."""
+    from loyalty_platform.coupons.models import Coupon
+    from loyalty_platform.programs.models import Card
+    from loyalty_platform.stored_value.models import PrepaidAccount
+
+    def when(value):
+        return value.isoformat() if value else None
+
+    cards = []
+    for card in Card.objects.filter(customer=customer).select_related("program"):
+        cards.append(
+            {
+                "program": card.program.name,
+                "kind": card.program.kind,
+                "card_number": card.card_number,
+                "balance": card.balance,
+                "entries": [
+                    {
+                        "at": when(e.created_at),
+                        "cause": e.cause,
+                        "delta": e.delta,
+                        "balance_after": e.balance_after,
+                    }
+                    for e in card.entries.order_by("pk")
+                ],
+            }
+        )
+    prepaid = PrepaidAccount.objects.filter(customer=customer).first()
+    return {
+        "customer": {
+            "customer_code": customer.customer_code,
+            "email": customer.email,
+            "name": customer.name,
+            "phone": customer.phone,
+            "status": customer.status,
+            "created_at": when(customer.created_at),
+        },
+        "consents": {
+            "terms_at": when(customer.consent_terms_at),
+            "privacy_at": when(customer.consent_privacy_at),
+            "marketing_at": when(customer.consent_marketing_at),
+        },
+        "cards": cards,
+        "coupons": [
+            {
+                "name": c.name,
+                "status": c.status,
+                "issued_at": when(c.issued_at),
+                "redeemed_at": when(c.redeemed_at),
+            }
+            for c in Coupon.objects.filter(customer=customer).order_by("issued_at")
+        ],
+        "prepaid": None
+        if prepaid is None
+        else {
+            "balance": str(prepaid.balance),
+            "currency": prepaid.currency,
+            "entries": [
+                {
+                    "at": when(e.created_at),
+                    "cause": e.cause,
+                    "amount": str(e.amount),
+                    "balance_after": str(e.balance_after),
+                }
+                for e in prepaid.entries.order_by("created_at")
+            ],
+        },
+    }
+
+
+def customer_erase(*, customer: Customer) -> Customer:
+    """Delete the account: personal data is erased; the customer row stays, anonymized, so
+    ledgers and balances keep adding up. Open coupons are voided, login links dropped."""
+    from loyalty_platform.coupons.models import Coupon
+
+    with transaction.atomic():
+        Customer.objects.filter(pk=customer.pk).update(
+            email=f"deleted-{customer.pk}@deleted.invalid",
+            name="",
+            phone="",
+            status=Customer.Status.DELETED,
+            consent_marketing_at=None,
+        )
+        Coupon.objects.filter(customer=customer, status=Coupon.Status.ACTIVE).update(
+            status=Coupon.Status.VOID
+        )
+        customer.login_links.all().delete()
+    customer.refresh_from_db()
+    return customer

@@ -1,10 +1,23 @@
 from django.urls import path
 
+from loyalty_platform.pos_api import identification_views as ident
 from loyalty_platform.pos_api import stored_value_views as sv
 from loyalty_platform.pos_api import views
 
 urlpatterns = [
     path("webhook/customer", views.CustomerView.as_view(), name="pos-customer"),
+    path("webhook/customer/invitations", ident.InvitationsView.as_view(), name="pos-invitations"),
+    path(
+        "webhook/customer/invitations/<str:invitation_id>",
+        ident.InvitationView.as_view(),
+        name="pos-invitation",
+    ),
+    path("webhook/qr-card-sessions", ident.QrCardSessionsView.as_view(), name="pos-qr-card-sessions"),
+    path(
+        "webhook/qr-card-sessions/<str:session_id>",
+        ident.QrCardSessionView.as_view(),
+        name="pos-qr-card-session",
+    ),
     path("webhook/pos", views.EarnView.as_view(), name="pos-earn"),
     path("webhook/redeem", views.RedeemView.as_view(), name="pos-redeem"),
     path("webhook/coupons/redeem", views.CouponRedeemView.as_view(), name="pos-coupon-redeem"),

@@ -1,5 +1,6 @@
 """Send events to websocket listeners through the channel layer, after the transaction
-that caused them commits. Group names carry the schema, so no event crosses organizations."""
+that caused them commits. Private channels map to groups that carry the schema; public
+channels carry a globally unique id. No event crosses organizations."""
 
 import asyncio
 import json
@@ -22,13 +23,17 @@ def customer_group(schema_name: str, customer_id: int) -> str:
     return f"{schema_name}.customer.{customer_id}"
 
 
+def customer_channel(customer_id: int) -> str:
+    return f"private-customer.{customer_id}"
+
+
 def _log_failure(future) -> None:
     if not future.cancelled() and future.exception() is not None:
         logger.warning("realtime event not sent: %r", future.exception())
 
 
-def _send(group: str, event: str, data: dict) -> None:
-    message = {"type": "pusher.event", "event": event, "data": json.dumps(data)}
+def send_event(*, group: str, channel: str, event: str, data: dict) -> None:
+    message = {"type": "pusher.event", "channel": channel, "event": event, "data": json.dumps(data)}
     layer = get_channel_layer()
     loop = server_event_loop.get()
     if loop is not None and loop.is_running():
@@ -43,4 +48,10 @@ def _send(group: str, event: str, data: dict) -> None:
 
 def publish_to_customer_on_commit(*, customer_id: int, event: str, data: dict) -> None:
     group = customer_group(connection.schema_name, customer_id)
-    transaction.on_commit(lambda: _send(group, event, data))
+    channel = customer_channel(customer_id)
+    transaction.on_commit(lambda: send_event(group=group, channel=channel, event=event, data=data))
+
+
+def publish_public_on_commit(*, channel: str, event: str, data: dict) -> None:
+    """Public channels are named by an unguessable, globally unique id; the group is the name."""
+    transaction.on_commit(lambda: send_event(group=channel, channel=channel, event=event, data=data))

@@ -38,3 +38,8 @@ QR_ROTATION_SECONDS = 30
 POS_RATE_LIMITS = {"transactions": 60, "customer": 30}
 IDEMPOTENCY_KEEP_DAYS = 35
 IDEMPOTENCY_TAKEOVER_SECONDS = 60
+
+# Realtime (Pusher protocol). The key is public; the secret signs private channels.
+REALTIME_ACTIVITY_TIMEOUT = 120
+QR_CARD_SESSION_SECONDS = 300
+INVITATION_SECONDS = 7 * 24 * 3600

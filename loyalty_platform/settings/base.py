@@ -1,3 +1,4 @@
+import hashlib
 import secrets
 from pathlib import Path
 
@@ -24,6 +25,12 @@ def _development_secret_key() -> str:
 SECRET_KEY = (
     require("SECRET_KEY") if PRODUCTION else env.str("SECRET_KEY", default="") or (_development_secret_key())
 )
+
+# The realtime endpoint's app key is public, its secret signs private channels; by default both
+# derive from SECRET_KEY so every process of a deployment agrees without more configuration.
+_realtime_digest = hashlib.sha256(f"realtime:{SECRET_KEY}".encode()).hexdigest()
+REALTIME_APP_KEY = env.str("REALTIME_APP_KEY", default="lp" + _realtime_digest[:18])
+REALTIME_APP_SECRET = env.str("REALTIME_APP_SECRET", default=_realtime_digest[18:])
 
 # Hosts are validated by the tenant middleware against the Domain table (unknown host: 404),
 # so Django's own host check would only duplicate it.

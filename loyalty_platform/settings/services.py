@@ -82,7 +82,7 @@ if EMAIL_URL:
     globals().update(env.email_url("EMAIL_URL"))
 else:
     # Without an SMTP server, mail is written to files under var/mail/ for a person to read.
-    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_BACKEND = "loyalty_platform.core.mail.FileAndConsoleBackend"
     EMAIL_FILE_PATH = VAR_DIR / "mail"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="loyalty@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL

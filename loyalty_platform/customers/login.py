@@ -1,0 +1,73 @@
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import connection
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from loyalty_platform.core.errors import DomainError
+from loyalty_platform.customers.models import Customer, LoginLink
+
+LINK_MINUTES = 15
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def safe_next_path(next_path: str) -> str:
+    """Only a path on this host, never another site."""
+    if (
+        not next_path.startswith("/")
+        or next_path.startswith("//")
+        or "\\" in next_path
+        or len(next_path) > 200
+    ):
+        return "/me/"
+    return next_path
+
+
+def login_link_create(*, customer: Customer, next_path: str = "/me/") -> str:
+    """A sign-in URL for the customer, valid LINK_MINUTES and once."""
+    token = secrets.token_urlsafe(32)
+    LoginLink.objects.create(
+        customer=customer,
+        token_hash=_hash(token),
+        next_path=safe_next_path(next_path),
+        expires_at=timezone.now() + timedelta(minutes=LINK_MINUTES),
+    )
+    organization = connection.tenant
+    domain = organization.domains.filter(is_primary=True).first()
+    port = settings.PLATFORM_HOST.partition(":")[2]
+    host = domain.domain + (f":{port}" if port else "")
+    return f"{settings.PLATFORM_SCHEME}://{host}/me/login/{token}"
+
+
+def login_link_send(*, customer: Customer, next_path: str = "/me/") -> str:
+    url = login_link_create(customer=customer, next_path=next_path)
+    organization = connection.tenant
+    context = {"url": url, "organization": organization, "minutes": LINK_MINUTES, "customer": customer}
+    send_mail(
+        subject=f"Your sign-in link for {organization.name}",
+        message=render_to_string("emails/login_link.txt", context),
+        from_email=None,
+        recipient_list=[customer.email],
+    )
+    return url
+
+
+def login_link_consume(*, token: str) -> LoginLink:
+    """Spend a link exactly once; DomainError login_link_invalid / _expired / _used."""
+    link = LoginLink.objects.select_related("customer").filter(token_hash=_hash(token or "")).first()
+    if link is None or link.customer.status != Customer.Status.ACTIVE:
+        raise DomainError("login_link_invalid")
+    now = timezone.now()
+    if link.expires_at <= now:
+        raise DomainError("login_link_expired")
+    spent = LoginLink.objects.filter(pk=link.pk, used_at__isnull=True).update(used_at=now)
+    if not spent:
+        raise DomainError("login_link_used")
+    return link

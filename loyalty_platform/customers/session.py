@@ -1,0 +1,25 @@
+"""A customer's web session on the organization's host (separate from staff logins)."""
+
+from django.http import HttpRequest
+
+from loyalty_platform.customers.models import Customer
+
+SESSION_KEY = "customer_id"
+
+
+def current_customer(request: HttpRequest) -> Customer | None:
+    if getattr(request, "organization", None) is None:
+        return None
+    customer_id = request.session.get(SESSION_KEY)
+    if customer_id is None:
+        return None
+    return Customer.objects.filter(pk=customer_id, status=Customer.Status.ACTIVE).first()
+
+
+def customer_session_start(request: HttpRequest, customer: Customer) -> None:
+    request.session.cycle_key()
+    request.session[SESSION_KEY] = customer.pk
+
+
+def customer_session_end(request: HttpRequest) -> None:
+    request.session.flush()

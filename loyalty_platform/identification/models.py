@@ -1,0 +1,61 @@
+import uuid
+
+from django.db import models
+
+
+def _hex_id() -> str:
+    return uuid.uuid4().hex
+
+
+class QrCardSession(models.Model):
+    """A POS shows a QR of /identify/<id>; the customer who opens it first is identified."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        AUTHENTICATED = "authenticated", "Authenticated"
+        EXPIRED = "expired", "Expired"
+
+    id = models.CharField(primary_key=True, max_length=32, default=_hex_id, editable=False)
+    status = models.CharField(max_length=15, choices=Status.choices, default=Status.PENDING)
+    device_name = models.CharField(max_length=100, blank=True)
+    shop_id = models.BigIntegerField(null=True, blank=True)
+    api_key_lookup_id = models.CharField(max_length=16, blank=True)
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    authenticated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.device_name or 'POS'} {self.status}"
+
+
+class Invitation(models.Model):
+    """A POS invites a person who is not a member yet, by phone or email."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        EXPIRED = "expired", "Expired"
+
+    id = models.CharField(primary_key=True, max_length=32, default=_hex_id, editable=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    phone = models.CharField(max_length=16, blank=True)
+    email = models.EmailField(blank=True)
+    api_key_lookup_id = models.CharField(max_length=16, blank=True)
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"invitation {self.phone or self.email} ({self.status})"

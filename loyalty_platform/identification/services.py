@@ -1,0 +1,171 @@
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from loyalty_platform.core.errors import DomainError
+from loyalty_platform.customers.models import Customer
+from loyalty_platform.identification.models import Invitation, QrCardSession
+from loyalty_platform.programs.models import Card, Program
+from loyalty_platform.programs.selectors import active_programs
+from loyalty_platform.realtime.publish import publish_public_on_commit, publish_to_customer_on_commit
+from tenants.platform import base_url
+
+
+def qr_card_channel(session_id: str) -> str:
+    return f"qr-card.{session_id}"
+
+
+def invitation_channel(invitation_id: str) -> str:
+    return f"invitation.{invitation_id}"
+
+
+def organization_base_url() -> str:
+    organization = connection.tenant
+    domain = organization.domains.filter(is_primary=True).first()
+    return base_url(domain.domain)
+
+
+def qr_card_session_create(
+    *, device_name: str = "", shop_id: int | None = None, api_key_lookup_id: str = ""
+) -> QrCardSession:
+    from loyalty_platform.identification.tasks import expire_qr_card_session
+
+    session = QrCardSession.objects.create(
+        device_name=device_name,
+        shop_id=shop_id,
+        api_key_lookup_id=api_key_lookup_id,
+        expires_at=timezone.now() + timedelta(seconds=settings.QR_CARD_SESSION_SECONDS),
+    )
+    transaction.on_commit(
+        lambda: expire_qr_card_session.apply_async(
+            (session.pk,), countdown=settings.QR_CARD_SESSION_SECONDS + 1
+        )
+    )
+    return session
+
+
+def qr_card_session_status(session: QrCardSession) -> str:
+    if session.status == QrCardSession.Status.PENDING and session.expires_at <= timezone.now():
+        return QrCardSession.Status.EXPIRED
+    return session.status
+
+
+def card_data(customer: Customer) -> dict:
+    """What the POS learns about an identified customer (the contract's card_data)."""
+    organization = connection.tenant
+    programs = active_programs()
+    cards = {card.program_id: card for card in Card.objects.filter(customer=customer)}
+    point_program = programs.get(Program.Kind.POINT)
+    stamp_program = programs.get(Program.Kind.STAMP)
+    point_card = cards.get(point_program.pk) if point_program else None
+    stamp_card = cards.get(stamp_program.pk) if stamp_program else None
+    main_card = point_card or stamp_card
+    return {
+        "id": main_card.pk if main_card else None,
+        "customer_code": customer.customer_code,
+        "card_number": main_card.card_number if main_card else None,
+        "points_balance": point_card.balance if point_card else 0,
+        "stamp_count": stamp_card.balance if stamp_card else 0,
+        "status": main_card.status if main_card else "active",
+        "user": {"id": customer.pk, "name": customer.name, "phone": customer.phone, "email": customer.email},
+        "partner": {"id": organization.pk, "name": organization.name},
+        "redemption": {
+            "enabled": point_program is not None,
+            "points_per_currency": point_program.redeem_points_per_unit if point_program else None,
+            "currency_amount": "1.00",
+            "min_points": point_program.min_redeem_points if point_program else None,
+        },
+        "created_at": (main_card.created_at if main_card else customer.created_at).isoformat(),
+        "updated_at": (main_card.updated_at if main_card else customer.updated_at).isoformat(),
+    }
+
+
+def qr_card_session_identify(*, session_id: str, customer: Customer) -> QrCardSession:
+    """Complete a session for this customer, once: the first opener wins."""
+    now = timezone.now()
+    with transaction.atomic():
+        session = QrCardSession.objects.select_for_update().filter(pk=session_id).first()
+        if session is None:
+            raise DomainError("qr_session_not_found")
+        if session.status == QrCardSession.Status.AUTHENTICATED:
+            if session.customer_id == customer.pk:
+                return session  # the same customer opening the link again
+            raise DomainError("qr_session_used")
+        if qr_card_session_status(session) == QrCardSession.Status.EXPIRED:
+            raise DomainError("qr_session_expired")
+        session.status = QrCardSession.Status.AUTHENTICATED
+        session.customer = customer
+        session.authenticated_at = now
+        session.save(update_fields=["status", "customer", "authenticated_at"])
+        publish_public_on_commit(
+            channel=qr_card_channel(session.pk),
+            event="card_identified",
+            data={
+                "session_id": session.pk,
+                "status": "authenticated",
+                "card_data": card_data(customer),
+                "timestamp": now.isoformat(),
+            },
+        )
+        publish_to_customer_on_commit(
+            customer_id=customer.pk,
+            event="identified",
+            data={"device_name": session.device_name, "at": now.isoformat()},
+        )
+    return session
+
+
+def qr_card_session_expire(*, session_id: str) -> bool:
+    with transaction.atomic():
+        updated = QrCardSession.objects.filter(
+            pk=session_id, status=QrCardSession.Status.PENDING, expires_at__lte=timezone.now()
+        ).update(status=QrCardSession.Status.EXPIRED)
+        if updated:
+            publish_public_on_commit(
+                channel=qr_card_channel(session_id),
+                event="session_expired",
+                data={"session_id": session_id, "status": "expired"},
+            )
+    return bool(updated)
+
+
+def invitation_create(*, phone: str = "", email: str = "", api_key_lookup_id: str = "") -> Invitation:
+    return Invitation.objects.create(
+        phone=phone,
+        email=email,
+        api_key_lookup_id=api_key_lookup_id,
+        expires_at=timezone.now() + timedelta(seconds=settings.INVITATION_SECONDS),
+    )
+
+
+def invitation_status(invitation: Invitation) -> str:
+    if invitation.status == Invitation.Status.PENDING and invitation.expires_at <= timezone.now():
+        return Invitation.Status.EXPIRED
+    return invitation.status
+
+
+def invitation_accept(*, invitation_id: str, customer: Customer) -> Invitation:
+    with transaction.atomic():
+        invitation = Invitation.objects.select_for_update().filter(pk=invitation_id).first()
+        if invitation is None:
+            raise DomainError("invitation_not_found")
+        if invitation.status == Invitation.Status.ACCEPTED:
+            if invitation.customer_id == customer.pk:
+                return invitation
+            raise DomainError("invitation_used")
+        if invitation_status(invitation) == Invitation.Status.EXPIRED:
+            raise DomainError("invitation_expired")
+        invitation.status = Invitation.Status.ACCEPTED
+        invitation.customer = customer
+        invitation.accepted_at = timezone.now()
+        invitation.save(update_fields=["status", "customer", "accepted_at"])
+        if invitation.phone and not customer.phone:
+            Customer.objects.filter(pk=customer.pk).update(phone=invitation.phone)
+        publish_public_on_commit(
+            channel=invitation_channel(invitation.pk),
+            event="invitation_accepted",
+            data={"invitation_id": invitation.pk, "customer_code": customer.customer_code},
+        )
+    return invitation

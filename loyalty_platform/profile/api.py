@@ -1,0 +1,60 @@
+"""The profile's JSON API under /me/api/ (the customer's session)."""
+
+from functools import wraps
+
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.http import require_GET
+
+from loyalty_platform.customers.session import current_customer
+from loyalty_platform.profile.selectors import (
+    cards_payload,
+    coupons_payload,
+    history_payload,
+    prepaid_payload,
+    profile_payload,
+    qr_payload,
+)
+from loyalty_platform.verification.services import open_pins_for_customer
+
+
+def session_customer_api(view):
+    @wraps(view)
+    @require_GET
+    def wrapper(request: HttpRequest):
+        customer = current_customer(request)
+        if customer is None:
+            return JsonResponse({"error": "not_signed_in"}, status=401)
+        response = JsonResponse({"data": view(customer)})
+        response["Cache-Control"] = "no-store"
+        return response
+
+    return wrapper
+
+
+@session_customer_api
+def profile(customer):
+    return profile_payload(customer)
+
+
+@session_customer_api
+def cards(customer):
+    return {
+        "cards": cards_payload(customer),
+        "coupons": coupons_payload(customer),
+        "prepaid": prepaid_payload(customer),
+    }
+
+
+@session_customer_api
+def qr(customer):
+    return qr_payload(customer)
+
+
+@session_customer_api
+def pins(customer):
+    return open_pins_for_customer(customer=customer)
+
+
+@session_customer_api
+def history(customer):
+    return history_payload(customer)

@@ -1,0 +1,132 @@
+from django.db import connection
+from django.db.models import Q
+from django.utils import timezone
+
+from loyalty_platform.core.money import money_text
+from loyalty_platform.coupons.models import Coupon
+from loyalty_platform.customers.models import Customer
+from loyalty_platform.programs.models import Card, LedgerEntry, Program
+from loyalty_platform.programs.selectors import active_programs
+from loyalty_platform.stored_value.models import PrepaidAccount
+from loyalty_platform.verification.services import customer_qr_payload, open_pins_for_customer
+
+
+def points_worth(points: int, program: Program, currency: str) -> str:
+    from decimal import Decimal
+
+    if not program.redeem_points_per_unit:
+        return money_text(Decimal("0"), currency)
+    return money_text(Decimal(points) / program.redeem_points_per_unit, currency)
+
+
+def cards_payload(customer: Customer) -> list[dict]:
+    currency = connection.tenant.currency
+    cards = {card.program_id: card for card in Card.objects.filter(customer=customer)}
+    payload = []
+    for kind, program in active_programs().items():
+        card = cards.get(program.pk)
+        balance = card.balance if card else 0
+        item = {
+            "program": program.name,
+            "kind": kind,
+            "card_number": card.card_number if card else None,
+            "balance": balance,
+        }
+        if kind == Program.Kind.POINT:
+            item["worth"] = points_worth(balance, program, currency)
+            item["currency"] = currency
+            item["min_redeem_points"] = program.min_redeem_points
+        else:
+            item["stamps_per_card"] = program.stamps_per_card
+            item["reward_name"] = program.reward_name
+        payload.append(item)
+    return payload
+
+
+def coupons_payload(customer: Customer) -> list[dict]:
+    now = timezone.now()
+    coupons = Coupon.objects.filter(customer=customer, status=Coupon.Status.ACTIVE).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+    )
+    return [
+        {
+            "id": str(c.pk),
+            "name": c.name,
+            "qr_token": c.qr_token,
+            "expires_at": c.expires_at.isoformat() if c.expires_at else None,
+        }
+        for c in coupons.order_by("issued_at")
+    ]
+
+
+def history_payload(customer: Customer, limit: int = 50) -> list[dict]:
+    entries = (
+        LedgerEntry.objects.filter(card__customer=customer)
+        .select_related("card__program")
+        .order_by("-pk")[:limit]
+    )
+    return [
+        {
+            "at": e.created_at.isoformat(),
+            "program": e.card.program.name,
+            "kind": e.card.program.kind,
+            "cause": e.cause,
+            "delta": e.delta,
+            "balance_after": e.balance_after,
+        }
+        for e in entries
+    ]
+
+
+def prepaid_payload(customer: Customer) -> dict | None:
+    account = PrepaidAccount.objects.filter(customer=customer).first()
+    if account is None:
+        return None
+    return {
+        "balance": money_text(account.balance, account.currency),
+        "currency": account.currency,
+        "history": [
+            {
+                "at": e.created_at.isoformat(),
+                "cause": e.cause,
+                "amount": money_text(e.amount, account.currency),
+                "balance_after": money_text(e.balance_after, account.currency),
+            }
+            for e in account.entries.order_by("-created_at")[:50]
+        ],
+    }
+
+
+def profile_payload(customer: Customer) -> dict:
+    return {
+        "customer_code": customer.customer_code,
+        "email": customer.email,
+        "name": customer.name,
+        "phone": customer.phone,
+        "consents": {
+            "terms_at": customer.consent_terms_at.isoformat(),
+            "privacy_at": customer.consent_privacy_at.isoformat(),
+            "marketing_at": customer.consent_marketing_at.isoformat()
+            if customer.consent_marketing_at
+            else None,
+        },
+    }
+
+
+def qr_payload(customer: Customer) -> dict:
+    qr = customer_qr_payload(organization=connection.tenant, customer=customer)
+    return {"payload": qr.payload, "expires_at": qr.expires_at.isoformat()}
+
+
+def dashboard_context(customer: Customer) -> dict:
+    organization = connection.tenant
+    return {
+        "customer": customer,
+        "cards": cards_payload(customer),
+        "coupons": coupons_payload(customer),
+        "history": history_payload(customer, limit=20),
+        "prepaid": prepaid_payload(customer),
+        "qr": qr_payload(customer),
+        "rotating_qr": organization.verification_preset == "strict",
+        "pins": open_pins_for_customer(customer=customer),
+    }

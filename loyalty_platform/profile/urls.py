@@ -1,0 +1,22 @@
+from django.urls import path
+
+from loyalty_platform.profile import api, views
+from loyalty_platform.realtime.views import realtime_auth
+
+urlpatterns = [
+    path("me/", views.dashboard, name="profile"),
+    path("me/login", views.login, name="profile-login"),
+    path("me/signup", views.signup, name="profile-signup"),
+    path("me/login/<str:token>", views.login_with_link, name="profile-login-link"),
+    path("me/logout", views.logout, name="profile-logout"),
+    path("me/export", views.export, name="profile-export"),
+    path("me/delete", views.delete_account, name="profile-delete"),
+    path("me/api/profile", api.profile),
+    path("me/api/cards", api.cards),
+    path("me/api/qr", api.qr),
+    path("me/api/pins", api.pins),
+    path("me/api/history", api.history),
+    path("identify/<str:session_id>", views.identify, name="identify"),
+    path("join/<str:invitation_id>", views.join, name="join"),
+    path("realtime/auth", realtime_auth, name="realtime-auth"),
+]

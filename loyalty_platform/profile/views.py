@@ -1,0 +1,211 @@
+"""The customer's self-service profile on the organization's host."""
+
+import json
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from loyalty_platform.core.errors import DomainError
+from loyalty_platform.customers.login import login_link_consume, login_link_send, safe_next_path
+from loyalty_platform.customers.selectors import customer_by_email
+from loyalty_platform.customers.services import customer_enroll, customer_erase, customer_export
+from loyalty_platform.customers.session import current_customer, customer_session_end, customer_session_start
+from loyalty_platform.identification.services import invitation_accept, qr_card_session_identify
+from loyalty_platform.profile.selectors import dashboard_context
+from loyalty_platform.realtime.publish import customer_channel
+from loyalty_platform.realtime.signing import app_key
+
+MESSAGES = {
+    "login_link_invalid": ("This sign-in link is not valid.", 400),
+    "login_link_expired": ("This sign-in link has expired. Ask for a new one.", 410),
+    "login_link_used": ("This sign-in link was already used. Ask for a new one.", 410),
+    "qr_session_not_found": ("This code is not known here.", 404),
+    "qr_session_used": ("This code was already used by someone else.", 409),
+    "qr_session_expired": ("This code has expired. Ask the cashier for a new one.", 410),
+    "invitation_not_found": ("This invitation is not known here.", 404),
+    "invitation_used": ("This invitation was already used.", 409),
+    "invitation_expired": ("This invitation has expired.", 410),
+}
+
+
+def _message(request: HttpRequest, code: str) -> HttpResponse:
+    text, status = MESSAGES[code]
+    return render(request, "profile/message.html", {"title": "Sorry", "text": text}, status=status)
+
+
+def customer_required(view):
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        customer = current_customer(request)
+        if customer is None:
+            return redirect("/me/login?" + urlencode({"next": request.get_full_path()}))
+        request.customer = customer
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def realtime_context(request: HttpRequest) -> dict:
+    return {"realtime": {"key": app_key(), "channel": customer_channel(request.customer.pk)}}
+
+
+@customer_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "profile/dashboard.html",
+        {**dashboard_context(request.customer), **realtime_context(request)},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def login(request: HttpRequest) -> HttpResponse:
+    next_path = safe_next_path(request.GET.get("next") or request.POST.get("next") or "/me/")
+    if request.method == "POST":
+        email = request.POST.get("email", "").strip()[:254]
+        customer = customer_by_email(email) if email else None
+        if customer is not None:
+            login_link_send(customer=customer, next_path=next_path)
+        # The same answer whether or not the address is known.
+        return render(
+            request,
+            "profile/message.html",
+            {
+                "title": "Check your email",
+                "text": (
+                    "If this address belongs to a member, a sign-in link is on its way. "
+                    "It works once, for 15 minutes."
+                ),
+            },
+        )
+    return render(request, "profile/login.html", {"next": next_path})
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    next_path = safe_next_path(request.GET.get("next") or request.POST.get("next") or "/me/")
+    errors = {}
+    values = {"email": "", "name": "", "phone": ""}
+    if request.method == "POST":
+        values = {key: request.POST.get(key, "").strip()[:254] for key in values}
+        try:
+            customer, _ = customer_enroll(
+                email=values["email"],
+                name=values["name"][:150],
+                phone=values["phone"],
+                consent_terms=request.POST.get("consent_terms") == "on",
+                consent_privacy=request.POST.get("consent_privacy") == "on",
+                consent_marketing=request.POST.get("consent_marketing") == "on",
+            )
+        except DomainError as error:
+            errors[error.code] = True
+        else:
+            login_link_send(customer=customer, next_path=next_path)
+            return render(
+                request,
+                "profile/message.html",
+                {
+                    "title": "Check your email",
+                    "text": "We sent you a sign-in link. Open it on this device to continue.",
+                },
+            )
+    return render(
+        request,
+        "profile/signup.html",
+        {"next": next_path, "errors": errors, "values": values},
+        status=422 if errors else 200,
+    )
+
+
+def login_with_link(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        link = login_link_consume(token=token)
+    except DomainError as error:
+        return _message(request, error.code)
+    customer_session_start(request, link.customer)
+    return redirect(link.next_path or "/me/")
+
+
+@require_POST
+def logout(request: HttpRequest) -> HttpResponse:
+    customer_session_end(request)
+    return redirect("/me/login")
+
+
+@customer_required
+@require_http_methods(["GET", "POST"])
+def export(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        return render(
+            request,
+            "profile/confirm.html",
+            {
+                "title": "Download your data",
+                "text": (
+                    "A JSON file with everything we hold about you: "
+                    "profile, consents, cards, history, coupons."
+                ),
+                "button": "Download",
+            },
+        )
+    response = HttpResponse(
+        json.dumps(customer_export(customer=request.customer), indent=2), content_type="application/json"
+    )
+    response["Content-Disposition"] = f'attachment; filename="my-data-{timezone.now():%Y%m%d}.json"'
+    return response
+
+
+@customer_required
+@require_http_methods(["GET", "POST"])
+def delete_account(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET" or request.POST.get("confirm") != "DELETE":
+        return render(
+            request,
+            "profile/confirm.html",
+            {
+                "title": "Delete your account",
+                "text": "Your personal data is erased and your points, stamps and coupons are lost. "
+                "Type DELETE to confirm.",
+                "button": "Delete my account",
+                "confirm_word": "DELETE",
+                "error": request.method == "POST",
+            },
+            status=422 if request.method == "POST" else 200,
+        )
+    customer_erase(customer=request.customer)
+    customer_session_end(request)
+    return render(
+        request, "profile/message.html", {"title": "Account deleted", "text": "Your account is gone."}
+    )
+
+
+@customer_required
+def identify(request: HttpRequest, session_id: str) -> HttpResponse:
+    try:
+        session = qr_card_session_identify(session_id=session_id[:32], customer=request.customer)
+    except DomainError as error:
+        return _message(request, error.code)
+    return render(
+        request,
+        "profile/message.html",
+        {
+            "title": "You're identified",
+            "text": f"The till {session.device_name or ''} now knows it's you.".replace("  ", " "),
+            "identified": True,
+        },
+    )
+
+
+def join(request: HttpRequest, invitation_id: str) -> HttpResponse:
+    customer = current_customer(request)
+    if customer is None:
+        return redirect("/me/signup?" + urlencode({"next": request.get_full_path()}))
+    try:
+        invitation_accept(invitation_id=invitation_id[:32], customer=customer)
+    except DomainError as error:
+        return _message(request, error.code)
+    return render(request, "profile/message.html", {"title": "Welcome!", "text": "You're a member now."})
