@@ -71,7 +71,7 @@ def test_unknown_app_key_gets_error_4001_and_close():
 def test_unknown_host_is_refused():
     async def scenario():
         socket = communicator("nobody.localhost")
-        connected, code = await socket.connect()
+        connected, _ = await socket.connect()
         assert not connected
 
     run(scenario())
