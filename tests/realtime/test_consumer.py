@@ -3,6 +3,7 @@
 import asyncio
 import json
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from channels.db import database_sync_to_async
@@ -42,7 +43,9 @@ def run(coroutine):
             # The tenant look-up ran in channels' database thread; close what it opened there.
             await database_sync_to_async(connections.close_all)()
 
-    return asyncio.run(with_cleanup())
+    # A thread of its own: Playwright's sync API may keep an event loop running in this one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, with_cleanup()).result()
 
 
 def test_connection_established_and_ping():
