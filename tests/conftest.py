@@ -125,3 +125,12 @@ def committed_db(django_db_setup, django_db_blocker):
         # Its connection may live in a context (Playwright's event loop) that the end-of-run
         # clean-up does not see; an open one would block dropping the test database.
         connections.close_all()
+
+
+@pytest.fixture(scope="session")
+def server(django_db_setup, django_db_blocker):
+    """The ASGI server as deployed (uvicorn), on the test database, for the whole session."""
+    from tests.processes import live_server
+
+    with django_db_blocker.unblock(), live_server() as running:
+        yield running

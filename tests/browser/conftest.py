@@ -3,8 +3,6 @@ import shutil
 
 import pytest
 
-from tests.processes import live_server
-
 # Playwright's sync API keeps an event loop in the test thread; the ORM calls the tests make
 # around it are ordinary synchronous calls.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
@@ -34,12 +32,6 @@ def chromium():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
-
-
-@pytest.fixture(scope="session")
-def server(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock(), live_server() as running:
-        yield running
 
 
 @pytest.fixture
