@@ -79,7 +79,7 @@ def test_scanning_the_tills_qr_identifies_the_customer_at_the_till(
         expect(page.get_by_role("heading", name="You're identified")).to_be_visible()
         event = json.loads(events.get(timeout=15))
     finally:
-        till.disconnect()
+        till.disconnect(timeout=5)
         display.close()
     assert event["card_data"]["customer_code"] == customer.customer_code
     assert event["status"] == "authenticated"

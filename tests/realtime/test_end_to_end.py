@@ -58,7 +58,7 @@ def test_pos_receives_card_identified_over_the_pusher_protocol(server):
 
         event = json.loads(events.get(timeout=15))
     finally:
-        pos.disconnect()
+        pos.disconnect(timeout=5)
 
     assert (event["session_id"], event["status"]) == (session["session_id"], "authenticated")
     assert event["card_data"]["customer_code"] == customer.customer_code
