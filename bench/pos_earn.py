@@ -83,6 +83,8 @@ def prepare(customers: int) -> tuple[str, list[int]]:
 
 
 def start_server(port: int, workers: int) -> subprocess.Popen:
+    from django.conf import settings
+
     from loyalty_platform import embedded
 
     env = {
@@ -92,6 +94,9 @@ def start_server(port: int, workers: int) -> subprocess.Popen:
         "PLATFORM_HOST": f"localhost:{port}",
         "REDIS_URL": embedded.ensure_redis(),
         "LOG_LEVEL": "WARNING",
+        # The same realtime key as this process, which the load generator uses.
+        "REALTIME_APP_KEY": settings.REALTIME_APP_KEY,
+        "REALTIME_APP_SECRET": settings.REALTIME_APP_SECRET,
     }
     process = subprocess.Popen(
         [

@@ -67,7 +67,7 @@ class Command(BaseCommand):
                     f"    login:             {credentials.operator_email} / {credentials.operator_password}",
                     f"  Demo admin:          {demo_url}/admin/",
                     f"    login:             {credentials.staff_email} / {credentials.staff_password}",
-                    f"  Customer profile:    {demo_url}/me/  (not built yet: the self-service issue)",
+                    f"  Customer profile:    {demo_url}/me/",
                     f"  API docs:            {platform_base_url()}/api/docs/",
                     f"  Health:              {platform_base_url()}/healthz",
                     f"  Demo POS API key:    {credentials.api_key}",
