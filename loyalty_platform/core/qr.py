@@ -1,4 +1,5 @@
 import io
+import re
 
 import qrcode
 import qrcode.image.svg
@@ -19,5 +20,6 @@ def qr_svg(data: str, pixels: int | None = None) -> str:
         encoding="unicode"
     )
     if pixels:
-        svg = svg.replace("<svg ", f'<svg width="{pixels}" height="{pixels}" ', 1)
+        # The root element carries its size in mm; state it in pixels instead.
+        svg = re.sub(r'width="[^"]*" height="[^"]*"', f'width="{pixels}" height="{pixels}"', svg, count=1)
     return svg

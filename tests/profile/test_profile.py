@@ -226,6 +226,14 @@ def test_qr_images(client_a, image_format):
     assert "max-age" in response["Cache-Control"]
 
 
+def test_qr_svg_is_well_formed_and_sized(client_a):
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(client_a.get("/qr.svg", {"data": "hello", "size": "200"}).content)
+
+    assert (root.get("width"), root.get("height")) == ("200", "200")
+
+
 @pytest.mark.parametrize(
     ("params", "error"),
     [
