@@ -2,7 +2,7 @@
 organization's staff manage their own schema on the organization's host. Keeping them as
 separate sites means no public-schema model can ever be registered on a merchant's admin."""
 
-from django.contrib.admin import AdminSite
+from django.contrib.admin import AdminSite, ModelAdmin
 
 
 class PlatformAdminSite(AdminSite):
@@ -24,3 +24,17 @@ class MerchantAdminSite(AdminSite):
 
 platform_admin_site = PlatformAdminSite(name="platform_admin")
 merchant_admin_site = MerchantAdminSite(name="merchant_admin")
+
+
+class ReadOnlyAdmin(ModelAdmin):
+    """For append-only records (ledgers, audit log, PIN challenges, QR sessions): staff read
+    them; only services write them."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,18 +1,7 @@
 from django.contrib import admin
 
-from loyalty_platform.core.admin_sites import merchant_admin_site
+from loyalty_platform.core.admin_sites import ReadOnlyAdmin, merchant_admin_site
 from loyalty_platform.identification.models import Invitation, QrCardSession
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(QrCardSession, site=merchant_admin_site)

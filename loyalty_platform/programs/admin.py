@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from loyalty_platform.core.admin_sites import merchant_admin_site
+from loyalty_platform.core.admin_sites import ReadOnlyAdmin, merchant_admin_site
 from loyalty_platform.programs.models import LedgerEntry, Program
 
 
@@ -27,7 +27,7 @@ class ProgramAdmin(admin.ModelAdmin):
 
 
 @admin.register(LedgerEntry, site=merchant_admin_site)
-class LedgerEntryAdmin(admin.ModelAdmin):
+class LedgerEntryAdmin(ReadOnlyAdmin):
     """The ledger is append-only: staff read it here; balances change only through services."""
 
     list_display = ["created_at", "card", "customer", "cause", "delta", "balance_after", "external_id"]
@@ -43,12 +43,3 @@ class LedgerEntryAdmin(admin.ModelAdmin):
     @admin.display(description="Customer")
     def customer(self, entry: LedgerEntry) -> str:
         return str(entry.card.customer)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from loyalty_platform.core.admin_sites import merchant_admin_site
+from loyalty_platform.core.admin_sites import ReadOnlyAdmin, merchant_admin_site
 from loyalty_platform.core.errors import DomainError
 from loyalty_platform.core.money import money_amount, money_text
 from loyalty_platform.core.qr import qr_svg
@@ -245,7 +245,7 @@ class PrepaidAccountAdmin(AdjustableAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(MoneyEntry, site=merchant_admin_site)
-class MoneyEntryAdmin(admin.ModelAdmin):
+class MoneyEntryAdmin(ReadOnlyAdmin):
     list_display = [
         "created_at",
         "giftcard",
@@ -257,12 +257,3 @@ class MoneyEntryAdmin(admin.ModelAdmin):
     ]
     list_filter = ["cause"]
     search_fields = ["giftcard__code", "prepaid_account__customer__email", "external_id"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
