@@ -25,6 +25,7 @@ from loyalty_platform.pos_api.views import (
     _renderer,
     json_response,
 )
+from loyalty_platform.stored_value.codes import giftcard_code_normalize
 from loyalty_platform.stored_value.models import PrepaidAccount
 from loyalty_platform.stored_value.services import (
     Transaction,
@@ -112,13 +113,14 @@ class GiftcardTransactionsView(PosApiView):
     )
     def post(self, request, code: str):
         data = s.StoredValueTransactionRequest(data=request.data).validated()
+        giftcard_code = giftcard_code_normalize(code)
         currency = self.organization.currency
         amount = money_amount(data["amount"], currency)
 
         def perform(complete) -> HttpResponse:
             def build() -> dict:
                 result = giftcard_transact(
-                    code=code,
+                    code=giftcard_code,
                     amount=amount,
                     external_id=data["external_id"],
                     allow_partial=data["allow_partial"],
@@ -129,9 +131,9 @@ class GiftcardTransactionsView(PosApiView):
             return _atomic_response(complete, build)
 
         return self.run_once(
-            endpoint=f"giftcards/{code.upper()}/transactions",
+            endpoint="giftcards/transactions",
             external_id=data["external_id"],
-            body=request.data,
+            body={**request.data, "_path": {"code": giftcard_code}},
             perform=perform,
         )
 
@@ -201,7 +203,9 @@ class ReverseView(PosApiView):
         return self.run_once(
             endpoint=f"{self.account_kind}-transactions/reverse",
             external_id=data["external_id"],
-            body=request.data,
+            # The path names what is reversed: the same external_id on another transaction
+            # is a different request.
+            body={**request.data, "_path": {"transaction_id": str(entry_id)}},
             perform=perform,
         )
 
@@ -318,8 +322,8 @@ class PrepaidTransactionsView(PosApiView):
             return _atomic_response(complete, build)
 
         return self.run_once(
-            endpoint=f"customers/{customer_code}/prepaid/transactions",
+            endpoint="prepaid/transactions",
             external_id=data["external_id"],
-            body=request.data,
+            body={**request.data, "_path": {"customer_code": customer_code}},
             perform=perform,
         )

@@ -315,3 +315,30 @@ def test_digital_giftcard_bad_input(organization, pos, mailoutbox, body, code):
     assert (response.status_code, response.json()["error"]) == (422, code)
     assert snapshot(organization) == before
     assert mailoutbox == []
+
+
+def test_one_external_id_cannot_reverse_two_transactions(organization, pos):
+    card = new_card(organization)
+    transact(pos, card, 40, "load")
+    first = transact(pos, card, -5, "pay-1").json()["data"]["transaction_id"]
+    second = transact(pos, card, -7, "pay-2").json()["data"]["transaction_id"]
+
+    reversed_first = pos.post(f"/webhook/giftcard-transactions/{first}/reverse", {"external_id": "rev"})
+    reused = pos.post(f"/webhook/giftcard-transactions/{second}/reverse", {"external_id": "rev"})
+    replay = pos.post(f"/webhook/giftcard-transactions/{first}/reverse", {"external_id": "rev"})
+
+    assert reversed_first.status_code == 200
+    assert (reused.status_code, reused.json()) == (422, {"error": "idempotency_key_reused"})
+    assert replay.content == reversed_first.content
+    assert ledger_ok(organization, card) == (Decimal("33.00"), Decimal("33.00"))
+
+
+def test_one_external_id_is_one_request_whatever_the_code_spelling(organization, pos):
+    card = new_card(organization)
+    spelled = card.code.lower()[:5] + "-" + card.code.lower()[5:]
+
+    first = transact(pos, card, 10, "same")
+    again = pos.post(f"/webhook/giftcards/{spelled}/transactions", {"amount": 10, "external_id": "same"})
+
+    assert again.content == first.content
+    assert ledger_ok(organization, card) == (Decimal("10.00"), Decimal("10.00"))
