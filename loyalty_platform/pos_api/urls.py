@@ -1,6 +1,7 @@
 from django.urls import path
 
 from loyalty_platform.pos_api import identification_views as ident
+from loyalty_platform.pos_api import rewards_views as rw
 from loyalty_platform.pos_api import stored_value_views as sv
 from loyalty_platform.pos_api import views
 
@@ -21,6 +22,17 @@ urlpatterns = [
     path("webhook/pos", views.EarnView.as_view(), name="pos-earn"),
     path("webhook/redeem", views.RedeemView.as_view(), name="pos-redeem"),
     path("webhook/coupons/redeem", views.CouponRedeemView.as_view(), name="pos-coupon-redeem"),
+    path(
+        "webhook/customers/<int:customer_code>/rewards", rw.CustomerRewardsView.as_view(), name="pos-rewards"
+    ),
+    path("webhook/customers/<int:customer_code>/wallet", rw.WalletView.as_view(), name="pos-wallet"),
+    path("webhook/rewards/<int:reward_id>/receptions", rw.ReceptionsView.as_view(), name="pos-receptions"),
+    path("webhook/reward-receptions/<str:reception_id>/reverse", rw.ReceptionReverseView.as_view()),
+    path("webhook/reward-receptions/<str:reception_id>/collect", rw.ReceptionCollectView.as_view()),
+    path(
+        "webhook/reward-receptions/<str:reception_id>/reverse-collection",
+        rw.ReceptionReverseCollectionView.as_view(),
+    ),
     path("webhook/giftcards", sv.GiftcardCreateView.as_view(), name="pos-giftcard-create"),
     path("webhook/giftcards/<str:code>", sv.GiftcardView.as_view(), name="pos-giftcard"),
     path(

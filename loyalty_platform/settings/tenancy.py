@@ -33,6 +33,7 @@ TENANT_APPS = [
     "loyalty_platform.stored_value",
     "loyalty_platform.audit",
     "loyalty_platform.identification",
+    "loyalty_platform.rewards",
 ]
 
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]

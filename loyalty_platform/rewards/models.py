@@ -1,0 +1,56 @@
+import uuid
+
+from django.core.validators import MinValueValidator
+from django.db import models
+
+
+class Reward(models.Model):
+    """Something in the catalog that customers buy with points."""
+
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    required_credits = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    image = models.ImageField(upload_to="rewards/", blank=True)
+    is_active = models.BooleanField(default=True)
+    allow_pre_redeem = models.BooleanField(
+        default=False, help_text="Points may be spent now and the reward collected later."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["required_credits", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.required_credits} points)"
+
+
+class RewardReception(models.Model):
+    """A customer received (or will collect) a reward, paid with points."""
+
+    class Status(models.TextChoices):
+        SPENT = "spent", "Spent (handed over)"
+        COLLECTABLE = "collectable", "Collectable"
+        COLLECTED = "collected", "Collected"
+        REVERSED = "reversed", "Reversed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    reward = models.ForeignKey(Reward, on_delete=models.PROTECT, related_name="receptions")
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="reward_receptions"
+    )
+    points = models.PositiveIntegerField()
+    status = models.CharField(max_length=12, choices=Status.choices)
+    external_id = models.CharField(max_length=128, blank=True)
+    api_key_lookup_id = models.CharField(max_length=16, blank=True)
+    ledger_entry = models.OneToOneField(
+        "programs.LedgerEntry", on_delete=models.PROTECT, related_name="reward_reception"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    collected_at = models.DateTimeField(null=True, blank=True)
+    reversed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.reward.name} for {self.customer_id} ({self.status})"

@@ -1,0 +1,137 @@
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from loyalty_platform.core.errors import DomainError
+from loyalty_platform.customers.models import Customer
+from loyalty_platform.programs.models import Card, LedgerEntry, Program
+from loyalty_platform.programs.selectors import active_programs
+from loyalty_platform.programs.services import ledger_post
+from loyalty_platform.rewards.models import Reward, RewardReception
+
+
+def _point_program() -> Program:
+    program = active_programs().get(Program.Kind.POINT)
+    if program is None:
+        raise DomainError("program_not_found", card_type="point")
+    return program
+
+
+def reward_reception_create(
+    *,
+    reward: Reward,
+    customer: Customer,
+    pre_redeem: bool = False,
+    external_id: str = "",
+    api_key_lookup_id: str = "",
+) -> RewardReception:
+    """Spend the reward's points now; with pre_redeem the reward is collected later."""
+    if not reward.is_active:
+        raise DomainError("reward_not_found")
+    if pre_redeem and not reward.allow_pre_redeem:
+        raise DomainError("pre_redeem_not_allowed")
+    program = _point_program()
+    with transaction.atomic(savepoint=False):
+        card = (
+            Card.objects.select_for_update()
+            .select_related("program")
+            .filter(customer=customer, program=program)
+            .first()
+        )
+        if card is None or card.balance < reward.required_credits:
+            raise DomainError("insufficient_balance")
+        entry = ledger_post(
+            card=card,
+            delta=-reward.required_credits,
+            cause=LedgerEntry.Cause.REDEEM,
+            external_id=external_id,
+            api_key_lookup_id=api_key_lookup_id,
+            note=f"reward: {reward.name}"[:255],
+        )
+        return RewardReception.objects.create(
+            reward=reward,
+            customer=customer,
+            points=reward.required_credits,
+            status=RewardReception.Status.COLLECTABLE if pre_redeem else RewardReception.Status.SPENT,
+            external_id=external_id,
+            api_key_lookup_id=api_key_lookup_id,
+            ledger_entry=entry,
+        )
+
+
+def _transition(reception_id, *, allowed: tuple[str, ...], to: str, error: str, **fields) -> RewardReception:
+    """Move a reception between states with a conditional update: concurrent calls cannot
+    both succeed."""
+    updated = RewardReception.objects.filter(pk=reception_id, status__in=allowed).update(status=to, **fields)
+    if not updated:
+        if not RewardReception.objects.filter(pk=reception_id).exists():
+            raise DomainError("reception_not_found")
+        raise DomainError(error)
+    return RewardReception.objects.select_related("reward", "customer").get(pk=reception_id)
+
+
+def reward_reception_reverse(
+    *, reception_id, external_id: str = "", api_key_lookup_id: str = ""
+) -> RewardReception:
+    """Give the points back, once. A collected reward must have its collection reversed first."""
+    with transaction.atomic(savepoint=False):
+        reception = _transition(
+            reception_id,
+            allowed=(RewardReception.Status.SPENT, RewardReception.Status.COLLECTABLE),
+            to=RewardReception.Status.REVERSED,
+            error="reception_not_reversible",
+            reversed_at=timezone.now(),
+        )
+        card = (
+            Card.objects.select_for_update().select_related("program").get(pk=reception.ledger_entry.card_id)
+        )
+        ledger_post(
+            card=card,
+            delta=reception.points,
+            cause=LedgerEntry.Cause.REVERSAL,
+            external_id=external_id,
+            api_key_lookup_id=api_key_lookup_id,
+            reversed_entry=reception.ledger_entry,
+            note=f"reward reversed: {reception.reward.name}"[:255],
+        )
+        return reception
+
+
+def reward_reception_collect(*, reception_id) -> RewardReception:
+    return _transition(
+        reception_id,
+        allowed=(RewardReception.Status.COLLECTABLE,),
+        to=RewardReception.Status.COLLECTED,
+        error="reception_not_collectable",
+        collected_at=timezone.now(),
+    )
+
+
+def reward_reception_reverse_collection(*, reception_id) -> RewardReception:
+    return _transition(
+        reception_id,
+        allowed=(RewardReception.Status.COLLECTED,),
+        to=RewardReception.Status.COLLECTABLE,
+        error="reception_not_collected",
+        collected_at=None,
+    )
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    reward: Reward
+    affordable: bool
+    points_needed: int
+
+
+def reward_catalog(*, points: int) -> list[CatalogEntry]:
+    """Active rewards by required points, cheapest first, with what the customer lacks."""
+    return [
+        CatalogEntry(
+            reward=r,
+            affordable=points >= r.required_credits,
+            points_needed=max(0, r.required_credits - points),
+        )
+        for r in Reward.objects.filter(is_active=True).order_by("required_credits", "pk")
+    ]
