@@ -58,7 +58,7 @@ def _reward_data(reward: Reward, request) -> dict:
         "required_credits": reward.required_credits,
         "image": request.build_absolute_uri(reward.image.url) if reward.image else None,
         "pre_redeem_allowed": reward.allow_pre_redeem,
-        "attributes": {},
+        "attributes": reward.attributes,
     }
 
 

@@ -1,11 +1,45 @@
+from django import forms
 from django.contrib import admin
 
+from loyalty_platform.attributes.models import AttributeDefinition
+from loyalty_platform.attributes.services import attributes_clean
 from loyalty_platform.core.admin_sites import ReadOnlyAdmin, merchant_admin_site
+from loyalty_platform.core.errors import DomainError
 from loyalty_platform.rewards.models import Reward, RewardReception
+
+
+class RewardForm(forms.ModelForm):
+    class Meta:
+        model = Reward
+        fields = [
+            "name",
+            "description",
+            "required_credits",
+            "image",
+            "is_active",
+            "allow_pre_redeem",
+            "attributes",
+        ]
+        help_texts = {
+            "attributes": 'Values of the reward attributes, e.g. {"mypos_discount_type": "free_item"}.'
+        }
+
+    def clean_attributes(self):
+        try:
+            return attributes_clean(
+                entity=AttributeDefinition.Entity.REWARD, values=self.cleaned_data["attributes"]
+            )
+        except DomainError as error:
+            detail = error.extra.get("attribute", "")
+            reason = error.extra.get("reason", "")
+            raise forms.ValidationError(
+                f"{error.code.replace('_', ' ')}: {detail} {reason}".strip()
+            ) from error
 
 
 @admin.register(Reward, site=merchant_admin_site)
 class RewardAdmin(admin.ModelAdmin):
+    form = RewardForm
     list_display = ["name", "required_credits", "is_active", "allow_pre_redeem"]
     list_filter = ["is_active", "allow_pre_redeem"]
     search_fields = ["name"]

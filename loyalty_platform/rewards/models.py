@@ -12,6 +12,8 @@ class Reward(models.Model):
     required_credits = models.PositiveIntegerField(validators=[MinValueValidator(1)])
     image = models.ImageField(upload_to="rewards/", blank=True)
     is_active = models.BooleanField(default=True)
+    # Values of the custom attributes defined for rewards (attributes.AttributeDefinition).
+    attributes = models.JSONField(default=dict, blank=True)
     allow_pre_redeem = models.BooleanField(
         default=False, help_text="Points may be spent now and the reward collected later."
     )

@@ -33,6 +33,7 @@ TENANT_APPS = [
     "loyalty_platform.stored_value",
     "loyalty_platform.audit",
     "loyalty_platform.identification",
+    "loyalty_platform.attributes",
     "loyalty_platform.rewards",
 ]
 

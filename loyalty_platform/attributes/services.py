@@ -1,0 +1,58 @@
+from decimal import Decimal, InvalidOperation
+
+from loyalty_platform.attributes.models import AttributeDefinition
+from loyalty_platform.core.errors import DomainError
+
+MAX_TEXT = 500
+
+
+def _invalid(name: str, reason: str) -> DomainError:
+    return DomainError("attribute_invalid", attribute=name, reason=reason)
+
+
+def _clean_value(definition: AttributeDefinition, value):
+    kind = definition.kind
+    if kind == AttributeDefinition.Kind.TEXT:
+        if not isinstance(value, str) or len(value) > MAX_TEXT:
+            raise _invalid(definition.name, f"a text of at most {MAX_TEXT} characters")
+        return value
+    if kind == AttributeDefinition.Kind.NUMBER:
+        if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
+            raise _invalid(definition.name, "a number")
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:
+            raise _invalid(definition.name, "a number") from None
+        if not number.is_finite():
+            raise _invalid(definition.name, "a number")
+        return int(number) if number == number.to_integral_value() else float(number)
+    if kind == AttributeDefinition.Kind.BOOLEAN:
+        if not isinstance(value, bool):
+            raise _invalid(definition.name, "true or false")
+        return value
+    if kind == AttributeDefinition.Kind.CHOICE:
+        if value not in definition.choices:
+            raise _invalid(definition.name, "one of " + ", ".join(map(str, definition.choices)))
+        return value
+    if not isinstance(value, list) or any(item not in definition.choices for item in value):
+        raise _invalid(definition.name, "a list of " + ", ".join(map(str, definition.choices)))
+    return list(dict.fromkeys(value))
+
+
+def attributes_clean(*, entity: str, values: object) -> dict:
+    """Check values against the entity's attribute definitions; unknown names, wrong types
+    and missing required attributes are refused (DomainError attribute_invalid / _unknown)."""
+    if not isinstance(values, dict):
+        raise DomainError("attributes_invalid")
+    definitions = {d.name: d for d in AttributeDefinition.objects.filter(entity=entity)}
+    for name in values:
+        if name not in definitions:
+            raise DomainError("attribute_unknown", attribute=str(name)[:60])
+    cleaned = {}
+    for name, definition in definitions.items():
+        if name not in values or values[name] in (None, "", []):
+            if definition.required:
+                raise _invalid(name, "required")
+            continue
+        cleaned[name] = _clean_value(definition, values[name])
+    return cleaned
