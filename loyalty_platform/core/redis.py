@@ -18,9 +18,14 @@ return {count, ttl}
 """
 
 
+# redis-py caps a pool at 100 connections by default; a process serving many requests at
+# once (worker threads, concurrency tests) shares one pool, so allow more.
+POOL_MAX_CONNECTIONS = 1000
+
+
 @cache
 def client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL)
+    return redis.Redis.from_url(settings.REDIS_URL, max_connections=POOL_MAX_CONNECTIONS)
 
 
 @cache
@@ -51,6 +56,7 @@ class SharedConnectionPool(redis.ConnectionPool):
         key = (url, tuple(sorted((name, repr(value)) for name, value in kwargs.items())))
         pool = cls._shared.get(key)
         if pool is None:
+            kwargs.setdefault("max_connections", POOL_MAX_CONNECTIONS)
             pool = cls._shared.setdefault(key, redis.ConnectionPool.from_url(url, **kwargs))
         return pool
 

@@ -4,6 +4,7 @@ from loyalty_platform.pos_api import identification_views as ident
 from loyalty_platform.pos_api import rewards_views as rw
 from loyalty_platform.pos_api import stored_value_views as sv
 from loyalty_platform.pos_api import views
+from loyalty_platform.pos_api import vouchers_views as vv
 
 urlpatterns = [
     path("webhook/customer", views.CustomerView.as_view(), name="pos-customer"),
@@ -33,6 +34,12 @@ urlpatterns = [
         "webhook/reward-receptions/<str:reception_id>/reverse-collection",
         rw.ReceptionReverseCollectionView.as_view(),
     ),
+    path("webhook/vouchers/validate", vv.VoucherValidateView.as_view(), name="pos-voucher-validate"),
+    path("webhook/vouchers/<str:code>", vv.VoucherView.as_view(), name="pos-voucher"),
+    path("webhook/vouchers/<str:code>/lock", vv.VoucherLockView.as_view()),
+    path("webhook/vouchers/<str:code>/release", vv.VoucherReleaseView.as_view()),
+    path("webhook/vouchers/<str:code>/redeem", vv.VoucherRedeemView.as_view()),
+    path("webhook/vouchers/<str:code>/reverse", vv.VoucherReverseView.as_view()),
     path("webhook/giftcards", sv.GiftcardCreateView.as_view(), name="pos-giftcard-create"),
     path("webhook/giftcards/<str:code>", sv.GiftcardView.as_view(), name="pos-giftcard"),
     path(

@@ -35,6 +35,7 @@ TENANT_APPS = [
     "loyalty_platform.identification",
     "loyalty_platform.attributes",
     "loyalty_platform.rewards",
+    "loyalty_platform.vouchers",
 ]
 
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]

@@ -1,0 +1,64 @@
+from django.db import models
+
+
+class Promotion(models.Model):
+    title = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    # Values of the custom attributes defined for promotions (discount rules for the POS).
+    attributes = models.JSONField(default=dict, blank=True)
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_until = models.DateTimeField(null=True, blank=True)
+    minimum_spend = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    uses_per_voucher = models.PositiveIntegerField(default=1, help_text="How often one voucher can be used.")
+    uses_per_customer = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: no limit.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Voucher(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        REDEEMED = "redeemed", "Used up"
+        VOID = "void", "Void"
+
+    promotion = models.ForeignKey(Promotion, on_delete=models.PROTECT, related_name="vouchers")
+    code = models.CharField(max_length=64, unique=True)
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="vouchers"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    uses = models.PositiveIntegerField(default=0)
+    pool = models.CharField(max_length=120, blank=True, help_text="Batch or import the code came from.")
+    release_key_hash = models.CharField(max_length=64, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class VoucherRedemption(models.Model):
+    """One use of a voucher; reversing it frees the use again."""
+
+    voucher = models.ForeignKey(Voucher, on_delete=models.PROTECT, related_name="redemptions")
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    external_id = models.CharField(max_length=128, blank=True)
+    api_key_lookup_id = models.CharField(max_length=16, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    reversed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"use of {self.voucher.code}"

@@ -1,0 +1,218 @@
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+
+from loyalty_platform.core.errors import DomainError
+from loyalty_platform.customers.models import Customer
+from loyalty_platform.stored_value.codes import ALPHABET
+from loyalty_platform.vouchers.models import Promotion, Voucher, VoucherRedemption
+
+CODE_PATTERN = re.compile(r"^[A-Z0-9_]{4,64}$")
+DEFAULT_LOCK_SECONDS = 120
+MAX_LOCK_SECONDS = 3600
+
+
+def voucher_code_normalize(raw: object) -> str:
+    code = re.sub(r"[\s-]", "", raw if isinstance(raw, str) else "").upper()
+    if not CODE_PATTERN.match(code):
+        raise DomainError("voucher_not_found")
+    return code
+
+
+def voucher_code_generate() -> str:
+    """Twelve readable characters (60 random bits), shown as XXXX-XXXX-XXXX."""
+    return "".join(secrets.choice(ALPHABET) for _ in range(12))
+
+
+def vouchers_generate(
+    *, promotion: Promotion, count: int, customer: Customer | None = None, pool: str = ""
+) -> list[Voucher]:
+    if not 1 <= count <= 100_000:
+        raise DomainError("count_invalid")
+    created = []
+    with transaction.atomic():
+        while len(created) < count:
+            try:
+                with transaction.atomic():
+                    created.append(
+                        Voucher.objects.create(
+                            promotion=promotion, code=voucher_code_generate(), customer=customer, pool=pool
+                        )
+                    )
+            except IntegrityError:
+                continue  # a collision: draw again
+    return created
+
+
+def vouchers_import(*, promotion: Promotion, codes: list[str], pool: str) -> int:
+    """Import a pool of codes; all or nothing, refusing malformed or duplicate codes."""
+    normalized = []
+    for raw in codes:
+        try:
+            normalized.append(voucher_code_normalize(raw))
+        except DomainError:
+            raise DomainError("voucher_code_invalid", voucher_code=str(raw)[:64]) from None
+    duplicates = {code for code in normalized if normalized.count(code) > 1}
+    duplicates |= set(Voucher.objects.filter(code__in=normalized).values_list("code", flat=True))
+    if duplicates:
+        raise DomainError("voucher_code_duplicate", voucher_code=sorted(duplicates)[0])
+    Voucher.objects.bulk_create(Voucher(promotion=promotion, code=code, pool=pool) for code in normalized)
+    return len(normalized)
+
+
+def _release_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def voucher_find(code: object) -> Voucher:
+    voucher = (
+        Voucher.objects.select_related("promotion", "customer")
+        .filter(code=voucher_code_normalize(code))
+        .first()
+    )
+    if voucher is None or voucher.status == Voucher.Status.VOID:
+        raise DomainError("voucher_not_found")
+    return voucher
+
+
+def is_locked(voucher: Voucher, now: datetime) -> bool:
+    return bool(voucher.locked_until and voucher.locked_until > now)
+
+
+def voucher_refusal(
+    voucher: Voucher, *, now: datetime, customer: Customer | None = None, amount: Decimal | None = None
+) -> str | None:
+    """Why the voucher cannot be redeemed now (an error code), or None."""
+    promotion = voucher.promotion
+    if voucher.status == Voucher.Status.REDEEMED or voucher.uses >= promotion.uses_per_voucher:
+        return "voucher_already_used"
+    if promotion.valid_until and promotion.valid_until <= now:
+        return "voucher_expired"
+    if promotion.valid_from and promotion.valid_from > now:
+        return "voucher_not_yet_valid"
+    if amount is not None and promotion.minimum_spend is not None and amount < promotion.minimum_spend:
+        return "minimum_spend_not_met"
+    buyer = customer or voucher.customer
+    if buyer is not None and promotion.uses_per_customer is not None:
+        used = VoucherRedemption.objects.filter(
+            voucher__promotion=promotion, customer=buyer, reversed_at__isnull=True
+        ).count()
+        if used >= promotion.uses_per_customer:
+            return "usage_limit_reached"
+    return None
+
+
+@dataclass(frozen=True)
+class Lock:
+    release_key: str
+    locked_until: datetime
+
+
+def _locked_voucher(code: object) -> Voucher:
+    found = voucher_find(code)
+    return (
+        Voucher.objects.select_for_update(of=("self",))
+        .select_related("promotion", "customer")
+        .get(pk=found.pk)
+    )
+
+
+def voucher_lock(*, code: object, ttl_seconds: int | None = None) -> Lock:
+    """Reserve the voucher for one till; redeeming it then needs the release key."""
+    ttl = ttl_seconds or DEFAULT_LOCK_SECONDS
+    if not 1 <= ttl <= MAX_LOCK_SECONDS:
+        raise DomainError("ttl_seconds_invalid", max=MAX_LOCK_SECONDS)
+    now = timezone.now()
+    with transaction.atomic(savepoint=False):
+        voucher = _locked_voucher(code)
+        refusal = voucher_refusal(voucher, now=now)
+        if refusal:
+            raise DomainError(refusal)
+        if is_locked(voucher, now):
+            raise DomainError("voucher_locked", locked_until=voucher.locked_until.isoformat())
+        release_key = secrets.token_urlsafe(24)
+        voucher.release_key_hash = _release_hash(release_key)
+        voucher.locked_until = now + timedelta(seconds=ttl)
+        voucher.save(update_fields=["release_key_hash", "locked_until"])
+    return Lock(release_key=release_key, locked_until=voucher.locked_until)
+
+
+def _check_release_key(voucher: Voucher, release_key: object) -> None:
+    if not isinstance(release_key, str) or not constant_time_compare(
+        _release_hash(release_key), voucher.release_key_hash
+    ):
+        raise DomainError("release_key_invalid")
+
+
+def voucher_release(*, code: object, release_key: object) -> Voucher:
+    with transaction.atomic():
+        voucher = _locked_voucher(code)
+        if not is_locked(voucher, timezone.now()):
+            return voucher  # nothing to release: an expired lock already freed it
+        _check_release_key(voucher, release_key)
+        voucher.release_key_hash, voucher.locked_until = "", None
+        voucher.save(update_fields=["release_key_hash", "locked_until"])
+    return voucher
+
+
+def voucher_redeem(
+    *,
+    code: object,
+    release_key: object = None,
+    customer: Customer | None = None,
+    amount: Decimal | None = None,
+    external_id: str = "",
+    api_key_lookup_id: str = "",
+) -> VoucherRedemption:
+    """Use the voucher once. A locked voucher needs its release key; an unlinked voucher
+    redeemed with a customer becomes theirs."""
+    now = timezone.now()
+    with transaction.atomic(savepoint=False):
+        voucher = _locked_voucher(code)
+        refusal = voucher_refusal(voucher, now=now, customer=customer, amount=amount)
+        if refusal:
+            raise DomainError(refusal)
+        if voucher.customer_id and customer is not None and customer.pk != voucher.customer_id:
+            raise DomainError("voucher_not_found")  # someone else's voucher
+        if is_locked(voucher, now):
+            if release_key is None:
+                raise DomainError("voucher_locked", locked_until=voucher.locked_until.isoformat())
+            _check_release_key(voucher, release_key)
+        # An expired lock freed the voucher: a stale release key no longer matters.
+        if customer is not None and voucher.customer_id is None:
+            voucher.customer = customer
+        voucher.uses += 1
+        if voucher.uses >= voucher.promotion.uses_per_voucher:
+            voucher.status = Voucher.Status.REDEEMED
+        voucher.release_key_hash, voucher.locked_until = "", None
+        voucher.save(update_fields=["customer", "uses", "status", "release_key_hash", "locked_until"])
+        return VoucherRedemption.objects.create(
+            voucher=voucher,
+            customer=voucher.customer,
+            external_id=external_id,
+            api_key_lookup_id=api_key_lookup_id,
+        )
+
+
+def voucher_reverse(*, code: object) -> Voucher:
+    """Undo the latest use: the voucher can be used again."""
+    with transaction.atomic(savepoint=False):
+        voucher = _locked_voucher(code)
+        redemption = (
+            voucher.redemptions.filter(reversed_at__isnull=True).order_by("-created_at", "-pk").first()
+        )
+        if redemption is None:
+            raise DomainError("voucher_not_redeemed")
+        redemption.reversed_at = timezone.now()
+        redemption.save(update_fields=["reversed_at"])
+        voucher.uses -= 1
+        voucher.status = Voucher.Status.ACTIVE
+        voucher.save(update_fields=["uses", "status"])
+    return voucher
