@@ -4,6 +4,7 @@ import uuid
 
 from django.db import transaction
 from django.http import HttpResponse
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 
@@ -34,6 +35,8 @@ from loyalty_platform.rewards.services import (
     reward_reception_reverse_collection,
 )
 from loyalty_platform.verification.services import manual_code_check, pin_challenge_spend, pin_gate
+from loyalty_platform.vouchers.models import Voucher
+from loyalty_platform.vouchers.services import voucher_refusal
 
 
 class ReceptionRequest(s.VerificationFieldsMixin, s.PosRequestSerializer):
@@ -307,6 +310,21 @@ class WalletView(PosApiView):
                     "stamps": balances.get(Program.Kind.STAMP, 0),
                     "tier": None,
                     "coupons": coupons_payload(customer),
+                    "vouchers": [
+                        {
+                            "code": v.code,
+                            "promotion": v.promotion.title,
+                            "attributes": v.promotion.attributes,
+                            "uses_left": max(0, v.promotion.uses_per_voucher - v.uses),
+                            "valid_until": v.promotion.valid_until.isoformat()
+                            if v.promotion.valid_until
+                            else None,
+                        }
+                        for v in Voucher.objects.filter(customer=customer, status=Voucher.Status.ACTIVE)
+                        .select_related("promotion")
+                        .order_by("pk")
+                        if voucher_refusal(v, now=timezone.now()) is None
+                    ],
                     "collectable_rewards": [_reception_data(r, request) for r in collectable],
                     "affordable_rewards": [_reward_data(entry.reward, request) for entry in affordable],
                 }

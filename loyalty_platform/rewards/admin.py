@@ -1,10 +1,9 @@
 from django import forms
 from django.contrib import admin
 
+from loyalty_platform.attributes.forms import clean_attributes_field
 from loyalty_platform.attributes.models import AttributeDefinition
-from loyalty_platform.attributes.services import attributes_clean
 from loyalty_platform.core.admin_sites import ReadOnlyAdmin, merchant_admin_site
-from loyalty_platform.core.errors import DomainError
 from loyalty_platform.rewards.models import Reward, RewardReception
 
 
@@ -25,16 +24,9 @@ class RewardForm(forms.ModelForm):
         }
 
     def clean_attributes(self):
-        try:
-            return attributes_clean(
-                entity=AttributeDefinition.Entity.REWARD, values=self.cleaned_data["attributes"]
-            )
-        except DomainError as error:
-            detail = error.extra.get("attribute", "")
-            reason = error.extra.get("reason", "")
-            raise forms.ValidationError(
-                f"{error.code.replace('_', ' ')}: {detail} {reason}".strip()
-            ) from error
+        return clean_attributes_field(
+            entity=AttributeDefinition.Entity.REWARD, values=self.cleaned_data["attributes"]
+        )
 
 
 @admin.register(Reward, site=merchant_admin_site)

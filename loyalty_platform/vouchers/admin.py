@@ -1,0 +1,184 @@
+import csv
+import io
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from loyalty_platform.attributes.forms import clean_attributes_field
+from loyalty_platform.attributes.models import AttributeDefinition
+from loyalty_platform.core.admin_sites import ReadOnlyAdmin, merchant_admin_site
+from loyalty_platform.core.errors import DomainError
+from loyalty_platform.vouchers.models import Promotion, Voucher, VoucherRedemption
+from loyalty_platform.vouchers.services import vouchers_generate, vouchers_import
+
+MAX_IMPORT_BYTES = 5 * 1024 * 1024
+
+
+class PromotionForm(forms.ModelForm):
+    class Meta:
+        model = Promotion
+        fields = [
+            "title",
+            "description",
+            "attributes",
+            "valid_from",
+            "valid_until",
+            "minimum_spend",
+            "uses_per_voucher",
+            "uses_per_customer",
+        ]
+
+    def clean_attributes(self):
+        return clean_attributes_field(
+            entity=AttributeDefinition.Entity.PROMOTION, values=self.cleaned_data["attributes"]
+        )
+
+
+class GenerateForm(forms.Form):
+    count = forms.IntegerField(min_value=1, max_value=100_000)
+    pool = forms.CharField(max_length=120, required=False)
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(help_text="CSV with one code per line (the first column is read).")
+    pool = forms.CharField(max_length=120)
+
+
+@admin.register(Promotion, site=merchant_admin_site)
+class PromotionAdmin(admin.ModelAdmin):
+    form = PromotionForm
+    list_display = ["title", "valid_from", "valid_until", "uses_per_voucher", "voucher_count", "codes"]
+    search_fields = ["title"]
+
+    @admin.display(description="Vouchers")
+    def voucher_count(self, promotion: Promotion) -> int:
+        return promotion.vouchers.count()
+
+    @admin.display(description="Codes")
+    def codes(self, promotion: Promotion):
+        def url(name):
+            return reverse(f"merchant_admin:vouchers_promotion_{name}", args=[promotion.pk])
+
+        return format_html(
+            '<a href="{}">Generate</a> · <a href="{}">Import CSV</a> · <a href="{}">Export CSV</a>',
+            url("generate"),
+            url("import"),
+            url("export"),
+        )
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<int:promotion_id>/generate/", view(self.generate), name="vouchers_promotion_generate"),
+            path("<int:promotion_id>/import/", view(self.import_codes), name="vouchers_promotion_import"),
+            path("<int:promotion_id>/export.csv", view(self.export), name="vouchers_promotion_export"),
+            *super().get_urls(),
+        ]
+
+    def _form_page(self, request, promotion, form, title):
+        context = {
+            **self.admin_site.each_context(request),
+            "form": form,
+            "title": title,
+            "opts": Promotion._meta,
+            "promotion": promotion,
+        }
+        return render(request, "admin/vouchers/form.html", context)
+
+    def generate(self, request, promotion_id: int):
+        promotion = get_object_or_404(Promotion, pk=promotion_id)
+        form = GenerateForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            created = vouchers_generate(
+                promotion=promotion, count=form.cleaned_data["count"], pool=form.cleaned_data["pool"]
+            )
+            messages.success(request, f"Generated {len(created)} voucher code(s).")
+            return redirect("merchant_admin:vouchers_promotion_change", promotion.pk)
+        return self._form_page(request, promotion, form, f"Generate codes for {promotion}")
+
+    def import_codes(self, request, promotion_id: int):
+        promotion = get_object_or_404(Promotion, pk=promotion_id)
+        form = ImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            if upload.size > MAX_IMPORT_BYTES:
+                form.add_error("file", "The file is larger than 5 MB.")
+            else:
+                try:
+                    text = upload.read().decode("utf-8-sig")
+                    codes = [
+                        row[0].strip() for row in csv.reader(io.StringIO(text)) if row and row[0].strip()
+                    ]
+                    if codes and codes[0].lower() == "code":
+                        codes = codes[1:]
+                    count = vouchers_import(promotion=promotion, codes=codes, pool=form.cleaned_data["pool"])
+                except UnicodeDecodeError:
+                    form.add_error("file", "The file is not UTF-8 text.")
+                except DomainError as error:
+                    form.add_error(
+                        "file", f"{error.code.replace('_', ' ')}: {error.extra.get('voucher_code', '')}"
+                    )
+                else:
+                    messages.success(request, f"Imported {count} voucher code(s).")
+                    return redirect("merchant_admin:vouchers_promotion_change", promotion.pk)
+        return self._form_page(request, promotion, form, f"Import codes for {promotion}")
+
+    def export(self, request, promotion_id: int):
+        """Codes for a POS that validates offline."""
+        promotion = get_object_or_404(Promotion, pk=promotion_id)
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="vouchers-{promotion.pk}.csv"'
+        writer = csv.writer(response)
+        writer.writerow(["code", "status", "uses", "uses_per_voucher", "valid_from", "valid_until", "pool"])
+        for voucher in promotion.vouchers.order_by("pk"):
+            writer.writerow(
+                [
+                    voucher.code,
+                    voucher.status,
+                    voucher.uses,
+                    promotion.uses_per_voucher,
+                    promotion.valid_from.isoformat() if promotion.valid_from else "",
+                    promotion.valid_until.isoformat() if promotion.valid_until else "",
+                    voucher.pool,
+                ]
+            )
+        return response
+
+
+@admin.register(Voucher, site=merchant_admin_site)
+class VoucherAdmin(admin.ModelAdmin):
+    list_display = ["code", "promotion", "customer", "status", "uses", "pool", "created_at"]
+    list_filter = ["status", "promotion"]
+    search_fields = ["code", "customer__email"]
+    readonly_fields = [
+        "code",
+        "promotion",
+        "customer",
+        "status",
+        "uses",
+        "pool",
+        "locked_until",
+        "created_at",
+    ]
+    exclude = ["release_key_hash"]
+    actions = ["void"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Void the selected active vouchers")
+    def void(self, request, queryset):
+        count = queryset.filter(status=Voucher.Status.ACTIVE).update(status=Voucher.Status.VOID)
+        messages.success(request, f"Voided {count} voucher(s).")
+
+
+@admin.register(VoucherRedemption, site=merchant_admin_site)
+class VoucherRedemptionAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "voucher", "customer", "external_id", "reversed_at"]
