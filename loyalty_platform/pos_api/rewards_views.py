@@ -2,7 +2,6 @@
 
 import uuid
 
-from django.db import transaction
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -20,8 +19,8 @@ from loyalty_platform.pos_api.views import (
     _customer_or_404,
     _envelope,
     _errors,
-    _renderer,
     json_response,
+    render_in_transaction,
 )
 from loyalty_platform.profile.selectors import coupons_payload, points_worth
 from loyalty_platform.programs.models import Program
@@ -161,7 +160,8 @@ class ReceptionsView(PosApiView):
                 challenge_id=data.get("challenge_id"),
                 api_key_lookup_id=request.auth.lookup_id,
             )
-            with transaction.atomic():
+
+            def build() -> dict:
                 pin_challenge_spend(challenge_id=challenge)
                 reception = reward_reception_create(
                     reward=reward,
@@ -170,9 +170,9 @@ class ReceptionsView(PosApiView):
                     external_id=data["external_id"],
                     api_key_lookup_id=request.auth.lookup_id,
                 )
-                body = _renderer.render({"data": _reception_data(reception, request)})
-                complete(body)
-            return HttpResponse(body, content_type="application/json")
+                return _reception_data(reception, request)
+
+            return render_in_transaction(complete, build)
 
         return self.run_once(
             endpoint="rewards/receptions",
@@ -193,18 +193,11 @@ class ReceptionActionView(PosApiView):
         data = self.request_serializer(data=request.data).validated()
         pk = _reception_id(reception_id)
 
-        def perform(complete) -> HttpResponse:
-            with transaction.atomic():
-                reception = self.perform_action(pk, data, request)
-                body = _renderer.render({"data": _reception_data(reception, request)})
-                complete(body)
-            return HttpResponse(body, content_type="application/json")
-
-        return self.run_once(
+        return self.respond_once(
             endpoint=f"reward-receptions/{self.action}",
             external_id=data.get("external_id"),
             body={**request.data, "_path": {"reception_id": str(pk)}},
-            perform=perform,
+            build=lambda: _reception_data(self.perform_action(pk, data, request), request),
         )
 
 

@@ -6,7 +6,6 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
-from django.db import transaction
 from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
 
@@ -22,8 +21,8 @@ from loyalty_platform.pos_api.views import (
     _customer_or_404,
     _envelope,
     _errors,
-    _renderer,
     json_response,
+    render_in_transaction,
 )
 from loyalty_platform.stored_value.codes import giftcard_code_normalize
 from loyalty_platform.stored_value.models import PrepaidAccount
@@ -89,13 +88,6 @@ class GiftcardView(PosApiView):
         )
 
 
-def _atomic_response(complete, build) -> HttpResponse:
-    with transaction.atomic():
-        body = _renderer.render({"data": build()})
-        complete(body)
-    return HttpResponse(body, content_type="application/json")
-
-
 class GiftcardTransactionsView(PosApiView):
     @extend_schema(
         operation_id="giftcard_transaction",
@@ -117,24 +109,21 @@ class GiftcardTransactionsView(PosApiView):
         currency = self.organization.currency
         amount = money_amount(data["amount"], currency)
 
-        def perform(complete) -> HttpResponse:
-            def build() -> dict:
-                result = giftcard_transact(
-                    code=giftcard_code,
-                    amount=amount,
-                    external_id=data["external_id"],
-                    allow_partial=data["allow_partial"],
-                    api_key_lookup_id=request.auth.lookup_id,
-                )
-                return _transaction_data(result, currency)
+        def build() -> dict:
+            result = giftcard_transact(
+                code=giftcard_code,
+                amount=amount,
+                external_id=data["external_id"],
+                allow_partial=data["allow_partial"],
+                api_key_lookup_id=request.auth.lookup_id,
+            )
+            return _transaction_data(result, currency)
 
-            return _atomic_response(complete, build)
-
-        return self.run_once(
+        return self.respond_once(
             endpoint="giftcards/transactions",
             external_id=data["external_id"],
             body={**request.data, "_path": {"code": giftcard_code}},
-            perform=perform,
+            build=build,
         )
 
 
@@ -159,24 +148,21 @@ class GiftcardCreateView(PosApiView):
         except DjangoValidationError:
             raise DomainError("recipient_email_invalid", field="recipient_email") from None
 
-        def perform(complete) -> HttpResponse:
-            def build() -> dict:
-                result = giftcard_create_digital(
-                    amount=amount,
-                    currency=currency,
-                    recipient_email=data["recipient_email"].strip(),
-                    recipient_name=data["recipient_name"],
-                    sender_name=data["sender_name"],
-                    message=data["message"],
-                    external_id=data["external_id"],
-                    api_key_lookup_id=request.auth.lookup_id,
-                )
-                return _transaction_data(result, currency, code=result.entry.giftcard.code)
+        def build() -> dict:
+            result = giftcard_create_digital(
+                amount=amount,
+                currency=currency,
+                recipient_email=data["recipient_email"].strip(),
+                recipient_name=data["recipient_name"],
+                sender_name=data["sender_name"],
+                message=data["message"],
+                external_id=data["external_id"],
+                api_key_lookup_id=request.auth.lookup_id,
+            )
+            return _transaction_data(result, currency, code=result.entry.giftcard.code)
 
-            return _atomic_response(complete, build)
-
-        return self.run_once(
-            endpoint="giftcards", external_id=data["external_id"], body=request.data, perform=perform
+        return self.respond_once(
+            endpoint="giftcards", external_id=data["external_id"], body=request.data, build=build
         )
 
 
@@ -188,25 +174,22 @@ class ReverseView(PosApiView):
         entry_id = _transaction_id(transaction_id)
         currency = self.organization.currency
 
-        def perform(complete) -> HttpResponse:
-            def build() -> dict:
-                result = money_entry_reverse(
-                    entry_id=entry_id,
-                    account_kind=self.account_kind,
-                    external_id=data["external_id"],
-                    api_key_lookup_id=request.auth.lookup_id,
-                )
-                return _transaction_data(result, currency, reversed_transaction_id=str(entry_id))
+        def build() -> dict:
+            result = money_entry_reverse(
+                entry_id=entry_id,
+                account_kind=self.account_kind,
+                external_id=data["external_id"],
+                api_key_lookup_id=request.auth.lookup_id,
+            )
+            return _transaction_data(result, currency, reversed_transaction_id=str(entry_id))
 
-            return _atomic_response(complete, build)
-
-        return self.run_once(
+        return self.respond_once(
             endpoint=f"{self.account_kind}-transactions/reverse",
             external_id=data["external_id"],
             # The path names what is reversed: the same external_id on another transaction
             # is a different request.
             body={**request.data, "_path": {"transaction_id": str(entry_id)}},
-            perform=perform,
+            build=build,
         )
 
 
@@ -319,7 +302,7 @@ class PrepaidTransactionsView(PosApiView):
                 )
                 return _transaction_data(result, currency)
 
-            return _atomic_response(complete, build)
+            return render_in_transaction(complete, build)
 
         return self.run_once(
             endpoint="prepaid/transactions",

@@ -120,6 +120,17 @@ class PosApiView(APIView):
             idempotency_release(record=claim)
             raise
 
+    def respond_once(
+        self, *, endpoint: str, external_id: str | None, body: dict, build: Callable[[], dict]
+    ) -> HttpResponse:
+        """run_once for calls whose whole work happens in `build`, in one transaction."""
+        return self.run_once(
+            endpoint=endpoint,
+            external_id=external_id,
+            body=body,
+            perform=lambda complete: render_in_transaction(complete, build),
+        )
+
 
 class BalanceChangeView(PosApiView):
     """Earn and redeem: one customer's balance changes, PIN-gated by the preset, at most once
@@ -140,21 +151,30 @@ class BalanceChangeView(PosApiView):
                 challenge_id=data.get("challenge_id"),
                 api_key_lookup_id=request.auth.lookup_id,
             )
-            with transaction.atomic():
+
+            def build() -> dict:
                 pin_challenge_spend(challenge_id=challenge)
                 result = change(customer)
-                body = _renderer.render({"data": _balance_data(result)})
-                complete(body)
                 publish_to_customer_on_commit(
                     customer_id=customer.pk,
                     event="balance_updated",
                     data={"stamps": result.stamps, "points": result.points},
                 )
-            return HttpResponse(body, content_type="application/json")
+                return _balance_data(result)
+
+            return render_in_transaction(complete, build)
 
         return self.run_once(
             endpoint=endpoint, external_id=data["external_id"], body=request.data, perform=perform
         )
+
+
+def render_in_transaction(complete: Callable[[bytes], None], build: Callable[[], dict]) -> HttpResponse:
+    """Run `build` and store its rendered response with it, in one transaction."""
+    with transaction.atomic():
+        body = _renderer.render({"data": build()})
+        complete(body)
+    return HttpResponse(body, content_type="application/json")
 
 
 def _customer_or_404(customer_code: int) -> Customer:
@@ -382,16 +402,17 @@ class CouponRedeemView(PosApiView):
                 challenge_id=data.get("challenge_id"),
                 api_key_lookup_id=request.auth.lookup_id,
             )
-            with transaction.atomic():
+
+            def build() -> dict:
                 pin_challenge_spend(challenge_id=challenge)
                 redeemed = coupon_redeem(
                     coupon_id=coupon.pk,
                     external_id=data.get("external_id", ""),
                     api_key_lookup_id=request.auth.lookup_id,
                 )
-                body = _renderer.render({"data": _coupon_data(redeemed)})
-                complete(body)
-            return HttpResponse(body, content_type="application/json")
+                return _coupon_data(redeemed)
+
+            return render_in_transaction(complete, build)
 
         return self.run_once(
             endpoint="coupons/redeem", external_id=data.get("external_id"), body=request.data, perform=perform

@@ -1,6 +1,5 @@
 """Promotions' vouchers at the POS: check, lock, release, redeem, reverse, validate."""
 
-from django.db import transaction
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
@@ -17,12 +16,12 @@ from loyalty_platform.pos_api.views import (
     _customer_or_404,
     _envelope,
     _errors,
-    _renderer,
     json_response,
 )
 from loyalty_platform.vouchers.models import Voucher
 from loyalty_platform.vouchers.services import (
     is_locked,
+    voucher_code_normalize,
     voucher_find,
     voucher_lock,
     voucher_redeem,
@@ -121,18 +120,12 @@ class VoucherView(PosApiView):
 
 
 class VoucherActionView(PosApiView):
-    def respond_once(self, request, code: str, action: str, external_id: str | None, build):
-        def perform(complete) -> HttpResponse:
-            with transaction.atomic():
-                body = _renderer.render({"data": build()})
-                complete(body)
-            return HttpResponse(body, content_type="application/json")
-
-        return self.run_once(
+    def voucher_once(self, request, code: str, action: str, external_id: str | None, build) -> HttpResponse:
+        return self.respond_once(
             endpoint=f"vouchers/{action}",
             external_id=external_id,
-            body={**request.data, "_path": {"code": code.upper()}},
-            perform=perform,
+            body={**request.data, "_path": {"code": voucher_code_normalize(code)}},
+            build=build,
         )
 
 
@@ -155,7 +148,7 @@ class VoucherLockView(VoucherActionView):
             lock = voucher_lock(code=code, ttl_seconds=data.get("ttl_seconds"))
             return {"release_key": lock.release_key, "locked_until": lock.locked_until.isoformat()}
 
-        return self.respond_once(request, code, "lock", data["external_id"], build)
+        return self.voucher_once(request, code, "lock", data["external_id"], build)
 
 
 class VoucherReleaseView(VoucherActionView):
@@ -205,7 +198,7 @@ class VoucherRedeemView(VoucherActionView):
             )
             return voucher_data(redemption.voucher, currency)
 
-        return self.respond_once(request, code, "redeem", data["external_id"], build)
+        return self.voucher_once(request, code, "redeem", data["external_id"], build)
 
 
 class VoucherReverseView(VoucherActionView):
@@ -222,7 +215,7 @@ class VoucherReverseView(VoucherActionView):
     )
     def post(self, request, code: str):
         data = ReverseVoucherRequest(data=request.data).validated()
-        return self.respond_once(
+        return self.voucher_once(
             request,
             code,
             "reverse",
@@ -261,4 +254,4 @@ class VoucherValidateView(VoucherActionView):
             )
             return voucher_data(redemption.voucher, currency)
 
-        return self.respond_once(request, data["code"], "validate", data.get("external_id"), build)
+        return self.voucher_once(request, data["code"], "validate", data.get("external_id"), build)
