@@ -8,11 +8,11 @@ INSTALLED := $(VENV)/.installed-requirements
 
 .PHONY: run test stop lint format bench install
 
-$(INSTALLED): requirements.txt
+$(INSTALLED): requirements.txt constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
-	@cp requirements.txt $(INSTALLED)
+	$(PY) -m pip install --quiet -r requirements.txt -c constraints.txt
+	@cat requirements.txt constraints.txt > $(INSTALLED)
 
 install: $(INSTALLED)
 
