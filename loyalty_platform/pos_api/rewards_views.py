@@ -33,7 +33,7 @@ from loyalty_platform.rewards.services import (
     reward_reception_reverse,
     reward_reception_reverse_collection,
 )
-from loyalty_platform.verification.services import manual_code_check, pin_challenge_spend, pin_gate
+from loyalty_platform.verification.services import manual_code_check, pin_challenge_spend
 from loyalty_platform.vouchers.models import Voucher
 from loyalty_platform.vouchers.services import voucher_refusal
 
@@ -152,14 +152,7 @@ class ReceptionsView(PosApiView):
 
         def perform(complete) -> HttpResponse:
             customer = _customer_or_404(data["customer_code"])
-            challenge = pin_gate(
-                organization=self.organization,
-                customer=customer,
-                action="redeem",
-                pin=data.get("verification_pin"),
-                challenge_id=data.get("challenge_id"),
-                api_key_lookup_id=request.auth.lookup_id,
-            )
+            challenge = self.verify_pin(customer=customer, action="redeem", data=data)
 
             def build() -> dict:
                 pin_challenge_spend(challenge_id=challenge)

@@ -35,7 +35,7 @@ from loyalty_platform.stored_value.services import (
     money_entry_reverse,
     prepaid_transact,
 )
-from loyalty_platform.verification.services import manual_code_check, pin_challenge_spend, pin_gate
+from loyalty_platform.verification.services import manual_code_check, pin_challenge_spend
 
 MONEY_ERRORS = ("amount_invalid", "insufficient_balance", "external_id_required")
 
@@ -281,14 +281,7 @@ class PrepaidTransactionsView(PosApiView):
             customer = _customer_or_404(customer_code)
             challenge = None
             if amount < 0:
-                challenge = pin_gate(
-                    organization=self.organization,
-                    customer=customer,
-                    action="prepaid_pay",
-                    pin=data.get("verification_pin"),
-                    challenge_id=data.get("challenge_id"),
-                    api_key_lookup_id=request.auth.lookup_id,
-                )
+                challenge = self.verify_pin(customer=customer, action="prepaid_pay", data=data)
 
             def build() -> dict:
                 pin_challenge_spend(challenge_id=challenge)

@@ -120,6 +120,17 @@ class PosApiView(APIView):
             idempotency_release(record=claim)
             raise
 
+    def verify_pin(self, *, customer: Customer, action: str, data: dict):
+        """The preset's PIN step for this call (see verification.services.pin_gate)."""
+        return pin_gate(
+            organization=self.organization,
+            customer=customer,
+            action=action,
+            pin=data.get("verification_pin"),
+            challenge_id=data.get("challenge_id"),
+            api_key_lookup_id=self.request.auth.lookup_id,
+        )
+
     def respond_once(
         self, *, endpoint: str, external_id: str | None, body: dict, build: Callable[[], dict]
     ) -> HttpResponse:
@@ -143,14 +154,7 @@ class BalanceChangeView(PosApiView):
 
         def perform(complete) -> HttpResponse:
             customer = _customer_or_404(data["customer_code"])
-            challenge = pin_gate(
-                organization=self.organization,
-                customer=customer,
-                action=action,
-                pin=data.get("verification_pin"),
-                challenge_id=data.get("challenge_id"),
-                api_key_lookup_id=request.auth.lookup_id,
-            )
+            challenge = self.verify_pin(customer=customer, action=action, data=data)
 
             def build() -> dict:
                 pin_challenge_spend(challenge_id=challenge)
@@ -394,14 +398,7 @@ class CouponRedeemView(PosApiView):
                 raise DomainError("coupon_not_found")
             if coupon.status == Coupon.Status.REDEEMED:
                 raise DomainError("coupon_already_used")  # no PIN prompt for a used coupon
-            challenge = pin_gate(
-                organization=self.organization,
-                customer=coupon.customer,
-                action="coupon_redeem",
-                pin=data.get("verification_pin"),
-                challenge_id=data.get("challenge_id"),
-                api_key_lookup_id=request.auth.lookup_id,
-            )
+            challenge = self.verify_pin(customer=coupon.customer, action="coupon_redeem", data=data)
 
             def build() -> dict:
                 pin_challenge_spend(challenge_id=challenge)
