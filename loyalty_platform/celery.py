@@ -19,4 +19,10 @@ app.conf.beat_schedule = {
         "schedule": 6 * 3600.0,
         "args": ["loyalty_platform.pos_api.tasks.purge_idempotency_records"],
     },
+    # Tiers count a trailing period: points age out of it without any event.
+    "recalculate-tiers": {
+        "task": "loyalty_platform.core.tasks.dispatch_to_organizations",
+        "schedule": 24 * 3600.0,
+        "args": ["loyalty_platform.tiers.tasks.recalculate_tiers"],
+    },
 }

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 
 from loyalty_platform.core.admin_sites import merchant_admin_site
+from loyalty_platform.orders.claims import receipt_claim_key as claim_key_for
 from tenants.models import ApiKey, Organization
 from tenants.services import api_key_create, api_key_revoke
 
@@ -43,7 +44,12 @@ class OwnOrganizationMixin:
 class OrganizationSettingsAdmin(OwnOrganizationMixin, admin.ModelAdmin):
     form = OrganizationSettingsForm
     list_display = ["name", "verification_preset", "pin_length", "currency"]
-    readonly_fields = ["slug", "currency"]
+    readonly_fields = ["slug", "currency", "receipt_claim_key"]
+
+    @admin.display(description="Receipt claim key")
+    def receipt_claim_key(self, organization: Organization) -> str:
+        # For POS vendors who build receipt claim links themselves (docs/receipt-claims.md).
+        return claim_key_for(organization)
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(pk=request.organization.pk)

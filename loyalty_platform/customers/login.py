@@ -18,13 +18,17 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+# Long enough for a receipt claim link (an external_id of 128 characters, percent-encoded).
+MAX_NEXT_PATH = 600
+
+
 def safe_next_path(next_path: str) -> str:
     """Only a path on this host, never another site."""
     if (
         not next_path.startswith("/")
         or next_path.startswith("//")
         or "\\" in next_path
-        or len(next_path) > 200
+        or len(next_path) > MAX_NEXT_PATH
     ):
         return "/me/"
     return next_path

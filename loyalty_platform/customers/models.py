@@ -33,7 +33,7 @@ class LoginLink(models.Model):
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="login_links")
     token_hash = models.CharField(max_length=64, unique=True)
-    next_path = models.CharField(max_length=200, blank=True)
+    next_path = models.CharField(max_length=600, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)

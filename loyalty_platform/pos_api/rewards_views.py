@@ -33,6 +33,7 @@ from loyalty_platform.rewards.services import (
     reward_reception_reverse,
     reward_reception_reverse_collection,
 )
+from loyalty_platform.tiers.selectors import customer_tier, tier_data
 from loyalty_platform.verification.services import manual_code_check, pin_challenge_spend
 from loyalty_platform.vouchers.models import Voucher
 from loyalty_platform.vouchers.services import voucher_refusal
@@ -294,7 +295,7 @@ class WalletView(PosApiView):
                     else money_text(0, currency),
                     "currency": currency,
                     "stamps": balances.get(Program.Kind.STAMP, 0),
-                    "tier": None,
+                    "tier": tier_data(customer_tier(customer.pk)),
                     "coupons": coupons_payload(customer),
                     "vouchers": [
                         {

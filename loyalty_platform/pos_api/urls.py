@@ -1,6 +1,7 @@
 from django.urls import path
 
 from loyalty_platform.pos_api import identification_views as ident
+from loyalty_platform.pos_api import orders_views as ov
 from loyalty_platform.pos_api import rewards_views as rw
 from loyalty_platform.pos_api import stored_value_views as sv
 from loyalty_platform.pos_api import views
@@ -40,6 +41,13 @@ urlpatterns = [
     path("webhook/vouchers/<str:code>/release", vv.VoucherReleaseView.as_view()),
     path("webhook/vouchers/<str:code>/redeem", vv.VoucherRedeemView.as_view()),
     path("webhook/vouchers/<str:code>/reverse", vv.VoucherReverseView.as_view()),
+    path("webhook/orders", ov.OrdersView.as_view(), name="pos-orders"),
+    path("webhook/orders/preview", ov.OrderPreviewView.as_view(), name="pos-order-preview"),
+    path(
+        "webhook/orders/<path:order_external_id>/returns",
+        ov.OrderReturnsView.as_view(),
+        name="pos-order-returns",
+    ),
     path("webhook/giftcards", sv.GiftcardCreateView.as_view(), name="pos-giftcard-create"),
     path("webhook/giftcards/<str:code>", sv.GiftcardView.as_view(), name="pos-giftcard"),
     path(

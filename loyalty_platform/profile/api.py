@@ -14,6 +14,7 @@ from loyalty_platform.profile.selectors import (
     profile_payload,
     qr_payload,
 )
+from loyalty_platform.tiers.services import customer_tier_progress
 from loyalty_platform.verification.services import open_pins_for_customer
 
 
@@ -42,6 +43,7 @@ def cards(customer):
         "cards": cards_payload(customer),
         "coupons": coupons_payload(customer),
         "prepaid": prepaid_payload(customer),
+        "tier": customer_tier_progress(customer),
     }
 
 

@@ -8,6 +8,7 @@ from loyalty_platform.customers.models import Customer
 from loyalty_platform.programs.models import Card, LedgerEntry, Program
 from loyalty_platform.programs.selectors import active_programs
 from loyalty_platform.stored_value.models import PrepaidAccount
+from loyalty_platform.tiers.services import customer_tier_progress
 from loyalty_platform.verification.services import customer_qr_payload, open_pins_for_customer
 
 
@@ -129,4 +130,5 @@ def dashboard_context(customer: Customer) -> dict:
         "qr": qr_payload(customer),
         "rotating_qr": organization.verification_preset == "strict",
         "pins": open_pins_for_customer(customer=customer),
+        "tier": customer_tier_progress(customer),
     }

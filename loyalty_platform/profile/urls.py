@@ -18,5 +18,6 @@ urlpatterns = [
     path("me/api/history", api.history),
     path("identify/<str:session_id>", views.identify, name="identify"),
     path("join/<str:invitation_id>", views.join, name="join"),
+    path("claim", views.claim, name="receipt-claim"),
     path("realtime/auth", realtime_auth, name="realtime-auth"),
 ]

@@ -4,6 +4,7 @@ import json
 from functools import wraps
 from urllib.parse import urlencode
 
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -15,6 +16,9 @@ from loyalty_platform.customers.selectors import customer_by_email
 from loyalty_platform.customers.services import customer_enroll, customer_erase, customer_export
 from loyalty_platform.customers.session import current_customer, customer_session_end, customer_session_start
 from loyalty_platform.identification.services import invitation_accept, qr_card_session_identify
+from loyalty_platform.orders.claims import receipt_claim_verify
+from loyalty_platform.orders.selectors import order_by_external_id
+from loyalty_platform.orders.services import order_claim
 from loyalty_platform.profile.selectors import dashboard_context
 from loyalty_platform.realtime.publish import customer_channel
 from loyalty_platform.realtime.signing import app_key
@@ -29,6 +33,11 @@ MESSAGES = {
     "invitation_not_found": ("This invitation is not known here.", 404),
     "invitation_used": ("This invitation was already used.", 409),
     "invitation_expired": ("This invitation has expired.", 410),
+    "claim_invalid": ("This receipt link is not valid.", 400),
+    "claim_expired": ("This receipt link has expired.", 410),
+    "claim_used": ("The points of this receipt were already added to a card.", 409),
+    "order_not_found": ("This order is not known yet. Try again in a few minutes.", 404),
+    "program_not_found": ("This shop has no points program at the moment.", 404),
 }
 
 
@@ -209,3 +218,47 @@ def join(request: HttpRequest, invitation_id: str) -> HttpResponse:
     except DomainError as error:
         return _message(request, error.code)
     return render(request, "profile/message.html", {"title": "Welcome!", "text": "You're a member now."})
+
+
+@require_http_methods(["GET", "POST"])
+def claim(request: HttpRequest) -> HttpResponse:
+    """A receipt's claim link: the order's points go to the signed-in customer, once."""
+    external_id = request.GET.get("o", "")[:128]
+    try:
+        receipt_claim_verify(
+            organization=connection.tenant,
+            external_id=external_id,
+            expires=request.GET.get("e", "")[:12],
+            signature=request.GET.get("s", "")[:64],
+        )
+    except DomainError as error:
+        return _message(request, error.code)
+    customer = current_customer(request)
+    if customer is None:
+        return redirect("/me/signup?" + urlencode({"next": request.get_full_path()}))
+    order = order_by_external_id(external_id)
+    if order is None:
+        return _message(request, "order_not_found")
+    if order.customer_id is not None:
+        return _message(request, "claim_used")
+    points = order.points_earned - order.points_returned
+    if request.method == "POST":
+        try:
+            order_claim(order_external_id=external_id, customer=customer)
+        except DomainError as error:
+            return _message(request, error.code)
+        return render(
+            request,
+            "profile/message.html",
+            {"title": "Points added", "text": f"{points} points from your receipt are on your card now."},
+        )
+    return render(
+        request,
+        "profile/confirm.html",
+        {
+            "title": "Add your receipt's points",
+            "text": f"Your purchase of {order.total} {order.currency} on {order.created_at:%d %B %Y} "
+            f"earned {points} points.",
+            "button": f"Add {points} points to my card",
+        },
+    )

@@ -19,6 +19,8 @@ class ProgramAdmin(admin.ModelAdmin):
                     "redeem_points_per_unit",
                     "min_redeem_points",
                     "allow_negative_balance",
+                    "excluded_categories",
+                    "tier_period_days",
                 )
             },
         ),

@@ -37,6 +37,18 @@ class Program(models.Model):
         default=0, help_text="Smallest number of points a single redemption may take."
     )
     allow_negative_balance = models.BooleanField(default=False)
+    excluded_categories = models.CharField(
+        max_length=500,
+        blank=True,
+        default="giftcard, prepaid",
+        help_text="Order line categories that never earn points, comma-separated (giftcard and "
+        "prepaid sales are money, not purchases).",
+    )
+    tier_period_days = models.PositiveIntegerField(
+        default=365,
+        validators=[MinValueValidator(1)],
+        help_text="Tiers count the points earned within this many days.",
+    )
 
     # Stamp programs
     stamps_per_card = models.PositiveSmallIntegerField(default=10, validators=[MinValueValidator(1)])
@@ -60,6 +72,11 @@ class Program(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_kind_display()})"
+
+    def excluded_category_set(self) -> frozenset[str]:
+        return frozenset(
+            part.strip().casefold() for part in self.excluded_categories.split(",") if part.strip()
+        )
 
 
 class Card(models.Model):

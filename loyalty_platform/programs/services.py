@@ -9,6 +9,7 @@ from loyalty_platform.core.errors import DomainError
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.programs.models import Card, LedgerEntry, Program
 from loyalty_platform.programs.selectors import active_programs
+from loyalty_platform.tiers.services import customer_tier_recalculate
 
 
 def point_program_create(
@@ -114,9 +115,12 @@ def ledger_post(
     )
 
 
+def round_points(exact: Decimal, rounding: str) -> int:
+    return int(exact.quantize(Decimal("1"), rounding=_ROUNDING[rounding]))
+
+
 def points_for_amount(*, program: Program, amount) -> int:
-    raw = Decimal(amount) * program.earn_points_per_unit
-    return int(raw.quantize(Decimal("1"), rounding=_ROUNDING[program.earn_rounding]))
+    return round_points(Decimal(amount) * program.earn_points_per_unit, program.earn_rounding)
 
 
 def stamps_for_amount(*, program: Program, amount) -> int:
@@ -189,6 +193,7 @@ def customer_earn(
                     external_id=external_id,
                     api_key_lookup_id=api_key_lookup_id,
                 )
+                customer_tier_recalculate(customer_id=customer.pk)
         else:
             stamps = stamps_for_amount(program=program, amount=amount)
             ledger_post(

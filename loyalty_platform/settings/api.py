@@ -43,3 +43,6 @@ IDEMPOTENCY_TAKEOVER_SECONDS = 60
 REALTIME_ACTIVITY_TIMEOUT = 120
 QR_CARD_SESSION_SECONDS = 300
 INVITATION_SECONDS = 7 * 24 * 3600
+
+# Orders reported without a customer: how long the receipt's claim link stays usable.
+RECEIPT_CLAIM_DAYS = 30

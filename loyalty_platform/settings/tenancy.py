@@ -36,6 +36,8 @@ TENANT_APPS = [
     "loyalty_platform.attributes",
     "loyalty_platform.rewards",
     "loyalty_platform.vouchers",
+    "loyalty_platform.tiers",
+    "loyalty_platform.orders",
 ]
 
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]

@@ -1,0 +1,358 @@
+"""Orders and returns: points follow the basket. An order's points are fixed per line when it
+is reported; a return takes back what the returned lines earned then, whatever the rules
+say today."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from loyalty_platform.core.errors import DomainError
+from loyalty_platform.customers.models import Customer
+from loyalty_platform.orders.earning import Earning, LineInput, earning_compute
+from loyalty_platform.orders.models import Order, OrderLine, OrderReturn, OrderReturnLine
+from loyalty_platform.orders.selectors import active_earning_rules
+from loyalty_platform.programs.models import Card, LedgerEntry, Program
+from loyalty_platform.programs.selectors import active_program, card_balances
+from loyalty_platform.programs.services import card_get_or_create_locked, ledger_post
+from loyalty_platform.realtime.publish import publish_to_customer_on_commit
+from loyalty_platform.tiers.models import Tier
+from loyalty_platform.tiers.selectors import customer_tier
+from loyalty_platform.tiers.services import customer_tier_recalculate
+from tenants.models import Organization
+
+ONE = Decimal("1")
+
+
+def point_program_or_404() -> Program:
+    program = active_program(Program.Kind.POINT)
+    if program is None:
+        raise DomainError("program_not_found", card_type="point")
+    return program
+
+
+def _check_currency(organization: Organization, currency: str) -> None:
+    if currency != organization.currency:
+        raise DomainError("currency_mismatch", currency=organization.currency)
+
+
+@dataclass(frozen=True)
+class Preview:
+    earning: Earning
+    tier: Tier | None
+    point_balance: int | None
+
+
+def order_preview(
+    *,
+    organization: Organization,
+    customer: Customer | None,
+    currency: str,
+    total: Decimal,
+    lines: list[LineInput],
+    paid_with_points: int = 0,
+) -> Preview:
+    """What the basket would earn now, for this customer (their tier), saving nothing."""
+    _check_currency(organization, currency)
+    program = point_program_or_404()
+    tier = customer_tier(customer.pk) if customer else None
+    earning = earning_compute(
+        program=program,
+        rules=active_earning_rules(),
+        lines=lines,
+        total=total,
+        tier_multiplier=tier.points_multiplier if tier else ONE,
+        paid_with_points=paid_with_points,
+        at=timezone.now(),
+    )
+    balance = None
+    if customer is not None:
+        balance = (
+            Card.objects.filter(customer=customer, program=program).values_list("balance", flat=True).first()
+            or 0
+        )
+    return Preview(earning=earning, tier=tier, point_balance=balance)
+
+
+@dataclass(frozen=True)
+class OrderOutcome:
+    order: Order
+    point_balance: int | None
+    tier: Tier | None
+
+
+def _publish_balances(customer_id: int) -> None:
+    balances = card_balances(customer_id)
+    publish_to_customer_on_commit(
+        customer_id=customer_id,
+        event="balance_updated",
+        data={"stamps": balances.get(Program.Kind.STAMP, 0), "points": balances.get(Program.Kind.POINT, 0)},
+    )
+
+
+def _lock_point_card(customer_id: int, program: Program) -> Card:
+    card = (
+        Card.objects.select_for_update()
+        .select_related("program")
+        .filter(customer_id=customer_id, program=program)
+        .first()
+    )
+    if card is None:
+        card = card_get_or_create_locked(customer=Customer(pk=customer_id), program=program)
+        card.program = program
+    return card
+
+
+def order_create(
+    *,
+    organization: Organization,
+    external_id: str,
+    customer: Customer | None,
+    shop_id: int | None,
+    currency: str,
+    total: Decimal,
+    lines: list[LineInput],
+    paid_with_points: int = 0,
+    api_key_lookup_id: str = "",
+) -> OrderOutcome:
+    """Record the order and credit its points (to the customer now, or to whoever claims the
+    receipt). Points paid with are taken first: this order's points cannot pay for it."""
+    _check_currency(organization, currency)
+    program = point_program_or_404()
+    if paid_with_points and customer is None:
+        raise DomainError("customer_code_required")
+    if paid_with_points and paid_with_points < program.min_redeem_points:
+        raise DomainError("below_minimum", min_points=program.min_redeem_points)
+    now = timezone.now()
+    with transaction.atomic(savepoint=False):
+        tier = customer_tier(customer.pk) if customer else None
+        earning = earning_compute(
+            program=program,
+            rules=active_earning_rules(),
+            lines=lines,
+            total=total,
+            tier_multiplier=tier.points_multiplier if tier else ONE,
+            paid_with_points=paid_with_points,
+            at=now,
+        )
+        try:
+            with transaction.atomic():
+                order = Order.objects.create(
+                    external_id=external_id,
+                    customer=customer,
+                    shop_id=shop_id,
+                    currency=currency,
+                    total=total,
+                    points_earned=earning.points,
+                    visit_bonus_points=earning.visit_bonus,
+                    tier_name=tier.name if tier else "",
+                    tier_multiplier=earning.tier_multiplier,
+                    paid_with_points=paid_with_points,
+                    claim_expires_at=None if customer else now + timedelta(days=settings.RECEIPT_CLAIM_DAYS),
+                    api_key_lookup_id=api_key_lookup_id,
+                )
+        except IntegrityError:
+            raise DomainError("order_exists") from None
+        OrderLine.objects.bulk_create(
+            OrderLine(
+                order=order,
+                position=index,
+                sku=item.line.sku,
+                name=item.line.name,
+                category=item.line.category,
+                quantity=item.line.quantity,
+                unit_price=item.line.unit_price,
+                points_earned=item.points,
+                bonus_points=item.bonus_points,
+                multiplier=item.multiplier,
+                excluded=item.excluded,
+            )
+            for index, item in enumerate(earning.lines)
+        )
+        balance = None
+        if customer is not None:
+            card = _lock_point_card(customer.pk, program)
+            if paid_with_points:
+                if card.balance < paid_with_points and not program.allow_negative_balance:
+                    raise DomainError("insufficient_balance")
+                ledger_post(
+                    card=card,
+                    delta=-paid_with_points,
+                    cause=LedgerEntry.Cause.REDEEM,
+                    external_id=external_id,
+                    api_key_lookup_id=api_key_lookup_id,
+                    note=f"paid order {external_id}"[:255],
+                )
+            if earning.points:
+                ledger_post(
+                    card=card,
+                    delta=earning.points,
+                    cause=LedgerEntry.Cause.ORDER,
+                    external_id=external_id,
+                    api_key_lookup_id=api_key_lookup_id,
+                    note=f"order {external_id}"[:255],
+                )
+                tier = customer_tier_recalculate(customer_id=customer.pk, now=now)
+            balance = card.balance
+            _publish_balances(customer.pk)
+        return OrderOutcome(order=order, point_balance=balance, tier=tier)
+
+
+def _points_back(line: OrderLine, returned_quantity: Decimal) -> int:
+    """Points due back once `returned_quantity` of the line is returned in all: the same
+    share of what the line earned, and all of it for the whole line."""
+    if returned_quantity >= line.quantity:
+        return line.points_earned
+    share = Decimal(line.points_earned) * returned_quantity / line.quantity
+    return int(share.quantize(ONE, rounding=ROUND_HALF_UP))
+
+
+def _return_plan(
+    order_lines: list[OrderLine], requested: list[tuple[str, Decimal]] | None
+) -> dict[int, Decimal]:
+    """Quantities to return per line position; refuses SKUs not in the order and more than
+    is left to return. Several lines of one SKU are used up in their order on the receipt."""
+    if requested is None:
+        return {line.position: line.quantity - line.returned_quantity for line in order_lines}
+    wanted: dict[str, Decimal] = {}
+    for sku, quantity in requested:
+        wanted[sku] = wanted.get(sku, Decimal("0")) + quantity
+    plan: dict[int, Decimal] = {}
+    for sku, quantity in wanted.items():
+        candidates = [line for line in order_lines if line.sku == sku]
+        if not candidates:
+            raise DomainError("sku_not_in_order", sku=sku)
+        returnable = sum((line.quantity - line.returned_quantity for line in candidates), Decimal("0"))
+        if quantity > returnable:
+            raise DomainError("return_exceeds_order", sku=sku, returnable=str(returnable.normalize()))
+        for line in candidates:
+            take = min(quantity, line.quantity - line.returned_quantity)
+            if take > 0:
+                plan[line.position] = take
+                quantity -= take
+    return plan
+
+
+def order_return(
+    *,
+    order_external_id: str,
+    external_id: str,
+    lines: list[tuple[str, Decimal]] | None,
+    api_key_lookup_id: str = "",
+) -> OrderReturn:
+    """Return lines (or, without lines, everything left): take back exactly the points those
+    lines earned. Once the whole order is back, the visit bonus goes too and points paid
+    with are refunded. Points already spent are taken as far as the balance allows; the
+    rest is recorded as unrecovered."""
+    with transaction.atomic(savepoint=False):
+        order = Order.objects.select_for_update().filter(external_id=order_external_id).first()
+        if order is None:
+            raise DomainError("order_not_found")
+        if order.status == Order.Status.RETURNED:
+            raise DomainError("order_already_returned")
+        order_lines = list(order.lines.order_by("position"))
+        plan = _return_plan(order_lines, lines)
+        returned_lines = []
+        due = 0
+        for line in order_lines:
+            quantity = plan.get(line.position)
+            if not quantity:
+                continue
+            now_returned = line.returned_quantity + quantity
+            points = _points_back(line, now_returned) - _points_back(line, line.returned_quantity)
+            line.returned_quantity = now_returned
+            line.points_returned += points
+            returned_lines.append((line, quantity, points))
+            due += points
+        everything_back = all(line.returned_quantity >= line.quantity for line in order_lines)
+        if everything_back:
+            due += order.visit_bonus_points
+        refund = order.paid_with_points if everything_back else 0
+
+        taken = unrecovered = 0
+        if order.customer_id is not None:
+            program = point_program_or_404()
+            card = _lock_point_card(order.customer_id, program)
+            if refund:
+                ledger_post(
+                    card=card,
+                    delta=refund,
+                    cause=LedgerEntry.Cause.REFUND,
+                    external_id=external_id,
+                    api_key_lookup_id=api_key_lookup_id,
+                    note=f"order {order.external_id} returned: points paid with"[:255],
+                )
+            taken = due if program.allow_negative_balance else min(due, max(card.balance, 0))
+            unrecovered = due - taken
+            if taken:
+                ledger_post(
+                    card=card,
+                    delta=-taken,
+                    cause=LedgerEntry.Cause.RETURN,
+                    external_id=external_id,
+                    api_key_lookup_id=api_key_lookup_id,
+                    note=f"return of order {order.external_id}"[:255],
+                )
+                customer_tier_recalculate(customer_id=order.customer_id)
+            _publish_balances(order.customer_id)
+        try:
+            with transaction.atomic():
+                order_return_row = OrderReturn.objects.create(
+                    order=order,
+                    external_id=external_id,
+                    is_cancellation=lines is None,
+                    points_due=due,
+                    points_taken=taken,
+                    points_unrecovered=unrecovered,
+                    paid_points_refunded=refund,
+                    api_key_lookup_id=api_key_lookup_id,
+                )
+        except IntegrityError:
+            raise DomainError("return_exists") from None
+        OrderReturnLine.objects.bulk_create(
+            OrderReturnLine(order_return=order_return_row, order_line=line, quantity=quantity, points=points)
+            for line, quantity, points in returned_lines
+        )
+        OrderLine.objects.bulk_update(
+            [line for line, _, _ in returned_lines], ["returned_quantity", "points_returned"]
+        )
+        Order.objects.filter(pk=order.pk).update(
+            status=Order.Status.RETURNED if everything_back else Order.Status.PARTIALLY_RETURNED,
+            points_returned=F("points_returned") + due,
+            points_unrecovered=F("points_unrecovered") + unrecovered,
+        )
+        order.refresh_from_db()
+        order_return_row.order = order
+        return order_return_row
+
+
+def order_claim(*, order_external_id: str, customer: Customer) -> Order:
+    """Credit an unclaimed order's points (what is left after returns) to the customer, once."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().filter(external_id=order_external_id).first()
+        if order is None:
+            raise DomainError("order_not_found")
+        if order.customer_id is not None:
+            raise DomainError("claim_used")
+        if order.claim_expires_at is not None and order.claim_expires_at <= timezone.now():
+            raise DomainError("claim_expired")
+        Order.objects.filter(pk=order.pk).update(customer=customer, claimed_at=timezone.now())
+        points = order.points_earned - order.points_returned
+        if points > 0:
+            program = point_program_or_404()
+            card = _lock_point_card(customer.pk, program)
+            ledger_post(
+                card=card,
+                delta=points,
+                cause=LedgerEntry.Cause.ORDER,
+                external_id=order.external_id,
+                note=f"receipt claimed: order {order.external_id}"[:255],
+            )
+            customer_tier_recalculate(customer_id=customer.pk)
+            _publish_balances(customer.pk)
+        order.refresh_from_db()
+        return order

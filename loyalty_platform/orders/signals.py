@@ -1,0 +1,5 @@
+from loyalty_platform.core.schema_cache import forget_on_change
+from loyalty_platform.orders.models import EarningRule
+from loyalty_platform.orders.selectors import EARNING_RULES_CACHE_KEY
+
+forget_on_change(EarningRule, EARNING_RULES_CACHE_KEY)
