@@ -6,10 +6,12 @@ from django_tenants.utils import tenant_context
 
 from loyalty_platform.accounts.models import User
 from loyalty_platform.accounts.services import staff_user_create
+from loyalty_platform.orders.models import EarningRule
 from loyalty_platform.programs.models import Program
 from loyalty_platform.programs.services import point_program_create, stamp_program_create
 from loyalty_platform.shops.models import Shop
 from loyalty_platform.shops.services import shop_create
+from loyalty_platform.tiers.models import Tier
 from tenants.models import Organization
 from tenants.services import api_key_create
 
@@ -26,7 +28,8 @@ class DemoData:
 def demo_data_create(*, organization: Organization) -> DemoData:
     """Give an organization the demo setup, creating only what is missing: a point program
     (1 point per 1.00; 100 points = 1.00, at least 100), a 10-stamp card whose full card
-    issues a "Free Coffee" coupon, a shop, a staff user and an API key."""
+    issues a "Free Coffee" coupon, two tiers, two earning rules, a shop, a staff user and an
+    API key."""
     staff_email = f"staff@{organization.slug}.example"
     with tenant_context(organization), transaction.atomic():
         if not Program.objects.filter(kind=Program.Kind.POINT, is_active=True).exists():
@@ -38,6 +41,24 @@ def demo_data_create(*, organization: Organization) -> DemoData:
             )
         if not Program.objects.filter(kind=Program.Kind.STAMP, is_active=True).exists():
             stamp_program_create(name="Coffee card", stamps_per_card=10, reward_name="Free Coffee")
+        if not Tier.objects.exists():
+            Tier.objects.create(name="Silver", threshold_points=250, points_multiplier=Decimal("1.25"))
+            Tier.objects.create(name="Gold", threshold_points=1000, points_multiplier=Decimal("1.5"))
+        if not EarningRule.objects.exists():
+            EarningRule.objects.create(
+                name="Double points on pastries",
+                applies_to=EarningRule.AppliesTo.CATEGORY,
+                match_values="pastry",
+                effect=EarningRule.Effect.MULTIPLIER,
+                multiplier=Decimal("2"),
+            )
+            EarningRule.objects.create(
+                name="10 points per visit from 5.00",
+                applies_to=EarningRule.AppliesTo.VISIT,
+                effect=EarningRule.Effect.BONUS,
+                bonus_points=10,
+                minimum_spend=Decimal("5"),
+            )
         shop = Shop.objects.first() or shop_create(name="Main street shop", address="1 Main Street")
         staff_password = None
         if not User.objects.filter(email__iexact=staff_email).exists():

@@ -20,7 +20,10 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's sync API keeps an event loop running in the main thread while
+# it is open, and tests after the browser tests that commit (and so publish through
+# async_to_sync) must not find one there.
+@pytest.fixture(scope="package")
 def chromium():
     if not shutil.which(CHROMIUM):
         if os.environ.get("CI"):

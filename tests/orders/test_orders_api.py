@@ -9,9 +9,10 @@ from django.db import transaction
 from django_tenants.utils import tenant_context
 
 from loyalty_platform.orders.models import EarningRule, Order, OrderReturn
+from loyalty_platform.pos_api.models import IdempotencyRecord
 from loyalty_platform.programs.models import Card, LedgerEntry
 from loyalty_platform.programs.services import ledger_post
-from tests.pos_fixtures import balances, create_customer, snapshot
+from tests.pos_fixtures import balances, create_customer, create_programs, snapshot
 
 BASKET = [
     {"sku": "LATTE", "name": "Latte", "category": "drinks", "quantity": 2, "unit_price": "3.50"},
@@ -377,3 +378,50 @@ def test_an_order_without_customer_carries_a_claim_url_built_by_the_documented_r
         ]
         == 0
     )
+
+
+def test_an_order_id_stays_taken_after_its_idempotency_record_is_purged(organization, programs, pos):
+    customer = create_customer(organization)
+    pos.post("/webhook/orders", order_body(customer=customer))
+    pos.post("/webhook/orders/o-1/returns", {"external_id": "r-1", "lines": [{"sku": "CAKE", "quantity": 1}]})
+    with tenant_context(organization):
+        IdempotencyRecord.objects.all().delete()
+    before = snapshot(organization), orders_state(organization)
+
+    order = pos.post("/webhook/orders", order_body(customer=customer))
+    again = pos.post(
+        "/webhook/orders/o-1/returns", {"external_id": "r-1", "lines": [{"sku": "LATTE", "quantity": 1}]}
+    )
+
+    assert (order.status_code, order.json()) == (409, {"error": "order_exists"})
+    assert (again.status_code, again.json()) == (409, {"error": "return_exists"})
+    assert (snapshot(organization), orders_state(organization)) == before
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "code"),
+    [
+        ({"points": -1}, 422, "points_invalid"),
+        ({"points": "ten"}, 422, "points_invalid"),
+        ({"currency": "GBP"}, 422, "currency_mismatch"),
+        ({"lines": [{"sku": "A"}]}, 422, "lines_invalid"),
+        ({"customer_code": 999993}, 404, "customer_not_found"),
+        ({"discount": 5}, 422, "unknown_field"),
+    ],
+)
+def test_bad_previews_are_refused(organization, programs, pos, change, status, code):
+    response = pos.post("/webhook/orders/preview", {**order_body(), **change})
+    assert (response.status_code, response.json()["error"]) == (status, code)
+
+
+def test_preview_of_another_organizations_customer_is_not_found(
+    organization, other_organization, programs, pos_b
+):
+    create_programs(other_organization)
+    customer = create_customer(organization)
+
+    response = pos_b.post("/webhook/orders/preview", order_body(customer=customer))
+
+    assert (response.status_code, response.json()) == (404, {"error": "customer_not_found"})
+    anonymous = pos_b.post("/webhook/orders/preview", order_body()).json()["data"]
+    assert (anonymous["points_earned"], anonymous["point_balance"], anonymous["tier"]) == (11, None, None)
