@@ -109,3 +109,27 @@ def test_the_pin_appears_on_the_customers_phone_when_the_till_asks(page, server,
     expect(page.locator("#pins .digits")).to_have_text(pin, timeout=10000)
     expect(page.locator("#pins .action")).to_have_text("to redeem points or stamps")
     expect(page.locator("#pins")).to_be_visible()
+
+
+def test_a_customer_claims_a_receipts_points_on_their_phone(page, server, balanced_organization):
+    organization, key = balanced_organization
+    order = requests.post(
+        f"http://127.0.0.1:{server.port}/webhook/orders",
+        json={
+            "external_id": uuid.uuid4().hex,
+            "currency": "EUR",
+            "total": "9.80",
+            "lines": [{"sku": "BREAD", "category": "bakery", "quantity": 2, "unit_price": "4.90"}],
+        },
+        headers={"Host": f"{SLUG}.localhost:{server.port}", "X-Api-Key": key},
+        timeout=10,
+    ).json()["data"]
+    signed_in_page(page, server, organization)
+
+    # The phone's camera opens the link the receipt's QR encodes.
+    page.goto(order["claim_url"].replace(f"{SLUG}.localhost:8000", f"{SLUG}.localhost:{server.port}"))
+    page.get_by_role("button", name="Add 9 points to my card").click()
+
+    expect(page.get_by_role("heading", name="Points added")).to_be_visible()
+    page.get_by_role("link", name="Go to your profile").click()
+    expect(page.locator("#points-balance")).to_have_text("9")
