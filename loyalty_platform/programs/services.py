@@ -244,3 +244,46 @@ def customer_redeem(
             api_key_lookup_id=api_key_lookup_id,
         )
         return BalanceChange(**_balances(cards))
+
+
+def card_adjust(
+    *,
+    customer: Customer,
+    card_type: str,
+    delta: int,
+    reason: str,
+    staff_user,
+    challenge_id=None,
+) -> LedgerEntry:
+    """A staff correction of points or stamps: needs a reason, goes through the ledger, lands
+    in the audit log, and spends the customer's verified PIN challenge where the preset asks
+    for one. A stamp correction may not fill the card (coupons come from stamps earned)."""
+    from loyalty_platform.audit.services import audit_record
+    from loyalty_platform.verification.services import pin_challenge_spend
+
+    if not reason.strip():
+        raise DomainError("reason_required")
+    if delta == 0:
+        raise DomainError("delta_invalid")
+    active = active_programs()
+    program = _program_for(card_type, active)
+    with transaction.atomic():
+        pin_challenge_spend(challenge_id=challenge_id)
+        card = card_get_or_create_locked(customer=customer, program=program)
+        card.program = program
+        if card_type == Program.Kind.STAMP and card.balance + delta >= program.stamps_per_card:
+            raise DomainError("stamps_exceed_card", stamps_per_card=program.stamps_per_card)
+        entry = ledger_post(
+            card=card,
+            delta=delta,
+            cause=LedgerEntry.Cause.ADJUST,
+            staff_user=staff_user,
+            note=reason.strip()[:255],
+        )
+        audit_record(
+            actor=staff_user,
+            action="programs.adjust",
+            target=card,
+            details={"delta": delta, "reason": reason.strip(), "entry": entry.pk, "balance": card.balance},
+        )
+        return entry

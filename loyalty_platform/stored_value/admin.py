@@ -13,6 +13,7 @@ from loyalty_platform.core.money import money_amount, money_text
 from loyalty_platform.core.qr import qr_svg
 from loyalty_platform.stored_value.models import Giftcard, GiftcardBatch, MoneyEntry, PrepaidAccount
 from loyalty_platform.stored_value.services import MAX_BATCH, giftcard_batch_generate, money_adjust
+from loyalty_platform.verification.admin_forms import PinStepFields, staff_pin_step
 
 
 class GiftcardBatchForm(forms.ModelForm):
@@ -109,7 +110,7 @@ class GiftcardBatchAdmin(admin.ModelAdmin):
         )
 
 
-class AdjustmentForm(forms.Form):
+class AdjustmentForm(PinStepFields):
     amount = forms.DecimalField(max_digits=12, decimal_places=2, help_text="Positive adds, negative takes.")
     reason = forms.CharField(max_length=255, help_text="Why; it is kept in the ledger and the audit log.")
 
@@ -137,21 +138,31 @@ class AdjustableAdminMixin:
 
     def adjust(self, request, object_id: int):
         account = get_object_or_404(self.model, pk=object_id)
+        customer = getattr(account, "customer", None)  # prepaid: the customer confirms with a PIN
         form = AdjustmentForm(request.POST or None)
+        if customer is None:
+            del form.fields["pin"], form.fields["challenge_id"]
         if request.method == "POST" and form.is_valid():
-            try:
-                amount = money_amount(str(form.cleaned_data["amount"]), account.currency)
-                money_adjust(
-                    account=account,
-                    amount=amount,
-                    reason=form.cleaned_data["reason"],
-                    staff_user=request.user,
+            passed, challenge = True, None
+            if customer is not None:
+                passed, challenge = staff_pin_step(
+                    form=form, organization=request.organization, customer=customer
                 )
-            except DomainError as error:
-                form.add_error("amount", error.code.replace("_", " "))
-            else:
-                messages.success(request, f"Balance adjusted by {amount} {account.currency}.")
-                return redirect(f"merchant_admin:{self._url_name('change')}", object_id)
+            if passed:
+                try:
+                    amount = money_amount(str(form.cleaned_data["amount"]), account.currency)
+                    money_adjust(
+                        account=account,
+                        amount=amount,
+                        reason=form.cleaned_data["reason"],
+                        staff_user=request.user,
+                        challenge_id=challenge,
+                    )
+                except DomainError as error:
+                    form.add_error("amount", error.code.replace("_", " "))
+                else:
+                    messages.success(request, f"Balance adjusted by {amount} {account.currency}.")
+                    return redirect(f"merchant_admin:{self._url_name('change')}", object_id)
         context = {
             **self.admin_site.each_context(request),
             "account": account,

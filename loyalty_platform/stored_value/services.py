@@ -250,13 +250,18 @@ def money_entry_reverse(
         return Transaction(entry=reversal, balance=account.balance)
 
 
-def money_adjust(*, account: Account, amount: Decimal, reason: str, staff_user) -> MoneyEntry:
-    """A staff correction: needs a reason, goes through the ledger, lands in the audit log."""
+def money_adjust(
+    *, account: Account, amount: Decimal, reason: str, staff_user, challenge_id=None
+) -> MoneyEntry:
+    """A staff correction: needs a reason, goes through the ledger, lands in the audit log;
+    spends the customer's verified PIN challenge where the preset asks for one."""
     from loyalty_platform.audit.services import audit_record
+    from loyalty_platform.verification.services import pin_challenge_spend
 
     if not reason.strip():
         raise DomainError("reason_required")
     with transaction.atomic():
+        pin_challenge_spend(challenge_id=challenge_id)
         locked = type(account).objects.select_for_update().get(pk=account.pk)
         entry = _post(
             account=locked,
