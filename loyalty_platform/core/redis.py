@@ -63,14 +63,16 @@ class SharedConnectionPool(redis.ConnectionPool):
 
 class _ReusedClientRedisCacheClient(RedisCacheClient):
     """Django builds a new redis.Redis object (with its ~170 response callbacks) for every
-    cache operation; keep one per pool instead."""
+    cache operation; keep one per pool for the whole process instead. Cache objects
+    themselves are per async context, i.e. per request, so the clients live on the class."""
+
+    _clients: dict[int, redis.Redis] = {}  # id of a SharedConnectionPool pool (never freed)
 
     def get_client(self, key=None, *, write=False):
         pool = self._get_connection_pool(write)
-        clients = self.__dict__.setdefault("_clients", {})
-        client_for_pool = clients.get(id(pool))
+        client_for_pool = self._clients.get(id(pool))
         if client_for_pool is None:
-            client_for_pool = clients.setdefault(id(pool), self._client(connection_pool=pool))
+            client_for_pool = self._clients.setdefault(id(pool), self._client(connection_pool=pool))
         return client_for_pool
 
 
@@ -78,8 +80,8 @@ class RedisCache(DjangoRedisCache):
     """Django's Redis cache with one process-wide connection pool per server and reused
     client objects (see SharedConnectionPool)."""
 
-    _class = _ReusedClientRedisCacheClient
-
     def __init__(self, server, params):
         params = {**params, "OPTIONS": {"pool_class": SharedConnectionPool, **params.get("OPTIONS", {})}}
         super().__init__(server, params)
+        # Django's __init__ sets its own client class on the instance.
+        self._class = _ReusedClientRedisCacheClient

@@ -143,15 +143,19 @@ def _program_for(card_type: str, programs: dict[str, Program]) -> Program:
 
 
 def _locked_cards(customer: Customer, active: dict[str, Program]) -> dict[str, Card]:
-    """Lock the customer's cards of the active programs, in primary-key order."""
-    programs = {program.pk: kind for kind, program in active.items()}
+    """Lock the customer's cards of the active programs, in primary-key order. Each card's
+    program is the (cached) active one the caller already holds, not joined in again."""
+    programs = {program.pk: program for program in active.values()}
     cards = (
-        Card.objects.select_for_update(of=("self",))
-        .select_related("program")
-        .filter(customer=customer, program_id__in=list(programs))
+        Card.objects.select_for_update()
+        .filter(customer_id=customer.pk, program_id__in=list(programs))
         .order_by("pk")
     )
-    return {programs[card.program_id]: card for card in cards}
+    locked = {}
+    for card in cards:
+        card.program = programs[card.program_id]
+        locked[card.program.kind] = card
+    return locked
 
 
 def _balances(cards: dict[str, Card]) -> dict[str, int]:
