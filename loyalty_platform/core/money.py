@@ -30,23 +30,28 @@ def currency_exponent(currency: str) -> int:
     return 0 if currency in ZERO_DECIMAL_CURRENCIES else 2
 
 
+def exact_decimal(value: object, *, places: int, maximum: Decimal = MAX_AMOUNT) -> Decimal | None:
+    """A JSON number (parsed as Decimal) or numeric string, finite, below `maximum` in size,
+    with at most `places` decimals (trailing zeros do not count); None otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, str, Decimal)):
+        return None
+    try:
+        number = Decimal(value.strip() if isinstance(value, str) else value)
+    except (InvalidOperation, ValueError):
+        return None
+    if not number.is_finite() or abs(number) >= maximum:
+        return None
+    exact = number.quantize(Decimal(1).scaleb(-places))
+    return exact if exact == number else None
+
+
 def money_amount(value: object, currency: str, *, allow_negative: bool = True) -> Decimal:
     """An exact amount in the currency: a JSON number or numeric string, not zero, with no
     more decimals than the currency has. DomainError("amount_invalid") otherwise."""
-    if isinstance(value, bool) or not isinstance(value, (int, str, Decimal)):
+    amount = exact_decimal(value, places=currency_exponent(currency))
+    if amount is None or amount == 0 or (amount < 0 and not allow_negative):
         raise DomainError("amount_invalid")
-    try:
-        amount = Decimal(value.strip() if isinstance(value, str) else value)
-    except (InvalidOperation, ValueError):
-        raise DomainError("amount_invalid") from None
-    if not amount.is_finite() or amount == 0 or abs(amount) >= MAX_AMOUNT:
-        raise DomainError("amount_invalid")
-    if amount < 0 and not allow_negative:
-        raise DomainError("amount_invalid")
-    exact = amount.quantize(Decimal(1).scaleb(-currency_exponent(currency)))
-    if exact != amount:
-        raise DomainError("amount_invalid")
-    return exact
+    return amount
 
 
 def money_text(amount: Decimal, currency: str) -> str:

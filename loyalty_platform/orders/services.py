@@ -94,19 +94,6 @@ def _publish_balances(customer_id: int) -> None:
     )
 
 
-def _lock_point_card(customer_id: int, program: Program) -> Card:
-    card = (
-        Card.objects.select_for_update()
-        .select_related("program")
-        .filter(customer_id=customer_id, program=program)
-        .first()
-    )
-    if card is None:
-        card = card_get_or_create_locked(customer=Customer(pk=customer_id), program=program)
-        card.program = program
-    return card
-
-
 def order_create(
     *,
     organization: Organization,
@@ -175,11 +162,9 @@ def order_create(
         )
         balance = None
         if customer is not None:
-            card = _lock_point_card(customer.pk, program)
+            card = card_get_or_create_locked(customer_id=customer.pk, program=program)
             if paid_with_points:
-                if card.balance < paid_with_points and not program.allow_negative_balance:
-                    raise DomainError("insufficient_balance")
-                ledger_post(
+                ledger_post(  # refuses to overdraw: insufficient_balance
                     card=card,
                     delta=-paid_with_points,
                     cause=LedgerEntry.Cause.REDEEM,
@@ -276,7 +261,7 @@ def order_return(
         taken = unrecovered = 0
         if order.customer_id is not None:
             program = point_program_or_404()
-            card = _lock_point_card(order.customer_id, program)
+            card = card_get_or_create_locked(customer_id=order.customer_id, program=program)
             if refund:
                 ledger_post(
                     card=card,
@@ -344,7 +329,7 @@ def order_claim(*, order_external_id: str, customer: Customer) -> Order:
         points = order.points_earned - order.points_returned
         if points > 0:
             program = point_program_or_404()
-            card = _lock_point_card(customer.pk, program)
+            card = card_get_or_create_locked(customer_id=customer.pk, program=program)
             ledger_post(
                 card=card,
                 delta=points,

@@ -1,13 +1,13 @@
 """Orders and returns at the POS: the basket's points, a preview, returns against lines."""
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 
 from loyalty_platform.core.errors import DomainError
-from loyalty_platform.core.money import MAX_AMOUNT, currency_exponent, money_text
+from loyalty_platform.core.money import MAX_AMOUNT, currency_exponent, exact_decimal, money_text
 from loyalty_platform.identification.services import organization_base_url
 from loyalty_platform.orders.claims import receipt_claim_url
 from loyalty_platform.orders.earning import LineInput
@@ -76,16 +76,9 @@ class ReturnRequest(s.PosRequestSerializer):
 
 
 def _decimal(value: object, *, places: int, positive: bool, maximum: Decimal) -> Decimal | None:
-    """A JSON number or numeric string with at most `places` decimals, else None."""
-    if isinstance(value, bool) or not isinstance(value, (int, str, Decimal)):
-        return None
-    try:
-        number = Decimal(value.strip() if isinstance(value, str) else value)
-    except (InvalidOperation, ValueError):
-        return None
-    if not number.is_finite() or number < 0 or (positive and number == 0) or number >= maximum:
-        return None
-    if number != number.quantize(Decimal(1).scaleb(-places)):
+    """Not negative (nor zero when `positive`), else core.money.exact_decimal's rules."""
+    number = exact_decimal(value, places=places, maximum=maximum)
+    if number is None or number < 0 or (positive and number == 0):
         return None
     return number
 

@@ -62,21 +62,25 @@ def card_number_candidate() -> str:
     return body + luhn_check_digit(body)
 
 
-def card_get_or_create_locked(*, customer: Customer, program: Program) -> Card:
-    """The customer's card in the program, row-locked for the current transaction."""
-    card = Card.objects.select_for_update().filter(customer=customer, program=program).first()
-    if card is not None:
-        return card
+def card_get_or_create_locked(*, customer_id: int, program: Program) -> Card:
+    """The customer's card in the program, row-locked for the current transaction, with
+    `program` attached (ledger_post reads its rules)."""
+    card = Card.objects.select_for_update().filter(customer_id=customer_id, program=program).first()
     for _ in range(10):
+        if card is not None:
+            break
         try:
             with transaction.atomic():
-                return Card.objects.create(
-                    customer=customer, program=program, card_number=card_number_candidate()
+                card = Card.objects.create(
+                    customer_id=customer_id, program=program, card_number=card_number_candidate()
                 )
         except IntegrityError as error:
             if "one_card_per_program" in str(error):
-                return Card.objects.select_for_update().get(customer=customer, program=program)
-    raise RuntimeError("could not draw a free card number")
+                card = Card.objects.select_for_update().get(customer_id=customer_id, program=program)
+    if card is None:
+        raise RuntimeError("could not draw a free card number")
+    card.program = program
+    return card
 
 
 def ledger_post(
@@ -184,7 +188,7 @@ def customer_earn(
     with transaction.atomic(savepoint=False):
         cards = _locked_cards(customer, active)
         if card_type not in cards:
-            cards[card_type] = card_get_or_create_locked(customer=customer, program=program)
+            cards[card_type] = card_get_or_create_locked(customer_id=customer.pk, program=program)
         card = cards[card_type]
         coupon = None
         if card_type == Program.Kind.POINT:
@@ -273,8 +277,7 @@ def card_adjust(
     program = _program_for(card_type, active)
     with transaction.atomic():
         pin_challenge_spend(challenge_id=challenge_id)
-        card = card_get_or_create_locked(customer=customer, program=program)
-        card.program = program
+        card = card_get_or_create_locked(customer_id=customer.pk, program=program)
         if card_type == Program.Kind.STAMP and card.balance + delta >= program.stamps_per_card:
             raise DomainError("stamps_exceed_card", stamps_per_card=program.stamps_per_card)
         entry = ledger_post(

@@ -33,13 +33,6 @@ def customer_tier(customer_id: int) -> Tier | None:
     return next((tier for tier in tiers if tier.pk == tier_id), None)
 
 
-def next_tier(tier: Tier | None) -> Tier | None:
-    for candidate in tiers_ascending():
-        if tier is None or candidate.threshold_points > tier.threshold_points:
-            return candidate
-    return None
-
-
 def tier_data(tier: Tier | None) -> dict | None:
     if tier is None:
         return None
