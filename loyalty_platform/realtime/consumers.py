@@ -73,7 +73,9 @@ class PusherConsumer(AsyncWebsocketConsumer):
         elif (
             (match := PRIVATE_CUSTOMER.match(channel))
             and self.tenant is not None
-            and signature_is_valid(auth, self.socket_id, channel)
+            and signature_is_valid(
+                auth=auth, schema_name=self.tenant.schema_name, socket_id=self.socket_id, channel_name=channel
+            )
         ):
             group = customer_group(self.tenant.schema_name, int(match.group(1)))
         if group is None or len(self.subscriptions) >= MAX_SUBSCRIPTIONS:

@@ -1,6 +1,7 @@
 import re
 
 from django.conf import settings
+from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
@@ -40,4 +41,7 @@ def realtime_auth(request: HttpRequest) -> JsonResponse:
     channel_name = request.POST.get("channel_name", "")
     if customer is None or not SOCKET_ID.match(socket_id) or channel_name != customer_channel(customer.pk):
         return JsonResponse({"error": "forbidden"}, status=403)
-    return JsonResponse({"auth": channel_signature(socket_id, channel_name)})
+    signature = channel_signature(
+        schema_name=connection.schema_name, socket_id=socket_id, channel_name=channel_name
+    )
+    return JsonResponse({"auth": signature})

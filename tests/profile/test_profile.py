@@ -12,6 +12,7 @@ from django_tenants.utils import tenant_context
 from loyalty_platform.customers.login import login_link_create
 from loyalty_platform.customers.models import Customer, LoginLink
 from loyalty_platform.programs.models import Card, LedgerEntry
+from loyalty_platform.realtime.signing import channel_signature
 from loyalty_platform.verification.services import customer_code_from_qr, pin_challenge_issue
 from tests.conftest import HostClient
 from tests.identification.test_qr_sessions import signed_in
@@ -185,7 +186,17 @@ def test_realtime_auth_signs_only_the_own_channel(organization, programs):
         "/realtime/auth", {"socket_id": "x", "channel_name": f"private-customer.{customer.pk}"}
     )
 
-    assert own.status_code == 200 and own.json()["auth"].count(":") == 1
+    assert own.status_code == 200
+    assert own.json() == {
+        "auth": channel_signature(
+            schema_name=organization.schema_name,
+            socket_id="1.2",
+            channel_name=f"private-customer.{customer.pk}",
+        )
+    }
+    assert own.json()["auth"] != channel_signature(
+        schema_name="org_test_b", socket_id="1.2", channel_name=f"private-customer.{customer.pk}"
+    )
     assert [r.status_code for r in (other, anonymous, malformed)] == [403, 403, 403]
 
 

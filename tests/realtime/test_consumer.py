@@ -122,14 +122,19 @@ def test_malformed_channels_are_refused(channel):
 def test_private_channel_needs_a_valid_signature_for_this_socket():
     async def scenario():
         socket, socket_id = await connect("test-a.localhost")
-        forged = channel_signature("1.2", "private-customer.7")  # signed for another socket
+        # signed for another socket
+        forged = channel_signature(
+            schema_name="org_test_a", socket_id="1.2", channel_name="private-customer.7"
+        )
         await socket.send_json_to(
             {"event": "pusher:subscribe", "data": {"channel": "private-customer.7", "auth": forged}}
         )
         frame = await socket.receive_json_from()
         assert frame["event"] == "pusher:error" and frame["data"]["code"] == 4009
 
-        good = channel_signature(socket_id, "private-customer.7")
+        good = channel_signature(
+            schema_name="org_test_a", socket_id=socket_id, channel_name="private-customer.7"
+        )
         await socket.send_json_to(
             {"event": "pusher:subscribe", "data": {"channel": "private-customer.7", "auth": good}}
         )
@@ -142,7 +147,7 @@ def test_private_channel_needs_a_valid_signature_for_this_socket():
 def test_private_channels_need_an_organization_host():
     async def scenario():
         socket, socket_id = await connect("localhost")
-        auth = channel_signature(socket_id, "private-customer.7")
+        auth = channel_signature(schema_name="public", socket_id=socket_id, channel_name="private-customer.7")
         await socket.send_json_to(
             {"event": "pusher:subscribe", "data": {"channel": "private-customer.7", "auth": auth}}
         )
@@ -157,8 +162,10 @@ def test_an_event_for_a_customer_of_a_never_reaches_the_same_id_on_b():
     async def scenario():
         socket_a, id_a = await connect("test-a.localhost")
         socket_b, id_b = await connect("test-b.localhost")
-        for socket, socket_id in ((socket_a, id_a), (socket_b, id_b)):
-            auth = channel_signature(socket_id, "private-customer.7")
+        for socket, socket_id, schema in ((socket_a, id_a, "org_test_a"), (socket_b, id_b, "org_test_b")):
+            auth = channel_signature(
+                schema_name=schema, socket_id=socket_id, channel_name="private-customer.7"
+            )
             await socket.send_json_to(
                 {"event": "pusher:subscribe", "data": {"channel": "private-customer.7", "auth": auth}}
             )
@@ -173,6 +180,33 @@ def test_an_event_for_a_customer_of_a_never_reaches_the_same_id_on_b():
         await socket_b.disconnect()
 
     run(scenario())
+
+
+HOSTS_AND_SCHEMAS = [("test-a.localhost", "org_test_a"), ("test-b.localhost", "org_test_b")]
+
+
+@pytest.mark.parametrize("socket_host, socket_schema", HOSTS_AND_SCHEMAS)
+@pytest.mark.parametrize("signing_schema", ["org_test_a", "org_test_b", "public", "template"])
+@pytest.mark.parametrize("channel", ["private-customer.7", "private-customer.8"])
+def test_a_signature_only_opens_its_own_organizations_channel(
+    socket_host, socket_schema, signing_schema, channel
+):
+    """Primary keys repeat across schemas: a signature made for customer 7 of one organization
+    must not open customer 7 (or 8) of another, whichever host the socket was opened on."""
+
+    async def scenario():
+        socket, socket_id = await connect(socket_host)
+        auth = channel_signature(schema_name=signing_schema, socket_id=socket_id, channel_name=channel)
+        await socket.send_json_to({"event": "pusher:subscribe", "data": {"channel": channel, "auth": auth}})
+        frame = await socket.receive_json_from()
+        await socket.disconnect()
+        return frame
+
+    frame = run(scenario())
+    if signing_schema == socket_schema:
+        assert frame == {"event": "pusher_internal:subscription_succeeded", "channel": channel, "data": "{}"}
+    else:
+        assert frame["event"] == "pusher:error" and frame["data"]["code"] == 4009
 
 
 def test_garbage_frames_are_ignored():
