@@ -1,5 +1,6 @@
 """external_id idempotency: the first successful response is stored and replayed byte for
-byte; a unique constraint decides which of several concurrent duplicates runs."""
+byte; a unique constraint decides which of several concurrent duplicates runs, and an owner
+token checked under a row lock decides which execution may commit (docs/decisions/0006)."""
 
 import hashlib
 import json
@@ -7,8 +8,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
+from psycopg.errors import LockNotAvailable
 
 from loyalty_platform.core.errors import DomainError
 from loyalty_platform.pos_api.models import IdempotencyRecord
@@ -29,6 +32,61 @@ class Replay:
     body: bytes
 
 
+_HOLD_SQL = (
+    f"SELECT 1 FROM {IdempotencyRecord._meta.db_table} "  # noqa: S608 - no input in the name
+    "WHERE id = %s AND attempt = %s AND status = %s FOR UPDATE"
+)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The right to execute one external_id, as long as `attempt` is still the record's."""
+
+    record_id: int
+    attempt: int
+
+    def hold(self) -> None:
+        """Call first inside the action's transaction: locks the claim until that transaction
+        ends, so nobody can take it over while the action runs, and refuses if somebody already
+        did (this execution then must not commit: the taker owns the call)."""
+        # Written out: on every mutating call, and the ORM costs more than the query here.
+        with connection.cursor() as cursor:
+            cursor.execute(_HOLD_SQL, [self.record_id, self.attempt, IdempotencyRecord.Status.IN_PROGRESS])
+            if cursor.fetchone() is None:
+                raise DomainError("request_in_progress")
+
+    def complete(self, *, status: int, body: bytes) -> None:
+        """Store the response, in the transaction of the action it answers (after hold())."""
+        stored = IdempotencyRecord.objects.filter(pk=self.record_id, attempt=self.attempt).update(
+            status=IdempotencyRecord.Status.COMPLETED,
+            response_status=status,
+            response_body=body,
+            completed_at=timezone.now(),
+        )
+        if stored != 1:
+            raise DomainError("request_in_progress")
+
+    def release(self) -> None:
+        """Forget a claim whose call failed (validation, PIN prompt), so a retry runs anew;
+        a claim somebody took over is theirs and stays."""
+        IdempotencyRecord.objects.filter(
+            pk=self.record_id, attempt=self.attempt, status=IdempotencyRecord.Status.IN_PROGRESS
+        ).delete()
+
+
+class Unclaimed:
+    """Stands in for a claim when a call carries no external_id."""
+
+    def hold(self) -> None:
+        pass
+
+    def complete(self, *, status: int, body: bytes) -> None:
+        pass
+
+    def release(self) -> None:
+        pass
+
+
 def _insert_claim(**fields) -> IdempotencyRecord:
     # Committed on its own so that duplicates see it at once. In autocommit mode a single
     # INSERT is its own transaction (one round trip, no BEGIN/COMMIT); inside a caller's
@@ -39,53 +97,61 @@ def _insert_claim(**fields) -> IdempotencyRecord:
     return IdempotencyRecord.objects.create(**fields)
 
 
+def _take_over_or_answer(*, record_id: int, fingerprint: str) -> Claim | Replay | None:
+    """Decide about an existing record: replay it, refuse, or take over a claim that no
+    transaction holds and that is older than IDEMPOTENCY_TAKEOVER_SECONDS. None: it is gone."""
+    with transaction.atomic():
+        try:
+            existing = IdempotencyRecord.objects.select_for_update(nowait=True).filter(pk=record_id).first()
+        except OperationalError as error:
+            if isinstance(error.__cause__, LockNotAvailable):
+                # The first execution holds it: it is inside its transaction right now.
+                raise DomainError("request_in_progress") from None
+            raise
+        if existing is None:
+            return None
+        if existing.request_hash != fingerprint:
+            raise DomainError("idempotency_key_reused")
+        if existing.status == IdempotencyRecord.Status.COMPLETED:
+            return Replay(status=existing.response_status, body=bytes(existing.response_body))
+        # Not held, so its execution is before its transaction, or gone (the process died, or
+        # its release failed). Taking over is safe either way: hold() makes the first one stop.
+        stale_before = timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_TAKEOVER_SECONDS)
+        if existing.created_at >= stale_before:
+            raise DomainError("request_in_progress")
+        IdempotencyRecord.objects.filter(pk=record_id).update(
+            attempt=F("attempt") + 1, created_at=timezone.now()
+        )
+        return Claim(record_id=record_id, attempt=existing.attempt + 1)
+
+
 def idempotency_claim(
     *, endpoint: str, external_id: str, fingerprint: str, api_key_lookup_id: str = ""
-) -> IdempotencyRecord | Replay:
+) -> Claim | Replay:
     """Claim an external_id for this call (committed at once, so duplicates see it), or
     return the stored response to replay. Raises idempotency_key_reused for a different
     body and request_in_progress while the first call is still running."""
     for _ in range(3):
         try:
-            return _insert_claim(
+            record = _insert_claim(
                 endpoint=endpoint,
                 external_id=external_id,
                 request_hash=fingerprint,
                 api_key_lookup_id=api_key_lookup_id,
             )
+            return Claim(record_id=record.pk, attempt=record.attempt)
         except IntegrityError:
-            existing = IdempotencyRecord.objects.filter(endpoint=endpoint, external_id=external_id).first()
-            if existing is None:
+            existing_id = (
+                IdempotencyRecord.objects.filter(endpoint=endpoint, external_id=external_id)
+                .values_list("pk", flat=True)
+                .first()
+            )
+            if existing_id is None:
                 continue  # released between our insert and this read: try again
-            if existing.request_hash != fingerprint:
-                raise DomainError("idempotency_key_reused") from None
-            if existing.status == IdempotencyRecord.Status.COMPLETED:
-                return Replay(status=existing.response_status, body=bytes(existing.response_body))
-            # A claim whose process died is taken over after a while.
-            stale_before = timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_TAKEOVER_SECONDS)
-            taken = IdempotencyRecord.objects.filter(
-                pk=existing.pk, status=IdempotencyRecord.Status.IN_PROGRESS, created_at__lt=stale_before
-            ).update(created_at=timezone.now())
-            if taken:
-                return existing
-            raise DomainError("request_in_progress") from None
+            outcome = _take_over_or_answer(record_id=existing_id, fingerprint=fingerprint)
+            if outcome is not None:
+                return outcome
     raise DomainError("request_in_progress")
-
-
-def idempotency_complete(*, record: IdempotencyRecord, status: int, body: bytes) -> None:
-    """Store the response; call inside the transaction of the action it answers, so the two
-    commit together."""
-    IdempotencyRecord.objects.filter(pk=record.pk).update(
-        status=IdempotencyRecord.Status.COMPLETED,
-        response_status=status,
-        response_body=body,
-        completed_at=timezone.now(),
-    )
-
-
-def idempotency_release(*, record: IdempotencyRecord) -> None:
-    """Forget a claim whose call failed (validation, PIN prompt): a retry is processed anew."""
-    IdempotencyRecord.objects.filter(pk=record.pk, status=IdempotencyRecord.Status.IN_PROGRESS).delete()
 
 
 def idempotency_purge(*, older_than_days: int | None = None) -> int:

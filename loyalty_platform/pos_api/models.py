@@ -16,6 +16,9 @@ class IdempotencyRecord(models.Model):
     response_status = models.PositiveSmallIntegerField(null=True)
     response_body = models.BinaryField(null=True)
     api_key_lookup_id = models.CharField(max_length=16, blank=True)
+    # Which execution owns the claim: a takeover increments it, and only the owner's
+    # transaction may store the response (pos_api.idempotency.Claim).
+    attempt = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True)
 

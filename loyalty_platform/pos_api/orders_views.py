@@ -250,7 +250,7 @@ class OrdersView(PosApiView):
         lines = parse_order_lines(data["lines"])
         manual_code_check(organization=organization, manual_code=data["manual_code"])
 
-        def perform(complete) -> HttpResponse:
+        def perform(claim) -> HttpResponse:
             customer = _customer_or_404(data["customer_code"]) if "customer_code" in data else None
             challenge = None
             if customer is not None:
@@ -284,7 +284,7 @@ class OrdersView(PosApiView):
                     order, point_balance=outcome.point_balance, tier=outcome.tier, claim_url=claim_url
                 )
 
-            return render_in_transaction(complete, build)
+            return render_in_transaction(claim, build)
 
         return self.run_once(
             endpoint="orders", external_id=data["external_id"], body=request.data, perform=perform

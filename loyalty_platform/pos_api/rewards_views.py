@@ -151,7 +151,7 @@ class ReceptionsView(PosApiView):
         if reward is None:
             raise DomainError("reward_not_found")
 
-        def perform(complete) -> HttpResponse:
+        def perform(claim) -> HttpResponse:
             customer = _customer_or_404(data["customer_code"])
             challenge = self.verify_pin(customer=customer, action="redeem", data=data)
 
@@ -166,7 +166,7 @@ class ReceptionsView(PosApiView):
                 )
                 return _reception_data(reception, request)
 
-            return render_in_transaction(complete, build)
+            return render_in_transaction(claim, build)
 
         return self.run_once(
             endpoint="rewards/receptions",

@@ -277,7 +277,7 @@ class PrepaidTransactionsView(PosApiView):
         amount = money_amount(data["amount"], currency)
         manual_code_check(organization=self.organization, manual_code=data["manual_code"])
 
-        def perform(complete) -> HttpResponse:
+        def perform(claim) -> HttpResponse:
             customer = _customer_or_404(customer_code)
             challenge = None
             if amount < 0:
@@ -295,7 +295,7 @@ class PrepaidTransactionsView(PosApiView):
                 )
                 return _transaction_data(result, currency)
 
-            return render_in_transaction(complete, build)
+            return render_in_transaction(claim, build)
 
         return self.run_once(
             endpoint="prepaid/transactions",

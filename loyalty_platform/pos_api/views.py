@@ -31,10 +31,10 @@ from loyalty_platform.pos_api.authentication import (
 )
 from loyalty_platform.pos_api.errors import RequestValidationError
 from loyalty_platform.pos_api.idempotency import (
+    Claim,
     Replay,
+    Unclaimed,
     idempotency_claim,
-    idempotency_complete,
-    idempotency_release,
     request_fingerprint,
 )
 from loyalty_platform.pos_api.parsers import ExactJSONParser
@@ -98,12 +98,12 @@ class PosApiView(APIView):
         endpoint: str,
         external_id: str | None,
         body: dict,
-        perform: Callable[[Callable], HttpResponse],
+        perform: Callable[[Claim | Unclaimed], HttpResponse],
     ) -> HttpResponse:
-        """Run `perform` at most once per external_id. `perform` gets a `complete(body)`
-        callback to call inside its transaction, which stores the response with the change."""
+        """Run `perform` at most once per external_id. `perform` gets the claim and hands it
+        to render_in_transaction, which holds it and stores the response with the change."""
         if external_id is None:
-            return perform(lambda response_body: None)
+            return perform(Unclaimed())
         claim = idempotency_claim(
             endpoint=endpoint,
             external_id=external_id,
@@ -113,11 +113,9 @@ class PosApiView(APIView):
         if isinstance(claim, Replay):
             return HttpResponse(claim.body, status=claim.status, content_type="application/json")
         try:
-            return perform(
-                lambda response_body: idempotency_complete(record=claim, status=200, body=response_body)
-            )
+            return perform(claim)
         except BaseException:
-            idempotency_release(record=claim)
+            claim.release()
             raise
 
     def verify_pin(self, *, customer: Customer, action: str, data: dict):
@@ -139,7 +137,7 @@ class PosApiView(APIView):
             endpoint=endpoint,
             external_id=external_id,
             body=body,
-            perform=lambda complete: render_in_transaction(complete, build),
+            perform=lambda claim: render_in_transaction(claim, build),
         )
 
 
@@ -152,7 +150,7 @@ class BalanceChangeView(PosApiView):
     ) -> HttpResponse:
         manual_code_check(organization=self.organization, manual_code=data["manual_code"])
 
-        def perform(complete) -> HttpResponse:
+        def perform(claim) -> HttpResponse:
             customer = _customer_or_404(data["customer_code"])
             challenge = self.verify_pin(customer=customer, action=action, data=data)
 
@@ -166,18 +164,20 @@ class BalanceChangeView(PosApiView):
                 )
                 return _balance_data(result)
 
-            return render_in_transaction(complete, build)
+            return render_in_transaction(claim, build)
 
         return self.run_once(
             endpoint=endpoint, external_id=data["external_id"], body=request.data, perform=perform
         )
 
 
-def render_in_transaction(complete: Callable[[bytes], None], build: Callable[[], dict]) -> HttpResponse:
-    """Run `build` and store its rendered response with it, in one transaction."""
+def render_in_transaction(claim: Claim | Unclaimed, build: Callable[[], dict]) -> HttpResponse:
+    """Run `build` and store its rendered response with it, in one transaction that holds the
+    external_id's claim from its first statement, so no retry can take it over meanwhile."""
     with transaction.atomic():
+        claim.hold()
         body = _renderer.render({"data": build()})
-        complete(body)
+        claim.complete(status=200, body=body)
     return HttpResponse(body, content_type="application/json")
 
 
@@ -392,7 +392,7 @@ class CouponRedeemView(PosApiView):
         data = s.CouponRedeemRequest(data=request.data).validated()
         manual_code_check(organization=self.organization, manual_code=data["manual_code"])
 
-        def perform(complete) -> HttpResponse:
+        def perform(claim) -> HttpResponse:
             coupon = coupon_by_token(data["token"])
             if coupon is None:
                 raise DomainError("coupon_not_found")
@@ -409,7 +409,7 @@ class CouponRedeemView(PosApiView):
                 )
                 return _coupon_data(redeemed)
 
-            return render_in_transaction(complete, build)
+            return render_in_transaction(claim, build)
 
         return self.run_once(
             endpoint="coupons/redeem", external_id=data.get("external_id"), body=request.data, perform=perform

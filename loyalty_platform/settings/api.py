@@ -37,7 +37,10 @@ QR_ROTATION_SECONDS = 30
 # `rate_limits` and a key's own override them.
 POS_RATE_LIMITS = {"transactions": 60, "customer": 30}
 IDEMPOTENCY_KEEP_DAYS = 35
-IDEMPOTENCY_TAKEOVER_SECONDS = 60
+# A claim that no transaction holds (its call died before its transaction, or its release
+# failed) is taken over by a retry after this long; the first execution can then no longer
+# commit (pos_api.idempotency.Claim.hold), so a short wait is safe.
+IDEMPOTENCY_TAKEOVER_SECONDS = 5
 
 # Realtime (Pusher protocol). The key is public; the secret signs private channels.
 REALTIME_ACTIVITY_TIMEOUT = 120
