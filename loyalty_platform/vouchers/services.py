@@ -124,6 +124,16 @@ def _locked_voucher(code: object) -> Voucher:
     )
 
 
+def _lock_buyer_of_limited_promotion(voucher: Voucher, customer: Customer | None) -> None:
+    """Two codes of one promotion redeemed at once by one customer each hold only their own
+    voucher's lock, and neither would see the other's use before it commits: serialize one
+    customer's redemptions where the promotion limits uses per customer. Always after the
+    voucher's lock, and the only place that locks a customer row."""
+    buyer = customer or voucher.customer
+    if buyer is not None and voucher.promotion.uses_per_customer is not None:
+        list(Customer.objects.select_for_update().filter(pk=buyer.pk).values_list("pk", flat=True))
+
+
 def voucher_lock(*, code: object, ttl_seconds: int | None = None) -> Lock:
     """Reserve the voucher for one till; redeeming it then needs the release key."""
     ttl = ttl_seconds or DEFAULT_LOCK_SECONDS
@@ -176,6 +186,7 @@ def voucher_redeem(
     now = timezone.now()
     with transaction.atomic(savepoint=False):
         voucher = _locked_voucher(code)
+        _lock_buyer_of_limited_promotion(voucher, customer)
         refusal = voucher_refusal(voucher, now=now, customer=customer, amount=amount)
         if refusal:
             raise DomainError(refusal)

@@ -216,3 +216,27 @@ def test_a_locked_voucher_cannot_be_taken_by_another_till(busy):
     )
     assert done.status_code == 200
     assert state(organization, v.code) == ("redeemed", 1, 1)
+
+
+@pytest.mark.usefixtures("committed_db")
+def test_one_customer_redeeming_ten_codes_of_a_once_per_customer_promotion_at_once_gets_one(busy):
+    organization, key = busy
+    customer = create_customer(organization, email=f"{uuid.uuid4().hex}@example.com")
+    first = voucher(organization, uses_per_customer=1)
+    with tenant_context(organization):
+        codes = [first.code] + [v.code for v in vouchers_generate(promotion=first.promotion, count=9)]
+
+    def call(index):
+        response = PosClient("test-concurrency.localhost", key).post(
+            f"/webhook/vouchers/{codes[index]}/redeem",
+            {"external_id": f"c-{uuid.uuid4().hex}", "customer_code": customer.customer_code},
+        )
+        return response.status_code, response.json().get("error")
+
+    assert Counter(run_at_once(10, call)) == {(200, None): 1, (422, "usage_limit_reached"): 9}
+    with tenant_context(organization):
+        assert (
+            VoucherRedemption.objects.filter(voucher__promotion=first.promotion, customer=customer).count()
+            == 1
+        )
+        assert sorted(Voucher.objects.filter(code__in=codes).values_list("uses", flat=True)) == [0] * 9 + [1]
