@@ -96,6 +96,10 @@ def pin_challenge_issue(
     challenge_id = uuid.uuid4()
     expires_at = timezone.now() + timedelta(seconds=settings.PIN_CHALLENGE_SECONDS)
     with transaction.atomic():
+        # Tills asking at the same moment: without the customer's row lock, each would
+        # replace only the challenges committed before it and the second insert would break
+        # the one-open-challenge rule. With it, the last one issued is the open one.
+        list(Customer.objects.select_for_update().filter(pk=customer.pk).values_list("pk", flat=True))
         PinChallenge.objects.filter(customer=customer, action=action, status=PinChallenge.Status.OPEN).update(
             status=PinChallenge.Status.REPLACED
         )

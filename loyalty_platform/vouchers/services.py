@@ -127,8 +127,8 @@ def _locked_voucher(code: object) -> Voucher:
 def _lock_buyer_of_limited_promotion(voucher: Voucher, customer: Customer | None) -> None:
     """Two codes of one promotion redeemed at once by one customer each hold only their own
     voucher's lock, and neither would see the other's use before it commits: serialize one
-    customer's redemptions where the promotion limits uses per customer. Always after the
-    voucher's lock, and the only place that locks a customer row."""
+    customer's redemptions where the promotion limits uses per customer (after the voucher's
+    lock; the other place that locks a customer row, a PIN challenge, holds no other lock)."""
     buyer = customer or voucher.customer
     if buyer is not None and voucher.promotion.uses_per_customer is not None:
         list(Customer.objects.select_for_update().filter(pk=buyer.pk).values_list("pk", flat=True))
