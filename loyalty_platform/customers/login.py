@@ -9,6 +9,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from loyalty_platform.core.errors import DomainError
+from loyalty_platform.core.text import header_safe
 from loyalty_platform.customers.models import Customer, LoginLink
 
 LINK_MINUTES = 15
@@ -55,7 +56,7 @@ def login_link_send(*, customer: Customer, next_path: str = "/me/") -> str:
     organization = connection.tenant
     context = {"url": url, "organization": organization, "minutes": LINK_MINUTES, "customer": customer}
     send_mail(
-        subject=f"Your sign-in link for {organization.name}",
+        subject=header_safe(f"Your sign-in link for {organization.name}"),
         message=render_to_string("emails/login_link.txt", context),
         from_email=None,
         recipient_list=[customer.email],

@@ -6,16 +6,23 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
+from loyalty_platform.core.text import has_control_characters
 from loyalty_platform.pos_api.errors import RequestValidationError
 
 MISSING_CODES = {"required", "null", "blank"}
 
 
 class StrictCharField(serializers.CharField):
-    """A JSON string only (DRF's CharField would turn 42 into "42")."""
+    """A JSON string only (DRF's CharField would turn 42 into "42"), without control
+    characters: names, codes and ids may reach email headers, logs and CSV files. Line
+    breaks and tabs pass only where `multiline=True` (a message)."""
+
+    def __init__(self, *, multiline: bool = False, **kwargs):
+        self.multiline = multiline
+        super().__init__(**kwargs)
 
     def to_internal_value(self, data):
-        if not isinstance(data, str):
+        if not isinstance(data, str) or has_control_characters(data, multiline=self.multiline):
             self.fail("invalid")
         return super().to_internal_value(data)
 
@@ -196,7 +203,7 @@ class DigitalGiftcardRequest(PosRequestSerializer):
     recipient_email = StrictCharField(max_length=254)
     recipient_name = StrictCharField(required=False, max_length=150, allow_blank=True, default="")
     sender_name = StrictCharField(required=False, max_length=150, allow_blank=True, default="")
-    message = StrictCharField(required=False, max_length=1000, allow_blank=True, default="")
+    message = StrictCharField(required=False, max_length=1000, allow_blank=True, default="", multiline=True)
     external_id = StrictCharField(max_length=128)
 
 

@@ -6,6 +6,7 @@ from django.template.loader import render_to_string
 
 from loyalty_platform.core.money import money_text
 from loyalty_platform.core.qr import qr_png
+from loyalty_platform.core.text import header_safe
 from loyalty_platform.stored_value.models import Giftcard
 
 
@@ -24,7 +25,7 @@ def giftcard_email_send(*, giftcard_id: int) -> None:
         "organization": organization,
         "amount": money_text(giftcard.balance, giftcard.currency),
     }
-    subject = f"A giftcard from {giftcard.sender_name or organization.name}"
+    subject = header_safe(f"A giftcard from {giftcard.sender_name or organization.name}")
     message = EmailMultiAlternatives(
         subject=subject,
         body=render_to_string("emails/giftcard.txt", context),

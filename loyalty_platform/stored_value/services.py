@@ -2,10 +2,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from loyalty_platform.core.errors import DomainError
+from loyalty_platform.core.text import has_control_characters
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.stored_value.codes import giftcard_code_generate, giftcard_code_normalize
 from loyalty_platform.stored_value.models import Giftcard, GiftcardBatch, MoneyEntry, PrepaidAccount
@@ -158,6 +161,15 @@ def giftcard_create_digital(
 
     if amount <= 0:
         raise DomainError("amount_invalid")
+    try:
+        validate_email(recipient_email)
+    except ValidationError:
+        raise DomainError("recipient_email_invalid", field="recipient_email") from None
+    for field, value in (("recipient_name", recipient_name), ("sender_name", sender_name)):
+        if has_control_characters(value):
+            raise DomainError(f"{field}_invalid", field=field)
+    if has_control_characters(message, multiline=True):
+        raise DomainError("message_invalid", field="message")
     with transaction.atomic(savepoint=False):
         giftcard = _new_giftcard(
             kind=Giftcard.Kind.DIGITAL,

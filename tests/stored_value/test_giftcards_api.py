@@ -307,6 +307,19 @@ def test_sell_a_digital_giftcard_and_email_it(
         ({"amount": 5, "recipient_email": "nope"}, "recipient_email_invalid"),
         ({"amount": 5}, "recipient_email_required"),
         ({"amount": 5, "recipient_email": "a@example.com", "message": "x" * 1001}, "message_invalid"),
+        # Header injection: each was charged before, and its email silently never sent.
+        (
+            {"amount": 5, "recipient_email": "a@example.com", "sender_name": "Al\r\nBcc: x@evil.example"},
+            "sender_name_invalid",
+        ),
+        ({"amount": 5, "recipient_email": "a@example.com", "sender_name": "Al\nex"}, "sender_name_invalid"),
+        (
+            {"amount": 5, "recipient_email": "a@example.com", "recipient_name": "Sam\r"},
+            "recipient_name_invalid",
+        ),
+        ({"amount": 5, "recipient_email": "a@example.com\r\nBcc: x@evil.example"}, "recipient_email_invalid"),
+        ({"amount": 5, "recipient_email": "a@example.com", "message": "hi\x1b[2J"}, "message_invalid"),
+        ({"amount": 5, "recipient_email": "a@example.com", "external_id": "g\r\n"}, "external_id_invalid"),
     ],
 )
 def test_digital_giftcard_bad_input(organization, pos, mailoutbox, body, code):
@@ -315,6 +328,35 @@ def test_digital_giftcard_bad_input(organization, pos, mailoutbox, body, code):
     assert (response.status_code, response.json()["error"]) == (422, code)
     assert snapshot(organization) == before
     assert mailoutbox == []
+
+
+def test_a_message_may_have_several_lines(organization, pos):
+    response = pos.post(
+        "/webhook/giftcards",
+        {
+            "external_id": "lines",
+            "amount": 5,
+            "recipient_email": "a@example.com",
+            "message": "Happy\r\nbirthday\t!",
+        },
+    )
+    assert response.status_code == 200
+    with tenant_context(organization):
+        assert Giftcard.objects.get(code=response.json()["data"]["code"]).message == "Happy\r\nbirthday\t!"
+
+
+def test_a_stored_sender_name_with_line_breaks_still_gives_a_one_line_subject(organization, mailoutbox):
+    from loyalty_platform.stored_value.emails import giftcard_email_send
+
+    card = new_card(
+        organization, kind="digital", recipient_email="a@example.com", sender_name="Al\r\nBcc: x@evil.example"
+    )
+    with tenant_context(organization):
+        giftcard_email_send(giftcard_id=card.pk)
+
+    assert [(mail.subject, mail.to, mail.bcc) for mail in mailoutbox] == [
+        ("A giftcard from Al Bcc: x@evil.example", ["a@example.com"], [])
+    ]
 
 
 def test_one_external_id_cannot_reverse_two_transactions(organization, pos):
