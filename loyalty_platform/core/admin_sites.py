@@ -3,15 +3,49 @@ organization's staff manage their own schema on the organization's host. Keeping
 separate sites means no public-schema model can ever be registered on a merchant's admin."""
 
 from django.contrib.admin import AdminSite, ModelAdmin
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from loyalty_platform.core import throttle
+
+
+class ThrottledAdminLoginForm(AdminAuthenticationForm):
+    """Staff sign-in that stops answering for a login name, or a client IP, after too many
+    wrong passwords within a window; counted per schema, so each portal counts its own."""
+
+    def clean(self):
+        username = self.cleaned_data.get("username") or ""
+        ip = throttle.client_ip(self.request) if self.request else ""
+        rules = (
+            (throttle.limit("staff_login_failure_user"), throttle.digest(username)),
+            (throttle.limit("staff_login_failure_ip"), ip),
+        )
+        for rule, subject in rules:
+            if wait := throttle.blocked_for(rule, subject):
+                raise ValidationError(
+                    _("Too many failed sign-ins. Try again in %(minutes)d minutes."),
+                    code="too_many_attempts",
+                    params={"minutes": max(1, round(wait / 60))},
+                )
+        try:
+            return super().clean()
+        except ValidationError as error:
+            if error.code in ("invalid_login", "inactive"):
+                for rule, subject in rules:
+                    throttle.attempt(rule, subject)
+            raise
 
 
 class PlatformAdminSite(AdminSite):
+    login_form = ThrottledAdminLoginForm
     site_header = "Loyalty platform: operators"
     site_title = "Platform admin"
     index_title = "Organizations, plans and subscriptions"
 
 
 class MerchantAdminSite(AdminSite):
+    login_form = ThrottledAdminLoginForm
     site_title = "Merchant admin"
     index_title = "Programs, customers and settings"
 

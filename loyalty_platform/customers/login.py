@@ -8,6 +8,7 @@ from django.db import connection
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from loyalty_platform.core import throttle
 from loyalty_platform.core.errors import DomainError
 from loyalty_platform.core.text import header_safe
 from loyalty_platform.customers.models import Customer, LoginLink
@@ -33,6 +34,15 @@ def safe_next_path(next_path: str) -> str:
     ):
         return "/me/"
     return next_path
+
+
+def login_email_wait(*, email: str, ip: str) -> int | None:
+    """Count a request for a sign-in email (sign-in, or sign-up of a known address); the
+    seconds to wait when the address or the IP asked too often, else None."""
+    wait = throttle.attempt(throttle.limit("login_email_ip"), ip)
+    if wait is None and email:
+        wait = throttle.attempt(throttle.limit("login_email_address"), throttle.digest(email))
+    return wait
 
 
 def login_link_create(*, customer: Customer, next_path: str = "/me/") -> str:

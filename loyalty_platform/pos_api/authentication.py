@@ -1,7 +1,10 @@
+from typing import NoReturn
+
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
+from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, Throttled
 from rest_framework.permissions import BasePermission
 
+from loyalty_platform.core import throttle
 from loyalty_platform.core.errors import DomainError
 from tenants.middleware import use_organization_schema
 from tenants.selectors import api_key_authenticate, organization_subscription_is_active
@@ -16,6 +19,15 @@ def _raw_key(request) -> str:
     return credentials.strip() if scheme.lower() == "bearer" else ""
 
 
+def _refuse(request) -> NoReturn:
+    """A wrong key: 401, or 429 once this IP sent too many wrong keys (a valid key from the
+    same IP keeps working, so a till next to a misconfigured one is not locked out)."""
+    wait = throttle.attempt(throttle.limit("api_key_failure_ip"), throttle.client_ip(request._request))
+    if wait is not None:
+        raise Throttled(wait=wait)
+    raise AuthenticationFailed()
+
+
 class ApiKeyAuthentication(BaseAuthentication):
     """`X-Api-Key: <key>` or `Authorization: Bearer <key>`. On an organization's host the
     key must belong to that organization; on the platform host the key picks the
@@ -27,7 +39,7 @@ class ApiKeyAuthentication(BaseAuthentication):
             raise NotAuthenticated()
         found = api_key_authenticate(raw_key)
         if found is None:
-            raise AuthenticationFailed()
+            _refuse(request)
         api_key, organization = found
         django_request = request._request
         host_organization = getattr(django_request, "organization", None)
@@ -37,7 +49,7 @@ class ApiKeyAuthentication(BaseAuthentication):
             django_request.organization = organization
             django_request.tenant = organization
         elif host_organization.pk != organization.pk:
-            raise AuthenticationFailed()
+            _refuse(request)
         api_key_touch(api_key_id=api_key.id, lookup_id=api_key.lookup_id)
         return (None, api_key)
 

@@ -1,6 +1,7 @@
 """The customer's self-service profile on the organization's host."""
 
 import json
+import math
 from functools import wraps
 from urllib.parse import urlencode
 
@@ -11,7 +12,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from loyalty_platform.core.errors import DomainError
-from loyalty_platform.customers.login import login_link_consume, login_link_send, safe_next_path
+from loyalty_platform.core.throttle import client_ip
+from loyalty_platform.customers.login import (
+    login_email_wait,
+    login_link_consume,
+    login_link_send,
+    safe_next_path,
+)
 from loyalty_platform.customers.selectors import customer_by_email
 from loyalty_platform.customers.services import customer_enroll, customer_erase, customer_export
 from loyalty_platform.customers.session import current_customer, customer_session_end, customer_session_start
@@ -46,6 +53,22 @@ def _message(request: HttpRequest, code: str) -> HttpResponse:
     return render(request, "profile/message.html", {"title": "Sorry", "text": text}, status=status)
 
 
+def _too_many_sign_in_emails(request: HttpRequest, wait_seconds: int) -> HttpResponse:
+    minutes = math.ceil(wait_seconds / 60)
+    response = render(
+        request,
+        "profile/message.html",
+        {
+            "title": "Too many sign-in emails",
+            "text": f"We sent enough sign-in links for now. Try again in {minutes} minutes, "
+            "or use the last link we sent.",
+        },
+        status=429,
+    )
+    response["Retry-After"] = str(wait_seconds)
+    return response
+
+
 def customer_required(view):
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs):
@@ -76,6 +99,9 @@ def login(request: HttpRequest) -> HttpResponse:
     next_path = safe_next_path(request.GET.get("next") or request.POST.get("next") or "/me/")
     if request.method == "POST":
         email = request.POST.get("email", "").strip()[:254]
+        # Counted for unknown addresses too, so being limited tells nothing about membership.
+        if wait := login_email_wait(email=email, ip=client_ip(request)):
+            return _too_many_sign_in_emails(request, wait)
         customer = customer_by_email(email) if email else None
         if customer is not None:
             login_link_send(customer=customer, next_path=next_path)
@@ -101,6 +127,8 @@ def signup(request: HttpRequest) -> HttpResponse:
     values = {"email": "", "name": "", "phone": ""}
     if request.method == "POST":
         values = {key: request.POST.get(key, "").strip()[:254] for key in values}
+        if wait := login_email_wait(email=values["email"], ip=client_ip(request)):
+            return _too_many_sign_in_emails(request, wait)
         try:
             customer, _ = customer_enroll(
                 email=values["email"],

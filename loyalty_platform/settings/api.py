@@ -1,5 +1,7 @@
 """Django REST framework and the OpenAPI schema."""
 
+from loyalty_platform.env import env
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -36,6 +38,18 @@ QR_ROTATION_SECONDS = 30
 # POS API rate limits: requests per minute per API key and endpoint group. An organization's
 # `rate_limits` and a key's own override them.
 POS_RATE_LIMITS = {"transactions": 60, "customer": 30}
+# Abuse limits (loyalty_platform.core.throttle): attempts per window of seconds, per
+# organization and per address, client IP or user name.
+ABUSE_LIMITS = {
+    "login_email_address": (5, 3600),  # sign-in emails to one address
+    "login_email_ip": (30, 3600),  # sign-in and sign-up emails asked from one IP
+    "api_key_failure_ip": (30, 300),  # wrong API keys from one IP
+    "staff_login_failure_user": (5, 900),  # wrong passwords for one staff login
+    "staff_login_failure_ip": (30, 900),  # wrong staff passwords from one IP
+}
+# Proxies in front of the web processes that append the client's address to X-Forwarded-For
+# (a load balancer: 1). 0 trusts only the connection's own address.
+TRUSTED_PROXY_HOPS = env.int("TRUSTED_PROXY_HOPS", default=0)
 IDEMPOTENCY_KEEP_DAYS = 35
 # A claim that no transaction holds (its call died before its transaction, or its release
 # failed) is taken over by a retry after this long; the first execution can then no longer
