@@ -97,9 +97,16 @@ def _insert_claim(**fields) -> IdempotencyRecord:
     return IdempotencyRecord.objects.create(**fields)
 
 
+def _answer_from(existing: IdempotencyRecord, fingerprint: str) -> Replay:
+    if existing.request_hash != fingerprint:
+        raise DomainError("idempotency_key_reused")
+    return Replay(status=existing.response_status, body=bytes(existing.response_body))
+
+
 def _take_over_or_answer(*, record_id: int, fingerprint: str) -> Claim | Replay | None:
-    """Decide about an existing record: replay it, refuse, or take over a claim that no
-    transaction holds and that is older than IDEMPOTENCY_TAKEOVER_SECONDS. None: it is gone."""
+    """For a claim that was in progress when read: take it over if no transaction holds it
+    and it is older than IDEMPOTENCY_TAKEOVER_SECONDS, else refuse or replay what finished
+    meanwhile. None: it is gone."""
     with transaction.atomic():
         try:
             existing = IdempotencyRecord.objects.select_for_update(nowait=True).filter(pk=record_id).first()
@@ -110,10 +117,8 @@ def _take_over_or_answer(*, record_id: int, fingerprint: str) -> Claim | Replay 
             raise
         if existing is None:
             return None
-        if existing.request_hash != fingerprint:
-            raise DomainError("idempotency_key_reused")
         if existing.status == IdempotencyRecord.Status.COMPLETED:
-            return Replay(status=existing.response_status, body=bytes(existing.response_body))
+            return _answer_from(existing, fingerprint)
         # Not held, so its execution is before its transaction, or gone (the process died, or
         # its release failed). Taking over is safe either way: hold() makes the first one stop.
         stale_before = timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_TAKEOVER_SECONDS)
@@ -141,14 +146,12 @@ def idempotency_claim(
             )
             return Claim(record_id=record.pk, attempt=record.attempt)
         except IntegrityError:
-            existing_id = (
-                IdempotencyRecord.objects.filter(endpoint=endpoint, external_id=external_id)
-                .values_list("pk", flat=True)
-                .first()
-            )
-            if existing_id is None:
+            existing = IdempotencyRecord.objects.filter(endpoint=endpoint, external_id=external_id).first()
+            if existing is None:
                 continue  # released between our insert and this read: try again
-            outcome = _take_over_or_answer(record_id=existing_id, fingerprint=fingerprint)
+            if existing.request_hash != fingerprint or existing.status == IdempotencyRecord.Status.COMPLETED:
+                return _answer_from(existing, fingerprint)
+            outcome = _take_over_or_answer(record_id=existing.pk, fingerprint=fingerprint)
             if outcome is not None:
                 return outcome
     raise DomainError("request_in_progress")

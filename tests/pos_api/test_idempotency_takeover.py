@@ -75,9 +75,11 @@ def test_a_retry_past_the_takeover_time_while_the_first_waits_on_a_row_lock_is_r
         finally:
             connections.close_all()
 
-    def call() -> tuple[int, bytes]:
+    def call(changes: dict | None = None) -> tuple[int, bytes]:
         try:
-            response = PosClient("test-concurrency.localhost", key).post("/webhook/pos", body)
+            response = PosClient("test-concurrency.localhost", key).post(
+                "/webhook/pos", {**body, **(changes or {})}
+            )
             return response.status_code, response.content
         finally:
             connections.close_all()
@@ -90,12 +92,14 @@ def test_a_retry_past_the_takeover_time_while_the_first_waits_on_a_row_lock_is_r
         time.sleep(TAKEOVER_SECONDS + 0.5)
         retry = pool.submit(call)
         retried_while_running = retry.result(timeout=10)  # must not wait for the lock
+        other_body_while_running = pool.submit(call, {"amount": 8}).result(timeout=10)
         release.set()
         holder.result(timeout=10)
         first_result = first.result(timeout=10)
 
     replay = call()
     assert retried_while_running == (409, b'{"error":"request_in_progress"}')
+    assert other_body_while_running == (422, b'{"error":"idempotency_key_reused"}')
     assert first_result == (200, b'{"data":{"stamps":0,"points":17}}')
     assert replay == first_result
     assert _entries(organization, card, external_id) == [7]
