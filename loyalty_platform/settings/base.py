@@ -50,11 +50,11 @@ MIDDLEWARE = [
     # WhiteNoise answers static files before anything else. It is async-capable and the rest
     # of the stack is sync: keeping it first means one sync hop per request, not three.
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # The redirect to HTTPS and the security headers come before the tenant look-up: plain
-    # HTTP costs no database work, and an unknown host's 404 carries the headers too.
+    "tenants.middleware.TenantHostMiddleware",
+    # After the tenant look-up, which answers a malformed or unknown host with a quiet 404
+    # (the HTTPS redirect would log a DisallowedHost error for it).
     "django.middleware.security.SecurityMiddleware",
     "loyalty_platform.core.csp.ContentSecurityPolicyMiddleware",
-    "tenants.middleware.TenantHostMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

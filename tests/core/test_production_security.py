@@ -18,15 +18,16 @@ PROBE = """
 import json, django
 django.setup()
 from django.test import Client
-client = Client(HTTP_HOST="localhost")
 answers = {}
 OTHER_HEADERS = ("X-Content-Type-Options", "Referrer-Policy", "X-Frame-Options", "Cross-Origin-Opener-Policy")
-for name, path, secure in [
-    ("http_admin", "/admin/login/?next=/admin/", False),
-    ("http_healthz", "/healthz", False),
-    ("http_ping", "/ping", False),
-    ("https_admin", "/admin/login/", True),
+for name, host, path, secure in [
+    ("http_admin", "localhost", "/admin/login/?next=/admin/", False),
+    ("http_healthz", "localhost", "/healthz", False),
+    ("http_ping", "localhost", "/ping", False),
+    ("https_admin", "localhost", "/admin/login/", True),
+    ("http_malformed_host", "bad host;", "/admin/", False),
 ]:
+    client = Client(HTTP_HOST=host)
     response = client.get(path, headers={"X-Forwarded-Proto": "https"} if secure else {})
     answers[name] = {
         "status": response.status_code,
@@ -103,6 +104,11 @@ def test_production_redirects_http_except_the_probes_and_sends_hsts():
     }
     assert (answers["http_healthz"]["status"], answers["http_healthz"]["location"]) == (200, None)
     assert (answers["http_ping"]["status"], answers["http_ping"]["location"]) == (200, None)
+    # A malformed host gets the tenant look-up's quiet 404, not the redirect's logged 400.
+    assert (answers["http_malformed_host"]["status"], answers["http_malformed_host"]["location"]) == (
+        404,
+        None,
+    )
     secure = answers["https_admin"]
     assert (secure["status"], secure["location"]) == (200, None)
     assert secure["hsts"] == "max-age=31536000; includeSubDomains"

@@ -3,7 +3,6 @@
 import re
 
 import pytest
-from django.test import Client
 
 from tests.identification.test_qr_sessions import signed_in
 from tests.pos_fixtures import create_customer
@@ -99,12 +98,3 @@ def test_the_swagger_page_has_no_inline_script_or_style(platform_client):
     script = platform_client.get("/api/docs/?script=")
     assert script.headers["Content-Type"] == "application/javascript"
     assert 'url: "/api/schema/"' in script.content.decode()
-
-
-def test_a_malformed_host_gets_the_policy_without_a_websocket_source(db, settings):
-    settings.DEBUG = False  # django-csp leaves the debug 404 page alone
-
-    response = Client(HTTP_HOST="bad host;").get("/me/login")
-
-    assert response.status_code == 404
-    assert policy_of(response) == {**POLICY_WITHOUT_WEBSOCKET, "connect-src": ["'self'"]}
