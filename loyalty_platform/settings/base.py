@@ -51,7 +51,10 @@ MIDDLEWARE = [
     # of the stack is sync: keeping it first means one sync hop per request, not three.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "tenants.middleware.TenantHostMiddleware",
+    # After the tenant look-up, which answers a malformed or unknown host with a quiet 404
+    # (the HTTPS redirect would log a DisallowedHost error for it).
     "django.middleware.security.SecurityMiddleware",
+    "loyalty_platform.core.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

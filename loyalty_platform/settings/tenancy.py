@@ -1,7 +1,6 @@
 """django-tenants: which apps live in the public schema and which in every organization's."""
 
 SHARED_APPS = [
-    "django_tenants",
     "tenants",
     "loyalty_platform.accounts",
     "django.contrib.contenttypes",
@@ -9,6 +8,10 @@ SHARED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.admin.apps.SimpleAdminConfig",
+    # After the admin, so Django's admin/index.html and app_list.html win over django-tenants'
+    # (tenant colouring, meaningless with two admin sites), whose inline styles the
+    # Content-Security-Policy blocks.
+    "django_tenants",
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",

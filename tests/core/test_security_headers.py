@@ -1,0 +1,100 @@
+"""The Content-Security-Policy header on every surface: API, admin, profile, API docs."""
+
+import re
+
+import pytest
+
+from tests.identification.test_qr_sessions import signed_in
+from tests.pos_fixtures import create_customer
+
+POLICY_WITHOUT_WEBSOCKET = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+
+
+def policy_of(response) -> dict[str, list[str]]:
+    """The header's directives, with a nonce shown as NONCE (it differs on every response)."""
+    header = re.sub(r"'nonce-[A-Za-z0-9+/=]{24}'", "NONCE", response.headers["Content-Security-Policy"])
+    directives = (part.split() for part in header.split(";"))
+    return {directive[0]: directive[1:] for directive in directives if directive}
+
+
+def expected_policy(host: str, nonce: bool = False) -> dict[str, list[str]]:
+    style = {"style-src": ["'self'", "NONCE"]} if nonce else {}
+    return {**POLICY_WITHOUT_WEBSOCKET, "connect-src": ["'self'", f"ws://{host}"], **style}
+
+
+def test_the_pos_api_carries_the_policy(organization, programs, pos):
+    customer = create_customer(organization)
+
+    response = pos.get("/webhook/customer", {"code": customer.customer_code})
+
+    assert response.status_code == 200
+    assert policy_of(response) == expected_policy("test-a.localhost")
+
+
+@pytest.mark.parametrize(
+    ("path", "nonce"),
+    [
+        ("/admin/login/", False),
+        ("/me/login", True),
+        ("/", True),
+        ("/api/docs/", False),
+        ("/api/docs/?script=", False),
+    ],
+)
+def test_the_organizations_pages_carry_the_policy(client_a, path, nonce):
+    response = client_a.get(path)
+
+    assert response.status_code == 200
+    # Only pages that use the nonce (the brand colour) put one into the header.
+    assert policy_of(response) == expected_policy("test-a.localhost", nonce=nonce)
+
+
+@pytest.mark.parametrize("path", ["/admin/login/", "/api/docs/", "/api/schema/", "/healthz"])
+def test_the_platform_hosts_pages_carry_the_policy(platform_client, path):
+    response = platform_client.get(path)
+
+    assert response.status_code == 200
+    assert policy_of(response) == expected_policy("localhost")
+
+
+def test_a_secure_request_allows_the_secure_websocket_only(client_a):
+    response = client_a.get("/me/login", secure=True)
+
+    assert policy_of(response)["connect-src"] == ["'self'", "wss://test-a.localhost"]
+
+
+def test_the_profiles_brand_style_carries_the_nonce_of_its_own_response(organization, programs):
+    client = signed_in(organization, create_customer(organization, points=5))
+
+    first, second = client.get("/me/"), client.get("/me/")
+
+    nonces = []
+    for response in (first, second):
+        header = response.headers["Content-Security-Policy"]
+        nonce = re.search(r"style-src 'self' 'nonce-([A-Za-z0-9+/=]{24})';", header).group(1)
+        assert f'<style nonce="{nonce}">:root {{ --brand: #1f6f5c; }}</style>' in response.content.decode()
+        nonces.append(nonce)
+    assert nonces[0] != nonces[1]
+
+
+def test_the_swagger_page_has_no_inline_script_or_style(platform_client):
+    page = platform_client.get("/api/docs/").content.decode()
+
+    assert re.findall(r"<script[^>]*>", page) == [
+        '<script src="/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js">',
+        '<script src="/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-standalone-preset.js">',
+        '<script src="/api/docs/?script=">',
+    ]
+    assert "<style" not in page
+    script = platform_client.get("/api/docs/?script=")
+    assert script.headers["Content-Type"] == "application/javascript"
+    assert 'url: "/api/schema/"' in script.content.decode()
