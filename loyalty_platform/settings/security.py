@@ -1,5 +1,5 @@
 """Response headers that protect the browser surfaces: Content-Security-Policy (django-csp),
-HSTS and the redirect to HTTPS. See docs/decisions/XXXX-content-security-policy.md."""
+HSTS and the redirect to HTTPS. See docs/decisions/0013-content-security-policy.md."""
 
 from csp.constants import NONCE, NONE, SELF
 
