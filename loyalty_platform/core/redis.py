@@ -1,11 +1,18 @@
-"""Direct Redis access for atomic counters and short-lived secrets, beside Django's cache."""
+"""Direct Redis access for atomic counters and short-lived secrets, beside Django's cache.
+
+Redis is a helper here, not a source of truth: with it unreachable, rate-limit counters and
+cache reads and writes fail open (see core.faults); only cache deletes, whose loss would
+leave stale data behind once Redis is back, still raise."""
 
 from functools import cache
 
 import redis
 from django.conf import settings
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
+
+from loyalty_platform.core.faults import REDIS_FAULTS, warn_degraded
 
 # INCR a fixed-window counter and start its window on the first hit, in one atomic step.
 # Returns [count, milliseconds left in the window].
@@ -25,7 +32,9 @@ POOL_MAX_CONNECTIONS = 1000
 
 @cache
 def client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, max_connections=POOL_MAX_CONNECTIONS)
+    return redis.Redis.from_url(
+        settings.REDIS_URL, max_connections=POOL_MAX_CONNECTIONS, **settings.REDIS_CLIENT_TIMEOUTS
+    )
 
 
 @cache
@@ -39,8 +48,15 @@ def key(*parts: object) -> str:
 
 
 def window_incr(redis_key: str, window_seconds: float) -> tuple[int, int]:
-    """Count a hit in a fixed window; returns (hits so far, milliseconds until it resets)."""
-    count, ttl_ms = _window_incr_script()(keys=[redis_key], args=[int(window_seconds * 1000)])
+    """Count a hit in a fixed window; returns (hits so far, milliseconds until it resets).
+    With Redis unreachable nothing is counted and (0, whole window) comes back: every rate
+    limit built on this fails open rather than refusing all calls."""
+    window_ms = int(window_seconds * 1000)
+    try:
+        count, ttl_ms = _window_incr_script()(keys=[redis_key], args=[window_ms])
+    except REDIS_FAULTS as error:
+        warn_degraded("rate-limit counter", error)
+        return 0, window_ms
     return int(count), int(ttl_ms)
 
 
@@ -78,10 +94,69 @@ class _ReusedClientRedisCacheClient(RedisCacheClient):
 
 class RedisCache(DjangoRedisCache):
     """Django's Redis cache with one process-wide connection pool per server and reused
-    client objects (see SharedConnectionPool)."""
+    client objects (see SharedConnectionPool).
+
+    With Redis unreachable, reads miss and writes are skipped (the caller computes the value
+    from the database); deletes raise, so a change whose cached copy cannot be forgotten is
+    refused instead of being served stale once Redis is back."""
 
     def __init__(self, server, params):
-        params = {**params, "OPTIONS": {"pool_class": SharedConnectionPool, **params.get("OPTIONS", {})}}
+        params = {
+            **params,
+            "OPTIONS": {
+                "pool_class": SharedConnectionPool,
+                **settings.REDIS_CLIENT_TIMEOUTS,
+                **params.get("OPTIONS", {}),
+            },
+        }
         super().__init__(server, params)
         # Django's __init__ sets its own client class on the instance.
         self._class = _ReusedClientRedisCacheClient
+
+    def get(self, key, default=None, version=None):
+        try:
+            return super().get(key, default, version)
+        except REDIS_FAULTS as error:
+            warn_degraded("cache read", error)
+            return default
+
+    def get_many(self, keys, version=None):
+        try:
+            return super().get_many(keys, version)
+        except REDIS_FAULTS as error:
+            warn_degraded("cache read", error)
+            return {}
+
+    def has_key(self, key, version=None):
+        try:
+            return super().has_key(key, version)
+        except REDIS_FAULTS as error:
+            warn_degraded("cache read", error)
+            return False
+
+    def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        try:
+            super().set(key, value, timeout, version)
+        except REDIS_FAULTS as error:
+            warn_degraded("cache write", error)
+
+    def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
+        try:
+            return super().set_many(data, timeout, version)
+        except REDIS_FAULTS as error:
+            warn_degraded("cache write", error)
+            return list(data)
+
+    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        try:
+            return super().add(key, value, timeout, version)
+        except REDIS_FAULTS as error:
+            warn_degraded("cache write", error)
+            return False
+
+    def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None):
+        try:
+            return super().touch(key, timeout, version)
+        except REDIS_FAULTS as error:
+            warn_degraded("cache write", error)
+            return False
