@@ -11,7 +11,6 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django_tenants.utils import schema_exists
 
-from loyalty_platform.core.faults import REDIS_FAULTS, warn_degraded
 from tenants.models import SLUG_PATTERN, ApiKey, Domain, Organization, Plan, Subscription
 from tenants.platform import is_valid_hostname, organization_hostname, platform_hostnames
 from tenants.selectors import API_KEY_PREFIX, api_key_hash
@@ -176,11 +175,11 @@ def api_key_touch(*, api_key_id: int, lookup_id: str) -> None:
         return
     _touched_at[lookup_id] = now
     touched_key = lp_redis.key("apikey-touched", lookup_id)
-    try:
-        first_this_minute = lp_redis.client().set(touched_key, "1", nx=True, ex=_TOUCH_EVERY_SECONDS)
-    except REDIS_FAULTS as error:
-        # Without Redis every process writes, still at most once a minute per key.
-        warn_degraded("API key use record", error)
-        first_this_minute = True
+    # Without Redis every process writes, still at most once a minute per key.
+    first_this_minute = lp_redis.fail_open(
+        "API key use record",
+        lambda: lp_redis.client().set(touched_key, "1", nx=True, ex=_TOUCH_EVERY_SECONDS),
+        True,
+    )
     if first_this_minute:
         ApiKey.objects.filter(pk=api_key_id).update(last_used_at=timezone.now())

@@ -4,7 +4,11 @@ Redis is a helper here, not a source of truth: with it unreachable, rate-limit c
 cache reads and writes fail open (see core.faults); only cache deletes, whose loss would
 leave stale data behind once Redis is back, still raise."""
 
-from functools import cache
+import threading
+import time
+from collections.abc import Callable
+from functools import cache, partial
+from typing import TypeVar
 
 import redis
 from django.conf import settings
@@ -47,16 +51,56 @@ def key(*parts: object) -> str:
     return ":".join([settings.REDIS_NAMESPACE, *map(str, parts)])
 
 
+T = TypeVar("T")
+
+# After a failed call this process leaves Redis alone this long for fail-open uses: an
+# unreachable host costs one connect timeout per interval, not one per cache read.
+SKIP_AFTER_FAILURE_SECONDS = 1.0
+
+
+class _Outage:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._skip_until = 0.0
+
+    def skipping(self) -> bool:
+        return time.monotonic() < self._skip_until
+
+    def failed(self) -> None:
+        with self._lock:
+            self._skip_until = time.monotonic() + SKIP_AFTER_FAILURE_SECONDS
+
+
+outage = _Outage()
+
+
+class RedisSkipped(redis.ConnectionError):
+    """Not tried: Redis failed in this process moments ago."""
+
+
+def fail_open(what: str, call: Callable[[], T], fallback: T) -> T:
+    """`call()`, or `fallback` when Redis is unreachable (logged, rate-limited)."""
+    if outage.skipping():
+        warn_degraded(what, RedisSkipped("skipped after a recent failure"))
+        return fallback
+    try:
+        return call()
+    except REDIS_FAULTS as error:
+        outage.failed()
+        warn_degraded(what, error)
+        return fallback
+
+
 def window_incr(redis_key: str, window_seconds: float) -> tuple[int, int]:
     """Count a hit in a fixed window; returns (hits so far, milliseconds until it resets).
     With Redis unreachable nothing is counted and (0, whole window) comes back: every rate
     limit built on this fails open rather than refusing all calls."""
     window_ms = int(window_seconds * 1000)
-    try:
-        count, ttl_ms = _window_incr_script()(keys=[redis_key], args=[window_ms])
-    except REDIS_FAULTS as error:
-        warn_degraded("rate-limit counter", error)
-        return 0, window_ms
+    count, ttl_ms = fail_open(
+        "rate-limit counter",
+        lambda: _window_incr_script()(keys=[redis_key], args=[window_ms]),
+        (0, window_ms),
+    )
     return int(count), int(ttl_ms)
 
 
@@ -114,49 +158,22 @@ class RedisCache(DjangoRedisCache):
         self._class = _ReusedClientRedisCacheClient
 
     def get(self, key, default=None, version=None):
-        try:
-            return super().get(key, default, version)
-        except REDIS_FAULTS as error:
-            warn_degraded("cache read", error)
-            return default
+        return fail_open("cache read", partial(super().get, key, default, version), default)
 
     def get_many(self, keys, version=None):
-        try:
-            return super().get_many(keys, version)
-        except REDIS_FAULTS as error:
-            warn_degraded("cache read", error)
-            return {}
+        return fail_open("cache read", partial(super().get_many, keys, version), {})
 
     def has_key(self, key, version=None):
-        try:
-            return super().has_key(key, version)
-        except REDIS_FAULTS as error:
-            warn_degraded("cache read", error)
-            return False
+        return fail_open("cache read", partial(super().has_key, key, version), False)
 
     def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
-        try:
-            super().set(key, value, timeout, version)
-        except REDIS_FAULTS as error:
-            warn_degraded("cache write", error)
+        fail_open("cache write", partial(super().set, key, value, timeout, version), None)
 
     def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
-        try:
-            return super().set_many(data, timeout, version)
-        except REDIS_FAULTS as error:
-            warn_degraded("cache write", error)
-            return list(data)
+        return fail_open("cache write", partial(super().set_many, data, timeout, version), list(data))
 
     def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
-        try:
-            return super().add(key, value, timeout, version)
-        except REDIS_FAULTS as error:
-            warn_degraded("cache write", error)
-            return False
+        return fail_open("cache write", partial(super().add, key, value, timeout, version), False)
 
     def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None):
-        try:
-            return super().touch(key, timeout, version)
-        except REDIS_FAULTS as error:
-            warn_degraded("cache write", error)
-            return False
+        return fail_open("cache write", partial(super().touch, key, timeout, version), False)

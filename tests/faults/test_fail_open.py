@@ -12,6 +12,13 @@ from loyalty_platform.core.redis import RedisCache
 from tests.processes import free_port
 
 
+@pytest.fixture(autouse=True)
+def _own_outage_state(monkeypatch):
+    """A failure here must not make the rest of the suite skip Redis for a second."""
+    monkeypatch.setattr(lp_redis, "outage", lp_redis._Outage())
+    monkeypatch.setattr(faults, "_log_throttle", faults._LogThrottle())
+
+
 @pytest.fixture
 def closed_redis_url() -> str:
     return f"redis://127.0.0.1:{free_port()}/0"
@@ -46,8 +53,21 @@ def test_cache_reads_miss_and_writes_are_skipped_but_deletes_raise(closed_redis_
         cache.delete("k")
 
 
+def test_after_a_failure_redis_is_left_alone_for_a_moment(closed_redis_url, caplog, monkeypatch):
+    cache = RedisCache(closed_redis_url, {})
+    monkeypatch.setattr(faults, "LOG_EVERY_SECONDS", 0.0)
+
+    with caplog.at_level(logging.WARNING, logger="loyalty_platform.core.faults"):
+        assert cache.get("k") is None
+        assert cache.get("k") is None
+
+    assert [record.getMessage().split(": ")[1] for record in caplog.records] == [
+        "ConnectionError",
+        "RedisSkipped",
+    ]
+
+
 def test_warnings_are_rate_limited_and_count_what_they_left_out(caplog, monkeypatch):
-    monkeypatch.setattr(faults, "_log_throttle", faults._LogThrottle())
     error = redis.ConnectionError("refused")
 
     with caplog.at_level(logging.WARNING, logger="loyalty_platform.core.faults"):
