@@ -63,13 +63,14 @@ class _LogThrottle:
 _log_throttle = _LogThrottle()
 
 
-def warn_degraded(what: str, error: BaseException) -> None:
-    """Log that `what` failed and the call went on without it; rate-limited per `what`."""
+def warn_degraded(what: str, error: BaseException, outcome: str = "going on without it") -> None:
+    """Log that `what` failed and what happened instead; rate-limited per `what`."""
     suppressed = _log_throttle.should_log(what)
     if suppressed is not None:
         logger.warning(
-            "%s failed, going on without it: %s: %s (%d more since the last warning)",
+            "%s failed, %s: %s: %s (%d more since the last warning)",
             what,
+            outcome,
             type(error).__name__,
             error,
             suppressed,
@@ -82,13 +83,16 @@ def wants_json(request: HttpRequest) -> bool:
 
 def service_unavailable_response(request: HttpRequest, error: BaseException) -> HttpResponse:
     """503 with Retry-After for a request that needs a service that is down."""
-    warn_degraded(f"{request.method} request ({type(error).__module__.split('.')[0]})", error)
+    service = "the database" if isinstance(error, DATABASE_FAULTS) else "Redis"
+    warn_degraded(f"request needing {service}", error, outcome="answered 503")
     if wants_json(request):
         response = JsonResponse({"error": "service_unavailable"}, status=503)
     else:
         response = HttpResponse(_UNAVAILABLE_PAGE, status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     response["Cache-Control"] = "no-store"
+    # Logged above, rate-limited; Django would add an error line for every 503.
+    response._has_been_logged = True
     return response
 
 
