@@ -7,8 +7,10 @@ import requests
 from django_tenants.utils import tenant_context
 
 from loyalty_platform.identification.models import QrCardSession
+from tenants.models import Organization
+from tenants.services import organization_create
 from tests.faults.conftest import ledger_by_external_id
-from tests.pos_fixtures import issue_key
+from tests.pos_fixtures import create_customer, create_programs, issue_key, snapshot
 from tests.processes import free_port, live_server
 
 pytestmark = pytest.mark.usefixtures("committed_db")
@@ -82,3 +84,35 @@ def test_healthz_says_degraded_but_serving(server_without_redis):
         "redis": {"ok": False, "error": "ConnectionError"},
         "worker": {"ok": False, "error": "broker_unreachable"},
     }
+
+
+@pytest.fixture(scope="module")
+def strict_till(django_db_setup, django_db_blocker):
+    """An organization of this module whose earns ask the customer's PIN (kept in Redis)."""
+    with django_db_blocker.unblock():
+        organization = Organization.objects.filter(slug="test-faults-strict").first()
+        if organization is None:
+            organization = organization_create(slug="test-faults-strict", name="Strict Shop")
+            create_programs(organization)
+            organization.verification_preset = "strict"
+            organization.save()
+        return organization, create_customer(organization), issue_key(organization)
+
+
+def test_a_pin_step_needs_redis_and_answers_503_changing_nothing(server_without_redis, strict_till):
+    organization, customer, key = strict_till
+    before = snapshot(organization)
+
+    response = requests.post(
+        f"http://127.0.0.1:{server_without_redis.port}/webhook/pos",
+        json={"customer_code": customer.customer_code, "external_id": "strict-1", "amount": "1.00"},
+        headers={"Host": "test-faults-strict.localhost", "X-Api-Key": key},
+        timeout=15,
+    )
+
+    assert (response.status_code, response.json(), response.headers["Retry-After"]) == (
+        503,
+        {"error": "service_unavailable"},
+        "5",
+    )
+    assert snapshot(organization) == before
