@@ -3,8 +3,9 @@
 Two policies, chosen per use:
 
 - Fail open where losing the call costs nothing that matters: rate-limit counters, cache
-  reads and writes, realtime pushes (listeners poll), queued jobs that are only a
-  convenience. The caller goes on; `warn_degraded` logs it, at most once per interval.
+  reads and writes, realtime pushes (listeners poll), Celery tasks sent on commit (tried
+  again in the background). The caller goes on; `warn_degraded` logs it, at most once per
+  interval.
 - Refuse where going on would be wrong (the database itself, PIN secrets kept in Redis,
   cache invalidation): the request answers 503 with Retry-After, JSON for machines and a
   small page for people, never a traceback. `FaultMiddleware` does that for views; the tenant
