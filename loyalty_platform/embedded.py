@@ -169,6 +169,36 @@ def _free_loopback_port() -> int:
         return sock.getsockname()[1]
 
 
+def _loopback_port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+class RedisPortTaken(RuntimeError):
+    """The port the running processes know is held by something else."""
+
+
+def _redis_port_to_use() -> int:
+    """The port of the last run when there was one: processes that outlived a Redis restart
+    (`make run` while `embedded stop` and `start` were used) reconnect there by themselves.
+    A new port only for a checkout that never ran Redis."""
+    try:
+        port = int(REDIS_PORT_FILE.read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return _free_loopback_port()
+    if not _loopback_port_is_free(port):
+        raise RedisPortTaken(
+            f"embedded Redis must listen on 127.0.0.1:{port} again (processes of this checkout "
+            f"may still use it), but another program holds that port. Stop that program, or "
+            f"stop every process of this checkout and delete {REDIS_PORT_FILE} to pick a new port."
+        )
+    return port
+
+
 def _wait_for_port(port: int, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -186,7 +216,7 @@ def ensure_redis() -> str:
         if _redis_pid() is not None and REDIS_PORT_FILE.exists():
             port = int(REDIS_PORT_FILE.read_text().strip())
         else:
-            port = _free_loopback_port()
+            port = _redis_port_to_use()
             subprocess.run(
                 [
                     _redis_server_binary(),
@@ -259,6 +289,14 @@ def _run(command: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
+    try:
+        return _main(argv)
+    except RedisPortTaken as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+def _main(argv: list[str]) -> int:
     action = argv[0] if argv else "status"
     if action == "start":
         ensure_postgres()

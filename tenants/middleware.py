@@ -6,6 +6,7 @@ from django.template.loader import render_to_string
 from django.urls import set_urlconf
 from django_tenants.utils import get_public_schema_name
 
+from loyalty_platform.core.faults import SERVICE_FAULTS, service_unavailable_response
 from tenants.platform import is_valid_hostname, platform_hostnames
 from tenants.selectors import organization_for_hostname
 
@@ -49,7 +50,11 @@ class TenantHostMiddleware:
         elif not is_valid_hostname(hostname):
             return unknown_host_response()
         else:
-            organization = organization_for_hostname(hostname)
+            try:
+                organization = organization_for_hostname(hostname)
+            except SERVICE_FAULTS as error:
+                # Before any view, so FaultMiddleware's process_exception would not see it.
+                return service_unavailable_response(request, error)
             if organization is None:
                 return unknown_host_response()
             organization.domain_url = hostname

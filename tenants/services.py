@@ -175,5 +175,11 @@ def api_key_touch(*, api_key_id: int, lookup_id: str) -> None:
         return
     _touched_at[lookup_id] = now
     touched_key = lp_redis.key("apikey-touched", lookup_id)
-    if lp_redis.client().set(touched_key, "1", nx=True, ex=_TOUCH_EVERY_SECONDS):
+    # Without Redis every process writes, still at most once a minute per key.
+    first_this_minute = lp_redis.fail_open(
+        "API key use record",
+        lambda: lp_redis.client().set(touched_key, "1", nx=True, ex=_TOUCH_EVERY_SECONDS),
+        True,
+    )
+    if first_this_minute:
         ApiKey.objects.filter(pk=api_key_id).update(last_used_at=timezone.now())

@@ -90,7 +90,8 @@ class LiveServer:
 
 
 @contextmanager
-def live_server() -> Iterator[LiveServer]:
+def live_server(**env: str) -> Iterator[LiveServer]:
+    """`env` adds to or overrides the helper's environment (another Redis, a database proxy)."""
     port = free_port()
     process = subprocess.Popen(
         [
@@ -108,7 +109,7 @@ def live_server() -> Iterator[LiveServer]:
             "warning",
         ],
         cwd=BASE_DIR,
-        env=helper_environment(PLATFORM_HOST=f"localhost:{port}"),
+        env=helper_environment(PLATFORM_HOST=f"localhost:{port}", **env),
     )
     try:
         wait_for_port(port, process)

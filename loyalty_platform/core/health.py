@@ -22,9 +22,12 @@ def redis_status() -> dict:
     return {"ok": True}
 
 
-def worker_status(timeout: float = 1.0) -> dict:
+def worker_status(timeout: float = 1.0, *, broker_reachable: bool = True) -> dict:
     from loyalty_platform.core.tasks import heartbeat_key
 
+    if not broker_reachable:
+        # Asking through a broker that is down would only add the broker's retry delays.
+        return {"ok": False, "error": "broker_unreachable"}
     try:
         replies = celery_app.control.ping(timeout=timeout)
         last_beat = caches["platform"].get(heartbeat_key("public"))

@@ -1,11 +1,22 @@
-"""Direct Redis access for atomic counters and short-lived secrets, beside Django's cache."""
+"""Direct Redis access for atomic counters and short-lived secrets, beside Django's cache.
 
-from functools import cache
+Redis is a helper here, not a source of truth: with it unreachable, rate-limit counters and
+cache reads and writes fail open (see core.faults); only cache deletes, whose loss would
+leave stale data behind once Redis is back, still raise."""
+
+import threading
+import time
+from collections.abc import Callable
+from functools import cache, partial
+from typing import TypeVar
 
 import redis
 from django.conf import settings
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
+
+from loyalty_platform.core.faults import REDIS_FAULTS, warn_degraded
 
 # INCR a fixed-window counter and start its window on the first hit, in one atomic step.
 # Returns [count, milliseconds left in the window].
@@ -25,7 +36,9 @@ POOL_MAX_CONNECTIONS = 1000
 
 @cache
 def client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, max_connections=POOL_MAX_CONNECTIONS)
+    return redis.Redis.from_url(
+        settings.REDIS_URL, max_connections=POOL_MAX_CONNECTIONS, **settings.REDIS_CLIENT_TIMEOUTS
+    )
 
 
 @cache
@@ -38,9 +51,56 @@ def key(*parts: object) -> str:
     return ":".join([settings.REDIS_NAMESPACE, *map(str, parts)])
 
 
+T = TypeVar("T")
+
+# After a failed call this process leaves Redis alone this long for fail-open uses: an
+# unreachable host costs one connect timeout per interval, not one per cache read.
+SKIP_AFTER_FAILURE_SECONDS = 1.0
+
+
+class _Outage:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._skip_until = 0.0
+
+    def skipping(self) -> bool:
+        return time.monotonic() < self._skip_until
+
+    def failed(self) -> None:
+        with self._lock:
+            self._skip_until = time.monotonic() + SKIP_AFTER_FAILURE_SECONDS
+
+
+outage = _Outage()
+
+
+class RedisSkipped(redis.ConnectionError):
+    """Not tried: Redis failed in this process moments ago."""
+
+
+def fail_open(what: str, call: Callable[[], T], fallback: T) -> T:
+    """`call()`, or `fallback` when Redis is unreachable (logged, rate-limited)."""
+    if outage.skipping():
+        warn_degraded(what, RedisSkipped("skipped after a recent failure"))
+        return fallback
+    try:
+        return call()
+    except REDIS_FAULTS as error:
+        outage.failed()
+        warn_degraded(what, error)
+        return fallback
+
+
 def window_incr(redis_key: str, window_seconds: float) -> tuple[int, int]:
-    """Count a hit in a fixed window; returns (hits so far, milliseconds until it resets)."""
-    count, ttl_ms = _window_incr_script()(keys=[redis_key], args=[int(window_seconds * 1000)])
+    """Count a hit in a fixed window; returns (hits so far, milliseconds until it resets).
+    With Redis unreachable nothing is counted and (0, whole window) comes back: every rate
+    limit built on this fails open rather than refusing all calls."""
+    window_ms = int(window_seconds * 1000)
+    count, ttl_ms = fail_open(
+        "rate-limit counter",
+        lambda: _window_incr_script()(keys=[redis_key], args=[window_ms]),
+        (0, window_ms),
+    )
     return int(count), int(ttl_ms)
 
 
@@ -78,10 +138,42 @@ class _ReusedClientRedisCacheClient(RedisCacheClient):
 
 class RedisCache(DjangoRedisCache):
     """Django's Redis cache with one process-wide connection pool per server and reused
-    client objects (see SharedConnectionPool)."""
+    client objects (see SharedConnectionPool).
+
+    With Redis unreachable, reads miss and writes are skipped (the caller computes the value
+    from the database); deletes raise, so a change whose cached copy cannot be forgotten is
+    refused instead of being served stale once Redis is back."""
 
     def __init__(self, server, params):
-        params = {**params, "OPTIONS": {"pool_class": SharedConnectionPool, **params.get("OPTIONS", {})}}
+        params = {
+            **params,
+            "OPTIONS": {
+                "pool_class": SharedConnectionPool,
+                **settings.REDIS_CLIENT_TIMEOUTS,
+                **params.get("OPTIONS", {}),
+            },
+        }
         super().__init__(server, params)
         # Django's __init__ sets its own client class on the instance.
         self._class = _ReusedClientRedisCacheClient
+
+    def get(self, key, default=None, version=None):
+        return fail_open("cache read", partial(super().get, key, default, version), default)
+
+    def get_many(self, keys, version=None):
+        return fail_open("cache read", partial(super().get_many, keys, version), {})
+
+    def has_key(self, key, version=None):
+        return fail_open("cache read", partial(super().has_key, key, version), False)
+
+    def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        fail_open("cache write", partial(super().set, key, value, timeout, version), None)
+
+    def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
+        return fail_open("cache write", partial(super().set_many, data, timeout, version), list(data))
+
+    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        return fail_open("cache write", partial(super().add, key, value, timeout, version), False)
+
+    def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None):
+        return fail_open("cache write", partial(super().touch, key, timeout, version), False)

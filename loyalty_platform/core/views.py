@@ -2,17 +2,29 @@ from django.http import HttpRequest, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from loyalty_platform.core.faults import RETRY_AFTER_SECONDS
 from loyalty_platform.core.health import database_status, redis_status, worker_status
 from tenants.platform import platform_base_url
 
 
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Database and Redis must answer for the process to serve; the worker is reported."""
-    checks = {"database": database_status(), "redis": redis_status(), "worker": worker_status()}
-    serving = checks["database"]["ok"] and checks["redis"]["ok"]
-    status = "ok" if serving and checks["worker"]["ok"] else ("degraded" if serving else "down")
-    return JsonResponse({"status": status, **checks}, status=200 if serving else 503)
+    """The database must answer for the process to serve (503 otherwise). Without Redis or a
+    worker it still serves, degraded: rate limits and caches fail open, realtime falls back
+    to polling, queued jobs wait (core.faults)."""
+    redis = redis_status()
+    checks = {
+        "database": database_status(),
+        "redis": redis,
+        "worker": worker_status(broker_reachable=redis["ok"]),
+    }
+    serving = checks["database"]["ok"]
+    healthy = all(check["ok"] for check in checks.values())
+    status = "ok" if healthy else ("degraded" if serving else "down")
+    response = JsonResponse({"status": status, **checks}, status=200 if serving else 503)
+    if not serving:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 @require_GET

@@ -5,6 +5,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from loyalty_platform.core.errors import DomainError
+from loyalty_platform.core.faults import task_send_on_commit
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.identification.models import Invitation, QrCardSession
 from loyalty_platform.programs.models import Card, Program
@@ -38,11 +39,7 @@ def qr_card_session_create(
         api_key_lookup_id=api_key_lookup_id,
         expires_at=timezone.now() + timedelta(seconds=settings.QR_CARD_SESSION_SECONDS),
     )
-    transaction.on_commit(
-        lambda: expire_qr_card_session.apply_async(
-            (session.pk,), countdown=settings.QR_CARD_SESSION_SECONDS + 1
-        )
-    )
+    task_send_on_commit(expire_qr_card_session, (session.pk,), countdown=settings.QR_CARD_SESSION_SECONDS + 1)
     return session
 
 

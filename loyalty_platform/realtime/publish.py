@@ -4,14 +4,13 @@ channels carry a globally unique id. No event crosses organizations."""
 
 import asyncio
 import json
-import logging
 from contextvars import ContextVar
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import connection, transaction
 
-logger = logging.getLogger(__name__)
+from loyalty_platform.core.faults import REDIS_FAULTS, warn_degraded
 
 # Set by the ASGI handler for the request it serves: the server's event loop.
 server_event_loop: ContextVar[asyncio.AbstractEventLoop | None] = ContextVar(
@@ -29,7 +28,7 @@ def customer_channel(customer_id: int) -> str:
 
 def _log_failure(future) -> None:
     if not future.cancelled() and future.exception() is not None:
-        logger.warning("realtime event not sent: %r", future.exception())
+        warn_degraded("realtime event", future.exception())
 
 
 def send_event(*, group: str, channel: str, event: str, data: dict) -> None:
@@ -43,7 +42,11 @@ def send_event(*, group: str, channel: str, event: str, data: dict) -> None:
             _log_failure
         )
     else:
-        async_to_sync(layer.group_send)(group, message)
+        try:
+            async_to_sync(layer.group_send)(group, message)
+        except (*REDIS_FAULTS, OSError) as error:
+            # The change is committed; listeners that miss the push see it when they poll.
+            warn_degraded("realtime event", error)
 
 
 def publish_to_customer_on_commit(*, customer_id: int, event: str, data: dict) -> None:

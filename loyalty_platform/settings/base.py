@@ -50,6 +50,8 @@ MIDDLEWARE = [
     # WhiteNoise answers static files before anything else. It is async-capable and the rest
     # of the stack is sync: keeping it first means one sync hop per request, not three.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # PostgreSQL or Redis unreachable: 503 with Retry-After rather than a 500 traceback.
+    "loyalty_platform.core.faults.FaultMiddleware",
     "tenants.middleware.TenantHostMiddleware",
     # After the tenant look-up, which answers a malformed or unknown host with a quiet 404
     # (the HTTPS redirect would log a DisallowedHost error for it).

@@ -13,6 +13,10 @@ else:
 # Lets a helper process (a Celery worker in a test, a benchmark) use another database.
 if env.str("DATABASE_NAME", default=""):
     _database["NAME"] = env.str("DATABASE_NAME")
+# ... or reach it another way (the fault-injection tests put a proxy in between).
+if env.str("DATABASE_HOST", default=""):
+    _database["HOST"] = env.str("DATABASE_HOST")
+    _database["PORT"] = env.str("DATABASE_PORT", default="5432")
 
 DATABASES = {
     "default": {
@@ -38,6 +42,15 @@ else:
 # `make run` can share one Redis server without seeing each other's keys, queues or groups.
 REDIS_NAMESPACE = env.str("REDIS_NAMESPACE", default="lp")
 
+# Short, so that while Redis is unreachable each call loses little time before failing open
+# (core.faults). Blocking reads (Celery's and the channel layer's) set only the connect one.
+REDIS_CONNECT_TIMEOUT = env.float("REDIS_CONNECT_TIMEOUT", default=0.3)
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.5)
+REDIS_CLIENT_TIMEOUTS = {
+    "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+    "socket_timeout": REDIS_SOCKET_TIMEOUT,
+}
+
 
 def redis_settings(redis_url: str, namespace: str) -> dict:
     return {
@@ -60,17 +73,30 @@ def redis_settings(redis_url: str, namespace: str) -> dict:
         "CHANNEL_LAYERS": {
             "default": {
                 "BACKEND": "channels_redis.core.RedisChannelLayer",
-                "CONFIG": {"hosts": [redis_url], "prefix": f"{namespace}:asgi"},
+                "CONFIG": {
+                    "hosts": [{"address": redis_url, "socket_connect_timeout": REDIS_CONNECT_TIMEOUT}],
+                    "prefix": f"{namespace}:asgi",
+                },
             }
         },
         "CELERY_BROKER_URL": redis_url,
         "CELERY_TASK_DEFAULT_QUEUE": f"{namespace}:celery",
-        "CELERY_BROKER_TRANSPORT_OPTIONS": {"global_keyprefix": f"{namespace}:"},
+        "CELERY_BROKER_TRANSPORT_OPTIONS": {
+            "global_keyprefix": f"{namespace}:",
+            "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+        },
     }
 
 
 globals().update(redis_settings(REDIS_URL, REDIS_NAMESPACE))
 CELERY_TASK_IGNORE_RESULT = True
+# Sending a task gives up after about half a second (core.faults.task_send_on_commit retries).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"

@@ -1,9 +1,10 @@
 from email.mime.image import MIMEImage
 
 from django.core.mail import EmailMultiAlternatives
-from django.db import connection, transaction
+from django.db import connection
 from django.template.loader import render_to_string
 
+from loyalty_platform.core.faults import task_send_on_commit
 from loyalty_platform.core.money import money_text
 from loyalty_platform.core.qr import qr_png
 from loyalty_platform.core.text import header_safe
@@ -13,7 +14,7 @@ from loyalty_platform.stored_value.models import Giftcard
 def giftcard_email_send_on_commit(*, giftcard_id: int) -> None:
     from loyalty_platform.stored_value.tasks import send_giftcard_email
 
-    transaction.on_commit(lambda: send_giftcard_email.delay(giftcard_id))
+    task_send_on_commit(send_giftcard_email, (giftcard_id,))
 
 
 def giftcard_email_send(*, giftcard_id: int) -> None:

@@ -1,0 +1,44 @@
+"""The embedded Redis comes back on the port the running processes know."""
+
+import socket
+
+import pytest
+
+from loyalty_platform import embedded
+
+
+@pytest.fixture
+def own_var_dir(tmp_path, monkeypatch):
+    """The embedded module's state in a directory of this test: its own Redis server."""
+    redis_dir = tmp_path / "redis"
+    monkeypatch.setattr(embedded, "VAR_DIR", tmp_path)
+    monkeypatch.setattr(embedded, "LOCK_FILE", tmp_path / ".embedded.lock")
+    monkeypatch.setattr(embedded, "REDIS_DIR", redis_dir)
+    monkeypatch.setattr(embedded, "REDIS_PORT_FILE", redis_dir / "port")
+    monkeypatch.setattr(embedded, "REDIS_PID_FILE", redis_dir / "redis.pid")
+    monkeypatch.setattr(embedded, "started_here", set())
+    yield
+    embedded.stop_redis()
+
+
+def test_redis_keeps_its_port_across_stop_and_start(own_var_dir):
+    first = embedded.ensure_redis()
+    assert embedded.stop_redis() is True
+
+    second = embedded.ensure_redis()
+
+    assert second == first
+
+
+def test_redis_refuses_to_move_when_its_port_is_taken(own_var_dir):
+    url = embedded.ensure_redis()
+    embedded.stop_redis()
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", port))
+        squatter.listen()
+        with pytest.raises(embedded.RedisPortTaken, match=f"127.0.0.1:{port}"):
+            embedded.ensure_redis()
+
+    assert embedded._redis_pid() is None
