@@ -2,7 +2,7 @@
 
 The server under test runs on a PostgreSQL cluster of the test's own (a copy of the test
 database's public schema and one organization's), so the real stop and start leave the
-server the rest of the suite uses alone (docs/decisions/XXXX-fault-injection.md)."""
+server the rest of the suite uses alone (docs/decisions/0014-faults-and-fault-injection.md)."""
 
 import logging
 import time
@@ -49,9 +49,9 @@ def test_earns_answer_503_while_postgres_restarts_and_none_is_lost_or_doubled(ti
     cluster = DedicatedPostgres(settings.DATABASES["default"], [organization.schema_name])
     logger.info("dedicated PostgreSQL cluster with a copy of the data: %.1f s", time.monotonic() - created_at)
     try:
-        with live_server(
-            **cluster.environment(), DJANGO_SETTINGS_MODULE="tests.faults.live_settings"
-        ) as server:
+        # The suite's settings, so a claim whose release failed during the outage is taken
+        # over after the real IDEMPOTENCY_TAKEOVER_SECONDS.
+        with live_server(**cluster.environment()) as server:
             base = f"http://127.0.0.1:{server.port}"
             health = f"{base}/healthz"
             platform_host = {"Host": f"localhost:{server.port}"}
