@@ -1,6 +1,7 @@
 from celery import shared_task
 from tenant_schemas_celery.task import TenantTask
 
+from loyalty_platform.identification.emails import invitation_email_send
 from loyalty_platform.identification.services import qr_card_session_expire
 
 
@@ -8,3 +9,8 @@ from loyalty_platform.identification.services import qr_card_session_expire
 def expire_qr_card_session(session_id: str) -> bool:
     """Scheduled at creation for the end of the session's life: tells the POS it expired."""
     return qr_card_session_expire(session_id=session_id)
+
+
+@shared_task(base=TenantTask, ignore_result=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_invitation_email(invitation_id: str, url: str) -> None:
+    invitation_email_send(invitation_id=invitation_id, url=url)

@@ -164,8 +164,16 @@ def test_invitation_by_phone_is_accepted_by_a_new_member(
 def test_invitation_by_email_sends_the_link(
     organization, pos, mailoutbox, django_capture_on_commit_callbacks
 ):
-    with django_capture_on_commit_callbacks(execute=True):
-        created = pos.post("/webhook/customer/invitations", {"email": "Friend@Example.com"}).json()["data"]
+    from loyalty_platform.celery import app
+
+    app.conf.task_always_eager = True
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            created = pos.post("/webhook/customer/invitations", {"email": "Friend@Example.com"}).json()[
+                "data"
+            ]
+    finally:
+        app.conf.task_always_eager = False
     assert len(mailoutbox) == 1
     assert mailoutbox[0].to == ["friend@example.com"] and created["url"] in mailoutbox[0].body
 
