@@ -99,6 +99,14 @@ SELECT t.relname, a.attname, s.relname
    AND d.deptype = 'i' AND s.relnamespace = %(src)s
 """
 
+# PostgreSQL 18 records NOT NULL as a named constraint, which LIKE copies under a name of its own.
+_NOT_NULL = """
+SELECT c.relname, a.attname, k.conname
+  FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
+  JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1]
+ WHERE k.connamespace = %(src)s AND k.contype = 'n'
+"""
+
 # Index-backed constraints first, foreign keys (which need the referenced keys) last.
 _CONSTRAINTS = """
 SELECT c.relname, k.conname, k.contype, pg_get_constraintdef(k.oid)
@@ -162,15 +170,29 @@ def schema_copy(*, source: str, target: str) -> None:
             defaults = _fetch(cursor, _DEFAULTS, source_oid)
             sequences = _fetch(cursor, _SEQUENCES, source_oid)
             identities = _fetch(cursor, _IDENTITY_SEQUENCES, source_oid)
+            not_nulls = _fetch(cursor, _NOT_NULL, source_oid)
             constraints = _fetch(cursor, _CONSTRAINTS, source_oid)
             indexes = _fetch(cursor, _INDEXES, source_oid, src_name=source, dst_name=target)
             _set_search_path(cursor, _quoted(cursor, target))
-            _copy(cursor, source, target, tables, defaults, sequences, identities, constraints, indexes)
+            _copy(
+                cursor,
+                source,
+                target,
+                tables,
+                defaults,
+                sequences,
+                identities,
+                not_nulls,
+                constraints,
+                indexes,
+            )
         finally:
             _set_search_path(cursor, search_path_before)
 
 
-def _copy(cursor, source, target, tables, defaults, sequences, identities, constraints, indexes) -> None:
+def _copy(
+    cursor, source, target, tables, defaults, sequences, identities, not_nulls, constraints, indexes
+) -> None:
     src, dst = sql.Identifier(source), sql.Identifier(target)
     statements: list[sql.Composable] = [sql.SQL("CREATE SCHEMA {}").format(dst)]
     for name, *_, deptype, _, _ in sequences:
@@ -213,6 +235,14 @@ def _copy(cursor, source, target, tables, defaults, sequences, identities, const
                 sql.SQL("CYCLE" if cycle else "NO CYCLE"),
             )
         )
+    copied = {(table, column): name for table, column, name in _fetch(cursor, _NOT_NULL, target_oid)}
+    statements += [
+        sql.SQL("ALTER TABLE {}.{} RENAME CONSTRAINT {} TO {}").format(
+            dst, sql.Identifier(table), sql.Identifier(copied[table, column]), sql.Identifier(name)
+        )
+        for table, column, name in not_nulls
+        if copied[table, column] != name
+    ]
     for table, column, expression in defaults:
         statements.append(
             sql.SQL("ALTER TABLE {}.{} ALTER COLUMN {} SET DEFAULT {}").format(
@@ -240,7 +270,7 @@ def _copy(cursor, source, target, tables, defaults, sequences, identities, const
             )
     for table, name, contype, definition in constraints:
         if contype == "n":
-            continue  # LIKE copied it; its name is checked below
+            continue  # LIKE copied it, renamed above
         statements.append(
             sql.SQL("ALTER TABLE {}.{} ADD CONSTRAINT {} {}").format(
                 dst, sql.Identifier(table), sql.Identifier(name), sql.SQL(definition)
