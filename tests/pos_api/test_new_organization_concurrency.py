@@ -1,11 +1,12 @@
 """The first earns of a new customer, at once, in an organization just cloned from the template:
-each call creates the customer's card or finds the one a concurrent call created."""
+each call creates the customer's card or finds the one a concurrent call created. Also in an
+organization cloned before clones kept the template's names, whose constraints PostgreSQL named."""
 
 import uuid
 from collections import Counter
 
 import pytest
-from django.db import connections
+from django.db import connection, connections
 from django_tenants.utils import tenant_context
 
 from loyalty_platform.customers.models import Customer
@@ -19,11 +20,30 @@ CALLS = 8
 ROUNDS = 3
 
 
-@pytest.fixture
-def fresh_organization():
+# What django-tenants' clone named them (CREATE TABLE ... LIKE ... INCLUDING ALL).
+OLD_CLONE_NAMES = [
+    ("programs_card", "one_card_per_program", "programs_card_customer_id_program_id_key"),
+    (
+        "pos_api_idempotencyrecord",
+        "idempotency_endpoint_external_id",
+        "pos_api_idempotencyrecord_endpoint_external_id_key",
+    ),
+]
+
+
+@pytest.fixture(params=["cloned", "cloned-with-old-names"])
+def fresh_organization(request):
     slug = f"fresh-{uuid.uuid4().hex[:8]}"
     organization = organization_create(slug=slug, name="Fresh Café")
     create_programs(organization)
+    if request.param == "cloned-with-old-names":
+        with tenant_context(organization), connection.cursor() as cursor:
+            for table, name, old_name in OLD_CLONE_NAMES:
+                cursor.execute(f"ALTER TABLE {table} RENAME CONSTRAINT {name} TO {old_name}")
+            # An index name the code must not rely on either.
+            cursor.execute(
+                "ALTER INDEX customer_email_ci_unique RENAME TO customers_customer_email_upper_idx"
+            )
     key = issue_key(organization)
     connections.close_all()
     return organization, key
@@ -65,3 +85,27 @@ def test_simultaneous_first_earns_of_a_new_customer_make_one_card(fresh_organiza
                 f"first-{customer.pk}-{index}" for index in range(CALLS)
             )
             assert card.balance == CALLS
+
+
+def test_simultaneous_enrolls_of_one_email_make_one_customer(fresh_organization):
+    organization, key = fresh_organization
+    email = f"{uuid.uuid4().hex}@example.com"
+
+    def call(index):
+        response = PosClient(f"{organization.slug}.localhost", key).post(
+            "/webhook/customer",
+            {"email": email.upper() if index % 2 else email, "consent_terms": True, "consent_privacy": True},
+        )
+        data = response.json()["data"]
+        return response.status_code, data["customer_code"], data["is_new"]
+
+    results = run_at_once(CALLS, call)
+
+    assert Counter((status, is_new) for status, _, is_new in results) == {
+        (200, True): 1,
+        (200, False): CALLS - 1,
+    }
+    with tenant_context(organization):
+        customer = Customer.objects.get(email__iexact=email)
+        assert {code for _, code, _ in results} == {customer.customer_code}
+        assert Customer.objects.filter(email__iexact=email).count() == 1
