@@ -190,6 +190,17 @@ def schema_copy(*, source: str, target: str) -> None:
             _set_search_path(cursor, search_path_before)
 
 
+def _sequence_alter(
+    schema: sql.Identifier, name: str, type_name, increment, minimum, maximum, start, cache, cycle
+) -> sql.Composable:
+    numbers = (sql.SQL(str(int(number))) for number in (increment, minimum, maximum, start, cache))
+    return sql.SQL(
+        "ALTER SEQUENCE {}.{} AS {} INCREMENT BY {} MINVALUE {} MAXVALUE {} START WITH {} CACHE {} {}"
+    ).format(
+        schema, sql.Identifier(name), sql.SQL(type_name), *numbers, sql.SQL("CYCLE" if cycle else "NO CYCLE")
+    )
+
+
 def _copy(
     cursor, source, target, tables, defaults, sequences, identities, not_nulls, constraints, indexes
 ) -> None:
@@ -223,18 +234,8 @@ def _copy(
         if created[table, column] != name
     ]
     # Options for all, including identity sequences, whose type LIKE does not copy.
-    for name, type_name, increment, minimum, maximum, start, cache, cycle, *_ in sequences:
-        statements.append(
-            sql.SQL(
-                "ALTER SEQUENCE {}.{} AS {} INCREMENT BY {} MINVALUE {} MAXVALUE {} START WITH {} CACHE {} {}"
-            ).format(
-                dst,
-                sql.Identifier(name),
-                sql.SQL(type_name),
-                *(sql.SQL(str(int(number))) for number in (increment, minimum, maximum, start, cache)),
-                sql.SQL("CYCLE" if cycle else "NO CYCLE"),
-            )
-        )
+    for name, *options, _, _, _, _ in sequences:
+        statements.append(_sequence_alter(dst, name, *options))
     copied = {(table, column): name for table, column, name in _fetch(cursor, _NOT_NULL, target_oid)}
     statements += [
         sql.SQL("ALTER TABLE {}.{} RENAME CONSTRAINT {} TO {}").format(
@@ -279,3 +280,78 @@ def _copy(
     for definition, on_source, on_target in indexes:
         statements.append(sql.SQL(definition.replace(on_source, on_target, 1)))
     _run(cursor, statements)
+
+
+# Constraints and indexes by what they are, for matching two schemas' names. Printed with the
+# described schema on the search path, so its name is not in the definitions.
+_NAMED_CONSTRAINTS = """
+SELECT c.relname, k.contype, pg_get_constraintdef(k.oid), k.conname
+  FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
+ WHERE k.connamespace = %(src)s
+"""
+
+_NAMED_INDEXES = """
+SELECT c.relname, replace(pg_get_indexdef(i.indexrelid), format('INDEX %%I ON %%I.', x.relname, n.nspname),
+                          'INDEX ON '), x.relname
+  FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid JOIN pg_class c ON c.oid = i.indrelid
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE x.relnamespace = %(src)s
+   AND NOT EXISTS (SELECT FROM pg_constraint k
+                    WHERE k.conindid = i.indexrelid AND k.contype IN ('p', 'u', 'x'))
+"""
+
+
+def _names_by_definition(cursor: CursorWrapper, schema: str) -> tuple[dict, dict, dict]:
+    cursor.execute("SELECT oid FROM pg_namespace WHERE nspname = %s", [schema])
+    (oid,) = cursor.fetchone()
+    _set_search_path(cursor, _quoted(cursor, schema))
+    constraints: dict[tuple, list[str]] = {}
+    for table, contype, definition, name in _fetch(cursor, _NAMED_CONSTRAINTS, oid):
+        constraints.setdefault((table, contype, definition), []).append(name)
+    indexes: dict[tuple, list[str]] = {}
+    for table, definition, name in _fetch(cursor, _NAMED_INDEXES, oid):
+        indexes.setdefault((table, definition), []).append(name)
+    sequences = {row[0]: row[1:8] for row in _fetch(cursor, _SEQUENCES, oid)}
+    return constraints, indexes, sequences
+
+
+def schema_names_restore(*, schema: str, template: str) -> list[str]:
+    """Give `schema`'s constraints, indexes and sequences the template's names and sequence
+    options wherever the definitions match one to one. For organizations cloned before
+    schema_copy existed; a no-op on one that already matches. Returns what it changed."""
+    changes: list[str] = []
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('search_path')")
+        (search_path_before,) = cursor.fetchone()
+        try:
+            wanted_constraints, wanted_indexes, wanted_sequences = _names_by_definition(cursor, template)
+            constraints, indexes, sequences = _names_by_definition(cursor, schema)
+        finally:
+            _set_search_path(cursor, search_path_before)
+        dst = sql.Identifier(schema)
+        statements: list[sql.Composable] = []
+        for key, names in constraints.items():
+            wanted = wanted_constraints.get(key, [])
+            if len(names) == len(wanted) == 1 and names != wanted:
+                statements.append(
+                    sql.SQL("ALTER TABLE {}.{} RENAME CONSTRAINT {} TO {}").format(
+                        dst, sql.Identifier(key[0]), sql.Identifier(names[0]), sql.Identifier(wanted[0])
+                    )
+                )
+                changes.append(f"constraint {key[0]}.{names[0]} -> {wanted[0]}")
+        for key, names in indexes.items():
+            wanted = wanted_indexes.get(key, [])
+            if len(names) == len(wanted) == 1 and names != wanted:
+                statements.append(
+                    sql.SQL("ALTER INDEX {}.{} RENAME TO {}").format(
+                        dst, sql.Identifier(names[0]), sql.Identifier(wanted[0])
+                    )
+                )
+                changes.append(f"index {names[0]} -> {wanted[0]}")
+        for name, options in sequences.items():
+            wanted = wanted_sequences.get(name)
+            if wanted is not None and wanted != options:
+                statements.append(_sequence_alter(dst, name, *wanted))
+                changes.append(f"sequence {name} options")
+        _run(cursor, statements)
+    return changes

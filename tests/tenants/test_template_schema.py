@@ -5,10 +5,11 @@ sequences, read from pg_catalog with each schema's own name taken out."""
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django_tenants.clone import CloneSchema
 from psycopg import sql
 
 from tenants.models import Organization
-from tenants.schema_copy import SchemaCopyError, schema_copy
+from tenants.schema_copy import SchemaCopyError, schema_copy, schema_names_restore
 from tenants.services import organization_create
 
 # Each query runs with the described schema alone on the search path, so definitions name
@@ -201,3 +202,21 @@ def test_the_copy_keeps_names_postgresql_would_not_choose(db):
         assert cursor.fetchone() == (3, 110)
         cursor.execute("SELECT count(*) FROM copy_source_probe.item")
         assert cursor.fetchone() == (2,)
+
+
+def test_an_organization_cloned_the_old_way_gets_the_template_names_back(db):
+    CloneSchema().clone_schema("template", "old_clone_probe")
+    old = schema_catalog("old_clone_probe")
+    assert ("programs_card", "programs_card_customer_id_program_id_key") in {
+        row[:2] for row in old["constraints"]
+    }
+
+    changes = schema_names_restore(schema="old_clone_probe", template="template")
+
+    assert len(changes) == 14
+    assert (
+        "constraint programs_card.programs_card_customer_id_program_id_key -> one_card_per_program" in changes
+    )
+    assert "sequence auth_group_id_seq options" in changes
+    assert_same_catalog(schema_catalog("old_clone_probe"), schema_catalog("template"))
+    assert schema_names_restore(schema="old_clone_probe", template="template") == []
