@@ -14,6 +14,8 @@ holding anything this module does not copy (views, functions, triggers, types, c
 is refused with SchemaCopyError instead of being copied incompletely.
 """
 
+from dataclasses import dataclass
+
 from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
 from django_tenants.utils import schema_exists
@@ -127,6 +129,19 @@ SELECT pg_get_indexdef(i.indexrelid), format(' ON %%I.%%I ', %(src_name)s::text,
 """
 
 
+@dataclass(frozen=True)
+class _Catalog:
+    """The source schema as read by the queries above, one list of rows each."""
+
+    tables: list[tuple]
+    defaults: list[tuple]
+    sequences: list[tuple]
+    identities: list[tuple]
+    not_nulls: list[tuple]
+    constraints: list[tuple]
+    indexes: list[tuple]
+
+
 def _fetch(cursor: CursorWrapper, query: str, source_oid: int, **names: str) -> list[tuple]:
     cursor.execute(query, {"src": source_oid, **names})
     return cursor.fetchall()
@@ -166,26 +181,17 @@ def schema_copy(*, source: str, target: str) -> None:
         try:
             # Definitions printed from here name the source's own objects without a schema.
             _set_search_path(cursor, _quoted(cursor, source))
-            tables = _fetch(cursor, _TABLES, source_oid)
-            defaults = _fetch(cursor, _DEFAULTS, source_oid)
-            sequences = _fetch(cursor, _SEQUENCES, source_oid)
-            identities = _fetch(cursor, _IDENTITY_SEQUENCES, source_oid)
-            not_nulls = _fetch(cursor, _NOT_NULL, source_oid)
-            constraints = _fetch(cursor, _CONSTRAINTS, source_oid)
-            indexes = _fetch(cursor, _INDEXES, source_oid, src_name=source, dst_name=target)
-            _set_search_path(cursor, _quoted(cursor, target))
-            _copy(
-                cursor,
-                source,
-                target,
-                tables,
-                defaults,
-                sequences,
-                identities,
-                not_nulls,
-                constraints,
-                indexes,
+            catalog = _Catalog(
+                tables=_fetch(cursor, _TABLES, source_oid),
+                defaults=_fetch(cursor, _DEFAULTS, source_oid),
+                sequences=_fetch(cursor, _SEQUENCES, source_oid),
+                identities=_fetch(cursor, _IDENTITY_SEQUENCES, source_oid),
+                not_nulls=_fetch(cursor, _NOT_NULL, source_oid),
+                constraints=_fetch(cursor, _CONSTRAINTS, source_oid),
+                indexes=_fetch(cursor, _INDEXES, source_oid, src_name=source, dst_name=target),
             )
+            _set_search_path(cursor, _quoted(cursor, target))
+            _copy(cursor, source, target, catalog)
         finally:
             _set_search_path(cursor, search_path_before)
 
@@ -201,17 +207,15 @@ def _sequence_alter(
     )
 
 
-def _copy(
-    cursor, source, target, tables, defaults, sequences, identities, not_nulls, constraints, indexes
-) -> None:
+def _copy(cursor: CursorWrapper, source: str, target: str, catalog: _Catalog) -> None:
     src, dst = sql.Identifier(source), sql.Identifier(target)
     statements: list[sql.Composable] = [sql.SQL("CREATE SCHEMA {}").format(dst)]
-    for name, *_, deptype, _, _ in sequences:
+    for name, *_, deptype, _, _ in catalog.sequences:
         if deptype != "i":  # an identity sequence comes with its table
             statements.append(sql.SQL("CREATE SEQUENCE {}.{}").format(dst, sql.Identifier(name)))
     # Identity, generated expressions, storage and compression come with LIKE; defaults are
     # set below so that a nextval() names the new schema's sequence, not the source's.
-    for table, _ in tables:
+    for table, _ in catalog.tables:
         statements.append(
             sql.SQL(
                 "CREATE TABLE {}.{} (LIKE {}.{} INCLUDING IDENTITY INCLUDING GENERATED"
@@ -230,33 +234,33 @@ def _copy(
         sql.SQL("ALTER SEQUENCE {}.{} RENAME TO {}").format(
             dst, sql.Identifier(created[table, column]), sql.Identifier(name)
         )
-        for table, column, name in identities
+        for table, column, name in catalog.identities
         if created[table, column] != name
     ]
     # Options for all, including identity sequences, whose type LIKE does not copy.
-    for name, *options, _, _, _, _ in sequences:
+    for name, *options, _, _, _, _ in catalog.sequences:
         statements.append(_sequence_alter(dst, name, *options))
     copied = {(table, column): name for table, column, name in _fetch(cursor, _NOT_NULL, target_oid)}
     statements += [
         sql.SQL("ALTER TABLE {}.{} RENAME CONSTRAINT {} TO {}").format(
             dst, sql.Identifier(table), sql.Identifier(copied[table, column]), sql.Identifier(name)
         )
-        for table, column, name in not_nulls
+        for table, column, name in catalog.not_nulls
         if copied[table, column] != name
     ]
-    for table, column, expression in defaults:
+    for table, column, expression in catalog.defaults:
         statements.append(
             sql.SQL("ALTER TABLE {}.{} ALTER COLUMN {} SET DEFAULT {}").format(
                 dst, sql.Identifier(table), sql.Identifier(column), sql.SQL(expression)
             )
         )
-    for table, columns in tables:
+    for table, columns in catalog.tables:
         statements.append(
             sql.SQL("INSERT INTO {}.{} ({}) OVERRIDING SYSTEM VALUE SELECT {} FROM {}.{}").format(
                 dst, sql.Identifier(table), sql.SQL(columns), sql.SQL(columns), src, sql.Identifier(table)
             )
         )
-    for name, *_, last_value, deptype, table, column in sequences:
+    for name, *_, last_value, deptype, table, column in catalog.sequences:
         if deptype == "a":
             statements.append(
                 sql.SQL("ALTER SEQUENCE {}.{} OWNED BY {}.{}.{}").format(
@@ -269,7 +273,7 @@ def _copy(
                     sql.Literal(_quoted(cursor, target, name)), sql.SQL(str(int(last_value)))
                 )
             )
-    for table, name, contype, definition in constraints:
+    for table, name, contype, definition in catalog.constraints:
         if contype == "n":
             continue  # LIKE copied it, renamed above
         statements.append(
@@ -277,7 +281,7 @@ def _copy(
                 dst, sql.Identifier(table), sql.Identifier(name), sql.SQL(definition)
             )
         )
-    for definition, on_source, on_target in indexes:
+    for definition, on_source, on_target in catalog.indexes:
         statements.append(sql.SQL(definition.replace(on_source, on_target, 1)))
     _run(cursor, statements)
 
