@@ -8,7 +8,6 @@ from django.db import connection
 from django_tenants.clone import CloneSchema
 from psycopg import sql
 
-from tenants.models import Organization
 from tenants.schema_copy import SchemaCopyError, schema_copy, schema_names_restore
 from tenants.services import organization_create
 
@@ -94,7 +93,7 @@ def assert_same_catalog(actual: dict, expected: dict) -> None:
         assert actual[part] == expected[part]
 
 
-def test_the_template_holds_what_the_migrations_name(organization: Organization):
+def test_the_template_holds_what_the_migrations_name(db):
     template = schema_catalog("template")
     assert (
         "programs_card",
