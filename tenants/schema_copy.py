@@ -34,6 +34,8 @@ UNION ALL SELECT 'unlogged or temporary table', relname FROM pg_class
  WHERE relnamespace = %(src)s AND relpersistence <> 'p'
 UNION ALL SELECT 'table with storage options', relname FROM pg_class
  WHERE relnamespace = %(src)s AND relkind IN ('r', 'i') AND reloptions IS NOT NULL
+UNION ALL SELECT 'relation with privileges granted or another owner', relname FROM pg_class
+ WHERE relnamespace = %(src)s AND (relacl IS NOT NULL OR relowner <> current_user::regrole)
 UNION ALL SELECT 'inheritance', c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
  WHERE c.relnamespace = %(src)s
 UNION ALL SELECT 'function', proname FROM pg_proc WHERE pronamespace = %(src)s

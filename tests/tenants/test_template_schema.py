@@ -15,8 +15,9 @@ from tenants.services import organization_create
 # its objects without a schema and two schemas compare as text.
 CATALOG = {
     "tables": """
-        SELECT relname, relkind, relpersistence, reloptions::text, relreplident
-          FROM pg_class WHERE relnamespace = %(oid)s AND relkind NOT IN ('i', 'S')""",
+        SELECT relname, relkind, relpersistence, reloptions::text, relreplident, relowner::regrole::text,
+               relacl::text
+          FROM pg_class WHERE relnamespace = %(oid)s""",
     "columns": """
         SELECT c.relname, a.attname,
                row_number() OVER (PARTITION BY c.oid ORDER BY a.attnum),
@@ -86,7 +87,8 @@ def rows(schema: str, table: str) -> list[tuple]:
 
 
 def assert_same_catalog(actual: dict, expected: dict) -> None:
-    for part in CATALOG:
+    assert actual.keys() == expected.keys()
+    for part in expected:
         missing = sorted(set(expected[part]) - set(actual[part]), key=repr)
         extra = sorted(set(actual[part]) - set(expected[part]), key=repr)
         assert (part, missing, extra) == (part, [], [])
@@ -145,13 +147,25 @@ def test_the_template_equals_a_schema_built_by_migrations(db):
         assert (part, sorted(set(migrated[part]) - set(template[part]), key=repr)) == (part, [])
 
 
-def test_a_template_with_objects_the_copy_leaves_out_is_refused(db):
+@pytest.mark.parametrize(
+    ("statement", "refusal"),
+    [
+        ("CREATE VIEW item_view AS SELECT id FROM item", "relation of kind v item_view"),
+        ("GRANT SELECT ON item TO public", "relation with privileges granted or another owner item"),
+        ("CREATE FUNCTION one() RETURNS int LANGUAGE sql AS 'SELECT 1'", "function one"),
+        ("CREATE TYPE mood AS ENUM ('happy')", "type mood"),
+        ("COMMENT ON COLUMN item.id IS 'the key'", "comment item"),
+    ],
+)
+def test_a_template_with_objects_the_copy_leaves_out_is_refused(db, statement, refusal):
     with connection.cursor() as cursor:
         cursor.execute('CREATE SCHEMA "copy_source_probe"')
-        cursor.execute('CREATE TABLE "copy_source_probe".item (id integer PRIMARY KEY)')
-        cursor.execute('CREATE VIEW "copy_source_probe".item_view AS SELECT id FROM "copy_source_probe".item')
+        cursor.execute('SET LOCAL search_path = "copy_source_probe"')
+        cursor.execute("CREATE TABLE item (id integer PRIMARY KEY)")
+        cursor.execute(statement)
+        cursor.execute("SET LOCAL search_path = public")
 
-    with pytest.raises(SchemaCopyError, match="relation of kind v item_view"):
+    with pytest.raises(SchemaCopyError, match=refusal):
         schema_copy(source="copy_source_probe", target="copy_target_probe")
 
     with connection.cursor() as cursor:
@@ -217,5 +231,9 @@ def test_an_organization_cloned_the_old_way_gets_the_template_names_back(db):
         "constraint programs_card.programs_card_customer_id_program_id_key -> one_card_per_program" in changes
     )
     assert "sequence auth_group_id_seq options" in changes
-    assert_same_catalog(schema_catalog("old_clone_probe"), schema_catalog("template"))
+    restored, template = schema_catalog("old_clone_probe"), schema_catalog("template")
+    # That clone also spelled the owner's privileges out as grants: the same rights, left as they are.
+    assert "{postgres=arwdDxtm/postgres}" in {row[-1] for row in restored["tables"]}
+    assert [row[:-1] for row in restored.pop("tables")] == [row[:-1] for row in template.pop("tables")]
+    assert_same_catalog(restored, template)
     assert schema_names_restore(schema="old_clone_probe", template="template") == []
