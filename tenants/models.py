@@ -1,9 +1,14 @@
 import secrets
 
+from django.core.management import call_command
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import connection, models
 from django.utils import timezone
 from django_tenants.models import DomainMixin, TenantMixin
+from django_tenants.postgresql_backend.base import _check_schema_name
+from django_tenants.utils import get_creation_fakes_migrations, schema_exists
+
+from tenants.schema_copy import schema_copy
 
 SLUG_PATTERN = r"^[a-z0-9](?:-?[a-z0-9])*$"
 
@@ -49,6 +54,27 @@ class Organization(TenantMixin):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.slug})"
+
+    def create_schema(self, check_if_exists=False, sync_schema=True, verbosity=1):
+        """As django-tenants does, but a clone keeps every constraint, index and sequence
+        name of the template (tenants.schema_copy; docs/decisions/XXXX-clone-preserves-names.md)."""
+        base_schema = self.get_base_schema() if get_creation_fakes_migrations() else False
+        if not (sync_schema and base_schema and schema_exists(base_schema)):
+            return super().create_schema(check_if_exists, sync_schema, verbosity)
+        _check_schema_name(self.schema_name)
+        if check_if_exists and schema_exists(self.schema_name):
+            return False
+        schema_copy(source=base_schema, target=self.schema_name)
+        call_command(
+            "migrate_schemas",
+            tenant=True,
+            fake=True,
+            schema_name=self.schema_name,
+            interactive=False,
+            verbosity=verbosity,
+        )
+        connection.set_schema_to_public()
+        return True
 
     @staticmethod
     def schema_name_for_slug(slug: str) -> str:

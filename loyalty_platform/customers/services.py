@@ -73,11 +73,12 @@ def customer_enroll(
                     consent_marketing_at=now if consent_marketing else None,
                 )
             return customer, True
-        except IntegrityError as error:
-            if "customer_email_ci_unique" in str(error):
-                # Another request enrolled the same email first.
-                return Customer.objects.get(email__iexact=normalized), False
-            # A customer code collision: draw another.
+        except IntegrityError:
+            # Another request enrolled the same email first, or the code was taken: the table
+            # tells which, not the constraint's name.
+            existing = Customer.objects.filter(email__iexact=normalized).first()
+            if existing is not None:
+                return existing, False
     raise RuntimeError("could not draw a free customer code")
 
 

@@ -2,7 +2,7 @@ import secrets
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from loyalty_platform.core.errors import DomainError
@@ -64,23 +64,22 @@ def card_number_candidate() -> str:
 
 def card_get_or_create_locked(*, customer_id: int, program: Program) -> Card:
     """The customer's card in the program, row-locked for the current transaction, with
-    `program` attached (ledger_post reads its rules)."""
-    card = Card.objects.select_for_update().filter(customer_id=customer_id, program=program).first()
+    `program` attached (ledger_post reads its rules).
+
+    Simultaneous first calls for one customer make one card. The insert skips any conflict
+    (ON CONFLICT DO NOTHING: a concurrent call's card, or a card number already taken) and the
+    card is read again, so telling the two apart needs no constraint name and no savepoint.
+    The read after a skipped insert sees the other call's committed card under READ COMMITTED."""
     for _ in range(10):
+        card = Card.objects.select_for_update().filter(customer_id=customer_id, program=program).first()
         if card is not None:
-            break
-        try:
-            with transaction.atomic():
-                card = Card.objects.create(
-                    customer_id=customer_id, program=program, card_number=card_number_candidate()
-                )
-        except IntegrityError as error:
-            if "one_card_per_program" in str(error):
-                card = Card.objects.select_for_update().get(customer_id=customer_id, program=program)
-    if card is None:
-        raise RuntimeError("could not draw a free card number")
-    card.program = program
-    return card
+            card.program = program
+            return card
+        Card.objects.bulk_create(
+            [Card(customer_id=customer_id, program=program, card_number=card_number_candidate())],
+            ignore_conflicts=True,
+        )
+    raise RuntimeError("could not draw a free card number")
 
 
 def ledger_post(

@@ -1,6 +1,10 @@
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django_tenants.utils import schema_exists
 
+from tenants.models import Organization
+from tenants.schema_copy import schema_names_restore
 from tenants.services import template_schema_ensure
 
 
@@ -11,4 +15,13 @@ class Command(BaseCommand):
         verbosity = options["verbosity"]
         call_command("migrate_schemas", shared=True, interactive=False, verbosity=verbosity)
         template_schema_ensure(verbosity=verbosity)
+        template = settings.TENANT_BASE_SCHEMA
+        if template and schema_exists(template):
+            # Organizations cloned before clones kept the template's names get them back
+            # before any migration looks for them.
+            for schema in Organization.objects.exclude(schema_name="public").values_list(
+                "schema_name", flat=True
+            ):
+                for change in schema_names_restore(schema=schema, template=template):
+                    self.stdout.write(f"{schema}: {change}")
         call_command("migrate_schemas", tenant=True, interactive=False, verbosity=verbosity)
