@@ -57,7 +57,7 @@ class Organization(TenantMixin):
 
     def create_schema(self, check_if_exists=False, sync_schema=True, verbosity=1):
         """As django-tenants does, but a clone keeps every constraint, index and sequence
-        name of the template (tenants.schema_copy; docs/decisions/XXXX-clone-preserves-names.md)."""
+        name of the template (tenants.schema_copy; docs/decisions/0015-clone-preserves-names.md)."""
         base_schema = self.get_base_schema() if get_creation_fakes_migrations() else False
         if not (sync_schema and base_schema and schema_exists(base_schema)):
             return super().create_schema(check_if_exists, sync_schema, verbosity)
