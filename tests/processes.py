@@ -90,7 +90,8 @@ class LiveServer:
 
 
 @contextmanager
-def live_server() -> Iterator[LiveServer]:
+def live_server(**environment: str) -> Iterator[LiveServer]:
+    """uvicorn on a free port; `environment` adds variables (DEBUG=false for production mode)."""
     port = free_port()
     process = subprocess.Popen(
         [
@@ -108,7 +109,7 @@ def live_server() -> Iterator[LiveServer]:
             "warning",
         ],
         cwd=BASE_DIR,
-        env=helper_environment(PLATFORM_HOST=f"localhost:{port}"),
+        env=helper_environment(PLATFORM_HOST=f"localhost:{port}", **environment),
     )
     try:
         wait_for_port(port, process)

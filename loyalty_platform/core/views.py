@@ -1,12 +1,12 @@
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from loyalty_platform.core.health import database_status, redis_status, worker_status
 from tenants.platform import platform_base_url
 
 
-@require_GET
+@require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
     """Database and Redis must answer for the process to serve; the worker is reported."""
     checks = {"database": database_status(), "redis": redis_status(), "worker": worker_status()}
@@ -15,12 +15,12 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": status, **checks}, status=200 if serving else 503)
 
 
-@require_GET
+@require_safe
 def platform_home(request: HttpRequest):
     return render(request, "platform_home.html", {"base_url": platform_base_url()})
 
 
-@require_GET
+@require_safe
 def organization_home(request: HttpRequest):
     return render(request, "organization_home.html", {"organization": request.organization})
 
@@ -40,7 +40,7 @@ def ping(request: HttpRequest) -> JsonResponse:
 QR_MAX_DATA_BYTES = 1024
 
 
-@require_GET
+@require_safe
 def qr_image(request: HttpRequest, image_format: str):
     """The QR of any text, as PNG or SVG; bounded and cacheable."""
     from django.http import HttpResponse

@@ -50,6 +50,8 @@ MIDDLEWARE = [
     # WhiteNoise answers static files before anything else. It is async-capable and the rest
     # of the stack is sync: keeping it first means one sync hop per request, not three.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # NUL characters and oversized bodies are refused (JSON on API paths) before any view.
+    "loyalty_platform.core.request_guard.RequestGuardMiddleware",
     "tenants.middleware.TenantHostMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
