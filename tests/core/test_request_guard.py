@@ -13,7 +13,6 @@ from loyalty_platform.accounts.models import User
 from loyalty_platform.customers.models import Customer
 from tests.conftest import HostClient
 from tests.pos_fixtures import create_customer, issue_key, snapshot
-from tests.processes import live_server
 
 INVALID_CHARACTERS = {"error": "invalid_characters"}
 CONSENTS = {"consent_terms": True, "consent_privacy": True}
@@ -180,21 +179,20 @@ def test_head_answers_like_get_on_the_platform_host(platform_client, path):
     assert (head.status_code, head.content) == (200, b"")
 
 
+HTTPS = {"X-Forwarded-Proto": "https"}
+
+
 @pytest.fixture(scope="module")
-def production_server(django_db_setup, django_db_blocker):
-    """The ASGI server in production mode (DEBUG=false), with a key of organization A."""
+def production_key(django_db_setup, django_db_blocker) -> str:
     from tenants.models import Organization
 
     with django_db_blocker.unblock():
-        key = issue_key(Organization.objects.get(slug="test-a"))
-        environment = {"DEBUG": "false", "SECRET_KEY": "s" * 50, "REDIS_URL": settings.REDIS_URL}
-        with live_server(**environment) as running:
-            yield running, key
+        return issue_key(Organization.objects.get(slug="test-a"))
 
 
-def test_production_server_refuses_nul_and_big_bodies_with_json(production_server):
-    server, key = production_server
-    headers = {"X-Api-Key": key}
+def test_production_server_refuses_nul_and_big_bodies_with_json(production_server, production_key):
+    server = production_server
+    headers = {"X-Api-Key": production_key, **HTTPS}
 
     query = requests.get(
         server.url("localhost", "/webhook/customer?email=a%00b"), headers=headers, timeout=10
@@ -214,11 +212,25 @@ def test_production_server_refuses_nul_and_big_bodies_with_json(production_serve
     assert (big.status_code, big.json()) == (413, {"error": "request_too_large"})
 
 
+def test_production_server_refuses_nul_in_a_profile_form_with_a_plain_400(production_server):
+    server = production_server
+
+    response = requests.post(
+        server.url("localhost", "/me/signup"),
+        data={"email": "n\x00@example.com", "consent_terms": "on", "consent_privacy": "on"},
+        headers={"Host": f"test-a.localhost:{server.port}", **HTTPS},
+        timeout=10,
+    )
+
+    assert response.status_code == 400
+    assert response.headers["Content-Type"].startswith("text/plain")
+
+
 def test_production_server_answers_head_without_a_body(production_server):
-    server, _ = production_server
+    server = production_server
 
     for host, path in (("localhost", "/"), ("localhost", "/healthz"), ("test-a.localhost", "/me/login")):
-        headers = {"Host": f"{host}:{server.port}"}
+        headers = {"Host": f"{host}:{server.port}", **HTTPS}
         get = requests.get(server.url("localhost", path), headers=headers, timeout=10)
         head = requests.head(server.url("localhost", path), headers=headers, timeout=10)
         assert get.status_code == 200, path

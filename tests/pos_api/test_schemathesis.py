@@ -1,0 +1,89 @@
+"""Schemathesis over the whole published OpenAPI schema, against the real ASGI server: every
+answer must be a documented status, of the documented content type, matching its schema, and
+never a server error. Bounded (a few examples per operation, a time budget, a fixed seed,
+deterministic generation) so that it is repeatable.
+
+Requests authenticate through the schema's own security scheme (`ApiKeyHeader`) with a real
+key of an organization of its own, which has programs, so valid calls reach the services.
+The CLI runs it (schemathesis' pytest plugin does not support pytest 9's node ids)."""
+
+import json
+import logging
+import os
+import subprocess
+import sys
+
+import pytest
+
+from loyalty_platform.embedded import BASE_DIR
+from tenants.models import Organization
+from tenants.services import organization_create
+from tests.pos_fixtures import create_programs, issue_key
+
+logger = logging.getLogger(__name__)
+SLUG = "test-fuzz"
+CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
+CONFIG = """
+seed = 20261201
+request-timeout = 20
+[headers]
+X-Forwarded-Proto = "https"
+[generation]
+max-examples = 10
+deterministic = true
+database = "none"
+[phases.stateful]
+enabled = false
+[auth.openapi.ApiKeyHeader]
+api_key = "${FUZZ_API_KEY}"
+"""
+
+
+@pytest.fixture(scope="module")
+def fuzz_key(django_db_setup, django_db_blocker) -> str:
+    with django_db_blocker.unblock():
+        organization = Organization.objects.filter(slug=SLUG).first()
+        if organization is None:
+            organization = organization_create(slug=SLUG, name="Fuzzed Shop")
+            create_programs(organization)
+        return issue_key(organization)
+
+
+def test_every_operation_answers_as_documented(production_server, fuzz_key, tmp_path):
+    config = tmp_path / "schemathesis.toml"
+    config.write_text(CONFIG)
+    report = tmp_path / "report.json"
+    result = subprocess.run(
+        [
+            os.path.join(os.path.dirname(sys.executable), "schemathesis"),
+            "--config-file",
+            str(config),
+            "--no-color",
+            "run",
+            production_server.url("localhost", "/api/schema/?format=json"),
+            "--checks",
+            CHECKS,
+            "--workers",
+            "1",
+            "--report",
+            "json",
+            "--report-json-path",
+            str(report),
+        ],
+        cwd=BASE_DIR,
+        env={**os.environ, "FUZZ_API_KEY": fuzz_key},
+        capture_output=True,
+        text=True,
+        timeout=170,
+    )
+
+    summary = json.loads(report.read_text())
+    logger.info(  # the figures the README's "Reliability" section quotes
+        "schemathesis: %s operations, %s requests, %s failing",
+        summary["operations"]["tested"],
+        summary["test_cases"]["generated"],
+        summary["test_cases"]["with_failures"],
+    )
+    assert result.returncode == 0, result.stdout[-20000:]
+    assert summary["operations"]["tested"] == summary["operations"]["total"]
+    assert (summary["failures"], summary["errors"], summary["test_cases"]["errored"]) == ([], [], 0)
