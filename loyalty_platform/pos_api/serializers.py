@@ -4,6 +4,7 @@ missing and `<field>_invalid` otherwise, unless the contract names another code.
 from collections.abc import Mapping
 from decimal import Decimal
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from loyalty_platform.pos_api.errors import RequestValidationError
@@ -13,6 +14,12 @@ MISSING_CODES = {"required", "null", "blank"}
 
 class StrictCharField(serializers.CharField):
     """A JSON string only (DRF's CharField would turn 42 into "42")."""
+
+    def __init__(self, **kwargs):
+        if not kwargs.get("allow_blank"):
+            # Documents the refusal of "" (minLength 1); "" is still refused as blank first.
+            kwargs.setdefault("min_length", 1)
+        super().__init__(**kwargs)
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
@@ -43,6 +50,14 @@ class CustomerCodeField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "pattern": r"^\d{1,10}(\.\d{1,4})?$"},
+            {"type": "number", "minimum": 0.0001, "maximum": 1000000000},
+        ]
+    }
+)
 class AmountField(serializers.DecimalField):
     def __init__(self, **kwargs):
         super().__init__(

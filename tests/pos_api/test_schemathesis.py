@@ -4,7 +4,8 @@ never a server error. Bounded (a few examples per operation, a time budget, a fi
 deterministic generation) so that it is repeatable.
 
 Requests authenticate through the schema's own security scheme (`ApiKeyHeader`) with a real
-key of an organization of its own, which has programs, so valid calls reach the services.
+key of an organization of its own, which has programs and two customers whose codes are
+offered for `customer_code` wherever it appears, so valid calls reach the services.
 The CLI runs it (schemathesis' pytest plugin does not support pytest 9's node ids)."""
 
 import json
@@ -14,11 +15,13 @@ import subprocess
 import sys
 
 import pytest
+from django_tenants.utils import tenant_context
 
+from loyalty_platform.customers.models import Customer
 from loyalty_platform.embedded import BASE_DIR
 from tenants.models import Organization
 from tenants.services import organization_create
-from tests.pos_fixtures import create_programs, issue_key
+from tests.pos_fixtures import create_customer, create_programs, issue_key
 
 logger = logging.getLogger(__name__)
 SLUG = "test-fuzz"
@@ -36,7 +39,13 @@ database = "none"
 enabled = false
 [auth.openapi.ApiKeyHeader]
 api_key = "${FUZZ_API_KEY}"
+[dictionaries.customers]
+values = [CUSTOMER_CODES]
+[parameters]
+customer_code = {dictionary = "customers", probability = 0.6}
+"body.customer_code" = {dictionary = "customers", probability = 0.6}
 """
+CUSTOMER_CODES = (424242, 515151)
 
 
 @pytest.fixture(scope="module")
@@ -46,12 +55,16 @@ def fuzz_key(django_db_setup, django_db_blocker) -> str:
         if organization is None:
             organization = organization_create(slug=SLUG, name="Fuzzed Shop")
             create_programs(organization)
+            for code in CUSTOMER_CODES:
+                customer = create_customer(organization, points=5000, stamps=4)
+                with tenant_context(organization):
+                    Customer.objects.filter(pk=customer.pk).update(customer_code=code)
         return issue_key(organization)
 
 
 def test_every_operation_answers_as_documented(production_server, fuzz_key, tmp_path):
     config = tmp_path / "schemathesis.toml"
-    config.write_text(CONFIG)
+    config.write_text(CONFIG.replace("CUSTOMER_CODES", ", ".join(map(str, CUSTOMER_CODES))))
     report = tmp_path / "report.json"
     result = subprocess.run(
         [
