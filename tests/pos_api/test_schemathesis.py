@@ -35,6 +35,8 @@ X-Forwarded-Proto = "https"
 max-examples = 10
 deterministic = true
 database = "none"
+[cache]
+enabled = false
 [phases.stateful]
 enabled = false
 [auth.openapi.ApiKeyHeader]
