@@ -2,7 +2,7 @@
 
 import re
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
 
 from loyalty_platform.pos_api.errors import STATUS_BY_CODE
 
@@ -21,6 +21,15 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
             {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
             {"type": "http", "scheme": "bearer", "description": "the same key as a bearer token"},
         ]
+
+
+class RawValueFieldSchema(OpenApiSerializerFieldExtension):
+    """A raw value is documented by the schema its declaration gives."""
+
+    target_class = "loyalty_platform.pos_api.serializers.RawValueField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        return dict(self.target.openapi_schema)
 
 
 # Refusals that any POS operation can answer before or around its view (the request guard,

@@ -11,6 +11,18 @@ from loyalty_platform.pos_api.errors import RequestValidationError
 
 MISSING_CODES = {"required", "null", "blank"}
 
+DECIMAL_TEXT = r"^\d{1,10}(\.\d{1,4})?$"
+POSITIVE_DECIMAL_TEXT = r"^([1-9]\d{0,9}(\.\d{1,4})?|0\.\d{0,3}[1-9])$"
+# OpenAPI schemas of the raw values the services check: what a client should send.
+MONEY = {"oneOf": [{"type": "string", "pattern": DECIMAL_TEXT}, {"type": "number", "minimum": 0}]}
+POSITIVE_MONEY = {
+    "oneOf": [
+        {"type": "string", "pattern": POSITIVE_DECIMAL_TEXT},
+        {"type": "number", "minimum": 0.0001, "maximum": 1000000000},
+    ]
+}
+SIGNED_MONEY = {"oneOf": [{"type": "string", "pattern": r"^-?\d{1,10}(\.\d{1,4})?$"}, {"type": "number"}]}
+
 
 class StrictCharField(serializers.CharField):
     """A JSON string only (DRF's CharField would turn 42 into "42")."""
@@ -50,14 +62,7 @@ class CustomerCodeField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
-@extend_schema_field(
-    {
-        "oneOf": [
-            {"type": "string", "pattern": r"^\d{1,10}(\.\d{1,4})?$"},
-            {"type": "number", "minimum": 0.0001, "maximum": 1000000000},
-        ]
-    }
-)
+@extend_schema_field(POSITIVE_MONEY)
 class AmountField(serializers.DecimalField):
     def __init__(self, **kwargs):
         super().__init__(
@@ -86,7 +91,11 @@ class PositiveCountField(serializers.IntegerField):
 
 class RawValueField(serializers.Field):
     """Passes the parsed JSON value through (numbers arrive as Decimal) for a service to
-    validate with its own error codes."""
+    validate with its own error codes. `schema` documents it in OpenAPI (see schema.py)."""
+
+    def __init__(self, *, schema: dict | None = None, **kwargs):
+        self.openapi_schema = schema or {"type": "string"}
+        super().__init__(**kwargs)
 
     def to_internal_value(self, data):
         return data
@@ -197,7 +206,9 @@ class ErrorBody(serializers.Serializer):
 
 
 class StoredValueTransactionRequest(VerificationFieldsMixin, PosRequestSerializer):
-    amount = RawValueField(help_text="Positive loads or tops up, negative pays (exact decimal).")
+    amount = RawValueField(
+        schema=SIGNED_MONEY, help_text="Positive loads or tops up, negative pays (exact decimal)."
+    )
     external_id = StrictCharField(max_length=128)
     allow_partial = StrictBooleanField(required=False, default=False)
 
@@ -207,7 +218,7 @@ class ReverseRequest(PosRequestSerializer):
 
 
 class DigitalGiftcardRequest(PosRequestSerializer):
-    amount = RawValueField(help_text="Money loaded on the new card.")
+    amount = RawValueField(schema=POSITIVE_MONEY, help_text="Money loaded on the new card.")
     recipient_email = StrictCharField(max_length=254)
     recipient_name = StrictCharField(required=False, max_length=150, allow_blank=True, default="")
     sender_name = StrictCharField(required=False, max_length=150, allow_blank=True, default="")

@@ -46,6 +46,7 @@ values = [CUSTOMER_CODES]
 [parameters]
 customer_code = {dictionary = "customers", probability = 0.6}
 "body.customer_code" = {dictionary = "customers", probability = 0.6}
+"body.currency" = "EUR"
 """
 CUSTOMER_CODES = (424242, 515151)
 
