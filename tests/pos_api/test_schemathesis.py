@@ -36,7 +36,7 @@ request-timeout = 20
 [headers]
 X-Forwarded-Proto = "https"
 [generation]
-max-examples = 10
+max-examples = 20
 deterministic = true
 database = "none"
 [cache]
