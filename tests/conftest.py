@@ -134,3 +134,14 @@ def server(django_db_setup, django_db_blocker):
 
     with django_db_blocker.unblock(), live_server() as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def production_server(django_db_setup, django_db_blocker):
+    """The ASGI server in production mode (DEBUG=false, so Django's own error pages are the
+    production ones). Send `X-Forwarded-Proto: https`, as the TLS proxy in front of it would."""
+    from tests.processes import live_server
+
+    environment = {"DEBUG": "false", "SECRET_KEY": "t" * 50, "REDIS_URL": settings.REDIS_URL}
+    with django_db_blocker.unblock(), live_server(**environment) as running:
+        yield running

@@ -90,8 +90,9 @@ class LiveServer:
 
 
 @contextmanager
-def live_server(**env: str) -> Iterator[LiveServer]:
-    """`env` adds to or overrides the helper's environment (another Redis, a database proxy)."""
+def live_server(**environment: str) -> Iterator[LiveServer]:
+    """uvicorn on a free port; `environment` adds to or overrides the helper's variables
+    (DEBUG=false for production mode, another Redis or PostgreSQL for the fault tests)."""
     port = free_port()
     process = subprocess.Popen(
         [
@@ -109,7 +110,7 @@ def live_server(**env: str) -> Iterator[LiveServer]:
             "warning",
         ],
         cwd=BASE_DIR,
-        env=helper_environment(PLATFORM_HOST=f"localhost:{port}", **env),
+        env=helper_environment(PLATFORM_HOST=f"localhost:{port}", **environment),
     )
     try:
         wait_for_port(port, process)

@@ -1,13 +1,13 @@
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from loyalty_platform.core.faults import RETRY_AFTER_SECONDS
 from loyalty_platform.core.health import database_status, redis_status, worker_status
 from tenants.platform import platform_base_url
 
 
-@require_GET
+@require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
     """The database must answer for the process to serve (503 otherwise). Without Redis or a
     worker it still serves, degraded: rate limits and caches fail open, realtime falls back
@@ -27,12 +27,12 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return response
 
 
-@require_GET
+@require_safe
 def platform_home(request: HttpRequest):
     return render(request, "platform_home.html", {"base_url": platform_base_url()})
 
 
-@require_GET
+@require_safe
 def organization_home(request: HttpRequest):
     return render(request, "organization_home.html", {"organization": request.organization})
 
@@ -52,7 +52,7 @@ def ping(request: HttpRequest) -> JsonResponse:
 QR_MAX_DATA_BYTES = 1024
 
 
-@require_GET
+@require_safe
 def qr_image(request: HttpRequest, image_format: str):
     """The QR of any text, as PNG or SVG; bounded and cacheable."""
     from django.http import HttpResponse

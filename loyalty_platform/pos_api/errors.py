@@ -51,6 +51,7 @@ STATUS_BY_CODE = {
     "pin_locked": 423,
     "pin_attempts_exceeded": 429,
     "code or qr is required": 400,
+    "request_too_large": 413,
 }
 
 

@@ -50,12 +50,43 @@ class NonNegativeCountField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
+def _lines_schema(fields: frozenset[str]) -> dict:
+    """OpenAPI schema of the order or return lines that parse_order_lines/parse_return_lines accept."""
+    properties = {
+        "sku": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"\S"},
+        "name": {"type": "string", "maxLength": 200},
+        "category": {"type": "string", "maxLength": 100},
+        "quantity": {"type": "string", "pattern": r"^([1-9]\d{0,5}(\.\d{1,3})?|0\.\d{0,2}[1-9])$"},
+        "unit_price": s.MONEY,
+    }
+    return {
+        "type": "array",
+        "minItems": 1,
+        "maxItems": MAX_LINES,
+        "items": {
+            "type": "object",
+            "properties": {name: schema for name, schema in properties.items() if name in fields},
+            "required": ["sku", "quantity"]
+            if "unit_price" not in fields
+            else ["sku", "quantity", "unit_price"],
+            "additionalProperties": False,
+        },
+    }
+
+
 class OrderFieldsMixin(s.VerificationFieldsMixin, s.PosRequestSerializer):
     customer_code = s.CustomerCodeField(required=False)
     shop_id = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**62)
-    currency = s.StrictCharField(max_length=3, min_length=3)
-    total = s.RawValueField(help_text="The amount paid for the basket (decimal string or number).")
-    lines = s.RawValueField(help_text="[{sku, name, category, quantity, unit_price}], 1 to 500 lines.")
+    currency = s.StrictCharField(
+        max_length=3, min_length=3, help_text="The organization's currency (ISO 4217)."
+    )
+    total = s.RawValueField(
+        schema=s.MONEY, help_text="The amount paid for the basket (decimal string or number)."
+    )
+    lines = s.RawValueField(
+        schema=_lines_schema(LINE_FIELDS),
+        help_text="[{sku, name, category, quantity, unit_price}], 1 to 500 lines.",
+    )
     paid_with_points = NonNegativeCountField(required=False, default=0)
 
 
@@ -71,7 +102,9 @@ class OrderPreviewRequest(OrderFieldsMixin):
 class ReturnRequest(s.PosRequestSerializer):
     external_id = s.StrictCharField(max_length=128)
     lines = s.RawValueField(
-        required=False, help_text="[{sku, quantity}]; leave out to return everything (cancellation)."
+        schema=_lines_schema(RETURN_LINE_FIELDS),
+        required=False,
+        help_text="[{sku, quantity}]; leave out to return everything (cancellation).",
     )
 
 

@@ -4,6 +4,8 @@ from decimal import Decimal
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
+from loyalty_platform.core.errors import DomainError
+
 MAX_BODY_BYTES = 64 * 1024
 
 
@@ -18,7 +20,7 @@ class ExactJSONParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         raw = stream.read(MAX_BODY_BYTES + 1) if stream is not None else b""
         if len(raw) > MAX_BODY_BYTES:
-            raise ParseError("body too large")
+            raise DomainError("request_too_large")
         try:
             return json.loads(raw.decode("utf-8"), parse_float=Decimal, parse_constant=_refuse_constant)
         except (ValueError, UnicodeDecodeError, RecursionError) as error:

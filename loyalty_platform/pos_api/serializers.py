@@ -4,12 +4,25 @@ missing and `<field>_invalid` otherwise, unless the contract names another code.
 from collections.abc import Mapping
 from decimal import Decimal
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from loyalty_platform.core.text import has_control_characters
 from loyalty_platform.pos_api.errors import RequestValidationError
 
 MISSING_CODES = {"required", "null", "blank"}
+
+DECIMAL_TEXT = r"^\d{1,10}(\.\d{1,4})?$"
+POSITIVE_DECIMAL_TEXT = r"^([1-9]\d{0,9}(\.\d{1,4})?|0\.\d{0,3}[1-9])$"
+# OpenAPI schemas of the raw values the services check: what a client should send.
+MONEY = {"oneOf": [{"type": "string", "pattern": DECIMAL_TEXT}, {"type": "number", "minimum": 0}]}
+POSITIVE_MONEY = {
+    "oneOf": [
+        {"type": "string", "pattern": POSITIVE_DECIMAL_TEXT},
+        {"type": "number", "minimum": 0.0001, "maximum": 1000000000},
+    ]
+}
+SIGNED_MONEY = {"oneOf": [{"type": "string", "pattern": r"^-?\d{1,10}(\.\d{1,4})?$"}, {"type": "number"}]}
 
 
 class StrictCharField(serializers.CharField):
@@ -19,6 +32,9 @@ class StrictCharField(serializers.CharField):
 
     def __init__(self, *, multiline: bool = False, **kwargs):
         self.multiline = multiline
+        if not kwargs.get("allow_blank"):
+            # Documents the refusal of "" (minLength 1); "" is still refused as blank first.
+            kwargs.setdefault("min_length", 1)
         super().__init__(**kwargs)
 
     def to_internal_value(self, data):
@@ -50,6 +66,7 @@ class CustomerCodeField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
+@extend_schema_field(POSITIVE_MONEY)
 class AmountField(serializers.DecimalField):
     def __init__(self, **kwargs):
         super().__init__(
@@ -78,7 +95,11 @@ class PositiveCountField(serializers.IntegerField):
 
 class RawValueField(serializers.Field):
     """Passes the parsed JSON value through (numbers arrive as Decimal) for a service to
-    validate with its own error codes."""
+    validate with its own error codes. `schema` documents it in OpenAPI (see schema.py)."""
+
+    def __init__(self, *, schema: dict | None = None, **kwargs):
+        self.openapi_schema = schema or {"type": "string"}
+        super().__init__(**kwargs)
 
     def to_internal_value(self, data):
         return data
@@ -189,7 +210,9 @@ class ErrorBody(serializers.Serializer):
 
 
 class StoredValueTransactionRequest(VerificationFieldsMixin, PosRequestSerializer):
-    amount = RawValueField(help_text="Positive loads or tops up, negative pays (exact decimal).")
+    amount = RawValueField(
+        schema=SIGNED_MONEY, help_text="Positive loads or tops up, negative pays (exact decimal)."
+    )
     external_id = StrictCharField(max_length=128)
     allow_partial = StrictBooleanField(required=False, default=False)
 
@@ -199,7 +222,7 @@ class ReverseRequest(PosRequestSerializer):
 
 
 class DigitalGiftcardRequest(PosRequestSerializer):
-    amount = RawValueField(help_text="Money loaded on the new card.")
+    amount = RawValueField(schema=POSITIVE_MONEY, help_text="Money loaded on the new card.")
     recipient_email = StrictCharField(max_length=254)
     recipient_name = StrictCharField(required=False, max_length=150, allow_blank=True, default="")
     sender_name = StrictCharField(required=False, max_length=150, allow_blank=True, default="")

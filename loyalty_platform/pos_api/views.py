@@ -66,7 +66,7 @@ def _errors(*codes: str) -> OpenApiResponse:
     )
 
 
-AUTH_ERRORS = ("invalid or missing API key (401)", "too many requests (429)")
+AUTH_ERRORS = ("invalid or missing API key",)  # 429 `too many requests`: see schema.py
 PIN_ERRORS = (
     "pin_required (412)",
     "pin_invalid (422)",

@@ -85,7 +85,9 @@ class RedeemVoucherRequest(s.PosRequestSerializer):
     external_id = s.StrictCharField(max_length=128)
     release_key = s.StrictCharField(required=False, max_length=100)
     customer_code = s.CustomerCodeField(required=False)
-    amount = s.RawValueField(required=False, help_text="Basket total, checked against the minimum spend.")
+    amount = s.RawValueField(
+        schema=s.MONEY, required=False, help_text="Basket total, checked against the minimum spend."
+    )
 
 
 class ReverseVoucherRequest(s.PosRequestSerializer):

@@ -3,7 +3,7 @@
 from functools import wraps
 
 from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from loyalty_platform.customers.session import current_customer
 from loyalty_platform.profile.selectors import (
@@ -20,7 +20,7 @@ from loyalty_platform.verification.services import open_pins_for_customer
 
 def session_customer_api(view):
     @wraps(view)
-    @require_GET
+    @require_safe
     def wrapper(request: HttpRequest):
         customer = current_customer(request)
         if customer is None:

@@ -94,7 +94,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def login(request: HttpRequest) -> HttpResponse:
     next_path = safe_next_path(request.GET.get("next") or request.POST.get("next") or "/me/")
     if request.method == "POST":
@@ -120,7 +120,7 @@ def login(request: HttpRequest) -> HttpResponse:
     return render(request, "profile/login.html", {"next": next_path})
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     next_path = safe_next_path(request.GET.get("next") or request.POST.get("next") or "/me/")
     errors = {}
@@ -174,7 +174,7 @@ def logout(request: HttpRequest) -> HttpResponse:
 
 
 @customer_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def export(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return render(
@@ -197,7 +197,7 @@ def export(request: HttpRequest) -> HttpResponse:
 
 
 @customer_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def delete_account(request: HttpRequest) -> HttpResponse:
     if request.method == "GET" or request.POST.get("confirm") != "DELETE":
         return render(
@@ -248,7 +248,7 @@ def join(request: HttpRequest, invitation_id: str) -> HttpResponse:
     return render(request, "profile/message.html", {"title": "Welcome!", "text": "You're a member now."})
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def claim(request: HttpRequest) -> HttpResponse:
     """A receipt's claim link: the order's points go to the signed-in customer, once."""
     external_id = request.GET.get("o", "")[:128]

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from loyalty_platform.customers.session import current_customer
 from loyalty_platform.realtime.publish import customer_channel
@@ -13,7 +13,7 @@ from loyalty_platform.realtime.signing import app_key, channel_signature
 SOCKET_ID = re.compile(r"^\d{1,12}\.\d{1,12}$")
 
 
-@require_GET
+@require_safe
 def realtime_config(request: HttpRequest) -> JsonResponse:
     host, _, port = request.get_host().partition(":")
     secure = request.is_secure()

@@ -50,6 +50,8 @@ MIDDLEWARE = [
     # WhiteNoise answers static files before anything else. It is async-capable and the rest
     # of the stack is sync: keeping it first means one sync hop per request, not three.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # NUL characters and oversized bodies are refused (JSON on API paths) before any view.
+    "loyalty_platform.core.request_guard.RequestGuardMiddleware",
     # PostgreSQL or Redis unreachable: 503 with Retry-After rather than a 500 traceback.
     "loyalty_platform.core.faults.FaultMiddleware",
     "tenants.middleware.TenantHostMiddleware",

@@ -13,7 +13,7 @@ else:
 # Lets a helper process (a Celery worker in a test, a benchmark) use another database.
 if env.str("DATABASE_NAME", default=""):
     _database["NAME"] = env.str("DATABASE_NAME")
-# ... or reach it another way (the fault-injection tests put a proxy in between).
+# ... or another server (the PostgreSQL fault test points its web server at a cluster of its own).
 if env.str("DATABASE_HOST", default=""):
     _database["HOST"] = env.str("DATABASE_HOST")
     _database["PORT"] = env.str("DATABASE_PORT", default="5432")

@@ -86,9 +86,7 @@ def test_check_deploy_reports_no_issue():
 
     assert result.returncode == 0, result.stderr
     issues = re.findall(r"^\S*: \((\S+)\)", result.stderr + result.stdout, flags=re.MULTILINE)
-    # drf-spectacular's schema warnings (its deploy check) belong to the OpenAPI security scheme
-    # work of the same issue, which registers the API key authentication.
-    assert [issue for issue in issues if issue != "drf_spectacular.W001"] == []
+    assert issues == []
 
 
 @pytest.mark.usefixtures("committed_db")

@@ -59,3 +59,27 @@ def test_unknown_api_path_is_json_404(client_a, platform_client):
     for client in (client_a, platform_client):
         response = client.get("/webhook/nothing-here")
         assert (response.status_code, response.json()) == (404, {"error": "not_found"})
+
+
+def test_each_error_code_is_documented_under_the_status_it_is_answered_with(platform_client):
+    schema = yaml.safe_load(platform_client.get("/api/schema/").content)
+
+    earn = schema["paths"]["/webhook/pos"]["post"]["responses"]
+    assert "`pin_required`" in earn["412"]["description"]
+    assert "`pin_required`" not in earn["422"]["description"]
+    assert "`pin_locked`" in earn["423"]["description"]
+    assert "`request_too_large`" in earn["413"]["description"]
+    validate = schema["paths"]["/webhook/vouchers/validate"]["post"]["responses"]
+    assert "`voucher_not_found`" in validate["404"]["description"]
+    assert "`voucher_expired`" in validate["410"]["description"]
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            responses = operation["responses"]
+            assert "`invalid_characters`" in responses["400"]["description"], (path, method)
+            assert "Retry-After" in responses["429"]["headers"], (path, method)
+            assert operation["security"] == [{"ApiKeyHeader": []}, {"ApiKeyBearer": []}], (path, method)
+    assert schema["components"]["securitySchemes"]["ApiKeyHeader"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Api-Key",
+    }
