@@ -12,4 +12,6 @@ urlpatterns = [
     path("", include("loyalty_platform.urls_common")),
 ]
 
+handler400 = "loyalty_platform.core.views.bad_request"
 handler404 = "loyalty_platform.core.views.not_found"
+handler500 = "loyalty_platform.core.views.server_error"

@@ -24,6 +24,8 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from kombu.exceptions import OperationalError as BrokerError
 
+from loyalty_platform.core.clients import wants_json
+
 logger = logging.getLogger(__name__)
 
 DATABASE_FAULTS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError)
@@ -33,9 +35,6 @@ SERVICE_FAULTS = DATABASE_FAULTS + REDIS_FAULTS
 RETRY_AFTER_SECONDS = 5
 # One warning per kind of failure per interval, however many calls fail meanwhile.
 LOG_EVERY_SECONDS = 10.0
-
-# Paths whose clients are programs: they get JSON even when they accept HTML.
-MACHINE_PATH_PREFIXES = ("/webhook/", "/api/", "/me/api/", "/realtime/", "/healthz", "/ping")
 
 _UNAVAILABLE_PAGE = (
     "<!doctype html><title>Temporarily unavailable</title>"
@@ -76,10 +75,6 @@ def warn_degraded(what: str, error: BaseException, outcome: str = "going on with
             error,
             suppressed,
         )
-
-
-def wants_json(request: HttpRequest) -> bool:
-    return request.path.startswith(MACHINE_PATH_PREFIXES) or not request.accepts("text/html")
 
 
 def service_unavailable_response(request: HttpRequest, error: BaseException) -> HttpResponse:

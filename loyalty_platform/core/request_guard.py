@@ -14,10 +14,11 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooMany
 from django.http import HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
 from django.http.multipartparser import MultiPartParserError
 
+from loyalty_platform.core.clients import is_machine_path
+
 NUL = "\x00"
 # `\u0000` in JSON text, unless its backslash is itself escaped (`\\u0000` is six characters).
 JSON_ESCAPED_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
-JSON_PATH_PREFIXES = ("/webhook/", "/api/", "/me/api/", "/realtime/", "/healthz", "/ping", "/qr.")
 FORM_CONTENT_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 PLAIN_TEXT = {
@@ -35,7 +36,7 @@ class RequestRefused(Exception):
 
 
 def refusal_response(request: HttpRequest, code: str, status: int) -> HttpResponse:
-    if request.path.startswith(JSON_PATH_PREFIXES):
+    if is_machine_path(request):
         return JsonResponse({"error": code}, status=status)
     return HttpResponse(PLAIN_TEXT[code], status=status, content_type="text/plain; charset=utf-8")
 

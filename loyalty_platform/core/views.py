@@ -2,6 +2,7 @@ from django.http import HttpRequest, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from loyalty_platform.core.clients import is_machine_path
 from loyalty_platform.core.faults import RETRY_AFTER_SECONDS
 from loyalty_platform.core.health import database_status, redis_status, worker_status
 from tenants.platform import platform_base_url
@@ -39,9 +40,24 @@ def organization_home(request: HttpRequest):
 
 def not_found(request: HttpRequest, exception=None):
     """JSON for API paths (clients parse it), a plain page elsewhere."""
-    if request.path.startswith(("/webhook/", "/api/")):
+    if is_machine_path(request):
         return JsonResponse({"error": "not_found"}, status=404)
     return render(request, "not_found.html", status=404)
+
+
+def bad_request(request: HttpRequest, exception=None):
+    """Django's answer to a SuspiciousOperation, as JSON on API paths."""
+    if is_machine_path(request):
+        return JsonResponse({"error": "bad_request"}, status=400)
+    return render(request, "bad_request.html", status=400)
+
+
+def server_error(request: HttpRequest):
+    """An unexpected failure (a bug: service faults answer 503 in core.faults). Django has
+    logged the traceback; the client gets no detail, and a program still gets JSON."""
+    if is_machine_path(request):
+        return JsonResponse({"error": "server_error"}, status=500)
+    return render(request, "server_error.html", status=500)
 
 
 def ping(request: HttpRequest) -> JsonResponse:
