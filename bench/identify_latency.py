@@ -64,6 +64,8 @@ async def http(
         f"{method} {path} HTTP/1.1",
         f"Host: {HOST}:{port}",
         "Connection: close",
+        # Production redirects plain HTTP; as deployed, a TLS-terminating proxy says it was HTTPS.
+        "X-Forwarded-Proto: https",
         f"Content-Length: {len(body)}",
         *(f"{k}: {v}" for k, v in headers.items()),
     ]

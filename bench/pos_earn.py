@@ -28,6 +28,8 @@ os.environ["DATABASE_NAME"] = "bench_pos_earn"
 os.environ["REDIS_NAMESPACE"] = "bench"
 
 HOST = "bench.localhost"
+# Production answers plain HTTP with a redirect; as deployed, a TLS-terminating proxy says so.
+BEHIND_TLS_PROXY = "X-Forwarded-Proto: https\r\n"
 
 
 def free_port() -> int:
@@ -182,7 +184,7 @@ def earn_request(key: str, codes: list[int], run: str):
             {"customer_code": codes[index % len(codes)], "amount": "12.50", "external_id": f"{run}-{index}"}
         ).encode()
         return (
-            f"POST /webhook/pos HTTP/1.1\r\nHost: {HOST}\r\nX-Api-Key: {key}\r\n"
+            f"POST /webhook/pos HTTP/1.1\r\nHost: {HOST}\r\n{BEHIND_TLS_PROXY}X-Api-Key: {key}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
         ).encode() + body
 
@@ -190,7 +192,7 @@ def earn_request(key: str, codes: list[int], run: str):
 
 
 def bare_request(index: int) -> bytes:
-    return f"GET /ping HTTP/1.1\r\nHost: {HOST}\r\n\r\n".encode()
+    return f"GET /ping HTTP/1.1\r\nHost: {HOST}\r\n{BEHIND_TLS_PROXY}\r\n".encode()
 
 
 def main() -> None:
