@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
+from channels.layers import channel_layers, get_channel_layer
 from channels.testing.websocket import WebsocketCommunicator
 from django.conf import settings
 from django.db import connections
@@ -43,6 +43,10 @@ def run(coroutine):
             # The tenant look-up ran in channels' database thread; close what it opened there.
             await database_sync_to_async(connections.close_all)()
 
+    # Every run has an event loop of its own, and channels-redis binds its receive lock and
+    # connection pools to the loop that first used them: a layer left over from an earlier
+    # run's loop failed now and then ("bound to a different event loop").
+    channel_layers.backends.clear()
     # A thread of its own: Playwright's sync API may keep an event loop running in this one.
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, with_cleanup()).result()
