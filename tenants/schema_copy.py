@@ -180,22 +180,22 @@ def schema_copy(*, source: str, target: str) -> None:
         if unsupported:
             listed = ", ".join(f"{kind} {name}" for kind, name in unsupported[:10])
             raise SchemaCopyError(f"schema {source!r} holds objects the copy does not reproduce: {listed}")
-        try:
-            # Definitions printed from here name the source's own objects without a schema.
-            _set_search_path(cursor, _quoted(cursor, source))
-            catalog = _Catalog(
-                tables=_fetch(cursor, _TABLES, source_oid),
-                defaults=_fetch(cursor, _DEFAULTS, source_oid),
-                sequences=_fetch(cursor, _SEQUENCES, source_oid),
-                identities=_fetch(cursor, _IDENTITY_SEQUENCES, source_oid),
-                not_nulls=_fetch(cursor, _NOT_NULL, source_oid),
-                constraints=_fetch(cursor, _CONSTRAINTS, source_oid),
-                indexes=_fetch(cursor, _INDEXES, source_oid, src_name=source, dst_name=target),
-            )
-            _set_search_path(cursor, _quoted(cursor, target))
-            _copy(cursor, source, target, catalog)
-        finally:
-            _set_search_path(cursor, search_path_before)
+        # Definitions printed from here name the source's own objects without a schema. On an
+        # error the rollback undoes the search_path too (a SET is transactional); resetting it
+        # in the aborted transaction would only hide the error behind InFailedSqlTransaction.
+        _set_search_path(cursor, _quoted(cursor, source))
+        catalog = _Catalog(
+            tables=_fetch(cursor, _TABLES, source_oid),
+            defaults=_fetch(cursor, _DEFAULTS, source_oid),
+            sequences=_fetch(cursor, _SEQUENCES, source_oid),
+            identities=_fetch(cursor, _IDENTITY_SEQUENCES, source_oid),
+            not_nulls=_fetch(cursor, _NOT_NULL, source_oid),
+            constraints=_fetch(cursor, _CONSTRAINTS, source_oid),
+            indexes=_fetch(cursor, _INDEXES, source_oid, src_name=source, dst_name=target),
+        )
+        _set_search_path(cursor, _quoted(cursor, target))
+        _copy(cursor, source, target, catalog)
+        _set_search_path(cursor, search_path_before)
 
 
 def _sequence_alter(

@@ -6,18 +6,14 @@ Redis trouble never locks anyone out: counting fails open (core.redis.window_inc
 the read-only check here."""
 
 import hashlib
-import logging
 import math
 from dataclasses import dataclass
 
-import redis
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest
 
 from loyalty_platform.core import redis as lp_redis
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -62,12 +58,12 @@ def attempt(rule: Limit, subject: str) -> int | None:
 
 def blocked_for(rule: Limit, subject: str) -> int | None:
     """Without counting: the seconds to wait when `subject` has used up its attempts."""
-    try:
+
+    def read() -> tuple[bytes | None, int]:
         with lp_redis.client().pipeline(transaction=False) as pipe:
-            count, ttl_ms = pipe.get(_key(rule, subject)).pttl(_key(rule, subject)).execute()
-    except redis.RedisError as error:
-        logger.warning("abuse limit %s not checked, Redis unavailable: %s", rule.name, error)
-        return None
+            return tuple(pipe.get(_key(rule, subject)).pttl(_key(rule, subject)).execute())
+
+    count, ttl_ms = lp_redis.fail_open(f"abuse limit {rule.name}", read, (None, 0))
     if count is not None and int(count) >= rule.attempts and ttl_ms > 0:
         return max(1, math.ceil(ttl_ms / 1000))
     return None

@@ -9,7 +9,8 @@ from loyalty_platform.identification.models import Invitation
 def invitation_email_send_on_commit(*, invitation_id: str, url: str) -> None:
     """Mail the invitation by a Celery task once committed: an SMTP outage then delays the
     email (the task retries) instead of failing the till's call after it committed."""
-    from loyalty_platform.identification.tasks import send_invitation_email  # tasks import services
+    # A cycle: tasks import this module for invitation_email_send.
+    from loyalty_platform.identification.tasks import send_invitation_email
 
     task_send_on_commit(send_invitation_email, (str(invitation_id), url))
 

@@ -33,12 +33,14 @@ class RawValueFieldSchema(OpenApiSerializerFieldExtension):
 
 
 # Refusals that any POS operation can answer before or around its view (the request guard,
-# the parser, the request serializer, authentication, the throttle, URL resolution), so they
-# are documented here once rather than in each view's declaration.
+# the parser, the request serializer, authentication, the throttle, URL resolution, a
+# database or Redis outage), so they are documented here once rather than in each view's
+# declaration.
 EVERY_OPERATION = {
     "400": ["invalid_characters"],
     "401": ["invalid or missing API key"],
     "429": ["too many requests"],
+    "503": ["service_unavailable"],
 }
 WITH_BODY = {
     "400": ["invalid_json"],
@@ -101,5 +103,6 @@ def document_shared_errors(result: dict, generator, request, public) -> dict:
                     listed = by_status.setdefault(status, [])
                     listed.extend(code for code in codes if code not in listed)
             _document(operation, by_status)
-            operation["responses"]["429"]["headers"] = RETRY_AFTER
+            for status in ("429", "503"):
+                operation["responses"][status]["headers"] = RETRY_AFTER
     return result

@@ -176,7 +176,7 @@ def logout(request: HttpRequest) -> HttpResponse:
 @customer_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def export(request: HttpRequest) -> HttpResponse:
-    if request.method == "GET":
+    if request.method != "POST":  # GET and HEAD show the page; only the POST exports
         return render(
             request,
             "profile/confirm.html",

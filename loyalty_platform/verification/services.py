@@ -98,8 +98,14 @@ def pin_challenge_issue(
     with transaction.atomic():
         # Tills asking at the same moment: without the customer's row lock, each would
         # replace only the challenges committed before it and the second insert would break
-        # the one-open-challenge rule. With it, the last one issued is the open one.
-        list(Customer.objects.select_for_update().filter(pk=customer.pk).values_list("pk", flat=True))
+        # the one-open-challenge rule. With it, the last one issued is the open one. NO KEY
+        # UPDATE, so it never waits on (or deadlocks with) a PIN-gated action that inserts a
+        # row referring to the customer while it holds the challenge this one replaces.
+        list(
+            Customer.objects.select_for_update(no_key=True)
+            .filter(pk=customer.pk)
+            .values_list("pk", flat=True)
+        )
         PinChallenge.objects.filter(customer=customer, action=action, status=PinChallenge.Status.OPEN).update(
             status=PinChallenge.Status.REPLACED
         )
@@ -204,7 +210,10 @@ def pin_challenge_spend(*, challenge_id: uuid.UUID | None) -> None:
     if not spent:
         raise DomainError("pin_already_used")
     pin_key = _pin_key(challenge_id)
-    transaction.on_commit(lambda: lp_redis.client().delete(pin_key))
+    # After commit the action stands: without Redis the clear PIN simply expires on its own.
+    transaction.on_commit(
+        lambda: lp_redis.fail_open("spent PIN removal", lambda: lp_redis.client().delete(pin_key), None)
+    )
 
 
 def open_pins_for_customer(*, customer: Customer) -> list[dict]:

@@ -127,11 +127,12 @@ def _locked_voucher(code: object) -> Voucher:
 def _lock_buyer_of_limited_promotion(voucher: Voucher, customer: Customer | None) -> None:
     """Two codes of one promotion redeemed at once by one customer each hold only their own
     voucher's lock, and neither would see the other's use before it commits: serialize one
-    customer's redemptions where the promotion limits uses per customer (after the voucher's
-    lock; the other place that locks a customer row, a PIN challenge, holds no other lock)."""
+    customer's redemptions where the promotion limits uses per customer. NO KEY UPDATE: it
+    excludes another redemption's lock, but not the key-share lock that inserting a row
+    referring to the customer takes, so it cannot deadlock with such an insert."""
     buyer = customer or voucher.customer
     if buyer is not None and voucher.promotion.uses_per_customer is not None:
-        list(Customer.objects.select_for_update().filter(pk=buyer.pk).values_list("pk", flat=True))
+        list(Customer.objects.select_for_update(no_key=True).filter(pk=buyer.pk).values_list("pk", flat=True))
 
 
 def voucher_lock(*, code: object, ttl_seconds: int | None = None) -> Lock:

@@ -1,6 +1,8 @@
 """Abuse limits: sign-in emails per address and per IP, wrong API keys per IP, wrong staff
 passwords per login and per IP. Each organization counts its own."""
 
+import uuid
+
 import pytest
 from django_tenants.utils import tenant_context
 
@@ -150,3 +152,31 @@ def test_operators_admin_is_limited_too(platform_client, django_user_model):
     )
 
     assert "Too many failed sign-ins" in response.content.decode()
+
+
+def test_a_forged_forwarded_for_is_ignored_without_trusted_proxies(organization, programs, mailoutbox):
+    statuses = [
+        HostClient(organization, REMOTE_ADDR="10.4.0.1", HTTP_X_FORWARDED_FOR=f"192.0.2.{n}")
+        .post("/me/login", {"email": f"f{n}@example.com"})
+        .status_code
+        for n in range(6)
+    ]
+    assert statuses == [200, 200, 200, 200, 200, 429]  # one IP: the connection's
+
+
+def test_behind_one_proxy_the_address_it_saw_counts_not_what_the_client_claims(
+    organization, programs, mailoutbox, settings
+):
+    settings.TRUSTED_PROXY_HOPS = 1
+
+    def ask(claimed: str, seen_by_proxy: str) -> int:
+        client = HostClient(
+            organization, REMOTE_ADDR="10.0.0.254", HTTP_X_FORWARDED_FOR=f"{claimed}, {seen_by_proxy}"
+        )
+        return client.post("/me/login", {"email": f"{uuid.uuid4().hex}@example.com"}).status_code
+
+    same_client = [ask(f"198.51.100.{n}", "203.0.113.9") for n in range(6)]
+    another_client = ask("198.51.100.1", "203.0.113.10")
+
+    assert same_client == [200, 200, 200, 200, 200, 429]
+    assert another_client == 200

@@ -6,6 +6,7 @@ from channels.layers import get_channel_layer
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from loyalty_platform.celery import app as celery_app
 from loyalty_platform.customers.session import SESSION_KEY
 from loyalty_platform.identification.models import Invitation, QrCardSession
 from loyalty_platform.identification.services import qr_card_session_expire
@@ -164,16 +165,14 @@ def test_invitation_by_phone_is_accepted_by_a_new_member(
 def test_invitation_by_email_sends_the_link(
     organization, pos, mailoutbox, django_capture_on_commit_callbacks
 ):
-    from loyalty_platform.celery import app
-
-    app.conf.task_always_eager = True
+    celery_app.conf.task_always_eager = True
     try:
         with django_capture_on_commit_callbacks(execute=True):
             created = pos.post("/webhook/customer/invitations", {"email": "Friend@Example.com"}).json()[
                 "data"
             ]
     finally:
-        app.conf.task_always_eager = False
+        celery_app.conf.task_always_eager = False
     assert len(mailoutbox) == 1
     assert mailoutbox[0].to == ["friend@example.com"] and created["url"] in mailoutbox[0].body
 

@@ -77,6 +77,8 @@ def test_each_error_code_is_documented_under_the_status_it_is_answered_with(plat
             responses = operation["responses"]
             assert "`invalid_characters`" in responses["400"]["description"], (path, method)
             assert "Retry-After" in responses["429"]["headers"], (path, method)
+            assert "Retry-After" in responses["503"]["headers"], (path, method)
+            assert "`service_unavailable`" in responses["503"]["description"], (path, method)
             assert operation["security"] == [{"ApiKeyHeader": []}, {"ApiKeyBearer": []}], (path, method)
     assert schema["components"]["securitySchemes"]["ApiKeyHeader"] == {
         "type": "apiKey",

@@ -260,3 +260,12 @@ def test_qr_svg_is_well_formed_and_sized(client_a):
 def test_qr_image_bounds(client_a, params, error):
     response = client_a.get("/qr.png", params)
     assert (response.status_code, response.json()["error"]) == (400, error)
+
+
+def test_head_on_the_export_page_shows_the_page_and_exports_nothing(organization, programs):
+    client = signed_in(organization, create_customer(organization, points=5))
+
+    head, get = client.head("/me/export"), client.get("/me/export")
+
+    assert (head.status_code, head.content, head.get("Content-Disposition")) == (200, b"", None)
+    assert head["Content-Type"] == get["Content-Type"] == "text/html; charset=utf-8"

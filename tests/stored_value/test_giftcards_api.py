@@ -6,6 +6,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from loyalty_platform.stored_value.codes import ALPHABET, check_character, giftcard_code_normalize
+from loyalty_platform.stored_value.emails import giftcard_email_send
 from loyalty_platform.stored_value.models import Giftcard, MoneyEntry
 from loyalty_platform.stored_value.services import giftcard_batch_generate
 
@@ -346,8 +347,6 @@ def test_a_message_may_have_several_lines(organization, pos):
 
 
 def test_a_stored_sender_name_with_line_breaks_still_gives_a_one_line_subject(organization, mailoutbox):
-    from loyalty_platform.stored_value.emails import giftcard_email_send
-
     card = new_card(
         organization, kind="digital", recipient_email="a@example.com", sender_name="Al\r\nBcc: x@evil.example"
     )

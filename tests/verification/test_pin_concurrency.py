@@ -1,13 +1,18 @@
 """PIN challenges under real concurrency: tills asking one customer's PIN at the same moment."""
 
+import threading
+import time
 import uuid
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from django.db import connection, connections, transaction
 from django_tenants.utils import tenant_context
 
+from loyalty_platform.customers.login import login_link_create
 from loyalty_platform.verification.models import PinChallenge
-from loyalty_platform.verification.services import pin_challenge_issue
+from loyalty_platform.verification.services import pin_challenge_issue, pin_challenge_spend
 from tests.pos_fixtures import create_customer, run_at_once
 
 pytestmark = pytest.mark.usefixtures("committed_db")
@@ -33,3 +38,62 @@ def test_simultaneous_challenges_for_one_customer_leave_exactly_one_open(busy, r
     assert len(set(issued_ids)) == 8
     assert statuses == {"open": 1, "replaced": 7}
     assert open_ids[0] in issued_ids
+
+
+def test_a_challenge_asked_while_a_pin_gated_action_commits_neither_waits_for_nor_deadlocks_it(busy):
+    """The action holds the challenge it spends and then inserts a row referring to the
+    customer (a key-share lock on the customer); a new challenge for the same customer and
+    action, asked meanwhile, holds the customer's row and waits for that challenge. With a
+    plain FOR UPDATE on the customer the two deadlocked."""
+    organization, _ = busy
+    customer = create_customer(organization, email=f"{uuid.uuid4().hex}@example.com")
+    with tenant_context(organization):
+        spent = pin_challenge_issue(organization=organization, customer=customer, action="redeem").challenge
+    spending, proceed = threading.Event(), threading.Event()
+
+    def action() -> str:
+        try:
+            with tenant_context(organization), transaction.atomic():
+                pin_challenge_spend(challenge_id=spent.pk)
+                spending.set()
+                assert proceed.wait(timeout=10)
+                login_link_create(customer=customer)  # any insert referring to the customer
+            return "committed"
+        finally:
+            connections.close_all()
+
+    def new_challenge() -> str:
+        try:
+            assert spending.wait(timeout=10)
+            with tenant_context(organization):
+                pin_challenge_issue(organization=organization, customer=customer, action="redeem")
+            return "issued"
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = [pool.submit(action), pool.submit(new_challenge)]
+        assert spending.wait(timeout=10)
+        _wait_for_a_lock_wait()  # the new challenge waits for the spent one
+        proceed.set()
+        outcomes = [future.result(timeout=30) for future in results]
+
+    assert outcomes == ["committed", "issued"]
+    with tenant_context(organization):
+        statuses = Counter(PinChallenge.objects.filter(customer=customer).values_list("status", flat=True))
+    assert statuses == {"spent": 1, "open": 1}
+
+
+def _wait_for_a_lock_wait(timeout: float = 10) -> None:
+    """Polled outside any transaction: pg_stat_activity keeps one snapshot per transaction."""
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+            )
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.05)
+    raise AssertionError("the new challenge never waited")
