@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
@@ -19,7 +19,7 @@ from loyalty_platform.pos_api.models import IdempotencyRecord
 from loyalty_platform.pos_api.views import render_in_transaction
 from loyalty_platform.programs.models import Card, LedgerEntry
 from loyalty_platform.programs.services import customer_earn
-from tests.pos_fixtures import PosClient, create_customer
+from tests.pos_fixtures import PosClient, create_customer, wait_for_a_lock_wait
 
 pytestmark = pytest.mark.usefixtures("committed_db")
 
@@ -41,21 +41,6 @@ def _entries(organization, card: Card, external_id: str) -> list[int]:
         return list(
             LedgerEntry.objects.filter(card=card, external_id=external_id).values_list("delta", flat=True)
         )
-
-
-def _wait_for_a_lock_wait(timeout: float = 20) -> None:
-    """Until some other session of this database waits on a row lock."""
-    deadline = time.monotonic() + timeout
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
-            )
-            if cursor.fetchone()[0]:
-                return
-            time.sleep(0.05)
-    raise AssertionError("the first call never waited on the lock")
 
 
 def test_a_retry_past_the_takeover_time_while_the_first_waits_on_a_row_lock_is_refused(busy, short_takeover):
@@ -88,7 +73,7 @@ def test_a_retry_past_the_takeover_time_while_the_first_waits_on_a_row_lock_is_r
         holder = pool.submit(hold_the_card)
         assert locked.wait(timeout=10)
         first = pool.submit(call)
-        _wait_for_a_lock_wait()
+        wait_for_a_lock_wait()
         time.sleep(TAKEOVER_SECONDS + 0.5)
         retry = pool.submit(call)
         retried_while_running = retry.result(timeout=10)  # must not wait for the lock

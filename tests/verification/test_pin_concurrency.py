@@ -1,19 +1,18 @@
 """PIN challenges under real concurrency: tills asking one customer's PIN at the same moment."""
 
 import threading
-import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 from django_tenants.utils import tenant_context
 
 from loyalty_platform.customers.login import login_link_create
 from loyalty_platform.verification.models import PinChallenge
 from loyalty_platform.verification.services import pin_challenge_issue, pin_challenge_spend
-from tests.pos_fixtures import create_customer, run_at_once
+from tests.pos_fixtures import create_customer, run_at_once, wait_for_a_lock_wait
 
 pytestmark = pytest.mark.usefixtures("committed_db")
 
@@ -74,7 +73,7 @@ def test_a_challenge_asked_while_a_pin_gated_action_commits_neither_waits_for_no
     with ThreadPoolExecutor(max_workers=2) as pool:
         results = [pool.submit(action), pool.submit(new_challenge)]
         assert spending.wait(timeout=10)
-        _wait_for_a_lock_wait()  # the new challenge waits for the spent one
+        wait_for_a_lock_wait()  # the new challenge waits for the spent one
         proceed.set()
         outcomes = [future.result(timeout=30) for future in results]
 
@@ -82,18 +81,3 @@ def test_a_challenge_asked_while_a_pin_gated_action_commits_neither_waits_for_no
     with tenant_context(organization):
         statuses = Counter(PinChallenge.objects.filter(customer=customer).values_list("status", flat=True))
     assert statuses == {"spent": 1, "open": 1}
-
-
-def _wait_for_a_lock_wait(timeout: float = 10) -> None:
-    """Polled outside any transaction: pg_stat_activity keeps one snapshot per transaction."""
-    deadline = time.monotonic() + timeout
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
-            )
-            if cursor.fetchone()[0]:
-                return
-            time.sleep(0.05)
-    raise AssertionError("the new challenge never waited")
