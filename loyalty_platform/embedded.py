@@ -185,7 +185,7 @@ class RedisPortTaken(RuntimeError):
 def _redis_port_to_use() -> int:
     """The port of the last run when there was one: processes that outlived a Redis restart
     (`make run` while `embedded stop` and `start` were used) reconnect there by themselves.
-    A new port only for a checkout that never ran Redis."""
+    A new port for a checkout whose last Redis was stopped by the command that started it."""
     try:
         port = int(REDIS_PORT_FILE.read_text().strip())
     except (FileNotFoundError, ValueError):
@@ -258,8 +258,12 @@ def stop_redis() -> bool:
 
 
 def stop_started_here() -> None:
+    """Stop what this top-level command started. Its processes were the ones using that
+    Redis, so its port is forgotten too: the next start may take any free port, and another
+    checkout or program that took this one meanwhile stops nobody."""
     if "redis" in started_here:
         stop_redis()
+        REDIS_PORT_FILE.unlink(missing_ok=True)
     if "postgres" in started_here:
         stop_postgres()
     started_here.clear()

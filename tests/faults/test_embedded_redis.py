@@ -42,3 +42,17 @@ def test_redis_refuses_to_move_when_its_port_is_taken(own_var_dir):
             embedded.ensure_redis()
 
     assert embedded._redis_pid() is None
+
+
+def test_a_command_that_started_redis_forgets_its_port_when_it_stops_it(own_var_dir):
+    url = embedded.ensure_redis()
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    embedded.stop_started_here()
+    assert not embedded.REDIS_PORT_FILE.exists()
+
+    with socket.socket() as squatter:  # another checkout took the port meanwhile
+        squatter.bind(("127.0.0.1", port))
+        squatter.listen()
+        again = embedded.ensure_redis()
+
+    assert again != url
