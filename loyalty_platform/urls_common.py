@@ -1,7 +1,9 @@
 """URLs served on every host: health, the API schema and docs, and the POS API (on the
 platform host the API key names the organization)."""
 
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from loyalty_platform.core.views import healthz, ping, qr_image
@@ -10,6 +12,8 @@ from loyalty_platform.realtime.views import realtime_config
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("ping", ping, name="ping"),
+    # Browsers ask every host for /favicon.ico; without it each page view logged a 404.
+    path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),
     path("qr.<str:image_format>", qr_image, name="qr-image"),
     path("realtime/config", realtime_config, name="realtime-config"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

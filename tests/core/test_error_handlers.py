@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from django.urls import get_resolver
 
 from loyalty_platform.core import views
@@ -49,3 +49,14 @@ def test_pages_for_people_are_plain_html_without_detail(handler, status):
     assert response.status_code == status
     assert response["Content-Type"].startswith("text/html")
     assert b"secret detail" not in response.content and b"Traceback" not in response.content
+
+
+@pytest.mark.parametrize("host", ["test-a.localhost", "localhost"])
+def test_the_favicon_every_browser_asks_for_is_there(db, host):
+    client = Client(HTTP_HOST=host)
+
+    response = client.get("/favicon.ico")
+    icon = client.get(response["Location"])
+
+    assert (response.status_code, response["Location"]) == (301, "/static/img/favicon.svg")
+    assert (icon.status_code, icon["Content-Type"]) == (200, "image/svg+xml")
