@@ -145,14 +145,22 @@ def snapshot(organization: Organization) -> dict:
         }
 
 
+def committed_organization(slug: str, name: str, **create_fields) -> tuple[Organization, bool]:
+    """An organization of its own with programs, committed and kept for the test run (the
+    test database is not flushed): created on first use; True when it was created now."""
+    organization = Organization.objects.filter(slug=slug).first()
+    if organization is not None:
+        return organization, False
+    organization = organization_create(slug=slug, name=name, **create_fields)
+    create_programs(organization)
+    return organization, True
+
+
 @pytest.fixture(scope="session")
 def busy(django_db_setup, django_db_blocker):
     """An organization with programs and an unlimited key, committed."""
     with django_db_blocker.unblock():
-        organization = Organization.objects.filter(slug="test-concurrency").first()
-        if organization is None:
-            organization = organization_create(slug="test-concurrency", name="Busy Café")
-            create_programs(organization)
+        organization, _ = committed_organization("test-concurrency", "Busy Café")
         key = issue_key(organization)
         connections.close_all()
     return organization, key

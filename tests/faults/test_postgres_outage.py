@@ -13,7 +13,7 @@ from django.conf import settings
 from psycopg import sql
 
 from loyalty_platform.programs.models import Card, LedgerEntry
-from tests.faults.tools import DedicatedPostgres, EarnStream, acceptable, wait_until
+from tests.faults.tools import DedicatedPostgres, acceptable, earn_stream, wait_until
 from tests.processes import live_server
 
 pytestmark = pytest.mark.usefixtures("committed_db")
@@ -44,7 +44,7 @@ def _ledger(cluster: DedicatedPostgres, schema: str, customer_id: int) -> tuple[
 
 
 def test_earns_answer_503_while_postgres_restarts_and_none_is_lost_or_doubled(till):
-    organization, customer, key = till
+    organization, customer, _ = till
     created_at = time.monotonic()
     cluster = DedicatedPostgres(settings.DATABASES["default"], [organization.schema_name])
     logger.info("dedicated PostgreSQL cluster with a copy of the data: %.1f s", time.monotonic() - created_at)
@@ -52,15 +52,9 @@ def test_earns_answer_503_while_postgres_restarts_and_none_is_lost_or_doubled(ti
         # The suite's settings, so a claim whose release failed during the outage is taken
         # over after the real IDEMPOTENCY_TAKEOVER_SECONDS.
         with live_server(**cluster.environment()) as server:
-            base = f"http://127.0.0.1:{server.port}"
-            health = f"{base}/healthz"
+            health = f"http://127.0.0.1:{server.port}/healthz"
             platform_host = {"Host": f"localhost:{server.port}"}
-            stream = EarnStream(
-                base_url=base,
-                host=f"{organization.slug}.localhost",
-                api_key=key,
-                customer_code=customer.customer_code,
-            )
+            stream = earn_stream(server, till)
             with stream.running():
                 stream.wait_for_answers(20, timeout=20)
                 stopping_at = time.monotonic()

@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from tests.faults.conftest import ledger_by_external_id
-from tests.faults.tools import DedicatedRedis, EarnStream, acceptable, wait_until
+from tests.faults.tools import DedicatedRedis, acceptable, earn_stream, wait_until
 from tests.processes import live_server
 
 pytestmark = pytest.mark.usefixtures("committed_db")
@@ -22,18 +22,13 @@ def _health(base: str, port: int) -> dict:
 
 
 def test_earns_keep_working_while_redis_is_down_and_caches_come_back_by_themselves(till):
-    organization, customer, key = till
+    organization, customer, _ = till
     redis_server = DedicatedRedis()
     redis_server.start()
     try:
         with live_server(REDIS_URL=redis_server.url) as server:
             base = f"http://127.0.0.1:{server.port}"
-            stream = EarnStream(
-                base_url=base,
-                host=f"{organization.slug}.localhost",
-                api_key=key,
-                customer_code=customer.customer_code,
-            )
+            stream = earn_stream(server, till)
             with stream.running():
                 stream.wait_for_answers(20, timeout=20)
                 redis_server.kill()

@@ -7,10 +7,8 @@ import requests
 from django_tenants.utils import tenant_context
 
 from loyalty_platform.identification.models import QrCardSession
-from tenants.models import Organization
-from tenants.services import organization_create
 from tests.faults.conftest import ledger_by_external_id
-from tests.pos_fixtures import create_customer, create_programs, issue_key, snapshot
+from tests.pos_fixtures import committed_organization, create_customer, issue_key, snapshot
 from tests.processes import free_port, live_server
 
 pytestmark = pytest.mark.usefixtures("committed_db")
@@ -90,12 +88,9 @@ def test_healthz_says_degraded_but_serving(server_without_redis):
 def strict_till(django_db_setup, django_db_blocker):
     """An organization of this module whose earns ask the customer's PIN (kept in Redis)."""
     with django_db_blocker.unblock():
-        organization = Organization.objects.filter(slug="test-faults-strict").first()
-        if organization is None:
-            organization = organization_create(slug="test-faults-strict", name="Strict Shop")
-            create_programs(organization)
-            organization.verification_preset = "strict"
-            organization.save()
+        organization, _ = committed_organization(
+            "test-faults-strict", "Strict Shop", verification_preset="strict"
+        )
         return organization, create_customer(organization), issue_key(organization)
 
 

@@ -275,6 +275,17 @@ class EarnStream:
         return retries
 
 
+def earn_stream(server, till) -> EarnStream:
+    """Earns for the fault tests' customer against `server` (a tests.processes.LiveServer)."""
+    organization, customer, key = till
+    return EarnStream(
+        base_url=f"http://127.0.0.1:{server.port}",
+        host=f"{organization.slug}.localhost",
+        api_key=key,
+        customer_code=customer.customer_code,
+    )
+
+
 def is_json(answer: Answer) -> bool:
     return answer.content_type.startswith("application/json") and answer.body is not None
 

@@ -31,9 +31,15 @@ def short_takeover(settings):
     settings.IDEMPOTENCY_TAKEOVER_SECONDS = TAKEOVER_SECONDS
 
 
-def _point_card(organization, customer) -> Card:
+def _earn_of_a_new_customer(organization, prefix: str):
+    """A customer with 10 points, their point card, and the body of an earn of 7 with a
+    fresh external_id."""
+    customer = create_customer(organization, email=f"{uuid.uuid4().hex}@example.com", points=10)
     with tenant_context(organization):
-        return Card.objects.get(customer=customer, program__kind="point")
+        card = Card.objects.get(customer=customer, program__kind="point")
+    external_id = f"{prefix}-{uuid.uuid4().hex}"
+    body = {"customer_code": customer.customer_code, "amount": 7, "external_id": external_id}
+    return customer, card, external_id, body
 
 
 def _entries(organization, card: Card, external_id: str) -> list[int]:
@@ -45,10 +51,7 @@ def _entries(organization, card: Card, external_id: str) -> list[int]:
 
 def test_a_retry_past_the_takeover_time_while_the_first_waits_on_a_row_lock_is_refused(busy, short_takeover):
     organization, key = busy
-    customer = create_customer(organization, email=f"{uuid.uuid4().hex}@example.com", points=10)
-    card = _point_card(organization, customer)
-    external_id = f"held-{uuid.uuid4().hex}"
-    body = {"customer_code": customer.customer_code, "amount": 7, "external_id": external_id}
+    _, card, external_id, body = _earn_of_a_new_customer(organization, "held")
     locked, release = threading.Event(), threading.Event()
 
     def hold_the_card() -> None:
@@ -94,10 +97,7 @@ def test_a_retry_past_the_takeover_time_while_the_first_waits_on_a_row_lock_is_r
 
 def test_a_first_call_stalled_before_its_transaction_cannot_commit_after_a_takeover(busy, short_takeover):
     organization, key = busy
-    customer = create_customer(organization, email=f"{uuid.uuid4().hex}@example.com", points=10)
-    card = _point_card(organization, customer)
-    external_id = f"stalled-{uuid.uuid4().hex}"
-    body = {"customer_code": customer.customer_code, "amount": 7, "external_id": external_id}
+    customer, card, external_id, body = _earn_of_a_new_customer(organization, "stalled")
 
     with tenant_context(organization):
         first_claim = idempotency_claim(
@@ -129,10 +129,7 @@ def test_a_first_call_stalled_before_its_transaction_cannot_commit_after_a_takeo
 
 def test_a_claim_left_behind_by_a_failed_release_is_taken_over_after_the_takeover_time(busy, short_takeover):
     organization, key = busy
-    customer = create_customer(organization, email=f"{uuid.uuid4().hex}@example.com", points=10)
-    card = _point_card(organization, customer)
-    external_id = f"left-{uuid.uuid4().hex}"
-    body = {"customer_code": customer.customer_code, "amount": 7, "external_id": external_id}
+    _, card, external_id, body = _earn_of_a_new_customer(organization, "left")
     with tenant_context(organization):
         IdempotencyRecord.objects.create(
             endpoint="pos", external_id=external_id, request_hash=request_fingerprint(body)

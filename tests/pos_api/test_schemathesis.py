@@ -23,9 +23,7 @@ from loyalty_platform.embedded import BASE_DIR
 from loyalty_platform.rewards.models import Reward
 from loyalty_platform.vouchers.models import Promotion
 from loyalty_platform.vouchers.services import vouchers_import
-from tenants.models import Organization
-from tenants.services import organization_create
-from tests.pos_fixtures import create_customer, create_programs, issue_key
+from tests.pos_fixtures import committed_organization, create_customer, issue_key
 
 logger = logging.getLogger(__name__)
 SLUG = "test-fuzz"
@@ -65,10 +63,8 @@ VOUCHER_CODES = ["FUZZ0001", "FUZZ0002", "FUZZ0003"]
 def fuzzed(django_db_setup, django_db_blocker) -> tuple[str, int]:
     """A key of the fuzzed organization and the id of its reward."""
     with django_db_blocker.unblock():
-        organization = Organization.objects.filter(slug=SLUG).first()
-        if organization is None:
-            organization = organization_create(slug=SLUG, name="Fuzzed Shop")
-            create_programs(organization)
+        organization, created = committed_organization(SLUG, "Fuzzed Shop")
+        if created:
             for code in CUSTOMER_CODES:
                 customer = create_customer(organization, points=5000, stamps=4)
                 with tenant_context(organization):
