@@ -1,13 +1,14 @@
 from decimal import Decimal, InvalidOperation
 
 from loyalty_platform.attributes.models import AttributeDefinition
+from loyalty_platform.core import errors
 from loyalty_platform.core.errors import DomainError
 
 MAX_TEXT = 500
 
 
 def _invalid(name: str, reason: str) -> DomainError:
-    return DomainError("attribute_invalid", attribute=name, reason=reason)
+    return errors.ATTRIBUTE_INVALID(attribute=name, reason=reason)
 
 
 def _clean_value(definition: AttributeDefinition, value):
@@ -43,11 +44,11 @@ def attributes_clean(*, entity: str, values: object) -> dict:
     """Check values against the entity's attribute definitions; unknown names, wrong types
     and missing required attributes are refused (DomainError attribute_invalid / _unknown)."""
     if not isinstance(values, dict):
-        raise DomainError("attributes_invalid")
+        raise errors.ATTRIBUTES_INVALID()
     definitions = {d.name: d for d in AttributeDefinition.objects.filter(entity=entity)}
     for name in values:
         if name not in definitions:
-            raise DomainError("attribute_unknown", attribute=str(name)[:60])
+            raise errors.ATTRIBUTE_UNKNOWN(attribute=str(name)[:60])
     cleaned = {}
     for name, definition in definitions.items():
         if name not in values or values[name] in (None, "", []):

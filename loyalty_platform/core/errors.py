@@ -1,9 +1,302 @@
-class DomainError(Exception):
-    """A refused use case. `code` is the machine-readable error string the API returns;
-    `extra` adds fields to the error body (challenge_id, remaining_attempts, retry_after...).
-    The HTTP status is chosen in one place, the API's exception handler."""
+"""Every refusal the platform can answer, as a typed error: its machine code, its HTTP status,
+the extra fields its body may carry, and (for people's pages) a sentence saying what happened.
 
-    def __init__(self, code: str, **extra: object) -> None:
-        super().__init__(code)
-        self.code = code
+Services raise them (`raise errors.CUSTOMER_NOT_FOUND()`); the API's exception handler, the
+OpenAPI schema, the profile's messages and the contract tests all read this one catalog, so a
+mistyped code fails at import or in a test instead of answering a silent 422.
+"""
+
+from dataclasses import dataclass, field
+
+from django.utils.translation import gettext_lazy as _
+
+
+@dataclass(frozen=True)
+class ErrorType:
+    code: str
+    status: int
+    description: str
+    extra: frozenset[str] = field(default_factory=frozenset)
+    message: str = ""  # what a person reads on a page; empty where only machines see it
+
+    def __call__(self, **extra: object) -> "DomainError":
+        return DomainError(self, **extra)
+
+
+class DomainError(Exception):
+    """A refused use case. `error` says which; `extra` adds fields to the error body
+    (challenge_id, remaining_attempts, retry_after...). Only fields the type declares, plus
+    `field` (which input was refused), may be added."""
+
+    def __init__(self, error: ErrorType, **extra: object) -> None:
+        if not isinstance(error, ErrorType):
+            raise TypeError(f"DomainError needs an ErrorType from core.errors, not {error!r}")
+        undeclared = set(extra) - error.extra - {"field"}
+        if undeclared:
+            raise TypeError(f"{error.code} does not carry {sorted(undeclared)}")
+        super().__init__(error.code)
+        self.error = error
+        self.code = error.code
+        self.status = error.status
         self.extra = extra
+
+
+CATALOG: dict[str, ErrorType] = {}
+
+
+def _define(code: str, status: int, description: str, *extra: str, message: str = "") -> ErrorType:
+    if code in CATALOG:
+        raise ValueError(f"error code {code} defined twice")
+    error = ErrorType(
+        code=code, status=status, description=description, extra=frozenset(extra), message=message
+    )
+    CATALOG[code] = error
+    return error
+
+
+def field_error(name: str, kind: str) -> ErrorType:
+    """The refusal of one input field: `<name>_required` when it is missing, `<name>_invalid`
+    otherwise (a code the catalog defines for that field keeps its definition)."""
+    if kind not in ("required", "invalid"):
+        raise ValueError(kind)
+    code = f"{name}_{kind}"
+    known = CATALOG.get(code)
+    if known is not None:
+        return known
+    what = "is missing" if kind == "required" else "has a wrong type, format or range"
+    return ErrorType(code=code, status=422, description=f"`{name}` {what}.")
+
+
+# --- Requests as a whole -------------------------------------------------------------------
+INVALID_CHARACTERS = _define(
+    "invalid_characters", 400, "The URL, a header or the body holds control characters."
+)
+INVALID_JSON = _define("invalid_json", 400, "The body is not JSON.")
+REQUEST_TOO_LARGE = _define("request_too_large", 413, "The body is larger than the API accepts.")
+UNSUPPORTED_MEDIA_TYPE = _define("unsupported_media_type", 415, "The body is not application/json.")
+METHOD_NOT_ALLOWED = _define("method_not_allowed", 405, "This path does not answer this HTTP method.")
+NOT_ACCEPTABLE = _define("not_acceptable", 406, "The Accept header excludes JSON.")
+NOT_FOUND = _define("not_found", 404, "No such path, or a path segment of the wrong form.")
+FORBIDDEN = _define("forbidden", 403, "This key may not do this.")
+INVALID_BODY = _define("invalid_body", 422, "The body is not a JSON object.")
+INVALID_REQUEST = _define("invalid_request", 422, "The request was refused as a whole.")
+UNKNOWN_FIELD = _define("unknown_field", 422, "The body has a field this endpoint does not know.")
+SERVICE_UNAVAILABLE = _define(
+    "service_unavailable", 503, "The database or Redis is unavailable; retry after Retry-After seconds."
+)
+# The next three strings are the published contract's, spaces included.
+INVALID_API_KEY = _define("invalid or missing API key", 401, "No key, or a key that is not active here.")
+TOO_MANY_REQUESTS = _define(
+    "too many requests", 429, "Over the key's rate limit; retry after Retry-After seconds.", "retry_after"
+)
+CODE_OR_QR_REQUIRED = _define(
+    "code or qr is required", 400, "Neither `code` nor `qr` (nor an extension) was given."
+)
+SUBSCRIPTION_REQUIRED = _define("subscription_required", 402, "The organization's subscription has ended.")
+
+# --- Idempotency and PIN verification ------------------------------------------------------
+IDEMPOTENCY_KEY_REUSED = _define(
+    "idempotency_key_reused", 422, "This external_id was used before with a different body."
+)
+REQUEST_IN_PROGRESS = _define("request_in_progress", 409, "A call with this external_id is still running.")
+EXTERNAL_ID_REQUIRED = _define("external_id_required", 422, "`external_id`, the idempotency key, is missing.")
+PIN_REQUIRED = _define(
+    "pin_required",
+    412,
+    "The customer must read out the PIN just sent to their profile; send it as verification_pin.",
+    "challenge_id",
+    "remaining_attempts",
+    "expires_at",
+    "pin_length",
+)
+PIN_INVALID = _define("pin_invalid", 422, "Wrong PIN.", "challenge_id", "remaining_attempts")
+PIN_EXPIRED = _define("pin_expired", 422, "The challenge's lifetime is over.", "challenge_id")
+PIN_ATTEMPTS_EXCEEDED = _define(
+    "pin_attempts_exceeded", 429, "The third wrong PIN: the challenge is dead.", "challenge_id"
+)
+PIN_LOCKED = _define(
+    "pin_locked", 423, "Too many challenges or wrong PINs: the customer is locked for a while.", "retry_after"
+)
+PIN_ALREADY_USED = _define("pin_already_used", 409, "The challenge was spent by another call.")
+MANUAL_CODE_DISABLED = _define(
+    "manual_code_disabled", 422, "The Strict preset refuses typed-in customer codes."
+)
+INVALID_QR = _define("invalid_qr", 422, "The QR is tampered with, expired, or from another organization.")
+
+# --- Customers ------------------------------------------------------------------------------
+CUSTOMER_NOT_FOUND = _define("customer_not_found", 404, "No customer with this code in this organization.")
+CUSTOMER_BLOCKED = _define("customer_blocked", 422, "Staff blocked this customer; nothing changed.")
+CARD_BLOCKED = _define("card_blocked", 422, "Staff blocked this card; nothing changed.")
+CUSTOMER_CODE_INVALID = _define("customer_code_invalid", 422, "A customer code is six digits.")
+CUSTOMER_CODE_REQUIRED = _define("customer_code_required", 422, "`customer_code` is missing.")
+EMAIL_REQUIRED = _define("email_required", 422, "`email` is missing.")
+INVALID_EMAIL = _define("invalid_email", 422, "`email` is not an email address.")
+PHONE_INVALID = _define("phone_invalid", 422, "`phone` is not a phone number.")
+PHONE_OR_EMAIL_REQUIRED = _define("phone_or_email_required", 422, "Give `phone` or `email`.")
+CONSENT_TERMS_REQUIRED = _define("consent_terms_required", 422, "The customer must accept the terms.")
+CONSENT_PRIVACY_REQUIRED = _define(
+    "consent_privacy_required", 422, "The customer must accept the privacy notice."
+)
+ATTRIBUTE_INVALID = _define(
+    "attribute_invalid", 422, "An attribute's value does not fit its definition.", "attribute", "reason"
+)
+ATTRIBUTE_UNKNOWN = _define("attribute_unknown", 422, "No attribute with this key is defined.", "attribute")
+ATTRIBUTES_INVALID = _define("attributes_invalid", 422, "`attributes` is not an object of keys and values.")
+
+# --- Points and stamps ------------------------------------------------------------------------
+PROGRAM_NOT_FOUND = _define(
+    "program_not_found",
+    404,
+    "The organization has no active program of this card type.",
+    "card_type",
+    message=_("This shop has no points program at the moment."),
+)
+AMOUNT_INVALID = _define("amount_invalid", 422, "`amount` is not a positive number in range.")
+AMOUNT_REQUIRED = _define("amount_required", 422, "`amount` is needed here (a minimum spend applies).")
+CARD_TYPE_INVALID = _define("card_type_invalid", 422, '`card_type` is "point" or "stamp".')
+INSUFFICIENT_BALANCE = _define("insufficient_balance", 422, "Not enough balance; nothing was taken.")
+BELOW_MINIMUM = _define("below_minimum", 422, "Less than the program's minimum redemption.", "min_points")
+STAMPS_EXCEED_CARD = _define(
+    "stamps_exceed_card", 422, "More stamps than the card can hold.", "stamps_per_card"
+)
+DELTA_INVALID = _define("delta_invalid", 422, "An adjustment is a whole non-zero number.")
+REASON_REQUIRED = _define("reason_required", 422, "Staff changes need a reason.")
+BALANCE_LIMIT_EXCEEDED = _define("balance_limit_exceeded", 422, "The balance would pass its maximum.")
+TRANSACTION_NOT_FOUND = _define("transaction_not_found", 404, "No transaction with this id here.")
+TRANSACTION_ALREADY_REVERSED = _define(
+    "transaction_already_reversed", 409, "This transaction was reversed before."
+)
+REVERSAL_NOT_REVERSIBLE = _define("reversal_not_reversible", 422, "A reversal cannot itself be reversed.")
+
+# --- Coupons and rewards ----------------------------------------------------------------------
+COUPON_NOT_FOUND = _define("coupon_not_found", 404, "No coupon with this token here.")
+COUPON_ALREADY_USED = _define("coupon_already_used", 409, "The coupon was redeemed before.")
+COUPON_EXPIRED = _define("coupon_expired", 410, "The coupon has expired.")
+REWARD_NOT_FOUND = _define("reward_not_found", 404, "No active reward with this id.")
+PRE_REDEEM_NOT_ALLOWED = _define("pre_redeem_not_allowed", 422, "This reward cannot be pre-redeemed.")
+RECEPTION_NOT_FOUND = _define("reception_not_found", 404, "No reward reception with this id.")
+RECEPTION_NOT_REVERSIBLE = _define(
+    "reception_not_reversible", 409, "The reception was reversed or collected."
+)
+RECEPTION_NOT_COLLECTABLE = _define(
+    "reception_not_collectable", 409, "The reception is not waiting to be collected."
+)
+RECEPTION_NOT_COLLECTED = _define("reception_not_collected", 409, "The reception was not collected.")
+
+# --- Vouchers ------------------------------------------------------------------------------------
+VOUCHER_NOT_FOUND = _define("voucher_not_found", 404, "No voucher with this code here.")
+VOUCHER_CODE_INVALID = _define(
+    "voucher_code_invalid", 422, "A voucher code of the wrong form.", "voucher_code"
+)
+VOUCHER_CODE_DUPLICATE = _define(
+    "voucher_code_duplicate", 422, "A voucher with this code exists.", "voucher_code"
+)
+VOUCHER_ALREADY_USED = _define("voucher_already_used", 409, "The voucher has no uses left.")
+VOUCHER_LOCKED = _define("voucher_locked", 409, "Another till holds the voucher.", "locked_until")
+VOUCHER_NOT_REDEEMED = _define("voucher_not_redeemed", 409, "The voucher has no use to reverse.")
+VOUCHER_EXPIRED = _define("voucher_expired", 410, "The promotion has ended.")
+VOUCHER_NOT_YET_VALID = _define("voucher_not_yet_valid", 422, "The promotion has not started.")
+MINIMUM_SPEND_NOT_MET = _define(
+    "minimum_spend_not_met", 422, "The basket is below the promotion's minimum spend."
+)
+USAGE_LIMIT_REACHED = _define(
+    "usage_limit_reached", 422, "The customer used this promotion as often as allowed."
+)
+RELEASE_KEY_INVALID = _define("release_key_invalid", 422, "Not the key that locked this voucher.")
+TTL_SECONDS_INVALID = _define("ttl_seconds_invalid", 422, "A lock lasts 1 to 3600 seconds.", "max")
+
+# --- Giftcards and prepaid --------------------------------------------------------------------
+GIFTCARD_NOT_FOUND = _define("giftcard_not_found", 404, "No giftcard with this code here.")
+GIFTCARD_CODE_INVALID = _define("giftcard_code_invalid", 422, "A giftcard code of the wrong form.")
+GIFTCARD_BLOCKED = _define("giftcard_blocked", 409, "The giftcard is blocked.")
+GIFTCARD_EXPIRED = _define("giftcard_expired", 410, "The giftcard has expired.")
+CURRENCY_MISMATCH = _define("currency_mismatch", 422, "Not the organization's currency.", "currency")
+RECIPIENT_EMAIL_INVALID = _define(
+    "recipient_email_invalid", 422, "`recipient_email` is not an email address."
+)
+RECIPIENT_NAME_INVALID = _define("recipient_name_invalid", 422, "`recipient_name` holds control characters.")
+SENDER_NAME_INVALID = _define("sender_name_invalid", 422, "`sender_name` holds control characters.")
+MESSAGE_INVALID = _define("message_invalid", 422, "`message` holds control characters.")
+
+# --- Orders and returns -------------------------------------------------------------------------
+ORDER_NOT_FOUND = _define(
+    "order_not_found",
+    404,
+    "No order with this external_id here.",
+    message=_("This order is not known yet. Try again in a few minutes."),
+)
+ORDER_EXISTS = _define("order_exists", 409, "An order with this external_id exists with other content.")
+ORDER_ALREADY_RETURNED = _define("order_already_returned", 409, "Everything in the order was returned.")
+RETURN_EXISTS = _define("return_exists", 409, "A return with this external_id exists.")
+TOTAL_REQUIRED = _define("total_required", 422, "`total` is missing.")
+TOTAL_INVALID = _define("total_invalid", 422, "`total` is not an amount in the currency.")
+LINES_REQUIRED = _define("lines_required", 422, "`lines` is missing.")
+LINES_INVALID = _define("lines_invalid", 422, "A line is refused; `line` and `field` say which.", "line")
+SKU_NOT_IN_ORDER = _define("sku_not_in_order", 422, "A returned sku is not in the order.", "line", "sku")
+RETURN_EXCEEDS_ORDER = _define(
+    "return_exceeds_order", 422, "More returned than bought.", "line", "sku", "returnable"
+)
+SHOP_ID_INVALID = _define("shop_id_invalid", 422, "No shop with this id.")
+COUNT_INVALID = _define("count_invalid", 422, "A count is a whole number in range.", "max")
+CLAIM_INVALID = _define(
+    "claim_invalid", 400, "A receipt link of the wrong form.", message=_("This receipt link is not valid.")
+)
+CLAIM_EXPIRED = _define(
+    "claim_expired", 410, "The receipt link has expired.", message=_("This receipt link has expired.")
+)
+CLAIM_USED = _define(
+    "claim_used",
+    409,
+    "The receipt's points were added to a card before.",
+    message=_("The points of this receipt were already added to a card."),
+)
+
+# --- Identification: QR sessions, invitations, sign-in links ----------------------------------
+QR_SESSION_NOT_FOUND = _define(
+    "qr_session_not_found", 404, "No QR session with this id.", message=_("This code is not known here.")
+)
+QR_SESSION_USED = _define(
+    "qr_session_used",
+    409,
+    "Another customer used this session.",
+    message=_("This code was already used by someone else."),
+)
+QR_SESSION_EXPIRED = _define(
+    "qr_session_expired",
+    410,
+    "The session has expired.",
+    message=_("This code has expired. Ask the cashier for a new one."),
+)
+INVITATION_NOT_FOUND = _define(
+    "invitation_not_found",
+    404,
+    "No invitation with this id.",
+    message=_("This invitation is not known here."),
+)
+INVITATION_USED = _define(
+    "invitation_used",
+    409,
+    "The invitation was accepted before.",
+    message=_("This invitation was already used."),
+)
+INVITATION_EXPIRED = _define(
+    "invitation_expired", 410, "The invitation has expired.", message=_("This invitation has expired.")
+)
+LOGIN_LINK_INVALID = _define(
+    "login_link_invalid",
+    400,
+    "A sign-in link of the wrong form.",
+    message=_("This sign-in link is not valid."),
+)
+LOGIN_LINK_EXPIRED = _define(
+    "login_link_expired",
+    410,
+    "The sign-in link has expired.",
+    message=_("This sign-in link has expired. Ask for a new one."),
+)
+LOGIN_LINK_USED = _define(
+    "login_link_used",
+    410,
+    "The sign-in link was used before.",
+    message=_("This sign-in link was already used. Ask for a new one."),
+)

@@ -1,6 +1,6 @@
 from decimal import Decimal, InvalidOperation
 
-from loyalty_platform.core.errors import DomainError
+from loyalty_platform.core import errors
 
 # ISO 4217 currencies without minor units; everything else we support has two decimals.
 ZERO_DECIMAL_CURRENCIES = frozenset(
@@ -47,10 +47,10 @@ def exact_decimal(value: object, *, places: int, maximum: Decimal = MAX_AMOUNT) 
 
 def money_amount(value: object, currency: str, *, allow_negative: bool = True) -> Decimal:
     """An exact amount in the currency: a JSON number or numeric string, not zero, with no
-    more decimals than the currency has. DomainError("amount_invalid") otherwise."""
+    more decimals than the currency has. errors.AMOUNT_INVALID() otherwise."""
     amount = exact_decimal(value, places=currency_exponent(currency))
     if amount is None or amount == 0 or (amount < 0 and not allow_negative):
-        raise DomainError("amount_invalid")
+        raise errors.AMOUNT_INVALID()
     return amount
 
 

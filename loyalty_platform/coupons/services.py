@@ -4,7 +4,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from loyalty_platform.core.errors import DomainError
+from loyalty_platform.core import errors
 from loyalty_platform.coupons.models import Coupon
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.programs.models import LedgerEntry, Program
@@ -32,14 +32,14 @@ def coupon_redeem(*, coupon_id, external_id: str = "", api_key_lookup_id: str = 
     with transaction.atomic(savepoint=False):
         coupon = Coupon.objects.select_for_update().filter(pk=coupon_id).first()
         if coupon is None:
-            raise DomainError("coupon_not_found")
+            raise errors.COUPON_NOT_FOUND()
         if coupon.status == Coupon.Status.REDEEMED:
-            raise DomainError("coupon_already_used")
+            raise errors.COUPON_ALREADY_USED()
         if coupon.status == Coupon.Status.VOID:
-            raise DomainError("coupon_not_found")
+            raise errors.COUPON_NOT_FOUND()
         now = timezone.now()
         if coupon.status == Coupon.Status.EXPIRED or (coupon.expires_at and coupon.expires_at <= now):
-            raise DomainError("coupon_expired")
+            raise errors.COUPON_EXPIRED()
         coupon.status = Coupon.Status.REDEEMED
         coupon.redeemed_at = now
         coupon.redeemed_external_id = external_id

@@ -8,8 +8,7 @@ from django.db import connection
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from loyalty_platform.core import throttle
-from loyalty_platform.core.errors import DomainError
+from loyalty_platform.core import errors, throttle
 from loyalty_platform.core.text import header_safe
 from loyalty_platform.customers.models import Customer, LoginLink
 
@@ -78,11 +77,11 @@ def login_link_consume(*, token: str) -> LoginLink:
     """Spend a link exactly once; DomainError login_link_invalid / _expired / _used."""
     link = LoginLink.objects.select_related("customer").filter(token_hash=_hash(token or "")).first()
     if link is None or link.customer.status != Customer.Status.ACTIVE:
-        raise DomainError("login_link_invalid")
+        raise errors.LOGIN_LINK_INVALID()
     now = timezone.now()
     if link.expires_at <= now:
-        raise DomainError("login_link_expired")
+        raise errors.LOGIN_LINK_EXPIRED()
     spent = LoginLink.objects.filter(pk=link.pk, used_at__isnull=True).update(used_at=now)
     if not spent:
-        raise DomainError("login_link_used")
+        raise errors.LOGIN_LINK_USED()
     return link

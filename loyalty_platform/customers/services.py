@@ -6,7 +6,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from loyalty_platform.core.errors import DomainError
+from loyalty_platform.core import errors
 from loyalty_platform.customers.models import Customer
 
 E164_PATTERN = re.compile(r"^\+[1-9][0-9]{6,14}$")
@@ -19,14 +19,14 @@ def customer_code_candidate() -> int:
 
 def normalize_email(email: object) -> str:
     if email is None or (isinstance(email, str) and not email.strip()):
-        raise DomainError("email_required")
+        raise errors.EMAIL_REQUIRED()
     if not isinstance(email, str) or len(email) > 254:
-        raise DomainError("invalid_email")
+        raise errors.INVALID_EMAIL()
     email = email.strip()
     try:
         validate_email(email)
     except ValidationError as error:
-        raise DomainError("invalid_email") from error
+        raise errors.INVALID_EMAIL() from error
     return email.lower()
 
 
@@ -35,7 +35,7 @@ def normalize_phone(phone: str) -> str:
     if compact.startswith("00"):
         compact = "+" + compact[2:]
     if not E164_PATTERN.match(compact):
-        raise DomainError("phone_invalid")
+        raise errors.PHONE_INVALID()
     return compact
 
 
@@ -55,9 +55,9 @@ def customer_enroll(
     if existing is not None:
         return existing, False
     if consent_terms is not True:
-        raise DomainError("consent_terms_required")
+        raise errors.CONSENT_TERMS_REQUIRED()
     if consent_privacy is not True:
-        raise DomainError("consent_privacy_required")
+        raise errors.CONSENT_PRIVACY_REQUIRED()
     phone = normalize_phone(phone) if phone else ""
     now = timezone.now()
     for _ in range(_CODE_ATTEMPTS):

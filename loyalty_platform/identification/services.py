@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from loyalty_platform.core.errors import DomainError
+from loyalty_platform.core import errors
 from loyalty_platform.core.faults import task_send_on_commit
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.identification.models import Invitation, QrCardSession
@@ -85,13 +85,13 @@ def qr_card_session_identify(*, session_id: str, customer: Customer) -> QrCardSe
     with transaction.atomic():
         session = QrCardSession.objects.select_for_update().filter(pk=session_id).first()
         if session is None:
-            raise DomainError("qr_session_not_found")
+            raise errors.QR_SESSION_NOT_FOUND()
         if session.status == QrCardSession.Status.AUTHENTICATED:
             if session.customer_id == customer.pk:
                 return session  # the same customer opening the link again
-            raise DomainError("qr_session_used")
+            raise errors.QR_SESSION_USED()
         if qr_card_session_status(session) == QrCardSession.Status.EXPIRED:
-            raise DomainError("qr_session_expired")
+            raise errors.QR_SESSION_EXPIRED()
         session.status = QrCardSession.Status.AUTHENTICATED
         session.customer = customer
         session.authenticated_at = now
@@ -147,13 +147,13 @@ def invitation_accept(*, invitation_id: str, customer: Customer) -> Invitation:
     with transaction.atomic():
         invitation = Invitation.objects.select_for_update().filter(pk=invitation_id).first()
         if invitation is None:
-            raise DomainError("invitation_not_found")
+            raise errors.INVITATION_NOT_FOUND()
         if invitation.status == Invitation.Status.ACCEPTED:
             if invitation.customer_id == customer.pk:
                 return invitation
-            raise DomainError("invitation_used")
+            raise errors.INVITATION_USED()
         if invitation_status(invitation) == Invitation.Status.EXPIRED:
-            raise DomainError("invitation_expired")
+            raise errors.INVITATION_EXPIRED()
         invitation.status = Invitation.Status.ACCEPTED
         invitation.customer = customer
         invitation.accepted_at = timezone.now()

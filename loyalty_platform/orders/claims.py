@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from django.utils import timezone
 
-from loyalty_platform.core.errors import DomainError
+from loyalty_platform.core import errors
 from tenants.models import Organization
 
 SIGNATURE_LENGTH = 32
@@ -46,11 +46,11 @@ def receipt_claim_verify(
 ) -> None:
     """Raises claim_invalid for a forged or damaged link and claim_expired after its time."""
     if not (external_id and expires.isdigit() and len(expires) <= 12 and len(signature) == SIGNATURE_LENGTH):
-        raise DomainError("claim_invalid")
+        raise errors.CLAIM_INVALID()
     expected = receipt_claim_signature(
         key=receipt_claim_key(organization), external_id=external_id, expires=int(expires)
     )
     if not hmac.compare_digest(expected, signature.lower()):
-        raise DomainError("claim_invalid")
+        raise errors.CLAIM_INVALID()
     if int(expires) <= timezone.now().timestamp():
-        raise DomainError("claim_expired")
+        raise errors.CLAIM_EXPIRED()

@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from loyalty_platform.core.errors import DomainError
+from loyalty_platform.core import errors
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.orders.earning import Earning, LineInput, earning_compute
 from loyalty_platform.orders.models import Order, OrderLine, OrderReturn, OrderReturnLine
@@ -31,13 +31,13 @@ ONE = Decimal("1")
 def point_program_or_404() -> Program:
     program = active_program(Program.Kind.POINT)
     if program is None:
-        raise DomainError("program_not_found", card_type="point")
+        raise errors.PROGRAM_NOT_FOUND(card_type="point")
     return program
 
 
 def _check_currency(organization: Organization, currency: str) -> None:
     if currency != organization.currency:
-        raise DomainError("currency_mismatch", currency=organization.currency)
+        raise errors.CURRENCY_MISMATCH(currency=organization.currency)
 
 
 @dataclass(frozen=True)
@@ -111,9 +111,9 @@ def order_create(
     _check_currency(organization, currency)
     program = point_program_or_404()
     if paid_with_points and customer is None:
-        raise DomainError("customer_code_required")
+        raise errors.CUSTOMER_CODE_REQUIRED()
     if paid_with_points and paid_with_points < program.min_redeem_points:
-        raise DomainError("below_minimum", min_points=program.min_redeem_points)
+        raise errors.BELOW_MINIMUM(min_points=program.min_redeem_points)
     now = timezone.now()
     with transaction.atomic(savepoint=False):
         tier = customer_tier(customer.pk) if customer else None
@@ -143,7 +143,7 @@ def order_create(
                     api_key_lookup_id=api_key_lookup_id,
                 )
         except IntegrityError:
-            raise DomainError("order_exists") from None
+            raise errors.ORDER_EXISTS() from None
         OrderLine.objects.bulk_create(
             OrderLine(
                 order=order,
@@ -210,10 +210,10 @@ def _return_plan(
     for sku, quantity in wanted.items():
         candidates = [line for line in order_lines if line.sku == sku]
         if not candidates:
-            raise DomainError("sku_not_in_order", sku=sku)
+            raise errors.SKU_NOT_IN_ORDER(sku=sku)
         returnable = sum((line.quantity - line.returned_quantity for line in candidates), Decimal("0"))
         if quantity > returnable:
-            raise DomainError("return_exceeds_order", sku=sku, returnable=str(returnable.normalize()))
+            raise errors.RETURN_EXCEEDS_ORDER(sku=sku, returnable=str(returnable.normalize()))
         for line in candidates:
             take = min(quantity, line.quantity - line.returned_quantity)
             if take > 0:
@@ -236,9 +236,9 @@ def order_return(
     with transaction.atomic(savepoint=False):
         order = Order.objects.select_for_update().filter(external_id=order_external_id).first()
         if order is None:
-            raise DomainError("order_not_found")
+            raise errors.ORDER_NOT_FOUND()
         if order.status == Order.Status.RETURNED:
-            raise DomainError("order_already_returned")
+            raise errors.ORDER_ALREADY_RETURNED()
         order_lines = list(order.lines.order_by("position"))
         plan = _return_plan(order_lines, lines)
         returned_lines = []
@@ -297,7 +297,7 @@ def order_return(
                     api_key_lookup_id=api_key_lookup_id,
                 )
         except IntegrityError:
-            raise DomainError("return_exists") from None
+            raise errors.RETURN_EXISTS() from None
         OrderReturnLine.objects.bulk_create(
             OrderReturnLine(order_return=order_return_row, order_line=line, quantity=quantity, points=points)
             for line, quantity, points in returned_lines
@@ -320,11 +320,11 @@ def order_claim(*, order_external_id: str, customer: Customer) -> Order:
     with transaction.atomic():
         order = Order.objects.select_for_update().filter(external_id=order_external_id).first()
         if order is None:
-            raise DomainError("order_not_found")
+            raise errors.ORDER_NOT_FOUND()
         if order.customer_id is not None:
-            raise DomainError("claim_used")
+            raise errors.CLAIM_USED()
         if order.claim_expires_at is not None and order.claim_expires_at <= timezone.now():
-            raise DomainError("claim_expired")
+            raise errors.CLAIM_EXPIRED()
         Order.objects.filter(pk=order.pk).update(customer=customer, claimed_at=timezone.now())
         points = order.points_earned - order.points_returned
         if points > 0:

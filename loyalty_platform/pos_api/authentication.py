@@ -4,8 +4,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, Throttled
 from rest_framework.permissions import BasePermission
 
-from loyalty_platform.core import throttle
-from loyalty_platform.core.errors import DomainError
+from loyalty_platform.core import errors, throttle
 from tenants.middleware import use_organization_schema
 from tenants.selectors import api_key_authenticate, organization_subscription_is_active
 from tenants.services import api_key_touch
@@ -69,5 +68,5 @@ class ActiveSubscriptionForWrites(BasePermission):
         if request.method in ("GET", "HEAD", "OPTIONS"):
             return True
         if not organization_subscription_is_active(organization=request._request.organization):
-            raise DomainError("subscription_required")
+            raise errors.SUBSCRIPTION_REQUIRED()
         return True

@@ -13,7 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 from psycopg.errors import LockNotAvailable
 
-from loyalty_platform.core.errors import DomainError
+from loyalty_platform.core import errors
 from loyalty_platform.pos_api.models import IdempotencyRecord
 
 # Fields a PIN retry may add or change without making it a different request.
@@ -53,7 +53,7 @@ class Claim:
         with connection.cursor() as cursor:
             cursor.execute(_HOLD_SQL, [self.record_id, self.attempt, IdempotencyRecord.Status.IN_PROGRESS])
             if cursor.fetchone() is None:
-                raise DomainError("request_in_progress")
+                raise errors.REQUEST_IN_PROGRESS()
 
     def complete(self, *, status: int, body: bytes) -> None:
         """Store the response, in the transaction of the action it answers (after hold())."""
@@ -64,7 +64,7 @@ class Claim:
             completed_at=timezone.now(),
         )
         if stored != 1:
-            raise DomainError("request_in_progress")
+            raise errors.REQUEST_IN_PROGRESS()
 
     def release(self) -> None:
         """Forget a claim whose call failed (validation, PIN prompt), so a retry runs anew;
@@ -99,7 +99,7 @@ def _insert_claim(**fields) -> IdempotencyRecord:
 
 def _answer_from(existing: IdempotencyRecord, fingerprint: str) -> Replay:
     if existing.request_hash != fingerprint:
-        raise DomainError("idempotency_key_reused")
+        raise errors.IDEMPOTENCY_KEY_REUSED()
     return Replay(status=existing.response_status, body=bytes(existing.response_body))
 
 
@@ -113,7 +113,7 @@ def _take_over_or_answer(*, record_id: int, fingerprint: str) -> Claim | Replay 
         except OperationalError as error:
             if isinstance(error.__cause__, LockNotAvailable):
                 # The first execution holds it: it is inside its transaction right now.
-                raise DomainError("request_in_progress") from None
+                raise errors.REQUEST_IN_PROGRESS() from None
             raise
         if existing is None:
             return None
@@ -123,7 +123,7 @@ def _take_over_or_answer(*, record_id: int, fingerprint: str) -> Claim | Replay 
         # its release failed). Taking over is safe either way: hold() makes the first one stop.
         stale_before = timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_TAKEOVER_SECONDS)
         if existing.created_at >= stale_before:
-            raise DomainError("request_in_progress")
+            raise errors.REQUEST_IN_PROGRESS()
         IdempotencyRecord.objects.filter(pk=record_id).update(
             attempt=F("attempt") + 1, created_at=timezone.now()
         )
@@ -154,7 +154,7 @@ def idempotency_claim(
             outcome = _take_over_or_answer(record_id=existing.pk, fingerprint=fingerprint)
             if outcome is not None:
                 return outcome
-    raise DomainError("request_in_progress")
+    raise errors.REQUEST_IN_PROGRESS()
 
 
 def idempotency_purge(*, older_than_days: int | None = None) -> int:

@@ -5,7 +5,7 @@ from django.core.validators import validate_email
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 
-from loyalty_platform.core.errors import DomainError
+from loyalty_platform.core import errors
 from loyalty_platform.customers.services import normalize_phone
 from loyalty_platform.identification.models import Invitation, QrCardSession
 from loyalty_platform.identification.services import (
@@ -104,7 +104,7 @@ class QrCardSessionView(PosApiView):
     def get(self, request, session_id: str):
         session = QrCardSession.objects.select_related("customer").filter(pk=session_id[:32]).first()
         if session is None:
-            raise DomainError("qr_session_not_found")
+            raise errors.QR_SESSION_NOT_FOUND()
         payload = {
             "session_id": session.pk,
             "status": qr_card_session_status(session),
@@ -161,9 +161,9 @@ class InvitationsView(PosApiView):
             try:
                 validate_email(email)
             except DjangoValidationError:
-                raise DomainError("invalid_email") from None
+                raise errors.INVALID_EMAIL() from None
         if not phone and not email:
-            raise DomainError("phone_or_email_required")
+            raise errors.PHONE_OR_EMAIL_REQUIRED()
         invitation = invitation_create(phone=phone, email=email, api_key_lookup_id=request.auth.lookup_id)
         payload = _invitation_payload(invitation)
         if email:
@@ -196,7 +196,7 @@ class InvitationView(PosApiView):
     def get(self, request, invitation_id: str):
         invitation = Invitation.objects.select_related("customer").filter(pk=invitation_id[:32]).first()
         if invitation is None:
-            raise DomainError("invitation_not_found")
+            raise errors.INVITATION_NOT_FOUND()
         payload = {
             "invitation_id": invitation.pk,
             "status": invitation_status(invitation),

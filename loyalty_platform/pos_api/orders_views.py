@@ -6,7 +6,7 @@ from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 
-from loyalty_platform.core.errors import DomainError
+from loyalty_platform.core import errors
 from loyalty_platform.core.money import MAX_AMOUNT, currency_exponent, exact_decimal, money_text
 from loyalty_platform.identification.services import organization_base_url
 from loyalty_platform.orders.claims import receipt_claim_url
@@ -14,7 +14,6 @@ from loyalty_platform.orders.earning import LineInput
 from loyalty_platform.orders.models import Order, OrderReturn
 from loyalty_platform.orders.services import order_create, order_preview, order_return, point_program_or_404
 from loyalty_platform.pos_api import serializers as s
-from loyalty_platform.pos_api.errors import RequestValidationError
 from loyalty_platform.pos_api.views import (
     AUTH_ERRORS,
     BODY_ERRORS,
@@ -127,25 +126,25 @@ def _text(line: dict, field: str, max_length: int, *, required: bool) -> str | N
 
 def parse_order_lines(raw: object) -> list[LineInput]:
     if raw is None:
-        raise RequestValidationError("lines_required", field="lines")
+        raise errors.LINES_REQUIRED(field="lines")
     if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_LINES:
-        raise RequestValidationError("lines_invalid", field="lines")
+        raise errors.LINES_INVALID(field="lines")
     lines = []
     for index, line in enumerate(raw):
         if not isinstance(line, dict) or set(line) - LINE_FIELDS:
-            raise RequestValidationError("lines_invalid", field="lines", line=index)
+            raise errors.LINES_INVALID(field="lines", line=index)
         sku = _text(line, "sku", 64, required=True)
         name = _text(line, "name", 200, required=False)
         category = _text(line, "category", 100, required=False)
         quantity = _decimal(line.get("quantity"), places=3, positive=True, maximum=MAX_QUANTITY)
         unit_price = _decimal(line.get("unit_price"), places=4, positive=False, maximum=MAX_AMOUNT)
         if None in (sku, name, category, quantity, unit_price):
-            raise RequestValidationError("lines_invalid", field="lines", line=index)
+            raise errors.LINES_INVALID(field="lines", line=index)
         lines.append(
             LineInput(sku=sku, name=name, category=category, quantity=quantity, unit_price=unit_price)
         )
     if sum((line.amount for line in lines), Decimal(0)) >= MAX_AMOUNT:
-        raise RequestValidationError("lines_invalid", field="lines")
+        raise errors.LINES_INVALID(field="lines")
     return lines
 
 
@@ -153,25 +152,25 @@ def parse_return_lines(raw: object) -> list[tuple[str, Decimal]] | None:
     if raw is None:
         return None
     if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_LINES:
-        raise RequestValidationError("lines_invalid", field="lines")
+        raise errors.LINES_INVALID(field="lines")
     lines = []
     for index, line in enumerate(raw):
         if not isinstance(line, dict) or set(line) - RETURN_LINE_FIELDS:
-            raise RequestValidationError("lines_invalid", field="lines", line=index)
+            raise errors.LINES_INVALID(field="lines", line=index)
         sku = _text(line, "sku", 64, required=True)
         quantity = _decimal(line.get("quantity"), places=3, positive=True, maximum=MAX_QUANTITY)
         if sku is None or quantity is None:
-            raise RequestValidationError("lines_invalid", field="lines", line=index)
+            raise errors.LINES_INVALID(field="lines", line=index)
         lines.append((sku, quantity))
     return lines
 
 
 def _total(raw: object, currency: str) -> Decimal:
     if raw is None:
-        raise RequestValidationError("total_required", field="total")
+        raise errors.TOTAL_REQUIRED(field="total")
     total = _decimal(raw, places=currency_exponent(currency), positive=False, maximum=MAX_AMOUNT)
     if total is None:
-        raise RequestValidationError("total_invalid", field="total")
+        raise errors.TOTAL_INVALID(field="total")
     return total
 
 
@@ -182,7 +181,7 @@ def _quantity_text(quantity: Decimal) -> str:
 def _shop_id(data: dict, request) -> int | None:
     shop_id = data.get("shop_id") or request.auth.shop_id
     if shop_id is not None and not Shop.objects.filter(pk=shop_id).exists():
-        raise DomainError("shop_id_invalid")
+        raise errors.SHOP_ID_INVALID()
     return shop_id
 
 

@@ -4,7 +4,7 @@ from decimal import Decimal
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
-from loyalty_platform.core.errors import DomainError
+from loyalty_platform.core import errors
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -20,7 +20,7 @@ class ExactJSONParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         raw = stream.read(MAX_BODY_BYTES + 1) if stream is not None else b""
         if len(raw) > MAX_BODY_BYTES:
-            raise DomainError("request_too_large")
+            raise errors.REQUEST_TOO_LARGE()
         try:
             return json.loads(raw.decode("utf-8"), parse_float=Decimal, parse_constant=_refuse_constant)
         except (ValueError, UnicodeDecodeError, RecursionError) as error:

@@ -7,7 +7,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 
-from loyalty_platform.core.errors import DomainError
+from loyalty_platform.core import errors
 from loyalty_platform.core.money import money_text
 from loyalty_platform.pos_api import serializers as s
 from loyalty_platform.pos_api.views import (
@@ -83,7 +83,7 @@ def _reception_id(raw: str) -> uuid.UUID:
     try:
         return uuid.UUID(raw)
     except ValueError:
-        raise DomainError("reception_not_found") from None
+        raise errors.RECEPTION_NOT_FOUND() from None
 
 
 RECEPTION = inline_serializer(
@@ -149,7 +149,7 @@ class ReceptionsView(PosApiView):
         manual_code_check(organization=self.organization, manual_code=data["manual_code"])
         reward = Reward.objects.filter(pk=reward_id, is_active=True).first()
         if reward is None:
-            raise DomainError("reward_not_found")
+            raise errors.REWARD_NOT_FOUND()
 
         def perform(claim) -> HttpResponse:
             customer = _customer_or_404(data["customer_code"])

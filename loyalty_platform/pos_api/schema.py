@@ -4,7 +4,7 @@ import re
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
 
-from loyalty_platform.pos_api.errors import STATUS_BY_CODE
+from loyalty_platform.core.errors import CATALOG
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
@@ -63,7 +63,7 @@ def _error_codes(operation: dict) -> dict[str, list[str]]:
         if not status.startswith(("4", "5")) or not description.startswith(ERROR_PREFIX):
             continue
         for code, noted in LISTED_CODE.findall(description):
-            actual = noted or (str(STATUS_BY_CODE[code]) if code in STATUS_BY_CODE else status)
+            actual = noted or (str(CATALOG[code].status) if code in CATALOG else status)
             by_status.setdefault(actual, [])
             if code not in by_status[actual]:
                 by_status[actual].append(code)

@@ -7,8 +7,8 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from loyalty_platform.core import errors
 from loyalty_platform.core.text import has_control_characters
-from loyalty_platform.pos_api.errors import RequestValidationError
 
 MISSING_CODES = {"required", "null", "blank"}
 
@@ -111,14 +111,12 @@ class RawValueField(serializers.Field):
 class PosRequestSerializer(serializers.Serializer):
     """Refuses unknown fields and maps the first refused field to one error code."""
 
-    error_codes: dict[str, dict[str, str]] = {}
-
     def to_internal_value(self, data):
         if not isinstance(data, Mapping):
-            raise RequestValidationError("invalid_body")
+            raise errors.INVALID_BODY()
         unknown = sorted(set(data) - set(self.fields))
         if unknown:
-            raise RequestValidationError("unknown_field", field=unknown[0])
+            raise errors.UNKNOWN_FIELD(field=unknown[0])
         return super().to_internal_value(data)
 
     def validated(self) -> dict:
@@ -128,9 +126,8 @@ class PosRequestSerializer(serializers.Serializer):
             if name in self.errors:
                 detail = self.errors[name][0]
                 kind = "required" if detail.code in MISSING_CODES else "invalid"
-                code = self.error_codes.get(name, {}).get(kind, f"{name}_{kind}")
-                raise RequestValidationError(code, field=name)
-        raise RequestValidationError("invalid_body")
+                raise errors.field_error(name, kind)(field=name)
+        raise errors.INVALID_BODY()
 
 
 class VerificationFieldsMixin(serializers.Serializer):

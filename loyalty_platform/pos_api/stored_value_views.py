@@ -9,7 +9,7 @@ from django.core.validators import validate_email
 from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
 
-from loyalty_platform.core.errors import DomainError
+from loyalty_platform.core import errors
 from loyalty_platform.core.money import money_amount, money_text
 from loyalty_platform.pos_api import serializers as s
 from loyalty_platform.pos_api.views import (
@@ -56,7 +56,7 @@ def _transaction_id(raw: str) -> uuid.UUID:
     try:
         return uuid.UUID(raw)
     except ValueError:
-        raise DomainError("transaction_not_found") from None
+        raise errors.TRANSACTION_NOT_FOUND() from None
 
 
 class GiftcardView(PosApiView):
@@ -146,7 +146,7 @@ class GiftcardCreateView(PosApiView):
         try:
             validate_email(data["recipient_email"])
         except DjangoValidationError:
-            raise DomainError("recipient_email_invalid", field="recipient_email") from None
+            raise errors.RECIPIENT_EMAIL_INVALID(field="recipient_email") from None
 
         def build() -> dict:
             result = giftcard_create_digital(

@@ -10,7 +10,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
-from loyalty_platform.core.errors import DomainError
+from loyalty_platform.core import errors
 from loyalty_platform.coupons.models import Coupon
 from loyalty_platform.coupons.selectors import coupon_by_token
 from loyalty_platform.coupons.services import coupon_redeem
@@ -29,7 +29,6 @@ from loyalty_platform.pos_api.authentication import (
     ApiKeyAuthentication,
     HasApiKey,
 )
-from loyalty_platform.pos_api.errors import RequestValidationError
 from loyalty_platform.pos_api.idempotency import (
     Claim,
     Replay,
@@ -184,7 +183,7 @@ def render_in_transaction(claim: Claim | Unclaimed, build: Callable[[], dict]) -
 def _customer_or_404(customer_code: int) -> Customer:
     customer = customer_by_code(customer_code)
     if customer is None:
-        raise DomainError("customer_not_found")
+        raise errors.CUSTOMER_NOT_FOUND()
     return customer
 
 
@@ -236,7 +235,7 @@ class CustomerView(PosApiView):
             try:
                 customer_code = s.CustomerCodeField().run_validation(params["code"])
             except ValidationError as error:
-                raise RequestValidationError("customer_code_invalid", field="code") from error
+                raise errors.CUSTOMER_CODE_INVALID(field="code") from error
             customer = customer_by_code(customer_code)
         elif params.get("qr") not in (None, ""):
             customer = customer_by_code(
@@ -249,9 +248,9 @@ class CustomerView(PosApiView):
         elif params.get("card_number") not in (None, ""):
             customer = customer_by_card_number(params["card_number"][:32])
         else:
-            raise DomainError("code or qr is required")
+            raise errors.CODE_OR_QR_REQUIRED()
         if customer is None:
-            raise DomainError("customer_not_found")
+            raise errors.CUSTOMER_NOT_FOUND()
         return json_response({"data": _customer_data(customer)})
 
     @extend_schema(
@@ -395,9 +394,9 @@ class CouponRedeemView(PosApiView):
         def perform(claim) -> HttpResponse:
             coupon = coupon_by_token(data["token"])
             if coupon is None:
-                raise DomainError("coupon_not_found")
+                raise errors.COUPON_NOT_FOUND()
             if coupon.status == Coupon.Status.REDEEMED:
-                raise DomainError("coupon_already_used")  # no PIN prompt for a used coupon
+                raise errors.COUPON_ALREADY_USED()  # no PIN prompt for a used coupon
             challenge = self.verify_pin(customer=coupon.customer, action="coupon_redeem", data=data)
 
             def build() -> dict:

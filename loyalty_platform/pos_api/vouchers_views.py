@@ -5,7 +5,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
-from loyalty_platform.core.errors import DomainError
+from loyalty_platform.core import errors
 from loyalty_platform.core.money import money_amount, money_text
 from loyalty_platform.pos_api import serializers as s
 from loyalty_platform.pos_api.views import (
@@ -47,7 +47,7 @@ def voucher_data(voucher: Voucher, currency: str) -> dict:
     now = timezone.now()
     refusal = voucher_refusal(voucher, now=now)
     if refusal is None and is_locked(voucher, now):
-        refusal = "voucher_locked"
+        refusal = errors.VOUCHER_LOCKED
     return {
         "code": voucher.code,
         "status": voucher.status,
@@ -68,7 +68,7 @@ def voucher_data(voucher: Voucher, currency: str) -> dict:
         "expires_at": promotion.valid_until.isoformat() if promotion.valid_until else None,
         "locked_until": voucher.locked_until.isoformat() if is_locked(voucher, now) else None,
         "redeemable": refusal is None,
-        "reason": refusal,
+        "reason": refusal.code if refusal else None,
     }
 
 
@@ -245,7 +245,7 @@ class VoucherValidateView(VoucherActionView):
             voucher = voucher_find(data["code"])
             refusal = voucher_refusal(voucher, now=timezone.now())
             if refusal:
-                raise DomainError(refusal)
+                raise refusal()
             return json_response({"data": voucher_data(voucher, currency)})
 
         def build() -> dict:

@@ -9,9 +9,11 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from loyalty_platform.core.errors import DomainError
+from loyalty_platform.core import errors
+from loyalty_platform.core.errors import DomainError, ErrorType
 from loyalty_platform.core.throttle import client_ip
 from loyalty_platform.customers.login import (
     login_email_wait,
@@ -30,27 +32,10 @@ from loyalty_platform.profile.selectors import dashboard_context
 from loyalty_platform.realtime.publish import customer_channel
 from loyalty_platform.realtime.signing import app_key
 
-MESSAGES = {
-    "login_link_invalid": ("This sign-in link is not valid.", 400),
-    "login_link_expired": ("This sign-in link has expired. Ask for a new one.", 410),
-    "login_link_used": ("This sign-in link was already used. Ask for a new one.", 410),
-    "qr_session_not_found": ("This code is not known here.", 404),
-    "qr_session_used": ("This code was already used by someone else.", 409),
-    "qr_session_expired": ("This code has expired. Ask the cashier for a new one.", 410),
-    "invitation_not_found": ("This invitation is not known here.", 404),
-    "invitation_used": ("This invitation was already used.", 409),
-    "invitation_expired": ("This invitation has expired.", 410),
-    "claim_invalid": ("This receipt link is not valid.", 400),
-    "claim_expired": ("This receipt link has expired.", 410),
-    "claim_used": ("The points of this receipt were already added to a card.", 409),
-    "order_not_found": ("This order is not known yet. Try again in a few minutes.", 404),
-    "program_not_found": ("This shop has no points program at the moment.", 404),
-}
 
-
-def _message(request: HttpRequest, code: str) -> HttpResponse:
-    text, status = MESSAGES[code]
-    return render(request, "profile/message.html", {"title": "Sorry", "text": text}, status=status)
+def _message(request: HttpRequest, error: ErrorType) -> HttpResponse:
+    text = error.message or _("This could not be done. Please ask the staff.")
+    return render(request, "profile/message.html", {"title": _("Sorry"), "text": text}, status=error.status)
 
 
 def _too_many_sign_in_emails(request: HttpRequest, wait_seconds: int) -> HttpResponse:
@@ -162,7 +147,7 @@ def login_with_link(request: HttpRequest, token: str) -> HttpResponse:
     try:
         link = login_link_consume(token=token)
     except DomainError as error:
-        return _message(request, error.code)
+        return _message(request, error.error)
     customer_session_start(request, link.customer)
     return redirect(link.next_path or "/me/")
 
@@ -225,7 +210,7 @@ def identify(request: HttpRequest, session_id: str) -> HttpResponse:
     try:
         session = qr_card_session_identify(session_id=session_id[:32], customer=request.customer)
     except DomainError as error:
-        return _message(request, error.code)
+        return _message(request, error.error)
     return render(
         request,
         "profile/message.html",
@@ -244,7 +229,7 @@ def join(request: HttpRequest, invitation_id: str) -> HttpResponse:
     try:
         invitation_accept(invitation_id=invitation_id[:32], customer=customer)
     except DomainError as error:
-        return _message(request, error.code)
+        return _message(request, error.error)
     return render(request, "profile/message.html", {"title": "Welcome!", "text": "You're a member now."})
 
 
@@ -260,21 +245,21 @@ def claim(request: HttpRequest) -> HttpResponse:
             signature=request.GET.get("s", "")[:64],
         )
     except DomainError as error:
-        return _message(request, error.code)
+        return _message(request, error.error)
     customer = current_customer(request)
     if customer is None:
         return redirect("/me/signup?" + urlencode({"next": request.get_full_path()}))
     order = order_by_external_id(external_id)
     if order is None:
-        return _message(request, "order_not_found")
+        return _message(request, errors.ORDER_NOT_FOUND)
     if order.customer_id is not None:
-        return _message(request, "claim_used")
+        return _message(request, errors.CLAIM_USED)
     points = order.points_earned - order.points_returned
     if request.method == "POST":
         try:
             order_claim(order_external_id=external_id, customer=customer)
         except DomainError as error:
-            return _message(request, error.code)
+            return _message(request, error.error)
         return render(
             request,
             "profile/message.html",

@@ -5,7 +5,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from loyalty_platform.core.errors import DomainError
+from loyalty_platform.core import errors
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.programs.models import Card, LedgerEntry, Program
 from loyalty_platform.programs.selectors import active_programs
@@ -99,9 +99,9 @@ def ledger_post(
         raise RuntimeError("ledger_post must run inside the transaction that locked the card")
     new_balance = card.balance + delta
     if new_balance < 0 and not card.program.allow_negative_balance:
-        raise DomainError("insufficient_balance")
+        raise errors.INSUFFICIENT_BALANCE()
     if abs(new_balance) >= MAX_BALANCE:
-        raise DomainError("balance_limit_exceeded")
+        raise errors.BALANCE_LIMIT_EXCEEDED()
     card.balance = new_balance
     card.updated_at = timezone.now()
     Card.objects.filter(pk=card.pk).update(balance=new_balance, updated_at=card.updated_at)
@@ -141,7 +141,7 @@ class BalanceChange:
 def _program_for(card_type: str, programs: dict[str, Program]) -> Program:
     program = programs.get(card_type)
     if program is None:
-        raise DomainError("program_not_found", card_type=card_type)
+        raise errors.PROGRAM_NOT_FOUND(card_type=card_type)
     return program
 
 
@@ -236,13 +236,13 @@ def customer_redeem(
     active = active_programs()
     program = _program_for(card_type, active)
     if card_type == Program.Kind.POINT and value < program.min_redeem_points:
-        raise DomainError("below_minimum", min_points=program.min_redeem_points)
+        raise errors.BELOW_MINIMUM(min_points=program.min_redeem_points)
     # No savepoint when nested: a refusal aborts the caller's whole transaction anyway.
     with transaction.atomic(savepoint=False):
         cards = _locked_cards(customer, active)
         card = cards.get(card_type)
         if card is None or (card.balance < value and not program.allow_negative_balance):
-            raise DomainError("insufficient_balance")
+            raise errors.INSUFFICIENT_BALANCE()
         ledger_post(
             card=card,
             delta=-value,
@@ -269,16 +269,16 @@ def card_adjust(
     from loyalty_platform.verification.services import pin_challenge_spend
 
     if not reason.strip():
-        raise DomainError("reason_required")
+        raise errors.REASON_REQUIRED()
     if delta == 0:
-        raise DomainError("delta_invalid")
+        raise errors.DELTA_INVALID()
     active = active_programs()
     program = _program_for(card_type, active)
     with transaction.atomic():
         pin_challenge_spend(challenge_id=challenge_id)
         card = card_get_or_create_locked(customer_id=customer.pk, program=program)
         if card_type == Program.Kind.STAMP and card.balance + delta >= program.stamps_per_card:
-            raise DomainError("stamps_exceed_card", stamps_per_card=program.stamps_per_card)
+            raise errors.STAMPS_EXCEED_CARD(stamps_per_card=program.stamps_per_card)
         entry = ledger_post(
             card=card,
             delta=delta,

@@ -3,7 +3,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from loyalty_platform.core.errors import DomainError
+from loyalty_platform.core import errors
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.programs.models import Card, LedgerEntry, Program
 from loyalty_platform.programs.selectors import active_programs
@@ -14,7 +14,7 @@ from loyalty_platform.rewards.models import Reward, RewardReception
 def _point_program() -> Program:
     program = active_programs().get(Program.Kind.POINT)
     if program is None:
-        raise DomainError("program_not_found", card_type="point")
+        raise errors.PROGRAM_NOT_FOUND(card_type="point")
     return program
 
 
@@ -28,9 +28,9 @@ def reward_reception_create(
 ) -> RewardReception:
     """Spend the reward's points now; with pre_redeem the reward is collected later."""
     if not reward.is_active:
-        raise DomainError("reward_not_found")
+        raise errors.REWARD_NOT_FOUND()
     if pre_redeem and not reward.allow_pre_redeem:
-        raise DomainError("pre_redeem_not_allowed")
+        raise errors.PRE_REDEEM_NOT_ALLOWED()
     program = _point_program()
     with transaction.atomic(savepoint=False):
         card = (
@@ -40,7 +40,7 @@ def reward_reception_create(
             .first()
         )
         if card is None or card.balance < reward.required_credits:
-            raise DomainError("insufficient_balance")
+            raise errors.INSUFFICIENT_BALANCE()
         entry = ledger_post(
             card=card,
             delta=-reward.required_credits,
@@ -60,14 +60,16 @@ def reward_reception_create(
         )
 
 
-def _transition(reception_id, *, allowed: tuple[str, ...], to: str, error: str, **fields) -> RewardReception:
+def _transition(
+    reception_id, *, allowed: tuple[str, ...], to: str, error: errors.ErrorType, **fields
+) -> RewardReception:
     """Move a reception between states with a conditional update: concurrent calls cannot
     both succeed."""
     updated = RewardReception.objects.filter(pk=reception_id, status__in=allowed).update(status=to, **fields)
     if not updated:
         if not RewardReception.objects.filter(pk=reception_id).exists():
-            raise DomainError("reception_not_found")
-        raise DomainError(error)
+            raise errors.RECEPTION_NOT_FOUND()
+        raise error()
     return RewardReception.objects.select_related("reward", "customer").get(pk=reception_id)
 
 
@@ -80,7 +82,7 @@ def reward_reception_reverse(
             reception_id,
             allowed=(RewardReception.Status.SPENT, RewardReception.Status.COLLECTABLE),
             to=RewardReception.Status.REVERSED,
-            error="reception_not_reversible",
+            error=errors.RECEPTION_NOT_REVERSIBLE,
             reversed_at=timezone.now(),
         )
         card = (
@@ -103,7 +105,7 @@ def reward_reception_collect(*, reception_id) -> RewardReception:
         reception_id,
         allowed=(RewardReception.Status.COLLECTABLE,),
         to=RewardReception.Status.COLLECTED,
-        error="reception_not_collectable",
+        error=errors.RECEPTION_NOT_COLLECTABLE,
         collected_at=timezone.now(),
     )
 
@@ -113,7 +115,7 @@ def reward_reception_reverse_collection(*, reception_id) -> RewardReception:
         reception_id,
         allowed=(RewardReception.Status.COLLECTED,),
         to=RewardReception.Status.COLLECTABLE,
-        error="reception_not_collected",
+        error=errors.RECEPTION_NOT_COLLECTED,
         collected_at=None,
     )
 

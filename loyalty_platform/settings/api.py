@@ -9,7 +9,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
-    "EXCEPTION_HANDLER": "loyalty_platform.pos_api.errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "loyalty_platform.pos_api.exception_handler.api_exception_handler",
 }
 
 SPECTACULAR_SETTINGS = {

@@ -4,7 +4,7 @@ character (Luhn mod 32) so a mistyped code is told apart from an unknown one."""
 import re
 import secrets
 
-from loyalty_platform.core.errors import DomainError
+from loyalty_platform.core import errors
 
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 RANDOM_LENGTH = 9
@@ -28,11 +28,11 @@ def giftcard_code_generate() -> str:
 
 
 def giftcard_code_normalize(raw: str) -> str:
-    """Upper-case, without spaces or dashes; DomainError("giftcard_code_invalid") when the
+    """Upper-case, without spaces or dashes; errors.GIFTCARD_CODE_INVALID() when the
     shape or the check character is wrong."""
     code = re.sub(r"[\s-]", "", raw or "").upper()
     if len(code) != CODE_LENGTH or any(char not in ALPHABET for char in code):
-        raise DomainError("giftcard_code_invalid")
+        raise errors.GIFTCARD_CODE_INVALID()
     if check_character(code[:-1]) != code[-1]:
-        raise DomainError("giftcard_code_invalid")
+        raise errors.GIFTCARD_CODE_INVALID()
     return code

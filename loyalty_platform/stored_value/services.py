@@ -7,7 +7,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from loyalty_platform.core.errors import DomainError
+from loyalty_platform.core import errors
 from loyalty_platform.core.text import has_control_characters
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.stored_value.codes import giftcard_code_generate, giftcard_code_normalize
@@ -34,7 +34,7 @@ def _post(
         raise RuntimeError("stored value changes must run inside the transaction that locked the account")
     new_balance = account.balance + amount
     if new_balance < 0:
-        raise DomainError("insufficient_balance")
+        raise errors.INSUFFICIENT_BALANCE()
     account.balance = new_balance
     type(account).objects.filter(pk=account.pk).update(balance=new_balance, updated_at=timezone.now())
     return MoneyEntry.objects.create(
@@ -66,7 +66,7 @@ def _transact(
     remaining = None
     if amount < 0 and account.balance + amount < 0:
         if not allow_partial or account.balance == 0:
-            raise DomainError("insufficient_balance")
+            raise errors.INSUFFICIENT_BALANCE()
         remaining = -(account.balance + amount)
         amount = -account.balance
     cause = MoneyEntry.Cause.LOAD if amount > 0 else MoneyEntry.Cause.PAY
@@ -95,7 +95,7 @@ def giftcard_by_code(raw_code: str) -> Giftcard:
     code = giftcard_code_normalize(raw_code)
     giftcard = Giftcard.objects.filter(code=code).first()
     if giftcard is None:
-        raise DomainError("giftcard_not_found")
+        raise errors.GIFTCARD_NOT_FOUND()
     return giftcard
 
 
@@ -114,7 +114,7 @@ def giftcard_batch_generate(
 ) -> GiftcardBatch:
     """Printed cards: inactive with a zero balance until their first load."""
     if not 1 <= count <= MAX_BATCH:
-        raise DomainError("count_invalid", max=MAX_BATCH)
+        raise errors.COUNT_INVALID(max=MAX_BATCH)
     with transaction.atomic():
         batch = GiftcardBatch.objects.create(name=name, created_by=created_by)
         for _ in range(count):
@@ -130,9 +130,9 @@ def giftcard_transact(
         giftcard = Giftcard.objects.select_for_update().get(pk=found.pk)
         status = giftcard_status(giftcard)
         if status == "expired":
-            raise DomainError("giftcard_expired")
+            raise errors.GIFTCARD_EXPIRED()
         if status == Giftcard.Status.BLOCKED:
-            raise DomainError("giftcard_blocked")
+            raise errors.GIFTCARD_BLOCKED()
         if amount > 0 and giftcard.status == Giftcard.Status.INACTIVE:
             giftcard.status = Giftcard.Status.ACTIVE
             Giftcard.objects.filter(pk=giftcard.pk).update(status=Giftcard.Status.ACTIVE)
@@ -160,16 +160,16 @@ def giftcard_create_digital(
     from loyalty_platform.stored_value.emails import giftcard_email_send_on_commit
 
     if amount <= 0:
-        raise DomainError("amount_invalid")
+        raise errors.AMOUNT_INVALID()
     try:
         validate_email(recipient_email)
     except ValidationError:
-        raise DomainError("recipient_email_invalid", field="recipient_email") from None
+        raise errors.RECIPIENT_EMAIL_INVALID(field="recipient_email") from None
     for field, value in (("recipient_name", recipient_name), ("sender_name", sender_name)):
         if has_control_characters(value):
-            raise DomainError(f"{field}_invalid", field=field)
+            raise errors.field_error(field, "invalid")(field=field)
     if has_control_characters(message, multiline=True):
-        raise DomainError("message_invalid", field="message")
+        raise errors.MESSAGE_INVALID(field="message")
     with transaction.atomic(savepoint=False):
         giftcard = _new_giftcard(
             kind=Giftcard.Kind.DIGITAL,
@@ -242,14 +242,14 @@ def money_entry_reverse(
     account_field = "giftcard" if account_kind == "giftcard" else "prepaid_account"
     entry = MoneyEntry.objects.filter(pk=entry_id, **{f"{account_field}__isnull": False}).first()
     if entry is None:
-        raise DomainError("transaction_not_found")
+        raise errors.TRANSACTION_NOT_FOUND()
     if entry.cause == MoneyEntry.Cause.REVERSAL:
-        raise DomainError("reversal_not_reversible")
+        raise errors.REVERSAL_NOT_REVERSIBLE()
     model = Giftcard if account_kind == "giftcard" else PrepaidAccount
     with transaction.atomic(savepoint=False):
         account = model.objects.select_for_update().get(pk=getattr(entry, f"{account_field}_id"))
         if MoneyEntry.objects.filter(reversed_entry=entry).exists():
-            raise DomainError("transaction_already_reversed")
+            raise errors.TRANSACTION_ALREADY_REVERSED()
         reversal = _post(
             account=account,
             amount=-entry.amount,
@@ -271,7 +271,7 @@ def money_adjust(
     from loyalty_platform.verification.services import pin_challenge_spend
 
     if not reason.strip():
-        raise DomainError("reason_required")
+        raise errors.REASON_REQUIRED()
     with transaction.atomic():
         pin_challenge_spend(challenge_id=challenge_id)
         locked = type(account).objects.select_for_update().get(pk=account.pk)

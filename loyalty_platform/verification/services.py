@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
+from loyalty_platform.core import errors
 from loyalty_platform.core import redis as lp_redis
 from loyalty_platform.core.errors import DomainError
 from loyalty_platform.customers.models import Customer
@@ -39,7 +40,7 @@ def pin_required_for(*, organization: Organization, action: str) -> bool:
 
 def manual_code_check(*, organization: Organization, manual_code: bool) -> None:
     if manual_code and organization.verification_preset == Preset.STRICT:
-        raise DomainError("manual_code_disabled")
+        raise errors.MANUAL_CODE_DISABLED()
 
 
 # ---------------------------------------------------------------------------------------
@@ -66,7 +67,7 @@ def _counter_key(customer: Customer, what: str) -> str:
 def pin_lock_check(*, customer: Customer) -> None:
     ttl_ms = lp_redis.client().pttl(_lock_key(customer))
     if ttl_ms > 0:
-        raise DomainError("pin_locked", retry_after=math.ceil(ttl_ms / 1000))
+        raise errors.PIN_LOCKED(retry_after=math.ceil(ttl_ms / 1000))
 
 
 def _count_towards_lock(customer: Customer, what: str, limit: int) -> bool:
@@ -133,8 +134,7 @@ def pin_challenge_issue(
 def _new_challenge_error(**issue_arguments) -> DomainError:
     """Issue a challenge and return the 412 that announces it."""
     issued = pin_challenge_issue(**issue_arguments)
-    return DomainError(
-        "pin_required",
+    return errors.PIN_REQUIRED(
         challenge_id=str(issued.challenge.pk),
         remaining_attempts=issued.challenge.remaining_attempts,
         expires_at=issued.challenge.expires_at.isoformat(),
@@ -174,18 +174,17 @@ def pin_gate(
         if challenge is None or (challenge_id and str(challenge.pk) != str(challenge_id)):
             challenge = None
         elif challenge.expires_at <= timezone.now():
-            error = DomainError("pin_expired", challenge_id=str(challenge.pk))
+            error = errors.PIN_EXPIRED(challenge_id=str(challenge.pk))
         elif constant_time_compare(_pin_hash(challenge.pk, pin), challenge.pin_hash):
             return challenge.pk
         else:
             challenge.remaining_attempts -= 1
             if challenge.remaining_attempts <= 0:
                 challenge.status = PinChallenge.Status.FAILED
-                error = DomainError("pin_attempts_exceeded", challenge_id=str(challenge.pk))
+                error = errors.PIN_ATTEMPTS_EXCEEDED(challenge_id=str(challenge.pk))
                 lp_redis.client().delete(_pin_key(challenge.pk))
             else:
-                error = DomainError(
-                    "pin_invalid",
+                error = errors.PIN_INVALID(
                     challenge_id=str(challenge.pk),
                     remaining_attempts=challenge.remaining_attempts,
                 )
@@ -208,7 +207,7 @@ def pin_challenge_spend(*, challenge_id: uuid.UUID | None) -> None:
         status=PinChallenge.Status.SPENT
     )
     if not spent:
-        raise DomainError("pin_already_used")
+        raise errors.PIN_ALREADY_USED()
     pin_key = _pin_key(challenge_id)
     # After commit the action stands: without Redis the clear PIN simply expires on its own.
     transaction.on_commit(
@@ -266,22 +265,22 @@ def customer_qr_payload(
 
 
 def customer_code_from_qr(*, organization: Organization, payload: str, now: datetime | None = None) -> int:
-    """The customer code a QR payload names; DomainError("invalid_qr") when it is malformed,
+    """The customer code a QR payload names; errors.INVALID_QR() when it is malformed,
     tampered with, expired, or signed by another organization."""
     now = now or timezone.now()
     parts = payload.strip().split(".") if isinstance(payload, str) and len(payload) <= 200 else []
     if len(parts) != 4 or not parts[1].isdigit() or not parts[2].isdigit():
-        raise DomainError("invalid_qr")
+        raise errors.INVALID_QR()
     prefix, code, moment, signature = parts
     if not constant_time_compare(_qr_signature(organization, f"{prefix}.{code}.{moment}"), signature):
-        raise DomainError("invalid_qr")
+        raise errors.INVALID_QR()
     if prefix == QR_ROTATING_PREFIX:
         current = int(now.timestamp()) // settings.QR_ROTATION_SECONDS
         if int(moment) not in (current, current - 1):  # one step of clock tolerance
-            raise DomainError("invalid_qr")
+            raise errors.INVALID_QR()
     elif prefix == QR_STATIC_PREFIX and organization.verification_preset != Preset.STRICT:
         if int(moment) <= now.timestamp():
-            raise DomainError("invalid_qr")
+            raise errors.INVALID_QR()
     else:
-        raise DomainError("invalid_qr")
+        raise errors.INVALID_QR()
     return int(code)

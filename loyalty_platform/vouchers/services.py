@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
+from loyalty_platform.core import errors
 from loyalty_platform.core.errors import DomainError
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.stored_value.codes import ALPHABET
@@ -22,7 +23,7 @@ MAX_LOCK_SECONDS = 3600
 def voucher_code_normalize(raw: object) -> str:
     code = re.sub(r"[\s-]", "", raw if isinstance(raw, str) else "").upper()
     if not CODE_PATTERN.match(code):
-        raise DomainError("voucher_not_found")
+        raise errors.VOUCHER_NOT_FOUND()
     return code
 
 
@@ -35,7 +36,7 @@ def vouchers_generate(
     *, promotion: Promotion, count: int, customer: Customer | None = None, pool: str = ""
 ) -> list[Voucher]:
     if not 1 <= count <= 100_000:
-        raise DomainError("count_invalid")
+        raise errors.COUNT_INVALID()
     created = []
     with transaction.atomic():
         while len(created) < count:
@@ -58,11 +59,11 @@ def vouchers_import(*, promotion: Promotion, codes: list[str], pool: str) -> int
         try:
             normalized.append(voucher_code_normalize(raw))
         except DomainError:
-            raise DomainError("voucher_code_invalid", voucher_code=str(raw)[:64]) from None
+            raise errors.VOUCHER_CODE_INVALID(voucher_code=str(raw)[:64]) from None
     duplicates = {code for code in normalized if normalized.count(code) > 1}
     duplicates |= set(Voucher.objects.filter(code__in=normalized).values_list("code", flat=True))
     if duplicates:
-        raise DomainError("voucher_code_duplicate", voucher_code=sorted(duplicates)[0])
+        raise errors.VOUCHER_CODE_DUPLICATE(voucher_code=sorted(duplicates)[0])
     Voucher.objects.bulk_create(Voucher(promotion=promotion, code=code, pool=pool) for code in normalized)
     return len(normalized)
 
@@ -78,7 +79,7 @@ def voucher_find(code: object) -> Voucher:
         .first()
     )
     if voucher is None or voucher.status == Voucher.Status.VOID:
-        raise DomainError("voucher_not_found")
+        raise errors.VOUCHER_NOT_FOUND()
     return voucher
 
 
@@ -88,24 +89,24 @@ def is_locked(voucher: Voucher, now: datetime) -> bool:
 
 def voucher_refusal(
     voucher: Voucher, *, now: datetime, customer: Customer | None = None, amount: Decimal | None = None
-) -> str | None:
-    """Why the voucher cannot be redeemed now (an error code), or None."""
+) -> errors.ErrorType | None:
+    """Why the voucher cannot be redeemed now, or None."""
     promotion = voucher.promotion
     if voucher.status == Voucher.Status.REDEEMED or voucher.uses >= promotion.uses_per_voucher:
-        return "voucher_already_used"
+        return errors.VOUCHER_ALREADY_USED
     if promotion.valid_until and promotion.valid_until <= now:
-        return "voucher_expired"
+        return errors.VOUCHER_EXPIRED
     if promotion.valid_from and promotion.valid_from > now:
-        return "voucher_not_yet_valid"
+        return errors.VOUCHER_NOT_YET_VALID
     if amount is not None and promotion.minimum_spend is not None and amount < promotion.minimum_spend:
-        return "minimum_spend_not_met"
+        return errors.MINIMUM_SPEND_NOT_MET
     buyer = customer or voucher.customer
     if buyer is not None and promotion.uses_per_customer is not None:
         used = VoucherRedemption.objects.filter(
             voucher__promotion=promotion, customer=buyer, reversed_at__isnull=True
         ).count()
         if used >= promotion.uses_per_customer:
-            return "usage_limit_reached"
+            return errors.USAGE_LIMIT_REACHED
     return None
 
 
@@ -139,15 +140,15 @@ def voucher_lock(*, code: object, ttl_seconds: int | None = None) -> Lock:
     """Reserve the voucher for one till; redeeming it then needs the release key."""
     ttl = ttl_seconds or DEFAULT_LOCK_SECONDS
     if not 1 <= ttl <= MAX_LOCK_SECONDS:
-        raise DomainError("ttl_seconds_invalid", max=MAX_LOCK_SECONDS)
+        raise errors.TTL_SECONDS_INVALID(max=MAX_LOCK_SECONDS)
     now = timezone.now()
     with transaction.atomic(savepoint=False):
         voucher = _locked_voucher(code)
         refusal = voucher_refusal(voucher, now=now)
         if refusal:
-            raise DomainError(refusal)
+            raise refusal()
         if is_locked(voucher, now):
-            raise DomainError("voucher_locked", locked_until=voucher.locked_until.isoformat())
+            raise errors.VOUCHER_LOCKED(locked_until=voucher.locked_until.isoformat())
         release_key = secrets.token_urlsafe(24)
         voucher.release_key_hash = _release_hash(release_key)
         voucher.locked_until = now + timedelta(seconds=ttl)
@@ -159,7 +160,7 @@ def _check_release_key(voucher: Voucher, release_key: object) -> None:
     if not isinstance(release_key, str) or not constant_time_compare(
         _release_hash(release_key), voucher.release_key_hash
     ):
-        raise DomainError("release_key_invalid")
+        raise errors.RELEASE_KEY_INVALID()
 
 
 def voucher_release(*, code: object, release_key: object) -> Voucher:
@@ -190,12 +191,12 @@ def voucher_redeem(
         _lock_buyer_of_limited_promotion(voucher, customer)
         refusal = voucher_refusal(voucher, now=now, customer=customer, amount=amount)
         if refusal:
-            raise DomainError(refusal)
+            raise refusal()
         if voucher.customer_id and customer is not None and customer.pk != voucher.customer_id:
-            raise DomainError("voucher_not_found")  # someone else's voucher
+            raise errors.VOUCHER_NOT_FOUND()  # someone else's voucher
         if is_locked(voucher, now):
             if release_key is None:
-                raise DomainError("voucher_locked", locked_until=voucher.locked_until.isoformat())
+                raise errors.VOUCHER_LOCKED(locked_until=voucher.locked_until.isoformat())
             _check_release_key(voucher, release_key)
         # An expired lock freed the voucher: a stale release key no longer matters.
         if customer is not None and voucher.customer_id is None:
@@ -221,7 +222,7 @@ def voucher_reverse(*, code: object) -> Voucher:
             voucher.redemptions.filter(reversed_at__isnull=True).order_by("-created_at", "-pk").first()
         )
         if redemption is None:
-            raise DomainError("voucher_not_redeemed")
+            raise errors.VOUCHER_NOT_REDEEMED()
         redemption.reversed_at = timezone.now()
         redemption.save(update_fields=["reversed_at"])
         voucher.uses -= 1
