@@ -1,6 +1,11 @@
-"""external_id idempotency: the first successful response is stored and replayed byte for
-byte; a unique constraint decides which of several concurrent duplicates runs, and an owner
-token checked under a row lock decides which execution may commit (docs/decisions/0006)."""
+"""external_id idempotency inside the action's own transaction (docs/decisions/0017).
+
+The first statement of the transaction takes a transaction-scoped advisory lock named after
+the organization, endpoint and external_id, and reads the stored answer in the same round
+trip. A duplicate that finds the lock taken answers 409 at once; one that finds a stored
+answer replays it (or refuses a different body). The action's response is stored by the same
+transaction, so money and record commit together, once, and a crash leaves neither behind.
+"""
 
 import hashlib
 import json
@@ -8,16 +13,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import F
+from django.db import connection
 from django.utils import timezone
-from psycopg.errors import LockNotAvailable
 
 from loyalty_platform.core import errors
 from loyalty_platform.pos_api.models import IdempotencyRecord
 
 # Fields a PIN retry may add or change without making it a different request.
 IGNORED_FIELDS = frozenset({"verification_pin", "manual_code", "challenge_id"})
+TABLE = IdempotencyRecord._meta.db_table
 
 
 def request_fingerprint(body: dict) -> str:
@@ -32,129 +36,81 @@ class Replay:
     body: bytes
 
 
-_HOLD_SQL = (
-    f"SELECT 1 FROM {IdempotencyRecord._meta.db_table} "  # noqa: S608 - no input in the name
-    "WHERE id = %s AND attempt = %s AND status = %s FOR UPDATE"
+@dataclass(frozen=True)
+class OnceKey:
+    """One call's identity: the endpoint, its external_id and what the call asked for."""
+
+    endpoint: str
+    external_id: str
+    fingerprint: str
+
+    @property
+    def lock_id(self) -> int:
+        # Advisory locks are database-wide, so the organization's schema is part of the name.
+        name = f"{connection.schema_name}\x00{self.endpoint}\x00{self.external_id}".encode()
+        return int.from_bytes(hashlib.blake2b(name, digest_size=8).digest(), "big", signed=True)
+
+
+class AnsweredMeanwhile(Exception):  # noqa: N818 - a control-flow signal, not an error
+    """A duplicate committed between this transaction's snapshot and its lock: roll back."""
+
+
+_BEGIN_SQL = (
+    "SELECT pg_try_advisory_xact_lock(%s), r.request_hash, r.response_status, r.response_body "  # noqa: S608
+    f"FROM (SELECT 1) AS one LEFT JOIN {TABLE} AS r ON r.endpoint = %s AND r.external_id = %s"
+)
+_STORED_SQL = (
+    f"SELECT request_hash, response_status, response_body FROM {TABLE} "  # noqa: S608
+    "WHERE endpoint = %s AND external_id = %s"
+)
+_RECORD_SQL = (
+    f"INSERT INTO {TABLE} (endpoint, external_id, request_hash, response_status, response_body, "  # noqa: S608
+    "api_key_lookup_id, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s) "
+    "ON CONFLICT (endpoint, external_id) DO NOTHING RETURNING 1"
 )
 
 
-@dataclass(frozen=True)
-class Claim:
-    """The right to execute one external_id, as long as `attempt` is still the record's."""
-
-    record_id: int
-    attempt: int
-
-    def hold(self) -> None:
-        """Call first inside the action's transaction: locks the claim until that transaction
-        ends, so nobody can take it over while the action runs, and refuses if somebody already
-        did (this execution then must not commit: the taker owns the call)."""
-        # Written out: on every mutating call, and the ORM costs more than the query here.
-        with connection.cursor() as cursor:
-            cursor.execute(_HOLD_SQL, [self.record_id, self.attempt, IdempotencyRecord.Status.IN_PROGRESS])
-            if cursor.fetchone() is None:
-                raise errors.REQUEST_IN_PROGRESS()
-
-    def complete(self, *, status: int, body: bytes) -> None:
-        """Store the response, in the transaction of the action it answers (after hold())."""
-        stored = IdempotencyRecord.objects.filter(pk=self.record_id, attempt=self.attempt).update(
-            status=IdempotencyRecord.Status.COMPLETED,
-            response_status=status,
-            response_body=body,
-            completed_at=timezone.now(),
-        )
-        if stored != 1:
-            raise errors.REQUEST_IN_PROGRESS()
-
-    def release(self) -> None:
-        """Forget a claim whose call failed (validation, PIN prompt), so a retry runs anew;
-        a claim somebody took over is theirs and stays."""
-        IdempotencyRecord.objects.filter(
-            pk=self.record_id, attempt=self.attempt, status=IdempotencyRecord.Status.IN_PROGRESS
-        ).delete()
-
-
-class Unclaimed:
-    """Stands in for a claim when a call carries no external_id."""
-
-    def hold(self) -> None:
-        pass
-
-    def complete(self, *, status: int, body: bytes) -> None:
-        pass
-
-    def release(self) -> None:
-        pass
-
-
-def _insert_claim(**fields) -> IdempotencyRecord:
-    # Committed on its own so that duplicates see it at once. In autocommit mode a single
-    # INSERT is its own transaction (one round trip, no BEGIN/COMMIT); inside a caller's
-    # transaction a savepoint keeps a unique violation from aborting it.
-    if transaction.get_connection().in_atomic_block:
-        with transaction.atomic():
-            return IdempotencyRecord.objects.create(**fields)
-    return IdempotencyRecord.objects.create(**fields)
-
-
-def _answer_from(existing: IdempotencyRecord, fingerprint: str) -> Replay:
-    if existing.request_hash != fingerprint:
+def _answer(key: OnceKey, request_hash: str, status: int, body) -> Replay:
+    if request_hash != key.fingerprint:
         raise errors.IDEMPOTENCY_KEY_REUSED()
-    return Replay(status=existing.response_status, body=bytes(existing.response_body))
+    return Replay(status=status, body=bytes(body))
 
 
-def _take_over_or_answer(*, record_id: int, fingerprint: str) -> Claim | Replay | None:
-    """For a claim that was in progress when read: take it over if no transaction holds it
-    and it is older than IDEMPOTENCY_TAKEOVER_SECONDS, else refuse or replay what finished
-    meanwhile. None: it is gone."""
-    with transaction.atomic():
-        try:
-            existing = IdempotencyRecord.objects.select_for_update(nowait=True).filter(pk=record_id).first()
-        except OperationalError as error:
-            if isinstance(error.__cause__, LockNotAvailable):
-                # The first execution holds it: it is inside its transaction right now.
-                raise errors.REQUEST_IN_PROGRESS() from None
-            raise
-        if existing is None:
-            return None
-        if existing.status == IdempotencyRecord.Status.COMPLETED:
-            return _answer_from(existing, fingerprint)
-        # Not held, so its execution is before its transaction, or gone (the process died, or
-        # its release failed). Taking over is safe either way: hold() makes the first one stop.
-        stale_before = timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_TAKEOVER_SECONDS)
-        if existing.created_at >= stale_before:
-            raise errors.REQUEST_IN_PROGRESS()
-        IdempotencyRecord.objects.filter(pk=record_id).update(
-            attempt=F("attempt") + 1, created_at=timezone.now()
+def once_stored_answer(key: OnceKey) -> Replay | None:
+    """The stored answer to this call, if it ran before (a plain read, for calls that must
+    replay before a PIN step)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_STORED_SQL, [key.endpoint, key.external_id])
+        row = cursor.fetchone()
+    return None if row is None else _answer(key, *row)
+
+
+def once_begin(key: OnceKey) -> Replay | None:
+    """First statement of the action's transaction: lock the call's name for the rest of the
+    transaction and return the stored answer, if any. Raises request_in_progress while
+    another transaction runs the same call."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("once_begin runs inside the action's transaction")
+    with connection.cursor() as cursor:
+        cursor.execute(_BEGIN_SQL, [key.lock_id, key.endpoint, key.external_id])
+        locked, request_hash, status, body = cursor.fetchone()
+    if request_hash is not None:
+        return _answer(key, request_hash, status, body)
+    if not locked:
+        raise errors.REQUEST_IN_PROGRESS()
+    return None
+
+
+def once_record(key: OnceKey, *, status: int, body: bytes, api_key_lookup_id: str) -> None:
+    """Store the action's response in its transaction. A duplicate that committed after this
+    transaction's snapshot was taken wins: AnsweredMeanwhile rolls this one back."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _RECORD_SQL,
+            [key.endpoint, key.external_id, key.fingerprint, status, body, api_key_lookup_id, timezone.now()],
         )
-        return Claim(record_id=record_id, attempt=existing.attempt + 1)
-
-
-def idempotency_claim(
-    *, endpoint: str, external_id: str, fingerprint: str, api_key_lookup_id: str = ""
-) -> Claim | Replay:
-    """Claim an external_id for this call (committed at once, so duplicates see it), or
-    return the stored response to replay. Raises idempotency_key_reused for a different
-    body and request_in_progress while the first call is still running."""
-    for _ in range(3):
-        try:
-            record = _insert_claim(
-                endpoint=endpoint,
-                external_id=external_id,
-                request_hash=fingerprint,
-                api_key_lookup_id=api_key_lookup_id,
-            )
-            return Claim(record_id=record.pk, attempt=record.attempt)
-        except IntegrityError:
-            existing = IdempotencyRecord.objects.filter(endpoint=endpoint, external_id=external_id).first()
-            if existing is None:
-                continue  # released between our insert and this read: try again
-            if existing.request_hash != fingerprint or existing.status == IdempotencyRecord.Status.COMPLETED:
-                return _answer_from(existing, fingerprint)
-            outcome = _take_over_or_answer(record_id=existing.pk, fingerprint=fingerprint)
-            if outcome is not None:
-                return outcome
-    raise errors.REQUEST_IN_PROGRESS()
+        if cursor.fetchone() is None:
+            raise AnsweredMeanwhile
 
 
 def idempotency_purge(*, older_than_days: int | None = None) -> int:

@@ -55,10 +55,6 @@ ABUSE_LIMITS = {
 # (a load balancer: 1). 0 trusts only the connection's own address.
 TRUSTED_PROXY_HOPS = env.int("TRUSTED_PROXY_HOPS", default=0)
 IDEMPOTENCY_KEEP_DAYS = 35
-# A claim that no transaction holds (its call died before its transaction, or its release
-# failed) is taken over by a retry after this long; the first execution can then no longer
-# commit (pos_api.idempotency.Claim.hold), so a short wait is safe.
-IDEMPOTENCY_TAKEOVER_SECONDS = 5
 
 # Realtime (Pusher protocol). The key is public; the secret signs private channels.
 REALTIME_ACTIVITY_TIMEOUT = 120

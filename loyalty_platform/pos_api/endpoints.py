@@ -1,0 +1,263 @@
+"""The one flow of every POS operation (docs/decisions/0017).
+
+An endpoint is a view class whose `get`/`post` attributes are `Query` or `Command`
+declarations: the request serializer, the output serializer, the PIN action, the errors and
+the function that does the work. The flow below runs them; schema.py documents them from the
+same declarations, so the docs cannot drift from what the API does.
+
+A command, in order: validate the body; resolve the URL objects; when the preset asks a PIN
+for the action, replay a stored answer first, make the refusals that need no PIN, then the PIN
+step; then one transaction: lock the call's external_id and replay if it ran, the refusals
+(when no PIN step made them), the action, the rendered body stored with it.
+"""
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property, partial
+
+from django.db import transaction
+from django.http import HttpResponse
+from rest_framework import serializers
+from rest_framework.renderers import JSONRenderer
+from rest_framework.views import APIView
+
+from loyalty_platform.core import errors
+from loyalty_platform.core.errors import ErrorType
+from loyalty_platform.customers.models import Customer
+from loyalty_platform.customers.selectors import customer_by_code
+from loyalty_platform.pos_api.authentication import (
+    ActiveSubscriptionForWrites,
+    ApiKeyAuthentication,
+    HasApiKey,
+)
+from loyalty_platform.pos_api.idempotency import (
+    AnsweredMeanwhile,
+    OnceKey,
+    Replay,
+    once_begin,
+    once_record,
+    once_stored_answer,
+    request_fingerprint,
+)
+from loyalty_platform.pos_api.parsers import ExactJSONParser
+from loyalty_platform.pos_api.throttling import ApiKeyRateThrottle
+from loyalty_platform.verification.services import manual_code_check, pin_gate, pin_required_for
+
+_renderer = JSONRenderer()
+
+
+def json_body(data: object) -> bytes:
+    return _renderer.render({"data": data})
+
+
+@dataclass(frozen=True)
+class PathObject:
+    """How a URL segment becomes what the operation works on: `parse` turns the text into a
+    value or None (then `missing` is answered), `fetch` optionally loads the object."""
+
+    missing: ErrorType
+    parse: Callable[[object], object | None]
+    fetch: Callable[[object], object | None] | None = None
+
+    def resolve(self, raw: object) -> object:
+        value = self.parse(raw)
+        if value is not None and self.fetch is not None:
+            value = self.fetch(value)
+        if value is None:
+            raise self.missing()
+        return value
+
+
+def parse_uuid(raw: object) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(raw))
+    except ValueError:
+        return None
+
+
+def parse_customer_code(raw: object) -> int | None:
+    text = str(raw)
+    return int(text) if text.isascii() and text.isdigit() and len(text) == 6 else None
+
+
+CUSTOMER = PathObject(missing=errors.CUSTOMER_NOT_FOUND, parse=parse_customer_code, fetch=customer_by_code)
+
+
+@dataclass
+class Call:
+    """What an operation's function gets: the validated input, the URL objects, the caller."""
+
+    view: APIView
+    data: dict
+    path: dict
+    pin_challenge_id: uuid.UUID | None = None
+    extra: dict = field(default_factory=dict)  # what check() found, for perform() to use
+
+    @property
+    def request(self):
+        return self.view.request
+
+    @property
+    def organization(self):
+        return self.view.request._request.organization
+
+    @property
+    def currency(self) -> str:
+        return self.organization.currency
+
+    @property
+    def api_key(self):
+        return self.view.request.auth
+
+    @property
+    def api_key_lookup_id(self) -> str:
+        return self.view.request.auth.lookup_id
+
+    @cached_property
+    def customer(self) -> Customer | None:
+        """The customer the call names: in the URL, else `customer_code` in the body."""
+        if "customer_code" in self.path:
+            return self.path["customer_code"]
+        if "customer_code" not in self.data:
+            return None
+        customer = customer_by_code(self.data["customer_code"])
+        if customer is None:
+            raise errors.CUSTOMER_NOT_FOUND()
+        return customer
+
+
+@dataclass(frozen=True)
+class Operation:
+    operation_id: str
+    summary: str
+    response: type[serializers.Serializer]
+    perform: Callable[[Call], object]
+    errors: tuple[ErrorType, ...] = ()
+    path: dict[str, PathObject] = field(default_factory=dict)
+    description: str = ""
+    example: dict | None = None  # a realistic success body's `data`
+
+    def __get__(self, view, owner=None):
+        # Bound to the view, a declaration is the handler APIView.dispatch calls.
+        return self if view is None else partial(self.run, view)
+
+    def resolve_path(self, kwargs: dict) -> dict:
+        return {name: self.path[name].resolve(value) if name in self.path else value for name, value in kwargs.items()}
+
+    def render(self, call: Call, result: object) -> bytes:
+        context = {"currency": call.currency, "request": call.request, "call": call}
+        return json_body(self.response(result, context=context).data)
+
+    def run(self, view: APIView, request, **kwargs) -> HttpResponse:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Query(Operation):
+    """A read: resolve, perform, render. Changes nothing."""
+
+    parameters: tuple = ()  # drf-spectacular OpenApiParameter, for the docs
+
+    def run(self, view: APIView, request, **kwargs) -> HttpResponse:
+        call = Call(view=view, data={}, path=self.resolve_path(kwargs))
+        return HttpResponse(self.render(call, self.perform(call)), content_type="application/json")
+
+
+@dataclass(frozen=True)
+class Command(Operation):
+    """A change: at most once per external_id, PIN-gated by the preset, in one transaction."""
+
+    request: type[serializers.Serializer] | None = None
+    # The idempotency records' name for this operation; None: calls are not deduplicated.
+    once: str | None = None
+    # The PIN action (verification), or a function choosing it from the call (None: no PIN).
+    pin_action: str | Callable[[Call], str | None] | None = None
+    # Refusals that need no PIN, made before the PIN prompt; may leave findings in call.extra.
+    check: Callable[[Call], None] | None = None
+    # Whose PIN: by default the customer the call names.
+    pin_customer: Callable[[Call], Customer | None] = lambda call: call.customer
+    example_request: dict | None = None
+
+    def once_key(self, call: Call, request_body: dict, raw_path: dict) -> OnceKey | None:
+        external_id = call.data.get("external_id")
+        if self.once is None or external_id is None:
+            return None
+        # The path names what the call acts on: the same external_id elsewhere is another call.
+        body = {**request_body, "_path": raw_path} if raw_path else request_body
+        return OnceKey(endpoint=self.once, external_id=external_id, fingerprint=request_fingerprint(body))
+
+    def refuse_early(self, call: Call) -> None:
+        if "manual_code" in call.data:
+            manual_code_check(organization=call.organization, manual_code=call.data["manual_code"])
+        if self.check is not None:
+            self.check(call)
+
+    def run(self, view: APIView, request, **kwargs) -> HttpResponse:
+        data = self.request(data=request.data).validated() if self.request else {}
+        path = self.resolve_path(kwargs)
+        call = Call(view=view, data=data, path=path)
+        key = self.once_key(call, request.data, {name: _canonical(value) for name, value in path.items()})
+        action = self.pin_action(call) if callable(self.pin_action) else self.pin_action
+        gated = action is not None and pin_required_for(organization=call.organization, action=action)
+        if gated:
+            if key is not None and (stored := once_stored_answer(key)) is not None:
+                return _replay(stored)
+            self.refuse_early(call)
+            call.pin_challenge_id = self.pin_step(call, action)
+        try:
+            with transaction.atomic():
+                if key is not None and (stored := once_begin(key)) is not None:
+                    return _replay(stored)
+                if not gated:
+                    self.refuse_early(call)
+                body = self.render(call, self.perform(call))
+                if key is not None:
+                    once_record(key, status=200, body=body, api_key_lookup_id=call.api_key_lookup_id)
+        except AnsweredMeanwhile:
+            return _replay(once_stored_answer(key))
+        return HttpResponse(body, content_type="application/json")
+
+    def pin_step(self, call: Call, action: str) -> uuid.UUID | None:
+        customer = self.pin_customer(call)
+        if customer is None:
+            return None
+        return pin_gate(
+            organization=call.organization,
+            customer=customer,
+            action=action,
+            pin=call.data.get("verification_pin"),
+            challenge_id=call.data.get("challenge_id"),
+            api_key_lookup_id=call.api_key_lookup_id,
+        )
+
+
+def _canonical(value: object) -> object:
+    """A resolved URL object as the fingerprint names it."""
+    if isinstance(value, Customer):
+        return value.customer_code
+    if isinstance(value, (int, str)):
+        return value
+    return str(getattr(value, "pk", value))
+
+
+def _replay(stored: Replay) -> HttpResponse:
+    return HttpResponse(stored.body, status=stored.status, content_type="application/json")
+
+
+class PosApiView(APIView):
+    """Authentication, permissions, throttle and parser of every POS operation."""
+
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [HasApiKey, ActiveSubscriptionForWrites]
+    throttle_classes = [ApiKeyRateThrottle]
+    parser_classes = [ExactJSONParser]
+    renderer_classes = [JSONRenderer]
+    rate_limit_group = "transactions"
+
+    def operations(self) -> dict[str, Operation]:
+        return {
+            method: operation
+            for method in ("get", "post")
+            if isinstance(operation := type(self).__dict__.get(method) or getattr(type(self), method, None), Operation)
+        }
