@@ -2,6 +2,7 @@ import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
@@ -195,3 +196,29 @@ def wait_for_a_lock_wait(timeout: float = 20) -> None:
                 return
             time.sleep(0.05)
     raise AssertionError("no session waited on a lock")
+
+
+@contextmanager
+def holding_advisory_lock(lock_id: int):
+    """Another database session holds the advisory lock `lock_id` meanwhile, as the
+    transaction of a call still running would."""
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_lock(%s)", [lock_id])
+                held.set()
+                release.wait(timeout=30)
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_id])
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        holder = pool.submit(hold)
+        assert held.wait(timeout=10)
+        try:
+            yield
+        finally:
+            release.set()
+            holder.result(timeout=10)

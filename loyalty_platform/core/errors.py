@@ -231,7 +231,13 @@ RETURN_EXISTS = _define("return_exists", 409, "A return with this external_id ex
 TOTAL_REQUIRED = _define("total_required", 422, "`total` is missing.")
 TOTAL_INVALID = _define("total_invalid", 422, "`total` is not an amount in the currency.")
 LINES_REQUIRED = _define("lines_required", 422, "`lines` is missing.")
-LINES_INVALID = _define("lines_invalid", 422, "A line is refused; `line` and `field` say which.", "line")
+LINES_INVALID = _define(
+    "lines_invalid",
+    422,
+    "A line is refused; `line` (its index) and `line_field` say which.",
+    "line",
+    "line_field",
+)
 SKU_NOT_IN_ORDER = _define("sku_not_in_order", 422, "A returned sku is not in the order.", "line", "sku")
 RETURN_EXCEEDS_ORDER = _define(
     "return_exceeds_order", 422, "More returned than bought.", "line", "sku", "returnable"

@@ -1,12 +1,16 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.utils import timezone
 
 from loyalty_platform.core import errors
 from loyalty_platform.core.faults import task_send_on_commit
 from loyalty_platform.customers.models import Customer
+from loyalty_platform.customers.services import normalize_phone
+from loyalty_platform.identification.emails import invitation_email_send_on_commit
 from loyalty_platform.identification.models import Invitation, QrCardSession
 from loyalty_platform.programs.models import Card, Program
 from loyalty_platform.programs.selectors import active_programs
@@ -135,6 +139,28 @@ def invitation_create(*, phone: str = "", email: str = "", api_key_lookup_id: st
         api_key_lookup_id=api_key_lookup_id,
         expires_at=timezone.now() + timedelta(seconds=settings.INVITATION_SECONDS),
     )
+
+
+def invitation_url(invitation: Invitation) -> str:
+    return f"{organization_base_url()}/join/{invitation.pk}"
+
+
+def invitation_send(*, phone: str = "", email: str = "", api_key_lookup_id: str = "") -> Invitation:
+    """Invite a person by phone or email (normalized, at least one); an email invitation is
+    mailed once the invitation is committed."""
+    phone = normalize_phone(phone) if phone else ""
+    email = email.strip().lower()
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            raise errors.INVALID_EMAIL() from None
+    if not phone and not email:
+        raise errors.PHONE_OR_EMAIL_REQUIRED()
+    invitation = invitation_create(phone=phone, email=email, api_key_lookup_id=api_key_lookup_id)
+    if email:
+        invitation_email_send_on_commit(invitation_id=invitation.pk, url=invitation_url(invitation))
+    return invitation
 
 
 def invitation_status(invitation: Invitation) -> str:

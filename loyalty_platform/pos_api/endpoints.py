@@ -136,18 +136,22 @@ class Operation:
     errors: tuple[ErrorType, ...] = ()
     path: dict[str, PathObject] = field(default_factory=dict)
     description: str = ""
-    example: dict | None = None  # a realistic success body's `data`
+    example: dict | list | None = None  # a realistic success body's `data`
+    many: bool = False  # `data` is a list of what `response` renders
 
     def __get__(self, view, owner=None):
         # Bound to the view, a declaration is the handler APIView.dispatch calls.
         return self if view is None else partial(self.run, view)
 
     def resolve_path(self, kwargs: dict) -> dict:
-        return {name: self.path[name].resolve(value) if name in self.path else value for name, value in kwargs.items()}
+        return {
+            name: self.path[name].resolve(value) if name in self.path else value
+            for name, value in kwargs.items()
+        }
 
     def render(self, call: Call, result: object) -> bytes:
         context = {"currency": call.currency, "request": call.request, "call": call}
-        return json_body(self.response(result, context=context).data)
+        return json_body(self.response(result, many=self.many, context=context).data)
 
     def run(self, view: APIView, request, **kwargs) -> HttpResponse:
         raise NotImplementedError
@@ -259,5 +263,13 @@ class PosApiView(APIView):
         return {
             method: operation
             for method in ("get", "post")
-            if isinstance(operation := type(self).__dict__.get(method) or getattr(type(self), method, None), Operation)
+            if isinstance(
+                operation := type(self).__dict__.get(method) or getattr(type(self), method, None), Operation
+            )
         }
+
+
+def unknown_operation(request, *args, **kwargs) -> HttpResponse:
+    return HttpResponse(
+        _renderer.render({"error": errors.NOT_FOUND.code}), status=404, content_type="application/json"
+    )

@@ -51,7 +51,7 @@ class OnceKey:
         return int.from_bytes(hashlib.blake2b(name, digest_size=8).digest(), "big", signed=True)
 
 
-class AnsweredMeanwhile(Exception):  # noqa: N818 - a control-flow signal, not an error
+class AnsweredMeanwhile(Exception):
     """A duplicate committed between this transaction's snapshot and its lock: roll back."""
 
 

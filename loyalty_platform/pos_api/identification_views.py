@@ -1,32 +1,24 @@
 """QR identification sessions and invitations at the POS (shared/contracts/realtime.md)."""
 
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import validate_email
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from loyalty_platform.core import errors
-from loyalty_platform.customers.services import normalize_phone
 from loyalty_platform.identification.models import Invitation, QrCardSession
 from loyalty_platform.identification.services import (
     card_data,
     invitation_channel,
-    invitation_create,
+    invitation_send,
     invitation_status,
+    invitation_url,
     organization_base_url,
     qr_card_channel,
     qr_card_session_create,
     qr_card_session_status,
 )
 from loyalty_platform.pos_api import serializers as s
-from loyalty_platform.pos_api.views import (
-    AUTH_ERRORS,
-    BODY_ERRORS,
-    PosApiView,
-    _envelope,
-    _errors,
-    json_response,
-)
+from loyalty_platform.pos_api.endpoints import Call, Command, PathObject, PosApiView, Query
+from loyalty_platform.pos_api.output import IsoDateTimeField, OmitNoneSerializer
 
 
 class QrCardSessionRequest(s.PosRequestSerializer):
@@ -39,169 +31,162 @@ class InvitationRequest(s.PosRequestSerializer):
     email = s.StrictCharField(required=False, max_length=254, allow_blank=True, default="")
 
 
-SessionData = inline_serializer(
-    "QrCardSessionData",
-    fields={
-        "session_id": serializers.CharField(),
-        "qr_code": serializers.URLField(help_text="The deep link the QR encodes"),
-        "expires_at": serializers.DateTimeField(),
-        "channel": serializers.CharField(),
-    },
-)
-SessionStatusData = inline_serializer(
-    "QrCardSessionStatus",
-    fields={
-        "session_id": serializers.CharField(),
-        "status": serializers.ChoiceField(choices=["pending", "authenticated", "expired"]),
-        "card_data": serializers.DictField(required=False),
-        "expires_at": serializers.DateTimeField(),
-    },
-)
+class SessionData(serializers.Serializer):
+    session_id = serializers.CharField(source="pk")
+    qr_code = serializers.SerializerMethodField(help_text="The deep link the QR encodes")
+    expires_at = IsoDateTimeField()
+    channel = serializers.SerializerMethodField()
+
+    def get_qr_code(self, session: QrCardSession) -> str:
+        return f"{organization_base_url()}/identify/{session.pk}"
+
+    def get_channel(self, session: QrCardSession) -> str:
+        return qr_card_channel(session.pk)
 
 
-def _session_payload(session: QrCardSession) -> dict:
-    return {
-        "session_id": session.pk,
-        "qr_code": f"{organization_base_url()}/identify/{session.pk}",
-        "expires_at": session.expires_at.isoformat(),
-        "channel": qr_card_channel(session.pk),
-    }
+class SessionStatusData(OmitNoneSerializer):
+    session_id = serializers.CharField(source="pk")
+    status = serializers.SerializerMethodField()
+    card_data = serializers.SerializerMethodField()
+    expires_at = IsoDateTimeField()
+    omit_when_none = ("card_data",)
+
+    @extend_schema_field(serializers.ChoiceField(choices=["pending", "authenticated", "expired"]))
+    def get_status(self, session: QrCardSession) -> str:
+        return qr_card_session_status(session)
+
+    @extend_schema_field(serializers.DictField(required=False))
+    def get_card_data(self, session: QrCardSession) -> dict | None:
+        if session.status == QrCardSession.Status.AUTHENTICATED and session.customer is not None:
+            return card_data(session.customer)
+        return None
+
+
+def session_start(call: Call) -> QrCardSession:
+    return qr_card_session_create(
+        device_name=call.data["device_name"],
+        shop_id=call.data.get("shop_id"),
+        api_key_lookup_id=call.api_key_lookup_id,
+    )
 
 
 class QrCardSessionsView(PosApiView):
-    @extend_schema(
+    post = Command(
         operation_id="qr_card_session_create",
         summary="Start a QR identification session (5 minutes)",
         request=QrCardSessionRequest,
-        responses={
-            200: _envelope("QrCardSessionCreated", SessionData),
-            422: _errors(*BODY_ERRORS),
-            401: _errors(*AUTH_ERRORS),
+        response=SessionData,
+        perform=session_start,
+        example_request={"device_name": "Till 3"},
+        example={
+            "session_id": "qs_4kT9pW2mZ7xQ1vB8",
+            "qr_code": "https://cafe.example.com/identify/qs_4kT9pW2mZ7xQ1vB8",
+            "expires_at": "2026-12-01T10:20:00+00:00",
+            "channel": "private-qr-card-session.qs_4kT9pW2mZ7xQ1vB8",
         },
     )
-    def post(self, request):
-        data = QrCardSessionRequest(data=request.data).validated()
-        session = qr_card_session_create(
-            device_name=data["device_name"],
-            shop_id=data.get("shop_id"),
-            api_key_lookup_id=request.auth.lookup_id,
-        )
-        return json_response({"data": _session_payload(session)})
+
+
+SESSION = PathObject(
+    missing=errors.QR_SESSION_NOT_FOUND,
+    parse=lambda raw: str(raw)[:32],
+    fetch=lambda pk: QrCardSession.objects.select_related("customer").filter(pk=pk).first(),
+)
 
 
 class QrCardSessionView(PosApiView):
     rate_limit_group = "customer"
 
-    @extend_schema(
+    get = Query(
         operation_id="qr_card_session_status",
         summary="Poll a QR identification session",
-        responses={
-            200: _envelope("QrCardSessionPolled", SessionStatusData),
-            404: _errors("qr_session_not_found"),
-            401: _errors(*AUTH_ERRORS),
+        path={"session_id": SESSION},
+        response=SessionStatusData,
+        perform=lambda call: call.path["session_id"],
+        errors=(errors.QR_SESSION_NOT_FOUND,),
+        example={
+            "session_id": "qs_4kT9pW2mZ7xQ1vB8",
+            "status": "pending",
+            "expires_at": "2026-12-01T10:20:00+00:00",
         },
     )
-    def get(self, request, session_id: str):
-        session = QrCardSession.objects.select_related("customer").filter(pk=session_id[:32]).first()
-        if session is None:
-            raise errors.QR_SESSION_NOT_FOUND()
-        payload = {
-            "session_id": session.pk,
-            "status": qr_card_session_status(session),
-            "expires_at": session.expires_at.isoformat(),
-        }
-        if session.status == QrCardSession.Status.AUTHENTICATED and session.customer is not None:
-            payload["card_data"] = card_data(session.customer)
-        return json_response({"data": payload})
 
 
-def _invitation_payload(invitation: Invitation) -> dict:
-    url = f"{organization_base_url()}/join/{invitation.pk}"
-    return {
-        "invitation_id": invitation.pk,
-        "url": url,
-        "qr_code": url,
-        "expires_at": invitation.expires_at.isoformat(),
-        "channel": invitation_channel(invitation.pk),
-    }
+class InvitationData(serializers.Serializer):
+    invitation_id = serializers.CharField(source="pk")
+    url = serializers.SerializerMethodField()
+    qr_code = serializers.SerializerMethodField()
+    expires_at = IsoDateTimeField()
+    channel = serializers.SerializerMethodField()
+
+    def get_url(self, invitation: Invitation) -> str:
+        return invitation_url(invitation)
+
+    def get_qr_code(self, invitation: Invitation) -> str:
+        return invitation_url(invitation)
+
+    def get_channel(self, invitation: Invitation) -> str:
+        return invitation_channel(invitation.pk)
+
+
+class InvitationStatusData(OmitNoneSerializer):
+    invitation_id = serializers.CharField(source="pk")
+    status = serializers.SerializerMethodField()
+    expires_at = IsoDateTimeField()
+    customer_code = serializers.IntegerField(source="customer.customer_code", required=False, allow_null=True)
+    omit_when_none = ("customer_code",)
+
+    def get_status(self, invitation: Invitation) -> str:
+        return invitation_status(invitation)
+
+
+def invite(call: Call) -> Invitation:
+    return invitation_send(
+        phone=call.data["phone"], email=call.data["email"], api_key_lookup_id=call.api_key_lookup_id
+    )
 
 
 class InvitationsView(PosApiView):
     rate_limit_group = "customer"
 
-    @extend_schema(
+    post = Command(
         operation_id="invitation_create",
         summary="Invite a person who is not a member, by phone or email",
         request=InvitationRequest,
-        responses={
-            200: _envelope(
-                "InvitationCreated",
-                inline_serializer(
-                    "InvitationData",
-                    fields={
-                        "invitation_id": serializers.CharField(),
-                        "url": serializers.URLField(),
-                        "qr_code": serializers.URLField(),
-                        "expires_at": serializers.DateTimeField(),
-                        "channel": serializers.CharField(),
-                    },
-                ),
-            ),
-            422: _errors("phone_or_email_required", "phone_invalid", "invalid_email", *BODY_ERRORS),
-            401: _errors(*AUTH_ERRORS),
+        response=InvitationData,
+        perform=invite,
+        errors=(errors.PHONE_OR_EMAIL_REQUIRED, errors.PHONE_INVALID, errors.INVALID_EMAIL),
+        example_request={"email": "new.member@example.com"},
+        example={
+            "invitation_id": "in_7QmZ2kP9tX4wB1vR",
+            "url": "https://cafe.example.com/join/in_7QmZ2kP9tX4wB1vR",
+            "qr_code": "https://cafe.example.com/join/in_7QmZ2kP9tX4wB1vR",
+            "expires_at": "2026-12-08T10:00:00+00:00",
+            "channel": "private-invitation.in_7QmZ2kP9tX4wB1vR",
         },
     )
-    def post(self, request):
-        from loyalty_platform.identification.emails import invitation_email_send_on_commit
 
-        data = InvitationRequest(data=request.data).validated()
-        phone = normalize_phone(data["phone"]) if data["phone"] else ""
-        email = data["email"].strip().lower()
-        if email:
-            try:
-                validate_email(email)
-            except DjangoValidationError:
-                raise errors.INVALID_EMAIL() from None
-        if not phone and not email:
-            raise errors.PHONE_OR_EMAIL_REQUIRED()
-        invitation = invitation_create(phone=phone, email=email, api_key_lookup_id=request.auth.lookup_id)
-        payload = _invitation_payload(invitation)
-        if email:
-            invitation_email_send_on_commit(invitation_id=invitation.pk, url=payload["url"])
-        return json_response({"data": payload})
+
+INVITATION = PathObject(
+    missing=errors.INVITATION_NOT_FOUND,
+    parse=lambda raw: str(raw)[:32],
+    fetch=lambda pk: Invitation.objects.select_related("customer").filter(pk=pk).first(),
+)
 
 
 class InvitationView(PosApiView):
     rate_limit_group = "customer"
 
-    @extend_schema(
+    get = Query(
         operation_id="invitation_status",
         summary="Poll an invitation",
-        responses={
-            200: _envelope(
-                "InvitationPolled",
-                inline_serializer(
-                    "InvitationStatus",
-                    fields={
-                        "invitation_id": serializers.CharField(),
-                        "status": serializers.CharField(),
-                        "customer_code": serializers.IntegerField(required=False),
-                    },
-                ),
-            ),
-            404: _errors("invitation_not_found"),
-            401: _errors(*AUTH_ERRORS),
+        path={"invitation_id": INVITATION},
+        response=InvitationStatusData,
+        perform=lambda call: call.path["invitation_id"],
+        errors=(errors.INVITATION_NOT_FOUND,),
+        example={
+            "invitation_id": "in_7QmZ2kP9tX4wB1vR",
+            "status": "pending",
+            "expires_at": "2026-12-08T10:00:00+00:00",
         },
     )
-    def get(self, request, invitation_id: str):
-        invitation = Invitation.objects.select_related("customer").filter(pk=invitation_id[:32]).first()
-        if invitation is None:
-            raise errors.INVITATION_NOT_FOUND()
-        payload = {
-            "invitation_id": invitation.pk,
-            "status": invitation_status(invitation),
-            "expires_at": invitation.expires_at.isoformat(),
-        }
-        if invitation.customer is not None:
-            payload["customer_code"] = invitation.customer.customer_code
-        return json_response({"data": payload})

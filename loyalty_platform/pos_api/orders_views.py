@@ -1,37 +1,32 @@
 """Orders and returns at the POS: the basket's points, a preview, returns against lines."""
 
+from dataclasses import dataclass
 from decimal import Decimal
 
-from django.http import HttpResponse
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from loyalty_platform.core import errors
-from loyalty_platform.core.money import MAX_AMOUNT, currency_exponent, exact_decimal, money_text
+from loyalty_platform.core.money import MAX_AMOUNT, currency_exponent, exact_decimal
 from loyalty_platform.identification.services import organization_base_url
 from loyalty_platform.orders.claims import receipt_claim_url
 from loyalty_platform.orders.earning import LineInput
 from loyalty_platform.orders.models import Order, OrderReturn
 from loyalty_platform.orders.services import order_create, order_preview, order_return, point_program_or_404
 from loyalty_platform.pos_api import serializers as s
-from loyalty_platform.pos_api.views import (
-    AUTH_ERRORS,
-    BODY_ERRORS,
-    IDEMPOTENCY_ERRORS,
-    PIN_ERRORS,
-    PosApiView,
-    _customer_or_404,
-    _envelope,
-    _errors,
-    json_response,
-    render_in_transaction,
+from loyalty_platform.pos_api.endpoints import Call, Command, PosApiView
+from loyalty_platform.pos_api.output import (
+    IsoDateTimeField,
+    MoneyField,
+    OmitNoneSerializer,
+    QuantityField,
+    UnitPriceField,
 )
 from loyalty_platform.profile.selectors import points_worth
 from loyalty_platform.programs.models import Program
 from loyalty_platform.programs.selectors import card_balances
 from loyalty_platform.shops.models import Shop
 from loyalty_platform.tiers.selectors import tier_data
-from loyalty_platform.verification.services import manual_code_check, pin_challenge_spend
 
 MAX_LINES = 500
 MAX_QUANTITY = Decimal("1000000")
@@ -124,25 +119,42 @@ def _text(line: dict, field: str, max_length: int, *, required: bool) -> str | N
     return value.strip()
 
 
+def _line_error(index: int, line_field: str | None = None) -> errors.DomainError:
+    if line_field is None:
+        return errors.LINES_INVALID(field="lines", line=index)
+    return errors.LINES_INVALID(field="lines", line=index, line_field=line_field)
+
+
+def _parse_line(index: int, line: object, fields: frozenset[str]) -> dict:
+    """One line's fields, each checked on its own so that a refusal names it."""
+    if not isinstance(line, dict):
+        raise _line_error(index)
+    unknown = sorted(set(line) - fields)
+    if unknown:
+        raise _line_error(index, unknown[0])
+    parsed = {"sku": _text(line, "sku", 64, required=True)}
+    if "name" in fields:
+        parsed["name"] = _text(line, "name", 200, required=False)
+        parsed["category"] = _text(line, "category", 100, required=False)
+    parsed["quantity"] = _decimal(line.get("quantity"), places=3, positive=True, maximum=MAX_QUANTITY)
+    if "unit_price" in fields:
+        parsed["unit_price"] = _decimal(line.get("unit_price"), places=4, positive=False, maximum=MAX_AMOUNT)
+    for name, value in parsed.items():
+        if value is None:
+            raise _line_error(index, name)
+    return parsed
+
+
+def _line_list(raw: object) -> list:
+    if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_LINES:
+        raise errors.LINES_INVALID(field="lines")
+    return raw
+
+
 def parse_order_lines(raw: object) -> list[LineInput]:
     if raw is None:
         raise errors.LINES_REQUIRED(field="lines")
-    if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_LINES:
-        raise errors.LINES_INVALID(field="lines")
-    lines = []
-    for index, line in enumerate(raw):
-        if not isinstance(line, dict) or set(line) - LINE_FIELDS:
-            raise errors.LINES_INVALID(field="lines", line=index)
-        sku = _text(line, "sku", 64, required=True)
-        name = _text(line, "name", 200, required=False)
-        category = _text(line, "category", 100, required=False)
-        quantity = _decimal(line.get("quantity"), places=3, positive=True, maximum=MAX_QUANTITY)
-        unit_price = _decimal(line.get("unit_price"), places=4, positive=False, maximum=MAX_AMOUNT)
-        if None in (sku, name, category, quantity, unit_price):
-            raise errors.LINES_INVALID(field="lines", line=index)
-        lines.append(
-            LineInput(sku=sku, name=name, category=category, quantity=quantity, unit_price=unit_price)
-        )
+    lines = [LineInput(**_parse_line(index, line, LINE_FIELDS)) for index, line in enumerate(_line_list(raw))]
     if sum((line.amount for line in lines), Decimal(0)) >= MAX_AMOUNT:
         raise errors.LINES_INVALID(field="lines")
     return lines
@@ -151,18 +163,8 @@ def parse_order_lines(raw: object) -> list[LineInput]:
 def parse_return_lines(raw: object) -> list[tuple[str, Decimal]] | None:
     if raw is None:
         return None
-    if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_LINES:
-        raise errors.LINES_INVALID(field="lines")
-    lines = []
-    for index, line in enumerate(raw):
-        if not isinstance(line, dict) or set(line) - RETURN_LINE_FIELDS:
-            raise errors.LINES_INVALID(field="lines", line=index)
-        sku = _text(line, "sku", 64, required=True)
-        quantity = _decimal(line.get("quantity"), places=3, positive=True, maximum=MAX_QUANTITY)
-        if sku is None or quantity is None:
-            raise errors.LINES_INVALID(field="lines", line=index)
-        lines.append((sku, quantity))
-    return lines
+    parsed = [_parse_line(index, line, RETURN_LINE_FIELDS) for index, line in enumerate(_line_list(raw))]
+    return [(line["sku"], line["quantity"]) for line in parsed]
 
 
 def _total(raw: object, currency: str) -> Decimal:
@@ -174,285 +176,333 @@ def _total(raw: object, currency: str) -> Decimal:
     return total
 
 
-def _quantity_text(quantity: Decimal) -> str:
-    return format(quantity.normalize(), "f")
-
-
-def _shop_id(data: dict, request) -> int | None:
-    shop_id = data.get("shop_id") or request.auth.shop_id
+def _shop_id(call: Call) -> int | None:
+    shop_id = call.data.get("shop_id") or call.api_key.shop_id
     if shop_id is not None and not Shop.objects.filter(pk=shop_id).exists():
         raise errors.SHOP_ID_INVALID()
     return shop_id
 
 
-def order_data(order: Order, *, point_balance: int | None, tier, claim_url: str | None = None) -> dict:
-    currency = order.currency
-    return {
-        "id": str(order.pk),
-        "external_id": order.external_id,
-        "customer_code": order.customer.customer_code if order.customer_id else None,
-        "shop_id": order.shop_id,
-        "currency": currency,
-        "total": money_text(order.total, currency),
-        "status": order.status,
-        "points_earned": order.points_earned,
-        "visit_bonus_points": order.visit_bonus_points,
-        "paid_with_points": order.paid_with_points,
-        "points_returned": order.points_returned,
-        "points_unrecovered": order.points_unrecovered,
-        "point_balance": point_balance,
-        "tier": tier_data(tier),
-        "lines": [
-            {
-                "sku": line.sku,
-                "name": line.name,
-                "category": line.category,
-                "quantity": _quantity_text(line.quantity),
-                "unit_price": format(line.unit_price.normalize(), "f"),
-                "points_earned": line.points_earned,
-                "returned_quantity": _quantity_text(line.returned_quantity),
-                "points_returned": line.points_returned,
-            }
-            for line in order.lines.order_by("position")
-        ],
-        "claim_url": claim_url,
-        "claim_expires_at": order.claim_expires_at.isoformat() if claim_url else None,
-        "created_at": order.created_at.isoformat(),
-    }
+class TierData(serializers.Serializer):
+    name = serializers.CharField()
+    points_multiplier = serializers.CharField()
+
+    def to_representation(self, tier) -> dict | None:
+        return tier_data(tier)
 
 
-ORDER = inline_serializer(
-    "Order",
-    fields={
-        "id": serializers.CharField(),
-        "external_id": serializers.CharField(),
-        "customer_code": serializers.IntegerField(allow_null=True),
-        "shop_id": serializers.IntegerField(allow_null=True),
-        "currency": serializers.CharField(),
-        "total": serializers.CharField(help_text="Decimal string"),
-        "status": serializers.ChoiceField(choices=Order.Status.values),
-        "points_earned": serializers.IntegerField(),
-        "visit_bonus_points": serializers.IntegerField(),
-        "paid_with_points": serializers.IntegerField(),
-        "points_returned": serializers.IntegerField(),
-        "points_unrecovered": serializers.IntegerField(),
-        "point_balance": serializers.IntegerField(allow_null=True, help_text="Null without a customer."),
-        "tier": serializers.DictField(allow_null=True),
-        "lines": serializers.ListField(child=serializers.DictField()),
-        "claim_url": serializers.URLField(allow_null=True, help_text="Only for orders without a customer."),
-        "claim_expires_at": serializers.DateTimeField(allow_null=True),
-        "created_at": serializers.DateTimeField(),
-    },
-)
+class OrderLineData(serializers.Serializer):
+    sku = serializers.CharField()
+    name = serializers.CharField()
+    category = serializers.CharField()
+    quantity = QuantityField()
+    unit_price = UnitPriceField(currency_source="order.currency")
+    points_earned = serializers.IntegerField()
+    returned_quantity = QuantityField()
+    points_returned = serializers.IntegerField()
+
+
+class OrderData(serializers.Serializer):
+    """An order and, when just recorded, the customer's balance and tier and the claim link."""
+
+    id = serializers.CharField(source="order.pk")
+    external_id = serializers.CharField(source="order.external_id")
+    customer_code = serializers.IntegerField(source="order.customer.customer_code", allow_null=True)
+    shop_id = serializers.IntegerField(source="order.shop_id", allow_null=True)
+    currency = serializers.CharField(source="order.currency")
+    total = MoneyField(source="order.total", currency_source="order.currency")
+    status = serializers.ChoiceField(source="order.status", choices=Order.Status.values)
+    points_earned = serializers.IntegerField(source="order.points_earned")
+    visit_bonus_points = serializers.IntegerField(source="order.visit_bonus_points")
+    paid_with_points = serializers.IntegerField(source="order.paid_with_points")
+    points_returned = serializers.IntegerField(source="order.points_returned")
+    points_unrecovered = serializers.IntegerField(source="order.points_unrecovered")
+    point_balance = serializers.IntegerField(allow_null=True, help_text="Null without a customer.")
+    tier = TierData(allow_null=True)
+    lines = serializers.SerializerMethodField()
+    claim_url = serializers.URLField(allow_null=True, help_text="Only for orders without a customer.")
+    claim_expires_at = serializers.SerializerMethodField()
+    created_at = IsoDateTimeField(source="order.created_at")
+
+    @extend_schema_field(OrderLineData(many=True))
+    def get_lines(self, recorded) -> list:
+        return OrderLineData(recorded.order.lines.order_by("position"), many=True, context=self.context).data
+
+    def get_claim_expires_at(self, recorded) -> str | None:
+        return recorded.order.claim_expires_at.isoformat() if recorded.claim_url else None
+
+
+@dataclass(frozen=True)
+class RecordedOrder:
+    order: Order
+    point_balance: int | None
+    tier: object = None
+    claim_url: str | None = None
+
+
+def order_check(call: Call) -> None:
+    data = call.data
+    call.extra["total"] = _total(data["total"], data["currency"])
+    call.extra["lines"] = parse_order_lines(data["lines"])
+    call.extra["shop_id"] = _shop_id(call) if "shop_id" in call.request.data or call.api_key.shop_id else None
+    call.customer  # noqa: B018 - an unknown customer is refused before the PIN prompt
+
+
+def order_record(call: Call) -> RecordedOrder:
+    data = call.data
+    outcome = order_create(
+        organization=call.organization,
+        external_id=data["external_id"],
+        customer=call.customer,
+        shop_id=call.extra["shop_id"],
+        currency=data["currency"],
+        total=call.extra["total"],
+        lines=call.extra["lines"],
+        paid_with_points=data["paid_with_points"],
+        api_key_lookup_id=call.api_key_lookup_id,
+        pin_challenge_id=call.pin_challenge_id,
+    )
+    order = outcome.order
+    claim_url = None
+    if call.customer is None:
+        claim_url = receipt_claim_url(
+            organization=call.organization,
+            base_url=organization_base_url(),
+            external_id=order.external_id,
+            expires_at=order.claim_expires_at,
+        )
+    return RecordedOrder(
+        order=order, point_balance=outcome.point_balance, tier=outcome.tier, claim_url=claim_url
+    )
+
+
+def order_pin_action(call: Call) -> str | None:
+    if "customer_code" not in call.data:
+        return None
+    return "redeem" if call.data["paid_with_points"] else "earn"
+
+
 ORDER_INPUT_ERRORS = (
-    "currency_invalid",
-    "currency_mismatch",
-    "total_required",
-    "total_invalid",
-    "lines_required",
-    "lines_invalid",
-    "shop_id_invalid",
-    "paid_with_points_invalid",
-    "customer_code_invalid",
-    "customer_code_required (paid_with_points without a customer)",
-    "insufficient_balance",
-    "below_minimum",
+    errors.CURRENCY_MISMATCH,
+    errors.TOTAL_REQUIRED,
+    errors.TOTAL_INVALID,
+    errors.LINES_REQUIRED,
+    errors.LINES_INVALID,
+    errors.SHOP_ID_INVALID,
+    errors.CUSTOMER_CODE_REQUIRED,
+    errors.INSUFFICIENT_BALANCE,
+    errors.BELOW_MINIMUM,
+    errors.CUSTOMER_NOT_FOUND,
+    errors.PROGRAM_NOT_FOUND,
 )
+ORDER_EXAMPLE = {
+    "id": "7e6d5c4b-3a29-4817-a6b5-c4d3e2f1a0b9",
+    "external_id": "pos-2026-000731",
+    "customer_code": 482193,
+    "shop_id": None,
+    "currency": "EUR",
+    "total": "11.00",
+    "status": "completed",
+    "points_earned": 11,
+    "visit_bonus_points": 0,
+    "paid_with_points": 0,
+    "points_returned": 0,
+    "points_unrecovered": 0,
+    "point_balance": 143,
+    "tier": None,
+    "lines": [
+        {
+            "sku": "LATTE",
+            "name": "Latte",
+            "category": "coffee",
+            "quantity": "2",
+            "unit_price": "3.50",
+            "points_earned": 7,
+            "returned_quantity": "0",
+            "points_returned": 0,
+        },
+        {
+            "sku": "CROISSANT",
+            "name": "Croissant",
+            "category": "bakery",
+            "quantity": "1",
+            "unit_price": "4.00",
+            "points_earned": 4,
+            "returned_quantity": "0",
+            "points_returned": 0,
+        },
+    ],
+    "claim_url": None,
+    "claim_expires_at": None,
+    "created_at": "2026-12-01T10:15:02.381004+00:00",
+}
+ORDER_REQUEST_EXAMPLE = {
+    "external_id": "pos-2026-000731",
+    "customer_code": 482193,
+    "currency": "EUR",
+    "total": "11.00",
+    "lines": [
+        {"sku": "LATTE", "name": "Latte", "category": "coffee", "quantity": "2", "unit_price": "3.50"},
+        {
+            "sku": "CROISSANT",
+            "name": "Croissant",
+            "category": "bakery",
+            "quantity": "1",
+            "unit_price": "4.00",
+        },
+    ],
+}
 
 
 class OrdersView(PosApiView):
-    @extend_schema(
+    post = Command(
         operation_id="order_create",
         summary="Report an order: its lines earn points by the organization's earning rules",
         request=OrderRequest,
-        responses={
-            200: _envelope("OrderRecorded", ORDER),
-            404: _errors("customer_not_found", "program_not_found"),
-            409: _errors("order_exists", *IDEMPOTENCY_ERRORS),
-            422: _errors("external_id_required", *ORDER_INPUT_ERRORS, *PIN_ERRORS, *BODY_ERRORS),
-            402: _errors("subscription_required"),
-            401: _errors(*AUTH_ERRORS),
-        },
+        response=OrderData,
+        once="orders",
+        pin_action=order_pin_action,
+        check=order_check,
+        perform=order_record,
+        errors=(errors.ORDER_EXISTS, *ORDER_INPUT_ERRORS),
+        example_request=ORDER_REQUEST_EXAMPLE,
+        example=ORDER_EXAMPLE,
     )
-    def post(self, request):
-        data = OrderRequest(data=request.data).validated()
-        organization = self.organization
-        currency = data["currency"]
-        total = _total(data["total"], currency)
-        lines = parse_order_lines(data["lines"])
-        manual_code_check(organization=organization, manual_code=data["manual_code"])
 
-        def perform(claim) -> HttpResponse:
-            customer = _customer_or_404(data["customer_code"]) if "customer_code" in data else None
-            challenge = None
-            if customer is not None:
-                action = "redeem" if data["paid_with_points"] else "earn"
-                challenge = self.verify_pin(customer=customer, action=action, data=data)
-            shop_id = _shop_id(data, request)
 
-            def build() -> dict:
-                pin_challenge_spend(challenge_id=challenge)
-                outcome = order_create(
-                    organization=organization,
-                    external_id=data["external_id"],
-                    customer=customer,
-                    shop_id=shop_id,
-                    currency=currency,
-                    total=total,
-                    lines=lines,
-                    paid_with_points=data["paid_with_points"],
-                    api_key_lookup_id=request.auth.lookup_id,
-                )
-                order = outcome.order
-                claim_url = None
-                if customer is None:
-                    claim_url = receipt_claim_url(
-                        organization=organization,
-                        base_url=organization_base_url(),
-                        external_id=order.external_id,
-                        expires_at=order.claim_expires_at,
-                    )
-                return order_data(
-                    order, point_balance=outcome.point_balance, tier=outcome.tier, claim_url=claim_url
-                )
+class PreviewLineData(serializers.Serializer):
+    sku = serializers.CharField(source="line.sku")
+    quantity = QuantityField(source="line.quantity")
+    points_earned = serializers.IntegerField(source="points")
+    excluded = serializers.BooleanField()
 
-            return render_in_transaction(claim, build)
 
-        return self.run_once(
-            endpoint="orders", external_id=data["external_id"], body=request.data, perform=perform
-        )
+class PointsWorthData(serializers.Serializer):
+    points = serializers.IntegerField()
+    amount = serializers.CharField()
+
+
+class OrderPreviewData(OmitNoneSerializer):
+    currency = serializers.CharField()
+    points_earned = serializers.IntegerField(source="preview.earning.points")
+    visit_bonus_points = serializers.IntegerField(source="preview.earning.visit_bonus")
+    tier = TierData(source="preview.tier", allow_null=True)
+    point_balance = serializers.IntegerField(source="preview.point_balance", allow_null=True)
+    lines = PreviewLineData(source="preview.earning.lines", many=True)
+    points_worth = PointsWorthData(required=False, allow_null=True)
+    omit_when_none = ("points_worth",)
+
+
+def order_preview_call(call: Call) -> dict:
+    data = call.data
+    preview = order_preview(
+        organization=call.organization,
+        customer=call.customer,
+        currency=data["currency"],
+        total=_total(data["total"], data["currency"]),
+        lines=parse_order_lines(data["lines"]),
+        paid_with_points=data["paid_with_points"],
+    )
+    worth = None
+    if "points" in data:
+        worth = {
+            "points": data["points"],
+            "amount": points_worth(data["points"], point_program_or_404(), data["currency"]),
+        }
+    return {"currency": data["currency"], "preview": preview, "points_worth": worth}
 
 
 class OrderPreviewView(PosApiView):
     rate_limit_group = "customer"
 
-    @extend_schema(
+    post = Command(
         operation_id="order_preview",
         summary="What a basket would earn (and what points are worth), saving nothing",
         request=OrderPreviewRequest,
-        responses={
-            200: _envelope(
-                "OrderPreview",
-                inline_serializer(
-                    "OrderPreviewData",
-                    fields={
-                        "currency": serializers.CharField(),
-                        "points_earned": serializers.IntegerField(),
-                        "visit_bonus_points": serializers.IntegerField(),
-                        "tier": serializers.DictField(allow_null=True),
-                        "point_balance": serializers.IntegerField(allow_null=True),
-                        "lines": serializers.ListField(child=serializers.DictField()),
-                        "points_worth": serializers.DictField(required=False),
-                    },
-                ),
-            ),
-            404: _errors("customer_not_found", "program_not_found"),
-            422: _errors(*ORDER_INPUT_ERRORS, "points_invalid", *BODY_ERRORS),
-            401: _errors(*AUTH_ERRORS),
+        response=OrderPreviewData,
+        perform=order_preview_call,
+        errors=(*ORDER_INPUT_ERRORS, errors.POINTS_INVALID),
+        example_request={**ORDER_REQUEST_EXAMPLE, "points": 100},
+        example={
+            "currency": "EUR",
+            "points_earned": 11,
+            "visit_bonus_points": 0,
+            "tier": None,
+            "point_balance": 132,
+            "lines": [
+                {"sku": "LATTE", "quantity": "2", "points_earned": 7, "excluded": False},
+                {"sku": "CROISSANT", "quantity": "1", "points_earned": 4, "excluded": False},
+            ],
+            "points_worth": {"points": 100, "amount": "1.00"},
         },
     )
-    def post(self, request):
-        data = OrderPreviewRequest(data=request.data).validated()
-        currency = data["currency"]
-        total = _total(data["total"], currency)
-        lines = parse_order_lines(data["lines"])
-        customer = _customer_or_404(data["customer_code"]) if "customer_code" in data else None
-        preview = order_preview(
-            organization=self.organization,
-            customer=customer,
-            currency=currency,
-            total=total,
-            lines=lines,
-            paid_with_points=data["paid_with_points"],
-        )
-        earning = preview.earning
-        payload = {
-            "currency": currency,
-            "points_earned": earning.points,
-            "visit_bonus_points": earning.visit_bonus,
-            "tier": tier_data(preview.tier),
-            "point_balance": preview.point_balance,
-            "lines": [
-                {
-                    "sku": item.line.sku,
-                    "quantity": _quantity_text(item.line.quantity),
-                    "points_earned": item.points,
-                    "excluded": item.excluded,
-                }
-                for item in earning.lines
-            ],
-        }
-        if "points" in data:
-            payload["points_worth"] = {
-                "points": data["points"],
-                "amount": points_worth(data["points"], point_program_or_404(), currency),
-            }
-        return json_response({"data": payload})
 
 
-def return_data(order_return: OrderReturn, *, point_balance: int | None) -> dict:
-    order = order_return.order
-    return {
-        "id": str(order_return.pk),
-        "order_external_id": order.external_id,
-        "external_id": order_return.external_id,
-        "is_cancellation": order_return.is_cancellation,
-        "lines": [
-            {
-                "sku": line.order_line.sku,
-                "quantity": _quantity_text(line.quantity),
-                "points_returned": line.points,
-            }
-            for line in order_return.lines.select_related("order_line").order_by("order_line__position")
-        ],
-        "points_due": order_return.points_due,
-        "points_taken": order_return.points_taken,
-        "points_unrecovered": order_return.points_unrecovered,
-        "paid_points_refunded": order_return.paid_points_refunded,
-        "point_balance": point_balance,
-        "order": order_data(order, point_balance=point_balance, tier=None),
-    }
+class ReturnLineData(serializers.Serializer):
+    sku = serializers.CharField(source="order_line.sku")
+    quantity = QuantityField()
+    points_returned = serializers.IntegerField(source="points")
+
+
+class ReturnData(serializers.Serializer):
+    id = serializers.CharField(source="order_return.pk")
+    order_external_id = serializers.CharField(source="order_return.order.external_id")
+    external_id = serializers.CharField(source="order_return.external_id")
+    is_cancellation = serializers.BooleanField(source="order_return.is_cancellation")
+    lines = serializers.SerializerMethodField()
+    points_due = serializers.IntegerField(source="order_return.points_due")
+    points_taken = serializers.IntegerField(source="order_return.points_taken")
+    points_unrecovered = serializers.IntegerField(source="order_return.points_unrecovered")
+    paid_points_refunded = serializers.IntegerField(source="order_return.paid_points_refunded")
+    point_balance = serializers.IntegerField(allow_null=True)
+    order = serializers.SerializerMethodField()
+
+    @extend_schema_field(ReturnLineData(many=True))
+    def get_lines(self, returned) -> list:
+        lines = returned.order_return.lines.select_related("order_line").order_by("order_line__position")
+        return ReturnLineData(lines, many=True, context=self.context).data
+
+    @extend_schema_field(OrderData)
+    def get_order(self, returned) -> dict:
+        order = RecordedOrder(order=returned.order_return.order, point_balance=returned.point_balance)
+        return OrderData(order, context=self.context).data
+
+
+@dataclass(frozen=True)
+class RecordedReturn:
+    order_return: OrderReturn
+    point_balance: int | None
+
+
+def return_record(call: Call) -> RecordedReturn:
+    recorded = order_return(
+        order_external_id=call.path["order_external_id"],
+        external_id=call.data["external_id"],
+        lines=parse_return_lines(call.data.get("lines")),
+        api_key_lookup_id=call.api_key_lookup_id,
+    )
+    balance = None
+    if recorded.order.customer_id is not None:
+        balance = card_balances(recorded.order.customer_id).get(Program.Kind.POINT, 0)
+    return RecordedReturn(order_return=recorded, point_balance=balance)
 
 
 class OrderReturnsView(PosApiView):
-    @extend_schema(
+    post = Command(
         operation_id="order_return",
         summary="Return lines of an order (or all of it): take back exactly what they earned",
         request=ReturnRequest,
-        responses={
-            200: _envelope("OrderReturned", serializers.DictField()),
-            404: _errors("order_not_found", "program_not_found"),
-            409: _errors("order_already_returned", "return_exists", *IDEMPOTENCY_ERRORS),
-            422: _errors(
-                "external_id_required",
-                "lines_invalid",
-                "sku_not_in_order",
-                "return_exceeds_order",
-                *BODY_ERRORS,
-            ),
-            402: _errors("subscription_required"),
-            401: _errors(*AUTH_ERRORS),
-        },
+        response=ReturnData,
+        once="orders/returns",
+        perform=return_record,
+        errors=(
+            errors.ORDER_NOT_FOUND,
+            errors.PROGRAM_NOT_FOUND,
+            errors.ORDER_ALREADY_RETURNED,
+            errors.RETURN_EXISTS,
+            errors.LINES_INVALID,
+            errors.SKU_NOT_IN_ORDER,
+            errors.RETURN_EXCEEDS_ORDER,
+        ),
+        example_request={"external_id": "pos-2026-000731-r1", "lines": [{"sku": "LATTE", "quantity": "1"}]},
     )
-    def post(self, request, order_external_id: str):
-        data = ReturnRequest(data=request.data).validated()
-        lines = parse_return_lines(data.get("lines"))
-
-        def build() -> dict:
-            order_return_row = order_return(
-                order_external_id=order_external_id,
-                external_id=data["external_id"],
-                lines=lines,
-                api_key_lookup_id=request.auth.lookup_id,
-            )
-            balance = None
-            if order_return_row.order.customer_id is not None:
-                balance = card_balances(order_return_row.order.customer_id).get(Program.Kind.POINT, 0)
-            return return_data(order_return_row, point_balance=balance)
-
-        return self.respond_once(
-            endpoint="orders/returns",
-            external_id=data["external_id"],
-            body={**request.data, "_path": {"order": order_external_id}},
-            build=build,
-        )

@@ -1,10 +1,13 @@
-"""OpenAPI declarations shared by every POS operation (drf-spectacular extensions)."""
-
-import re
+"""The OpenAPI schema of the POS API, generated from the operations' declarations
+(endpoints.py) and the error catalog (core/errors.py): what is documented is what runs."""
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, inline_serializer
 
-from loyalty_platform.core.errors import CATALOG
+from loyalty_platform.core import errors
+from loyalty_platform.core.errors import ErrorType, field_error
+from loyalty_platform.pos_api.endpoints import Command, Operation, Query
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
@@ -32,77 +35,171 @@ class RawValueFieldSchema(OpenApiSerializerFieldExtension):
         return dict(self.target.openapi_schema)
 
 
-# Refusals that any POS operation can answer before or around its view (the request guard,
-# the parser, the request serializer, authentication, the throttle, URL resolution, a
-# database or Redis outage), so they are documented here once rather than in each view's
-# declaration.
-EVERY_OPERATION = {
-    "400": ["invalid_characters"],
-    "401": ["invalid or missing API key"],
-    "429": ["too many requests"],
-    "503": ["service_unavailable"],
-}
-WITH_BODY = {
-    "400": ["invalid_json"],
-    "413": ["request_too_large"],
-    "415": ["unsupported_media_type"],
-    "422": ["invalid_body", "unknown_field", "<field>_required", "<field>_invalid"],
-}
-WITH_PATH_PARAMETERS = {"404": ["not_found"]}
+# Refusals any operation can answer around its own work: the request guard, authentication,
+# the throttle, an outage.
+EVERY_OPERATION = (
+    errors.INVALID_CHARACTERS,
+    errors.INVALID_API_KEY,
+    errors.TOO_MANY_REQUESTS,
+    errors.SERVICE_UNAVAILABLE,
+)
+WITH_BODY = (
+    errors.INVALID_JSON,
+    errors.REQUEST_TOO_LARGE,
+    errors.UNSUPPORTED_MEDIA_TYPE,
+    errors.INVALID_BODY,
+    errors.UNKNOWN_FIELD,
+)
+ONCE = (errors.IDEMPOTENCY_KEY_REUSED, errors.REQUEST_IN_PROGRESS)
+PIN_STEP = (
+    errors.PIN_REQUIRED,
+    errors.PIN_INVALID,
+    errors.PIN_EXPIRED,
+    errors.PIN_ATTEMPTS_EXCEEDED,
+    errors.PIN_LOCKED,
+    errors.PIN_ALREADY_USED,
+)
 RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait"}}
 ERROR_PREFIX = "Error codes: "
-LISTED_CODE = re.compile(r"`([^`]+?)(?: \((\d{3})\))?`")
+EXTRA_FIELD_SCHEMAS = {
+    "remaining_attempts": {"type": "integer"},
+    "pin_length": {"type": "integer"},
+    "retry_after": {"type": "integer"},
+    "line": {"type": "integer"},
+    "expires_at": {"type": "string", "format": "date-time"},
+    "locked_until": {"type": "string", "format": "date-time"},
+    "challenge_id": {"type": "string", "format": "uuid"},
+}
 
 
-def _error_codes(operation: dict) -> dict[str, list[str]]:
-    """The codes each declaration lists, regrouped under the status they are answered with:
-    a code's own `(NNN)` note, else the exception handler's table, else where it was listed."""
-    by_status: dict[str, list[str]] = {}
-    for status, response in operation.get("responses", {}).items():
-        description = response.get("description", "")
-        if not status.startswith(("4", "5")) or not description.startswith(ERROR_PREFIX):
+def field_errors(serializer_class) -> list[ErrorType]:
+    found = []
+    for name, field in serializer_class().fields.items():
+        if field.read_only:
             continue
-        for code, noted in LISTED_CODE.findall(description):
-            actual = noted or (str(CATALOG[code].status) if code in CATALOG else status)
-            by_status.setdefault(actual, [])
-            if code not in by_status[actual]:
-                by_status[actual].append(code)
-    return by_status
+        if field.required:
+            found.append(field_error(name, "required"))
+        found.append(field_error(name, "invalid"))
+    return found
 
 
-def _document(operation: dict, by_status: dict[str, list[str]]) -> None:
-    responses = operation.setdefault("responses", {})
-    for status in [status for status in responses if status.startswith(("4", "5"))]:
-        if responses[status].get("description", "").startswith(ERROR_PREFIX) and status not in by_status:
-            del responses[status]
-    for status, codes in by_status.items():
-        response = responses.setdefault(
-            status, {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
+def operation_errors(operation: Operation) -> list[ErrorType]:
+    """Every refusal the operation can answer, in a stable order, without repeats."""
+    listed: list[ErrorType] = [*EVERY_OPERATION]
+    if operation.path:
+        listed.append(errors.NOT_FOUND)
+        listed.extend(resolver.missing for resolver in operation.path.values())
+    if isinstance(operation, Command):
+        listed.append(errors.SUBSCRIPTION_REQUIRED)
+        if operation.request is not None:
+            listed.extend(WITH_BODY)
+            listed.extend(field_errors(operation.request))
+            if "manual_code" in operation.request().fields:
+                listed.append(errors.MANUAL_CODE_DISABLED)
+        if operation.once is not None:
+            listed.extend(ONCE)
+        if operation.pin_action is not None:
+            listed.extend(PIN_STEP)
+    listed.extend(operation.errors)
+    unique: dict[str, ErrorType] = {}
+    for error in listed:
+        unique.setdefault(error.code, error)
+    return list(unique.values())
+
+
+def error_body_schema(found: list[ErrorType]) -> dict:
+    properties = {"error": {"type": "string", "enum": [error.code for error in found]}}
+    for name in sorted({name for error in found for name in (*error.extra, "field")}):
+        properties[name] = EXTRA_FIELD_SCHEMAS.get(name, {"type": "string"})
+    return {"type": "object", "required": ["error"], "properties": properties}
+
+
+def error_responses(operation: Operation) -> dict[int, OpenApiResponse]:
+    by_status: dict[int, list[ErrorType]] = {}
+    for error in operation_errors(operation):
+        by_status.setdefault(error.status, []).append(error)
+    responses = {}
+    for status, found in sorted(by_status.items()):
+        lines = "\n".join(f"- `{error.code}`: {error.description}" for error in found)
+        listed = ", ".join(f"`{error.code}`" for error in found)
+        responses[status] = OpenApiResponse(
+            response=error_body_schema(found), description=f"{ERROR_PREFIX}{listed}\n\n{lines}"
         )
-        response["description"] = ERROR_PREFIX + ", ".join(f"`{code}`" for code in codes)
-    operation["responses"] = dict(sorted(responses.items()))
+    return responses
 
 
-def document_shared_errors(result: dict, generator, request, public) -> dict:
-    """drf-spectacular post-processing hook: every POS operation documents each error code
-    under the status it is really answered with, plus the refusals shared by all."""
+class PosAutoSchema(AutoSchema):
+    """Documents a POS view from the Query/Command declared for the method."""
+
+    def _operation(self) -> Operation | None:
+        declared = getattr(type(self.view), self.method.lower(), None)
+        return declared if isinstance(declared, Operation) else None
+
+    def get_operation_id(self):
+        operation = self._operation()
+        return operation.operation_id if operation else super().get_operation_id()
+
+    def get_summary(self):
+        operation = self._operation()
+        return operation.summary if operation else super().get_summary()
+
+    def get_description(self):
+        operation = self._operation()
+        return operation.description if operation else super().get_description()
+
+    def get_request_serializer(self):
+        operation = self._operation()
+        if operation is None:
+            return super().get_request_serializer()
+        return operation.request if isinstance(operation, Command) else None
+
+    def get_override_parameters(self):
+        operation = self._operation()
+        if isinstance(operation, Query):
+            return list(operation.parameters)
+        return super().get_override_parameters()
+
+    def _resolve_path_parameters(self, variables):
+        parameters = super()._resolve_path_parameters(variables)
+        operation = self._operation()
+        if operation is not None:
+            for parameter in parameters:
+                if parameter["name"] in ("customer_code", "reward_id"):
+                    parameter["schema"] = {"type": "integer"}
+        return parameters
+
+    def get_response_serializers(self):
+        operation = self._operation()
+        if operation is None:
+            return super().get_response_serializers()
+        name = "".join(part.capitalize() for part in operation.operation_id.split("_"))
+        data = operation.response(many=operation.many)
+        envelope = inline_serializer(name=f"{name}Response", fields={"data": data})
+        return {200: OpenApiResponse(envelope, description="Success"), **error_responses(operation)}
+
+    def get_examples(self):
+        operation = self._operation()
+        if operation is None:
+            return super().get_examples()
+        examples = []
+        if isinstance(operation, Command) and operation.example_request is not None:
+            examples.append(OpenApiExample("Request", value=operation.example_request, request_only=True))
+        if operation.example is not None:
+            examples.append(
+                OpenApiExample(
+                    "Success", value={"data": operation.example}, response_only=True, status_codes=[200]
+                )
+            )
+        return examples
+
+
+def document_retry_after(result: dict, generator, request, public) -> dict:
+    """drf-spectacular post-processing hook: 429 and 503 answers carry Retry-After."""
     for path, item in result.get("paths", {}).items():
         if not path.startswith("/webhook/"):
             continue
-        for method, operation in item.items():
-            if method not in ("get", "post", "put", "patch", "delete"):
-                continue
-            by_status = _error_codes(operation)
-            shared = [EVERY_OPERATION]
-            if "requestBody" in operation:
-                shared.append(WITH_BODY)
-            if "{" in path:
-                shared.append(WITH_PATH_PARAMETERS)
-            for errors in shared:
-                for status, codes in errors.items():
-                    listed = by_status.setdefault(status, [])
-                    listed.extend(code for code in codes if code not in listed)
-            _document(operation, by_status)
+        for operation in item.values():
             for status in ("429", "503"):
-                operation["responses"][status]["headers"] = RETRY_AFTER
+                if status in operation.get("responses", {}):
+                    operation["responses"][status]["headers"] = RETRY_AFTER
     return result

@@ -164,48 +164,6 @@ class CustomerEnrollRequest(PosRequestSerializer):
     phone = StrictCharField(required=False, max_length=32, allow_blank=True, default="")
 
 
-# Response shapes, for the OpenAPI schema.
-
-
-class BalancesData(serializers.Serializer):
-    stamps = serializers.IntegerField()
-    points = serializers.IntegerField()
-
-
-class CouponBrief(serializers.Serializer):
-    id = serializers.UUIDField()
-    name = serializers.CharField()
-    qr_token = serializers.CharField()
-
-
-class EarnData(BalancesData):
-    coupon = CouponBrief(required=False, help_text="Present when a stamp card filled.")
-
-
-class CustomerData(serializers.Serializer):
-    customer_code = serializers.IntegerField()
-    masked_email = serializers.CharField()
-    stamp_count = serializers.IntegerField()
-    point_balance = serializers.IntegerField()
-
-
-class EnrolledCustomerData(CustomerData):
-    is_new = serializers.BooleanField()
-
-
-class CouponData(serializers.Serializer):
-    id = serializers.UUIDField()
-    name = serializers.CharField()
-    status = serializers.CharField()
-    qr_token = serializers.CharField()
-    issued_at = serializers.DateTimeField()
-    redeemed_at = serializers.DateTimeField()
-
-
-class ErrorBody(serializers.Serializer):
-    error = serializers.CharField(help_text="Machine-readable error code.")
-
-
 class StoredValueTransactionRequest(VerificationFieldsMixin, PosRequestSerializer):
     amount = RawValueField(
         schema=SIGNED_MONEY, help_text="Positive loads or tops up, negative pays (exact decimal)."
@@ -225,25 +183,3 @@ class DigitalGiftcardRequest(PosRequestSerializer):
     sender_name = StrictCharField(required=False, max_length=150, allow_blank=True, default="")
     message = StrictCharField(required=False, max_length=1000, allow_blank=True, default="", multiline=True)
     external_id = StrictCharField(max_length=128)
-
-
-class GiftcardData(serializers.Serializer):
-    code = serializers.CharField()
-    balance = serializers.CharField(help_text="Decimal string in the currency")
-    currency = serializers.CharField()
-    status = serializers.ChoiceField(choices=["inactive", "active", "blocked", "expired"])
-    expires_at = serializers.DateTimeField(allow_null=True)
-    kind = serializers.ChoiceField(choices=["printed", "digital"])
-
-
-class MoneyTransactionData(serializers.Serializer):
-    transaction_id = serializers.UUIDField()
-    amount = serializers.CharField()
-    balance = serializers.CharField()
-    remaining_to_pay = serializers.CharField(required=False, help_text="Present after a partial payment.")
-
-
-class PrepaidData(serializers.Serializer):
-    customer_code = serializers.IntegerField()
-    balance = serializers.CharField()
-    currency = serializers.CharField()

@@ -1,29 +1,23 @@
 """Giftcards and prepaid credit at the POS. Money is exact: decimal strings out, numbers or
 strings in, never more decimals than the organization's currency has."""
 
-import uuid
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import validate_email
-from django.http import HttpResponse
-from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 
 from loyalty_platform.core import errors
-from loyalty_platform.core.money import money_amount, money_text
+from loyalty_platform.core.money import money_amount
 from loyalty_platform.pos_api import serializers as s
-from loyalty_platform.pos_api.views import (
-    AUTH_ERRORS,
-    BODY_ERRORS,
-    IDEMPOTENCY_ERRORS,
-    PIN_ERRORS,
+from loyalty_platform.pos_api.endpoints import (
+    CUSTOMER,
+    Call,
+    Command,
+    PathObject,
     PosApiView,
-    _customer_or_404,
-    _envelope,
-    _errors,
-    json_response,
-    render_in_transaction,
+    Query,
+    parse_uuid,
 )
+from loyalty_platform.pos_api.output import IsoDateTimeField, MoneyField, OmitNoneSerializer
 from loyalty_platform.stored_value.codes import giftcard_code_normalize
 from loyalty_platform.stored_value.models import PrepaidAccount
 from loyalty_platform.stored_value.services import (
@@ -35,271 +29,246 @@ from loyalty_platform.stored_value.services import (
     money_entry_reverse,
     prepaid_transact,
 )
-from loyalty_platform.verification.services import manual_code_check, pin_challenge_spend
 
-MONEY_ERRORS = ("amount_invalid", "insufficient_balance", "external_id_required")
-
-
-def _transaction_data(result: Transaction, currency: str, **extra) -> dict:
-    data = {
-        "transaction_id": str(result.entry.pk),
-        "amount": money_text(result.entry.amount, currency),
-        "balance": money_text(result.balance, currency),
-        **extra,
-    }
-    if result.remaining_to_pay is not None:
-        data["remaining_to_pay"] = money_text(result.remaining_to_pay, currency)
-    return data
+GIFTCARD_CODE = PathObject(
+    missing=errors.GIFTCARD_NOT_FOUND, parse=lambda raw: giftcard_code_normalize(str(raw))
+)
+TRANSACTION = PathObject(missing=errors.TRANSACTION_NOT_FOUND, parse=parse_uuid)
 
 
-def _transaction_id(raw: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise errors.TRANSACTION_NOT_FOUND() from None
+class MoneyTransactionData(OmitNoneSerializer):
+    transaction_id = serializers.UUIDField(source="entry.pk")
+    amount = MoneyField(source="entry.amount")
+    balance = MoneyField()
+    remaining_to_pay = MoneyField(
+        required=False, allow_null=True, help_text="Present after a partial payment."
+    )
+    omit_when_none = ("remaining_to_pay",)
+
+
+class DigitalGiftcardData(MoneyTransactionData):
+    code = serializers.CharField(source="entry.giftcard.code")
+
+
+class ReversedTransactionData(MoneyTransactionData):
+    reversed_transaction_id = serializers.SerializerMethodField()
+
+    def get_reversed_transaction_id(self, result: Transaction) -> str:
+        return str(self.context["call"].path["transaction_id"])
+
+
+class GiftcardData(serializers.Serializer):
+    code = serializers.CharField()
+    balance = MoneyField(currency_source="currency")
+    currency = serializers.CharField()
+    status = serializers.SerializerMethodField()
+    expires_at = IsoDateTimeField(allow_null=True)
+    kind = serializers.ChoiceField(choices=["printed", "digital"])
+
+    def get_status(self, giftcard) -> str:
+        return giftcard_status(giftcard)
+
+
+class PrepaidData(serializers.Serializer):
+    customer_code = serializers.IntegerField(source="customer.customer_code")
+    balance = MoneyField(currency_source="currency")
+    currency = serializers.CharField()
+
+
+TRANSACTION_EXAMPLE = {
+    "transaction_id": "9d2c7b1a-6e5f-4a3b-8c9d-0e1f2a3b4c5d",
+    "amount": "-12.50",
+    "balance": "37.50",
+}
 
 
 class GiftcardView(PosApiView):
     rate_limit_group = "customer"
 
-    @extend_schema(
+    get = Query(
         operation_id="giftcard_find",
         summary="Look up a giftcard",
-        responses={
-            200: _envelope("GiftcardFound", s.GiftcardData()),
-            404: _errors("giftcard_not_found"),
-            422: _errors("giftcard_code_invalid"),
-            401: _errors(*AUTH_ERRORS),
+        path={"code": GIFTCARD_CODE},
+        response=GiftcardData,
+        perform=lambda call: giftcard_by_code(call.path["code"]),
+        errors=(errors.GIFTCARD_NOT_FOUND, errors.GIFTCARD_CODE_INVALID),
+        example={
+            "code": "GC7K2M9Q4X",
+            "balance": "50.00",
+            "currency": "EUR",
+            "status": "active",
+            "expires_at": "2027-12-01T00:00:00+00:00",
+            "kind": "printed",
         },
     )
-    def get(self, request, code: str):
-        giftcard = giftcard_by_code(code)
-        return json_response(
-            {
-                "data": {
-                    "code": giftcard.code,
-                    "balance": money_text(giftcard.balance, giftcard.currency),
-                    "currency": giftcard.currency,
-                    "status": giftcard_status(giftcard),
-                    "expires_at": giftcard.expires_at.isoformat() if giftcard.expires_at else None,
-                    "kind": giftcard.kind,
-                }
-            }
-        )
+
+
+def giftcard_transaction(call: Call) -> Transaction:
+    return giftcard_transact(
+        code=call.path["code"],
+        amount=money_amount(call.data["amount"], call.currency),
+        external_id=call.data["external_id"],
+        allow_partial=call.data["allow_partial"],
+        api_key_lookup_id=call.api_key_lookup_id,
+    )
 
 
 class GiftcardTransactionsView(PosApiView):
-    @extend_schema(
+    post = Command(
         operation_id="giftcard_transaction",
         summary="Load (positive amount) or pay (negative amount) with a giftcard",
+        path={"code": GIFTCARD_CODE},
         request=s.StoredValueTransactionRequest,
-        responses={
-            200: _envelope("GiftcardTransaction", s.MoneyTransactionData()),
-            404: _errors("giftcard_not_found"),
-            409: _errors("giftcard_blocked", *IDEMPOTENCY_ERRORS),
-            410: _errors("giftcard_expired"),
-            422: _errors("giftcard_code_invalid", *MONEY_ERRORS, *BODY_ERRORS),
-            402: _errors("subscription_required"),
-            401: _errors(*AUTH_ERRORS),
-        },
+        response=MoneyTransactionData,
+        once="giftcards/transactions",
+        perform=giftcard_transaction,
+        errors=(
+            errors.GIFTCARD_NOT_FOUND,
+            errors.GIFTCARD_BLOCKED,
+            errors.GIFTCARD_EXPIRED,
+            errors.GIFTCARD_CODE_INVALID,
+            errors.AMOUNT_INVALID,
+            errors.INSUFFICIENT_BALANCE,
+        ),
+        example_request={"amount": "-12.50", "external_id": "till-3-00202"},
+        example=TRANSACTION_EXAMPLE,
     )
-    def post(self, request, code: str):
-        data = s.StoredValueTransactionRequest(data=request.data).validated()
-        giftcard_code = giftcard_code_normalize(code)
-        currency = self.organization.currency
-        amount = money_amount(data["amount"], currency)
 
-        def build() -> dict:
-            result = giftcard_transact(
-                code=giftcard_code,
-                amount=amount,
-                external_id=data["external_id"],
-                allow_partial=data["allow_partial"],
-                api_key_lookup_id=request.auth.lookup_id,
-            )
-            return _transaction_data(result, currency)
 
-        return self.respond_once(
-            endpoint="giftcards/transactions",
-            external_id=data["external_id"],
-            body={**request.data, "_path": {"code": giftcard_code}},
-            build=build,
-        )
+def giftcard_sell(call: Call) -> Transaction:
+    data = call.data
+    return giftcard_create_digital(
+        amount=money_amount(data["amount"], call.currency, allow_negative=False),
+        currency=call.currency,
+        recipient_email=data["recipient_email"].strip(),
+        recipient_name=data["recipient_name"],
+        sender_name=data["sender_name"],
+        message=data["message"],
+        external_id=data["external_id"],
+        api_key_lookup_id=call.api_key_lookup_id,
+    )
 
 
 class GiftcardCreateView(PosApiView):
-    @extend_schema(
+    post = Command(
         operation_id="giftcard_create_digital",
         summary="Sell a digital giftcard: create, load and email it",
         request=s.DigitalGiftcardRequest,
-        responses={
-            200: _envelope("GiftcardCreated", s.MoneyTransactionData()),
-            422: _errors("amount_invalid", "recipient_email_invalid", *BODY_ERRORS),
-            402: _errors("subscription_required"),
-            401: _errors(*AUTH_ERRORS),
+        response=DigitalGiftcardData,
+        once="giftcards",
+        perform=giftcard_sell,
+        errors=(errors.AMOUNT_INVALID, errors.RECIPIENT_EMAIL_INVALID),
+        example_request={
+            "amount": "25.00",
+            "recipient_email": "friend@example.com",
+            "recipient_name": "Sam",
+            "sender_name": "Ana",
+            "message": "Happy birthday!",
+            "external_id": "shop-order-1182",
+        },
+        example={**TRANSACTION_EXAMPLE, "amount": "25.00", "balance": "25.00", "code": "GC7K2M9Q4X"},
+    )
+
+
+def reverse_operation(account_kind: str) -> Command:
+    def reverse(call: Call) -> Transaction:
+        return money_entry_reverse(
+            entry_id=call.path["transaction_id"],
+            account_kind=account_kind,
+            external_id=call.data["external_id"],
+            api_key_lookup_id=call.api_key_lookup_id,
+        )
+
+    return Command(
+        operation_id=f"{account_kind}_transaction_reverse",
+        summary=f"Reverse a {account_kind} transaction (once)",
+        path={"transaction_id": TRANSACTION},
+        request=s.ReverseRequest,
+        response=ReversedTransactionData,
+        once=f"{account_kind}-transactions/reverse",
+        perform=reverse,
+        errors=(
+            errors.TRANSACTION_NOT_FOUND,
+            errors.TRANSACTION_ALREADY_REVERSED,
+            errors.REVERSAL_NOT_REVERSIBLE,
+            errors.INSUFFICIENT_BALANCE,
+        ),
+        example_request={"external_id": "till-3-00203"},
+        example={
+            **TRANSACTION_EXAMPLE,
+            "amount": "12.50",
+            "balance": "50.00",
+            "reversed_transaction_id": "5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d",
         },
     )
-    def post(self, request):
-        data = s.DigitalGiftcardRequest(data=request.data).validated()
-        currency = self.organization.currency
-        amount = money_amount(data["amount"], currency, allow_negative=False)
-        try:
-            validate_email(data["recipient_email"])
-        except DjangoValidationError:
-            raise errors.RECIPIENT_EMAIL_INVALID(field="recipient_email") from None
-
-        def build() -> dict:
-            result = giftcard_create_digital(
-                amount=amount,
-                currency=currency,
-                recipient_email=data["recipient_email"].strip(),
-                recipient_name=data["recipient_name"],
-                sender_name=data["sender_name"],
-                message=data["message"],
-                external_id=data["external_id"],
-                api_key_lookup_id=request.auth.lookup_id,
-            )
-            return _transaction_data(result, currency, code=result.entry.giftcard.code)
-
-        return self.respond_once(
-            endpoint="giftcards", external_id=data["external_id"], body=request.data, build=build
-        )
 
 
-class ReverseView(PosApiView):
-    account_kind = ""
-
-    def post(self, request, transaction_id: str):
-        data = s.ReverseRequest(data=request.data).validated()
-        entry_id = _transaction_id(transaction_id)
-        currency = self.organization.currency
-
-        def build() -> dict:
-            result = money_entry_reverse(
-                entry_id=entry_id,
-                account_kind=self.account_kind,
-                external_id=data["external_id"],
-                api_key_lookup_id=request.auth.lookup_id,
-            )
-            return _transaction_data(result, currency, reversed_transaction_id=str(entry_id))
-
-        return self.respond_once(
-            endpoint=f"{self.account_kind}-transactions/reverse",
-            external_id=data["external_id"],
-            # The path names what is reversed: the same external_id on another transaction
-            # is a different request.
-            body={**request.data, "_path": {"transaction_id": str(entry_id)}},
-            build=build,
-        )
+class GiftcardTransactionReverseView(PosApiView):
+    post = reverse_operation("giftcard")
 
 
-REVERSE_RESPONSES = {
-    200: _envelope("Reversed", s.MoneyTransactionData()),
-    404: _errors("transaction_not_found"),
-    409: _errors("transaction_already_reversed", *IDEMPOTENCY_ERRORS),
-    422: _errors("reversal_not_reversible", "insufficient_balance", "external_id_required", *BODY_ERRORS),
-    402: _errors("subscription_required"),
-    401: _errors(*AUTH_ERRORS),
-}
+class PrepaidTransactionReverseView(PosApiView):
+    post = reverse_operation("prepaid")
 
 
-class GiftcardTransactionReverseView(ReverseView):
-    account_kind = "giftcard"
-
-    @extend_schema(
-        operation_id="giftcard_transaction_reverse",
-        summary="Reverse a giftcard transaction (once)",
-        request=s.ReverseRequest,
-        responses=REVERSE_RESPONSES,
-    )
-    def post(self, request, transaction_id: str):
-        return super().post(request, transaction_id)
-
-
-class PrepaidTransactionReverseView(ReverseView):
-    account_kind = "prepaid"
-
-    @extend_schema(
-        operation_id="prepaid_transaction_reverse",
-        summary="Reverse a prepaid transaction (once)",
-        request=s.ReverseRequest,
-        responses=REVERSE_RESPONSES,
-    )
-    def post(self, request, transaction_id: str):
-        return super().post(request, transaction_id)
+def prepaid_balance(call: Call) -> dict:
+    account = PrepaidAccount.objects.filter(customer=call.customer).first()
+    return {
+        "customer": call.customer,
+        "balance": account.balance if account else Decimal(0),
+        "currency": account.currency if account else call.currency,
+    }
 
 
 class PrepaidView(PosApiView):
     rate_limit_group = "customer"
 
-    @extend_schema(
+    get = Query(
         operation_id="prepaid_balance",
         summary="A customer's prepaid balance",
-        responses={
-            200: _envelope("Prepaid", s.PrepaidData()),
-            404: _errors("customer_not_found"),
-            401: _errors(*AUTH_ERRORS),
-        },
+        path={"customer_code": CUSTOMER},
+        response=PrepaidData,
+        perform=prepaid_balance,
+        errors=(errors.CUSTOMER_NOT_FOUND,),
+        example={"customer_code": 482193, "balance": "20.00", "currency": "EUR"},
     )
-    def get(self, request, customer_code: int):
-        customer = _customer_or_404(customer_code)
-        account = PrepaidAccount.objects.filter(customer=customer).first()
-        currency = account.currency if account else self.organization.currency
-        balance = account.balance if account else Decimal("0")
-        return json_response(
-            {
-                "data": {
-                    "customer_code": customer.customer_code,
-                    "balance": money_text(balance, currency),
-                    "currency": currency,
-                }
-            }
-        )
+
+
+def prepaid_check(call: Call) -> None:
+    call.extra["amount"] = money_amount(call.data["amount"], call.currency)
+
+
+def prepaid_transaction(call: Call) -> Transaction:
+    if "amount" not in call.extra:
+        prepaid_check(call)
+    return prepaid_transact(
+        customer=call.customer,
+        amount=call.extra["amount"],
+        currency=call.currency,
+        external_id=call.data["external_id"],
+        allow_partial=call.data["allow_partial"],
+        api_key_lookup_id=call.api_key_lookup_id,
+        pin_challenge_id=call.pin_challenge_id,
+    )
+
+
+def prepaid_pin_action(call: Call) -> str | None:
+    """Paying with prepaid credit asks the PIN; topping up does not."""
+    return "prepaid_pay" if money_amount(call.data["amount"], call.currency) < 0 else None
 
 
 class PrepaidTransactionsView(PosApiView):
-    @extend_schema(
+    post = Command(
         operation_id="prepaid_transaction",
         summary="Top up (positive amount) or pay (negative amount) with prepaid credit",
+        path={"customer_code": CUSTOMER},
         request=s.StoredValueTransactionRequest,
-        responses={
-            200: _envelope("PrepaidTransaction", s.MoneyTransactionData()),
-            404: _errors("customer_not_found"),
-            422: _errors(*MONEY_ERRORS, *PIN_ERRORS, *BODY_ERRORS),
-            409: _errors(*IDEMPOTENCY_ERRORS),
-            402: _errors("subscription_required"),
-            401: _errors(*AUTH_ERRORS),
-        },
+        response=MoneyTransactionData,
+        once="prepaid/transactions",
+        pin_action=prepaid_pin_action,
+        check=prepaid_check,
+        perform=prepaid_transaction,
+        errors=(errors.CUSTOMER_NOT_FOUND, errors.AMOUNT_INVALID, errors.INSUFFICIENT_BALANCE),
+        example_request={"amount": "-4.20", "external_id": "till-3-00204"},
+        example={**TRANSACTION_EXAMPLE, "amount": "-4.20", "balance": "15.80"},
     )
-    def post(self, request, customer_code: int):
-        data = s.StoredValueTransactionRequest(data=request.data).validated()
-        currency = self.organization.currency
-        amount = money_amount(data["amount"], currency)
-        manual_code_check(organization=self.organization, manual_code=data["manual_code"])
-
-        def perform(claim) -> HttpResponse:
-            customer = _customer_or_404(customer_code)
-            challenge = None
-            if amount < 0:
-                challenge = self.verify_pin(customer=customer, action="prepaid_pay", data=data)
-
-            def build() -> dict:
-                pin_challenge_spend(challenge_id=challenge)
-                result = prepaid_transact(
-                    customer=customer,
-                    amount=amount,
-                    currency=currency,
-                    external_id=data["external_id"],
-                    allow_partial=data["allow_partial"],
-                    api_key_lookup_id=request.auth.lookup_id,
-                )
-                return _transaction_data(result, currency)
-
-            return render_in_transaction(claim, build)
-
-        return self.run_once(
-            endpoint="prepaid/transactions",
-            external_id=data["external_id"],
-            body={**request.data, "_path": {"customer_code": customer_code}},
-            perform=perform,
-        )

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from loyalty_platform.pos_api import identification_views as ident
 from loyalty_platform.pos_api import orders_views as ov
@@ -6,6 +6,7 @@ from loyalty_platform.pos_api import rewards_views as rw
 from loyalty_platform.pos_api import stored_value_views as sv
 from loyalty_platform.pos_api import views
 from loyalty_platform.pos_api import vouchers_views as vv
+from loyalty_platform.pos_api.endpoints import unknown_operation
 
 urlpatterns = [
     path("webhook/customer", views.CustomerView.as_view(), name="pos-customer"),
@@ -25,10 +26,10 @@ urlpatterns = [
     path("webhook/redeem", views.RedeemView.as_view(), name="pos-redeem"),
     path("webhook/coupons/redeem", views.CouponRedeemView.as_view(), name="pos-coupon-redeem"),
     path(
-        "webhook/customers/<int:customer_code>/rewards", rw.CustomerRewardsView.as_view(), name="pos-rewards"
+        "webhook/customers/<str:customer_code>/rewards", rw.CustomerRewardsView.as_view(), name="pos-rewards"
     ),
-    path("webhook/customers/<int:customer_code>/wallet", rw.WalletView.as_view(), name="pos-wallet"),
-    path("webhook/rewards/<int:reward_id>/receptions", rw.ReceptionsView.as_view(), name="pos-receptions"),
+    path("webhook/customers/<str:customer_code>/wallet", rw.WalletView.as_view(), name="pos-wallet"),
+    path("webhook/rewards/<str:reward_id>/receptions", rw.ReceptionsView.as_view(), name="pos-receptions"),
     path("webhook/reward-receptions/<str:reception_id>/reverse", rw.ReceptionReverseView.as_view()),
     path("webhook/reward-receptions/<str:reception_id>/collect", rw.ReceptionCollectView.as_view()),
     path(
@@ -60,9 +61,9 @@ urlpatterns = [
         sv.GiftcardTransactionReverseView.as_view(),
         name="pos-giftcard-transaction-reverse",
     ),
-    path("webhook/customers/<int:customer_code>/prepaid", sv.PrepaidView.as_view(), name="pos-prepaid"),
+    path("webhook/customers/<str:customer_code>/prepaid", sv.PrepaidView.as_view(), name="pos-prepaid"),
     path(
-        "webhook/customers/<int:customer_code>/prepaid/transactions",
+        "webhook/customers/<str:customer_code>/prepaid/transactions",
         sv.PrepaidTransactionsView.as_view(),
         name="pos-prepaid-transactions",
     ),
@@ -71,4 +72,11 @@ urlpatterns = [
         sv.PrepaidTransactionReverseView.as_view(),
         name="pos-prepaid-transaction-reverse",
     ),
+    path(
+        "webhook/transactions/<path:original_external_id>/reverse",
+        views.TransactionReverseView.as_view(),
+        name="pos-transaction-reverse",
+    ),
+    # Anything else under /webhook/ is a machine's mistake: answer it in JSON.
+    re_path(r"^webhook/", unknown_operation),
 ]

@@ -1,14 +1,9 @@
-"""The POS webhook API (contract: shared/contracts/pos-webhooks.md). Views validate, call
-services and render; every refusal is a DomainError turned into HTTP in errors.py."""
+"""Customers, earn, redeem and coupons at the POS (contract: shared/contracts/pos-webhooks.md).
+Each operation is a declaration run by endpoints.py; the work is the service's."""
 
-from collections.abc import Callable
-
-from django.db import transaction
-from django.http import HttpResponse
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
-from rest_framework.renderers import JSONRenderer
-from rest_framework.views import APIView
 
 from loyalty_platform.core import errors
 from loyalty_platform.coupons.models import Coupon
@@ -24,392 +19,352 @@ from loyalty_platform.customers.selectors import (
 )
 from loyalty_platform.customers.services import customer_enroll, normalize_phone
 from loyalty_platform.pos_api import serializers as s
-from loyalty_platform.pos_api.authentication import (
-    ActiveSubscriptionForWrites,
-    ApiKeyAuthentication,
-    HasApiKey,
-)
-from loyalty_platform.pos_api.idempotency import (
-    Claim,
-    Replay,
-    Unclaimed,
-    idempotency_claim,
-    request_fingerprint,
-)
-from loyalty_platform.pos_api.parsers import ExactJSONParser
-from loyalty_platform.pos_api.throttling import ApiKeyRateThrottle
+from loyalty_platform.pos_api.endpoints import Call, Command, PosApiView, Query
+from loyalty_platform.pos_api.output import IsoDateTimeField, OmitNoneSerializer
+from loyalty_platform.programs.reversals import Reversal, loyalty_transaction_reverse, reversal_original
 from loyalty_platform.programs.selectors import card_balances
-from loyalty_platform.programs.services import BalanceChange, customer_earn, customer_redeem
-from loyalty_platform.realtime.publish import publish_to_customer_on_commit
-from loyalty_platform.verification.services import (
-    customer_code_from_qr,
-    manual_code_check,
-    pin_challenge_spend,
-    pin_gate,
+from loyalty_platform.programs.services import customer_earn, customer_redeem, customer_redeem_check
+from loyalty_platform.verification.services import customer_code_from_qr
+
+
+class CustomerData(serializers.Serializer):
+    customer_code = serializers.IntegerField()
+    masked_email = serializers.CharField()
+    stamp_count = serializers.IntegerField()
+    point_balance = serializers.IntegerField()
+
+    def to_representation(self, customer: Customer) -> dict:
+        balances = card_balances(customer.pk)
+        return {
+            "customer_code": customer.customer_code,
+            "masked_email": masked_email(customer.email),
+            "stamp_count": balances.get("stamp", 0),
+            "point_balance": balances.get("point", 0),
+        }
+
+
+class EnrolledCustomerData(CustomerData):
+    is_new = serializers.BooleanField()
+
+    def to_representation(self, enrolled: tuple[Customer, bool]) -> dict:
+        customer, is_new = enrolled
+        return {**super().to_representation(customer), "is_new": is_new}
+
+
+class CouponBrief(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    qr_token = serializers.CharField()
+
+
+class BalancesData(serializers.Serializer):
+    stamps = serializers.IntegerField(help_text="Stamp balance after the call.")
+    points = serializers.IntegerField(help_text="Point balance after the call.")
+
+
+class EarnData(OmitNoneSerializer, BalancesData):
+    coupon = CouponBrief(required=False, allow_null=True, help_text="Present when a stamp card filled.")
+    omit_when_none = ("coupon",)
+
+
+class CouponData(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    status = serializers.ChoiceField(choices=Coupon.Status.values)
+    qr_token = serializers.CharField()
+    issued_at = IsoDateTimeField()
+    redeemed_at = IsoDateTimeField(allow_null=True)
+
+
+LOOKUPS = (
+    ("code", "6-digit customer code"),
+    ("qr", "raw content of the customer's QR"),
+    ("email", "extension: find by email"),
+    ("phone", "extension: find by phone (E.164)"),
+    ("card_number", "extension: find by printed card number"),
 )
 
-_renderer = JSONRenderer()
 
-
-def json_response(payload: dict, status: int = 200) -> HttpResponse:
-    return HttpResponse(_renderer.render(payload), status=status, content_type="application/json")
-
-
-def _envelope(name: str, data_serializer) -> object:
-    return inline_serializer(name=name, fields={"data": data_serializer})
-
-
-def _errors(*codes: str) -> OpenApiResponse:
-    return OpenApiResponse(
-        s.ErrorBody, description="Error codes: " + ", ".join(f"`{code}`" for code in codes)
-    )
-
-
-AUTH_ERRORS = ("invalid or missing API key",)  # 429 `too many requests`: see schema.py
-PIN_ERRORS = (
-    "pin_required (412)",
-    "pin_invalid (422)",
-    "pin_expired (422)",
-    "pin_attempts_exceeded (429)",
-    "pin_locked (423)",
-    "pin_already_used (409)",
-    "manual_code_disabled (422)",
-)
-IDEMPOTENCY_ERRORS = ("idempotency_key_reused (422)", "request_in_progress (409)")
-BODY_ERRORS = ("invalid_json (400)", "invalid_body (422)", "unknown_field (422)")
-
-
-class PosApiView(APIView):
-    authentication_classes = [ApiKeyAuthentication]
-    permission_classes = [HasApiKey, ActiveSubscriptionForWrites]
-    throttle_classes = [ApiKeyRateThrottle]
-    parser_classes = [ExactJSONParser]
-    renderer_classes = [JSONRenderer]
-    rate_limit_group = "transactions"
-
-    @property
-    def organization(self):
-        return self.request._request.organization
-
-    def run_once(
-        self,
-        *,
-        endpoint: str,
-        external_id: str | None,
-        body: dict,
-        perform: Callable[[Claim | Unclaimed], HttpResponse],
-    ) -> HttpResponse:
-        """Run `perform` at most once per external_id. `perform` gets the claim and hands it
-        to render_in_transaction, which holds it and stores the response with the change."""
-        if external_id is None:
-            return perform(Unclaimed())
-        claim = idempotency_claim(
-            endpoint=endpoint,
-            external_id=external_id,
-            fingerprint=request_fingerprint(body),
-            api_key_lookup_id=self.request.auth.lookup_id,
-        )
-        if isinstance(claim, Replay):
-            return HttpResponse(claim.body, status=claim.status, content_type="application/json")
+def customer_find(call: Call) -> Customer:
+    params = call.request.query_params
+    given = next((name for name, _ in LOOKUPS if params.get(name) not in (None, "")), None)
+    if given == "code":
         try:
-            return perform(claim)
-        except BaseException:
-            claim.release()
-            raise
-
-    def verify_pin(self, *, customer: Customer, action: str, data: dict):
-        """The preset's PIN step for this call (see verification.services.pin_gate)."""
-        return pin_gate(
-            organization=self.organization,
-            customer=customer,
-            action=action,
-            pin=data.get("verification_pin"),
-            challenge_id=data.get("challenge_id"),
-            api_key_lookup_id=self.request.auth.lookup_id,
+            customer = customer_by_code(s.CustomerCodeField().run_validation(params["code"]))
+        except ValidationError as error:
+            raise errors.CUSTOMER_CODE_INVALID(field="code") from error
+    elif given == "qr":
+        customer = customer_by_code(
+            customer_code_from_qr(organization=call.organization, payload=params["qr"])
         )
-
-    def respond_once(
-        self, *, endpoint: str, external_id: str | None, body: dict, build: Callable[[], dict]
-    ) -> HttpResponse:
-        """run_once for calls whose whole work happens in `build`, in one transaction."""
-        return self.run_once(
-            endpoint=endpoint,
-            external_id=external_id,
-            body=body,
-            perform=lambda claim: render_in_transaction(claim, build),
-        )
-
-
-class BalanceChangeView(PosApiView):
-    """Earn and redeem: one customer's balance changes, PIN-gated by the preset, at most once
-    per external_id, and the customer's profile hears about it after commit."""
-
-    def change_balance(
-        self, request, data: dict, *, endpoint: str, action: str, change: Callable[[Customer], BalanceChange]
-    ) -> HttpResponse:
-        manual_code_check(organization=self.organization, manual_code=data["manual_code"])
-
-        def perform(claim) -> HttpResponse:
-            customer = _customer_or_404(data["customer_code"])
-            challenge = self.verify_pin(customer=customer, action=action, data=data)
-
-            def build() -> dict:
-                pin_challenge_spend(challenge_id=challenge)
-                result = change(customer)
-                publish_to_customer_on_commit(
-                    customer_id=customer.pk,
-                    event="balance_updated",
-                    data={"stamps": result.stamps, "points": result.points},
-                )
-                return _balance_data(result)
-
-            return render_in_transaction(claim, build)
-
-        return self.run_once(
-            endpoint=endpoint, external_id=data["external_id"], body=request.data, perform=perform
-        )
-
-
-def render_in_transaction(claim: Claim | Unclaimed, build: Callable[[], dict]) -> HttpResponse:
-    """Run `build` and store its rendered response with it, in one transaction that holds the
-    external_id's claim from its first statement, so no retry can take it over meanwhile."""
-    with transaction.atomic():
-        claim.hold()
-        body = _renderer.render({"data": build()})
-        claim.complete(status=200, body=body)
-    return HttpResponse(body, content_type="application/json")
-
-
-def _customer_or_404(customer_code: int) -> Customer:
-    customer = customer_by_code(customer_code)
+    elif given == "email":
+        customer = customer_by_email(params["email"][:254])
+    elif given == "phone":
+        customer = customer_by_phone(normalize_phone(params["phone"][:32]))
+    elif given == "card_number":
+        customer = customer_by_card_number(params["card_number"][:32])
+    else:
+        raise errors.CODE_OR_QR_REQUIRED()
     if customer is None:
         raise errors.CUSTOMER_NOT_FOUND()
     return customer
 
 
-def _balance_data(change: BalanceChange) -> dict:
-    data = {"stamps": change.stamps, "points": change.points}
-    if change.coupon is not None:
-        data["coupon"] = {
-            "id": str(change.coupon.pk),
-            "name": change.coupon.name,
-            "qr_token": change.coupon.qr_token,
-        }
-    return data
-
-
-def _customer_data(customer: Customer) -> dict:
-    balances = card_balances(customer.pk)
-    return {
-        "customer_code": customer.customer_code,
-        "masked_email": masked_email(customer.email),
-        "stamp_count": balances.get("stamp", 0),
-        "point_balance": balances.get("point", 0),
-    }
+def customer_enroll_call(call: Call) -> tuple[Customer, bool]:
+    data = call.data
+    return customer_enroll(
+        email=data.get("email"),
+        consent_terms=data["consent_terms"],
+        consent_privacy=data["consent_privacy"],
+        consent_marketing=data["consent_marketing"],
+        name=data["name"],
+        phone=data["phone"],
+    )
 
 
 class CustomerView(PosApiView):
     rate_limit_group = "customer"
 
-    @extend_schema(
+    get = Query(
         operation_id="customer_find",
         summary="Identify a customer",
-        parameters=[
-            OpenApiParameter("code", int, description="6-digit customer code"),
-            OpenApiParameter("qr", str, description="raw content of the customer's QR"),
-            OpenApiParameter("email", str, description="extension: find by email"),
-            OpenApiParameter("phone", str, description="extension: find by phone (E.164)"),
-            OpenApiParameter("card_number", str, description="extension: find by printed card number"),
-        ],
-        responses={
-            200: _envelope("CustomerFound", s.CustomerData()),
-            400: _errors("code or qr is required"),
-            404: _errors("customer_not_found"),
-            422: _errors("invalid_qr", "customer_code_invalid", "phone_invalid"),
-            401: _errors(*AUTH_ERRORS),
+        parameters=tuple(
+            OpenApiParameter(name, int if name == "code" else str, description=text) for name, text in LOOKUPS
+        ),
+        response=CustomerData,
+        perform=customer_find,
+        errors=(
+            errors.CODE_OR_QR_REQUIRED,
+            errors.CUSTOMER_NOT_FOUND,
+            errors.INVALID_QR,
+            errors.CUSTOMER_CODE_INVALID,
+            errors.PHONE_INVALID,
+        ),
+        example={
+            "customer_code": 482193,
+            "masked_email": "a***@gmail.com",
+            "stamp_count": 4,
+            "point_balance": 120,
         },
     )
-    def get(self, request):
-        params = request.query_params
-        if params.get("code") not in (None, ""):
-            try:
-                customer_code = s.CustomerCodeField().run_validation(params["code"])
-            except ValidationError as error:
-                raise errors.CUSTOMER_CODE_INVALID(field="code") from error
-            customer = customer_by_code(customer_code)
-        elif params.get("qr") not in (None, ""):
-            customer = customer_by_code(
-                customer_code_from_qr(organization=self.organization, payload=params["qr"])
-            )
-        elif params.get("email") not in (None, ""):
-            customer = customer_by_email(params["email"][:254])
-        elif params.get("phone") not in (None, ""):
-            customer = customer_by_phone(normalize_phone(params["phone"][:32]))
-        elif params.get("card_number") not in (None, ""):
-            customer = customer_by_card_number(params["card_number"][:32])
-        else:
-            raise errors.CODE_OR_QR_REQUIRED()
-        if customer is None:
-            raise errors.CUSTOMER_NOT_FOUND()
-        return json_response({"data": _customer_data(customer)})
-
-    @extend_schema(
+    post = Command(
         operation_id="customer_enroll",
         summary="Enroll a customer (idempotent on email)",
         request=s.CustomerEnrollRequest,
-        responses={
-            200: _envelope("CustomerEnrolled", s.EnrolledCustomerData()),
-            422: _errors(
-                "email_required",
-                "invalid_email",
-                "consent_terms_required",
-                "consent_privacy_required",
-                "phone_invalid",
-                *BODY_ERRORS,
-            ),
-            402: _errors("subscription_required"),
-            401: _errors(*AUTH_ERRORS),
+        response=EnrolledCustomerData,
+        perform=customer_enroll_call,
+        errors=(
+            errors.EMAIL_REQUIRED,
+            errors.INVALID_EMAIL,
+            errors.CONSENT_TERMS_REQUIRED,
+            errors.CONSENT_PRIVACY_REQUIRED,
+            errors.PHONE_INVALID,
+        ),
+        example_request={"email": "ana@example.com", "consent_terms": True, "consent_privacy": True},
+        example={
+            "customer_code": 482193,
+            "masked_email": "a***@example.com",
+            "stamp_count": 0,
+            "point_balance": 0,
+            "is_new": True,
         },
     )
-    def post(self, request):
-        data = s.CustomerEnrollRequest(data=request.data).validated()
-        customer, is_new = customer_enroll(
-            email=data.get("email"),
-            consent_terms=data["consent_terms"],
-            consent_privacy=data["consent_privacy"],
-            consent_marketing=data["consent_marketing"],
-            name=data["name"],
-            phone=data["phone"],
-        )
-        return json_response({"data": {**_customer_data(customer), "is_new": is_new}})
 
 
-class EarnView(BalanceChangeView):
-    @extend_schema(
+def earn(call: Call):
+    return customer_earn(
+        customer=call.customer,
+        amount=call.data["amount"],
+        card_type=call.data["card_type"],
+        external_id=call.data["external_id"],
+        api_key_lookup_id=call.api_key_lookup_id,
+        pin_challenge_id=call.pin_challenge_id,
+    )
+
+
+def redeem_check(call: Call) -> None:
+    customer_redeem_check(customer=call.customer, value=call.data["value"], card_type=call.data["card_type"])
+
+
+def redeem(call: Call):
+    return customer_redeem(
+        customer=call.customer,
+        value=call.data["value"],
+        card_type=call.data["card_type"],
+        external_id=call.data["external_id"],
+        api_key_lookup_id=call.api_key_lookup_id,
+        pin_challenge_id=call.pin_challenge_id,
+    )
+
+
+class EarnView(PosApiView):
+    post = Command(
         operation_id="earn",
         summary="Add points or stamps",
         request=s.EarnRequest,
-        responses={
-            200: _envelope("Earned", s.EarnData()),
-            404: _errors("customer_not_found", "program_not_found"),
-            422: _errors(
-                "amount_invalid",
-                "card_type_invalid",
-                "external_id_required",
-                "customer_code_invalid",
-                *PIN_ERRORS,
-                *IDEMPOTENCY_ERRORS,
-                *BODY_ERRORS,
-            ),
-            402: _errors("subscription_required"),
-            401: _errors(*AUTH_ERRORS),
+        response=EarnData,
+        once="pos",
+        pin_action="earn",
+        perform=earn,
+        errors=(
+            errors.CUSTOMER_NOT_FOUND,
+            errors.PROGRAM_NOT_FOUND,
+            errors.AMOUNT_INVALID,
+            errors.CARD_TYPE_INVALID,
+        ),
+        example_request={
+            "customer_code": 482193,
+            "amount": "12.50",
+            "card_type": "point",
+            "external_id": "till-3-00192",
         },
+        example={"stamps": 4, "points": 132},
     )
-    def post(self, request):
-        data = s.EarnRequest(data=request.data).validated()
-        return self.change_balance(
-            request,
-            data,
-            endpoint="pos",
-            action="earn",
-            change=lambda customer: customer_earn(
-                customer=customer,
-                amount=data["amount"],
-                card_type=data["card_type"],
-                external_id=data["external_id"],
-                api_key_lookup_id=request.auth.lookup_id,
-            ),
-        )
 
 
-class RedeemView(BalanceChangeView):
-    @extend_schema(
+class RedeemView(PosApiView):
+    post = Command(
         operation_id="redeem",
         summary="Take points or stamps",
         request=s.RedeemRequest,
-        responses={
-            200: _envelope("Redeemed", s.BalancesData()),
-            404: _errors("customer_not_found", "program_not_found"),
-            422: _errors(
-                "insufficient_balance",
-                "below_minimum",
-                "value_invalid",
-                "card_type_invalid",
-                "external_id_required",
-                *PIN_ERRORS,
-                *IDEMPOTENCY_ERRORS,
-                *BODY_ERRORS,
-            ),
-            402: _errors("subscription_required"),
-            401: _errors(*AUTH_ERRORS),
+        response=BalancesData,
+        once="redeem",
+        pin_action="redeem",
+        check=redeem_check,
+        perform=redeem,
+        errors=(
+            errors.CUSTOMER_NOT_FOUND,
+            errors.PROGRAM_NOT_FOUND,
+            errors.INSUFFICIENT_BALANCE,
+            errors.BELOW_MINIMUM,
+            errors.CARD_TYPE_INVALID,
+        ),
+        example_request={
+            "customer_code": 482193,
+            "value": 100,
+            "card_type": "point",
+            "external_id": "till-3-00193",
         },
+        example={"stamps": 4, "points": 32},
     )
-    def post(self, request):
-        data = s.RedeemRequest(data=request.data).validated()
-        return self.change_balance(
-            request,
-            data,
-            endpoint="redeem",
-            action="redeem",
-            change=lambda customer: customer_redeem(
-                customer=customer,
-                value=data["value"],
-                card_type=data["card_type"],
-                external_id=data["external_id"],
-                api_key_lookup_id=request.auth.lookup_id,
-            ),
-        )
 
 
-def _coupon_data(coupon: Coupon) -> dict:
-    return {
-        "id": str(coupon.pk),
-        "name": coupon.name,
-        "status": coupon.status,
-        "qr_token": coupon.qr_token,
-        "issued_at": coupon.issued_at.isoformat(),
-        "redeemed_at": coupon.redeemed_at.isoformat() if coupon.redeemed_at else None,
-    }
+def coupon_check(call: Call) -> None:
+    coupon = coupon_by_token(call.data["token"])
+    if coupon is None:
+        raise errors.COUPON_NOT_FOUND()
+    if coupon.status == Coupon.Status.REDEEMED:
+        raise errors.COUPON_ALREADY_USED()  # no PIN prompt for a used coupon
+    call.extra["coupon"] = coupon
+
+
+def coupon_owner(call: Call) -> Customer:
+    return call.extra["coupon"].customer
+
+
+def coupon_redeem_call(call: Call) -> Coupon:
+    return coupon_redeem(
+        coupon_id=call.extra["coupon"].pk,
+        external_id=call.data.get("external_id", ""),
+        api_key_lookup_id=call.api_key_lookup_id,
+        pin_challenge_id=call.pin_challenge_id,
+    )
 
 
 class CouponRedeemView(PosApiView):
-    @extend_schema(
+    post = Command(
         operation_id="coupon_redeem",
         summary="Redeem a coupon by its QR token",
         request=s.CouponRedeemRequest,
-        responses={
-            200: _envelope("CouponRedeemed", s.CouponData()),
-            404: _errors("coupon_not_found"),
-            409: _errors("coupon_already_used", "request_in_progress", "pin_already_used"),
-            410: _errors("coupon_expired"),
-            422: _errors("token_required", "token_invalid", *PIN_ERRORS, *BODY_ERRORS),
-            402: _errors("subscription_required"),
-            401: _errors(*AUTH_ERRORS),
+        response=CouponData,
+        once="coupons/redeem",
+        pin_action="coupon_redeem",
+        check=coupon_check,
+        pin_customer=coupon_owner,
+        perform=coupon_redeem_call,
+        errors=(
+            errors.COUPON_NOT_FOUND,
+            errors.COUPON_ALREADY_USED,
+            errors.COUPON_EXPIRED,
+        ),
+        example_request={"token": "cq_8ZK2mQ4rT1vX", "external_id": "till-3-00194"},
+        example={
+            "id": "4f6c1d2e-8a7b-4c3d-9e0f-1a2b3c4d5e6f",
+            "name": "Free Coffee",
+            "status": "redeemed",
+            "qr_token": "cq_8ZK2mQ4rT1vX",
+            "issued_at": "2026-11-28T09:12:44.120391+00:00",
+            "redeemed_at": "2026-12-01T10:02:13.551020+00:00",
         },
     )
-    def post(self, request):
-        data = s.CouponRedeemRequest(data=request.data).validated()
-        manual_code_check(organization=self.organization, manual_code=data["manual_code"])
 
-        def perform(claim) -> HttpResponse:
-            coupon = coupon_by_token(data["token"])
-            if coupon is None:
-                raise errors.COUPON_NOT_FOUND()
-            if coupon.status == Coupon.Status.REDEEMED:
-                raise errors.COUPON_ALREADY_USED()  # no PIN prompt for a used coupon
-            challenge = self.verify_pin(customer=coupon.customer, action="coupon_redeem", data=data)
 
-            def build() -> dict:
-                pin_challenge_spend(challenge_id=challenge)
-                redeemed = coupon_redeem(
-                    coupon_id=coupon.pk,
-                    external_id=data.get("external_id", ""),
-                    api_key_lookup_id=request.auth.lookup_id,
-                )
-                return _coupon_data(redeemed)
+class ReverseTransactionRequest(s.VerificationFieldsMixin, s.PosRequestSerializer):
+    external_id = s.StrictCharField(max_length=128, help_text="The reversal's own idempotency key.")
+    reason = s.StrictCharField(required=False, max_length=255, allow_blank=True, default="")
+    kind = serializers.ChoiceField(
+        choices=["earn", "redeem"],
+        required=False,
+        help_text="Which call the path's external_id names, when both an earn and a redeem used it.",
+    )
 
-            return render_in_transaction(claim, build)
 
-        return self.run_once(
-            endpoint="coupons/redeem", external_id=data.get("external_id"), body=request.data, perform=perform
-        )
+class ReversalData(serializers.Serializer):
+    reversed = serializers.CharField(help_text="The reversed call's external_id.")
+    kind = serializers.ChoiceField(choices=["earn", "redeem"])
+    stamps = serializers.IntegerField(help_text="Stamp balance after the reversal.")
+    points = serializers.IntegerField(help_text="Point balance after the reversal.")
+    points_unrecovered = serializers.IntegerField(
+        help_text="Points already spent, which could not be taken back."
+    )
+    stamps_unrecovered = serializers.IntegerField()
+    coupon_already_used = serializers.BooleanField(help_text="A coupon the earn issued was used: it stays.")
+
+
+def reversal_check(call: Call) -> None:
+    call.extra["original"] = reversal_original(
+        original_external_id=call.path["original_external_id"], kind=call.data.get("kind")
+    )
+
+
+def reverse_transaction(call: Call) -> Reversal:
+    return loyalty_transaction_reverse(
+        original_external_id=call.path["original_external_id"],
+        external_id=call.data["external_id"],
+        kind=call.data.get("kind"),
+        reason=call.data["reason"],
+        api_key_lookup_id=call.api_key_lookup_id,
+        pin_challenge_id=call.pin_challenge_id,
+    )
+
+
+class TransactionReverseView(PosApiView):
+    post = Command(
+        operation_id="transaction_reverse",
+        summary="Reverse an earn or a redeem (a voided or refunded sale), once",
+        request=ReverseTransactionRequest,
+        response=ReversalData,
+        once="transactions/reverse",
+        pin_action="reverse",
+        check=reversal_check,
+        pin_customer=lambda call: call.extra["original"].customer,
+        perform=reverse_transaction,
+        errors=(
+            errors.TRANSACTION_NOT_FOUND,
+            errors.TRANSACTION_ALREADY_REVERSED,
+            errors.TRANSACTION_AMBIGUOUS,
+            errors.REVERSAL_NOT_REVERSIBLE,
+            errors.CUSTOMER_BLOCKED,
+            errors.CARD_BLOCKED,
+        ),
+        example_request={"external_id": "till-3-00205", "reason": "sale voided"},
+        example={
+            "reversed": "till-3-00192",
+            "kind": "earn",
+            "stamps": 4,
+            "points": 120,
+            "points_unrecovered": 0,
+            "stamps_unrecovered": 0,
+            "coupon_already_used": False,
+        },
+    )

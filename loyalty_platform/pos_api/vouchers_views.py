@@ -1,23 +1,13 @@
 """Promotions' vouchers at the POS: check, lock, release, redeem, reverse, validate."""
 
-from django.http import HttpResponse
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
 from loyalty_platform.core import errors
-from loyalty_platform.core.money import money_amount, money_text
+from loyalty_platform.core.money import money_amount
 from loyalty_platform.pos_api import serializers as s
-from loyalty_platform.pos_api.views import (
-    AUTH_ERRORS,
-    BODY_ERRORS,
-    IDEMPOTENCY_ERRORS,
-    PosApiView,
-    _customer_or_404,
-    _envelope,
-    _errors,
-    json_response,
-)
+from loyalty_platform.pos_api.endpoints import Call, Command, PathObject, PosApiView, Query
+from loyalty_platform.pos_api.output import IsoDateTimeField, MoneyField
 from loyalty_platform.vouchers.models import Voucher
 from loyalty_platform.vouchers.services import (
     is_locked,
@@ -30,46 +20,18 @@ from loyalty_platform.vouchers.services import (
     voucher_reverse,
 )
 
-VOUCHER_ERRORS = (
-    "voucher_not_found (404)",
-    "voucher_already_used (409)",
-    "voucher_locked (409)",
-    "voucher_expired (410)",
-    "voucher_not_yet_valid (422)",
-    "minimum_spend_not_met (422)",
-    "release_key_invalid (422)",
-    "usage_limit_reached (422)",
+VOUCHER_CODE = PathObject(
+    missing=errors.VOUCHER_NOT_FOUND, parse=lambda raw: voucher_code_normalize(str(raw)) or None
 )
-
-
-def voucher_data(voucher: Voucher, currency: str) -> dict:
-    promotion = voucher.promotion
-    now = timezone.now()
-    refusal = voucher_refusal(voucher, now=now)
-    if refusal is None and is_locked(voucher, now):
-        refusal = errors.VOUCHER_LOCKED
-    return {
-        "code": voucher.code,
-        "status": voucher.status,
-        "promotion": {
-            "id": promotion.pk,
-            "title": promotion.title,
-            "description": promotion.description,
-            "attributes": promotion.attributes,
-            "valid_from": promotion.valid_from.isoformat() if promotion.valid_from else None,
-            "valid_until": promotion.valid_until.isoformat() if promotion.valid_until else None,
-            "minimum_spend": money_text(promotion.minimum_spend, currency)
-            if promotion.minimum_spend
-            else None,
-        },
-        "customer_code": voucher.customer.customer_code if voucher.customer else None,
-        "uses": voucher.uses,
-        "uses_left": max(0, promotion.uses_per_voucher - voucher.uses),
-        "expires_at": promotion.valid_until.isoformat() if promotion.valid_until else None,
-        "locked_until": voucher.locked_until.isoformat() if is_locked(voucher, now) else None,
-        "redeemable": refusal is None,
-        "reason": refusal.code if refusal else None,
-    }
+VOUCHER_ERRORS = (
+    errors.VOUCHER_NOT_FOUND,
+    errors.VOUCHER_ALREADY_USED,
+    errors.VOUCHER_LOCKED,
+    errors.VOUCHER_EXPIRED,
+    errors.VOUCHER_NOT_YET_VALID,
+    errors.MINIMUM_SPEND_NOT_MET,
+    errors.USAGE_LIMIT_REACHED,
+)
 
 
 class LockRequest(s.PosRequestSerializer):
@@ -100,160 +62,200 @@ class ValidateRequest(s.PosRequestSerializer):
     external_id = s.StrictCharField(required=False, max_length=128)
 
 
-VOUCHER = serializers.DictField(
-    help_text="The voucher, its promotion and attributes, and whether it can be used now."
-)
+class PromotionData(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    attributes = serializers.DictField()
+    valid_from = IsoDateTimeField(allow_null=True)
+    valid_until = IsoDateTimeField(allow_null=True)
+    minimum_spend = MoneyField(allow_null=True)
+
+
+class VoucherData(serializers.Serializer):
+    code = serializers.CharField()
+    status = serializers.ChoiceField(choices=Voucher.Status.values)
+    promotion = PromotionData()
+    customer_code = serializers.IntegerField(source="customer.customer_code", allow_null=True)
+    uses = serializers.IntegerField()
+    uses_left = serializers.SerializerMethodField()
+    expires_at = IsoDateTimeField(source="promotion.valid_until", allow_null=True)
+    locked_until = serializers.SerializerMethodField()
+    redeemable = serializers.SerializerMethodField()
+    reason = serializers.SerializerMethodField(
+        help_text="Why it cannot be used now (an error code), or null."
+    )
+
+    def to_representation(self, voucher: Voucher) -> dict:
+        now = timezone.now()
+        refusal = voucher_refusal(voucher, now=now)
+        if refusal is None and is_locked(voucher, now):
+            refusal = errors.VOUCHER_LOCKED
+        self._now, self._refusal = now, refusal
+        return super().to_representation(voucher)
+
+    def get_uses_left(self, voucher: Voucher) -> int:
+        return max(0, voucher.promotion.uses_per_voucher - voucher.uses)
+
+    def get_locked_until(self, voucher: Voucher) -> str | None:
+        return voucher.locked_until.isoformat() if is_locked(voucher, self._now) else None
+
+    def get_redeemable(self, voucher: Voucher) -> bool:
+        return self._refusal is None
+
+    def get_reason(self, voucher: Voucher) -> str | None:
+        return self._refusal.code if self._refusal else None
+
+
+class VoucherLockData(serializers.Serializer):
+    release_key = serializers.CharField()
+    locked_until = IsoDateTimeField()
+
+
+VOUCHER_EXAMPLE = {
+    "code": "WELCOME-7KQ2",
+    "status": "active",
+    "promotion": {
+        "id": 5,
+        "title": "10% off your next visit",
+        "description": "On the whole basket",
+        "attributes": {"discount_percent": 10},
+        "valid_from": None,
+        "valid_until": "2026-12-31T23:00:00+00:00",
+        "minimum_spend": "15.00",
+    },
+    "customer_code": 482193,
+    "uses": 0,
+    "uses_left": 1,
+    "expires_at": "2026-12-31T23:00:00+00:00",
+    "locked_until": None,
+    "redeemable": True,
+    "reason": None,
+}
+USED_VOUCHER_EXAMPLE = {
+    **VOUCHER_EXAMPLE,
+    "status": "redeemed",
+    "uses": 1,
+    "uses_left": 0,
+    "redeemable": False,
+    "reason": "voucher_already_used",
+}
 
 
 class VoucherView(PosApiView):
     rate_limit_group = "customer"
 
-    @extend_schema(
+    get = Query(
         operation_id="voucher_find",
         summary="Check a voucher without using it",
-        responses={
-            200: _envelope("VoucherFound", VOUCHER),
-            404: _errors("voucher_not_found"),
-            401: _errors(*AUTH_ERRORS),
-        },
+        path={"code": VOUCHER_CODE},
+        response=VoucherData,
+        perform=lambda call: voucher_find(call.path["code"]),
+        errors=(errors.VOUCHER_NOT_FOUND,),
+        example=VOUCHER_EXAMPLE,
     )
-    def get(self, request, code: str):
-        return json_response({"data": voucher_data(voucher_find(code), self.organization.currency)})
 
 
-class VoucherActionView(PosApiView):
-    def voucher_once(self, request, code: str, action: str, external_id: str | None, build) -> HttpResponse:
-        return self.respond_once(
-            endpoint=f"vouchers/{action}",
-            external_id=external_id,
-            body={**request.data, "_path": {"code": voucher_code_normalize(code)}},
-            build=build,
-        )
-
-
-class VoucherLockView(VoucherActionView):
-    @extend_schema(
+class VoucherLockView(PosApiView):
+    post = Command(
         operation_id="voucher_lock",
         summary="Reserve a voucher for this till",
+        path={"code": VOUCHER_CODE},
         request=LockRequest,
-        responses={
-            200: _envelope("VoucherLocked", serializers.DictField()),
-            409: _errors(*VOUCHER_ERRORS, *IDEMPOTENCY_ERRORS),
-            422: _errors(*BODY_ERRORS),
-            401: _errors(*AUTH_ERRORS),
-        },
+        response=VoucherLockData,
+        once="vouchers/lock",
+        perform=lambda call: voucher_lock(code=call.path["code"], ttl_seconds=call.data.get("ttl_seconds")),
+        errors=VOUCHER_ERRORS,
+        example_request={"external_id": "till-3-00198", "ttl_seconds": 300},
+        example={"release_key": "rk_3M9pQ2xV7aL1", "locked_until": "2026-12-01T10:10:00+00:00"},
     )
-    def post(self, request, code: str):
-        data = LockRequest(data=request.data).validated()
-
-        def build() -> dict:
-            lock = voucher_lock(code=code, ttl_seconds=data.get("ttl_seconds"))
-            return {"release_key": lock.release_key, "locked_until": lock.locked_until.isoformat()}
-
-        return self.voucher_once(request, code, "lock", data["external_id"], build)
 
 
-class VoucherReleaseView(VoucherActionView):
-    @extend_schema(
+class VoucherReleaseView(PosApiView):
+    post = Command(
         operation_id="voucher_release",
         summary="Free a locked voucher",
+        path={"code": VOUCHER_CODE},
         request=ReleaseRequest,
-        responses={
-            200: _envelope("VoucherReleased", VOUCHER),
-            422: _errors("release_key_invalid"),
-            404: _errors("voucher_not_found"),
-            401: _errors(*AUTH_ERRORS),
-        },
+        response=VoucherData,
+        perform=lambda call: voucher_release(code=call.path["code"], release_key=call.data["release_key"]),
+        errors=(errors.VOUCHER_NOT_FOUND, errors.RELEASE_KEY_INVALID),
+        example_request={"release_key": "rk_3M9pQ2xV7aL1"},
+        example=VOUCHER_EXAMPLE,
     )
-    def post(self, request, code: str):
-        data = ReleaseRequest(data=request.data).validated()
-        voucher = voucher_release(code=code, release_key=data["release_key"])
-        return json_response({"data": voucher_data(voucher, self.organization.currency)})
 
 
-class VoucherRedeemView(VoucherActionView):
-    @extend_schema(
+def redeem_voucher(call: Call) -> Voucher:
+    data = call.data
+    amount = money_amount(data["amount"], call.currency, allow_negative=False) if "amount" in data else None
+    redemption = voucher_redeem(
+        code=call.path["code"],
+        release_key=data.get("release_key"),
+        customer=call.customer,
+        amount=amount,
+        external_id=data["external_id"],
+        api_key_lookup_id=call.api_key_lookup_id,
+    )
+    return redemption.voucher
+
+
+class VoucherRedeemView(PosApiView):
+    post = Command(
         operation_id="voucher_redeem",
         summary="Use a voucher",
+        path={"code": VOUCHER_CODE},
         request=RedeemVoucherRequest,
-        responses={
-            200: _envelope("VoucherRedeemed", VOUCHER),
-            409: _errors(*VOUCHER_ERRORS, *IDEMPOTENCY_ERRORS),
-            422: _errors(*BODY_ERRORS),
-            401: _errors(*AUTH_ERRORS),
-        },
+        response=VoucherData,
+        once="vouchers/redeem",
+        perform=redeem_voucher,
+        errors=(
+            *VOUCHER_ERRORS,
+            errors.RELEASE_KEY_INVALID,
+            errors.AMOUNT_REQUIRED,
+            errors.CUSTOMER_NOT_FOUND,
+        ),
+        example_request={"external_id": "till-3-00199", "amount": "23.40", "customer_code": 482193},
+        example=USED_VOUCHER_EXAMPLE,
     )
-    def post(self, request, code: str):
-        data = RedeemVoucherRequest(data=request.data).validated()
-        currency = self.organization.currency
-        amount = money_amount(data["amount"], currency, allow_negative=False) if "amount" in data else None
-
-        def build() -> dict:
-            customer = _customer_or_404(data["customer_code"]) if "customer_code" in data else None
-            redemption = voucher_redeem(
-                code=code,
-                release_key=data.get("release_key"),
-                customer=customer,
-                amount=amount,
-                external_id=data["external_id"],
-                api_key_lookup_id=request.auth.lookup_id,
-            )
-            return voucher_data(redemption.voucher, currency)
-
-        return self.voucher_once(request, code, "redeem", data["external_id"], build)
 
 
-class VoucherReverseView(VoucherActionView):
-    @extend_schema(
+class VoucherReverseView(PosApiView):
+    post = Command(
         operation_id="voucher_reverse",
         summary="Undo the latest use of a voucher",
+        path={"code": VOUCHER_CODE},
         request=ReverseVoucherRequest,
-        responses={
-            200: _envelope("VoucherReversed", VOUCHER),
-            404: _errors("voucher_not_found"),
-            409: _errors("voucher_not_redeemed", *IDEMPOTENCY_ERRORS),
-            401: _errors(*AUTH_ERRORS),
-        },
+        response=VoucherData,
+        once="vouchers/reverse",
+        perform=lambda call: voucher_reverse(code=call.path["code"]),
+        errors=(errors.VOUCHER_NOT_FOUND, errors.VOUCHER_NOT_REDEEMED),
+        example_request={"external_id": "till-3-00200"},
+        example=VOUCHER_EXAMPLE,
     )
-    def post(self, request, code: str):
-        data = ReverseVoucherRequest(data=request.data).validated()
-        return self.voucher_once(
-            request,
-            code,
-            "reverse",
-            data["external_id"],
-            lambda: voucher_data(voucher_reverse(code=code), self.organization.currency),
-        )
 
 
-class VoucherValidateView(VoucherActionView):
-    @extend_schema(
+def validate_voucher(call: Call) -> Voucher:
+    data = call.data
+    if data["allow_future_validation"]:
+        voucher = voucher_find(data["code"])
+        refusal = voucher_refusal(voucher, now=timezone.now())
+        if refusal:
+            raise refusal()
+        return voucher
+    return voucher_redeem(
+        code=data["code"], external_id=data.get("external_id", ""), api_key_lookup_id=call.api_key_lookup_id
+    ).voucher
+
+
+class VoucherValidateView(PosApiView):
+    post = Command(
         operation_id="voucher_validate",
         summary="Use a voucher and get its discount details (or only check them)",
         request=ValidateRequest,
-        responses={
-            200: _envelope("VoucherValidated", VOUCHER),
-            409: _errors(*VOUCHER_ERRORS, *IDEMPOTENCY_ERRORS),
-            422: _errors(*BODY_ERRORS),
-            401: _errors(*AUTH_ERRORS),
-        },
+        response=VoucherData,
+        once="vouchers/validate",
+        perform=validate_voucher,
+        errors=VOUCHER_ERRORS,
+        example_request={"code": "WELCOME-7KQ2", "external_id": "till-3-00201"},
+        example=USED_VOUCHER_EXAMPLE,
     )
-    def post(self, request):
-        data = ValidateRequest(data=request.data).validated()
-        currency = self.organization.currency
-        if data["allow_future_validation"]:
-            voucher = voucher_find(data["code"])
-            refusal = voucher_refusal(voucher, now=timezone.now())
-            if refusal:
-                raise refusal()
-            return json_response({"data": voucher_data(voucher, currency)})
-
-        def build() -> dict:
-            redemption = voucher_redeem(
-                code=data["code"],
-                external_id=data.get("external_id", ""),
-                api_key_lookup_id=request.auth.lookup_id,
-            )
-            return voucher_data(redemption.voucher, currency)
-
-        return self.voucher_once(request, data["code"], "validate", data.get("external_id"), build)

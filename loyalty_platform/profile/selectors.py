@@ -1,3 +1,6 @@
+from dataclasses import dataclass
+from decimal import Decimal
+
 from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
@@ -6,10 +9,15 @@ from loyalty_platform.core.money import money_text
 from loyalty_platform.coupons.models import Coupon
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.programs.models import Card, LedgerEntry, Program
-from loyalty_platform.programs.selectors import active_programs
+from loyalty_platform.programs.selectors import active_programs, card_balances
+from loyalty_platform.rewards.models import RewardReception
+from loyalty_platform.rewards.services import reward_catalog
 from loyalty_platform.stored_value.models import PrepaidAccount
+from loyalty_platform.tiers.selectors import customer_tier
 from loyalty_platform.tiers.services import customer_tier_progress
 from loyalty_platform.verification.services import customer_qr_payload, open_pins_for_customer
+from loyalty_platform.vouchers.models import Voucher
+from loyalty_platform.vouchers.services import voucher_refusal
 
 
 def points_worth(points: int, program: Program, currency: str) -> str:
@@ -132,3 +140,57 @@ def dashboard_context(customer: Customer) -> dict:
         "pins": open_pins_for_customer(customer=customer),
         "tier": customer_tier_progress(customer),
     }
+
+
+@dataclass(frozen=True)
+class Wallet:
+    """What a customer holds, as a till shows it: balances, their worth, and what can be used now."""
+
+    customer: Customer
+    points: int
+    points_worth: str
+    currency: str
+    stamps: int
+    tier: object
+    coupons: list
+    vouchers: list
+    collectable_rewards: list
+    affordable_rewards: list
+
+
+def customer_wallet(customer: Customer, *, currency: str) -> Wallet:
+    balances = card_balances(customer.pk)
+    points = balances.get(Program.Kind.POINT, 0)
+    point_program = active_programs().get(Program.Kind.POINT)
+    now = timezone.now()
+    vouchers = []
+    for voucher in (
+        Voucher.objects.filter(customer=customer, status=Voucher.Status.ACTIVE)
+        .select_related("promotion")
+        .order_by("pk")
+    ):
+        if voucher_refusal(voucher, now=now) is None:
+            voucher.uses_left = max(0, voucher.promotion.uses_per_voucher - voucher.uses)
+            vouchers.append(voucher)
+    return Wallet(
+        customer=customer,
+        points=points,
+        points_worth=points_worth(points, point_program, currency)
+        if point_program
+        else money_text(Decimal(0), currency),
+        currency=currency,
+        stamps=balances.get(Program.Kind.STAMP, 0),
+        tier=customer_tier(customer.pk),
+        coupons=list(
+            Coupon.objects.filter(customer=customer, status=Coupon.Status.ACTIVE)
+            .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+            .order_by("issued_at")
+        ),
+        vouchers=vouchers,
+        collectable_rewards=list(
+            RewardReception.objects.filter(customer=customer, status=RewardReception.Status.COLLECTABLE)
+            .select_related("reward", "customer")
+            .order_by("created_at")
+        ),
+        affordable_rewards=[entry.reward for entry in reward_catalog(points=points) if entry.affordable][:3],
+    )

@@ -49,8 +49,6 @@ def test_earns_answer_503_while_postgres_restarts_and_none_is_lost_or_doubled(ti
     cluster = DedicatedPostgres(settings.DATABASES["default"], [organization.schema_name])
     logger.info("dedicated PostgreSQL cluster with a copy of the data: %.1f s", time.monotonic() - created_at)
     try:
-        # The suite's settings, so a claim whose release failed during the outage is taken
-        # over after the real IDEMPOTENCY_TAKEOVER_SECONDS.
         with live_server(**cluster.environment()) as server:
             health = f"http://127.0.0.1:{server.port}/healthz"
             platform_host = {"Host": f"localhost:{server.port}"}

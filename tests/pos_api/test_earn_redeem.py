@@ -4,9 +4,9 @@ import pytest
 from django_tenants.utils import tenant_context
 
 from loyalty_platform.coupons.models import Coupon
-from loyalty_platform.pos_api.models import IdempotencyRecord
+from loyalty_platform.pos_api.idempotency import OnceKey, request_fingerprint
 from loyalty_platform.programs.models import LedgerEntry
-from tests.pos_fixtures import balances, create_customer, snapshot
+from tests.pos_fixtures import balances, create_customer, holding_advisory_lock, snapshot
 
 
 def earn(pos, customer, **fields):
@@ -225,15 +225,15 @@ def test_same_external_id_on_another_endpoint_is_independent(organization, progr
 def test_duplicate_while_the_first_is_running_is_409(organization, programs, pos):
     customer = create_customer(organization, points=10)
     body = {"customer_code": customer.customer_code, "amount": 5, "external_id": "running"}
-    from loyalty_platform.pos_api.idempotency import request_fingerprint
-
     with tenant_context(organization):
-        IdempotencyRecord.objects.create(
-            endpoint="pos", external_id="running", request_hash=request_fingerprint(body)
-        )
+        lock_id = OnceKey(
+            endpoint="pos", external_id="running", fingerprint=request_fingerprint(body)
+        ).lock_id
     before = snapshot(organization)
 
-    response = pos.post("/webhook/pos", body)
+    # The first call's transaction holds the lock named after its external_id.
+    with holding_advisory_lock(lock_id):
+        response = pos.post("/webhook/pos", body)
 
     assert (response.status_code, response.json()) == (409, {"error": "request_in_progress"})
     assert snapshot(organization) == before

@@ -1,0 +1,156 @@
+"""One external_id never commits twice, whatever the timing: the call's transaction holds an
+advisory lock named after it, and stores its answer with the change (docs/decisions/0017)."""
+
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import OperationalError, connection, connections, transaction
+from django_tenants.utils import schema_context, tenant_context
+
+from loyalty_platform.pos_api.idempotency import (
+    AnsweredMeanwhile,
+    OnceKey,
+    once_begin,
+    once_record,
+    request_fingerprint,
+)
+from loyalty_platform.pos_api.models import IdempotencyRecord
+from loyalty_platform.programs.models import Card, LedgerEntry
+from loyalty_platform.programs.services import customer_earn
+from tests.pos_fixtures import PosClient, create_customer, wait_for_a_lock_wait
+
+pytestmark = pytest.mark.usefixtures("committed_db")
+
+
+def _earn_of_a_new_customer(organization, prefix: str):
+    """A customer with 10 points, their point card, and the body of an earn of 7 with a
+    fresh external_id."""
+    customer = create_customer(organization, email=f"{uuid.uuid4().hex}@example.com", points=10)
+    with tenant_context(organization):
+        card = Card.objects.get(customer=customer, program__kind="point")
+    external_id = f"{prefix}-{uuid.uuid4().hex}"
+    body = {"customer_code": customer.customer_code, "amount": 7, "external_id": external_id}
+    return card, external_id, body
+
+
+def _entries(organization, card: Card, external_id: str) -> list[int]:
+    with tenant_context(organization):
+        return list(
+            LedgerEntry.objects.filter(card=card, external_id=external_id).values_list("delta", flat=True)
+        )
+
+
+def _call(key: str, body: dict) -> tuple[int, bytes]:
+    try:
+        response = PosClient("test-concurrency.localhost", key).post("/webhook/pos", body)
+        return response.status_code, response.content
+    finally:
+        connections.close_all()
+
+
+def test_duplicates_while_the_first_waits_on_a_row_lock_are_refused_at_once(busy):
+    organization, key = busy
+    card, external_id, body = _earn_of_a_new_customer(organization, "held")
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_card() -> None:
+        try:
+            with tenant_context(organization), transaction.atomic():
+                Card.objects.select_for_update().get(pk=card.pk)
+                locked.set()
+                release.wait(timeout=30)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        holder = pool.submit(hold_the_card)
+        assert locked.wait(timeout=10)
+        first = pool.submit(_call, key, body)
+        wait_for_a_lock_wait()
+        retried_while_running = pool.submit(_call, key, body).result(timeout=10)  # no wait for the lock
+        # While the first runs, its body is not stored yet: a changed one is in flight too.
+        other_body_while_running = pool.submit(_call, key, {**body, "amount": 8}).result(timeout=10)
+        release.set()
+        holder.result(timeout=10)
+        first_result = first.result(timeout=10)
+
+    assert retried_while_running == (409, b'{"error":"request_in_progress"}')
+    assert other_body_while_running == (409, b'{"error":"request_in_progress"}')
+    assert first_result == (200, b'{"data":{"stamps":0,"points":17}}')
+    assert _call(key, body) == first_result
+    assert _call(key, {**body, "amount": 8}) == (422, b'{"error":"idempotency_key_reused"}')
+    assert _entries(organization, card, external_id) == [7]
+    with tenant_context(organization):
+        assert Card.objects.get(pk=card.pk).balance == 17
+
+
+def test_a_call_whose_connection_died_mid_transaction_leaves_nothing_and_a_retry_runs_at_once(busy):
+    organization, key = busy
+    card, external_id, body = _earn_of_a_new_customer(organization, "died")
+    once = OnceKey(endpoint="pos", external_id=external_id, fingerprint=request_fingerprint(body))
+    holding, killed, holder_pid = threading.Event(), threading.Event(), []
+
+    def begin_and_hang() -> None:
+        try:
+            with tenant_context(organization), transaction.atomic():
+                assert once_begin(once) is None
+                customer_earn(customer=card.customer, amount=7, card_type="point", external_id=external_id)
+                holder_pid.append(connection.connection.info.backend_pid)
+                holding.set()
+                connection.cursor().execute("SELECT pg_sleep(30)")
+        except OperationalError:
+            killed.set()  # the connection is terminated under it on purpose
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        hanging = pool.submit(begin_and_hang)
+        assert holding.wait(timeout=10)
+        while_held = _call(key, body)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", holder_pid)
+        hanging.result(timeout=10)
+    assert killed.is_set()
+
+    retried = _call(key, body)
+    assert while_held == (409, b'{"error":"request_in_progress"}')
+    assert retried == (200, b'{"data":{"stamps":0,"points":17}}')
+    assert _entries(organization, card, external_id) == [7]
+
+
+def test_an_answer_committed_after_the_snapshot_wins_and_the_late_transaction_rolls_back(busy):
+    organization, _ = busy
+    once = OnceKey(endpoint="pos", external_id=f"late-{uuid.uuid4().hex}", fingerprint="f")
+
+    def store_elsewhere() -> None:
+        try:
+            with tenant_context(organization):
+                IdempotencyRecord.objects.create(
+                    endpoint="pos",
+                    external_id=once.external_id,
+                    request_hash="f",
+                    response_status=200,
+                    response_body=b"{}",
+                )
+        finally:
+            connections.close_all()
+
+    with tenant_context(organization):
+        with pytest.raises(AnsweredMeanwhile), transaction.atomic():
+            assert once_begin(once) is None
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                pool.submit(store_elsewhere).result(timeout=10)
+            once_record(once, status=200, body=b'{"late":true}', api_key_lookup_id="")
+        stored = IdempotencyRecord.objects.get(endpoint="pos", external_id=once.external_id)
+        assert bytes(stored.response_body) == b"{}"
+
+
+def test_the_same_external_id_in_two_organizations_takes_two_different_locks(busy):
+    organization, _ = busy
+    with tenant_context(organization):
+        here = OnceKey(endpoint="pos", external_id="same", fingerprint="f").lock_id
+    with schema_context("public"):
+        there = OnceKey(endpoint="pos", external_id="same", fingerprint="f").lock_id
+    assert here != there
