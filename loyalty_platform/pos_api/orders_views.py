@@ -421,7 +421,7 @@ class OrderPreviewView(PosApiView):
         request=OrderPreviewRequest,
         response=OrderPreviewData,
         perform=order_preview_call,
-        errors=(*ORDER_INPUT_ERRORS, errors.POINTS_INVALID),
+        errors=ORDER_INPUT_ERRORS,
         example_request={**ORDER_REQUEST_EXAMPLE, "points": 100},
         example={
             "currency": "EUR",

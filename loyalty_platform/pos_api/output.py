@@ -3,6 +3,7 @@ generated from them, so the docs show exactly what is sent."""
 
 from decimal import Decimal
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from loyalty_platform.core.money import currency_exponent, money_text
@@ -10,6 +11,7 @@ from loyalty_platform.core.money import currency_exponent, money_text
 MONEY_TEXT = r"^-?\d+(\.\d+)?$"
 
 
+@extend_schema_field({"type": "string", "pattern": MONEY_TEXT, "example": "12.50"})
 class MoneyField(serializers.Field):
     """An amount as a decimal string with the currency's own decimals ("3.50", "350")."""
 
@@ -33,6 +35,7 @@ class MoneyField(serializers.Field):
         return value
 
 
+@extend_schema_field({"type": "string", "pattern": r"^\d+(\.\d+)?$", "example": "2"})
 class QuantityField(serializers.Field):
     """A quantity as its shortest exact decimal string ("2", "0.25")."""
 
@@ -71,7 +74,7 @@ class IsoDateTimeField(serializers.DateTimeField):
 
 
 class OmitNoneSerializer(serializers.Serializer):
-    """Leaves out the `omit_when_none` fields whose value is None (optional keys)."""
+    # Leaves out the `omit_when_none` fields whose value is None: keys present only sometimes.
 
     omit_when_none: tuple[str, ...] = ()
 

@@ -69,7 +69,7 @@ class CatalogEntryData(RewardData):
 
     def to_representation(self, entry) -> dict:
         return {
-            **super().to_representation(entry.reward),
+            **RewardData(entry.reward, context=self.context).data,
             "affordable": entry.affordable,
             "points_needed": entry.points_needed,
         }

@@ -135,6 +135,13 @@ class PosAutoSchema(AutoSchema):
         declared = getattr(type(self.view), self.method.lower(), None)
         return declared if isinstance(declared, Operation) else None
 
+    def _map_serializer(self, serializer, direction, bypass_extensions=False):
+        schema = super()._map_serializer(serializer, direction, bypass_extensions)
+        optional = getattr(serializer, "omit_when_none", ())
+        if optional and "required" in schema:
+            schema["required"] = [name for name in schema["required"] if name not in optional]
+        return schema
+
     def get_operation_id(self):
         operation = self._operation()
         return operation.operation_id if operation else super().get_operation_id()

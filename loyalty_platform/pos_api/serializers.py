@@ -125,7 +125,11 @@ class PosRequestSerializer(serializers.Serializer):
         for name in self.fields:
             if name in self.errors:
                 detail = self.errors[name][0]
-                kind = "required" if detail.code in MISSING_CODES else "invalid"
+                # An optional field sent as null or "" is a wrong value, not a missing one.
+                missing = detail.code == "required" or (
+                    self.fields[name].required and detail.code in MISSING_CODES
+                )
+                kind = "required" if missing else "invalid"
                 raise errors.field_error(name, kind)(field=name)
         raise errors.INVALID_BODY()
 
@@ -156,7 +160,7 @@ class CouponRedeemRequest(VerificationFieldsMixin, PosRequestSerializer):
 
 
 class CustomerEnrollRequest(PosRequestSerializer):
-    email = RawValueField(required=False, help_text="Required; matched case-insensitively.")
+    email = RawValueField(required=False, allow_null=True, help_text="Required; matched case-insensitively.")
     consent_terms = StrictBooleanField(required=False, default=False)
     consent_privacy = StrictBooleanField(required=False, default=False)
     consent_marketing = StrictBooleanField(required=False, default=False)

@@ -26,10 +26,10 @@ urlpatterns = [
     path("webhook/redeem", views.RedeemView.as_view(), name="pos-redeem"),
     path("webhook/coupons/redeem", views.CouponRedeemView.as_view(), name="pos-coupon-redeem"),
     path(
-        "webhook/customers/<str:customer_code>/rewards", rw.CustomerRewardsView.as_view(), name="pos-rewards"
+        "webhook/customers/<int:customer_code>/rewards", rw.CustomerRewardsView.as_view(), name="pos-rewards"
     ),
-    path("webhook/customers/<str:customer_code>/wallet", rw.WalletView.as_view(), name="pos-wallet"),
-    path("webhook/rewards/<str:reward_id>/receptions", rw.ReceptionsView.as_view(), name="pos-receptions"),
+    path("webhook/customers/<int:customer_code>/wallet", rw.WalletView.as_view(), name="pos-wallet"),
+    path("webhook/rewards/<int:reward_id>/receptions", rw.ReceptionsView.as_view(), name="pos-receptions"),
     path("webhook/reward-receptions/<str:reception_id>/reverse", rw.ReceptionReverseView.as_view()),
     path("webhook/reward-receptions/<str:reception_id>/collect", rw.ReceptionCollectView.as_view()),
     path(
@@ -61,9 +61,9 @@ urlpatterns = [
         sv.GiftcardTransactionReverseView.as_view(),
         name="pos-giftcard-transaction-reverse",
     ),
-    path("webhook/customers/<str:customer_code>/prepaid", sv.PrepaidView.as_view(), name="pos-prepaid"),
+    path("webhook/customers/<int:customer_code>/prepaid", sv.PrepaidView.as_view(), name="pos-prepaid"),
     path(
-        "webhook/customers/<str:customer_code>/prepaid/transactions",
+        "webhook/customers/<int:customer_code>/prepaid/transactions",
         sv.PrepaidTransactionsView.as_view(),
         name="pos-prepaid-transactions",
     ),

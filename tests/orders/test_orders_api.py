@@ -314,7 +314,7 @@ def test_malformed_json_and_points_paid_without_a_customer(organization, program
         (
             {"external_id": "r", "lines": [{"sku": "LATTE", "quantity": "-1"}]},
             422,
-            {"error": "lines_invalid", "field": "lines", "line": 0},
+            {"error": "lines_invalid", "field": "lines", "line": 0, "line_field": "quantity"},
         ),
         ({"external_id": "r", "lines": []}, 422, {"error": "lines_invalid", "field": "lines"}),
         (
@@ -425,3 +425,37 @@ def test_preview_of_another_organizations_customer_is_not_found(
     assert (response.status_code, response.json()) == (404, {"error": "customer_not_found"})
     anonymous = pos_b.post("/webhook/orders/preview", order_body()).json()["data"]
     assert (anonymous["points_earned"], anonymous["point_balance"], anonymous["tier"]) == (11, None, None)
+
+
+@pytest.mark.parametrize(
+    ("line", "refused"),
+    [
+        ({"sku": "A", "quantity": 0, "unit_price": 1}, "quantity"),
+        ({"sku": "A", "quantity": 1, "unit_price": -1}, "unit_price"),
+        ({"sku": "A", "quantity": 1, "unit_price": 1, "vat": 21}, "vat"),
+        ({"sku": " ", "quantity": 1, "unit_price": 1}, "sku"),
+        ({"sku": "A", "name": 7, "quantity": 1, "unit_price": 1}, "name"),
+    ],
+)
+def test_a_refused_line_is_named_by_its_index_and_field(organization, programs, pos, line, refused):
+    body = order_body(lines=[BASKET[0], line], total="8.00")
+
+    response = pos.post("/webhook/orders", body)
+
+    assert (response.status_code, response.json()) == (
+        422,
+        {"error": "lines_invalid", "field": "lines", "line": 1, "line_field": refused},
+    )
+
+
+def test_money_in_an_order_has_the_currencys_decimals(organization, programs, pos):
+    lines = [
+        {"sku": "LATTE", "quantity": 2, "unit_price": 3.5},
+        {"sku": "SAFFRON", "quantity": "0.5", "unit_price": "12.125"},
+    ]
+
+    response = pos.post("/webhook/orders", order_body(lines=lines, total="13"))
+
+    data = response.json()["data"]
+    assert (data["total"], [line["unit_price"] for line in data["lines"]]) == ("13.00", ["3.50", "12.125"])
+    assert [line["quantity"] for line in data["lines"]] == ["2", "0.5"]
