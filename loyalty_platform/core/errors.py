@@ -167,6 +167,13 @@ TRANSACTION_ALREADY_REVERSED = _define(
     "transaction_already_reversed", 409, "This transaction was reversed before."
 )
 REVERSAL_NOT_REVERSIBLE = _define("reversal_not_reversible", 422, "A reversal cannot itself be reversed.")
+TRANSACTION_AMBIGUOUS = _define(
+    "transaction_ambiguous",
+    422,
+    'The external_id names both an earn and a redeem; say which with `kind` ("earn" or "redeem").',
+)
+KIND_INVALID = _define("kind_invalid", 422, '`kind` is "earn" or "redeem".')
+REASON_INVALID = _define("reason_invalid", 422, "`reason` is text of at most 255 characters, on one line.")
 
 # --- Coupons and rewards ----------------------------------------------------------------------
 COUPON_NOT_FOUND = _define("coupon_not_found", 404, "No coupon with this token here.")
