@@ -136,8 +136,43 @@ class LedgerEntry(models.Model):
 
     class Meta:
         ordering = ["-pk"]
-        indexes = [models.Index(fields=["card", "-id"], name="ledger_card_recent_idx")]
+        indexes = [
+            models.Index(fields=["card", "-id"], name="ledger_card_recent_idx"),
+            # A reversal finds the original call's entries by its external_id.
+            models.Index(fields=["external_id"], name="ledger_external_id_idx"),
+        ]
         verbose_name_plural = "ledger entries"
 
     def __str__(self) -> str:
         return f"{self.cause} {self.delta:+d} → {self.balance_after}"
+
+
+class TransactionReversal(models.Model):
+    """The undoing of one POS earn or redeem (programs.reversals): at most one per original,
+    which the unique `original_entry` guarantees even against concurrent tills."""
+
+    class Kind(models.TextChoices):
+        EARN = "earn", "Earn"
+        REDEEM = "redeem", "Redeem"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="reversals")
+    # The earn's or redeem's first entry; the reward entries of a filled card follow it.
+    original_entry = models.OneToOneField(
+        LedgerEntry, on_delete=models.PROTECT, related_name="transaction_reversal"
+    )
+    original_external_id = models.CharField(max_length=128)
+    external_id = models.CharField(max_length=128)
+    reason = models.CharField(max_length=255, blank=True)
+    # Points or stamps (the card's kind) that were due back but already spent.
+    unrecovered = models.BigIntegerField(default=0)
+    coupons_voided = models.PositiveIntegerField(default=0)
+    coupon_already_used = models.BooleanField(default=False)
+    api_key_lookup_id = models.CharField(max_length=16, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-pk"]
+
+    def __str__(self) -> str:
+        return f"reversal of {self.kind} {self.original_external_id}"

@@ -1,9 +1,10 @@
 """Tiers follow the points a customer earned within the point program's trailing period:
-earns and orders count, returns count against them; redemptions do not lower a tier."""
+earns and orders count, returns and reversed earns count against them; redemptions do not
+lower a tier."""
 
 from datetime import datetime, timedelta
 
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from loyalty_platform.customers.models import Customer
@@ -20,12 +21,23 @@ def _window_start(program: Program, now: datetime) -> datetime:
     return now - timedelta(days=program.tier_period_days)
 
 
+def _qualifying(program: Program, now: datetime) -> Q:
+    """Entries that count in the period. A reversed earn (programs.reversals) is cancelled by
+    its reversal entry, as long as the earn itself is still in the period."""
+    since = _window_start(program, now)
+    return Q(created_at__gte=since) & (
+        Q(cause__in=QUALIFYING_CAUSES)
+        | Q(
+            cause=LedgerEntry.Cause.REVERSAL,
+            reversed_entry__cause__in=QUALIFYING_CAUSES,
+            reversed_entry__created_at__gte=since,
+        )
+    )
+
+
 def qualifying_points(*, customer_id: int, program: Program, now: datetime) -> int:
     total = LedgerEntry.objects.filter(
-        card__customer_id=customer_id,
-        card__program=program,
-        cause__in=QUALIFYING_CAUSES,
-        created_at__gte=_window_start(program, now),
+        _qualifying(program, now), card__customer_id=customer_id, card__program=program
     ).aggregate(total=Sum("delta"))["total"]
     return total or 0
 
@@ -62,9 +74,7 @@ def tiers_recalculate_all(*, now: datetime | None = None) -> int:
         return 0
     now = now or timezone.now()
     earned = dict(
-        LedgerEntry.objects.filter(
-            card__program=program, cause__in=QUALIFYING_CAUSES, created_at__gte=_window_start(program, now)
-        )
+        LedgerEntry.objects.filter(_qualifying(program, now), card__program=program)
         .values_list("card__customer_id")
         .annotate(total=Sum("delta"))
         .values_list("card__customer_id", "total")

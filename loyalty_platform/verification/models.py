@@ -14,6 +14,7 @@ class PinChallenge(models.Model):
         COUPON_REDEEM = "coupon_redeem", "Redeem a coupon"
         ADJUST = "adjust", "Balance adjustment"
         PREPAID_PAY = "prepaid_pay", "Pay with prepaid credit"
+        REVERSE = "reverse", "Reverse an earn or a redeem"
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"

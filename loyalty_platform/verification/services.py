@@ -29,7 +29,7 @@ PIN_REQUIRED = {
     Preset.STANDARD: frozenset(),
     Preset.BALANCED: frozenset({Action.REDEEM, Action.COUPON_REDEEM, Action.ADJUST, Action.PREPAID_PAY}),
     Preset.STRICT: frozenset(
-        {Action.EARN, Action.REDEEM, Action.COUPON_REDEEM, Action.ADJUST, Action.PREPAID_PAY}
+        {Action.EARN, Action.REDEEM, Action.COUPON_REDEEM, Action.ADJUST, Action.PREPAID_PAY, Action.REVERSE}
     ),
 }
 
