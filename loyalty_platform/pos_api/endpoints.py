@@ -18,6 +18,7 @@ from functools import cached_property, partial
 
 from django.db import transaction
 from django.http import HttpResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
@@ -114,6 +115,15 @@ class Call:
     def api_key_lookup_id(self) -> str:
         return self.view.request.auth.lookup_id
 
+    def arguments(self, *fields: str, pin: bool = False) -> dict:
+        """A service's keywords: these request fields (as validated), who calls, and with
+        `pin` the verified PIN challenge to spend."""
+        arguments = {name: self.data[name] for name in fields if name in self.data}
+        arguments["api_key_lookup_id"] = self.api_key_lookup_id
+        if pin:
+            arguments["pin_challenge_id"] = self.pin_challenge_id
+        return arguments
+
     @cached_property
     def customer(self) -> Customer | None:
         """The customer the call names: in the URL, else `customer_code` in the body."""
@@ -127,26 +137,22 @@ class Call:
         return customer
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Operation:
-    operation_id: str
-    summary: str
-    response: type[serializers.Serializer]
-    perform: Callable[[Call], object]
-    errors: tuple[ErrorType, ...] = ()
-    path: dict[str, PathObject] = field(default_factory=dict)
-    description: str = ""
-    example: dict | list | None = None  # a realistic success body's `data`
+    """What every operation may declare besides its name, serializers and function."""
+
+    errors: tuple[ErrorType, ...] = ()  # its own refusals (the shared ones are added by schema.py)
     many: bool = False  # `data` is a list of what `response` renders
 
     def __get__(self, view, owner=None):
         # Bound to the view, a declaration is the handler APIView.dispatch calls.
         return self if view is None else partial(self.run, view)
 
-    def resolve_path(self, kwargs: dict) -> dict:
+    @staticmethod
+    def resolve_path(view: APIView, kwargs: dict) -> dict:
+        objects = type(view).path
         return {
-            name: self.path[name].resolve(value) if name in self.path else value
-            for name, value in kwargs.items()
+            name: objects[name].resolve(value) if name in objects else value for name, value in kwargs.items()
         }
 
     def render(self, call: Call, result: object) -> bytes:
@@ -161,10 +167,13 @@ class Operation:
 class Query(Operation):
     """A read: resolve, perform, render. Changes nothing."""
 
-    parameters: tuple = ()  # drf-spectacular OpenApiParameter, for the docs
+    operation_id: str  # also names its summary and examples in operations.json
+    response: type[serializers.Serializer]
+    perform: Callable[[Call], object]
+    parameters: tuple = field(default=(), kw_only=True)  # drf-spectacular OpenApiParameter
 
     def run(self, view: APIView, request, **kwargs) -> HttpResponse:
-        call = Call(view=view, data={}, path=self.resolve_path(kwargs))
+        call = Call(view=view, data={}, path=self.resolve_path(view, kwargs))
         return HttpResponse(self.render(call, self.perform(call)), content_type="application/json")
 
 
@@ -172,16 +181,18 @@ class Query(Operation):
 class Command(Operation):
     """A change: at most once per external_id, PIN-gated by the preset, in one transaction."""
 
-    request: type[serializers.Serializer] | None = None
+    operation_id: str  # also names its summary and examples in operations.json
+    request: type[serializers.Serializer] | None
+    response: type[serializers.Serializer]
+    perform: Callable[[Call], object]
     # The idempotency records' name for this operation; None: calls are not deduplicated.
-    once: str | None = None
+    once: str | None = field(default=None, kw_only=True)
     # The PIN action (verification), or a function choosing it from the call (None: no PIN).
-    pin_action: str | Callable[[Call], str | None] | None = None
+    pin_action: str | Callable[[Call], str | None] | None = field(default=None, kw_only=True)
     # Refusals that need no PIN, made before the PIN prompt; may leave findings in call.extra.
-    check: Callable[[Call], None] | None = None
+    check: Callable[[Call], None] | None = field(default=None, kw_only=True)
     # Whose PIN: by default the customer the call names.
-    pin_customer: Callable[[Call], Customer | None] = lambda call: call.customer
-    example_request: dict | None = None
+    pin_customer: Callable[[Call], Customer | None] = field(default=lambda call: call.customer, kw_only=True)
 
     def once_key(self, call: Call, request_body: dict, raw_path: dict) -> OnceKey | None:
         external_id = call.data.get("external_id")
@@ -199,7 +210,7 @@ class Command(Operation):
 
     def run(self, view: APIView, request, **kwargs) -> HttpResponse:
         data = self.request(data=request.data).validated() if self.request else {}
-        path = self.resolve_path(kwargs)
+        path = self.resolve_path(view, kwargs)
         call = Call(view=view, data=data, path=path)
         key = self.once_key(call, request.data, {name: _canonical(value) for name, value in path.items()})
         action = self.pin_action(call) if callable(self.pin_action) else self.pin_action
@@ -258,6 +269,8 @@ class PosApiView(APIView):
     parser_classes = [ExactJSONParser]
     renderer_classes = [JSONRenderer]
     rate_limit_group = "transactions"
+    # The URL's segments that name an object: how each resolves (PathObject), for every method.
+    path: dict[str, PathObject] = {}
 
     def operations(self) -> dict[str, Operation]:
         return {
@@ -269,6 +282,7 @@ class PosApiView(APIView):
         }
 
 
+@csrf_exempt  # machines call it: a POST to a wrong path is a 404 like any other, not a CSRF 403
 def unknown_operation(request, *args, **kwargs) -> HttpResponse:
     return HttpResponse(
         _renderer.render({"error": errors.NOT_FOUND.code}), status=404, content_type="application/json"

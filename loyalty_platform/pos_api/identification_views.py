@@ -71,20 +71,7 @@ def session_start(call: Call) -> QrCardSession:
 
 
 class QrCardSessionsView(PosApiView):
-    post = Command(
-        operation_id="qr_card_session_create",
-        summary="Start a QR identification session (5 minutes)",
-        request=QrCardSessionRequest,
-        response=SessionData,
-        perform=session_start,
-        example_request={"device_name": "Till 3"},
-        example={
-            "session_id": "qs_4kT9pW2mZ7xQ1vB8",
-            "qr_code": "https://cafe.example.com/identify/qs_4kT9pW2mZ7xQ1vB8",
-            "expires_at": "2026-12-01T10:20:00+00:00",
-            "channel": "private-qr-card-session.qs_4kT9pW2mZ7xQ1vB8",
-        },
-    )
+    post = Command("qr_card_session_create", QrCardSessionRequest, SessionData, session_start)
 
 
 SESSION = PathObject(
@@ -97,18 +84,12 @@ SESSION = PathObject(
 class QrCardSessionView(PosApiView):
     rate_limit_group = "customer"
 
+    path = {"session_id": SESSION}
     get = Query(
-        operation_id="qr_card_session_status",
-        summary="Poll a QR identification session",
-        path={"session_id": SESSION},
-        response=SessionStatusData,
-        perform=lambda call: call.path["session_id"],
+        "qr_card_session_status",
+        SessionStatusData,
+        lambda call: call.path["session_id"],
         errors=(errors.QR_SESSION_NOT_FOUND,),
-        example={
-            "session_id": "qs_4kT9pW2mZ7xQ1vB8",
-            "status": "pending",
-            "expires_at": "2026-12-01T10:20:00+00:00",
-        },
     )
 
 
@@ -150,20 +131,11 @@ class InvitationsView(PosApiView):
     rate_limit_group = "customer"
 
     post = Command(
-        operation_id="invitation_create",
-        summary="Invite a person who is not a member, by phone or email",
-        request=InvitationRequest,
-        response=InvitationData,
-        perform=invite,
+        "invitation_create",
+        InvitationRequest,
+        InvitationData,
+        invite,
         errors=(errors.PHONE_OR_EMAIL_REQUIRED, errors.PHONE_INVALID, errors.INVALID_EMAIL),
-        example_request={"email": "new.member@example.com"},
-        example={
-            "invitation_id": "in_7QmZ2kP9tX4wB1vR",
-            "url": "https://cafe.example.com/join/in_7QmZ2kP9tX4wB1vR",
-            "qr_code": "https://cafe.example.com/join/in_7QmZ2kP9tX4wB1vR",
-            "expires_at": "2026-12-08T10:00:00+00:00",
-            "channel": "private-invitation.in_7QmZ2kP9tX4wB1vR",
-        },
     )
 
 
@@ -177,16 +149,10 @@ INVITATION = PathObject(
 class InvitationView(PosApiView):
     rate_limit_group = "customer"
 
+    path = {"invitation_id": INVITATION}
     get = Query(
-        operation_id="invitation_status",
-        summary="Poll an invitation",
-        path={"invitation_id": INVITATION},
-        response=InvitationStatusData,
-        perform=lambda call: call.path["invitation_id"],
+        "invitation_status",
+        InvitationStatusData,
+        lambda call: call.path["invitation_id"],
         errors=(errors.INVITATION_NOT_FOUND,),
-        example={
-            "invitation_id": "in_7QmZ2kP9tX4wB1vR",
-            "status": "pending",
-            "expires_at": "2026-12-08T10:00:00+00:00",
-        },
     )

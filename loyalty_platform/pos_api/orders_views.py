@@ -356,17 +356,14 @@ ORDER_REQUEST_EXAMPLE = {
 
 class OrdersView(PosApiView):
     post = Command(
-        operation_id="order_create",
-        summary="Report an order: its lines earn points by the organization's earning rules",
-        request=OrderRequest,
-        response=OrderData,
+        "order_create",
+        OrderRequest,
+        OrderData,
+        order_record,
         once="orders",
         pin_action=order_pin_action,
         check=order_check,
-        perform=order_record,
         errors=(errors.ORDER_EXISTS, *ORDER_INPUT_ERRORS),
-        example_request=ORDER_REQUEST_EXAMPLE,
-        example=ORDER_EXAMPLE,
     )
 
 
@@ -416,25 +413,7 @@ class OrderPreviewView(PosApiView):
     rate_limit_group = "customer"
 
     post = Command(
-        operation_id="order_preview",
-        summary="What a basket would earn (and what points are worth), saving nothing",
-        request=OrderPreviewRequest,
-        response=OrderPreviewData,
-        perform=order_preview_call,
-        errors=ORDER_INPUT_ERRORS,
-        example_request={**ORDER_REQUEST_EXAMPLE, "points": 100},
-        example={
-            "currency": "EUR",
-            "points_earned": 11,
-            "visit_bonus_points": 0,
-            "tier": None,
-            "point_balance": 132,
-            "lines": [
-                {"sku": "LATTE", "quantity": "2", "points_earned": 7, "excluded": False},
-                {"sku": "CROISSANT", "quantity": "1", "points_earned": 4, "excluded": False},
-            ],
-            "points_worth": {"points": 100, "amount": "1.00"},
-        },
+        "order_preview", OrderPreviewRequest, OrderPreviewData, order_preview_call, errors=ORDER_INPUT_ERRORS
     )
 
 
@@ -489,12 +468,11 @@ def return_record(call: Call) -> RecordedReturn:
 
 class OrderReturnsView(PosApiView):
     post = Command(
-        operation_id="order_return",
-        summary="Return lines of an order (or all of it): take back exactly what they earned",
-        request=ReturnRequest,
-        response=ReturnData,
+        "order_return",
+        ReturnRequest,
+        ReturnData,
+        return_record,
         once="orders/returns",
-        perform=return_record,
         errors=(
             errors.ORDER_NOT_FOUND,
             errors.PROGRAM_NOT_FOUND,
@@ -504,5 +482,4 @@ class OrderReturnsView(PosApiView):
             errors.SKU_NOT_IN_ORDER,
             errors.RETURN_EXCEEDS_ORDER,
         ),
-        example_request={"external_id": "pos-2026-000731-r1", "lines": [{"sku": "LATTE", "quantity": "1"}]},
     )

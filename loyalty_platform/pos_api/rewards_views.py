@@ -97,14 +97,8 @@ def catalog(call: Call) -> list:
 class CustomerRewardsView(PosApiView):
     rate_limit_group = "customer"
 
-    get = Query(
-        operation_id="customer_rewards",
-        summary="The reward catalog for a customer, cheapest first",
-        path={"customer_code": CUSTOMER},
-        response=CatalogEntryData,
-        many=True,
-        perform=catalog,
-    )
+    path = {"customer_code": CUSTOMER}
+    get = Query("customer_rewards", CatalogEntryData, catalog, many=True)
 
 
 def reception_check(call: Call) -> None:
@@ -145,24 +139,21 @@ RECEPTION_EXAMPLE = {
 
 
 class ReceptionsView(PosApiView):
+    path = {"reward_id": REWARD}
     post = Command(
-        operation_id="reward_reception_create",
-        summary="Give a customer a reward for points (or pre-redeem it to collect later)",
-        path={"reward_id": REWARD},
-        request=ReceptionRequest,
-        response=ReceptionData,
+        "reward_reception_create",
+        ReceptionRequest,
+        ReceptionData,
+        reception_create,
         once="rewards/receptions",
         pin_action="redeem",
         check=reception_check,
-        perform=reception_create,
         errors=(
             errors.CUSTOMER_NOT_FOUND,
             errors.PROGRAM_NOT_FOUND,
             errors.INSUFFICIENT_BALANCE,
             errors.PRE_REDEEM_NOT_ALLOWED,
         ),
-        example_request={"customer_code": 482193, "external_id": "till-3-00195"},
-        example=RECEPTION_EXAMPLE,
     )
 
 
@@ -183,51 +174,38 @@ def reception_reverse_collection(call: Call) -> RewardReception:
 
 
 class ReceptionReverseView(PosApiView):
+    path = {"reception_id": RECEPTION}
     post = Command(
-        operation_id="reward_reception_reverse",
-        summary="Give the points back (once)",
-        path={"reception_id": RECEPTION},
-        request=ReverseReceptionRequest,
-        response=ReceptionData,
+        "reward_reception_reverse",
+        ReverseReceptionRequest,
+        ReceptionData,
+        reception_reverse,
         once="reward-receptions/reverse",
-        perform=reception_reverse,
         errors=(errors.RECEPTION_NOT_REVERSIBLE,),
-        example_request={"external_id": "till-3-00196"},
-        example={**RECEPTION_EXAMPLE, "status": "reversed", "point_balance": 132},
     )
 
 
 class ReceptionCollectView(PosApiView):
+    path = {"reception_id": RECEPTION}
     post = Command(
-        operation_id="reward_reception_collect",
-        summary="Hand over a pre-redeemed reward",
-        path={"reception_id": RECEPTION},
-        request=ReceptionActionRequest,
-        response=ReceptionData,
+        "reward_reception_collect",
+        ReceptionActionRequest,
+        ReceptionData,
+        reception_collect,
         once="reward-receptions/collect",
-        perform=reception_collect,
         errors=(errors.RECEPTION_NOT_COLLECTABLE,),
-        example_request={"external_id": "till-3-00197"},
-        example={
-            **RECEPTION_EXAMPLE,
-            "status": "collected",
-            "collected_at": "2026-12-02T08:30:00.000000+00:00",
-        },
     )
 
 
 class ReceptionReverseCollectionView(PosApiView):
+    path = {"reception_id": RECEPTION}
     post = Command(
-        operation_id="reward_reception_reverse_collection",
-        summary="Make a collected reward collectable again",
-        path={"reception_id": RECEPTION},
-        request=ReceptionActionRequest,
-        response=ReceptionData,
+        "reward_reception_reverse_collection",
+        ReceptionActionRequest,
+        ReceptionData,
+        reception_reverse_collection,
         once="reward-receptions/reverse-collection",
-        perform=reception_reverse_collection,
         errors=(errors.RECEPTION_NOT_COLLECTED,),
-        example_request={},
-        example={**RECEPTION_EXAMPLE, "status": "collectable"},
     )
 
 
@@ -265,10 +243,9 @@ class WalletData(serializers.Serializer):
 class WalletView(PosApiView):
     rate_limit_group = "customer"
 
+    path = {"customer_code": CUSTOMER}
     get = Query(
-        operation_id="customer_wallet",
-        summary="Balances, what the points are worth, coupons, collectable and affordable rewards",
-        path={"customer_code": CUSTOMER},
-        response=WalletData,
-        perform=lambda call: customer_wallet(call.customer, currency=call.currency),
+        "customer_wallet",
+        WalletData,
+        lambda call: customer_wallet(call.customer, currency=call.currency),
     )

@@ -1,6 +1,9 @@
 """The OpenAPI schema of the POS API, generated from the operations' declarations
 (endpoints.py) and the error catalog (core/errors.py): what is documented is what runs."""
 
+import json
+from pathlib import Path
+
 from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, inline_serializer
@@ -83,12 +86,12 @@ def field_errors(serializer_class) -> list[ErrorType]:
     return found
 
 
-def operation_errors(operation: Operation) -> list[ErrorType]:
+def operation_errors(operation: Operation, path: dict) -> list[ErrorType]:
     """Every refusal the operation can answer, in a stable order, without repeats."""
     listed: list[ErrorType] = [*EVERY_OPERATION]
-    if operation.path:
+    if path:
         listed.append(errors.NOT_FOUND)
-        listed.extend(resolver.missing for resolver in operation.path.values())
+        listed.extend(resolver.missing for resolver in path.values())
     if isinstance(operation, Command):
         listed.append(errors.SUBSCRIPTION_REQUIRED)
         if operation.request is not None:
@@ -114,9 +117,9 @@ def error_body_schema(found: list[ErrorType]) -> dict:
     return {"type": "object", "required": ["error"], "properties": properties}
 
 
-def error_responses(operation: Operation) -> dict[int, OpenApiResponse]:
+def error_responses(operation: Operation, path: dict) -> dict[int, OpenApiResponse]:
     by_status: dict[int, list[ErrorType]] = {}
-    for error in operation_errors(operation):
+    for error in operation_errors(operation, path):
         by_status.setdefault(error.status, []).append(error)
     responses = {}
     for status, found in sorted(by_status.items()):
@@ -126,6 +129,10 @@ def error_responses(operation: Operation) -> dict[int, OpenApiResponse]:
             response=error_body_schema(found), description=f"{ERROR_PREFIX}{listed}\n\n{lines}"
         )
     return responses
+
+
+# Summaries and examples, by operation_id: documentation data, kept out of the code.
+OPERATION_DOCS = json.loads((Path(__file__).parent / "operations.json").read_text())
 
 
 class PosAutoSchema(AutoSchema):
@@ -146,13 +153,15 @@ class PosAutoSchema(AutoSchema):
         operation = self._operation()
         return operation.operation_id if operation else super().get_operation_id()
 
-    def get_summary(self):
+    def _docs(self) -> dict:
         operation = self._operation()
-        return operation.summary if operation else super().get_summary()
+        return OPERATION_DOCS[operation.operation_id] if operation else {}
+
+    def get_summary(self):
+        return self._docs().get("summary") or super().get_summary()
 
     def get_description(self):
-        operation = self._operation()
-        return operation.description if operation else super().get_description()
+        return self._docs().get("description", "") if self._operation() else super().get_description()
 
     def get_request_serializer(self):
         operation = self._operation()
@@ -182,21 +191,22 @@ class PosAutoSchema(AutoSchema):
         name = "".join(part.capitalize() for part in operation.operation_id.split("_"))
         data = operation.response(many=operation.many)
         envelope = inline_serializer(name=f"{name}Response", fields={"data": data})
-        return {200: OpenApiResponse(envelope, description="Success"), **error_responses(operation)}
+        return {
+            200: OpenApiResponse(envelope, description="Success"),
+            **error_responses(operation, getattr(self.view, "path", {})),
+        }
 
     def get_examples(self):
         operation = self._operation()
         if operation is None:
             return super().get_examples()
+        docs = self._docs()
         examples = []
-        if isinstance(operation, Command) and operation.example_request is not None:
-            examples.append(OpenApiExample("Request", value=operation.example_request, request_only=True))
-        if operation.example is not None:
-            examples.append(
-                OpenApiExample(
-                    "Success", value={"data": operation.example}, response_only=True, status_codes=[200]
-                )
-            )
+        if "request" in docs:
+            examples.append(OpenApiExample("Request", value=docs["request"], request_only=True))
+        if "response" in docs:
+            success = {"data": docs["response"]}
+            examples.append(OpenApiExample("Success", value=success, response_only=True, status_codes=[200]))
         return examples
 
 

@@ -85,21 +85,12 @@ TRANSACTION_EXAMPLE = {
 class GiftcardView(PosApiView):
     rate_limit_group = "customer"
 
+    path = {"code": GIFTCARD_CODE}
     get = Query(
-        operation_id="giftcard_find",
-        summary="Look up a giftcard",
-        path={"code": GIFTCARD_CODE},
-        response=GiftcardData,
-        perform=lambda call: giftcard_by_code(call.path["code"]),
+        "giftcard_find",
+        GiftcardData,
+        lambda call: giftcard_by_code(call.path["code"]),
         errors=(errors.GIFTCARD_NOT_FOUND, errors.GIFTCARD_CODE_INVALID),
-        example={
-            "code": "GC7K2M9Q4X",
-            "balance": "50.00",
-            "currency": "EUR",
-            "status": "active",
-            "expires_at": "2027-12-01T00:00:00+00:00",
-            "kind": "printed",
-        },
     )
 
 
@@ -114,14 +105,13 @@ def giftcard_transaction(call: Call) -> Transaction:
 
 
 class GiftcardTransactionsView(PosApiView):
+    path = {"code": GIFTCARD_CODE}
     post = Command(
-        operation_id="giftcard_transaction",
-        summary="Load (positive amount) or pay (negative amount) with a giftcard",
-        path={"code": GIFTCARD_CODE},
-        request=s.StoredValueTransactionRequest,
-        response=MoneyTransactionData,
+        "giftcard_transaction",
+        s.StoredValueTransactionRequest,
+        MoneyTransactionData,
+        giftcard_transaction,
         once="giftcards/transactions",
-        perform=giftcard_transaction,
         errors=(
             errors.GIFTCARD_NOT_FOUND,
             errors.GIFTCARD_BLOCKED,
@@ -130,8 +120,6 @@ class GiftcardTransactionsView(PosApiView):
             errors.AMOUNT_INVALID,
             errors.INSUFFICIENT_BALANCE,
         ),
-        example_request={"amount": "-12.50", "external_id": "till-3-00202"},
-        example=TRANSACTION_EXAMPLE,
     )
 
 
@@ -151,22 +139,12 @@ def giftcard_sell(call: Call) -> Transaction:
 
 class GiftcardCreateView(PosApiView):
     post = Command(
-        operation_id="giftcard_create_digital",
-        summary="Sell a digital giftcard: create, load and email it",
-        request=s.DigitalGiftcardRequest,
-        response=DigitalGiftcardData,
+        "giftcard_create_digital",
+        s.DigitalGiftcardRequest,
+        DigitalGiftcardData,
+        giftcard_sell,
         once="giftcards",
-        perform=giftcard_sell,
         errors=(errors.AMOUNT_INVALID, errors.RECIPIENT_EMAIL_INVALID),
-        example_request={
-            "amount": "25.00",
-            "recipient_email": "friend@example.com",
-            "recipient_name": "Sam",
-            "sender_name": "Ana",
-            "message": "Happy birthday!",
-            "external_id": "shop-order-1182",
-        },
-        example={**TRANSACTION_EXAMPLE, "amount": "25.00", "balance": "25.00", "code": "GC7K2M9Q4X"},
     )
 
 
@@ -180,34 +158,27 @@ def reverse_operation(account_kind: str) -> Command:
         )
 
     return Command(
-        operation_id=f"{account_kind}_transaction_reverse",
-        summary=f"Reverse a {account_kind} transaction (once)",
-        path={"transaction_id": TRANSACTION},
-        request=s.ReverseRequest,
-        response=ReversedTransactionData,
+        f"{account_kind}_transaction_reverse",
+        s.ReverseRequest,
+        ReversedTransactionData,
+        reverse,
         once=f"{account_kind}-transactions/reverse",
-        perform=reverse,
         errors=(
             errors.TRANSACTION_NOT_FOUND,
             errors.TRANSACTION_ALREADY_REVERSED,
             errors.REVERSAL_NOT_REVERSIBLE,
             errors.INSUFFICIENT_BALANCE,
         ),
-        example_request={"external_id": "till-3-00203"},
-        example={
-            **TRANSACTION_EXAMPLE,
-            "amount": "12.50",
-            "balance": "50.00",
-            "reversed_transaction_id": "5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d",
-        },
     )
 
 
 class GiftcardTransactionReverseView(PosApiView):
+    path = {"transaction_id": TRANSACTION}
     post = reverse_operation("giftcard")
 
 
 class PrepaidTransactionReverseView(PosApiView):
+    path = {"transaction_id": TRANSACTION}
     post = reverse_operation("prepaid")
 
 
@@ -223,14 +194,12 @@ def prepaid_balance(call: Call) -> dict:
 class PrepaidView(PosApiView):
     rate_limit_group = "customer"
 
+    path = {"customer_code": CUSTOMER}
     get = Query(
-        operation_id="prepaid_balance",
-        summary="A customer's prepaid balance",
-        path={"customer_code": CUSTOMER},
-        response=PrepaidData,
-        perform=prepaid_balance,
+        "prepaid_balance",
+        PrepaidData,
+        prepaid_balance,
         errors=(errors.CUSTOMER_NOT_FOUND,),
-        example={"customer_code": 482193, "balance": "20.00", "currency": "EUR"},
     )
 
 
@@ -258,17 +227,14 @@ def prepaid_pin_action(call: Call) -> str | None:
 
 
 class PrepaidTransactionsView(PosApiView):
+    path = {"customer_code": CUSTOMER}
     post = Command(
-        operation_id="prepaid_transaction",
-        summary="Top up (positive amount) or pay (negative amount) with prepaid credit",
-        path={"customer_code": CUSTOMER},
-        request=s.StoredValueTransactionRequest,
-        response=MoneyTransactionData,
+        "prepaid_transaction",
+        s.StoredValueTransactionRequest,
+        MoneyTransactionData,
+        prepaid_transaction,
         once="prepaid/transactions",
         pin_action=prepaid_pin_action,
         check=prepaid_check,
-        perform=prepaid_transaction,
         errors=(errors.CUSTOMER_NOT_FOUND, errors.AMOUNT_INVALID, errors.INSUFFICIENT_BALANCE),
-        example_request={"amount": "-4.20", "external_id": "till-3-00204"},
-        example={**TRANSACTION_EXAMPLE, "amount": "-4.20", "balance": "15.80"},
     )

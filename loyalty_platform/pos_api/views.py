@@ -23,7 +23,12 @@ from loyalty_platform.pos_api.endpoints import Call, Command, PosApiView, Query
 from loyalty_platform.pos_api.output import IsoDateTimeField, OmitNoneSerializer
 from loyalty_platform.programs.reversals import Reversal, loyalty_transaction_reverse, reversal_original
 from loyalty_platform.programs.selectors import card_balances
-from loyalty_platform.programs.services import customer_earn, customer_redeem, customer_redeem_check
+from loyalty_platform.programs.services import (
+    BalanceChange,
+    customer_earn,
+    customer_redeem,
+    customer_redeem_check,
+)
 from loyalty_platform.verification.services import customer_code_from_qr
 
 
@@ -126,13 +131,12 @@ class CustomerView(PosApiView):
     rate_limit_group = "customer"
 
     get = Query(
-        operation_id="customer_find",
-        summary="Identify a customer",
+        "customer_find",
+        CustomerData,
+        customer_find,
         parameters=tuple(
             OpenApiParameter(name, int if name == "code" else str, description=text) for name, text in LOOKUPS
         ),
-        response=CustomerData,
-        perform=customer_find,
         errors=(
             errors.CODE_OR_QR_REQUIRED,
             errors.CUSTOMER_NOT_FOUND,
@@ -140,19 +144,12 @@ class CustomerView(PosApiView):
             errors.CUSTOMER_CODE_INVALID,
             errors.PHONE_INVALID,
         ),
-        example={
-            "customer_code": 482193,
-            "masked_email": "a***@gmail.com",
-            "stamp_count": 4,
-            "point_balance": 120,
-        },
     )
     post = Command(
-        operation_id="customer_enroll",
-        summary="Enroll a customer (idempotent on email)",
-        request=s.CustomerEnrollRequest,
-        response=EnrolledCustomerData,
-        perform=customer_enroll_call,
+        "customer_enroll",
+        s.CustomerEnrollRequest,
+        EnrolledCustomerData,
+        customer_enroll_call,
         errors=(
             errors.EMAIL_REQUIRED,
             errors.INVALID_EMAIL,
@@ -160,25 +157,18 @@ class CustomerView(PosApiView):
             errors.CONSENT_PRIVACY_REQUIRED,
             errors.PHONE_INVALID,
         ),
-        example_request={"email": "ana@example.com", "consent_terms": True, "consent_privacy": True},
-        example={
-            "customer_code": 482193,
-            "masked_email": "a***@example.com",
-            "stamp_count": 0,
-            "point_balance": 0,
-            "is_new": True,
-        },
     )
 
 
-def earn(call: Call):
+def earn(call: Call) -> BalanceChange:
     return customer_earn(
-        customer=call.customer,
-        amount=call.data["amount"],
-        card_type=call.data["card_type"],
-        external_id=call.data["external_id"],
-        api_key_lookup_id=call.api_key_lookup_id,
-        pin_challenge_id=call.pin_challenge_id,
+        customer=call.customer, **call.arguments("amount", "card_type", "external_id", pin=True)
+    )
+
+
+def redeem(call: Call) -> BalanceChange:
+    return customer_redeem(
+        customer=call.customer, **call.arguments("value", "card_type", "external_id", pin=True)
     )
 
 
@@ -186,66 +176,34 @@ def redeem_check(call: Call) -> None:
     customer_redeem_check(customer=call.customer, value=call.data["value"], card_type=call.data["card_type"])
 
 
-def redeem(call: Call):
-    return customer_redeem(
-        customer=call.customer,
-        value=call.data["value"],
-        card_type=call.data["card_type"],
-        external_id=call.data["external_id"],
-        api_key_lookup_id=call.api_key_lookup_id,
-        pin_challenge_id=call.pin_challenge_id,
-    )
+EARN_ERRORS = (
+    errors.CUSTOMER_NOT_FOUND,
+    errors.PROGRAM_NOT_FOUND,
+    errors.AMOUNT_INVALID,
+    errors.CARD_TYPE_INVALID,
+)
+REDEEM_ERRORS = (
+    errors.CUSTOMER_NOT_FOUND,
+    errors.PROGRAM_NOT_FOUND,
+    errors.INSUFFICIENT_BALANCE,
+    errors.BELOW_MINIMUM,
+)
 
 
 class EarnView(PosApiView):
-    post = Command(
-        operation_id="earn",
-        summary="Add points or stamps",
-        request=s.EarnRequest,
-        response=EarnData,
-        once="pos",
-        pin_action="earn",
-        perform=earn,
-        errors=(
-            errors.CUSTOMER_NOT_FOUND,
-            errors.PROGRAM_NOT_FOUND,
-            errors.AMOUNT_INVALID,
-            errors.CARD_TYPE_INVALID,
-        ),
-        example_request={
-            "customer_code": 482193,
-            "amount": "12.50",
-            "card_type": "point",
-            "external_id": "till-3-00192",
-        },
-        example={"stamps": 4, "points": 132},
-    )
+    post = Command("earn", s.EarnRequest, EarnData, earn, once="pos", pin_action="earn", errors=EARN_ERRORS)
 
 
 class RedeemView(PosApiView):
     post = Command(
-        operation_id="redeem",
-        summary="Take points or stamps",
-        request=s.RedeemRequest,
-        response=BalancesData,
+        "redeem",
+        s.RedeemRequest,
+        BalancesData,
+        redeem,
         once="redeem",
         pin_action="redeem",
         check=redeem_check,
-        perform=redeem,
-        errors=(
-            errors.CUSTOMER_NOT_FOUND,
-            errors.PROGRAM_NOT_FOUND,
-            errors.INSUFFICIENT_BALANCE,
-            errors.BELOW_MINIMUM,
-            errors.CARD_TYPE_INVALID,
-        ),
-        example_request={
-            "customer_code": 482193,
-            "value": 100,
-            "card_type": "point",
-            "external_id": "till-3-00193",
-        },
-        example={"stamps": 4, "points": 32},
+        errors=REDEEM_ERRORS,
     )
 
 
@@ -258,44 +216,21 @@ def coupon_check(call: Call) -> None:
     call.extra["coupon"] = coupon
 
 
-def coupon_owner(call: Call) -> Customer:
-    return call.extra["coupon"].customer
-
-
 def coupon_redeem_call(call: Call) -> Coupon:
-    return coupon_redeem(
-        coupon_id=call.extra["coupon"].pk,
-        external_id=call.data.get("external_id", ""),
-        api_key_lookup_id=call.api_key_lookup_id,
-        pin_challenge_id=call.pin_challenge_id,
-    )
+    return coupon_redeem(coupon_id=call.extra["coupon"].pk, **call.arguments("external_id", pin=True))
 
 
 class CouponRedeemView(PosApiView):
     post = Command(
-        operation_id="coupon_redeem",
-        summary="Redeem a coupon by its QR token",
-        request=s.CouponRedeemRequest,
-        response=CouponData,
+        "coupon_redeem",
+        s.CouponRedeemRequest,
+        CouponData,
+        coupon_redeem_call,
         once="coupons/redeem",
         pin_action="coupon_redeem",
         check=coupon_check,
-        pin_customer=coupon_owner,
-        perform=coupon_redeem_call,
-        errors=(
-            errors.COUPON_NOT_FOUND,
-            errors.COUPON_ALREADY_USED,
-            errors.COUPON_EXPIRED,
-        ),
-        example_request={"token": "cq_8ZK2mQ4rT1vX", "external_id": "till-3-00194"},
-        example={
-            "id": "4f6c1d2e-8a7b-4c3d-9e0f-1a2b3c4d5e6f",
-            "name": "Free Coffee",
-            "status": "redeemed",
-            "qr_token": "cq_8ZK2mQ4rT1vX",
-            "issued_at": "2026-11-28T09:12:44.120391+00:00",
-            "redeemed_at": "2026-12-01T10:02:13.551020+00:00",
-        },
+        pin_customer=lambda call: call.extra["coupon"].customer,
+        errors=(errors.COUPON_NOT_FOUND, errors.COUPON_ALREADY_USED, errors.COUPON_EXPIRED),
     )
 
 
@@ -340,15 +275,14 @@ def reverse_transaction(call: Call) -> Reversal:
 
 class TransactionReverseView(PosApiView):
     post = Command(
-        operation_id="transaction_reverse",
-        summary="Reverse an earn or a redeem (a voided or refunded sale), once",
-        request=ReverseTransactionRequest,
-        response=ReversalData,
+        "transaction_reverse",
+        ReverseTransactionRequest,
+        ReversalData,
+        reverse_transaction,
         once="transactions/reverse",
         pin_action="reverse",
         check=reversal_check,
         pin_customer=lambda call: call.extra["original"].customer,
-        perform=reverse_transaction,
         errors=(
             errors.TRANSACTION_NOT_FOUND,
             errors.TRANSACTION_ALREADY_REVERSED,
@@ -357,14 +291,4 @@ class TransactionReverseView(PosApiView):
             errors.CUSTOMER_BLOCKED,
             errors.CARD_BLOCKED,
         ),
-        example_request={"external_id": "till-3-00205", "reason": "sale voided"},
-        example={
-            "reversed": "till-3-00192",
-            "kind": "earn",
-            "stamps": 4,
-            "points": 120,
-            "points_unrecovered": 0,
-            "stamps_unrecovered": 0,
-            "coupon_already_used": False,
-        },
     )

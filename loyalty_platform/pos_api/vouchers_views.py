@@ -145,43 +145,35 @@ USED_VOUCHER_EXAMPLE = {
 class VoucherView(PosApiView):
     rate_limit_group = "customer"
 
+    path = {"code": VOUCHER_CODE}
     get = Query(
-        operation_id="voucher_find",
-        summary="Check a voucher without using it",
-        path={"code": VOUCHER_CODE},
-        response=VoucherData,
-        perform=lambda call: voucher_find(call.path["code"]),
+        "voucher_find",
+        VoucherData,
+        lambda call: voucher_find(call.path["code"]),
         errors=(errors.VOUCHER_NOT_FOUND,),
-        example=VOUCHER_EXAMPLE,
     )
 
 
 class VoucherLockView(PosApiView):
+    path = {"code": VOUCHER_CODE}
     post = Command(
-        operation_id="voucher_lock",
-        summary="Reserve a voucher for this till",
-        path={"code": VOUCHER_CODE},
-        request=LockRequest,
-        response=VoucherLockData,
+        "voucher_lock",
+        LockRequest,
+        VoucherLockData,
+        lambda call: voucher_lock(code=call.path["code"], ttl_seconds=call.data.get("ttl_seconds")),
         once="vouchers/lock",
-        perform=lambda call: voucher_lock(code=call.path["code"], ttl_seconds=call.data.get("ttl_seconds")),
         errors=VOUCHER_ERRORS,
-        example_request={"external_id": "till-3-00198", "ttl_seconds": 300},
-        example={"release_key": "rk_3M9pQ2xV7aL1", "locked_until": "2026-12-01T10:10:00+00:00"},
     )
 
 
 class VoucherReleaseView(PosApiView):
+    path = {"code": VOUCHER_CODE}
     post = Command(
-        operation_id="voucher_release",
-        summary="Free a locked voucher",
-        path={"code": VOUCHER_CODE},
-        request=ReleaseRequest,
-        response=VoucherData,
-        perform=lambda call: voucher_release(code=call.path["code"], release_key=call.data["release_key"]),
+        "voucher_release",
+        ReleaseRequest,
+        VoucherData,
+        lambda call: voucher_release(code=call.path["code"], release_key=call.data["release_key"]),
         errors=(errors.VOUCHER_NOT_FOUND, errors.RELEASE_KEY_INVALID),
-        example_request={"release_key": "rk_3M9pQ2xV7aL1"},
-        example=VOUCHER_EXAMPLE,
     )
 
 
@@ -200,37 +192,31 @@ def redeem_voucher(call: Call) -> Voucher:
 
 
 class VoucherRedeemView(PosApiView):
+    path = {"code": VOUCHER_CODE}
     post = Command(
-        operation_id="voucher_redeem",
-        summary="Use a voucher",
-        path={"code": VOUCHER_CODE},
-        request=RedeemVoucherRequest,
-        response=VoucherData,
+        "voucher_redeem",
+        RedeemVoucherRequest,
+        VoucherData,
+        redeem_voucher,
         once="vouchers/redeem",
-        perform=redeem_voucher,
         errors=(
             *VOUCHER_ERRORS,
             errors.RELEASE_KEY_INVALID,
             errors.AMOUNT_REQUIRED,
             errors.CUSTOMER_NOT_FOUND,
         ),
-        example_request={"external_id": "till-3-00199", "amount": "23.40", "customer_code": 482193},
-        example=USED_VOUCHER_EXAMPLE,
     )
 
 
 class VoucherReverseView(PosApiView):
+    path = {"code": VOUCHER_CODE}
     post = Command(
-        operation_id="voucher_reverse",
-        summary="Undo the latest use of a voucher",
-        path={"code": VOUCHER_CODE},
-        request=ReverseVoucherRequest,
-        response=VoucherData,
+        "voucher_reverse",
+        ReverseVoucherRequest,
+        VoucherData,
+        lambda call: voucher_reverse(code=call.path["code"]),
         once="vouchers/reverse",
-        perform=lambda call: voucher_reverse(code=call.path["code"]),
         errors=(errors.VOUCHER_NOT_FOUND, errors.VOUCHER_NOT_REDEEMED),
-        example_request={"external_id": "till-3-00200"},
-        example=VOUCHER_EXAMPLE,
     )
 
 
@@ -249,13 +235,10 @@ def validate_voucher(call: Call) -> Voucher:
 
 class VoucherValidateView(PosApiView):
     post = Command(
-        operation_id="voucher_validate",
-        summary="Use a voucher and get its discount details (or only check them)",
-        request=ValidateRequest,
-        response=VoucherData,
+        "voucher_validate",
+        ValidateRequest,
+        VoucherData,
+        validate_voucher,
         once="vouchers/validate",
-        perform=validate_voucher,
         errors=VOUCHER_ERRORS,
-        example_request={"code": "WELCOME-7KQ2", "external_id": "till-3-00201"},
-        example=USED_VOUCHER_EXAMPLE,
     )

@@ -85,3 +85,14 @@ def test_each_error_code_is_documented_under_the_status_it_is_answered_with(plat
         "in": "header",
         "name": "X-Api-Key",
     }
+
+
+def test_unknown_paths_and_malformed_segments_answer_json_404_for_any_method(pos):
+    answers = [
+        pos.post("/webhook/nothing-here", {"a": 1}),
+        pos.post("/webhook/customers/null,null/prepaid/transactions", {"amount": "1", "external_id": "x"}),
+        pos.get("/webhook/customers/abc/wallet"),
+        pos.post("/webhook/rewards/abc/receptions", {"customer_code": 123456, "external_id": "x"}),
+    ]
+
+    assert [(answer.status_code, answer.json()) for answer in answers] == [(404, {"error": "not_found"})] * 4
