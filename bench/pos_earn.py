@@ -506,8 +506,10 @@ def server_workers(server: subprocess.Popen) -> int:
 
 
 WRK_SCRIPT = r"""
--- bench/pos_earn.py's load: every earn has its own external_id ("<run>-<thread>-<n>") and
--- customers cycle, each thread starting elsewhere in the list. Any answer but 200 is counted.
+-- bench/pos_earn.py's load. Arguments: earn or bare, a run id, the first customer code and how
+-- many there are; the API key comes in BENCH_API_KEY. Every earn has its own external_id
+-- ("<run>-<thread>-<n>"); customers cycle, each thread starting elsewhere in the list.
+-- Any answer but 200 is counted.
 local threads = {}
 local created = 0
 
@@ -518,8 +520,8 @@ function setup(thread)
 end
 
 function init(args)
-  mode, run, key = args[1], args[2], args[3]
-  first, customers = tonumber(args[4]), tonumber(args[5])
+  mode, run, key = args[1], args[2], os.getenv("BENCH_API_KEY")
+  first, customers = tonumber(args[3]), tonumber(args[4])
   sent, not_ok, bad_example = 0, 0, ""
   offset = (id - 1) * 9973
   headers = {
@@ -579,8 +581,14 @@ def run_wrk(port: int, mode: str, seconds: float, args, key: str, codes: list[in
     try:
         command = ["wrk", "-t", str(args.threads), "-c", str(args.connections), "-d", f"{seconds:g}s"]
         command += ["--timeout", "5s", "-s", script.name, f"http://127.0.0.1:{port}"]
-        command += ["--", mode, secrets.token_hex(4), key, str(codes[0]), str(len(codes))]
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, start_new_session=True)
+        command += ["--", mode, secrets.token_hex(4), str(codes[0]), str(len(codes))]
+        process = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "BENCH_API_KEY": key},
+            start_new_session=True,
+        )
         output, _ = process.communicate(timeout=seconds + 30)
     finally:
         stop_group(process)
@@ -746,6 +754,7 @@ class Results:
 
 
 def measure(args, port: int, results: Results) -> None:
+    progress("a fresh database")
     key, codes = prepare(args.customers)
     from django.db import connection  # configured by prepare()
 
@@ -760,7 +769,9 @@ def measure(args, port: int, results: Results) -> None:
         dbname="postgres",
         autocommit=True,
     ) as admin:
+        progress("CPU per call, in-process")
         results.cpu_earn_ms, results.cpu_bare_ms = cpu_per_call(app, args.calls, rounds=5)
+        progress("round trips, in-process")
         results.counts = count_round_trips(app, args.count_earns, admin, rc)
     if args.verbose:
         results.monitored = redis_monitor(rc, app.earn)
@@ -768,25 +779,34 @@ def measure(args, port: int, results: Results) -> None:
     if args.no_server:
         return
 
+    progress(f"uvicorn --workers {args.workers}")
     server = start_server(port, args.workers)
     try:
         results.workers_serving = server_workers(server)
         if shutil.which("wrk"):
             for mode in ("earn", "bare"):
+                progress(f"wrk, {'earn' if mode == 'earn' else 'ping'}")
                 run_wrk(port, mode, 2, args, key, codes)  # warm-up: every worker, its caches
                 load = results.loads[mode] = run_wrk(port, mode, args.seconds, args, key, codes)
                 results.not_ok[f"wrk {mode}"] = Counter({load.example: load.not_ok})
         else:
             results.notes.append("wrk is not installed (make bench-tools): no throughput figures")
             asyncio.run(closed_loop(port, 200, 8, key, codes))  # warm-up instead
+        progress("Redis calls on the server")
+        time.sleep(0.5)  # the warm-up's last realtime events, which go out after the answers
         redis_before = redis_commandstats(rc)
         results.not_ok["counted"] = asyncio.run(closed_loop(port, args.count_earns, 4, key, codes))
-        time.sleep(0.5)  # realtime events go out after the answer
+        time.sleep(0.5)
         results.server_redis = per_earn(redis_commandstats(rc) - redis_before, args.count_earns)
+        progress(f"open loop, {args.rate:g} earns/s")
         results.opened = asyncio.run(open_loop(port, args.rate, args.open_seconds, key, codes))
         results.not_ok["open loop"] = results.opened.not_ok
     finally:
         stop_group(server)
+
+
+def progress(stage: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {stage}", file=sys.stderr, flush=True)
 
 
 def verdict(ok: bool) -> str:
@@ -934,6 +954,8 @@ def main() -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
+    # Also when started where SIGINT is ignored (a background job of a script).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     port = free_port()
     configure(port)
     started = time.monotonic()
