@@ -12,7 +12,8 @@ beside the bare view (`GET /ping`), so that runs before and after a change compa
    off): `wrk` (make bench-tools) drives earn, then ping; every earn has its own external_id.
 4. Latency at a fixed offered load (open loop): request k is sent at t0 + k/rate on one of many
    keep-alive connections, whether or not earlier answers came back, and is timed from that
-   scheduled instant, so queueing counts. Redis calls per earn on the server are counted here.
+   scheduled instant, so queueing counts. Before it, Redis calls per earn on the server are
+   counted over a closed loop of earns (each served in full, so the count is exact).
 
 A database of its own (bench_pos_earn) is created and dropped. Loopback only. Every answer
 must be 200; any other is counted, shown, and makes the run exit with status 1.
@@ -27,6 +28,7 @@ import contextlib
 import ctypes
 import http.client
 import io
+import math
 import os
 import re
 import secrets
@@ -50,7 +52,9 @@ from psycopg import pq
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from bench.common import drop_database, recreate_database  # noqa: E402  (needs BASE_DIR on the path)
+# Both need BASE_DIR on the path; neither imports Django.
+from bench.common import drop_database, recreate_database  # noqa: E402
+from loyalty_platform import embedded  # noqa: E402
 
 DATABASE_NAME = "bench_pos_earn"
 HOST = "bench.localhost"
@@ -78,8 +82,6 @@ def free_port() -> int:
 
 def configure(port: int) -> None:
     """Production settings for this process and the server alike (both read os.environ)."""
-    from loyalty_platform import embedded  # before Django: the settings need REDIS_URL
-
     os.environ.update(
         DJANGO_SETTINGS_MODULE="loyalty_platform.settings",
         DATABASE_NAME=DATABASE_NAME,
@@ -347,10 +349,23 @@ class Counts:
     one_earn: list = field(default_factory=list)
 
 
+def autovacuum(connection, *, enabled: bool) -> None:
+    option = "RESET (autovacuum_enabled)" if enabled else "SET (autovacuum_enabled = false)"
+    with connection.cursor() as cursor:
+        # Without parameters the statement goes as written: one % each.
+        cursor.execute("SELECT format('%I.%I', schemaname, relname) FROM pg_stat_user_tables")
+        for (table,) in cursor.fetchall():
+            cursor.execute(f"ALTER TABLE {table} {option}")  # names quoted by format() above
+
+
 def count_round_trips(app: InProcess, earns: int, admin: psycopg.Connection, rc: redis.Redis) -> Counts:
     from django.db import connection
 
-    app.earn()  # the connection is open and warm before the window
+    # Autovacuum's transactions would count in pg_stat_database; the database is thrown away.
+    autovacuum(connection, enabled=False)
+    # A fresh connection, so that CONN_MAX_AGE does not replace it (untraced) in the window.
+    connection.close()
+    app.earn()
     raw = connection.connection
 
     def flush_stats() -> None:
@@ -373,9 +388,12 @@ def count_round_trips(app: InProcess, earns: int, admin: psycopg.Connection, rc:
         finally:
             LIBC.fflush(None)
             raw.pgconn.untrace()
+        if connection.connection is not raw:
+            raise RuntimeError("Django replaced its connection while round trips were counted")
         redis_after = redis_commandstats(rc)
         flush_stats()
         commits_after = pg_commits(admin) - 1  # flush_stats' own statement
+        autovacuum(connection, enabled=True)
         trace_file.seek(0)
         traced = parse_trace(trace_file.read().decode(errors="replace"))
 
@@ -485,12 +503,12 @@ def stop_group(process: subprocess.Popen | None) -> None:
         return
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGTERM)
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=5)
+    # Whatever of the group is left (the leader, or a worker that outlived it).
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=5)
 
 
 def server_workers(server: subprocess.Popen) -> int:
@@ -641,7 +659,7 @@ class OpenLoop:
 
     def percentile(self, fraction: float) -> float:
         ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
+        return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]  # nearest rank
 
 
 def earn_request(key: str, code: int, external_id: str) -> bytes:
@@ -694,15 +712,17 @@ async def open_loop(port: int, rate: float, seconds: float, key: str, codes: lis
         connection = None
         try:
             async with asyncio.timeout(10), limit:
-                connection = idle.pop() if idle else await connect()
+                reused = bool(idle)
+                connection = idle.pop() if reused else await connect()
                 try:
                     status, body, keep = await exchange(*connection, request(index))
                 except (StaleConnection, ConnectionResetError, BrokenPipeError):
-                    # Kept alive too long: the request never reached the server; send it anew.
+                    if not reused:
+                        raise
+                    # Closed by the server while idle: the request never reached it; send it anew.
                     connection[1].close()
                     connection = await connect()
                     status, body, keep = await exchange(*connection, request(index))
-            result.latencies_ms.append((time.perf_counter() - due) * 1000)
             if status != 200:
                 result.not_ok[f"{status} {body[:120].decode(errors='replace')}"] += 1
             if keep:
@@ -710,9 +730,11 @@ async def open_loop(port: int, rate: float, seconds: float, key: str, codes: lis
                 connection = None
         except TimeoutError:
             result.not_ok["no answer within 10 s"] += 1
-        except (OSError, asyncio.IncompleteReadError, ValueError, IndexError) as error:
+        except (OSError, StaleConnection, asyncio.IncompleteReadError, ValueError, IndexError) as error:
             result.not_ok[f"{type(error).__name__}: {error}"] += 1
         finally:
+            # Every request counts, a failed one too (at least as long as it was given).
+            result.latencies_ms.append((time.perf_counter() - due) * 1000)
             if connection is not None:
                 connection[1].close()
 
@@ -782,7 +804,6 @@ def measure(args, port: int, results: Results) -> None:
     progress(f"uvicorn --workers {args.workers}")
     server = start_server(port, args.workers)
     try:
-        results.workers_serving = server_workers(server)
         if shutil.which("wrk"):
             for mode in ("earn", "bare"):
                 progress(f"wrk, {'earn' if mode == 'earn' else 'ping'}")
@@ -800,6 +821,7 @@ def measure(args, port: int, results: Results) -> None:
         results.server_redis = per_earn(redis_commandstats(rc) - redis_before, args.count_earns)
         progress(f"open loop, {args.rate:g} earns/s")
         results.opened = asyncio.run(open_loop(port, args.rate, args.open_seconds, key, codes))
+        results.workers_serving = server_workers(server)
         results.not_ok["open loop"] = results.opened.not_ok
     finally:
         stop_group(server)
@@ -889,9 +911,12 @@ def table(args, results: Results) -> list[tuple[str, str, str, str]]:
 
 def report(args, results: Results, seconds: float) -> None:
     load1, _, _ = os.getloadavg()
-    serving = f" ({results.workers_serving} serving)" if results.workers_serving else ""
+    if args.no_server:
+        server = "no server"
+    else:
+        server = f"uvicorn --workers {args.workers} ({results.workers_serving} serving)"
     print(
-        f"\nPOS earn benchmark: uvicorn --workers {args.workers}{serving}, DEBUG off, "
+        f"\nPOS earn benchmark: {server}, DEBUG off, "
         f"PostgreSQL {results.pg_version // 10000}; {os.cpu_count()} cores, load {load1:.1f}; {seconds:.0f} s"
     )
     rows = table(args, results)
