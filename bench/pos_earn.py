@@ -327,6 +327,53 @@ def redis_summary(by_command: dict[str, float]) -> str:
     return ", ".join(f"{name} {calls:.2f}" for name, calls in by_command.items())
 
 
+class RedisCalls:
+    """Round trips to Redis between entering and leaving. INFO commandstats counts every
+    command, also those a Lua script runs within its one round trip; MONITOR, which shows
+    those as the "lua" client, tells them apart. The two INFOs delimit the window in both."""
+
+    def __init__(self, client: redis.Redis):
+        self.client = client
+        self.events: list[dict] = []
+        self.calls: Counter = Counter()
+        self.in_scripts: Counter = Counter()
+
+    def __enter__(self) -> "RedisCalls":
+        self.listener = redis.Redis.from_url(os.environ["REDIS_URL"])
+        self.monitor = self.listener.monitor().__enter__()  # MONITOR has been answered
+        self.marker = f"bench-monitor-end-{secrets.token_hex(4)}"
+        self.thread = threading.Thread(target=self._listen, daemon=True)
+        self.thread.start()
+        self.before = redis_commandstats(self.client)
+        return self
+
+    def _listen(self) -> None:
+        with contextlib.suppress(redis.RedisError, OSError):
+            for event in self.monitor.listen():
+                if self.marker in event["command"]:
+                    return
+                self.events.append(event)
+
+    def __exit__(self, *exc_info) -> None:
+        after = redis_commandstats(self.client)
+        self.client.echo(self.marker)
+        self.thread.join(10)
+        self.listener.close()
+        if exc_info[0] is not None:
+            return
+        inside, window = False, []
+        for event in self.events:
+            if event["command"].upper().startswith("INFO COMMANDSTATS"):
+                inside = not inside
+            elif inside:
+                window.append(event)
+        self.events = window
+        self.in_scripts = Counter(
+            event["command"].split()[0].lower() for event in window if event["client_type"] == "lua"
+        )
+        self.calls = (after - self.before) - self.in_scripts
+
+
 def pg_commits(admin: psycopg.Connection) -> int:
     row = admin.execute(
         "SELECT xact_commit FROM pg_stat_database WHERE datname = %s", [DATABASE_NAME]
@@ -346,6 +393,7 @@ class Counts:
     writing_commits: float
     pg_commits: float
     redis_by_command: dict = field(default_factory=dict)
+    redis_in_scripts: float = 0.0
     one_earn: list = field(default_factory=list)
 
 
@@ -377,20 +425,19 @@ def count_round_trips(app: InProcess, earns: int, admin: psycopg.Connection, rc:
         trace_fd = os.dup(trace_file.fileno())
         flush_stats()
         commits_before = pg_commits(admin)
-        redis_before = redis_commandstats(rc)
         raw.pgconn.trace(trace_fd)
         raw.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
         try:
-            for _ in range(earns):
-                LIBC.fflush(None)  # libpq's trace stream, so the marker lands after what it holds
-                os.write(trace_fd, b"#earn\n")
-                app.earn()
+            with RedisCalls(rc) as redis_calls:
+                for _ in range(earns):
+                    LIBC.fflush(None)  # libpq's trace stream, so the marker lands after what it holds
+                    os.write(trace_fd, b"#earn\n")
+                    app.earn()
         finally:
             LIBC.fflush(None)
             raw.pgconn.untrace()
         if connection.connection is not raw:
             raise RuntimeError("Django replaced its connection while round trips were counted")
-        redis_after = redis_commandstats(rc)
         flush_stats()
         commits_after = pg_commits(admin) - 1  # flush_stats' own statement
         autovacuum(connection, enabled=True)
@@ -412,7 +459,6 @@ def count_round_trips(app: InProcess, earns: int, admin: psycopg.Connection, rc:
         return count
 
     sql = [sum(not trip.control for trip in trips) for trips in traced]
-    redis_delta = redis_after - redis_before
     return Counts(
         earns=len(traced),
         sql=mean(sql),
@@ -423,34 +469,10 @@ def count_round_trips(app: InProcess, earns: int, admin: psycopg.Connection, rc:
         autocommit=mean(sum(trip.autocommit for trip in trips) for trips in traced),
         writing_commits=mean(writing(trips) for trips in traced),
         pg_commits=(commits_after - commits_before) / len(traced),
-        redis_by_command=per_earn(redis_delta, earns),
+        redis_by_command=per_earn(redis_calls.calls, earns),
+        redis_in_scripts=sum(redis_calls.in_scripts.values()) / earns,
         one_earn=traced[-1],
     )
-
-
-def redis_monitor(rc: redis.Redis, action) -> list[str]:
-    """The Redis commands (with keys) that one call of action sends, from MONITOR."""
-    marker = f"bench-monitor-end-{secrets.token_hex(4)}"
-    commands: list[str] = []
-    ready = threading.Event()
-    listener = redis.Redis(connection_pool=redis.ConnectionPool.from_url(os.environ["REDIS_URL"]))
-
-    def listen() -> None:
-        with listener.monitor() as monitor:
-            ready.set()
-            for event in monitor.listen():
-                if marker in event["command"]:
-                    return
-                commands.append(event["command"])
-
-    thread = threading.Thread(target=listen, daemon=True)
-    thread.start()
-    ready.wait(5)
-    action()
-    rc.echo(marker)
-    thread.join(5)
-    listener.close()
-    return [command for command in commands if not command.startswith("INFO")]
 
 
 # --- 3 and 4: the server as deployed ------------------------------------------------------
@@ -796,7 +818,12 @@ def measure(args, port: int, results: Results) -> None:
         progress("round trips, in-process")
         results.counts = count_round_trips(app, args.count_earns, admin, rc)
     if args.verbose:
-        results.monitored = redis_monitor(rc, app.earn)
+        with RedisCalls(rc) as one_earn:
+            app.earn()
+        results.monitored = [
+            event["command"] + ("   (in the script)" if event["client_type"] == "lua" else "")
+            for event in one_earn.events
+        ]
     results.not_ok["in-process"] = app.not_ok
     if args.no_server:
         return
@@ -815,10 +842,10 @@ def measure(args, port: int, results: Results) -> None:
             asyncio.run(closed_loop(port, 200, 8, key, codes))  # warm-up instead
         progress("Redis calls on the server")
         time.sleep(0.5)  # the warm-up's last realtime events, which go out after the answers
-        redis_before = redis_commandstats(rc)
-        results.not_ok["counted"] = asyncio.run(closed_loop(port, args.count_earns, 4, key, codes))
-        time.sleep(0.5)
-        results.server_redis = per_earn(redis_commandstats(rc) - redis_before, args.count_earns)
+        with RedisCalls(rc) as server_calls:
+            results.not_ok["counted"] = asyncio.run(closed_loop(port, args.count_earns, 4, key, codes))
+            time.sleep(0.5)
+        results.server_redis = per_earn(server_calls.calls, args.count_earns)
         progress(f"open loop, {args.rate:g} earns/s")
         results.opened = asyncio.run(open_loop(port, args.rate, args.open_seconds, key, codes))
         results.workers_serving = server_workers(server)
@@ -935,8 +962,10 @@ def report(args, results: Results, seconds: float) -> None:
             f"open loop: {results.opened.sent} earns on {results.opened.connections} connections, "
             f"the sender at most {results.opened.late_ms:.1f} ms behind its schedule"
         )
+    scripts = f" (and {counts.redis_in_scripts:.2f} inside scripts)" if counts.redis_in_scripts else ""
     print(
         f"round trips: {counts.earns} warm earns in-process; Redis {redis_summary(counts.redis_by_command)}"
+        + scripts
     )
     if results.server_redis is not None:
         print(f"Redis on the server, {args.count_earns} earns: {redis_summary(results.server_redis)}")
