@@ -7,9 +7,11 @@ beside the bare view (`GET /ping`), so that runs before and after a change compa
 2. Round trips per earn, in this process: every message to PostgreSQL from libpq's own trace
    (so nothing escapes a Python-level hook: `SET search_path`, health checks, BEGIN), with
    transaction control listed apart; commits counted in the trace and checked against
-   PostgreSQL's pg_stat_database; Redis calls from the Redis server's INFO commandstats.
-3. Throughput on the server as deployed (uvicorn with --workers, production settings, DEBUG
-   off): `wrk` (make bench-tools) drives earn, then ping; every earn has its own external_id.
+   PostgreSQL's pg_stat_database; Redis round trips from the Redis server's INFO commandstats,
+   less the commands Lua scripts run inside their one round trip (told apart by MONITOR).
+3. Throughput on the server as deployed (uvicorn with --workers, default WEB_CONCURRENCY or
+   the cores; production settings, DEBUG off): `wrk` (make bench-tools) drives earn, then
+   ping; every earn has its own external_id. Without wrk this part is skipped.
 4. Latency at a fixed offered load (open loop): request k is sent at t0 + k/rate on one of many
    keep-alive connections, whether or not earlier answers came back, and is timed from that
    scheduled instant, so queueing counts. Before it, Redis calls per earn on the server are
