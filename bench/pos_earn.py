@@ -680,6 +680,7 @@ class OpenLoop:
     not_ok: Counter
     connections: int
     late_ms: float  # how far behind schedule the sender itself fell, at worst
+    seconds: float = 0.0  # from the first scheduled request to the last answer
 
     def percentile(self, fraction: float) -> float:
         ordered = sorted(self.latencies_ms)
@@ -775,6 +776,7 @@ async def open_loop(port: int, rate: float, seconds: float, key: str, codes: lis
             result.late_ms = max(result.late_ms, -delay * 1000)
         tasks.append(asyncio.create_task(one(index, due)))
     await asyncio.gather(*tasks)
+    result.seconds = time.perf_counter() - start
     for _, writer in idle:
         writer.close()
     result.connections = opened
@@ -962,6 +964,7 @@ def report(args, results: Results, seconds: float) -> None:
     if results.opened is not None:
         print(
             f"open loop: {results.opened.sent} earns on {results.opened.connections} connections, "
+            f"all answered after {results.opened.seconds:.1f} s; "
             f"the sender at most {results.opened.late_ms:.1f} ms behind its schedule"
         )
     scripts = f" (and {counts.redis_in_scripts:.2f} inside scripts)" if counts.redis_in_scripts else ""
