@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed-requirements
 
-.PHONY: run test stop lint format bench install
+.PHONY: run test stop lint format bench bench-tools bench-pos install
 
 $(INSTALLED): requirements.txt constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,3 +37,11 @@ format: $(INSTALLED)
 
 bench: $(INSTALLED)
 	$(PY) -m loyalty_platform.embedded run -- $(PY) bench/tenant_create.py
+
+# The load generator of bench/pos_earn.py: wrk, from Debian's packages (needs root).
+bench-tools:
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+
+# Every speed goal of the POS earn path in one run (about two minutes).
+bench-pos: $(INSTALLED)
+	$(PY) -m loyalty_platform.embedded run -- $(PY) bench/pos_earn.py $(BENCH_ARGS)
