@@ -1,6 +1,7 @@
 """The POS webhook API (contract: shared/contracts/pos-webhooks.md). Views validate, call
 services and render; every refusal is a DomainError turned into HTTP in errors.py."""
 
+import uuid
 from collections.abc import Callable
 
 from django.db import transaction
@@ -40,11 +41,9 @@ from loyalty_platform.pos_api.parsers import ExactJSONParser
 from loyalty_platform.pos_api.throttling import ApiKeyRateThrottle
 from loyalty_platform.programs.selectors import card_balances
 from loyalty_platform.programs.services import BalanceChange, customer_earn, customer_redeem
-from loyalty_platform.realtime.publish import publish_to_customer_on_commit
 from loyalty_platform.verification.services import (
     customer_code_from_qr,
     manual_code_check,
-    pin_challenge_spend,
     pin_gate,
 )
 
@@ -145,7 +144,13 @@ class BalanceChangeView(PosApiView):
     per external_id, and the customer's profile hears about it after commit."""
 
     def change_balance(
-        self, request, data: dict, *, endpoint: str, action: str, change: Callable[[Customer], BalanceChange]
+        self,
+        request,
+        data: dict,
+        *,
+        endpoint: str,
+        action: str,
+        change: Callable[[Customer, uuid.UUID | None], BalanceChange],
     ) -> HttpResponse:
         manual_code_check(organization=self.organization, manual_code=data["manual_code"])
 
@@ -154,14 +159,7 @@ class BalanceChangeView(PosApiView):
             challenge = self.verify_pin(customer=customer, action=action, data=data)
 
             def build() -> dict:
-                pin_challenge_spend(challenge_id=challenge)
-                result = change(customer)
-                publish_to_customer_on_commit(
-                    customer_id=customer.pk,
-                    event="balance_updated",
-                    data={"stamps": result.stamps, "points": result.points},
-                )
-                return _balance_data(result)
+                return _balance_data(change(customer, challenge))
 
             return render_in_transaction(claim, build)
 
@@ -312,8 +310,9 @@ class EarnView(BalanceChangeView):
             data,
             endpoint="pos",
             action="earn",
-            change=lambda customer: customer_earn(
+            change=lambda customer, challenge: customer_earn(
                 customer=customer,
+                pin_challenge_id=challenge,
                 amount=data["amount"],
                 card_type=data["card_type"],
                 external_id=data["external_id"],
@@ -351,8 +350,9 @@ class RedeemView(BalanceChangeView):
             data,
             endpoint="redeem",
             action="redeem",
-            change=lambda customer: customer_redeem(
+            change=lambda customer, challenge: customer_redeem(
                 customer=customer,
+                pin_challenge_id=challenge,
                 value=data["value"],
                 card_type=data["card_type"],
                 external_id=data["external_id"],
@@ -400,9 +400,9 @@ class CouponRedeemView(PosApiView):
             challenge = self.verify_pin(customer=coupon.customer, action="coupon_redeem", data=data)
 
             def build() -> dict:
-                pin_challenge_spend(challenge_id=challenge)
                 redeemed = coupon_redeem(
                     coupon_id=coupon.pk,
+                    pin_challenge_id=challenge,
                     external_id=data.get("external_id", ""),
                     api_key_lookup_id=request.auth.lookup_id,
                 )

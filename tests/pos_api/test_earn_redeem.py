@@ -59,7 +59,7 @@ def test_earn_stamps_fills_a_card_issues_a_coupon_and_carries_over(organization,
     assert balances(organization, customer)["stamp"] == (2, 2, 3)
 
 
-@pytest.mark.parametrize(("amount", "stamps"), [("0.4", 1), ("2.5", 3), (50, 10)])
+@pytest.mark.parametrize(("amount", "stamps"), [("0.5", 1), ("2.5", 3), ("9.4", 9), (10, 10)])
 def test_stamp_amount_is_rounded_at_least_one_at_most_a_card(organization, programs, pos, amount, stamps):
     customer = create_customer(organization)
 
@@ -67,6 +67,21 @@ def test_stamp_amount_is_rounded_at_least_one_at_most_a_card(organization, progr
 
     assert data["stamps"] == stamps % 10
     assert ("coupon" in data) is (stamps == 10)
+
+
+@pytest.mark.parametrize("amount", ["0.4", "10.5", 11, 1_000_000])
+def test_stamp_amounts_outside_one_to_a_card_are_refused_not_clamped(organization, programs, pos, amount):
+    # Rounding to 0 gave a stamp nobody paid for; more than a card was cut to one card silently.
+    customer = create_customer(organization, stamps=3)
+    before = snapshot(organization)
+
+    response = earn(pos, customer, amount=amount, card_type="stamp")
+
+    assert (response.status_code, response.json()) == (
+        422,
+        {"error": "amount_invalid", "field": "amount", "max": 10},
+    )
+    assert snapshot(organization) == before
 
 
 @pytest.mark.parametrize(
