@@ -31,7 +31,7 @@ from loyalty_platform.programs.models import Program
 from loyalty_platform.programs.selectors import card_balances
 from loyalty_platform.shops.models import Shop
 from loyalty_platform.tiers.selectors import tier_data
-from loyalty_platform.verification.services import manual_code_check, pin_challenge_spend
+from loyalty_platform.verification.services import manual_code_check
 
 MAX_LINES = 500
 MAX_QUANTITY = Decimal("1000000")
@@ -291,9 +291,9 @@ class OrdersView(PosApiView):
             shop_id = _shop_id(data, request)
 
             def build() -> dict:
-                pin_challenge_spend(challenge_id=challenge)
                 outcome = order_create(
                     organization=organization,
+                    pin_challenge_id=challenge,
                     external_id=data["external_id"],
                     customer=customer,
                     shop_id=shop_id,

@@ -34,7 +34,7 @@ from loyalty_platform.rewards.services import (
     reward_reception_reverse_collection,
 )
 from loyalty_platform.tiers.selectors import customer_tier, tier_data
-from loyalty_platform.verification.services import manual_code_check, pin_challenge_spend
+from loyalty_platform.verification.services import manual_code_check
 from loyalty_platform.vouchers.models import Voucher
 from loyalty_platform.vouchers.services import voucher_refusal
 
@@ -156,9 +156,9 @@ class ReceptionsView(PosApiView):
             challenge = self.verify_pin(customer=customer, action="redeem", data=data)
 
             def build() -> dict:
-                pin_challenge_spend(challenge_id=challenge)
                 reception = reward_reception_create(
                     reward=reward,
+                    pin_challenge_id=challenge,
                     customer=customer,
                     pre_redeem=data["pre_redeem"],
                     external_id=data["external_id"],

@@ -35,7 +35,7 @@ from loyalty_platform.stored_value.services import (
     money_entry_reverse,
     prepaid_transact,
 )
-from loyalty_platform.verification.services import manual_code_check, pin_challenge_spend
+from loyalty_platform.verification.services import manual_code_check
 
 MONEY_ERRORS = ("amount_invalid", "insufficient_balance", "external_id_required")
 
@@ -284,9 +284,9 @@ class PrepaidTransactionsView(PosApiView):
                 challenge = self.verify_pin(customer=customer, action="prepaid_pay", data=data)
 
             def build() -> dict:
-                pin_challenge_spend(challenge_id=challenge)
                 result = prepaid_transact(
                     customer=customer,
+                    pin_challenge_id=challenge,
                     amount=amount,
                     currency=currency,
                     external_id=data["external_id"],
