@@ -2,18 +2,21 @@ import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.test import Client
 from django_tenants.utils import tenant_context
 
+from loyalty_platform.core.errors import DomainError
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.programs.models import Card, LedgerEntry, Program
 from loyalty_platform.programs.services import card_number_candidate
 from tenants.models import Organization
 from tenants.services import api_key_create, organization_create
+from tests.balance_events import CustomerListener
 
 UNLIMITED = {"transactions": 1_000_000, "customer": 1_000_000}
 
@@ -195,3 +198,25 @@ def wait_for_a_lock_wait(timeout: float = 20) -> None:
                 return
             time.sleep(0.05)
     raise AssertionError("no session waited on a lock")
+
+
+@pytest.fixture
+def listen(organization):
+    """listen(customer) -> a CustomerListener on the customer's channel (tests/balance_events.py)."""
+    listeners = []
+
+    def start(customer):
+        listeners.append(CustomerListener(organization, customer))
+        return listeners[-1]
+
+    yield start
+    for listener in listeners:
+        listener.close()
+
+
+@contextmanager
+def refused(code: str):
+    """Expect a service to refuse with `code`. Services nest without a savepoint, so the
+    call runs in one here (as a view's transaction would hold it) and the test can go on."""
+    with pytest.raises(DomainError, match=f"^{code}$") as caught, transaction.atomic():
+        yield caught
