@@ -213,8 +213,11 @@ def customer_earn_check(*, amount, card_type: str) -> int:
     """The refusals of an earn that need no PIN (program_not_found, amount_invalid), from the
     cached programs alone: call it before the PIN step. Returns the points or stamps the
     amount is worth."""
-    program = _program_for(card_type, active_programs())
-    if card_type == Program.Kind.POINT:
+    return _earn_worth(_program_for(card_type, active_programs()), amount)
+
+
+def _earn_worth(program: Program, amount) -> int:
+    if program.kind == Program.Kind.POINT:
         return points_for_amount(program=program, amount=amount)
     return stamps_for_amount(program=program, amount=amount)
 
@@ -234,10 +237,7 @@ def customer_earn(
     challenge; the customer's profile hears the new balances after commit."""
     active = active_programs()
     program = _program_for(card_type, active)
-    if card_type == Program.Kind.POINT:
-        applied = points_for_amount(program=program, amount=amount)
-    else:
-        applied = stamps_for_amount(program=program, amount=amount)
+    applied = _earn_worth(program, amount)
     # No savepoint when nested: a refusal aborts the caller's whole transaction anyway.
     with transaction.atomic(savepoint=False):
         pin_challenge_spend(challenge_id=pin_challenge_id)
