@@ -6,15 +6,17 @@ from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.test import Client
 from django_tenants.utils import tenant_context
 
+from loyalty_platform.core.errors import DomainError
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.programs.models import Card, LedgerEntry, Program
 from loyalty_platform.programs.services import card_number_candidate
 from tenants.models import Organization
 from tenants.services import api_key_create, organization_create
+from tests.balance_events import CustomerListener
 
 UNLIMITED = {"transactions": 1_000_000, "customer": 1_000_000}
 
@@ -222,3 +224,25 @@ def holding_advisory_lock(lock_id: int):
         finally:
             release.set()
             holder.result(timeout=10)
+
+
+@pytest.fixture
+def listen(organization):
+    """listen(customer) -> a CustomerListener on the customer's channel (tests/balance_events.py)."""
+    listeners = []
+
+    def start(customer):
+        listeners.append(CustomerListener(organization, customer))
+        return listeners[-1]
+
+    yield start
+    for listener in listeners:
+        listener.close()
+
+
+@contextmanager
+def refused(code: str):
+    """Expect a service to refuse with `code`. Services nest without a savepoint, so the
+    call runs in one here (as a view's transaction would hold it) and the test can go on."""
+    with pytest.raises(DomainError, match=f"^{code}$") as caught, transaction.atomic():
+        yield caught

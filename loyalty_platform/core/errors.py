@@ -151,7 +151,12 @@ PROGRAM_NOT_FOUND = _define(
     "card_type",
     message=_("This shop has no points program at the moment."),
 )
-AMOUNT_INVALID = _define("amount_invalid", 422, "`amount` is not a positive number in range.")
+AMOUNT_INVALID = _define(
+    "amount_invalid",
+    422,
+    "`amount` is not a positive number in range; `max` is the most stamps one earn takes (a card's worth).",
+    "max",
+)
 AMOUNT_REQUIRED = _define("amount_required", 422, "`amount` is needed here (a minimum spend applies).")
 CARD_TYPE_INVALID = _define("card_type_invalid", 422, '`card_type` is "point" or "stamp".')
 INSUFFICIENT_BALANCE = _define("insufficient_balance", 422, "Not enough balance; nothing was taken.")

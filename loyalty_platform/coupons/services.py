@@ -1,4 +1,5 @@
 import secrets
+import uuid
 from datetime import timedelta
 
 from django.db import transaction
@@ -8,6 +9,7 @@ from loyalty_platform.core import errors
 from loyalty_platform.coupons.models import Coupon
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.programs.models import LedgerEntry, Program
+from loyalty_platform.verification.services import pin_challenge_spend
 
 QR_TOKEN_PREFIX = "cq_"  # noqa: S105 - a prefix, not a secret
 
@@ -26,20 +28,41 @@ def coupon_issue(*, customer: Customer, program: Program, issuing_entry: LedgerE
     )
 
 
-def coupon_redeem(*, coupon_id, external_id: str = "", api_key_lookup_id: str = "") -> Coupon:
+def _coupon_refusal(coupon: Coupon | None, now) -> errors.ErrorType | None:
+    if coupon is None or coupon.status == Coupon.Status.VOID:
+        return errors.COUPON_NOT_FOUND
+    if coupon.status == Coupon.Status.REDEEMED:
+        return errors.COUPON_ALREADY_USED
+    if coupon.status == Coupon.Status.EXPIRED or (coupon.expires_at and coupon.expires_at <= now):
+        return errors.COUPON_EXPIRED
+    return None
+
+
+def coupon_redeem_check(*, coupon: Coupon) -> None:
+    """The refusals of a coupon redemption that need no PIN (coupon_not_found,
+    coupon_already_used, coupon_expired), from the coupon as read: call it before the PIN
+    step. coupon_redeem checks again under its lock."""
+    refusal = _coupon_refusal(coupon, timezone.now())
+    if refusal:
+        raise refusal()
+
+
+def coupon_redeem(
+    *,
+    coupon_id,
+    external_id: str = "",
+    api_key_lookup_id: str = "",
+    pin_challenge_id: uuid.UUID | None = None,
+) -> Coupon:
     """Mark a coupon used, exactly once: the row lock makes concurrent attempts wait, and
-    every one after the first finds it redeemed."""
+    every one after the first finds it redeemed. Spends the verified PIN challenge."""
     with transaction.atomic(savepoint=False):
+        pin_challenge_spend(challenge_id=pin_challenge_id)
         coupon = Coupon.objects.select_for_update().filter(pk=coupon_id).first()
-        if coupon is None:
-            raise errors.COUPON_NOT_FOUND()
-        if coupon.status == Coupon.Status.REDEEMED:
-            raise errors.COUPON_ALREADY_USED()
-        if coupon.status == Coupon.Status.VOID:
-            raise errors.COUPON_NOT_FOUND()
         now = timezone.now()
-        if coupon.status == Coupon.Status.EXPIRED or (coupon.expires_at and coupon.expires_at <= now):
-            raise errors.COUPON_EXPIRED()
+        refusal = _coupon_refusal(coupon, now)
+        if refusal:
+            raise refusal()
         coupon.status = Coupon.Status.REDEEMED
         coupon.redeemed_at = now
         coupon.redeemed_external_id = external_id

@@ -9,7 +9,7 @@ from loyalty_platform.core.errors import DomainError
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.programs.models import Card
 from loyalty_platform.programs.selectors import active_programs, card_balances
-from loyalty_platform.programs.services import card_adjust
+from loyalty_platform.programs.services import card_adjust, card_adjust_check
 from loyalty_platform.verification.admin_forms import PinStepFields, staff_pin_step
 
 ADJUST_ERRORS = {
@@ -88,27 +88,25 @@ class CustomerAdmin(admin.ModelAdmin):
             (kind, program.name) for kind, program in sorted(active_programs().items())
         ]
         if request.method == "POST" and form.is_valid():
-            passed, challenge = staff_pin_step(
-                form=form, organization=request.organization, customer=customer
-            )
-            if passed:
-                data = form.cleaned_data
-                try:
+            data = form.cleaned_data
+            change = {"customer": customer, "card_type": data["card_type"], "delta": data["delta"]}
+            entry = None
+            try:
+                # Refusals that need no PIN come before the customer is asked for one.
+                card_adjust_check(**change, reason=data["reason"])
+                passed, challenge = staff_pin_step(
+                    form=form, organization=request.organization, customer=customer
+                )
+                if passed:
                     entry = card_adjust(
-                        customer=customer,
-                        card_type=data["card_type"],
-                        delta=data["delta"],
-                        reason=data["reason"],
-                        staff_user=request.user,
-                        challenge_id=challenge,
+                        **change, reason=data["reason"], staff_user=request.user, pin_challenge_id=challenge
                     )
-                except DomainError as error:
-                    form.add_error("delta", ADJUST_ERRORS.get(error.code, error.code.replace("_", " ")))
-                else:
-                    messages.success(
-                        request, f"Adjusted by {entry.delta:+d}; the balance is {entry.balance_after}."
-                    )
-                    return redirect("merchant_admin:customers_customer_change", customer.pk)
+            except DomainError as error:
+                form.add_error("delta", ADJUST_ERRORS.get(error.code, error.code.replace("_", " ")))
+            if entry is not None:
+                done = f"Adjusted by {entry.delta:+d}; the balance is {entry.balance_after}."
+                messages.success(request, done)
+                return redirect("merchant_admin:customers_customer_change", customer.pk)
         context = {
             **self.admin_site.each_context(request),
             "customer": customer,

@@ -2,6 +2,7 @@
 is reported; a return takes back what the returned lines earned then, whatever the rules
 say today."""
 
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -17,12 +18,12 @@ from loyalty_platform.orders.earning import Earning, LineInput, earning_compute
 from loyalty_platform.orders.models import Order, OrderLine, OrderReturn, OrderReturnLine
 from loyalty_platform.orders.selectors import active_earning_rules
 from loyalty_platform.programs.models import Card, LedgerEntry, Program
-from loyalty_platform.programs.selectors import active_program, card_balances
-from loyalty_platform.programs.services import card_get_or_create_locked, ledger_post
-from loyalty_platform.realtime.publish import publish_to_customer_on_commit
+from loyalty_platform.programs.selectors import active_program
+from loyalty_platform.programs.services import balance_updated_publish, card_get_or_create_locked, ledger_post
 from loyalty_platform.tiers.models import Tier
 from loyalty_platform.tiers.selectors import customer_tier
 from loyalty_platform.tiers.services import customer_tier_recalculate
+from loyalty_platform.verification.services import pin_challenge_spend
 from tenants.models import Organization
 
 ONE = Decimal("1")
@@ -85,13 +86,28 @@ class OrderOutcome:
     tier: Tier | None
 
 
-def _publish_balances(customer_id: int) -> None:
-    balances = card_balances(customer_id)
-    publish_to_customer_on_commit(
-        customer_id=customer_id,
-        event="balance_updated",
-        data={"stamps": balances.get(Program.Kind.STAMP, 0), "points": balances.get(Program.Kind.POINT, 0)},
-    )
+def order_create_check(
+    *, organization: Organization, customer: Customer | None, currency: str, paid_with_points: int = 0
+) -> None:
+    """The refusals of an order that need no PIN (currency_mismatch, program_not_found,
+    customer_code_required, below_minimum, insufficient_balance for the points paid with),
+    from a plain read without locks: call it before the PIN step. order_create checks again
+    under its lock."""
+    _check_currency(organization, currency)
+    program = point_program_or_404()
+    if not paid_with_points:
+        return
+    if customer is None:
+        raise errors.CUSTOMER_CODE_REQUIRED()
+    if paid_with_points < program.min_redeem_points:
+        raise errors.BELOW_MINIMUM(min_points=program.min_redeem_points)
+    if not program.allow_negative_balance:
+        balance = (
+            Card.objects.filter(customer=customer, program=program).values_list("balance", flat=True).first()
+            or 0
+        )
+        if balance < paid_with_points:
+            raise errors.INSUFFICIENT_BALANCE()
 
 
 def order_create(
@@ -105,9 +121,12 @@ def order_create(
     lines: list[LineInput],
     paid_with_points: int = 0,
     api_key_lookup_id: str = "",
+    pin_challenge_id: uuid.UUID | None = None,
 ) -> OrderOutcome:
     """Record the order and credit its points (to the customer now, or to whoever claims the
-    receipt). Points paid with are taken first: this order's points cannot pay for it."""
+    receipt). Points paid with are taken first: this order's points cannot pay for it.
+    Spends the verified PIN challenge; the customer's profile hears the new balances after
+    commit."""
     _check_currency(organization, currency)
     program = point_program_or_404()
     if paid_with_points and customer is None:
@@ -116,6 +135,7 @@ def order_create(
         raise errors.BELOW_MINIMUM(min_points=program.min_redeem_points)
     now = timezone.now()
     with transaction.atomic(savepoint=False):
+        pin_challenge_spend(challenge_id=pin_challenge_id)
         tier = customer_tier(customer.pk) if customer else None
         earning = earning_compute(
             program=program,
@@ -183,7 +203,8 @@ def order_create(
                 )
                 tier = customer_tier_recalculate(customer_id=customer.pk, now=now)
             balance = card.balance
-            _publish_balances(customer.pk)
+            if paid_with_points or earning.points:
+                balance_updated_publish(customer_id=customer.pk)
         return OrderOutcome(order=order, point_balance=balance, tier=tier)
 
 
@@ -283,7 +304,8 @@ def order_return(
                     note=f"return of order {order.external_id}"[:255],
                 )
                 customer_tier_recalculate(customer_id=order.customer_id)
-            _publish_balances(order.customer_id)
+            if refund or taken:
+                balance_updated_publish(customer_id=order.customer_id)
         try:
             with transaction.atomic():
                 order_return_row = OrderReturn.objects.create(
@@ -338,6 +360,6 @@ def order_claim(*, order_external_id: str, customer: Customer) -> Order:
                 note=f"receipt claimed: order {order.external_id}"[:255],
             )
             customer_tier_recalculate(customer_id=customer.pk)
-            _publish_balances(customer.pk)
+            balance_updated_publish(customer_id=customer.pk)
         order.refresh_from_db()
         return order

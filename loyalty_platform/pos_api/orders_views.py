@@ -12,7 +12,13 @@ from loyalty_platform.identification.services import organization_base_url
 from loyalty_platform.orders.claims import receipt_claim_url
 from loyalty_platform.orders.earning import LineInput
 from loyalty_platform.orders.models import Order, OrderReturn
-from loyalty_platform.orders.services import order_create, order_preview, order_return, point_program_or_404
+from loyalty_platform.orders.services import (
+    order_create,
+    order_create_check,
+    order_preview,
+    order_return,
+    point_program_or_404,
+)
 from loyalty_platform.pos_api import serializers as s
 from loyalty_platform.pos_api.endpoints import Call, Command, PosApiView
 from loyalty_platform.pos_api.output import (
@@ -245,7 +251,12 @@ def order_check(call: Call) -> None:
     call.extra["total"] = _total(data["total"], data["currency"])
     call.extra["lines"] = parse_order_lines(data["lines"])
     call.extra["shop_id"] = _shop_id(call) if "shop_id" in call.request.data or call.api_key.shop_id else None
-    call.customer  # noqa: B018 - an unknown customer is refused before the PIN prompt
+    order_create_check(
+        organization=call.organization,
+        customer=call.customer,
+        currency=data["currency"],
+        paid_with_points=data["paid_with_points"],
+    )
 
 
 def order_record(call: Call) -> RecordedOrder:

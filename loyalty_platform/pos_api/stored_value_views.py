@@ -28,6 +28,7 @@ from loyalty_platform.stored_value.services import (
     giftcard_transact,
     money_entry_reverse,
     prepaid_transact,
+    prepaid_transact_check,
 )
 
 GIFTCARD_CODE = PathObject(
@@ -205,11 +206,12 @@ class PrepaidView(PosApiView):
 
 def prepaid_check(call: Call) -> None:
     call.extra["amount"] = money_amount(call.data["amount"], call.currency)
+    prepaid_transact_check(
+        customer=call.customer, amount=call.extra["amount"], allow_partial=call.data["allow_partial"]
+    )
 
 
 def prepaid_transaction(call: Call) -> Transaction:
-    if "amount" not in call.extra:
-        prepaid_check(call)
     return prepaid_transact(
         customer=call.customer,
         amount=call.extra["amount"],

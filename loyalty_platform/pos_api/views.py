@@ -8,7 +8,7 @@ from rest_framework.exceptions import ValidationError
 from loyalty_platform.core import errors
 from loyalty_platform.coupons.models import Coupon
 from loyalty_platform.coupons.selectors import coupon_by_token
-from loyalty_platform.coupons.services import coupon_redeem
+from loyalty_platform.coupons.services import coupon_redeem, coupon_redeem_check
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.customers.selectors import (
     customer_by_card_number,
@@ -26,6 +26,7 @@ from loyalty_platform.programs.selectors import card_balances
 from loyalty_platform.programs.services import (
     BalanceChange,
     customer_earn,
+    customer_earn_check,
     customer_redeem,
     customer_redeem_check,
 )
@@ -172,6 +173,10 @@ def redeem(call: Call) -> BalanceChange:
     )
 
 
+def earn_check(call: Call) -> None:
+    customer_earn_check(amount=call.data["amount"], card_type=call.data["card_type"])
+
+
 def redeem_check(call: Call) -> None:
     customer_redeem_check(customer=call.customer, value=call.data["value"], card_type=call.data["card_type"])
 
@@ -191,7 +196,16 @@ REDEEM_ERRORS = (
 
 
 class EarnView(PosApiView):
-    post = Command("earn", s.EarnRequest, EarnData, earn, once="pos", pin_action="earn", errors=EARN_ERRORS)
+    post = Command(
+        "earn",
+        s.EarnRequest,
+        EarnData,
+        earn,
+        once="pos",
+        pin_action="earn",
+        check=earn_check,
+        errors=EARN_ERRORS,
+    )
 
 
 class RedeemView(PosApiView):
@@ -209,10 +223,7 @@ class RedeemView(PosApiView):
 
 def coupon_check(call: Call) -> None:
     coupon = coupon_by_token(call.data["token"])
-    if coupon is None:
-        raise errors.COUPON_NOT_FOUND()
-    if coupon.status == Coupon.Status.REDEEMED:
-        raise errors.COUPON_ALREADY_USED()  # no PIN prompt for a used coupon
+    coupon_redeem_check(coupon=coupon)  # no PIN prompt for a coupon that cannot be used
     call.extra["coupon"] = coupon
 
 

@@ -10,6 +10,7 @@ from loyalty_platform.pos_api.endpoints import Call, Command, PathObject, PosApi
 from loyalty_platform.pos_api.output import IsoDateTimeField, MoneyField
 from loyalty_platform.vouchers.models import Voucher
 from loyalty_platform.vouchers.services import (
+    Validation,
     is_locked,
     voucher_code_normalize,
     voucher_find,
@@ -18,6 +19,7 @@ from loyalty_platform.vouchers.services import (
     voucher_refusal,
     voucher_release,
     voucher_reverse,
+    voucher_validate,
 )
 
 VOUCHER_CODE = PathObject(
@@ -58,6 +60,9 @@ class ReverseVoucherRequest(s.PosRequestSerializer):
 
 class ValidateRequest(s.PosRequestSerializer):
     code = s.StrictCharField(max_length=100)
+    amount = s.RawValueField(
+        schema=s.MONEY, required=False, help_text="Basket total, checked against the minimum spend."
+    )
     allow_future_validation = s.StrictBooleanField(required=False, default=False)
     external_id = s.StrictCharField(required=False, max_length=128)
 
@@ -220,25 +225,34 @@ class VoucherReverseView(PosApiView):
     )
 
 
-def validate_voucher(call: Call) -> Voucher:
+def validate_voucher(call: Call) -> Validation:
     data = call.data
-    if data["allow_future_validation"]:
-        voucher = voucher_find(data["code"])
-        refusal = voucher_refusal(voucher, now=timezone.now())
-        if refusal:
-            raise refusal()
-        return voucher
-    return voucher_redeem(
-        code=data["code"], external_id=data.get("external_id", ""), api_key_lookup_id=call.api_key_lookup_id
-    ).voucher
+    amount = money_amount(data["amount"], call.currency, allow_negative=False) if "amount" in data else None
+    return voucher_validate(
+        code=data["code"],
+        use=not data["allow_future_validation"],
+        amount=amount,
+        **call.arguments("external_id"),
+    )
+
+
+class ValidationData(VoucherData):
+    """The voucher as validate found it: `redeemable` says it could be used, `used` whether
+    this call used it (the rest shows the voucher after)."""
+
+    used = serializers.BooleanField()
+
+    def to_representation(self, validation: Validation) -> dict:
+        data = super().to_representation(validation.voucher)
+        return {**data, "redeemable": True, "reason": None, "used": validation.used}
 
 
 class VoucherValidateView(PosApiView):
     post = Command(
         "voucher_validate",
         ValidateRequest,
-        VoucherData,
+        ValidationData,
         validate_voucher,
         once="vouchers/validate",
-        errors=VOUCHER_ERRORS,
+        errors=(*VOUCHER_ERRORS, errors.AMOUNT_REQUIRED),
     )

@@ -1,15 +1,20 @@
 import secrets
+import uuid
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from django.db import transaction
 from django.utils import timezone
 
+from loyalty_platform.audit.services import audit_record
 from loyalty_platform.core import errors
+from loyalty_platform.coupons.services import coupon_issue
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.programs.models import Card, LedgerEntry, Program
-from loyalty_platform.programs.selectors import active_programs
+from loyalty_platform.programs.selectors import active_programs, card_balances
+from loyalty_platform.realtime.publish import publish_to_customer_on_commit
 from loyalty_platform.tiers.services import customer_tier_recalculate
+from loyalty_platform.verification.services import pin_challenge_spend
 
 
 def point_program_create(
@@ -127,15 +132,37 @@ def points_for_amount(*, program: Program, amount) -> int:
 
 
 def stamps_for_amount(*, program: Program, amount) -> int:
+    """The amount rounded half up to whole stamps, which must make 1 to one card's worth:
+    a rounded 0 is refused rather than counted as a stamp nobody paid for, and more than a
+    card (a mistyped amount, as a rule) is refused rather than cut down without a word."""
     stamps = int(Decimal(amount).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
-    return max(1, min(stamps, program.stamps_per_card))
+    if not 1 <= stamps <= program.stamps_per_card:
+        raise errors.AMOUNT_INVALID(field="amount", max=program.stamps_per_card)
+    return stamps
 
 
 @dataclass(frozen=True)
 class BalanceChange:
+    """Balances after the change, and what the change applied: `applied` points or stamps
+    (of the call's card_type) added by an earn or taken by a redeem."""
+
     stamps: int
     points: int
     coupon: object | None = None  # coupons.models.Coupon when a stamp card filled
+    applied: int = 0
+
+
+def balance_updated_publish(*, customer_id: int, balances: dict[str, int] | None = None) -> None:
+    """Tell the customer's profile their balances once the transaction commits. Call it once
+    per change, after the change's last ledger entry; `balances` (by card kind) saves a read
+    when the caller holds every card, else they are read in the transaction."""
+    if balances is None:
+        balances = card_balances(customer_id)
+    publish_to_customer_on_commit(
+        customer_id=customer_id,
+        event="balance_updated",
+        data={"stamps": balances.get(Program.Kind.STAMP, 0), "points": balances.get(Program.Kind.POINT, 0)},
+    )
 
 
 def _program_for(card_type: str, programs: dict[str, Program]) -> Program:
@@ -162,10 +189,37 @@ def _locked_cards(customer: Customer, active: dict[str, Program]) -> dict[str, C
 
 
 def _balances(cards: dict[str, Card]) -> dict[str, int]:
-    return {
-        "stamps": cards[Program.Kind.STAMP].balance if Program.Kind.STAMP in cards else 0,
-        "points": cards[Program.Kind.POINT].balance if Program.Kind.POINT in cards else 0,
-    }
+    """Balances by card kind: a customer without a card of an active program has 0 there."""
+    return {kind: card.balance for kind, card in cards.items()}
+
+
+def _change(cards: dict[str, Card], *, applied: int, coupon=None) -> BalanceChange:
+    balances = _balances(cards)
+    return BalanceChange(
+        stamps=balances.get(Program.Kind.STAMP, 0),
+        points=balances.get(Program.Kind.POINT, 0),
+        coupon=coupon,
+        applied=applied,
+    )
+
+
+def _card_balance(customer: Customer, program: Program) -> int:
+    """A plain read of the customer's balance in the program (0 without a card), no lock."""
+    cards = Card.objects.filter(customer_id=customer.pk, program=program)
+    return cards.values_list("balance", flat=True).first() or 0
+
+
+def customer_earn_check(*, amount, card_type: str) -> int:
+    """The refusals of an earn that need no PIN (program_not_found, amount_invalid), from the
+    cached programs alone: call it before the PIN step. Returns the points or stamps the
+    amount is worth."""
+    return _earn_worth(_program_for(card_type, active_programs()), amount)
+
+
+def _earn_worth(program: Program, amount) -> int:
+    if program.kind == Program.Kind.POINT:
+        return points_for_amount(program=program, amount=amount)
+    return stamps_for_amount(program=program, amount=amount)
 
 
 def customer_earn(
@@ -175,52 +229,58 @@ def customer_earn(
     card_type: str,
     external_id: str,
     api_key_lookup_id: str = "",
+    pin_challenge_id: uuid.UUID | None = None,
 ) -> BalanceChange:
     """Add points (earn ratio times amount, rounded by the program's rule) or stamps (the amount,
-    rounded, 1 to a card's worth). A stamp card that fills issues a coupon for the program's
-    reward and starts again with the extra stamps."""
-    from loyalty_platform.coupons.services import coupon_issue
-
+    rounded, 1 to a card's worth, else amount_invalid). A stamp card that fills issues a coupon
+    for the program's reward and starts again with the extra stamps. Spends the verified PIN
+    challenge; the customer's profile hears the new balances after commit."""
     active = active_programs()
     program = _program_for(card_type, active)
+    applied = _earn_worth(program, amount)
     # No savepoint when nested: a refusal aborts the caller's whole transaction anyway.
     with transaction.atomic(savepoint=False):
+        pin_challenge_spend(challenge_id=pin_challenge_id)
         cards = _locked_cards(customer, active)
         if card_type not in cards:
             cards[card_type] = card_get_or_create_locked(customer_id=customer.pk, program=program)
         card = cards[card_type]
         coupon = None
-        if card_type == Program.Kind.POINT:
-            points = points_for_amount(program=program, amount=amount)
-            if points > 0:
-                ledger_post(
-                    card=card,
-                    delta=points,
-                    cause=LedgerEntry.Cause.EARN,
-                    external_id=external_id,
-                    api_key_lookup_id=api_key_lookup_id,
-                )
-                customer_tier_recalculate(customer_id=customer.pk)
-        else:
-            stamps = stamps_for_amount(program=program, amount=amount)
+        if applied > 0:
             ledger_post(
                 card=card,
-                delta=stamps,
+                delta=applied,
                 cause=LedgerEntry.Cause.EARN,
                 external_id=external_id,
                 api_key_lookup_id=api_key_lookup_id,
             )
-            if card.balance >= program.stamps_per_card:
-                reward_entry = ledger_post(
-                    card=card,
-                    delta=-program.stamps_per_card,
-                    cause=LedgerEntry.Cause.REWARD,
-                    external_id=external_id,
-                    api_key_lookup_id=api_key_lookup_id,
-                    note=program.reward_name,
-                )
-                coupon = coupon_issue(customer=customer, program=program, issuing_entry=reward_entry)
-        return BalanceChange(**_balances(cards), coupon=coupon)
+        if card_type == Program.Kind.POINT:
+            if applied > 0:
+                customer_tier_recalculate(customer_id=customer.pk)
+        elif card.balance >= program.stamps_per_card:
+            reward_entry = ledger_post(
+                card=card,
+                delta=-program.stamps_per_card,
+                cause=LedgerEntry.Cause.REWARD,
+                external_id=external_id,
+                api_key_lookup_id=api_key_lookup_id,
+                note=program.reward_name,
+            )
+            coupon = coupon_issue(customer=customer, program=program, issuing_entry=reward_entry)
+        if applied > 0:
+            balance_updated_publish(customer_id=customer.pk, balances=_balances(cards))
+        return _change(cards, applied=applied, coupon=coupon)
+
+
+def customer_redeem_check(*, customer: Customer, value: int, card_type: str) -> None:
+    """The refusals of a redeem that need no PIN (program_not_found, below_minimum,
+    insufficient_balance), from a plain read without locks: call it before the PIN step.
+    customer_redeem checks the balance again under its lock."""
+    program = _program_for(card_type, active_programs())
+    if card_type == Program.Kind.POINT and value < program.min_redeem_points:
+        raise errors.BELOW_MINIMUM(min_points=program.min_redeem_points)
+    if not program.allow_negative_balance and _card_balance(customer, program) < value:
+        raise errors.INSUFFICIENT_BALANCE()
 
 
 def customer_redeem(
@@ -230,15 +290,18 @@ def customer_redeem(
     card_type: str,
     external_id: str,
     api_key_lookup_id: str = "",
+    pin_challenge_id: uuid.UUID | None = None,
 ) -> BalanceChange:
     """Take points or stamps. Refused below the program's minimum or beyond the balance;
-    a refusal changes nothing."""
+    a refusal changes nothing. Spends the verified PIN challenge; the customer's profile
+    hears the new balances after commit."""
     active = active_programs()
     program = _program_for(card_type, active)
     if card_type == Program.Kind.POINT and value < program.min_redeem_points:
         raise errors.BELOW_MINIMUM(min_points=program.min_redeem_points)
     # No savepoint when nested: a refusal aborts the caller's whole transaction anyway.
     with transaction.atomic(savepoint=False):
+        pin_challenge_spend(challenge_id=pin_challenge_id)
         cards = _locked_cards(customer, active)
         card = cards.get(card_type)
         if card is None or (card.balance < value and not program.allow_negative_balance):
@@ -250,7 +313,24 @@ def customer_redeem(
             external_id=external_id,
             api_key_lookup_id=api_key_lookup_id,
         )
-        return BalanceChange(**_balances(cards))
+        balance_updated_publish(customer_id=customer.pk, balances=_balances(cards))
+        return _change(cards, applied=value)
+
+
+def card_adjust_check(*, customer: Customer, card_type: str, delta: int, reason: str) -> None:
+    """The refusals of a staff adjustment that need no PIN (reason_required, delta_invalid,
+    program_not_found, stamps_exceed_card, insufficient_balance), from a plain read: call it
+    before the PIN step. card_adjust checks again under its lock."""
+    if not reason.strip():
+        raise errors.REASON_REQUIRED()
+    if delta == 0:
+        raise errors.DELTA_INVALID()
+    program = _program_for(card_type, active_programs())
+    balance = _card_balance(customer, program)
+    if card_type == Program.Kind.STAMP and balance + delta >= program.stamps_per_card:
+        raise errors.STAMPS_EXCEED_CARD(stamps_per_card=program.stamps_per_card)
+    if balance + delta < 0 and not program.allow_negative_balance:
+        raise errors.INSUFFICIENT_BALANCE()
 
 
 def card_adjust(
@@ -260,14 +340,12 @@ def card_adjust(
     delta: int,
     reason: str,
     staff_user,
-    challenge_id=None,
+    pin_challenge_id: uuid.UUID | None = None,
 ) -> LedgerEntry:
     """A staff correction of points or stamps: needs a reason, goes through the ledger, lands
     in the audit log, and spends the customer's verified PIN challenge where the preset asks
-    for one. A stamp correction may not fill the card (coupons come from stamps earned)."""
-    from loyalty_platform.audit.services import audit_record
-    from loyalty_platform.verification.services import pin_challenge_spend
-
+    for one. A stamp correction may not fill the card (coupons come from stamps earned).
+    The customer's profile hears the new balances after commit."""
     if not reason.strip():
         raise errors.REASON_REQUIRED()
     if delta == 0:
@@ -275,7 +353,7 @@ def card_adjust(
     active = active_programs()
     program = _program_for(card_type, active)
     with transaction.atomic():
-        pin_challenge_spend(challenge_id=challenge_id)
+        pin_challenge_spend(challenge_id=pin_challenge_id)
         card = card_get_or_create_locked(customer_id=customer.pk, program=program)
         if card_type == Program.Kind.STAMP and card.balance + delta >= program.stamps_per_card:
             raise errors.STAMPS_EXCEED_CARD(stamps_per_card=program.stamps_per_card)
@@ -292,4 +370,5 @@ def card_adjust(
             target=card,
             details={"delta": delta, "reason": reason.strip(), "entry": entry.pk, "balance": card.balance},
         )
+        balance_updated_publish(customer_id=customer.pk)
         return entry

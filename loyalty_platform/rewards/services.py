@@ -1,3 +1,4 @@
+import uuid
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -7,8 +8,9 @@ from loyalty_platform.core import errors
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.programs.models import Card, LedgerEntry, Program
 from loyalty_platform.programs.selectors import active_programs
-from loyalty_platform.programs.services import ledger_post
+from loyalty_platform.programs.services import balance_updated_publish, ledger_post
 from loyalty_platform.rewards.models import Reward, RewardReception
+from loyalty_platform.verification.services import pin_challenge_spend
 
 
 def _point_program() -> Program:
@@ -18,6 +20,23 @@ def _point_program() -> Program:
     return program
 
 
+def reward_reception_check(*, reward: Reward, customer: Customer, pre_redeem: bool = False) -> None:
+    """The refusals of a reward reception that need no PIN (reward_not_found,
+    pre_redeem_not_allowed, program_not_found, insufficient_balance), from a plain read
+    without locks: call it before the PIN step. reward_reception_create checks again under
+    its lock."""
+    if not reward.is_active:
+        raise errors.REWARD_NOT_FOUND()
+    if pre_redeem and not reward.allow_pre_redeem:
+        raise errors.PRE_REDEEM_NOT_ALLOWED()
+    program = _point_program()
+    balance = (
+        Card.objects.filter(customer=customer, program=program).values_list("balance", flat=True).first() or 0
+    )
+    if balance < reward.required_credits:
+        raise errors.INSUFFICIENT_BALANCE()
+
+
 def reward_reception_create(
     *,
     reward: Reward,
@@ -25,14 +44,17 @@ def reward_reception_create(
     pre_redeem: bool = False,
     external_id: str = "",
     api_key_lookup_id: str = "",
+    pin_challenge_id: uuid.UUID | None = None,
 ) -> RewardReception:
-    """Spend the reward's points now; with pre_redeem the reward is collected later."""
+    """Spend the reward's points now; with pre_redeem the reward is collected later. Spends
+    the verified PIN challenge; the customer's profile hears the new balances after commit."""
     if not reward.is_active:
         raise errors.REWARD_NOT_FOUND()
     if pre_redeem and not reward.allow_pre_redeem:
         raise errors.PRE_REDEEM_NOT_ALLOWED()
     program = _point_program()
     with transaction.atomic(savepoint=False):
+        pin_challenge_spend(challenge_id=pin_challenge_id)
         card = (
             Card.objects.select_for_update()
             .select_related("program")
@@ -49,6 +71,7 @@ def reward_reception_create(
             api_key_lookup_id=api_key_lookup_id,
             note=f"reward: {reward.name}"[:255],
         )
+        balance_updated_publish(customer_id=customer.pk)
         return RewardReception.objects.create(
             reward=reward,
             customer=customer,
@@ -97,6 +120,7 @@ def reward_reception_reverse(
             reversed_entry=reception.ledger_entry,
             note=f"reward reversed: {reception.reward.name}"[:255],
         )
+        balance_updated_publish(customer_id=card.customer_id)
         return reception
 
 

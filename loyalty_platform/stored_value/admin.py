@@ -12,7 +12,12 @@ from loyalty_platform.core.errors import DomainError
 from loyalty_platform.core.money import money_amount, money_text
 from loyalty_platform.core.qr import qr_svg
 from loyalty_platform.stored_value.models import Giftcard, GiftcardBatch, MoneyEntry, PrepaidAccount
-from loyalty_platform.stored_value.services import MAX_BATCH, giftcard_batch_generate, money_adjust
+from loyalty_platform.stored_value.services import (
+    MAX_BATCH,
+    giftcard_batch_generate,
+    money_adjust,
+    money_adjust_check,
+)
 from loyalty_platform.verification.admin_forms import PinStepFields, staff_pin_step
 
 
@@ -143,26 +148,30 @@ class AdjustableAdminMixin:
         if customer is None:
             del form.fields["pin"], form.fields["challenge_id"]
         if request.method == "POST" and form.is_valid():
-            passed, challenge = True, None
-            if customer is not None:
-                passed, challenge = staff_pin_step(
-                    form=form, organization=request.organization, customer=customer
-                )
-            if passed:
-                try:
-                    amount = money_amount(str(form.cleaned_data["amount"]), account.currency)
+            done = False
+            try:
+                amount = money_amount(str(form.cleaned_data["amount"]), account.currency)
+                # Refusals that need no PIN come before the customer is asked for one.
+                money_adjust_check(account=account, amount=amount, reason=form.cleaned_data["reason"])
+                passed, challenge = True, None
+                if customer is not None:
+                    passed, challenge = staff_pin_step(
+                        form=form, organization=request.organization, customer=customer
+                    )
+                if passed:
                     money_adjust(
                         account=account,
                         amount=amount,
                         reason=form.cleaned_data["reason"],
                         staff_user=request.user,
-                        challenge_id=challenge,
+                        pin_challenge_id=challenge,
                     )
-                except DomainError as error:
-                    form.add_error("amount", error.code.replace("_", " "))
-                else:
-                    messages.success(request, f"Balance adjusted by {amount} {account.currency}.")
-                    return redirect(f"merchant_admin:{self._url_name('change')}", object_id)
+                    done = True
+            except DomainError as error:
+                form.add_error("amount", error.code.replace("_", " "))
+            if done:
+                messages.success(request, f"Balance adjusted by {amount} {account.currency}.")
+                return redirect(f"merchant_admin:{self._url_name('change')}", object_id)
         context = {
             **self.admin_site.each_context(request),
             "account": account,

@@ -1,3 +1,4 @@
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -7,11 +8,13 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from loyalty_platform.audit.services import audit_record
 from loyalty_platform.core import errors
 from loyalty_platform.core.text import has_control_characters
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.stored_value.codes import giftcard_code_generate, giftcard_code_normalize
 from loyalty_platform.stored_value.models import Giftcard, GiftcardBatch, MoneyEntry, PrepaidAccount
+from loyalty_platform.verification.services import pin_challenge_spend
 
 Account = Giftcard | PrepaidAccount
 MAX_BATCH = 10_000
@@ -209,6 +212,18 @@ def prepaid_account_locked(*, customer: Customer, currency: str) -> PrepaidAccou
     return PrepaidAccount.objects.select_for_update().get(customer=customer)
 
 
+def prepaid_transact_check(*, customer: Customer, amount: Decimal, allow_partial: bool = False) -> None:
+    """The refusal of a prepaid payment that needs no PIN (insufficient_balance: beyond the
+    balance without allow_partial, or nothing to take with it), from a plain read without
+    locks: call it before the PIN step. prepaid_transact checks again under its lock."""
+    if amount >= 0:
+        return
+    balance = PrepaidAccount.objects.filter(customer=customer).values_list("balance", flat=True).first()
+    balance = balance or Decimal("0")
+    if balance + amount < 0 and (not allow_partial or balance == 0):
+        raise errors.INSUFFICIENT_BALANCE()
+
+
 def prepaid_transact(
     *,
     customer: Customer,
@@ -217,8 +232,12 @@ def prepaid_transact(
     external_id: str,
     allow_partial: bool = False,
     api_key_lookup_id: str = "",
+    pin_challenge_id: uuid.UUID | None = None,
 ) -> Transaction:
+    """Top up (amount > 0) or pay (amount < 0) with the customer's prepaid credit; spends the
+    verified PIN challenge (payments ask for one under Balanced and Strict)."""
     with transaction.atomic(savepoint=False):
+        pin_challenge_spend(challenge_id=pin_challenge_id)
         account = prepaid_account_locked(customer=customer, currency=currency)
         return _transact(
             account=account,
@@ -262,18 +281,24 @@ def money_entry_reverse(
         return Transaction(entry=reversal, balance=account.balance)
 
 
+def money_adjust_check(*, account: Account, amount: Decimal, reason: str) -> None:
+    """The refusals of a staff correction that need no PIN (reason_required,
+    insufficient_balance), from the account as read: call it before the PIN step."""
+    if not reason.strip():
+        raise errors.REASON_REQUIRED()
+    if account.balance + amount < 0:
+        raise errors.INSUFFICIENT_BALANCE()
+
+
 def money_adjust(
-    *, account: Account, amount: Decimal, reason: str, staff_user, challenge_id=None
+    *, account: Account, amount: Decimal, reason: str, staff_user, pin_challenge_id: uuid.UUID | None = None
 ) -> MoneyEntry:
     """A staff correction: needs a reason, goes through the ledger, lands in the audit log;
     spends the customer's verified PIN challenge where the preset asks for one."""
-    from loyalty_platform.audit.services import audit_record
-    from loyalty_platform.verification.services import pin_challenge_spend
-
     if not reason.strip():
         raise errors.REASON_REQUIRED()
     with transaction.atomic():
-        pin_challenge_spend(challenge_id=challenge_id)
+        pin_challenge_spend(challenge_id=pin_challenge_id)
         locked = type(account).objects.select_for_update().get(pk=account.pk)
         entry = _post(
             account=locked,

@@ -110,6 +110,60 @@ def voucher_refusal(
     return None
 
 
+def _refuse(voucher: Voucher, *, now: datetime, customer: Customer | None, amount: Decimal | None) -> None:
+    refusal = voucher_refusal(voucher, now=now, customer=customer, amount=amount)
+    if refusal:
+        raise refusal()
+    if voucher.customer_id and customer is not None and customer.pk != voucher.customer_id:
+        raise errors.VOUCHER_NOT_FOUND()  # someone else's voucher
+
+
+def voucher_check(
+    *, code: object, customer: Customer | None = None, amount: Decimal | None = None
+) -> Voucher:
+    """The voucher, when it could be used now (with this customer and basket amount, where
+    given); else its refusal is raised. Reads only: uses nothing, locks nothing. A lock
+    held by another till is not a refusal here (it is temporary; voucher_data shows it)."""
+    voucher = voucher_find(code)
+    _refuse(voucher, now=timezone.now(), customer=customer, amount=amount)
+    return voucher
+
+
+@dataclass(frozen=True)
+class Validation:
+    """What validate did: `redemption` is the use it made, None when it only checked."""
+
+    voucher: Voucher
+    redemption: VoucherRedemption | None
+
+    @property
+    def used(self) -> bool:
+        return self.redemption is not None
+
+
+def voucher_validate(
+    *,
+    code: object,
+    use: bool = True,
+    customer: Customer | None = None,
+    amount: Decimal | None = None,
+    external_id: str = "",
+    api_key_lookup_id: str = "",
+) -> Validation:
+    """The Loyalty Engine's validate: check the voucher and use it (burn it) at once, or with
+    use=False (its allowFutureValidation) only check it, changing nothing."""
+    if not use:
+        return Validation(voucher=voucher_check(code=code, customer=customer, amount=amount), redemption=None)
+    redemption = voucher_redeem(
+        code=code,
+        customer=customer,
+        amount=amount,
+        external_id=external_id,
+        api_key_lookup_id=api_key_lookup_id,
+    )
+    return Validation(voucher=redemption.voucher, redemption=redemption)
+
+
 @dataclass(frozen=True)
 class Lock:
     release_key: str
@@ -184,16 +238,15 @@ def voucher_redeem(
     api_key_lookup_id: str = "",
 ) -> VoucherRedemption:
     """Use the voucher once. A locked voucher needs its release key; an unlinked voucher
-    redeemed with a customer becomes theirs."""
+    redeemed with a customer becomes theirs. Where the promotion has a minimum spend the
+    basket's `amount` is required (amount_required), so leaving it out cannot skip it."""
     now = timezone.now()
     with transaction.atomic(savepoint=False):
         voucher = _locked_voucher(code)
         _lock_buyer_of_limited_promotion(voucher, customer)
-        refusal = voucher_refusal(voucher, now=now, customer=customer, amount=amount)
-        if refusal:
-            raise refusal()
-        if voucher.customer_id and customer is not None and customer.pk != voucher.customer_id:
-            raise errors.VOUCHER_NOT_FOUND()  # someone else's voucher
+        _refuse(voucher, now=now, customer=customer, amount=amount)
+        if amount is None and voucher.promotion.minimum_spend is not None:
+            raise errors.AMOUNT_REQUIRED(field="amount")
         if is_locked(voucher, now):
             if release_key is None:
                 raise errors.VOUCHER_LOCKED(locked_until=voucher.locked_until.isoformat())

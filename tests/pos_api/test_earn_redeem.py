@@ -15,7 +15,13 @@ def earn(pos, customer, **fields):
 
 @pytest.mark.parametrize(
     ("rounding", "amount", "points"),
-    [("down", "12.99", 12), ("nearest", "12.50", 13), ("nearest", "12.49", 12), ("up", "12.01", 13)],
+    [
+        ("down", "12.99", 12),
+        ("down", 12.5, 12),  # a JSON number, as tills usually send it
+        ("nearest", "12.50", 13),
+        ("nearest", "12.49", 12),
+        ("up", "12.01", 13),
+    ],
 )
 def test_earn_points_by_ratio_and_rounding_rule(organization, programs, pos, rounding, amount, points):
     with tenant_context(organization):
@@ -23,9 +29,9 @@ def test_earn_points_by_ratio_and_rounding_rule(organization, programs, pos, rou
         programs["point"].save()
     customer = create_customer(organization, points=100)
 
-    response = earn(pos, customer, amount=Decimal(amount))
+    response = earn(pos, customer, amount=amount)
 
-    assert response.json() == {"data": {"stamps": 0, "points": 100 + points}}
+    assert (response.status_code, response.json()) == (200, {"data": {"stamps": 0, "points": 100 + points}})
     assert balances(organization, customer)["point"] == (100 + points, 100 + points, 2)
 
 
@@ -59,7 +65,7 @@ def test_earn_stamps_fills_a_card_issues_a_coupon_and_carries_over(organization,
     assert balances(organization, customer)["stamp"] == (2, 2, 3)
 
 
-@pytest.mark.parametrize(("amount", "stamps"), [("0.4", 1), ("2.5", 3), (50, 10)])
+@pytest.mark.parametrize(("amount", "stamps"), [("0.5", 1), ("2.5", 3), ("9.4", 9), (10, 10)])
 def test_stamp_amount_is_rounded_at_least_one_at_most_a_card(organization, programs, pos, amount, stamps):
     customer = create_customer(organization)
 
@@ -67,6 +73,21 @@ def test_stamp_amount_is_rounded_at_least_one_at_most_a_card(organization, progr
 
     assert data["stamps"] == stamps % 10
     assert ("coupon" in data) is (stamps == 10)
+
+
+@pytest.mark.parametrize("amount", ["0.4", "10.5", 11, 1_000_000])
+def test_stamp_amounts_outside_one_to_a_card_are_refused_not_clamped(organization, programs, pos, amount):
+    # Rounding to 0 gave a stamp nobody paid for; more than a card was cut to one card silently.
+    customer = create_customer(organization, stamps=3)
+    before = snapshot(organization)
+
+    response = earn(pos, customer, amount=amount, card_type="stamp")
+
+    assert (response.status_code, response.json()) == (
+        422,
+        {"error": "amount_invalid", "field": "amount", "max": 10},
+    )
+    assert snapshot(organization) == before
 
 
 @pytest.mark.parametrize(
