@@ -243,7 +243,7 @@ class ValidationData(VoucherData):
     used = serializers.BooleanField()
 
     def to_representation(self, validation: Validation) -> dict:
-        data = super().to_representation(validation.voucher)
+        data = VoucherData(validation.voucher, context=self.context).data
         return {**data, "redeemable": True, "reason": None, "used": validation.used}
 
 

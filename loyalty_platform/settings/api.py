@@ -26,6 +26,11 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "GiftcardKindEnum": ["printed", "digital"],
         "TransactionKindEnum": ["earn", "redeem"],
+        "QrCardSessionStatusEnum": ["pending", "authenticated", "expired"],
+        "CouponStatusEnum": ["active", "redeemed", "expired", "void"],
+        "VoucherStatusEnum": ["active", "redeemed", "void"],
+        "OrderStatusEnum": "loyalty_platform.orders.models.Order.Status",
+        "RewardReceptionStatusEnum": "loyalty_platform.rewards.models.RewardReception.Status",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

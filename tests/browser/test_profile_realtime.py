@@ -90,6 +90,20 @@ def test_the_pin_appears_on_the_customers_phone_when_the_till_asks(page, server,
     customer = signed_in_page(page, server, organization)
     expect(page.locator("body[data-realtime=subscribed]")).to_have_count(1, timeout=15000)
     expect(page.locator("#pins")).to_be_hidden()
+    till = {"Host": f"{SLUG}.localhost:{server.port}", "X-Api-Key": key}
+    # A stamp to redeem: a call the balance would refuse is refused before any PIN prompt.
+    earned = requests.post(
+        f"http://127.0.0.1:{server.port}/webhook/pos",
+        json={
+            "customer_code": customer.customer_code,
+            "amount": 1,
+            "card_type": "stamp",
+            "external_id": uuid.uuid4().hex,
+        },
+        headers=till,
+        timeout=10,
+    )
+    assert earned.status_code == 200
 
     response = requests.post(
         f"http://127.0.0.1:{server.port}/webhook/redeem",

@@ -13,6 +13,11 @@ from loyalty_platform.demo.setup import DEMO_SLUG, demo_platform_ensure
 from tenants.platform import base_url, organization_hostname, platform_base_url
 
 
+def web_workers() -> int:
+    """As deployed: WEB_CONCURRENCY web processes, else one per core."""
+    return int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 1)
+
+
 class Command(BaseCommand):
     help = (
         "Start the whole platform in the foreground: migrate, ensure the demo organization, "
@@ -22,6 +27,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=None)
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=web_workers(),
+            help="web worker processes (default: WEB_CONCURRENCY, else the number of cores)",
+        )
 
     def handle(self, *args, **options):
         port = options["port"] or int(settings.PLATFORM_HOST.partition(":")[2] or 8000)
@@ -41,6 +52,8 @@ class Command(BaseCommand):
                 "--no-access-log",
                 "--lifespan",
                 "off",
+                "--workers",
+                str(options["workers"]),
             ],
             "worker": [
                 python,
