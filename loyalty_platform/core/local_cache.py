@@ -7,7 +7,8 @@ docs/decisions/XXXX-in-process-caches.md says why and how they stay fresh:
   every change sets anew (`announce_change`) and which the POS rate-limit script reads on
   each call (`observe`): a changed value clears every local entry;
 - an entry nothing confirmed for LOCAL_CACHE_SECONDS is loaded again, which bounds staleness
-  where no POS call reads that value (pages, Celery) or while Redis is unreachable.
+  where no POS call reads that value (pages, Celery) or while Redis is unreachable; any
+  entry is loaded again after MAX_AGE_SECONDS.
 
 Values are shared by every thread of the process: callers treat them as read-only."""
 
@@ -25,6 +26,9 @@ T = TypeVar("T")
 
 # An attacker can make up host names and key ids; each cache keeps at most this many entries.
 MAX_ENTRIES = 10_000
+# However often confirmed, an entry is loaded again after this long, as the shared copies
+# expire: changes made without signals (QuerySet.update()) are announced by nothing.
+MAX_AGE_SECONDS = 300
 
 _clock = time.monotonic
 
@@ -64,7 +68,11 @@ class LocalCache:
     def get_or_load(self, key: Hashable, load: Callable[[], T]) -> T:
         now = _clock()
         entry = self._entries.get(key)
-        if entry is not None and now - max(entry[0], _state.confirmed_at) < settings.LOCAL_CACHE_SECONDS:
+        if (
+            entry is not None
+            and now - entry[0] < MAX_AGE_SECONDS
+            and now - max(entry[0], _state.confirmed_at) < settings.LOCAL_CACHE_SECONDS
+        ):
             return entry[1]
         generation = _state.generation
         value = load()
@@ -116,6 +124,18 @@ def observe(remote: bytes | None, *, read_at: float) -> bool:
     return changed
 
 
+_UNSEEN = object()
+
+
+def lost_sight() -> None:
+    """A read of the value failed: changes made meanwhile may go unseen (one whose
+    announcement failed after its commit), so the next value read counts as a change and
+    clears the caches, which then fill from the database and the shared cache again."""
+    with _state.lock:
+        if _state.remote is not _State:
+            _state.remote = _UNSEEN
+
+
 def announce_change() -> None:
     """Tell the other processes that something cached changed: a new random value, so that
     no sequence of changes (or Redis losing its data) brings back a value a process saw.
@@ -134,5 +154,6 @@ def changed_elsewhere() -> bool:
         "cache invalidation read", lambda: lp_redis.client().get(generation_key()), lp_redis.NOT_READ
     )
     if remote is lp_redis.NOT_READ:
+        lost_sight()
         return False
     return observe(remote, read_at=read_at)

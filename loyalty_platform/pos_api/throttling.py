@@ -37,7 +37,9 @@ class ApiKeyRateThrottle(BaseThrottle):
             WINDOW_SECONDS,
             local_cache.generation_key(),
         )
-        if generation is not lp_redis.NOT_READ and local_cache.observe(generation, read_at=read_at):
+        if generation is lp_redis.NOT_READ:
+            local_cache.lost_sight()
+        elif local_cache.observe(generation, read_at=read_at):
             authentication_recheck(request, view)
         limit = rate_limit_for(group=group, organization=request._request.organization, api_key=request.auth)
         self.wait_seconds = math.ceil(ttl_ms / 1000)

@@ -57,6 +57,10 @@ def test_reading_an_unchanged_value_confirms_every_entry(clock):
         assert local_cache.observe(b"v1", read_at=clock()) is False
 
     assert (cache.get_or_load("k", load), load.count) == (1, 1)
+    # Changes made without signals announce nothing: however confirmed, entries age out.
+    clock.now = 1000.0 + local_cache.MAX_AGE_SECONDS
+    local_cache.observe(b"v1", read_at=clock())
+    assert cache.get_or_load("k", load) == 2
 
 
 def test_a_changed_value_clears_every_cache(clock):
@@ -72,6 +76,19 @@ def test_a_changed_value_clears_every_cache(clock):
     first.get_or_load("k", Loads())
     assert local_cache.observe(None, read_at=clock()) is True
     assert len(first) == 0
+
+
+def test_the_first_value_read_after_a_failed_read_counts_as_a_change(clock):
+    """Redis was unreachable: a change whose announcement failed would go unseen."""
+    cache = LocalCache("test")
+    local_cache.observe(b"v1", read_at=clock())
+    cache.get_or_load("k", Loads())
+
+    local_cache.lost_sight()
+    assert len(cache) == 1  # still served while Redis is away
+    assert local_cache.observe(b"v1", read_at=clock()) is True
+
+    assert len(cache) == 0
 
 
 def test_the_first_value_read_is_a_baseline_that_clears_nothing(clock):
