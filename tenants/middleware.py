@@ -7,6 +7,7 @@ from django.urls import set_urlconf
 from django_tenants.utils import get_public_schema_name
 
 from loyalty_platform.core.faults import SERVICE_FAULTS, service_unavailable_response
+from loyalty_platform.core.local_cache import changed_elsewhere
 from tenants.platform import is_valid_hostname, platform_hostnames
 from tenants.selectors import organization_for_hostname
 
@@ -52,6 +53,8 @@ class TenantHostMiddleware:
         else:
             try:
                 organization = organization_for_hostname(hostname)
+                if organization is None and changed_elsewhere():
+                    organization = organization_for_hostname(hostname)
             except SERVICE_FAULTS as error:
                 # Before any view, so FaultMiddleware's process_exception would not see it.
                 return service_unavailable_response(request, error)

@@ -1,16 +1,24 @@
 import hashlib
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.core.cache import caches
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
+from loyalty_platform.core.local_cache import LocalCache
 from tenants.models import ApiKey, Organization, Subscription
 
+# Two tiers (docs/decisions/XXXX-in-process-caches.md): a copy in this process, in front of
+# the shared copy in Redis that a fresh process or one that cleared its own starts from.
 _DOMAIN_CACHE_SECONDS = 300
 _UNKNOWN_DOMAIN_CACHE_SECONDS = 30
 _UNKNOWN = "unknown"
+
+_local_domains = LocalCache("domains")
+_local_api_keys = LocalCache("api keys")
+_local_subscriptions = LocalCache("subscriptions")
 
 
 def domain_cache_key(hostname: str) -> str:
@@ -28,51 +36,69 @@ def _organization_to_cache(organization: Organization) -> dict:
 
 
 def _organization_from_cache(values: dict) -> Organization:
+    # A new object each time: requests set their own domain_url on it.
     return Organization.from_db("default", list(values), list(values.values()))
 
 
-def organization_for_hostname(hostname: str) -> Organization | None:
-    """The active organization a host name routes to, cached in Redis; None when unknown."""
+def _shared_organization_for_hostname(hostname: str) -> dict | str:
     key = domain_cache_key(hostname)
     cached = _platform_cache().get(key)
     if cached is None:
         organization = Organization.objects.filter(domains__domain=hostname, is_active=True).first()
         if organization is None:
             _platform_cache().set(key, _UNKNOWN, _UNKNOWN_DOMAIN_CACHE_SECONDS)
-            return None
-        _platform_cache().set(key, _organization_to_cache(organization), _DOMAIN_CACHE_SECONDS)
-        return organization
+            return _UNKNOWN
+        cached = _organization_to_cache(organization)
+        _platform_cache().set(key, cached, _DOMAIN_CACHE_SECONDS)
+    return cached
+
+
+def organization_for_hostname(hostname: str) -> Organization | None:
+    """The active organization a host name routes to, cached; None when unknown."""
+    cached = _local_domains.get_or_load(hostname, lambda: _shared_organization_for_hostname(hostname))
     if cached == _UNKNOWN:
         return None
     return _organization_from_cache(cached)
 
 
 def forget_hostnames(hostnames: list[str]) -> None:
+    _local_domains.forget(hostnames)
     _platform_cache().delete_many([domain_cache_key(hostname) for hostname in hostnames])
 
 
 def subscription_cache_key(organization_id: int) -> str:
-    return f"subscription:{organization_id}"
+    return f"subscription-periods:{organization_id}"
 
 
 def organization_subscription_is_active(*, organization: Organization) -> bool:
-    """Cached for a minute; subscription changes forget it (tenants.signals)."""
-    key = subscription_cache_key(organization.pk)
-    cached = _platform_cache().get(key)
-    if cached is None:
-        cached = _subscription_is_active(organization)
-        _platform_cache().set(key, cached, 60)
-    return cached
-
-
-def _subscription_is_active(organization: Organization) -> bool:
+    """Whether a subscription covers this moment. The periods that cover now or later are
+    cached, so a subscription that ends or starts later needs no new look-up when it does;
+    subscription changes forget them (tenants.signals)."""
+    periods = _local_subscriptions.get_or_load(
+        organization.pk, lambda: _shared_subscription_periods(organization.pk)
+    )
     now = timezone.now()
-    return Subscription.objects.filter(
-        Q(ends_at__isnull=True) | Q(ends_at__gt=now),
-        organization_id=organization.pk,
-        status__in=[Subscription.Status.ACTIVE, Subscription.Status.TRIALING],
-        started_at__lte=now,
-    ).exists()
+    return any(started_at <= now and (ends_at is None or now < ends_at) for started_at, ends_at in periods)
+
+
+def _shared_subscription_periods(organization_id: int) -> list[tuple[datetime, datetime | None]]:
+    key = subscription_cache_key(organization_id)
+    periods = _platform_cache().get(key)
+    if periods is None:
+        periods = list(
+            Subscription.objects.filter(
+                Q(ends_at__isnull=True) | Q(ends_at__gt=timezone.now()),
+                organization_id=organization_id,
+                status__in=[Subscription.Status.ACTIVE, Subscription.Status.TRIALING],
+            ).values_list("started_at", "ends_at")
+        )
+        _platform_cache().set(key, periods, _DOMAIN_CACHE_SECONDS)
+    return periods
+
+
+def forget_subscriptions(organization_ids: list[int]) -> None:
+    _local_subscriptions.forget(organization_ids)
+    _platform_cache().delete_many([subscription_cache_key(pk) for pk in organization_ids])
 
 
 API_KEY_PREFIX = "sk_live_"
@@ -106,13 +132,8 @@ def parse_api_key(raw_key: str) -> tuple[str, str] | None:
     return lookup_id, secret
 
 
-def api_key_authenticate(raw_key: str) -> tuple[AuthenticatedApiKey, Organization] | None:
-    """The key and its organization when `raw_key` is a live key of an active organization.
-    Warm look-ups come from Redis (no database query); revocation and changes forget them."""
-    parsed = parse_api_key(raw_key)
-    if parsed is None:
-        return None
-    lookup_id, secret = parsed
+def _shared_api_key(lookup_id: str) -> dict | str:
+    """The key as the shared cache or the database has it; `key` made an AuthenticatedApiKey."""
     cache_key = api_key_cache_key(lookup_id)
     cached = _platform_cache().get(cache_key)
     if cached is None:
@@ -132,10 +153,25 @@ def api_key_authenticate(raw_key: str) -> tuple[AuthenticatedApiKey, Organizatio
                 "organization": _organization_to_cache(api_key.organization),
             }
         _platform_cache().set(cache_key, cached, _API_KEY_CACHE_SECONDS)
+    if cached == _UNKNOWN:
+        return cached
+    return {**cached, "key": AuthenticatedApiKey(**cached["key"])}
+
+
+def api_key_authenticate(raw_key: str) -> tuple[AuthenticatedApiKey, Organization] | None:
+    """The key and its organization when `raw_key` is a live key of an active organization.
+    Warm look-ups come from this process's memory (no round trip); revocation and changes
+    forget them (tenants.signals)."""
+    parsed = parse_api_key(raw_key)
+    if parsed is None:
+        return None
+    lookup_id, secret = parsed
+    cached = _local_api_keys.get_or_load(lookup_id, lambda: _shared_api_key(lookup_id))
     if cached == _UNKNOWN or not constant_time_compare(api_key_hash(secret), cached["secret_hash"]):
         return None
-    return AuthenticatedApiKey(**cached["key"]), _organization_from_cache(cached["organization"])
+    return cached["key"], _organization_from_cache(cached["organization"])
 
 
 def forget_api_keys(lookup_ids: list[str]) -> None:
+    _local_api_keys.forget(lookup_ids)
     _platform_cache().delete_many([api_key_cache_key(lookup_id) for lookup_id in lookup_ids])

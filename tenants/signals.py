@@ -1,12 +1,23 @@
-"""Keep the cached host look-ups in step with the Domain and Organization tables."""
+"""Keep the cached look-ups (this process's copies, the shared copies in Redis and other
+processes' copies, through the announced change) in step with the platform's tables."""
 
-from django.core.cache import caches
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
+from loyalty_platform.core.local_cache import announce_change
 from tenants.models import ApiKey, Domain, Organization, Subscription
-from tenants.selectors import forget_api_keys, forget_hostnames, subscription_cache_key
+from tenants.selectors import forget_api_keys, forget_hostnames, forget_subscriptions
+
+
+def _forget_now_and_after_commit(forget) -> None:
+    def forget_and_announce() -> None:
+        forget()
+        announce_change()
+
+    forget_and_announce()
+    # Also after commit, so a request racing the transaction cannot keep the old row.
+    transaction.on_commit(forget_and_announce)
 
 
 @receiver(pre_save, sender=Domain)
@@ -24,9 +35,7 @@ def _forget_domain(sender, instance: Domain, **kwargs) -> None:
     previous = getattr(instance, "_previous_hostname", None)
     if previous:
         hostnames.append(previous)
-    forget_hostnames(hostnames)
-    # Also after commit, so a request racing the transaction cannot re-cache the old row.
-    transaction.on_commit(lambda: forget_hostnames(hostnames))
+    _forget_now_and_after_commit(lambda: forget_hostnames(hostnames))
 
 
 @receiver(post_save, sender=Organization)
@@ -40,21 +49,18 @@ def _forget_organization(sender, instance: Organization, **kwargs) -> None:
         forget_hostnames(hostnames)
         forget_api_keys(lookup_ids)
 
-    forget()
-    transaction.on_commit(forget)
+    _forget_now_and_after_commit(forget)
 
 
 @receiver(post_save, sender=ApiKey)
 @receiver(post_delete, sender=ApiKey)
 def _forget_api_key(sender, instance: ApiKey, **kwargs) -> None:
     lookup_ids = [instance.lookup_id]
-    forget_api_keys(lookup_ids)
-    transaction.on_commit(lambda: forget_api_keys(lookup_ids))
+    _forget_now_and_after_commit(lambda: forget_api_keys(lookup_ids))
 
 
 @receiver(post_save, sender=Subscription)
 @receiver(post_delete, sender=Subscription)
 def _forget_subscription(sender, instance: Subscription, **kwargs) -> None:
-    key = subscription_cache_key(instance.organization_id)
-    caches["platform"].delete(key)
-    transaction.on_commit(lambda: caches["platform"].delete(key))
+    organization_ids = [instance.organization_id]
+    _forget_now_and_after_commit(lambda: forget_subscriptions(organization_ids))

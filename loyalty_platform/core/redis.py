@@ -19,13 +19,15 @@ from django.core.cache.backends.redis import RedisCacheClient
 from loyalty_platform.core.faults import REDIS_FAULTS, warn_degraded
 
 # INCR a fixed-window counter and start its window on the first hit, in one atomic step.
-# Returns [count, milliseconds left in the window].
+# Returns [count, milliseconds left in the window, the value of KEYS[2] if given (else nil)].
 _WINDOW_INCR = """
 local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
-return {count, ttl}
+local read = false
+if KEYS[2] then read = redis.call('GET', KEYS[2]) end
+return {count, ttl, read}
 """
 
 
@@ -95,13 +97,27 @@ def window_incr(redis_key: str, window_seconds: float) -> tuple[int, int]:
     """Count a hit in a fixed window; returns (hits so far, milliseconds until it resets).
     With Redis unreachable nothing is counted and (0, whole window) comes back: every rate
     limit built on this fails open rather than refusing all calls."""
+    count, ttl_ms, _ = window_incr_reading(redis_key, window_seconds, None)
+    return count, ttl_ms
+
+
+NOT_READ = object()
+
+
+def window_incr_reading(
+    redis_key: str, window_seconds: float, read_key: str | None
+) -> tuple[int, int, object]:
+    """window_incr, also reading `read_key` in the same round trip: (hits so far,
+    milliseconds until the window resets, the value read or None). With Redis unreachable:
+    (0, whole window, NOT_READ)."""
     window_ms = int(window_seconds * 1000)
-    count, ttl_ms = fail_open(
+    keys = [redis_key] if read_key is None else [redis_key, read_key]
+    count, ttl_ms, *read = fail_open(
         "rate-limit counter",
-        lambda: _window_incr_script()(keys=[redis_key], args=[window_ms]),
-        (0, window_ms),
+        lambda: _window_incr_script()(keys=keys, args=[window_ms]),
+        (0, window_ms, NOT_READ),
     )
-    return int(count), int(ttl_ms)
+    return int(count), int(ttl_ms), read[0] if read else None
 
 
 class SharedConnectionPool(redis.ConnectionPool):

@@ -5,6 +5,7 @@ from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, Th
 from rest_framework.permissions import BasePermission
 
 from loyalty_platform.core import errors, throttle
+from loyalty_platform.core.local_cache import changed_elsewhere
 from tenants.middleware import use_organization_schema
 from tenants.selectors import api_key_authenticate, organization_subscription_is_active
 from tenants.services import api_key_touch
@@ -27,6 +28,27 @@ def _refuse(request) -> NoReturn:
     raise AuthenticationFailed()
 
 
+def _use_organization(django_request, organization, domain_url: str) -> None:
+    organization.domain_url = domain_url
+    use_organization_schema(organization)
+    django_request.organization = organization
+    django_request.tenant = organization
+
+
+def authentication_recheck(request, view) -> None:
+    """The key, its organization and the subscription checked again from fresh look-ups,
+    after another process announced a change that may make the cached copies this request
+    was let in with stale (pos_api.throttling). The request goes on with the fresh ones."""
+    found = api_key_authenticate(_raw_key(request))
+    django_request = request._request
+    if found is None or found[1].pk != django_request.organization.pk:
+        raise AuthenticationFailed()
+    api_key, organization = found
+    _use_organization(django_request, organization, django_request.organization.domain_url)
+    request.auth = api_key
+    ActiveSubscriptionForWrites().has_permission(request, view)
+
+
 class ApiKeyAuthentication(BaseAuthentication):
     """`X-Api-Key: <key>` or `Authorization: Bearer <key>`. On an organization's host the
     key must belong to that organization; on the platform host the key picks the
@@ -37,16 +59,15 @@ class ApiKeyAuthentication(BaseAuthentication):
         if not raw_key:
             raise NotAuthenticated()
         found = api_key_authenticate(raw_key)
+        if found is None and changed_elsewhere():
+            found = api_key_authenticate(raw_key)
         if found is None:
             _refuse(request)
         api_key, organization = found
         django_request = request._request
         host_organization = getattr(django_request, "organization", None)
         if host_organization is None:
-            organization.domain_url = django_request.get_host()
-            use_organization_schema(organization)
-            django_request.organization = organization
-            django_request.tenant = organization
+            _use_organization(django_request, organization, django_request.get_host())
         elif host_organization.pk != organization.pk:
             _refuse(request)
         api_key_touch(api_key_id=api_key.id, lookup_id=api_key.lookup_id)
@@ -67,6 +88,10 @@ class ActiveSubscriptionForWrites(BasePermission):
     def has_permission(self, request, view) -> bool:
         if request.method in ("GET", "HEAD", "OPTIONS"):
             return True
-        if not organization_subscription_is_active(organization=request._request.organization):
-            raise errors.SUBSCRIPTION_REQUIRED()
-        return True
+        organization = request._request.organization
+        if organization_subscription_is_active(organization=organization):
+            return True
+        # Renewed in another process moments ago? Asked only before refusing.
+        if changed_elsewhere() and organization_subscription_is_active(organization=organization):
+            return True
+        raise errors.SUBSCRIPTION_REQUIRED()

@@ -4,7 +4,9 @@ from django.conf import settings
 from django.db import connection
 from rest_framework.throttling import BaseThrottle
 
+from loyalty_platform.core import local_cache
 from loyalty_platform.core import redis as lp_redis
+from loyalty_platform.pos_api.authentication import authentication_recheck
 
 WINDOW_SECONDS = 60
 
@@ -18,16 +20,28 @@ def rate_limit_for(*, group: str, organization, api_key) -> int:
 
 
 class ApiKeyRateThrottle(BaseThrottle):
-    """Requests per minute per API key and endpoint group, counted atomically in Redis."""
+    """Requests per minute per API key and endpoint group, counted atomically in Redis.
+
+    The same round trip reads the platform's cache invalidation value: when another
+    process changed a key, a subscription, a program..., this process's cached copies are
+    dropped and the request's key and subscription checked again before it goes on
+    (docs/decisions/XXXX-in-process-caches.md)."""
 
     def allow_request(self, request, view) -> bool:
         group = getattr(view, "rate_limit_group", None)
         if group is None or request.auth is None:
             return True
-        limit = rate_limit_for(group=group, organization=request._request.organization, api_key=request.auth)
-        count, ttl_ms = lp_redis.window_incr(
-            lp_redis.key("ratelimit", connection.schema_name, request.auth.lookup_id, group), WINDOW_SECONDS
+        read_at = local_cache.clock()
+        count, ttl_ms, generation = lp_redis.window_incr_reading(
+            lp_redis.key("ratelimit", connection.schema_name, request.auth.lookup_id, group),
+            WINDOW_SECONDS,
+            local_cache.generation_key(),
         )
+        if generation is lp_redis.NOT_READ:
+            local_cache.lost_sight()
+        elif local_cache.observe(generation, read_at=read_at):
+            authentication_recheck(request, view)
+        limit = rate_limit_for(group=group, organization=request._request.organization, api_key=request.auth)
         self.wait_seconds = math.ceil(ttl_ms / 1000)
         return count <= limit
 

@@ -1,19 +1,17 @@
-from django.core.cache import cache
-
+from loyalty_platform.core.schema_cache import schema_cached
 from loyalty_platform.programs.models import Card, Program
 
-_PROGRAM_CACHE_SECONDS = 300
 ACTIVE_PROGRAMS_CACHE_KEY = "programs:active"
 
 
 def active_programs() -> dict[str, Program]:
-    """The organization's active programs by kind, cached per schema in one key (the default
-    cache's key function adds the schema); programs.signals forgets it when a program changes."""
-    programs = cache.get(ACTIVE_PROGRAMS_CACHE_KEY)
-    if programs is None:
-        programs = {program.kind: program for program in Program.objects.filter(is_active=True)}
-        cache.set(ACTIVE_PROGRAMS_CACHE_KEY, programs, _PROGRAM_CACHE_SECONDS)
-    return programs
+    """The organization's active programs by kind, cached per schema (read-only: the objects
+    are shared by the process's threads); programs.signals forgets them when a program
+    changes."""
+    return schema_cached(
+        ACTIVE_PROGRAMS_CACHE_KEY,
+        lambda: {program.kind: program for program in Program.objects.filter(is_active=True)},
+    )
 
 
 def active_program(kind: str) -> Program | None:

@@ -51,6 +51,10 @@ REDIS_CLIENT_TIMEOUTS = {
     "socket_timeout": REDIS_SOCKET_TIMEOUT,
 }
 
+# A process's own copy of a host, key, subscription or program look-up that no POS call has
+# confirmed for this long is looked up again (docs/decisions/XXXX-in-process-caches.md).
+LOCAL_CACHE_SECONDS = env.float("LOCAL_CACHE_SECONDS", default=10.0)
+
 
 def redis_settings(redis_url: str, namespace: str) -> dict:
     return {

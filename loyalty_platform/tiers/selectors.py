@@ -1,19 +1,13 @@
-from django.core.cache import cache
-
+from loyalty_platform.core.schema_cache import schema_cached
 from loyalty_platform.tiers.models import CustomerTier, Tier
 
 TIERS_CACHE_KEY = "tiers:all"
-_TIERS_CACHE_SECONDS = 300
 
 
 def tiers_ascending() -> list[Tier]:
-    """The organization's tiers, lowest threshold first, cached per schema; tiers.signals
-    forgets them when a tier changes."""
-    tiers = cache.get(TIERS_CACHE_KEY)
-    if tiers is None:
-        tiers = list(Tier.objects.order_by("threshold_points"))
-        cache.set(TIERS_CACHE_KEY, tiers, _TIERS_CACHE_SECONDS)
-    return tiers
+    """The organization's tiers, lowest threshold first, cached per schema (read-only);
+    tiers.signals forgets them when a tier changes."""
+    return schema_cached(TIERS_CACHE_KEY, lambda: list(Tier.objects.order_by("threshold_points")))
 
 
 def tier_for_points(points: int, tiers: list[Tier]) -> Tier | None:
