@@ -60,6 +60,7 @@ class PathObject:
     missing: ErrorType
     parse: Callable[[object], object | None]
     fetch: Callable[[object], object | None] | None = None
+    refusals: tuple[ErrorType, ...] = ()  # what `parse` may raise besides, for the docs
 
     def resolve(self, raw: object) -> object:
         value = self.parse(raw)
@@ -70,11 +71,25 @@ class PathObject:
         return value
 
 
+def row_by_text_id(model, missing: ErrorType, *related: str) -> PathObject:
+    """A row named by a short text id (QR sessions, invitations)."""
+    return PathObject(
+        missing=missing,
+        parse=lambda raw: str(raw)[:32],
+        fetch=lambda pk: model.objects.select_related(*related).filter(pk=pk).first(),
+    )
+
+
 def parse_uuid(raw: object) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(raw))
     except ValueError:
         return None
+
+
+def row_by_uuid(missing: ErrorType) -> PathObject:
+    """An object named by a UUID: parsed here, fetched (under its locks) by the service."""
+    return PathObject(missing=missing, parse=parse_uuid)
 
 
 def parse_customer_code(raw: object) -> int | None:
@@ -143,6 +158,7 @@ class Operation:
 
     errors: tuple[ErrorType, ...] = ()  # its own refusals (the shared ones are added by schema.py)
     many: bool = False  # `data` is a list of what `response` renders
+    rate_limit: str | None = None  # the rate limit group, when not the default of its kind
 
     def __get__(self, view, owner=None):
         # Bound to the view, a declaration is the handler APIView.dispatch calls.
@@ -268,18 +284,17 @@ class PosApiView(APIView):
     throttle_classes = [ApiKeyRateThrottle]
     parser_classes = [ExactJSONParser]
     renderer_classes = [JSONRenderer]
-    rate_limit_group = "transactions"
     # The URL's segments that name an object: how each resolves (PathObject), for every method.
     path: dict[str, PathObject] = {}
 
-    def operations(self) -> dict[str, Operation]:
-        return {
-            method: operation
-            for method in ("get", "post")
-            if isinstance(
-                operation := type(self).__dict__.get(method) or getattr(type(self), method, None), Operation
-            )
-        }
+    @property
+    def rate_limit_group(self) -> str:
+        """The per-key rate limit this call counts against: look-ups share the "customer"
+        budget, changes the "transactions" one, unless the operation names its own."""
+        operation = getattr(type(self), self.request.method.lower(), None)
+        if isinstance(operation, Operation) and operation.rate_limit:
+            return operation.rate_limit
+        return "customer" if isinstance(operation, Query) else "transactions"
 
 
 @csrf_exempt  # machines call it: a POST to a wrong path is a 404 like any other, not a CSRF 403

@@ -17,7 +17,7 @@ from loyalty_platform.identification.services import (
     qr_card_session_status,
 )
 from loyalty_platform.pos_api import serializers as s
-from loyalty_platform.pos_api.endpoints import Call, Command, PathObject, PosApiView, Query
+from loyalty_platform.pos_api.endpoints import Call, Command, PosApiView, Query, row_by_text_id
 from loyalty_platform.pos_api.output import IsoDateTimeField, OmitNoneSerializer
 
 
@@ -74,23 +74,9 @@ class QrCardSessionsView(PosApiView):
     post = Command("qr_card_session_create", QrCardSessionRequest, SessionData, session_start)
 
 
-SESSION = PathObject(
-    missing=errors.QR_SESSION_NOT_FOUND,
-    parse=lambda raw: str(raw)[:32],
-    fetch=lambda pk: QrCardSession.objects.select_related("customer").filter(pk=pk).first(),
-)
-
-
 class QrCardSessionView(PosApiView):
-    rate_limit_group = "customer"
-
-    path = {"session_id": SESSION}
-    get = Query(
-        "qr_card_session_status",
-        SessionStatusData,
-        lambda call: call.path["session_id"],
-        errors=(errors.QR_SESSION_NOT_FOUND,),
-    )
+    path = {"session_id": row_by_text_id(QrCardSession, errors.QR_SESSION_NOT_FOUND, "customer")}
+    get = Query("qr_card_session_status", SessionStatusData, lambda call: call.path["session_id"])
 
 
 class InvitationData(serializers.Serializer):
@@ -127,32 +113,20 @@ def invite(call: Call) -> Invitation:
     )
 
 
-class InvitationsView(PosApiView):
-    rate_limit_group = "customer"
+INVITATION_ERRORS = (errors.PHONE_OR_EMAIL_REQUIRED, errors.PHONE_INVALID, errors.INVALID_EMAIL)
 
+
+class InvitationsView(PosApiView):
     post = Command(
         "invitation_create",
         InvitationRequest,
         InvitationData,
         invite,
-        errors=(errors.PHONE_OR_EMAIL_REQUIRED, errors.PHONE_INVALID, errors.INVALID_EMAIL),
+        rate_limit="customer",
+        errors=INVITATION_ERRORS,
     )
-
-
-INVITATION = PathObject(
-    missing=errors.INVITATION_NOT_FOUND,
-    parse=lambda raw: str(raw)[:32],
-    fetch=lambda pk: Invitation.objects.select_related("customer").filter(pk=pk).first(),
-)
 
 
 class InvitationView(PosApiView):
-    rate_limit_group = "customer"
-
-    path = {"invitation_id": INVITATION}
-    get = Query(
-        "invitation_status",
-        InvitationStatusData,
-        lambda call: call.path["invitation_id"],
-        errors=(errors.INVITATION_NOT_FOUND,),
-    )
+    path = {"invitation_id": row_by_text_id(Invitation, errors.INVITATION_NOT_FOUND, "customer")}
+    get = Query("invitation_status", InvitationStatusData, lambda call: call.path["invitation_id"])

@@ -421,10 +421,13 @@ def order_preview_call(call: Call) -> dict:
 
 
 class OrderPreviewView(PosApiView):
-    rate_limit_group = "customer"
-
     post = Command(
-        "order_preview", OrderPreviewRequest, OrderPreviewData, order_preview_call, errors=ORDER_INPUT_ERRORS
+        "order_preview",
+        OrderPreviewRequest,
+        OrderPreviewData,
+        order_preview_call,
+        rate_limit="customer",
+        errors=ORDER_INPUT_ERRORS,
     )
 
 

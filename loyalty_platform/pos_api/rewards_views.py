@@ -11,7 +11,7 @@ from loyalty_platform.pos_api.endpoints import (
     PathObject,
     PosApiView,
     Query,
-    parse_uuid,
+    row_by_uuid,
 )
 from loyalty_platform.pos_api.output import IsoDateTimeField
 from loyalty_platform.profile.selectors import customer_wallet
@@ -33,7 +33,7 @@ REWARD = PathObject(
     parse=lambda raw: int(raw) if str(raw).isdigit() and len(str(raw)) < 19 else None,
     fetch=lambda pk: Reward.objects.filter(pk=pk, is_active=True).first(),
 )
-RECEPTION = PathObject(missing=errors.RECEPTION_NOT_FOUND, parse=parse_uuid)
+RECEPTION = row_by_uuid(errors.RECEPTION_NOT_FOUND)
 
 
 class ReceptionRequest(s.VerificationFieldsMixin, s.PosRequestSerializer):
@@ -95,8 +95,6 @@ def catalog(call: Call) -> list:
 
 
 class CustomerRewardsView(PosApiView):
-    rate_limit_group = "customer"
-
     path = {"customer_code": CUSTOMER}
     get = Query("customer_rewards", CatalogEntryData, catalog, many=True)
 
@@ -157,55 +155,43 @@ class ReceptionsView(PosApiView):
     )
 
 
-def reception_reverse(call: Call) -> RewardReception:
-    return reward_reception_reverse(
-        reception_id=call.path["reception_id"],
-        external_id=call.data["external_id"],
-        api_key_lookup_id=call.api_key_lookup_id,
+def reception_step(step: str, request, perform, refusal) -> Command:
+    """A step in a reception's life (reverse, collect, reverse-collection), once per external_id."""
+    operation_id = "reward_reception_" + step.replace("-", "_")
+    return Command(
+        operation_id, request, ReceptionData, perform, once=f"reward-receptions/{step}", errors=(refusal,)
     )
-
-
-def reception_collect(call: Call) -> RewardReception:
-    return reward_reception_collect(reception_id=call.path["reception_id"])
-
-
-def reception_reverse_collection(call: Call) -> RewardReception:
-    return reward_reception_reverse_collection(reception_id=call.path["reception_id"])
 
 
 class ReceptionReverseView(PosApiView):
     path = {"reception_id": RECEPTION}
-    post = Command(
-        "reward_reception_reverse",
+    post = reception_step(
+        "reverse",
         ReverseReceptionRequest,
-        ReceptionData,
-        reception_reverse,
-        once="reward-receptions/reverse",
-        errors=(errors.RECEPTION_NOT_REVERSIBLE,),
+        lambda call: reward_reception_reverse(
+            reception_id=call.path["reception_id"], **call.arguments("external_id")
+        ),
+        errors.RECEPTION_NOT_REVERSIBLE,
     )
 
 
 class ReceptionCollectView(PosApiView):
     path = {"reception_id": RECEPTION}
-    post = Command(
-        "reward_reception_collect",
+    post = reception_step(
+        "collect",
         ReceptionActionRequest,
-        ReceptionData,
-        reception_collect,
-        once="reward-receptions/collect",
-        errors=(errors.RECEPTION_NOT_COLLECTABLE,),
+        lambda call: reward_reception_collect(reception_id=call.path["reception_id"]),
+        errors.RECEPTION_NOT_COLLECTABLE,
     )
 
 
 class ReceptionReverseCollectionView(PosApiView):
     path = {"reception_id": RECEPTION}
-    post = Command(
-        "reward_reception_reverse_collection",
+    post = reception_step(
+        "reverse-collection",
         ReceptionActionRequest,
-        ReceptionData,
-        reception_reverse_collection,
-        once="reward-receptions/reverse-collection",
-        errors=(errors.RECEPTION_NOT_COLLECTED,),
+        lambda call: reward_reception_reverse_collection(reception_id=call.path["reception_id"]),
+        errors.RECEPTION_NOT_COLLECTED,
     )
 
 
@@ -241,11 +227,7 @@ class WalletData(serializers.Serializer):
 
 
 class WalletView(PosApiView):
-    rate_limit_group = "customer"
-
     path = {"customer_code": CUSTOMER}
     get = Query(
-        "customer_wallet",
-        WalletData,
-        lambda call: customer_wallet(call.customer, currency=call.currency),
+        "customer_wallet", WalletData, lambda call: customer_wallet(call.customer, currency=call.currency)
     )

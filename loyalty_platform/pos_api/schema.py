@@ -94,7 +94,8 @@ def operation_errors(operation: Operation, path: dict) -> list[ErrorType]:
     listed: list[ErrorType] = [*EVERY_OPERATION]
     if path:
         listed.append(errors.NOT_FOUND)
-        listed.extend(resolver.missing for resolver in path.values())
+        for resolver in path.values():
+            listed.extend((resolver.missing, *resolver.refusals))
     if isinstance(operation, Command):
         listed.append(errors.SUBSCRIPTION_REQUIRED)
         if operation.request is not None:

@@ -15,7 +15,7 @@ from loyalty_platform.pos_api.endpoints import (
     PathObject,
     PosApiView,
     Query,
-    parse_uuid,
+    row_by_uuid,
 )
 from loyalty_platform.pos_api.output import IsoDateTimeField, MoneyField, OmitNoneSerializer
 from loyalty_platform.stored_value.codes import giftcard_code_normalize
@@ -32,9 +32,11 @@ from loyalty_platform.stored_value.services import (
 )
 
 GIFTCARD_CODE = PathObject(
-    missing=errors.GIFTCARD_NOT_FOUND, parse=lambda raw: giftcard_code_normalize(str(raw))
+    missing=errors.GIFTCARD_NOT_FOUND,
+    parse=lambda raw: giftcard_code_normalize(str(raw)),
+    refusals=(errors.GIFTCARD_CODE_INVALID,),
 )
-TRANSACTION = PathObject(missing=errors.TRANSACTION_NOT_FOUND, parse=parse_uuid)
+TRANSACTION = row_by_uuid(errors.TRANSACTION_NOT_FOUND)
 
 
 class MoneyTransactionData(OmitNoneSerializer):
@@ -84,15 +86,8 @@ TRANSACTION_EXAMPLE = {
 
 
 class GiftcardView(PosApiView):
-    rate_limit_group = "customer"
-
     path = {"code": GIFTCARD_CODE}
-    get = Query(
-        "giftcard_find",
-        GiftcardData,
-        lambda call: giftcard_by_code(call.path["code"]),
-        errors=(errors.GIFTCARD_NOT_FOUND, errors.GIFTCARD_CODE_INVALID),
-    )
+    get = Query("giftcard_find", GiftcardData, lambda call: giftcard_by_code(call.path["code"]))
 
 
 def giftcard_transaction(call: Call) -> Transaction:
@@ -193,8 +188,6 @@ def prepaid_balance(call: Call) -> dict:
 
 
 class PrepaidView(PosApiView):
-    rate_limit_group = "customer"
-
     path = {"customer_code": CUSTOMER}
     get = Query(
         "prepaid_balance",

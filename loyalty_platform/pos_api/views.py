@@ -128,36 +128,36 @@ def customer_enroll_call(call: Call) -> tuple[Customer, bool]:
     )
 
 
-class CustomerView(PosApiView):
-    rate_limit_group = "customer"
+LOOKUP_PARAMETERS = tuple(
+    OpenApiParameter(name, int if name == "code" else str, description=text) for name, text in LOOKUPS
+)
+FIND_ERRORS = (
+    errors.CODE_OR_QR_REQUIRED,
+    errors.CUSTOMER_NOT_FOUND,
+    errors.INVALID_QR,
+    errors.CUSTOMER_CODE_INVALID,
+    errors.PHONE_INVALID,
+)
+ENROLL_ERRORS = (
+    errors.EMAIL_REQUIRED,
+    errors.INVALID_EMAIL,
+    errors.CONSENT_TERMS_REQUIRED,
+    errors.CONSENT_PRIVACY_REQUIRED,
+    errors.PHONE_INVALID,
+)
 
+
+class CustomerView(PosApiView):
     get = Query(
-        "customer_find",
-        CustomerData,
-        customer_find,
-        parameters=tuple(
-            OpenApiParameter(name, int if name == "code" else str, description=text) for name, text in LOOKUPS
-        ),
-        errors=(
-            errors.CODE_OR_QR_REQUIRED,
-            errors.CUSTOMER_NOT_FOUND,
-            errors.INVALID_QR,
-            errors.CUSTOMER_CODE_INVALID,
-            errors.PHONE_INVALID,
-        ),
+        "customer_find", CustomerData, customer_find, parameters=LOOKUP_PARAMETERS, errors=FIND_ERRORS
     )
     post = Command(
         "customer_enroll",
         s.CustomerEnrollRequest,
         EnrolledCustomerData,
         customer_enroll_call,
-        errors=(
-            errors.EMAIL_REQUIRED,
-            errors.INVALID_EMAIL,
-            errors.CONSENT_TERMS_REQUIRED,
-            errors.CONSENT_PRIVACY_REQUIRED,
-            errors.PHONE_INVALID,
-        ),
+        rate_limit="customer",
+        errors=ENROLL_ERRORS,
     )
 
 

@@ -148,8 +148,6 @@ USED_VOUCHER_EXAMPLE = {
 
 
 class VoucherView(PosApiView):
-    rate_limit_group = "customer"
-
     path = {"code": VOUCHER_CODE}
     get = Query(
         "voucher_find",
