@@ -62,6 +62,7 @@ PIN_STEP = (
     errors.PIN_LOCKED,
     errors.PIN_ALREADY_USED,
 )
+NAMES_A_FIELD = ("_invalid", "_required", "unknown_field")
 RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait"}}
 ERROR_PREFIX = "Error codes: "
 EXTRA_FIELD_SCHEMAS = {
@@ -116,7 +117,10 @@ def operation_errors(operation: Operation, path: dict) -> list[ErrorType]:
 
 def error_body_schema(found: list[ErrorType]) -> dict:
     properties = {"error": {"type": "string", "enum": [error.code for error in found]}}
-    for name in sorted({name for error in found for name in (*error.extra, "field")}):
+    names = {name for error in found for name in error.extra}
+    if any(error.code.endswith(NAMES_A_FIELD) for error in found):
+        names.add("field")  # which input was refused
+    for name in sorted(names):
         properties[name] = EXTRA_FIELD_SCHEMAS.get(name, {"type": "string"})
     return {"type": "object", "required": ["error"], "properties": properties}
 

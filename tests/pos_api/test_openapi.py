@@ -96,3 +96,29 @@ def test_unknown_paths_and_malformed_segments_answer_json_404_for_any_method(pos
     ]
 
     assert [(answer.status_code, answer.json()) for answer in answers] == [(404, {"error": "not_found"})] * 4
+
+
+def _resolve(schema: dict, node: dict) -> dict:
+    while "$ref" in node:
+        node = schema["components"]["schemas"][node["$ref"].rsplit("/", 1)[1]]
+    return node
+
+
+def test_every_operation_has_a_summary_and_realistic_examples_shaped_like_its_response(platform_client):
+    schema = yaml.safe_load(platform_client.get("/api/schema/").content)
+
+    shapes = {}
+    for path, item in schema["paths"].items():
+        if not path.startswith("/webhook/"):
+            continue
+        for method, operation in item.items():
+            assert operation["summary"], (path, method)
+            success = operation["responses"]["200"]["content"]["application/json"]
+            data = _resolve(schema, _resolve(schema, success["schema"])["properties"]["data"])
+            example = success["examples"]["Success"]["value"]["data"]
+            if data.get("type") == "array":
+                data, example = _resolve(schema, data["items"]), example[0]
+            properties, required = set(data["properties"]), set(data.get("required", []))
+            shapes[operation["operationId"]] = required <= set(example) <= properties
+    assert len(shapes) >= 32
+    assert {operation for operation, fits in shapes.items() if not fits} == set()
