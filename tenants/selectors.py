@@ -10,7 +10,7 @@ from django.utils.crypto import constant_time_compare
 from loyalty_platform.core.local_cache import LocalCache
 from tenants.models import ApiKey, Organization, Subscription
 
-# Two tiers (docs/decisions/XXXX-in-process-caches.md): a copy in this process, in front of
+# Two tiers (docs/decisions/0021-in-process-caches.md): a copy in this process, in front of
 # the shared copy in Redis that a fresh process or one that cleared its own starts from.
 _DOMAIN_CACHE_SECONDS = 300
 _UNKNOWN_DOMAIN_CACHE_SECONDS = 30

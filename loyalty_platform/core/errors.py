@@ -25,13 +25,13 @@ class ErrorType:
 
 class DomainError(Exception):
     """A refused use case. `error` says which; `extra` adds fields to the error body
-    (challenge_id, remaining_attempts, retry_after...). Only fields the type declares, plus
-    `field` (which input was refused), may be added."""
+    (challenge_id, remaining_attempts, retry_after...). Only fields the type declares may be
+    added; `field` names the refused input."""
 
     def __init__(self, error: ErrorType, **extra: object) -> None:
         if not isinstance(error, ErrorType):
             raise TypeError(f"DomainError needs an ErrorType from core.errors, not {error!r}")
-        undeclared = set(extra) - error.extra - {"field"}
+        undeclared = set(extra) - error.extra
         if undeclared:
             raise TypeError(f"{error.code} does not carry {sorted(undeclared)}")
         super().__init__(error.code)
@@ -64,7 +64,7 @@ def field_error(name: str, kind: str) -> ErrorType:
     if known is not None:
         return known
     what = "is missing" if kind == "required" else "has a wrong type, format or range"
-    return ErrorType(code=code, status=422, description=f"`{name}` {what}.")
+    return ErrorType(code=code, status=422, description=f"`{name}` {what}.", extra=frozenset({"field"}))
 
 
 # --- Requests as a whole -------------------------------------------------------------------
@@ -80,7 +80,7 @@ NOT_FOUND = _define("not_found", 404, "No such path, or a path segment of the wr
 FORBIDDEN = _define("forbidden", 403, "This key may not do this.")
 INVALID_BODY = _define("invalid_body", 422, "The body is not a JSON object.")
 INVALID_REQUEST = _define("invalid_request", 422, "The request was refused as a whole.")
-UNKNOWN_FIELD = _define("unknown_field", 422, "The body has a field this endpoint does not know.")
+UNKNOWN_FIELD = _define("unknown_field", 422, "The body has a field this endpoint does not know.", "field")
 SERVICE_UNAVAILABLE = _define(
     "service_unavailable", 503, "The database or Redis is unavailable; retry after Retry-After seconds."
 )
@@ -99,7 +99,9 @@ IDEMPOTENCY_KEY_REUSED = _define(
     "idempotency_key_reused", 422, "This external_id was used before with a different body."
 )
 REQUEST_IN_PROGRESS = _define("request_in_progress", 409, "A call with this external_id is still running.")
-EXTERNAL_ID_REQUIRED = _define("external_id_required", 422, "`external_id`, the idempotency key, is missing.")
+EXTERNAL_ID_REQUIRED = _define(
+    "external_id_required", 422, "`external_id`, the idempotency key, is missing.", "field"
+)
 PIN_REQUIRED = _define(
     "pin_required",
     412,
@@ -127,11 +129,11 @@ INVALID_QR = _define("invalid_qr", 422, "The QR is tampered with, expired, or fr
 CUSTOMER_NOT_FOUND = _define("customer_not_found", 404, "No customer with this code in this organization.")
 CUSTOMER_BLOCKED = _define("customer_blocked", 422, "Staff blocked this customer; nothing changed.")
 CARD_BLOCKED = _define("card_blocked", 422, "Staff blocked this card; nothing changed.")
-CUSTOMER_CODE_INVALID = _define("customer_code_invalid", 422, "A customer code is six digits.")
-CUSTOMER_CODE_REQUIRED = _define("customer_code_required", 422, "`customer_code` is missing.")
+CUSTOMER_CODE_INVALID = _define("customer_code_invalid", 422, "A customer code is six digits.", "field")
+CUSTOMER_CODE_REQUIRED = _define("customer_code_required", 422, "`customer_code` is missing.", "field")
 EMAIL_REQUIRED = _define("email_required", 422, "`email` is missing.")
 INVALID_EMAIL = _define("invalid_email", 422, "`email` is not an email address.")
-PHONE_INVALID = _define("phone_invalid", 422, "`phone` is not a phone number.")
+PHONE_INVALID = _define("phone_invalid", 422, "`phone` is not a phone number.", "field")
 PHONE_OR_EMAIL_REQUIRED = _define("phone_or_email_required", 422, "Give `phone` or `email`.")
 CONSENT_TERMS_REQUIRED = _define("consent_terms_required", 422, "The customer must accept the terms.")
 CONSENT_PRIVACY_REQUIRED = _define(
@@ -156,15 +158,18 @@ AMOUNT_INVALID = _define(
     422,
     "`amount` is not a positive number in range; `max` is the most stamps one earn takes (a card's worth).",
     "max",
+    "field",
 )
-AMOUNT_REQUIRED = _define("amount_required", 422, "`amount` is needed here (a minimum spend applies).")
-CARD_TYPE_INVALID = _define("card_type_invalid", 422, '`card_type` is "point" or "stamp".')
+AMOUNT_REQUIRED = _define(
+    "amount_required", 422, "`amount` is needed here (a minimum spend applies).", "field"
+)
+CARD_TYPE_INVALID = _define("card_type_invalid", 422, '`card_type` is "point" or "stamp".', "field")
 INSUFFICIENT_BALANCE = _define("insufficient_balance", 422, "Not enough balance; nothing was taken.")
 BELOW_MINIMUM = _define("below_minimum", 422, "Less than the program's minimum redemption.", "min_points")
 STAMPS_EXCEED_CARD = _define(
     "stamps_exceed_card", 422, "More stamps than the card can hold.", "stamps_per_card"
 )
-DELTA_INVALID = _define("delta_invalid", 422, "An adjustment is a whole non-zero number.")
+DELTA_INVALID = _define("delta_invalid", 422, "An adjustment is a whole non-zero number.", "field")
 REASON_REQUIRED = _define("reason_required", 422, "Staff changes need a reason.")
 BALANCE_LIMIT_EXCEEDED = _define("balance_limit_exceeded", 422, "The balance would pass its maximum.")
 TRANSACTION_NOT_FOUND = _define("transaction_not_found", 404, "No transaction with this id here.")
@@ -177,8 +182,10 @@ TRANSACTION_AMBIGUOUS = _define(
     422,
     'The external_id names both an earn and a redeem; say which with `kind` ("earn" or "redeem").',
 )
-KIND_INVALID = _define("kind_invalid", 422, '`kind` is "earn" or "redeem".')
-REASON_INVALID = _define("reason_invalid", 422, "`reason` is text of at most 255 characters, on one line.")
+KIND_INVALID = _define("kind_invalid", 422, '`kind` is "earn" or "redeem".', "field")
+REASON_INVALID = _define(
+    "reason_invalid", 422, "`reason` is text of at most 255 characters, on one line.", "field"
+)
 
 # --- Coupons and rewards ----------------------------------------------------------------------
 COUPON_NOT_FOUND = _define("coupon_not_found", 404, "No coupon with this token here.")
@@ -198,7 +205,7 @@ RECEPTION_NOT_COLLECTED = _define("reception_not_collected", 409, "The reception
 # --- Vouchers ------------------------------------------------------------------------------------
 VOUCHER_NOT_FOUND = _define("voucher_not_found", 404, "No voucher with this code here.")
 VOUCHER_CODE_INVALID = _define(
-    "voucher_code_invalid", 422, "A voucher code of the wrong form.", "voucher_code"
+    "voucher_code_invalid", 422, "A voucher code of the wrong form.", "voucher_code", "field"
 )
 VOUCHER_CODE_DUPLICATE = _define(
     "voucher_code_duplicate", 422, "A voucher with this code exists.", "voucher_code"
@@ -214,21 +221,23 @@ MINIMUM_SPEND_NOT_MET = _define(
 USAGE_LIMIT_REACHED = _define(
     "usage_limit_reached", 422, "The customer used this promotion as often as allowed."
 )
-RELEASE_KEY_INVALID = _define("release_key_invalid", 422, "Not the key that locked this voucher.")
-TTL_SECONDS_INVALID = _define("ttl_seconds_invalid", 422, "A lock lasts 1 to 3600 seconds.", "max")
+RELEASE_KEY_INVALID = _define("release_key_invalid", 422, "Not the key that locked this voucher.", "field")
+TTL_SECONDS_INVALID = _define("ttl_seconds_invalid", 422, "A lock lasts 1 to 3600 seconds.", "max", "field")
 
 # --- Giftcards and prepaid --------------------------------------------------------------------
 GIFTCARD_NOT_FOUND = _define("giftcard_not_found", 404, "No giftcard with this code here.")
-GIFTCARD_CODE_INVALID = _define("giftcard_code_invalid", 422, "A giftcard code of the wrong form.")
+GIFTCARD_CODE_INVALID = _define("giftcard_code_invalid", 422, "A giftcard code of the wrong form.", "field")
 GIFTCARD_BLOCKED = _define("giftcard_blocked", 409, "The giftcard is blocked.")
 GIFTCARD_EXPIRED = _define("giftcard_expired", 410, "The giftcard has expired.")
 CURRENCY_MISMATCH = _define("currency_mismatch", 422, "Not the organization's currency.", "currency")
 RECIPIENT_EMAIL_INVALID = _define(
-    "recipient_email_invalid", 422, "`recipient_email` is not an email address."
+    "recipient_email_invalid", 422, "`recipient_email` is not an email address.", "field"
 )
-RECIPIENT_NAME_INVALID = _define("recipient_name_invalid", 422, "`recipient_name` holds control characters.")
-SENDER_NAME_INVALID = _define("sender_name_invalid", 422, "`sender_name` holds control characters.")
-MESSAGE_INVALID = _define("message_invalid", 422, "`message` holds control characters.")
+RECIPIENT_NAME_INVALID = _define(
+    "recipient_name_invalid", 422, "`recipient_name` holds control characters.", "field"
+)
+SENDER_NAME_INVALID = _define("sender_name_invalid", 422, "`sender_name` holds control characters.", "field")
+MESSAGE_INVALID = _define("message_invalid", 422, "`message` holds control characters.", "field")
 
 # --- Orders and returns -------------------------------------------------------------------------
 ORDER_NOT_FOUND = _define(
@@ -240,22 +249,23 @@ ORDER_NOT_FOUND = _define(
 ORDER_EXISTS = _define("order_exists", 409, "An order with this external_id exists with other content.")
 ORDER_ALREADY_RETURNED = _define("order_already_returned", 409, "Everything in the order was returned.")
 RETURN_EXISTS = _define("return_exists", 409, "A return with this external_id exists.")
-TOTAL_REQUIRED = _define("total_required", 422, "`total` is missing.")
-TOTAL_INVALID = _define("total_invalid", 422, "`total` is not an amount in the currency.")
-LINES_REQUIRED = _define("lines_required", 422, "`lines` is missing.")
+TOTAL_REQUIRED = _define("total_required", 422, "`total` is missing.", "field")
+TOTAL_INVALID = _define("total_invalid", 422, "`total` is not an amount in the currency.", "field")
+LINES_REQUIRED = _define("lines_required", 422, "`lines` is missing.", "field")
 LINES_INVALID = _define(
     "lines_invalid",
     422,
     "A line is refused; `line` (its index) and `line_field` say which.",
     "line",
     "line_field",
+    "field",
 )
 SKU_NOT_IN_ORDER = _define("sku_not_in_order", 422, "A returned sku is not in the order.", "line", "sku")
 RETURN_EXCEEDS_ORDER = _define(
     "return_exceeds_order", 422, "More returned than bought.", "line", "sku", "returnable"
 )
-SHOP_ID_INVALID = _define("shop_id_invalid", 422, "No shop with this id.")
-COUNT_INVALID = _define("count_invalid", 422, "A count is a whole number in range.", "max")
+SHOP_ID_INVALID = _define("shop_id_invalid", 422, "No shop with this id.", "field")
+COUNT_INVALID = _define("count_invalid", 422, "A count is a whole number in range.", "max", "field")
 CLAIM_INVALID = _define(
     "claim_invalid", 400, "A receipt link of the wrong form.", message=_("This receipt link is not valid.")
 )

@@ -1,6 +1,6 @@
 """Process-local copies of small look-ups every request makes (host → organization, API key,
 subscription, active programs, tiers), so a warm request makes no round trip for them.
-docs/decisions/XXXX-in-process-caches.md says why and how they stay fresh:
+docs/decisions/0021-in-process-caches.md says why and how they stay fresh:
 
 - in this process a change forgets its entries at once (signals call `forget`);
 - other processes learn of a change from the platform's invalidation value in Redis, which

@@ -1,6 +1,6 @@
 """Per-schema cached reads of small configuration tables (active programs, tiers, earning
 rules): a copy in this process in front of a shared copy in Redis (docs/decisions/
-XXXX-in-process-caches.md), forgotten when a row changes, now and again once it commits."""
+0021-in-process-caches.md), forgotten when a row changes, now and again once it commits."""
 
 from collections.abc import Callable
 from typing import TypeVar

@@ -24,7 +24,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from loyalty_platform.core import errors
-from loyalty_platform.core.errors import ErrorType
+from loyalty_platform.core.errors import DomainError, ErrorType
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.customers.selectors import customer_by_code
 from loyalty_platform.pos_api.authentication import (
@@ -62,13 +62,19 @@ class PathObject:
     fetch: Callable[[object], object | None] | None = None
     refusals: tuple[ErrorType, ...] = ()  # what `parse` may raise besides, for the docs
 
-    def resolve(self, raw: object) -> object:
+    def parsed(self, raw: object) -> object:
         value = self.parse(raw)
-        if value is not None and self.fetch is not None:
-            value = self.fetch(value)
         if value is None:
             raise self.missing()
         return value
+
+    def fetched(self, value: object) -> object:
+        if self.fetch is None:
+            return value
+        found = self.fetch(value)
+        if found is None:
+            raise self.missing()
+        return found
 
 
 def row_by_text_id(model, missing: ErrorType, *related: str) -> PathObject:
@@ -165,10 +171,20 @@ class Operation:
         return self if view is None else partial(self.run, view)
 
     @staticmethod
-    def resolve_path(view: APIView, kwargs: dict) -> dict:
+    def parse_path(view: APIView, kwargs: dict) -> dict:
+        """The URL's values as the call names them (what its fingerprint holds)."""
         objects = type(view).path
         return {
-            name: objects[name].resolve(value) if name in objects else value for name, value in kwargs.items()
+            name: objects[name].parsed(value) if name in objects else value for name, value in kwargs.items()
+        }
+
+    @staticmethod
+    def fetch_path(view: APIView, parsed: dict) -> dict:
+        """The objects the URL names, loaded (after a replay had its chance: a stored answer
+        stands even when its object has gone since)."""
+        objects = type(view).path
+        return {
+            name: objects[name].fetched(value) if name in objects else value for name, value in parsed.items()
         }
 
     def render(self, call: Call, result: object) -> bytes:
@@ -189,7 +205,7 @@ class Query(Operation):
     parameters: tuple = field(default=(), kw_only=True)  # drf-spectacular OpenApiParameter
 
     def run(self, view: APIView, request, **kwargs) -> HttpResponse:
-        call = Call(view=view, data={}, path=self.resolve_path(view, kwargs))
+        call = Call(view=view, data={}, path=self.fetch_path(view, self.parse_path(view, kwargs)))
         return HttpResponse(self.render(call, self.perform(call)), content_type="application/json")
 
 
@@ -226,33 +242,40 @@ class Command(Operation):
 
     def run(self, view: APIView, request, **kwargs) -> HttpResponse:
         data = self.request(data=request.data).validated() if self.request else {}
-        path = self.resolve_path(view, kwargs)
-        call = Call(view=view, data=data, path=path)
-        key = self.once_key(call, request.data, {name: _canonical(value) for name, value in path.items()})
+        parsed = self.parse_path(view, kwargs)
+        call = Call(view=view, data=data, path=parsed)
+        key = self.once_key(call, request.data, {name: _canonical(value) for name, value in parsed.items()})
         action = self.pin_action(call) if callable(self.pin_action) else self.pin_action
         gated = action is not None and pin_required_for(organization=call.organization, action=action)
-        if gated:
-            if key is not None and (stored := once_stored_answer(key)) is not None:
-                return _replay(stored)
-            self.refuse_early(call)
-            call.pin_challenge_id = self.pin_step(call, action)
         try:
+            if gated:
+                # Replay, or refuse a duplicate in flight, before anyone is asked for a PIN.
+                if key is not None and (stored := _probe(key)) is not None:
+                    return _replay(stored)
+                call.path = self.fetch_path(view, parsed)
+                self.refuse_early(call)
+                call.pin_challenge_id = self.pin_step(call, action)
             with transaction.atomic():
                 if key is not None and (stored := once_begin(key)) is not None:
                     return _replay(stored)
                 if not gated:
+                    call.path = self.fetch_path(view, parsed)
                     self.refuse_early(call)
                 body = self.render(call, self.perform(call))
                 if key is not None:
                     once_record(key, status=200, body=body, api_key_lookup_id=call.api_key_lookup_id)
-        except AnsweredMeanwhile:
-            return _replay(once_stored_answer(key))
+        except (DomainError, AnsweredMeanwhile):
+            # A duplicate that committed meanwhile wins: what it answered is the answer, not
+            # the refusal its effects caused here (a coupon it used, a PIN it spent).
+            if key is not None and (stored := once_stored_answer(key)) is not None:
+                return _replay(stored)
+            raise
         return HttpResponse(body, content_type="application/json")
 
     def pin_step(self, call: Call, action: str) -> uuid.UUID | None:
         customer = self.pin_customer(call)
         if customer is None:
-            return None
+            raise RuntimeError(f"{self.operation_id} asks a PIN but names no customer to ask")
         return pin_gate(
             organization=call.organization,
             customer=customer,
@@ -264,12 +287,15 @@ class Command(Operation):
 
 
 def _canonical(value: object) -> object:
-    """A resolved URL object as the fingerprint names it."""
-    if isinstance(value, Customer):
-        return value.customer_code
-    if isinstance(value, (int, str)):
-        return value
-    return str(getattr(value, "pk", value))
+    """A parsed URL value as the fingerprint names it (JSON: a UUID as text)."""
+    return value if isinstance(value, (int, str)) else str(value)
+
+
+def _probe(key: OnceKey) -> Replay | None:
+    """once_begin in a transaction of its own: the stored answer, or request_in_progress
+    while another transaction runs the call."""
+    with transaction.atomic():
+        return once_begin(key)
 
 
 def _replay(stored: Replay) -> HttpResponse:
@@ -291,7 +317,8 @@ class PosApiView(APIView):
     def rate_limit_group(self) -> str:
         """The per-key rate limit this call counts against: look-ups share the "customer"
         budget, changes the "transactions" one, unless the operation names its own."""
-        operation = getattr(type(self), self.request.method.lower(), None)
+        method = self.request.method.lower()
+        operation = getattr(type(self), "get" if method in ("head", "options") else method, None)
         if isinstance(operation, Operation) and operation.rate_limit:
             return operation.rate_limit
         return "customer" if isinstance(operation, Query) else "transactions"

@@ -114,7 +114,7 @@ def once_record(key: OnceKey, *, status: int, body: bytes, api_key_lookup_id: st
 
 
 def idempotency_purge(*, older_than_days: int | None = None) -> int:
-    days = older_than_days or settings.IDEMPOTENCY_KEEP_DAYS
+    days = settings.IDEMPOTENCY_KEEP_DAYS if older_than_days is None else older_than_days
     deleted, _ = IdempotencyRecord.objects.filter(
         created_at__lt=timezone.now() - timedelta(days=days)
     ).delete()

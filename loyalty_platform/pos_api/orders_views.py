@@ -294,6 +294,7 @@ def order_pin_action(call: Call) -> str | None:
 
 
 ORDER_INPUT_ERRORS = (
+    errors.BALANCE_LIMIT_EXCEEDED,
     errors.CURRENCY_MISMATCH,
     errors.TOTAL_REQUIRED,
     errors.TOTAL_INVALID,

@@ -42,6 +42,7 @@ class RawValueFieldSchema(OpenApiSerializerFieldExtension):
 # the throttle, an outage.
 EVERY_OPERATION = (
     errors.INVALID_CHARACTERS,
+    errors.NOT_ACCEPTABLE,
     errors.INVALID_API_KEY,
     errors.TOO_MANY_REQUESTS,
     errors.SERVICE_UNAVAILABLE,
@@ -62,7 +63,6 @@ PIN_STEP = (
     errors.PIN_LOCKED,
     errors.PIN_ALREADY_USED,
 )
-NAMES_A_FIELD = ("_invalid", "_required", "unknown_field")
 RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait"}}
 ERROR_PREFIX = "Error codes: "
 EXTRA_FIELD_SCHEMAS = {
@@ -117,10 +117,7 @@ def operation_errors(operation: Operation, path: dict) -> list[ErrorType]:
 
 def error_body_schema(found: list[ErrorType]) -> dict:
     properties = {"error": {"type": "string", "enum": [error.code for error in found]}}
-    names = {name for error in found for name in error.extra}
-    if any(error.code.endswith(NAMES_A_FIELD) for error in found):
-        names.add("field")  # which input was refused
-    for name in sorted(names):
+    for name in sorted({name for error in found for name in error.extra}):
         properties[name] = EXTRA_FIELD_SCHEMAS.get(name, {"type": "string"})
     return {"type": "object", "required": ["error"], "properties": properties}
 

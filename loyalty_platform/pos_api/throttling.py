@@ -25,7 +25,7 @@ class ApiKeyRateThrottle(BaseThrottle):
     The same round trip reads the platform's cache invalidation value: when another
     process changed a key, a subscription, a program..., this process's cached copies are
     dropped and the request's key and subscription checked again before it goes on
-    (docs/decisions/XXXX-in-process-caches.md)."""
+    (docs/decisions/0021-in-process-caches.md)."""
 
     def allow_request(self, request, view) -> bool:
         group = getattr(view, "rate_limit_group", None)

@@ -186,6 +186,7 @@ EARN_ERRORS = (
     errors.PROGRAM_NOT_FOUND,
     errors.AMOUNT_INVALID,
     errors.CARD_TYPE_INVALID,
+    errors.BALANCE_LIMIT_EXCEEDED,
 )
 REDEEM_ERRORS = (
     errors.CUSTOMER_NOT_FOUND,
@@ -298,6 +299,7 @@ class TransactionReverseView(PosApiView):
             errors.TRANSACTION_NOT_FOUND,
             errors.TRANSACTION_ALREADY_REVERSED,
             errors.TRANSACTION_AMBIGUOUS,
+            errors.BALANCE_LIMIT_EXCEEDED,
             errors.REVERSAL_NOT_REVERSIBLE,
             errors.CUSTOMER_BLOCKED,
             errors.CARD_BLOCKED,

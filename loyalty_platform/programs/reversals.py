@@ -1,5 +1,5 @@
 """Reversing a POS earn or redeem: a void or refund at the till takes back what the call did
-(contract: "Reversing an earn or a redeem"; docs/decisions/XXXX-reversals.md).
+(contract: "Reversing an earn or a redeem"; docs/decisions/0018-reversals.md).
 
 Each entry the original call posted gets its opposite, linked through `reversed_entry`. A
 stamp earn that filled the card also voids its coupon while it is unused; points or stamps
@@ -20,8 +20,7 @@ from loyalty_platform.coupons.services import coupon_void
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.programs.models import Card, LedgerEntry, Program, TransactionReversal
 from loyalty_platform.programs.selectors import card_balances
-from loyalty_platform.programs.services import ledger_post
-from loyalty_platform.realtime.publish import publish_to_customer_on_commit
+from loyalty_platform.programs.services import balance_updated_publish, ledger_post
 from loyalty_platform.tiers.services import customer_tier_recalculate
 from loyalty_platform.verification.services import pin_challenge_spend
 
@@ -258,9 +257,7 @@ def loyalty_transaction_reverse(
         # The reversed card's program may no longer be the active one of its kind.
         balances.setdefault(card.program.kind, card.balance)
         stamps, points = balances.get(Program.Kind.STAMP, 0), balances.get(Program.Kind.POINT, 0)
-        publish_to_customer_on_commit(
-            customer_id=customer.pk, event="balance_updated", data={"stamps": stamps, "points": points}
-        )
+        balance_updated_publish(customer_id=customer.pk, balances=balances)
         is_points = card.program.kind == Program.Kind.POINT
         return Reversal(
             record=record,

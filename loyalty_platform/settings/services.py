@@ -52,7 +52,7 @@ REDIS_CLIENT_TIMEOUTS = {
 }
 
 # A process's own copy of a host, key, subscription or program look-up that no POS call has
-# confirmed for this long is looked up again (docs/decisions/XXXX-in-process-caches.md).
+# confirmed for this long is looked up again (docs/decisions/0021-in-process-caches.md).
 LOCAL_CACHE_SECONDS = env.float("LOCAL_CACHE_SECONDS", default=10.0)
 
 

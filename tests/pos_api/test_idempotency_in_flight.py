@@ -9,6 +9,7 @@ import pytest
 from django.db import OperationalError, connection, connections, transaction
 from django_tenants.utils import schema_context, tenant_context
 
+from loyalty_platform.pos_api import endpoints
 from loyalty_platform.pos_api.idempotency import (
     AnsweredMeanwhile,
     OnceKey,
@@ -19,7 +20,15 @@ from loyalty_platform.pos_api.idempotency import (
 from loyalty_platform.pos_api.models import IdempotencyRecord
 from loyalty_platform.programs.models import Card, LedgerEntry
 from loyalty_platform.programs.services import customer_earn
-from tests.pos_fixtures import PosClient, create_customer, wait_for_a_lock_wait
+from loyalty_platform.verification.models import PinChallenge
+from tests.pos_fixtures import (
+    PosClient,
+    committed_organization,
+    create_customer,
+    issue_key,
+    wait_for_a_lock_wait,
+)
+from tests.verification.test_pin_state_machine import current_pin
 
 pytestmark = pytest.mark.usefixtures("committed_db")
 
@@ -154,3 +163,99 @@ def test_the_same_external_id_in_two_organizations_takes_two_different_locks(bus
     with schema_context("public"):
         there = OnceKey(endpoint="pos", external_id="same", fingerprint="f").lock_id
     assert here != there
+
+
+@pytest.fixture(scope="module")
+def strict_busy(django_db_setup, django_db_blocker):
+    """A committed Strict organization (every earn asks the PIN) and its key."""
+    with django_db_blocker.unblock():
+        organization, _ = committed_organization("test-strict-flight", "Strict Flight Café")
+        organization.verification_preset = "strict"
+        organization.save()
+        key = issue_key(organization)
+        connections.close_all()
+    return organization, key
+
+
+def test_a_pin_gated_duplicate_while_the_first_runs_is_refused_at_once_without_a_new_prompt(strict_busy):
+    organization, key = strict_busy
+    card, external_id, body = _earn_of_a_new_customer(organization, "gated")
+    client = PosClient("test-strict-flight.localhost", key)
+    assert client.post("/webhook/pos", body).status_code == 412
+    with_pin = {**body, "verification_pin": current_pin(organization, card.customer)}
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_card() -> None:
+        try:
+            with tenant_context(organization), transaction.atomic():
+                Card.objects.select_for_update().get(pk=card.pk)
+                locked.set()
+                release.wait(timeout=30)
+        finally:
+            connections.close_all()
+
+    def call() -> tuple[int, bytes]:
+        try:
+            response = PosClient("test-strict-flight.localhost", key).post("/webhook/pos", with_pin)
+            return response.status_code, response.content
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        holder = pool.submit(hold_the_card)
+        assert locked.wait(timeout=10)
+        first = pool.submit(call)
+        wait_for_a_lock_wait()
+        with tenant_context(organization):
+            challenges_before = PinChallenge.objects.filter(customer=card.customer).count()
+        duplicate = pool.submit(call).result(timeout=10)
+        with tenant_context(organization):
+            challenges_after = PinChallenge.objects.filter(customer=card.customer).count()
+        release.set()
+        holder.result(timeout=10)
+        first_result = first.result(timeout=10)
+
+    assert duplicate == (409, b'{"error":"request_in_progress"}')
+    assert challenges_after == challenges_before  # nobody was asked for another PIN
+    assert first_result == (200, b'{"data":{"stamps":0,"points":17}}')
+    assert _call_on(client, with_pin) == first_result
+    assert _entries(organization, card, external_id) == [7]
+
+
+def _call_on(client: PosClient, body: dict) -> tuple[int, bytes]:
+    response = client.post("/webhook/pos", body)
+    return response.status_code, response.content
+
+
+def test_a_refusal_caused_by_a_duplicate_that_committed_meanwhile_answers_its_stored_response(
+    busy, monkeypatch
+):
+    """The snapshot race of decision 17: this call's first statement did not see the answer
+    its duplicate committed, then the duplicate's effects (the coupon used) refuse it."""
+    organization, key = busy
+    customer = create_customer(organization, email=f"{uuid.uuid4().hex}@example.com", stamps=9)
+    client = PosClient("test-concurrency.localhost", key)
+    filled = client.post(
+        "/webhook/pos",
+        {
+            "customer_code": customer.customer_code,
+            "amount": 1,
+            "card_type": "stamp",
+            "external_id": uuid.uuid4().hex,
+        },
+    )
+    token = filled.json()["data"]["coupon"]["qr_token"]
+    body = {"token": token, "external_id": f"coupon-{uuid.uuid4().hex}"}
+    first = client.post("/webhook/coupons/redeem", body)
+    real_begin, calls = endpoints.once_begin, []
+
+    def begin_blind_once(once_key):
+        calls.append(once_key)
+        return None if len(calls) == 1 else real_begin(once_key)  # the first misses the answer
+
+    monkeypatch.setattr(endpoints, "once_begin", begin_blind_once)
+
+    late = client.post("/webhook/coupons/redeem", body)
+
+    assert (first.status_code, late.status_code, late.content) == (200, 200, first.content)
+    assert len(calls) == 1

@@ -1,5 +1,7 @@
 import yaml
 
+from loyalty_platform.core import errors
+
 OPERATIONS = {
     ("/webhook/customer", "get"),
     ("/webhook/customer", "post"),
@@ -122,3 +124,24 @@ def test_every_operation_has_a_summary_and_realistic_examples_shaped_like_its_re
             shapes[operation["operationId"]] = required <= set(example) <= properties
     assert len(shapes) >= 32
     assert {operation for operation, fits in shapes.items() if not fits} == set()
+
+
+def test_every_refusal_a_request_serializer_can_make_carries_the_field_it_names():
+    from loyalty_platform.core.errors import DomainError
+    from loyalty_platform.pos_api import urls
+    from loyalty_platform.pos_api.endpoints import Command
+
+    refused = []
+    for pattern in urls.urlpatterns:
+        operation = getattr(getattr(pattern.callback, "cls", None), "post", None)
+        if not isinstance(operation, Command) or operation.request is None:
+            continue
+        for name, field in operation.request().fields.items():
+            kinds = ("required", "invalid") if field.required else ("invalid",)
+            for kind in kinds:
+                try:
+                    errors.field_error(name, kind)(field=name)
+                except TypeError:
+                    refused.append(f"{name}_{kind}")
+    assert refused == []
+    assert isinstance(errors.RELEASE_KEY_INVALID(field="release_key"), DomainError)

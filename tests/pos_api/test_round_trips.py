@@ -1,6 +1,6 @@
 """Round trips of a warm earn: the host, key, subscription, programs and tiers come from this
 process's memory, so the rate limit's one Redis call is the only one and no statement reads
-those tables (docs/decisions/XXXX-in-process-caches.md)."""
+those tables (docs/decisions/0021-in-process-caches.md)."""
 
 import pytest
 import redis
