@@ -23,6 +23,7 @@ from loyalty_platform.programs.services import balance_updated_publish, card_get
 from loyalty_platform.tiers.models import Tier
 from loyalty_platform.tiers.selectors import customer_tier
 from loyalty_platform.tiers.services import customer_tier_recalculate
+from loyalty_platform.verification.models import PinChallenge
 from loyalty_platform.verification.services import pin_challenge_spend
 from tenants.models import Organization
 
@@ -363,3 +364,11 @@ def order_claim(*, order_external_id: str, customer: Customer) -> Order:
             balance_updated_publish(customer_id=customer.pk)
         order.refresh_from_db()
         return order
+
+
+def order_pin_action_for(*, customer: object, paid_with_points: int) -> str | None:
+    """The PIN action of an order: it earns for its customer, or redeems when points pay part
+    of it; an order without a customer (None) asks nobody."""
+    if customer is None:
+        return None
+    return PinChallenge.Action.REDEEM if paid_with_points else PinChallenge.Action.EARN

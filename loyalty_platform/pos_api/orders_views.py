@@ -15,6 +15,7 @@ from loyalty_platform.orders.models import Order, OrderReturn
 from loyalty_platform.orders.services import (
     order_create,
     order_create_check,
+    order_pin_action_for,
     order_preview,
     order_return,
     point_program_or_404,
@@ -288,9 +289,10 @@ def order_record(call: Call) -> RecordedOrder:
 
 
 def order_pin_action(call: Call) -> str | None:
-    if "customer_code" not in call.data:
-        return None
-    return "redeem" if call.data["paid_with_points"] else "earn"
+    customer_named = "customer_code" in call.data
+    return order_pin_action_for(
+        customer=customer_named or None, paid_with_points=call.data["paid_with_points"]
+    )
 
 
 ORDER_INPUT_ERRORS = (

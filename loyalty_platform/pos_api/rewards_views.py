@@ -19,7 +19,7 @@ from loyalty_platform.programs.models import Program
 from loyalty_platform.programs.selectors import card_balances
 from loyalty_platform.rewards.models import Reward, RewardReception
 from loyalty_platform.rewards.services import (
-    reward_catalog,
+    reward_catalog_for,
     reward_reception_check,
     reward_reception_collect,
     reward_reception_create,
@@ -90,8 +90,7 @@ class ReceptionData(serializers.Serializer):
 
 
 def catalog(call: Call) -> list:
-    points = card_balances(call.customer.pk).get(Program.Kind.POINT, 0)
-    return reward_catalog(points=points)
+    return reward_catalog_for(customer=call.customer)
 
 
 class CustomerRewardsView(PosApiView):

@@ -1,8 +1,6 @@
 """Giftcards and prepaid credit at the POS. Money is exact: decimal strings out, numbers or
 strings in, never more decimals than the organization's currency has."""
 
-from decimal import Decimal
-
 from rest_framework import serializers
 
 from loyalty_platform.core import errors
@@ -19,7 +17,6 @@ from loyalty_platform.pos_api.endpoints import (
 )
 from loyalty_platform.pos_api.output import IsoDateTimeField, MoneyField, OmitNoneSerializer
 from loyalty_platform.stored_value.codes import giftcard_code_normalize
-from loyalty_platform.stored_value.models import PrepaidAccount
 from loyalty_platform.stored_value.services import (
     Transaction,
     giftcard_by_code,
@@ -27,6 +24,8 @@ from loyalty_platform.stored_value.services import (
     giftcard_status,
     giftcard_transact,
     money_entry_reverse,
+    prepaid_balance,
+    prepaid_pin_action,
     prepaid_transact,
     prepaid_transact_check,
 )
@@ -178,23 +177,14 @@ class PrepaidTransactionReverseView(PosApiView):
     post = reverse_operation("prepaid")
 
 
-def prepaid_balance(call: Call) -> dict:
-    account = PrepaidAccount.objects.filter(customer=call.customer).first()
-    return {
-        "customer": call.customer,
-        "balance": account.balance if account else Decimal(0),
-        "currency": account.currency if account else call.currency,
-    }
+def prepaid_balance_call(call: Call) -> dict:
+    balance, currency = prepaid_balance(customer=call.customer, currency=call.currency)
+    return {"customer": call.customer, "balance": balance, "currency": currency}
 
 
 class PrepaidView(PosApiView):
     path = {"customer_code": CUSTOMER}
-    get = Query(
-        "prepaid_balance",
-        PrepaidData,
-        prepaid_balance,
-        errors=(errors.CUSTOMER_NOT_FOUND,),
-    )
+    get = Query("prepaid_balance", PrepaidData, prepaid_balance_call)
 
 
 def prepaid_check(call: Call) -> None:
@@ -216,9 +206,8 @@ def prepaid_transaction(call: Call) -> Transaction:
     )
 
 
-def prepaid_pin_action(call: Call) -> str | None:
-    """Paying with prepaid credit asks the PIN; topping up does not."""
-    return "prepaid_pay" if money_amount(call.data["amount"], call.currency) < 0 else None
+def prepaid_pin_action_of(call: Call) -> str | None:
+    return prepaid_pin_action(amount=money_amount(call.data["amount"], call.currency))
 
 
 class PrepaidTransactionsView(PosApiView):
@@ -229,7 +218,7 @@ class PrepaidTransactionsView(PosApiView):
         MoneyTransactionData,
         prepaid_transaction,
         once="prepaid/transactions",
-        pin_action=prepaid_pin_action,
+        pin_action=prepaid_pin_action_of,
         check=prepaid_check,
         errors=(errors.CUSTOMER_NOT_FOUND, errors.AMOUNT_INVALID, errors.INSUFFICIENT_BALANCE),
     )

@@ -7,7 +7,7 @@ from django.utils import timezone
 from loyalty_platform.core import errors
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.programs.models import Card, LedgerEntry, Program
-from loyalty_platform.programs.selectors import active_programs
+from loyalty_platform.programs.selectors import active_programs, card_balances
 from loyalty_platform.programs.services import balance_updated_publish, ledger_post
 from loyalty_platform.rewards.models import Reward, RewardReception
 from loyalty_platform.verification.services import pin_challenge_spend
@@ -161,3 +161,8 @@ def reward_catalog(*, points: int) -> list[CatalogEntry]:
         )
         for r in Reward.objects.filter(is_active=True).order_by("required_credits", "pk")
     ]
+
+
+def reward_catalog_for(*, customer: Customer) -> list[CatalogEntry]:
+    """The catalog as this customer's point balance sees it."""
+    return reward_catalog(points=card_balances(customer.pk).get(Program.Kind.POINT, 0))

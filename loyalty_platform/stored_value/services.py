@@ -14,6 +14,7 @@ from loyalty_platform.core.text import has_control_characters
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.stored_value.codes import giftcard_code_generate, giftcard_code_normalize
 from loyalty_platform.stored_value.models import Giftcard, GiftcardBatch, MoneyEntry, PrepaidAccount
+from loyalty_platform.verification.models import PinChallenge
 from loyalty_platform.verification.services import pin_challenge_spend
 
 Account = Giftcard | PrepaidAccount
@@ -315,3 +316,15 @@ def money_adjust(
         )
     account.balance = locked.balance
     return entry
+
+
+def prepaid_pin_action(*, amount: Decimal) -> str | None:
+    """Paying with prepaid credit asks the customer's PIN (where the preset does); topping up
+    does not."""
+    return PinChallenge.Action.PREPAID_PAY if amount < 0 else None
+
+
+def prepaid_balance(*, customer: Customer, currency: str) -> tuple[Decimal, str]:
+    """The customer's prepaid balance and its currency (the organization's, before any)."""
+    account = PrepaidAccount.objects.filter(customer=customer).first()
+    return (account.balance, account.currency) if account else (Decimal(0), currency)
