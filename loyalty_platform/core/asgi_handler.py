@@ -14,6 +14,7 @@ from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIHandler
 from django.db import close_old_connections
 
+from loyalty_platform.core.postgresql_backend import mark_clean_connections_fresh
 from loyalty_platform.realtime.publish import server_event_loop
 
 
@@ -35,6 +36,7 @@ class SyncStackASGIHandler(ASGIHandler):
             return self.get_response(request)
         finally:
             close_old_connections()
+            mark_clean_connections_fresh()
 
     async def get_response_async(self, request):
         server_event_loop.set(asyncio.get_running_loop())

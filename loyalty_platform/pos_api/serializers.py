@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from loyalty_platform.core import errors
 from loyalty_platform.core.text import has_control_characters
+from loyalty_platform.pos_api.output import ShallowFieldCopies
 
 MISSING_CODES = {"required", "null", "blank"}
 
@@ -108,7 +109,7 @@ class RawValueField(serializers.Field):
         return value
 
 
-class PosRequestSerializer(serializers.Serializer):
+class PosRequestSerializer(ShallowFieldCopies):
     """Refuses unknown fields and maps the first refused field to one error code."""
 
     def to_internal_value(self, data):

@@ -3,7 +3,7 @@ import uuid
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from loyalty_platform.audit.services import audit_record
@@ -87,6 +87,22 @@ def card_get_or_create_locked(*, customer_id: int, program: Program) -> Card:
     raise RuntimeError("could not draw a free card number")
 
 
+_CARD_FIELDS = [field.attname for field in Card._meta.concrete_fields]
+# The statements every earn and redeem runs, written once rather than compiled by the ORM.
+_CARD_COLUMNS = ", ".join(f'"{field.column}"' for field in Card._meta.concrete_fields)
+_LOCKED_CARDS_SQL = (
+    f"SELECT {_CARD_COLUMNS} FROM {Card._meta.db_table} "  # noqa: S608
+    "WHERE customer_id = %s AND program_id = ANY(%s) ORDER BY id FOR UPDATE"
+)
+# The card's new balance and the entry explaining it in one statement (one round trip).
+_LEDGER_POST_SQL = (
+    f"WITH card AS (UPDATE {Card._meta.db_table} SET balance = %s, updated_at = %s WHERE id = %s) "  # noqa: S608
+    f"INSERT INTO {LedgerEntry._meta.db_table} (card_id, delta, balance_after, cause, external_id, "
+    "api_key_lookup_id, staff_user_id, reversed_entry_id, note, created_at) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id"
+)
+
+
 def ledger_post(
     *,
     card: Card,
@@ -107,10 +123,8 @@ def ledger_post(
         raise errors.INSUFFICIENT_BALANCE()
     if abs(new_balance) >= MAX_BALANCE:
         raise errors.BALANCE_LIMIT_EXCEEDED()
-    card.balance = new_balance
-    card.updated_at = timezone.now()
-    Card.objects.filter(pk=card.pk).update(balance=new_balance, updated_at=card.updated_at)
-    return LedgerEntry.objects.create(
+    now = timezone.now()
+    entry = LedgerEntry(
         card=card,
         delta=delta,
         balance_after=new_balance,
@@ -120,7 +134,33 @@ def ledger_post(
         staff_user=staff_user,
         reversed_entry=reversed_entry,
         note=note,
+        created_at=now,
     )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _LEDGER_POST_SQL,
+            [
+                new_balance,
+                now,
+                card.pk,
+                card.pk,
+                delta,
+                new_balance,
+                cause,
+                external_id,
+                api_key_lookup_id,
+                entry.staff_user_id,
+                entry.reversed_entry_id,
+                note,
+                now,
+            ],
+        )
+        (entry.pk,) = cursor.fetchone()
+    entry._state.adding = False
+    entry._state.db = connection.alias
+    card.balance = new_balance
+    card.updated_at = now
+    return entry
 
 
 def round_points(exact: Decimal, rounding: str) -> int:
@@ -176,13 +216,12 @@ def _locked_cards(customer: Customer, active: dict[str, Program]) -> dict[str, C
     """Lock the customer's cards of the active programs, in primary-key order. Each card's
     program is the (cached) active one the caller already holds, not joined in again."""
     programs = {program.pk: program for program in active.values()}
-    cards = (
-        Card.objects.select_for_update()
-        .filter(customer_id=customer.pk, program_id__in=list(programs))
-        .order_by("pk")
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCKED_CARDS_SQL, [customer.pk, list(programs)])
+        rows = cursor.fetchall()
     locked = {}
-    for card in cards:
+    for row in rows:
+        card = Card.from_db(connection.alias, _CARD_FIELDS, row)
         card.program = programs[card.program_id]
         locked[card.program.kind] = card
     return locked

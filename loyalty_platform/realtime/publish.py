@@ -4,12 +4,14 @@ channels carry a globally unique id. No event crosses organizations."""
 
 import asyncio
 import json
+import time
 from contextvars import ContextVar
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import connection, transaction
 
+from loyalty_platform.core import redis as lp_redis
 from loyalty_platform.core.faults import REDIS_FAULTS, warn_degraded
 
 # Set by the ASGI handler for the request it serves: the server's event loop.
@@ -31,6 +33,26 @@ def _log_failure(future) -> None:
         warn_degraded("realtime event", future.exception())
 
 
+def _members_since(layer) -> int:
+    """The oldest score of a live member of a group: channels_redis scores members by the
+    time they joined and drops those older than the group expiry."""
+    return int(time.time()) - layer.group_expiry
+
+
+async def _send_if_listened(layer, group: str, message: dict) -> None:
+    # Most customers have no profile open: one read finds that out, where group_send would
+    # make two round trips to find no member.
+    connection = layer.connection(layer.consistent_hash(group))
+    if await connection.zcount(layer._group_key(group), _members_since(layer), "+inf"):
+        await layer.group_send(group, message)
+
+
+def _listened(layer, group: str) -> bool:
+    """Whether the group has a live member, from this thread without an event loop (the
+    channel layer's own connections belong to one)."""
+    return bool(lp_redis.client().zcount(layer._group_key(group), _members_since(layer), "+inf"))
+
+
 def send_event(*, group: str, channel: str, event: str, data: dict) -> None:
     message = {"type": "pusher.event", "channel": channel, "event": event, "data": json.dumps(data)}
     layer = get_channel_layer()
@@ -38,12 +60,15 @@ def send_event(*, group: str, channel: str, event: str, data: dict) -> None:
     if loop is not None and loop.is_running():
         # Inside the web server: hand the send to its event loop instead of waiting for it,
         # so the response does not wait on Redis. Listeners that miss it can poll.
-        asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop).add_done_callback(
+        asyncio.run_coroutine_threadsafe(_send_if_listened(layer, group, message), loop).add_done_callback(
             _log_failure
         )
     else:
         try:
-            async_to_sync(layer.group_send)(group, message)
+            # async_to_sync runs a new event loop with a new Redis connection: worth it only
+            # when somebody listens.
+            if _listened(layer, group):
+                async_to_sync(layer.group_send)(group, message)
         except (*REDIS_FAULTS, OSError) as error:
             # The change is committed; listeners that miss the push see it when they poll.
             warn_degraded("realtime event", error)

@@ -21,7 +21,7 @@ if env.str("DATABASE_HOST", default=""):
 DATABASES = {
     "default": {
         **_database,
-        "ENGINE": "django_tenants.postgresql_backend",
+        "ENGINE": "loyalty_platform.core.postgresql_backend",
         "CONN_MAX_AGE": env.int("DATABASE_CONN_MAX_AGE", default=60),
         "CONN_HEALTH_CHECKS": True,
         "TEST": {"NAME": env.str("TEST_DATABASE_NAME", default="test_loyalty")},
