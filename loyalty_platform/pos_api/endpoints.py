@@ -37,6 +37,7 @@ from loyalty_platform.pos_api.idempotency import (
     OnceKey,
     Replay,
     once_begin,
+    once_begin_finding_customer,
     once_record,
     once_stored_answer,
     request_fingerprint,
@@ -85,6 +86,9 @@ def parse_customer_code(raw: object) -> int | None:
 CUSTOMER = PathObject(missing=errors.CUSTOMER_NOT_FOUND, parse=parse_customer_code, fetch=customer_by_code)
 
 
+NOT_LOOKED_UP = object()
+
+
 @dataclass
 class Call:
     """What an operation's function gets: the validated input, the URL objects, the caller."""
@@ -94,6 +98,8 @@ class Call:
     path: dict
     pin_challenge_id: uuid.UUID | None = None
     extra: dict = field(default_factory=dict)  # what check() found, for perform() to use
+    # The body's customer as the transaction's first statement found them (Command.begin).
+    found_customer: Customer | object | None = field(default=NOT_LOOKED_UP, repr=False)
 
     @property
     def request(self):
@@ -131,7 +137,9 @@ class Call:
             return self.path["customer_code"]
         if "customer_code" not in self.data:
             return None
-        customer = customer_by_code(self.data["customer_code"])
+        customer = self.found_customer
+        if customer is NOT_LOOKED_UP:
+            customer = customer_by_code(self.data["customer_code"])
         if customer is None:
             raise errors.CUSTOMER_NOT_FOUND()
         return customer
@@ -222,7 +230,7 @@ class Command(Operation):
             call.pin_challenge_id = self.pin_step(call, action)
         try:
             with transaction.atomic():
-                if key is not None and (stored := once_begin(key)) is not None:
+                if key is not None and (stored := self.begin(call, key)) is not None:
                     return _replay(stored)
                 if not gated:
                     self.refuse_early(call)
@@ -232,6 +240,16 @@ class Command(Operation):
         except AnsweredMeanwhile:
             return _replay(once_stored_answer(key))
         return HttpResponse(body, content_type="application/json")
+
+    @staticmethod
+    def begin(call: Call, key: OnceKey) -> Replay | None:
+        """once_begin; when the body names the customer and nobody looked them up yet, the
+        same statement finds them (Call.customer then uses what it found)."""
+        code = call.data.get("customer_code")
+        if "customer_code" in call.path or "customer" in call.__dict__ or not isinstance(code, int):
+            return once_begin(key)
+        stored, call.found_customer = once_begin_finding_customer(key, code)
+        return stored
 
     def pin_step(self, call: Call, action: str) -> uuid.UUID | None:
         customer = self.pin_customer(call)
