@@ -44,6 +44,7 @@ from loyalty_platform.pos_api.idempotency import (
 )
 from loyalty_platform.pos_api.parsers import ExactJSONParser
 from loyalty_platform.pos_api.throttling import ApiKeyRateThrottle
+from loyalty_platform.realtime.publish import schema_listeners
 from loyalty_platform.verification.services import manual_code_check, pin_gate, pin_required_for
 
 _renderer = JSONRenderer()
@@ -289,6 +290,14 @@ class PosApiView(APIView):
     rate_limit_group = "transactions"
     # The URL's segments that name an object: how each resolves (PathObject), for every method.
     path: dict[str, PathObject] = {}
+
+    def dispatch(self, request, *args, **kwargs):
+        # What the rate limit learnt about listeners holds for this request only.
+        token = schema_listeners.set(None)
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            schema_listeners.reset(token)
 
     def operations(self) -> dict[str, Operation]:
         return {
