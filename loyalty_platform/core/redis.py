@@ -19,7 +19,8 @@ from django.core.cache.backends.redis import RedisCacheClient
 from loyalty_platform.core.faults import REDIS_FAULTS, warn_degraded
 
 # INCR a fixed-window counter and start its window on the first hit, in one atomic step.
-# Returns [count, milliseconds left in the window, the value of KEYS[2] if given (else nil)].
+# Returns [count, milliseconds left in the window, the value of KEYS[2] if given (else nil),
+# the members of the sorted set KEYS[3] scored ARGV[2] or more if given (else nil)].
 _WINDOW_INCR = """
 local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
@@ -27,7 +28,9 @@ local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
 local read = false
 if KEYS[2] then read = redis.call('GET', KEYS[2]) end
-return {count, ttl, read}
+local members = false
+if KEYS[3] then members = redis.call('ZCOUNT', KEYS[3], ARGV[2], '+inf') end
+return {count, ttl, read, members}
 """
 
 
@@ -97,7 +100,7 @@ def window_incr(redis_key: str, window_seconds: float) -> tuple[int, int]:
     """Count a hit in a fixed window; returns (hits so far, milliseconds until it resets).
     With Redis unreachable nothing is counted and (0, whole window) comes back: every rate
     limit built on this fails open rather than refusing all calls."""
-    count, ttl_ms, _ = window_incr_reading(redis_key, window_seconds, None)
+    count, ttl_ms, _, _ = window_incr_reading(redis_key, window_seconds, None)
     return count, ttl_ms
 
 
@@ -105,19 +108,30 @@ NOT_READ = object()
 
 
 def window_incr_reading(
-    redis_key: str, window_seconds: float, read_key: str | None
-) -> tuple[int, int, object]:
-    """window_incr, also reading `read_key` in the same round trip: (hits so far,
-    milliseconds until the window resets, the value read or None). With Redis unreachable:
-    (0, whole window, NOT_READ)."""
+    redis_key: str,
+    window_seconds: float,
+    read_key: str | None,
+    count_key: str | None = None,
+    count_since: int = 0,
+) -> tuple[int, int, object, int | None]:
+    """window_incr, also reading `read_key` and (given read_key) counting the members of the
+    sorted set `count_key` scored `count_since` or later, in the same round trip: (hits so
+    far, milliseconds until the window resets, the value read or None, the count or None).
+    With Redis unreachable: (0, whole window, NOT_READ, None)."""
     window_ms = int(window_seconds * 1000)
     keys = [redis_key] if read_key is None else [redis_key, read_key]
-    count, ttl_ms, *read = fail_open(
+    if count_key is not None:
+        if read_key is None:
+            raise ValueError("count_key is read with a read_key")
+        keys.append(count_key)
+    count, ttl_ms, *rest = fail_open(
         "rate-limit counter",
-        lambda: _window_incr_script()(keys=keys, args=[window_ms]),
-        (0, window_ms, NOT_READ),
+        lambda: _window_incr_script()(keys=keys, args=[window_ms, count_since]),
+        (0, window_ms, NOT_READ, None),
     )
-    return int(count), int(ttl_ms), read[0] if read else None
+    read = rest[0] if rest else None
+    counted = rest[1] if len(rest) > 1 else None
+    return int(count), int(ttl_ms), read, None if counted is None else int(counted)
 
 
 class SharedConnectionPool(redis.ConnectionPool):

@@ -17,6 +17,21 @@ def masked_email(email: str) -> str:
     return f"{local[:1]}***@{domain}"
 
 
+# The same look-up as a LEFT JOIN for another statement to carry (pos_api.idempotency):
+# its columns, prefixed, and the join with two parameters (the code, the deleted status).
+CUSTOMER_JOIN_COLUMNS = ", ".join(f'c."{field.column}"' for field in Customer._meta.concrete_fields)
+CUSTOMER_BY_CODE_JOIN = f"LEFT JOIN {Customer._meta.db_table} AS c ON c.customer_code = %s AND c.status <> %s"
+
+
+def customer_join_parameters(customer_code: int) -> list:
+    return [customer_code, Customer.Status.DELETED]
+
+
+def customer_from_join(values) -> Customer | None:
+    """The customer of a CUSTOMER_BY_CODE_JOIN row's columns, None when the join found none."""
+    return None if values[0] is None else Customer.from_db(connection.alias, _CUSTOMER_FIELDS, values)
+
+
 def customer_by_code(customer_code: int) -> Customer | None:
     with connection.cursor() as cursor:
         cursor.execute(_CUSTOMER_BY_CODE_SQL, [customer_code, Customer.Status.DELETED])

@@ -37,12 +37,14 @@ from loyalty_platform.pos_api.idempotency import (
     OnceKey,
     Replay,
     once_begin,
+    once_begin_finding_customer,
     once_record,
     once_stored_answer,
     request_fingerprint,
 )
 from loyalty_platform.pos_api.parsers import ExactJSONParser
 from loyalty_platform.pos_api.throttling import ApiKeyRateThrottle
+from loyalty_platform.realtime.publish import schema_listeners
 from loyalty_platform.verification.services import manual_code_check, pin_gate, pin_required_for
 
 _renderer = JSONRenderer()
@@ -106,6 +108,9 @@ def parse_customer_code(raw: object) -> int | None:
 CUSTOMER = PathObject(missing=errors.CUSTOMER_NOT_FOUND, parse=parse_customer_code, fetch=customer_by_code)
 
 
+NOT_LOOKED_UP = object()
+
+
 @dataclass
 class Call:
     """What an operation's function gets: the validated input, the URL objects, the caller."""
@@ -115,6 +120,8 @@ class Call:
     path: dict
     pin_challenge_id: uuid.UUID | None = None
     extra: dict = field(default_factory=dict)  # what check() found, for perform() to use
+    # The body's customer as the transaction's first statement found them (Command.begin).
+    found_customer: Customer | object | None = field(default=NOT_LOOKED_UP, repr=False)
 
     @property
     def request(self):
@@ -152,7 +159,9 @@ class Call:
             return self.path["customer_code"]
         if "customer_code" not in self.data:
             return None
-        customer = customer_by_code(self.data["customer_code"])
+        customer = self.found_customer
+        if customer is NOT_LOOKED_UP:
+            customer = customer_by_code(self.data["customer_code"])
         if customer is None:
             raise errors.CUSTOMER_NOT_FOUND()
         return customer
@@ -256,7 +265,7 @@ class Command(Operation):
                 self.refuse_early(call)
                 call.pin_challenge_id = self.pin_step(call, action)
             with transaction.atomic():
-                if key is not None and (stored := once_begin(key)) is not None:
+                if key is not None and (stored := self.begin(call, key)) is not None:
                     return _replay(stored)
                 if not gated:
                     call.path = self.fetch_path(view, parsed)
@@ -271,6 +280,16 @@ class Command(Operation):
                 return _replay(stored)
             raise
         return HttpResponse(body, content_type="application/json")
+
+    @staticmethod
+    def begin(call: Call, key: OnceKey) -> Replay | None:
+        """once_begin; when the body names the customer and nobody looked them up yet, the
+        same statement finds them (Call.customer then uses what it found)."""
+        code = call.data.get("customer_code")
+        if "customer_code" in call.path or "customer" in call.__dict__ or not isinstance(code, int):
+            return once_begin(key)
+        stored, call.found_customer = once_begin_finding_customer(key, code)
+        return stored
 
     def pin_step(self, call: Call, action: str) -> uuid.UUID | None:
         customer = self.pin_customer(call)
@@ -322,6 +341,14 @@ class PosApiView(APIView):
         if isinstance(operation, Operation) and operation.rate_limit:
             return operation.rate_limit
         return "customer" if isinstance(operation, Query) else "transactions"
+
+    def dispatch(self, request, *args, **kwargs):
+        # What the rate limit learnt about listeners holds for this request only.
+        token = schema_listeners.set(None)
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            schema_listeners.reset(token)
 
 
 @csrf_exempt  # machines call it: a POST to a wrong path is a 404 like any other, not a CSRF 403

@@ -7,6 +7,7 @@ from rest_framework.throttling import BaseThrottle
 from loyalty_platform.core import local_cache
 from loyalty_platform.core import redis as lp_redis
 from loyalty_platform.pos_api.authentication import authentication_recheck
+from loyalty_platform.realtime import publish
 
 WINDOW_SECONDS = 60
 
@@ -25,18 +26,23 @@ class ApiKeyRateThrottle(BaseThrottle):
     The same round trip reads the platform's cache invalidation value: when another
     process changed a key, a subscription, a program..., this process's cached copies are
     dropped and the request's key and subscription checked again before it goes on
-    (docs/decisions/0021-in-process-caches.md)."""
+    (docs/decisions/0021-in-process-caches.md). It also counts the live subscriptions to
+    the organization's customers, so that the call's events skip Redis when there are none
+    (realtime.publish)."""
 
     def allow_request(self, request, view) -> bool:
         group = getattr(view, "rate_limit_group", None)
         if group is None or request.auth is None:
             return True
         read_at = local_cache.clock()
-        count, ttl_ms, generation = lp_redis.window_incr_reading(
-            lp_redis.key("ratelimit", connection.schema_name, request.auth.lookup_id, group),
+        schema_name = connection.schema_name
+        count, ttl_ms, generation, listening = lp_redis.window_incr_reading(
+            lp_redis.key("ratelimit", schema_name, request.auth.lookup_id, group),
             WINDOW_SECONDS,
             local_cache.generation_key(),
+            *publish.listening_count_args(schema_name),
         )
+        publish.listeners_seen(schema_name, listening)
         if generation is lp_redis.NOT_READ:
             local_cache.lost_sight()
         elif local_cache.observe(generation, read_at=read_at):

@@ -13,6 +13,11 @@ from django.db import connection, transaction
 
 from loyalty_platform.core import redis as lp_redis
 from loyalty_platform.core.faults import REDIS_FAULTS, warn_degraded
+from loyalty_platform.realtime.layer import listening_key
+
+# Set by a POS call's rate limit: (schema, live subscriptions to its customers' groups).
+# A request-scoped value: pos_api.endpoints.PosApiView resets it when the request ends.
+schema_listeners: ContextVar[tuple[str, int] | None] = ContextVar("schema_listeners", default=None)
 
 # Set by the ASGI handler for the request it serves: the server's event loop.
 server_event_loop: ContextVar[asyncio.AbstractEventLoop | None] = ContextVar(
@@ -26,6 +31,24 @@ def customer_group(schema_name: str, customer_id: int) -> str:
 
 def customer_channel(customer_id: int) -> str:
     return f"private-customer.{customer_id}"
+
+
+def listening_count_args(schema_name: str) -> tuple[str, int]:
+    """The key and minimum score that count the organization's live customer subscriptions
+    (realtime.layer), for a round trip that already goes to Redis."""
+    return listening_key(schema_name), _members_since(get_channel_layer())
+
+
+def listeners_seen(schema_name: str, count: int | None) -> None:
+    """What the request's rate-limit round trip counted (None: not known)."""
+    schema_listeners.set(None if count is None else (schema_name, count))
+
+
+def nobody_listens(schema_name: str) -> bool:
+    """True when this request counted no live subscription to any customer of the
+    organization: then a customer event has nobody to reach. A subscription made after the
+    count misses this request's events, as one made just after an event would."""
+    return schema_listeners.get() == (schema_name, 0)
 
 
 def _log_failure(future) -> None:
@@ -75,6 +98,8 @@ def send_event(*, group: str, channel: str, event: str, data: dict) -> None:
 
 
 def publish_to_customer_on_commit(*, customer_id: int, event: str, data: dict) -> None:
+    if nobody_listens(connection.schema_name):
+        return
     group = customer_group(connection.schema_name, customer_id)
     channel = customer_channel(customer_id)
     transaction.on_commit(lambda: send_event(group=group, channel=channel, event=event, data=data))

@@ -76,7 +76,7 @@ def redis_settings(redis_url: str, namespace: str) -> dict:
         },
         "CHANNEL_LAYERS": {
             "default": {
-                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "BACKEND": "loyalty_platform.realtime.layer.ListenerCountingChannelLayer",
                 "CONFIG": {
                     "hosts": [{"address": redis_url, "socket_connect_timeout": REDIS_CONNECT_TIMEOUT}],
                     "prefix": f"{namespace}:asgi",

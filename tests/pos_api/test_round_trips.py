@@ -89,3 +89,20 @@ def test_a_cold_process_looks_each_thing_up_once(organization, programs, key_a, 
         # ... then the rate limit alone, twice.
         + ["EVALSHA", "EVALSHA"]
     )
+
+
+def test_warm_earn_sends_four_statements(organization, programs, key_a):
+    """The call's lock, stored answer and customer in one statement; the card lock; the
+    card's balance and its ledger entry in one; the stored answer."""
+    customer = create_customer(organization, points=1, stamps=1)
+    client = PosClient("test-a.localhost", key_a)
+    assert _earn(client, customer, "warm-up").status_code == 200
+
+    with CaptureQueriesContext(connection) as queries:
+        response = _earn(client, customer, "measured")
+
+    assert (response.status_code, response.json()) == (200, {"data": {"stamps": 1, "points": 21}})
+    # The test's own transaction turns the call's into savepoints: not statements of the call.
+    statements = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
+    assert [sql.split(maxsplit=1)[0] for sql in statements] == ["SELECT", "SELECT", "WITH", "INSERT"]
+    assert "pg_try_advisory_xact_lock" in statements[0] and "customers_customer" in statements[0]

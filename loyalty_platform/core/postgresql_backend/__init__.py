@@ -1,5 +1,5 @@
 """django-tenants' PostgreSQL backend, with the health check skipped on a connection that
-served a request without error moments ago (docs/decisions/XXXX-health-check-of-busy-connections.md).
+served a request without error moments ago (docs/decisions/0022-health-check-of-busy-connections.md).
 
 CONN_HEALTH_CHECKS sends `SELECT 1` before the first query of every request. A connection
 that a request used cleanly within FRESH_SECONDS is taken as it is: under load that saves
