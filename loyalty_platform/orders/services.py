@@ -366,9 +366,9 @@ def order_claim(*, order_external_id: str, customer: Customer) -> Order:
         return order
 
 
-def order_pin_action_for(*, customer: object, paid_with_points: int) -> str | None:
+def order_pin_action_for(*, names_customer: bool, paid_with_points: int) -> str | None:
     """The PIN action of an order: it earns for its customer, or redeems when points pay part
-    of it; an order without a customer (None) asks nobody."""
-    if customer is None:
+    of it; an order that names no customer asks nobody."""
+    if not names_customer:
         return None
     return PinChallenge.Action.REDEEM if paid_with_points else PinChallenge.Action.EARN

@@ -251,7 +251,7 @@ def order_check(call: Call) -> None:
     data = call.data
     call.extra["total"] = _total(data["total"], data["currency"])
     call.extra["lines"] = parse_order_lines(data["lines"])
-    call.extra["shop_id"] = _shop_id(call) if "shop_id" in call.request.data or call.api_key.shop_id else None
+    call.extra["shop_id"] = _shop_id(call)
     order_create_check(
         organization=call.organization,
         customer=call.customer,
@@ -289,9 +289,8 @@ def order_record(call: Call) -> RecordedOrder:
 
 
 def order_pin_action(call: Call) -> str | None:
-    customer_named = "customer_code" in call.data
     return order_pin_action_for(
-        customer=customer_named or None, paid_with_points=call.data["paid_with_points"]
+        names_customer="customer_code" in call.data, paid_with_points=call.data["paid_with_points"]
     )
 
 

@@ -1,5 +1,7 @@
 """Promotions' vouchers at the POS: check, lock, release, redeem, reverse, validate."""
 
+from decimal import Decimal
+
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -180,9 +182,16 @@ class VoucherReleaseView(PosApiView):
     )
 
 
+def _basket_amount(call: Call) -> Decimal | None:
+    """The basket total a minimum spend is checked against, when the till sent one."""
+    if "amount" not in call.data:
+        return None
+    return money_amount(call.data["amount"], call.currency, allow_negative=False)
+
+
 def redeem_voucher(call: Call) -> Voucher:
     data = call.data
-    amount = money_amount(data["amount"], call.currency, allow_negative=False) if "amount" in data else None
+    amount = _basket_amount(call)
     redemption = voucher_redeem(
         code=call.path["code"],
         release_key=data.get("release_key"),
@@ -225,7 +234,7 @@ class VoucherReverseView(PosApiView):
 
 def validate_voucher(call: Call) -> Validation:
     data = call.data
-    amount = money_amount(data["amount"], call.currency, allow_negative=False) if "amount" in data else None
+    amount = _basket_amount(call)
     return voucher_validate(
         code=data["code"],
         use=not data["allow_future_validation"],

@@ -4,6 +4,7 @@ advisory lock named after it, and stores its answer with the change (docs/decisi
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import pytest
 from django.db import OperationalError, connection, connections, transaction
@@ -51,20 +52,20 @@ def _entries(organization, card: Card, external_id: str) -> list[int]:
         )
 
 
-def _call(key: str, body: dict) -> tuple[int, bytes]:
+def _call(key: str, body: dict, host: str = "test-concurrency.localhost") -> tuple[int, bytes]:
     try:
-        response = PosClient("test-concurrency.localhost", key).post("/webhook/pos", body)
+        response = PosClient(host, key).post("/webhook/pos", body)
         return response.status_code, response.content
     finally:
         connections.close_all()
 
 
-def test_duplicates_while_the_first_waits_on_a_row_lock_are_refused_at_once(busy):
-    organization, key = busy
-    card, external_id, body = _earn_of_a_new_customer(organization, "held")
+@contextmanager
+def _holding_the_card(organization, card: Card):
+    """Another transaction holds the card's row lock meanwhile, as a slow till's would."""
     locked, release = threading.Event(), threading.Event()
 
-    def hold_the_card() -> None:
+    def hold() -> None:
         try:
             with tenant_context(organization), transaction.atomic():
                 Card.objects.select_for_update().get(pk=card.pk)
@@ -73,16 +74,27 @@ def test_duplicates_while_the_first_waits_on_a_row_lock_are_refused_at_once(busy
         finally:
             connections.close_all()
 
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        holder = pool.submit(hold_the_card)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        holder = pool.submit(hold)
         assert locked.wait(timeout=10)
-        first = pool.submit(_call, key, body)
-        wait_for_a_lock_wait()
-        retried_while_running = pool.submit(_call, key, body).result(timeout=10)  # no wait for the lock
-        # While the first runs, its body is not stored yet: a changed one is in flight too.
-        other_body_while_running = pool.submit(_call, key, {**body, "amount": 8}).result(timeout=10)
-        release.set()
-        holder.result(timeout=10)
+        try:
+            yield
+        finally:
+            release.set()
+            holder.result(timeout=10)
+
+
+def test_duplicates_while_the_first_waits_on_a_row_lock_are_refused_at_once(busy):
+    organization, key = busy
+    card, external_id, body = _earn_of_a_new_customer(organization, "held")
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        with _holding_the_card(organization, card):
+            first = pool.submit(_call, key, body)
+            wait_for_a_lock_wait()
+            retried_while_running = pool.submit(_call, key, body).result(timeout=10)  # no wait for the lock
+            # While the first runs, its body is not stored yet: a changed one is in flight too.
+            other_body_while_running = pool.submit(_call, key, {**body, "amount": 8}).result(timeout=10)
         first_result = first.result(timeout=10)
 
     assert retried_while_running == (409, b'{"error":"request_in_progress"}')
@@ -183,48 +195,24 @@ def test_a_pin_gated_duplicate_while_the_first_runs_is_refused_at_once_without_a
     client = PosClient("test-strict-flight.localhost", key)
     assert client.post("/webhook/pos", body).status_code == 412
     with_pin = {**body, "verification_pin": current_pin(organization, card.customer)}
-    locked, release = threading.Event(), threading.Event()
+    host = "test-strict-flight.localhost"
 
-    def hold_the_card() -> None:
-        try:
-            with tenant_context(organization), transaction.atomic():
-                Card.objects.select_for_update().get(pk=card.pk)
-                locked.set()
-                release.wait(timeout=30)
-        finally:
-            connections.close_all()
-
-    def call() -> tuple[int, bytes]:
-        try:
-            response = PosClient("test-strict-flight.localhost", key).post("/webhook/pos", with_pin)
-            return response.status_code, response.content
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        holder = pool.submit(hold_the_card)
-        assert locked.wait(timeout=10)
-        first = pool.submit(call)
-        wait_for_a_lock_wait()
-        with tenant_context(organization):
-            challenges_before = PinChallenge.objects.filter(customer=card.customer).count()
-        duplicate = pool.submit(call).result(timeout=10)
-        with tenant_context(organization):
-            challenges_after = PinChallenge.objects.filter(customer=card.customer).count()
-        release.set()
-        holder.result(timeout=10)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        with _holding_the_card(organization, card):
+            first = pool.submit(_call, key, with_pin, host)
+            wait_for_a_lock_wait()
+            with tenant_context(organization):
+                challenges_before = PinChallenge.objects.filter(customer=card.customer).count()
+            duplicate = pool.submit(_call, key, with_pin, host).result(timeout=10)
+            with tenant_context(organization):
+                challenges_after = PinChallenge.objects.filter(customer=card.customer).count()
         first_result = first.result(timeout=10)
 
     assert duplicate == (409, b'{"error":"request_in_progress"}')
     assert challenges_after == challenges_before  # nobody was asked for another PIN
     assert first_result == (200, b'{"data":{"stamps":0,"points":17}}')
-    assert _call_on(client, with_pin) == first_result
+    assert _call(key, with_pin, host) == first_result
     assert _entries(organization, card, external_id) == [7]
-
-
-def _call_on(client: PosClient, body: dict) -> tuple[int, bytes]:
-    response = client.post("/webhook/pos", body)
-    return response.status_code, response.content
 
 
 def test_a_refusal_caused_by_a_duplicate_that_committed_meanwhile_answers_its_stored_response(
