@@ -265,13 +265,15 @@ def _quoted(rest: str, first: int) -> tuple[str, int]:
     return rest[opening + 1 : closing], closing + 1
 
 
-def parse_trace(text: str) -> list[list[RoundTrip]]:
+def parse_trace(text: str, prepared_before: dict[str, str]) -> list[list[RoundTrip]]:
     """Each earn's round trips. libpq prints statement text between quotes without escaping
-    the quotes inside, so a statement runs from its opening quote to the message's last one."""
+    the quotes inside, so a statement runs from its opening quote to the message's last one.
+    A prepared statement's text is in its Parse message, or in `prepared_before` (the
+    connection's statements prepared before the trace started)."""
     earns: list[list[RoundTrip]] = []
     current: list[RoundTrip] | None = None
     pending: RoundTrip | None = None
-    prepared: dict[str, str] = {}
+    prepared = dict(prepared_before)
     status = "I"
     for message in trace_messages(text):
         if message == "#earn":
@@ -425,6 +427,7 @@ def count_round_trips(app: InProcess, earns: int, admin: psycopg.Connection, rc:
     with tempfile.TemporaryFile() as trace_file:
         # libpq keeps the stream open after untrace, so it gets a descriptor of its own.
         trace_fd = os.dup(trace_file.fileno())
+        prepared_before = dict(raw.execute("SELECT name, statement FROM pg_prepared_statements").fetchall())
         flush_stats()
         commits_before = pg_commits(admin)
         raw.pgconn.trace(trace_fd)
@@ -444,7 +447,7 @@ def count_round_trips(app: InProcess, earns: int, admin: psycopg.Connection, rc:
         commits_after = pg_commits(admin) - 1  # flush_stats' own statement
         autovacuum(connection, enabled=True)
         trace_file.seek(0)
-        traced = parse_trace(trace_file.read().decode(errors="replace"))
+        traced = parse_trace(trace_file.read().decode(errors="replace"), prepared_before)
 
     def mean(values) -> float:
         return sum(values) / len(traced)

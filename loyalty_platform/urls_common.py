@@ -10,6 +10,8 @@ from loyalty_platform.core.views import healthz, ping, qr_image
 from loyalty_platform.realtime.views import realtime_config
 
 urlpatterns = [
+    # First, under its own prefix: a POS call is matched without trying the other patterns.
+    path("webhook/", include("loyalty_platform.pos_api.urls")),
     path("healthz", healthz, name="healthz"),
     path("ping", ping, name="ping"),
     # Browsers ask every host for /favicon.ico; without it each page view logged a 404.
@@ -23,5 +25,4 @@ urlpatterns = [
         SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="api_docs/swagger_ui.html"),
         name="api-docs",
     ),
-    path("", include("loyalty_platform.pos_api.urls")),
 ]

@@ -6,9 +6,10 @@ from loyalty_platform.core.admin_sites import platform_admin_site
 from loyalty_platform.core.views import platform_home
 
 urlpatterns = [
+    # First: the POS API is the busiest path (see urls_common).
+    path("", include("loyalty_platform.urls_common")),
     path("", platform_home, name="platform-home"),
     path("admin/", platform_admin_site.urls),
-    path("", include("loyalty_platform.urls_common")),
 ]
 
 handler400 = "loyalty_platform.core.views.bad_request"

@@ -6,10 +6,11 @@ from loyalty_platform.core.admin_sites import merchant_admin_site
 from loyalty_platform.core.views import organization_home
 
 urlpatterns = [
+    # First: the POS API is the busiest path (see urls_common).
+    path("", include("loyalty_platform.urls_common")),
     path("", organization_home, name="organization-home"),
     path("admin/", merchant_admin_site.urls),
     path("", include("loyalty_platform.profile.urls")),
-    path("", include("loyalty_platform.urls_common")),
 ]
 
 handler400 = "loyalty_platform.core.views.bad_request"

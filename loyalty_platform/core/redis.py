@@ -4,6 +4,7 @@ Redis is a helper here, not a source of truth: with it unreachable, rate-limit c
 cache reads and writes fail open (see core.faults); only cache deletes, whose loss would
 leave stale data behind once Redis is back, still raise."""
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -49,6 +50,39 @@ def client() -> redis.Redis:
 @cache
 def _window_incr_script():
     return client().register_script(_WINDOW_INCR)
+
+
+class _HeldConnection(threading.local):
+    pool: redis.ConnectionPool | None = None
+    pid = 0
+    connection: redis.connection.AbstractConnection | None = None
+
+
+_held = _HeldConnection()
+
+
+def _window_incr_call(keys: list[str], args: list) -> list:
+    """The window script on a connection this thread keeps for it: every POS call runs it,
+    and redis-py's pool and retry layers cost twice the exchange itself. A fault closes the
+    connection (the next call opens a new one) and reaches fail_open as usual."""
+    pool = client().connection_pool
+    if _held.pool is not pool or _held.pid != os.getpid():
+        _held.pool, _held.pid = pool, os.getpid()
+        _held.connection = pool.connection_class(**pool.connection_kwargs)
+    connection = _held.connection
+    script = _window_incr_script()
+    try:
+        try:
+            connection.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
+            return connection.read_response()
+        except redis.exceptions.NoScriptError:
+            # Redis restarted without its script cache: EVAL loads the script again.
+            connection.send_command("EVAL", script.script, len(keys), *keys, *args)
+            return connection.read_response()
+    except BaseException:
+        # Whatever interrupted the exchange, the connection may hold half an answer.
+        connection.disconnect()
+        raise
 
 
 def key(*parts: object) -> str:
@@ -126,7 +160,7 @@ def window_incr_reading(
         keys.append(count_key)
     count, ttl_ms, *rest = fail_open(
         "rate-limit counter",
-        lambda: _window_incr_script()(keys=keys, args=[window_ms, count_since]),
+        lambda: _window_incr_call(keys, [window_ms, count_since]),
         (0, window_ms, NOT_READ, None),
     )
     read = rest[0] if rest else None

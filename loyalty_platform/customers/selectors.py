@@ -24,7 +24,7 @@ CUSTOMER_BY_CODE_JOIN = f"LEFT JOIN {Customer._meta.db_table} AS c ON c.customer
 
 
 def customer_join_parameters(customer_code: int) -> list:
-    return [customer_code, Customer.Status.DELETED]
+    return [customer_code, Customer.Status.DELETED.value]
 
 
 def customer_from_join(values) -> Customer | None:
@@ -33,8 +33,8 @@ def customer_from_join(values) -> Customer | None:
 
 
 def customer_by_code(customer_code: int) -> Customer | None:
-    with connection.cursor() as cursor:
-        cursor.execute(_CUSTOMER_BY_CODE_SQL, [customer_code, Customer.Status.DELETED])
+    with connection.prepared_cursor() as cursor:
+        cursor.execute(_CUSTOMER_BY_CODE_SQL, customer_join_parameters(customer_code))
         row = cursor.fetchone()  # customer_code is unique
     return None if row is None else Customer.from_db(connection.alias, _CUSTOMER_FIELDS, row)
 

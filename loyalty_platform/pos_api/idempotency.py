@@ -92,7 +92,7 @@ def _answer(key: OnceKey, request_hash: str, status: int, body) -> Replay:
 def once_stored_answer(key: OnceKey) -> Replay | None:
     """The stored answer to this call, if it ran before (a plain read, for calls that must
     replay before a PIN step)."""
-    with connection.cursor() as cursor:
+    with connection.prepared_cursor() as cursor:
         cursor.execute(_STORED_SQL, [key.endpoint, key.external_id])
         row = cursor.fetchone()
     return None if row is None else _answer(key, *row)
@@ -115,7 +115,7 @@ def once_begin_finding_customer(key: OnceKey, customer_code: int) -> tuple[Repla
 def _begin(key: OnceKey, sql: str, more: list) -> tuple[Replay | None, Customer | None]:
     if not connection.in_atomic_block:
         raise RuntimeError("once_begin runs inside the action's transaction")
-    with connection.cursor() as cursor:
+    with connection.prepared_cursor() as cursor:
         cursor.execute(sql, [key.lock_id, key.endpoint, key.external_id, *more])
         locked, request_hash, status, body, *customer = cursor.fetchone()
     if request_hash is not None:
@@ -128,7 +128,7 @@ def _begin(key: OnceKey, sql: str, more: list) -> tuple[Replay | None, Customer 
 def once_record(key: OnceKey, *, status: int, body: bytes, api_key_lookup_id: str) -> None:
     """Store the action's response in its transaction. A duplicate that committed after this
     transaction's snapshot was taken wins: AnsweredMeanwhile rolls this one back."""
-    with connection.cursor() as cursor:
+    with connection.prepared_cursor() as cursor:
         cursor.execute(
             _RECORD_SQL,
             [key.endpoint, key.external_id, key.fingerprint, status, body, api_key_lookup_id, timezone.now()],

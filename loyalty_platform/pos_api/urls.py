@@ -1,3 +1,5 @@
+"""The POS API, mounted under webhook/ on every host (urls_common)."""
+
 from django.urls import path, re_path
 
 from loyalty_platform.pos_api import identification_views as ident
@@ -9,74 +11,72 @@ from loyalty_platform.pos_api import vouchers_views as vv
 from loyalty_platform.pos_api.endpoints import unknown_operation
 
 urlpatterns = [
-    path("webhook/customer", views.CustomerView.as_view(), name="pos-customer"),
-    path("webhook/customer/invitations", ident.InvitationsView.as_view(), name="pos-invitations"),
+    path("customer", views.CustomerView.as_view(), name="pos-customer"),
+    path("customer/invitations", ident.InvitationsView.as_view(), name="pos-invitations"),
     path(
-        "webhook/customer/invitations/<str:invitation_id>",
+        "customer/invitations/<str:invitation_id>",
         ident.InvitationView.as_view(),
         name="pos-invitation",
     ),
-    path("webhook/qr-card-sessions", ident.QrCardSessionsView.as_view(), name="pos-qr-card-sessions"),
+    path("qr-card-sessions", ident.QrCardSessionsView.as_view(), name="pos-qr-card-sessions"),
     path(
-        "webhook/qr-card-sessions/<str:session_id>",
+        "qr-card-sessions/<str:session_id>",
         ident.QrCardSessionView.as_view(),
         name="pos-qr-card-session",
     ),
-    path("webhook/pos", views.EarnView.as_view(), name="pos-earn"),
-    path("webhook/redeem", views.RedeemView.as_view(), name="pos-redeem"),
-    path("webhook/coupons/redeem", views.CouponRedeemView.as_view(), name="pos-coupon-redeem"),
+    path("pos", views.EarnView.as_view(), name="pos-earn"),
+    path("redeem", views.RedeemView.as_view(), name="pos-redeem"),
+    path("coupons/redeem", views.CouponRedeemView.as_view(), name="pos-coupon-redeem"),
+    path("customers/<int:customer_code>/rewards", rw.CustomerRewardsView.as_view(), name="pos-rewards"),
+    path("customers/<int:customer_code>/wallet", rw.WalletView.as_view(), name="pos-wallet"),
+    path("rewards/<int:reward_id>/receptions", rw.ReceptionsView.as_view(), name="pos-receptions"),
+    path("reward-receptions/<str:reception_id>/reverse", rw.ReceptionReverseView.as_view()),
+    path("reward-receptions/<str:reception_id>/collect", rw.ReceptionCollectView.as_view()),
     path(
-        "webhook/customers/<int:customer_code>/rewards", rw.CustomerRewardsView.as_view(), name="pos-rewards"
-    ),
-    path("webhook/customers/<int:customer_code>/wallet", rw.WalletView.as_view(), name="pos-wallet"),
-    path("webhook/rewards/<int:reward_id>/receptions", rw.ReceptionsView.as_view(), name="pos-receptions"),
-    path("webhook/reward-receptions/<str:reception_id>/reverse", rw.ReceptionReverseView.as_view()),
-    path("webhook/reward-receptions/<str:reception_id>/collect", rw.ReceptionCollectView.as_view()),
-    path(
-        "webhook/reward-receptions/<str:reception_id>/reverse-collection",
+        "reward-receptions/<str:reception_id>/reverse-collection",
         rw.ReceptionReverseCollectionView.as_view(),
     ),
-    path("webhook/vouchers/validate", vv.VoucherValidateView.as_view(), name="pos-voucher-validate"),
-    path("webhook/vouchers/<str:code>", vv.VoucherView.as_view(), name="pos-voucher"),
-    path("webhook/vouchers/<str:code>/lock", vv.VoucherLockView.as_view()),
-    path("webhook/vouchers/<str:code>/release", vv.VoucherReleaseView.as_view()),
-    path("webhook/vouchers/<str:code>/redeem", vv.VoucherRedeemView.as_view()),
-    path("webhook/vouchers/<str:code>/reverse", vv.VoucherReverseView.as_view()),
-    path("webhook/orders", ov.OrdersView.as_view(), name="pos-orders"),
-    path("webhook/orders/preview", ov.OrderPreviewView.as_view(), name="pos-order-preview"),
+    path("vouchers/validate", vv.VoucherValidateView.as_view(), name="pos-voucher-validate"),
+    path("vouchers/<str:code>", vv.VoucherView.as_view(), name="pos-voucher"),
+    path("vouchers/<str:code>/lock", vv.VoucherLockView.as_view()),
+    path("vouchers/<str:code>/release", vv.VoucherReleaseView.as_view()),
+    path("vouchers/<str:code>/redeem", vv.VoucherRedeemView.as_view()),
+    path("vouchers/<str:code>/reverse", vv.VoucherReverseView.as_view()),
+    path("orders", ov.OrdersView.as_view(), name="pos-orders"),
+    path("orders/preview", ov.OrderPreviewView.as_view(), name="pos-order-preview"),
     path(
-        "webhook/orders/<path:order_external_id>/returns",
+        "orders/<path:order_external_id>/returns",
         ov.OrderReturnsView.as_view(),
         name="pos-order-returns",
     ),
-    path("webhook/giftcards", sv.GiftcardCreateView.as_view(), name="pos-giftcard-create"),
-    path("webhook/giftcards/<str:code>", sv.GiftcardView.as_view(), name="pos-giftcard"),
+    path("giftcards", sv.GiftcardCreateView.as_view(), name="pos-giftcard-create"),
+    path("giftcards/<str:code>", sv.GiftcardView.as_view(), name="pos-giftcard"),
     path(
-        "webhook/giftcards/<str:code>/transactions",
+        "giftcards/<str:code>/transactions",
         sv.GiftcardTransactionsView.as_view(),
         name="pos-giftcard-transactions",
     ),
     path(
-        "webhook/giftcard-transactions/<str:transaction_id>/reverse",
+        "giftcard-transactions/<str:transaction_id>/reverse",
         sv.GiftcardTransactionReverseView.as_view(),
         name="pos-giftcard-transaction-reverse",
     ),
-    path("webhook/customers/<int:customer_code>/prepaid", sv.PrepaidView.as_view(), name="pos-prepaid"),
+    path("customers/<int:customer_code>/prepaid", sv.PrepaidView.as_view(), name="pos-prepaid"),
     path(
-        "webhook/customers/<int:customer_code>/prepaid/transactions",
+        "customers/<int:customer_code>/prepaid/transactions",
         sv.PrepaidTransactionsView.as_view(),
         name="pos-prepaid-transactions",
     ),
     path(
-        "webhook/prepaid-transactions/<str:transaction_id>/reverse",
+        "prepaid-transactions/<str:transaction_id>/reverse",
         sv.PrepaidTransactionReverseView.as_view(),
         name="pos-prepaid-transaction-reverse",
     ),
     path(
-        "webhook/transactions/<path:original_external_id>/reverse",
+        "transactions/<path:original_external_id>/reverse",
         views.TransactionReverseView.as_view(),
         name="pos-transaction-reverse",
     ),
     # Anything else under /webhook/ is a machine's mistake: answer it in JSON.
-    re_path(r"^webhook/", unknown_operation),
+    re_path(r"", unknown_operation),
 ]

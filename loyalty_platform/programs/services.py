@@ -136,7 +136,7 @@ def ledger_post(
         note=note,
         created_at=now,
     )
-    with connection.cursor() as cursor:
+    with connection.prepared_cursor() as cursor:
         cursor.execute(
             _LEDGER_POST_SQL,
             [
@@ -216,7 +216,7 @@ def _locked_cards(customer: Customer, active: dict[str, Program]) -> dict[str, C
     """Lock the customer's cards of the active programs, in primary-key order. Each card's
     program is the (cached) active one the caller already holds, not joined in again."""
     programs = {program.pk: program for program in active.values()}
-    with connection.cursor() as cursor:
+    with connection.prepared_cursor() as cursor:
         cursor.execute(_LOCKED_CARDS_SQL, [customer.pk, list(programs)])
         rows = cursor.fetchall()
     locked = {}

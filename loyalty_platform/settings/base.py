@@ -59,13 +59,19 @@ MIDDLEWARE = [
     # (the HTTPS redirect would log a DisallowedHost error for it).
     "django.middleware.security.SecurityMiddleware",
     "loyalty_platform.core.csp.ContentSecurityPolicyMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # PAGE_MIDDLEWARE here, except on the POS API (it needs none of it).
+    "loyalty_platform.core.page_middleware.PageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+PAGE_MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+# The admin looks for these three in MIDDLEWARE; they run from PAGE_MIDDLEWARE, on its pages too.
+PAGE_MIDDLEWARE_CHECKS = ["admin.E408", "admin.E409", "admin.E410"]
 
 TEMPLATES = [
     {

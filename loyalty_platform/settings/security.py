@@ -5,7 +5,7 @@ from csp.constants import NONCE, NONE, SELF
 
 from loyalty_platform.env import env
 
-from .base import PRODUCTION
+from .base import PAGE_MIDDLEWARE_CHECKS, PRODUCTION
 
 # Every page, ours and the libraries' (Django admin, Swagger UI), runs scripts only from our
 # own static files. Our two brand-colour <style> blocks carry the per-request nonce; the
@@ -41,4 +41,4 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", defa
 # Preloading is a commitment for the whole registrable domain, which a self-hoster on
 # loyalty.example.com cannot make for example.com: off unless asked for, and then checked.
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
-SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+SILENCED_SYSTEM_CHECKS = PAGE_MIDDLEWARE_CHECKS + ([] if SECURE_HSTS_PRELOAD else ["security.W021"])

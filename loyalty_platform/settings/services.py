@@ -24,6 +24,12 @@ DATABASES = {
         "ENGINE": "loyalty_platform.core.postgresql_backend",
         "CONN_MAX_AGE": env.int("DATABASE_CONN_MAX_AGE", default=60),
         "CONN_HEALTH_CHECKS": True,
+        # Statements run through connection.prepared_cursor() are prepared on first use (the
+        # ORM's are not). Off behind a pooler that cannot keep prepared statements.
+        "OPTIONS": {
+            **_database.get("OPTIONS", {}),
+            "prepare_threshold": 0 if env.bool("DATABASE_PREPARED_STATEMENTS", default=True) else None,
+        },
         "TEST": {"NAME": env.str("TEST_DATABASE_NAME", default="test_loyalty")},
     }
 }

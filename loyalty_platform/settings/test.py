@@ -11,7 +11,7 @@ REDIS_NAMESPACE = os.environ.get("TEST_REDIS_NAMESPACE") or f"test{os.getpid()}"
 globals().update(redis_settings(REDIS_URL, REDIS_NAMESPACE))
 
 # Lets the suite tell its helper processes' database sessions from its own.
-DATABASES["default"]["OPTIONS"] = {"application_name": os.environ.get("DATABASE_APPLICATION_NAME", "pytest")}
+DATABASES["default"]["OPTIONS"]["application_name"] = os.environ.get("DATABASE_APPLICATION_NAME", "pytest")
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -7,7 +7,7 @@ import redis
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tests.pos_fixtures import PosClient, create_customer
+from tests.pos_fixtures import PosClient, balances, create_customer, create_programs
 
 # Tables whose rows the in-process caches hold (or that the key's use record writes).
 CACHED_TABLES = (
@@ -18,25 +18,30 @@ CACHED_TABLES = (
 )
 
 
+def _command_names(packed) -> str:
+    """The command names in what redis-py packed for one write (RESP arrays of bulk strings):
+    one name, or several joined by commas for a pipeline."""
+    data = b"".join(bytes(chunk) for chunk in packed) if isinstance(packed, list) else bytes(packed)
+    names = []
+    for array in data.split(b"\r\n*"):
+        lines = array.split(b"\r\n")
+        names.append(lines[2].decode())
+    return ",".join(names)
+
+
 @pytest.fixture
 def redis_commands(monkeypatch):
-    """Every command sent to Redis by any client of this process, by name (a counter around
-    the real client, which still runs each command)."""
+    """Every write this process sends to Redis on any connection (one per round trip), by
+    the command names it holds: counted where every client, pool or not, sends."""
     sent: list[str] = []
-    execute_command = redis.Redis.execute_command
-    execute_pipeline = redis.client.Pipeline.execute
+    send_packed_command = redis.connection.AbstractConnection.send_packed_command
 
-    def counted(self, *args, **options):
-        sent.append(str(args[0]))
-        return execute_command(self, *args, **options)
-
-    def counted_pipeline(self, *args, **options):
-        sent.append("pipeline:" + ",".join(str(command[0][0]) for command in self.command_stack))
-        return execute_pipeline(self, *args, **options)
+    def counted(self, command, *args, **options):
+        sent.append(_command_names(command))
+        return send_packed_command(self, command, *args, **options)
 
     def start():
-        monkeypatch.setattr(redis.Redis, "execute_command", counted)
-        monkeypatch.setattr(redis.client.Pipeline, "execute", counted_pipeline)
+        monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counted)
         return sent
 
     return start
@@ -106,3 +111,49 @@ def test_warm_earn_sends_four_statements(organization, programs, key_a):
     statements = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
     assert [sql.split(maxsplit=1)[0] for sql in statements] == ["SELECT", "SELECT", "WITH", "INSERT"]
     assert "pg_try_advisory_xact_lock" in statements[0] and "customers_customer" in statements[0]
+
+
+def _prepared_statements() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements ORDER BY prepare_time")
+        return [statement for (statement,) in cursor.fetchall()]
+
+
+def test_the_four_statements_are_prepared_once_per_connection(organization, programs, key_a):
+    """PostgreSQL parses and plans them on the connection's first earn only
+    (docs/decisions/0024-prepared-hot-statements.md)."""
+    customer = create_customer(organization, points=1)
+    client = PosClient("test-a.localhost", key_a)
+    assert _earn(client, customer, "warm-up").status_code == 200
+    prepared = _prepared_statements()
+
+    for index in range(3):
+        assert _earn(client, customer, f"e-{index}").status_code == 200
+
+    assert _prepared_statements() == prepared
+    beginnings = (
+        "SELECT pg_try_advisory_xact_lock($1), ",
+        'SELECT "id", "customer_id", "program_id", ',
+        "WITH card AS (UPDATE programs_card SET balance = $1, ",
+        "INSERT INTO pos_api_idempotencyrecord (",
+    )
+    counts = [sum(statement.startswith(start) for statement in prepared) for start in beginnings]
+    assert counts == [1, 1, 1, 1]
+
+
+def test_a_prepared_statement_follows_the_connection_to_another_organization(
+    organization, other_organization, programs, key_a, key_b
+):
+    """The same prepared statements, run after the connection moved to another schema, read
+    and write that schema's tables (PostgreSQL plans them again for the new search_path)."""
+    create_programs(other_organization)
+    customer_a = create_customer(organization, points=1)
+    customer_b = create_customer(other_organization, points=5)
+
+    assert _earn(PosClient("test-a.localhost", key_a), customer_a, "same-id").status_code == 200
+    before_a = balances(organization, customer_a)
+    response = _earn(PosClient("test-b.localhost", key_b), customer_b, "same-id")
+
+    assert (response.status_code, response.json()) == (200, {"data": {"stamps": 0, "points": 15}})
+    assert balances(other_organization, customer_b) == {"point": (15, 15, 2), "stamp": (0, 0, 0)}
+    assert balances(organization, customer_a) == before_a

@@ -1,0 +1,64 @@
+"""The middleware only pages for people need (sessions, CSRF, the signed-in user, messages),
+run around the rest of the chain except on the POS API: a till sends an API key, never a
+cookie, and every POS call paid for building a session, a user and a message store it could
+not use."""
+
+from django.conf import settings
+from django.core.handlers.exception import convert_exception_to_response
+from django.http import HttpRequest
+from django.utils.module_loading import import_string
+
+MACHINE_PATH_PREFIX = "/webhook/"
+
+
+def is_machine_path(request: HttpRequest) -> bool:
+    return request.path_info.startswith(MACHINE_PATH_PREFIX)
+
+
+class PageMiddleware:
+    """settings.PAGE_MIDDLEWARE, in its order, as if listed in MIDDLEWARE at this place, for
+    every path but the POS API's. Their view, exception and template-response hooks run
+    here for the same paths (Django's handler calls this class's ones)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.middleware = []
+        handler = get_response
+        for path in reversed(settings.PAGE_MIDDLEWARE):
+            instance = import_string(path)(handler)
+            self.middleware.insert(0, instance)
+            handler = convert_exception_to_response(instance)
+        self.page_chain = handler
+
+    def __call__(self, request: HttpRequest):
+        if is_machine_path(request):
+            return self.get_response(request)
+        return self.page_chain(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if is_machine_path(request):
+            return None
+        for instance in self.middleware:
+            if hasattr(instance, "process_view"):
+                response = instance.process_view(request, view_func, view_args, view_kwargs)
+                if response is not None:
+                    return response
+        return None
+
+    def process_exception(self, request, exception):
+        if is_machine_path(request):
+            return None
+        for instance in reversed(self.middleware):
+            if hasattr(instance, "process_exception"):
+                response = instance.process_exception(request, exception)
+                if response is not None:
+                    return response
+        return None
+
+    def process_template_response(self, request, response):
+        if is_machine_path(request):
+            return response
+        for instance in reversed(self.middleware):
+            if hasattr(instance, "process_template_response"):
+                response = instance.process_template_response(request, response)
+        return response

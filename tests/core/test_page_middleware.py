@@ -1,0 +1,54 @@
+"""Sessions, CSRF, the signed-in user and messages run for people's pages and not for the
+POS API (loyalty_platform.core.page_middleware)."""
+
+import pytest
+from django.http import HttpResponse
+from django.test import Client, RequestFactory
+
+from loyalty_platform.core.page_middleware import PageMiddleware
+
+PAGE_ATTRIBUTES = ("session", "user", "_messages")
+
+
+def _attributes_seen(path: str) -> list[str]:
+    seen: list[str] = []
+
+    def view(request):
+        seen.extend(name for name in PAGE_ATTRIBUTES if hasattr(request, name))
+        return HttpResponse()
+
+    PageMiddleware(view)(RequestFactory().get(path))
+    return seen
+
+
+@pytest.mark.parametrize("path", ["/webhook/pos", "/webhook/customer", "/webhook/unknown"])
+def test_the_pos_api_gets_no_session_user_or_messages(path):
+    assert _attributes_seen(path) == []
+
+
+@pytest.mark.parametrize("path", ["/me/", "/admin/login/", "/", "/webhook", "/api/docs/"])
+def test_pages_get_all_of_them(path):
+    assert _attributes_seen(path) == list(PAGE_ATTRIBUTES)
+
+
+def test_a_page_form_without_its_csrf_token_is_refused(organization):
+    client = Client(enforce_csrf_checks=True)
+
+    response = client.post("/me/login", {"email": "someone@example.com"}, HTTP_HOST="test-a.localhost")
+
+    assert response.status_code == 403
+
+
+def test_a_page_form_with_its_csrf_token_is_accepted(organization):
+    client = Client(enforce_csrf_checks=True)
+    client.get("/me/login", HTTP_HOST="test-a.localhost")
+    token = client.cookies["csrftoken"].value
+
+    response = client.post(
+        "/me/login",
+        {"email": "someone@example.com", "csrfmiddlewaretoken": token},
+        HTTP_HOST="test-a.localhost",
+    )
+
+    assert response.status_code == 200
+    assert b"Check your email" in response.content
