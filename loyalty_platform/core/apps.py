@@ -10,3 +10,5 @@ class CoreConfig(AppConfig):
         # django.contrib.admin runs as SimpleAdminConfig (no default site); every app's
         # admin.py registers on platform_admin_site or merchant_admin_site instead.
         autodiscover_modules("admin")
+        # Registers its system check.
+        from loyalty_platform.core import page_middleware  # noqa: F401

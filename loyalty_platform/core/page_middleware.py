@@ -4,11 +4,20 @@ cookie, and every POS call paid for building a session, a user and a message sto
 not use."""
 
 from django.conf import settings
+from django.core import checks
 from django.core.handlers.exception import convert_exception_to_response
 from django.http import HttpRequest
 from django.utils.module_loading import import_string
 
 MACHINE_PATH_PREFIX = "/webhook/"
+REQUIRED_PAGE_MIDDLEWARE = (
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+)
+# Django's own checks look for these in MIDDLEWARE (settings.PAGE_MIDDLEWARE_CHECKS silences
+# them); page_middleware_check looks where they are.
 
 
 def is_machine_path(request: HttpRequest) -> bool:
@@ -62,3 +71,16 @@ class PageMiddleware:
             if hasattr(instance, "process_template_response"):
                 response = instance.process_template_response(request, response)
         return response
+
+
+@checks.register(checks.Tags.security)
+def page_middleware_check(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    problems = []
+    if f"{__name__}.PageMiddleware" not in settings.MIDDLEWARE:
+        problems.append(checks.Error(f"{__name__}.PageMiddleware is not in MIDDLEWARE", id="core.E001"))
+    problems += [
+        checks.Error(f"{path} is not in PAGE_MIDDLEWARE, where the pages need it", id="core.E002")
+        for path in REQUIRED_PAGE_MIDDLEWARE
+        if path not in settings.PAGE_MIDDLEWARE
+    ]
+    return problems

@@ -70,8 +70,8 @@ PAGE_MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
-# The admin looks for these three in MIDDLEWARE; they run from PAGE_MIDDLEWARE, on its pages too.
-PAGE_MIDDLEWARE_CHECKS = ["admin.E408", "admin.E409", "admin.E410"]
+# Django's checks for these in MIDDLEWARE, made by core.page_middleware for PAGE_MIDDLEWARE.
+PAGE_MIDDLEWARE_CHECKS = ["admin.E408", "admin.E409", "admin.E410", "security.W003"]
 
 TEMPLATES = [
     {

@@ -2,10 +2,11 @@
 POS API (loyalty_platform.core.page_middleware)."""
 
 import pytest
+from django.conf import settings
 from django.http import HttpResponse
-from django.test import Client, RequestFactory
+from django.test import Client, RequestFactory, override_settings
 
-from loyalty_platform.core.page_middleware import PageMiddleware
+from loyalty_platform.core.page_middleware import PageMiddleware, page_middleware_check
 
 PAGE_ATTRIBUTES = ("session", "user", "_messages")
 
@@ -52,3 +53,15 @@ def test_a_page_form_with_its_csrf_token_is_accepted(organization):
 
     assert response.status_code == 200
     assert b"Check your email" in response.content
+
+
+def test_the_system_check_finds_page_middleware_missing():
+    without_csrf = [path for path in settings.PAGE_MIDDLEWARE if "csrf" not in path]
+
+    with override_settings(PAGE_MIDDLEWARE=without_csrf):
+        problems = page_middleware_check(None)
+
+    assert [(problem.id, problem.msg.split()[0]) for problem in problems] == [
+        ("core.E002", "django.middleware.csrf.CsrfViewMiddleware")
+    ]
+    assert page_middleware_check(None) == []
