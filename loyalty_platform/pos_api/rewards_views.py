@@ -108,10 +108,7 @@ def reception_create(call: Call) -> RewardReception:
     return reward_reception_create(
         reward=call.path["reward_id"],
         customer=call.customer,
-        pre_redeem=call.data["pre_redeem"],
-        external_id=call.data["external_id"],
-        api_key_lookup_id=call.api_key_lookup_id,
-        pin_challenge_id=call.pin_challenge_id,
+        **call.arguments("pre_redeem", "external_id", pin=True),
     )
 
 
@@ -154,44 +151,47 @@ class ReceptionsView(PosApiView):
     )
 
 
-def reception_step(step: str, request, perform, refusal) -> Command:
-    """A step in a reception's life (reverse, collect, reverse-collection), once per external_id."""
-    operation_id = "reward_reception_" + step.replace("-", "_")
-    return Command(
-        operation_id, request, ReceptionData, perform, once=f"reward-receptions/{step}", errors=(refusal,)
+def reverse(call: Call) -> RewardReception:
+    return reward_reception_reverse(reception_id=call.path["reception_id"], **call.arguments("external_id"))
+
+
+def collect(call: Call) -> RewardReception:
+    return reward_reception_collect(reception_id=call.path["reception_id"])
+
+
+def reverse_collection(call: Call) -> RewardReception:
+    return reward_reception_reverse_collection(reception_id=call.path["reception_id"])
+
+
+# The later steps in a reception's life, by the URL's last segment
+# (POST /webhook/reward-receptions/<id>/<step>): the request, what it does, its refusal.
+RECEPTION_STEPS = {
+    "reverse": (ReverseReceptionRequest, reverse, errors.RECEPTION_NOT_REVERSIBLE),
+    "collect": (ReceptionActionRequest, collect, errors.RECEPTION_NOT_COLLECTABLE),
+    "reverse-collection": (ReceptionActionRequest, reverse_collection, errors.RECEPTION_NOT_COLLECTED),
+}
+
+
+def reception_step_view(step: str) -> type[PosApiView]:
+    """The view of one of RECEPTION_STEPS, once per external_id; its class is named after
+    the step ("reverse-collection": ReceptionReverseCollectionView)."""
+    request, perform, refusal = RECEPTION_STEPS[step]
+    post = Command(
+        "reward_reception_" + step.replace("-", "_"),
+        request,
+        ReceptionData,
+        perform,
+        once=f"reward-receptions/{step}",
+        errors=(refusal,),
     )
-
-
-class ReceptionReverseView(PosApiView):
+    name = "Reception" + step.title().replace("-", "") + "View"
     path = {"reception_id": RECEPTION}
-    post = reception_step(
-        "reverse",
-        ReverseReceptionRequest,
-        lambda call: reward_reception_reverse(
-            reception_id=call.path["reception_id"], **call.arguments("external_id")
-        ),
-        errors.RECEPTION_NOT_REVERSIBLE,
-    )
+    return type(name, (PosApiView,), {"__module__": __name__, "path": path, "post": post})
 
 
-class ReceptionCollectView(PosApiView):
-    path = {"reception_id": RECEPTION}
-    post = reception_step(
-        "collect",
-        ReceptionActionRequest,
-        lambda call: reward_reception_collect(reception_id=call.path["reception_id"]),
-        errors.RECEPTION_NOT_COLLECTABLE,
-    )
-
-
-class ReceptionReverseCollectionView(PosApiView):
-    path = {"reception_id": RECEPTION}
-    post = reception_step(
-        "reverse-collection",
-        ReceptionActionRequest,
-        lambda call: reward_reception_reverse_collection(reception_id=call.path["reception_id"]),
-        errors.RECEPTION_NOT_COLLECTED,
-    )
+ReceptionReverseView = reception_step_view("reverse")
+ReceptionCollectView = reception_step_view("collect")
+ReceptionReverseCollectionView = reception_step_view("reverse-collection")
 
 
 class WalletVoucherData(serializers.Serializer):
