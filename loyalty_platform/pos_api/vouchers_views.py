@@ -190,15 +190,11 @@ def _basket_amount(call: Call) -> Decimal | None:
 
 
 def redeem_voucher(call: Call) -> Voucher:
-    data = call.data
-    amount = _basket_amount(call)
     redemption = voucher_redeem(
         code=call.path["code"],
-        release_key=data.get("release_key"),
         customer=call.customer,
-        amount=amount,
-        external_id=data["external_id"],
-        api_key_lookup_id=call.api_key_lookup_id,
+        amount=_basket_amount(call),
+        **call.arguments("release_key", "external_id"),
     )
     return redemption.voucher
 
