@@ -3,16 +3,9 @@
 from rest_framework import serializers
 
 from loyalty_platform.core import errors
+from loyalty_platform.pos_api import endpoints
 from loyalty_platform.pos_api import serializers as s
-from loyalty_platform.pos_api.endpoints import (
-    CUSTOMER,
-    Call,
-    Command,
-    PathObject,
-    PosApiView,
-    Query,
-    row_by_uuid,
-)
+from loyalty_platform.pos_api.endpoints import Call, Command, PosApiView, Query
 from loyalty_platform.pos_api.output import IsoDateTimeField
 from loyalty_platform.profile.selectors import customer_wallet
 from loyalty_platform.programs.models import Program
@@ -28,12 +21,12 @@ from loyalty_platform.rewards.services import (
 )
 from loyalty_platform.tiers.selectors import tier_data
 
-REWARD = PathObject(
+REWARD = endpoints.PathObject(
     missing=errors.REWARD_NOT_FOUND,
     parse=lambda raw: int(raw) if str(raw).isdigit() and len(str(raw)) < 19 else None,
     fetch=lambda pk: Reward.objects.filter(pk=pk, is_active=True).first(),
 )
-RECEPTION = row_by_uuid(errors.RECEPTION_NOT_FOUND)
+RECEPTION = endpoints.row_by_uuid(errors.RECEPTION_NOT_FOUND)
 
 
 class ReceptionRequest(s.VerificationFieldsMixin, s.PosRequestSerializer):
@@ -94,7 +87,7 @@ def catalog(call: Call) -> list:
 
 
 class CustomerRewardsView(PosApiView):
-    path = {"customer_code": CUSTOMER}
+    path = {"customer_code": endpoints.CUSTOMER}
     get = Query("customer_rewards", CatalogEntryData, catalog, many=True)
 
 
@@ -226,7 +219,7 @@ class WalletData(serializers.Serializer):
 
 
 class WalletView(PosApiView):
-    path = {"customer_code": CUSTOMER}
+    path = {"customer_code": endpoints.CUSTOMER}
     get = Query(
         "customer_wallet", WalletData, lambda call: customer_wallet(call.customer, currency=call.currency)
     )

@@ -7,16 +7,9 @@ from rest_framework import serializers
 
 from loyalty_platform.core import errors
 from loyalty_platform.core.money import money_amount
+from loyalty_platform.pos_api import endpoints
 from loyalty_platform.pos_api import serializers as s
-from loyalty_platform.pos_api.endpoints import (
-    CUSTOMER,
-    Call,
-    Command,
-    PathObject,
-    PosApiView,
-    Query,
-    row_by_uuid,
-)
+from loyalty_platform.pos_api.endpoints import Call, Command, PosApiView, Query
 from loyalty_platform.pos_api.output import IsoDateTimeField, MoneyField, OmitNoneSerializer
 from loyalty_platform.stored_value.codes import giftcard_code_normalize
 from loyalty_platform.stored_value.services import (
@@ -32,12 +25,12 @@ from loyalty_platform.stored_value.services import (
     prepaid_transact_check,
 )
 
-GIFTCARD_CODE = PathObject(
+GIFTCARD_CODE = endpoints.PathObject(
     missing=errors.GIFTCARD_NOT_FOUND,
     parse=lambda raw: giftcard_code_normalize(str(raw)),
     refusals=(errors.GIFTCARD_CODE_INVALID,),
 )
-TRANSACTION = row_by_uuid(errors.TRANSACTION_NOT_FOUND)
+TRANSACTION = endpoints.row_by_uuid(errors.TRANSACTION_NOT_FOUND)
 GIFTCARD_TRANSACTION_ERRORS = (
     errors.GIFTCARD_NOT_FOUND,
     errors.GIFTCARD_BLOCKED,
@@ -183,7 +176,7 @@ def prepaid_balance_call(call: Call) -> dict:
 
 
 class PrepaidView(PosApiView):
-    path = {"customer_code": CUSTOMER}
+    path = {"customer_code": endpoints.CUSTOMER}
     get = Query("prepaid_balance", PrepaidData, prepaid_balance_call)
 
 
@@ -208,7 +201,7 @@ def prepaid_pin_action_of(call: Call) -> str | None:
 
 
 class PrepaidTransactionsView(PosApiView):
-    path = {"customer_code": CUSTOMER}
+    path = {"customer_code": endpoints.CUSTOMER}
     post = transaction_operation(
         "prepaid",
         prepaid_transaction,

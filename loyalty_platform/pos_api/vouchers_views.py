@@ -7,8 +7,9 @@ from rest_framework import serializers
 
 from loyalty_platform.core import errors
 from loyalty_platform.core.money import money_amount
+from loyalty_platform.pos_api import endpoints
 from loyalty_platform.pos_api import serializers as s
-from loyalty_platform.pos_api.endpoints import Call, Command, PathObject, PosApiView, Query
+from loyalty_platform.pos_api.endpoints import Call, Command, PosApiView, Query
 from loyalty_platform.pos_api.output import IsoDateTimeField, MoneyField
 from loyalty_platform.vouchers.models import Voucher
 from loyalty_platform.vouchers.services import (
@@ -24,7 +25,7 @@ from loyalty_platform.vouchers.services import (
     voucher_validate,
 )
 
-VOUCHER_CODE = PathObject(
+VOUCHER_CODE = endpoints.PathObject(
     missing=errors.VOUCHER_NOT_FOUND, parse=lambda raw: voucher_code_normalize(str(raw)) or None
 )
 VOUCHER_ERRORS = (
