@@ -39,16 +39,7 @@ MAX_LINES = 500
 MAX_QUANTITY = Decimal("1000000")
 LINE_FIELDS = frozenset({"sku", "name", "category", "quantity", "unit_price"})
 RETURN_LINE_FIELDS = frozenset({"sku", "quantity"})
-
-
-class NonNegativeCountField(serializers.IntegerField):
-    def __init__(self, **kwargs):
-        super().__init__(min_value=0, max_value=2**53 - 1, **kwargs)
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
+MAX_POINTS = 2**53 - 1  # the largest integer every JSON client reads exactly
 
 
 def _lines_schema(fields: frozenset[str]) -> dict:
@@ -88,7 +79,7 @@ class OrderFieldsMixin(s.VerificationFieldsMixin, s.PosRequestSerializer):
         schema=_lines_schema(LINE_FIELDS),
         help_text="[{sku, name, category, quantity, unit_price}], 1 to 500 lines.",
     )
-    paid_with_points = NonNegativeCountField(required=False, default=0)
+    paid_with_points = s.StrictIntegerField(min_value=0, max_value=MAX_POINTS, required=False, default=0)
 
 
 class OrderRequest(OrderFieldsMixin):
@@ -97,7 +88,12 @@ class OrderRequest(OrderFieldsMixin):
 
 class OrderPreviewRequest(OrderFieldsMixin):
     external_id = s.StrictCharField(max_length=128, required=False, help_text="Ignored.")
-    points = NonNegativeCountField(required=False, help_text="Also say what this many points are worth.")
+    points = s.StrictIntegerField(
+        min_value=0,
+        max_value=MAX_POINTS,
+        required=False,
+        help_text="Also say what this many points are worth.",
+    )
 
 
 class ReturnRequest(s.PosRequestSerializer):

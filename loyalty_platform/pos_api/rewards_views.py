@@ -3,16 +3,9 @@
 from rest_framework import serializers
 
 from loyalty_platform.core import errors
+from loyalty_platform.pos_api import endpoints
 from loyalty_platform.pos_api import serializers as s
-from loyalty_platform.pos_api.endpoints import (
-    CUSTOMER,
-    Call,
-    Command,
-    PathObject,
-    PosApiView,
-    Query,
-    row_by_uuid,
-)
+from loyalty_platform.pos_api.endpoints import Call, Command, PosApiView, Query
 from loyalty_platform.pos_api.output import IsoDateTimeField
 from loyalty_platform.profile.selectors import customer_wallet
 from loyalty_platform.programs.models import Program
@@ -28,12 +21,12 @@ from loyalty_platform.rewards.services import (
 )
 from loyalty_platform.tiers.selectors import tier_data
 
-REWARD = PathObject(
+REWARD = endpoints.PathObject(
     missing=errors.REWARD_NOT_FOUND,
     parse=lambda raw: int(raw) if str(raw).isdigit() and len(str(raw)) < 19 else None,
     fetch=lambda pk: Reward.objects.filter(pk=pk, is_active=True).first(),
 )
-RECEPTION = row_by_uuid(errors.RECEPTION_NOT_FOUND)
+RECEPTION = endpoints.row_by_uuid(errors.RECEPTION_NOT_FOUND)
 
 
 class ReceptionRequest(s.VerificationFieldsMixin, s.PosRequestSerializer):
@@ -94,7 +87,7 @@ def catalog(call: Call) -> list:
 
 
 class CustomerRewardsView(PosApiView):
-    path = {"customer_code": CUSTOMER}
+    path = {"customer_code": endpoints.CUSTOMER}
     get = Query("customer_rewards", CatalogEntryData, catalog, many=True)
 
 
@@ -108,10 +101,7 @@ def reception_create(call: Call) -> RewardReception:
     return reward_reception_create(
         reward=call.path["reward_id"],
         customer=call.customer,
-        pre_redeem=call.data["pre_redeem"],
-        external_id=call.data["external_id"],
-        api_key_lookup_id=call.api_key_lookup_id,
-        pin_challenge_id=call.pin_challenge_id,
+        **call.arguments("pre_redeem", "external_id", pin=True),
     )
 
 
@@ -154,44 +144,47 @@ class ReceptionsView(PosApiView):
     )
 
 
-def reception_step(step: str, request, perform, refusal) -> Command:
-    """A step in a reception's life (reverse, collect, reverse-collection), once per external_id."""
-    operation_id = "reward_reception_" + step.replace("-", "_")
-    return Command(
-        operation_id, request, ReceptionData, perform, once=f"reward-receptions/{step}", errors=(refusal,)
+def reverse(call: Call) -> RewardReception:
+    return reward_reception_reverse(reception_id=call.path["reception_id"], **call.arguments("external_id"))
+
+
+def collect(call: Call) -> RewardReception:
+    return reward_reception_collect(reception_id=call.path["reception_id"])
+
+
+def reverse_collection(call: Call) -> RewardReception:
+    return reward_reception_reverse_collection(reception_id=call.path["reception_id"])
+
+
+# The later steps in a reception's life, by the URL's last segment
+# (POST /webhook/reward-receptions/<id>/<step>): the request, what it does, its refusal.
+RECEPTION_STEPS = {
+    "reverse": (ReverseReceptionRequest, reverse, errors.RECEPTION_NOT_REVERSIBLE),
+    "collect": (ReceptionActionRequest, collect, errors.RECEPTION_NOT_COLLECTABLE),
+    "reverse-collection": (ReceptionActionRequest, reverse_collection, errors.RECEPTION_NOT_COLLECTED),
+}
+
+
+def reception_step_view(step: str) -> type[PosApiView]:
+    """The view of one of RECEPTION_STEPS, once per external_id; its class is named after
+    the step ("reverse-collection": ReceptionReverseCollectionView)."""
+    request, perform, refusal = RECEPTION_STEPS[step]
+    post = Command(
+        "reward_reception_" + step.replace("-", "_"),
+        request,
+        ReceptionData,
+        perform,
+        once=f"reward-receptions/{step}",
+        errors=(refusal,),
     )
-
-
-class ReceptionReverseView(PosApiView):
+    name = "Reception" + step.title().replace("-", "") + "View"
     path = {"reception_id": RECEPTION}
-    post = reception_step(
-        "reverse",
-        ReverseReceptionRequest,
-        lambda call: reward_reception_reverse(
-            reception_id=call.path["reception_id"], **call.arguments("external_id")
-        ),
-        errors.RECEPTION_NOT_REVERSIBLE,
-    )
+    return type(name, (PosApiView,), {"__module__": __name__, "path": path, "post": post})
 
 
-class ReceptionCollectView(PosApiView):
-    path = {"reception_id": RECEPTION}
-    post = reception_step(
-        "collect",
-        ReceptionActionRequest,
-        lambda call: reward_reception_collect(reception_id=call.path["reception_id"]),
-        errors.RECEPTION_NOT_COLLECTABLE,
-    )
-
-
-class ReceptionReverseCollectionView(PosApiView):
-    path = {"reception_id": RECEPTION}
-    post = reception_step(
-        "reverse-collection",
-        ReceptionActionRequest,
-        lambda call: reward_reception_reverse_collection(reception_id=call.path["reception_id"]),
-        errors.RECEPTION_NOT_COLLECTED,
-    )
+ReceptionReverseView = reception_step_view("reverse")
+ReceptionCollectView = reception_step_view("collect")
+ReceptionReverseCollectionView = reception_step_view("reverse-collection")
 
 
 class WalletVoucherData(serializers.Serializer):
@@ -226,7 +219,7 @@ class WalletData(serializers.Serializer):
 
 
 class WalletView(PosApiView):
-    path = {"customer_code": CUSTOMER}
+    path = {"customer_code": endpoints.CUSTOMER}
     get = Query(
         "customer_wallet", WalletData, lambda call: customer_wallet(call.customer, currency=call.currency)
     )

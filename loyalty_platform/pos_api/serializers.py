@@ -84,9 +84,9 @@ class AmountField(serializers.DecimalField):
         return super().to_internal_value(data)
 
 
-class PositiveCountField(serializers.IntegerField):
-    def __init__(self, **kwargs):
-        super().__init__(min_value=1, max_value=2**31 - 1, **kwargs)
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer only (DRF's IntegerField would take "2" or 2.0), between the
+    min_value and max_value it is given."""
 
     def to_internal_value(self, data):
         if isinstance(data, bool) or not isinstance(data, int):
@@ -150,7 +150,7 @@ class EarnRequest(VerificationFieldsMixin, PosRequestSerializer):
 
 class RedeemRequest(VerificationFieldsMixin, PosRequestSerializer):
     customer_code = CustomerCodeField()
-    value = PositiveCountField(help_text="Points or stamps to take.")
+    value = StrictIntegerField(min_value=1, max_value=2**31 - 1, help_text="Points or stamps to take.")
     card_type = serializers.ChoiceField(choices=["point", "stamp"], required=False, default="stamp")
     external_id = StrictCharField(max_length=128)
 

@@ -1,20 +1,15 @@
 """Giftcards and prepaid credit at the POS. Money is exact: decimal strings out, numbers or
 strings in, never more decimals than the organization's currency has."""
 
+from collections.abc import Callable
+
 from rest_framework import serializers
 
 from loyalty_platform.core import errors
 from loyalty_platform.core.money import money_amount
+from loyalty_platform.pos_api import endpoints
 from loyalty_platform.pos_api import serializers as s
-from loyalty_platform.pos_api.endpoints import (
-    CUSTOMER,
-    Call,
-    Command,
-    PathObject,
-    PosApiView,
-    Query,
-    row_by_uuid,
-)
+from loyalty_platform.pos_api.endpoints import Call, Command, PosApiView, Query
 from loyalty_platform.pos_api.output import IsoDateTimeField, MoneyField, OmitNoneSerializer
 from loyalty_platform.stored_value.codes import giftcard_code_normalize
 from loyalty_platform.stored_value.services import (
@@ -30,12 +25,20 @@ from loyalty_platform.stored_value.services import (
     prepaid_transact_check,
 )
 
-GIFTCARD_CODE = PathObject(
+GIFTCARD_CODE = endpoints.PathObject(
     missing=errors.GIFTCARD_NOT_FOUND,
     parse=lambda raw: giftcard_code_normalize(str(raw)),
     refusals=(errors.GIFTCARD_CODE_INVALID,),
 )
-TRANSACTION = row_by_uuid(errors.TRANSACTION_NOT_FOUND)
+TRANSACTION = endpoints.row_by_uuid(errors.TRANSACTION_NOT_FOUND)
+GIFTCARD_TRANSACTION_ERRORS = (
+    errors.GIFTCARD_NOT_FOUND,
+    errors.GIFTCARD_BLOCKED,
+    errors.GIFTCARD_EXPIRED,
+    errors.GIFTCARD_CODE_INVALID,
+    errors.AMOUNT_INVALID,
+    errors.INSUFFICIENT_BALANCE,
+)
 
 
 class MoneyTransactionData(OmitNoneSerializer):
@@ -93,42 +96,35 @@ def giftcard_transaction(call: Call) -> Transaction:
     return giftcard_transact(
         code=call.path["code"],
         amount=money_amount(call.data["amount"], call.currency),
-        external_id=call.data["external_id"],
-        allow_partial=call.data["allow_partial"],
-        api_key_lookup_id=call.api_key_lookup_id,
+        **call.arguments("external_id", "allow_partial"),
+    )
+
+
+def transaction_operation(account_kind: str, perform: Callable[[Call], Transaction], **declared) -> Command:
+    """A load (positive amount) or a payment (negative) on a giftcard or on a customer's
+    prepaid credit: the same request and answer for both."""
+    return Command(
+        f"{account_kind}_transaction",
+        s.StoredValueTransactionRequest,
+        MoneyTransactionData,
+        perform,
+        **declared,
     )
 
 
 class GiftcardTransactionsView(PosApiView):
     path = {"code": GIFTCARD_CODE}
-    post = Command(
-        "giftcard_transaction",
-        s.StoredValueTransactionRequest,
-        MoneyTransactionData,
-        giftcard_transaction,
-        once="giftcards/transactions",
-        errors=(
-            errors.GIFTCARD_NOT_FOUND,
-            errors.GIFTCARD_BLOCKED,
-            errors.GIFTCARD_EXPIRED,
-            errors.GIFTCARD_CODE_INVALID,
-            errors.AMOUNT_INVALID,
-            errors.INSUFFICIENT_BALANCE,
-        ),
+    post = transaction_operation(
+        "giftcard", giftcard_transaction, once="giftcards/transactions", errors=GIFTCARD_TRANSACTION_ERRORS
     )
 
 
 def giftcard_sell(call: Call) -> Transaction:
-    data = call.data
     return giftcard_create_digital(
-        amount=money_amount(data["amount"], call.currency, allow_negative=False),
+        amount=money_amount(call.data["amount"], call.currency, allow_negative=False),
         currency=call.currency,
-        recipient_email=data["recipient_email"].strip(),
-        recipient_name=data["recipient_name"],
-        sender_name=data["sender_name"],
-        message=data["message"],
-        external_id=data["external_id"],
-        api_key_lookup_id=call.api_key_lookup_id,
+        recipient_email=call.data["recipient_email"].strip(),
+        **call.arguments("recipient_name", "sender_name", "message", "external_id"),
     )
 
 
@@ -146,10 +142,7 @@ class GiftcardCreateView(PosApiView):
 def reverse_operation(account_kind: str) -> Command:
     def reverse(call: Call) -> Transaction:
         return money_entry_reverse(
-            entry_id=call.path["transaction_id"],
-            account_kind=account_kind,
-            external_id=call.data["external_id"],
-            api_key_lookup_id=call.api_key_lookup_id,
+            entry_id=call.path["transaction_id"], account_kind=account_kind, **call.arguments("external_id")
         )
 
     return Command(
@@ -183,7 +176,7 @@ def prepaid_balance_call(call: Call) -> dict:
 
 
 class PrepaidView(PosApiView):
-    path = {"customer_code": CUSTOMER}
+    path = {"customer_code": endpoints.CUSTOMER}
     get = Query("prepaid_balance", PrepaidData, prepaid_balance_call)
 
 
@@ -199,10 +192,7 @@ def prepaid_transaction(call: Call) -> Transaction:
         customer=call.customer,
         amount=call.extra["amount"],
         currency=call.currency,
-        external_id=call.data["external_id"],
-        allow_partial=call.data["allow_partial"],
-        api_key_lookup_id=call.api_key_lookup_id,
-        pin_challenge_id=call.pin_challenge_id,
+        **call.arguments("external_id", "allow_partial", pin=True),
     )
 
 
@@ -211,11 +201,9 @@ def prepaid_pin_action_of(call: Call) -> str | None:
 
 
 class PrepaidTransactionsView(PosApiView):
-    path = {"customer_code": CUSTOMER}
-    post = Command(
-        "prepaid_transaction",
-        s.StoredValueTransactionRequest,
-        MoneyTransactionData,
+    path = {"customer_code": endpoints.CUSTOMER}
+    post = transaction_operation(
+        "prepaid",
         prepaid_transaction,
         once="prepaid/transactions",
         pin_action=prepaid_pin_action_of,

@@ -1,6 +1,8 @@
 """Customers, earn, redeem and coupons at the POS (contract: shared/contracts/pos-webhooks.md).
 Each operation is a declaration run by endpoints.py; the work is the service's."""
 
+from collections.abc import Callable
+
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
@@ -21,7 +23,12 @@ from loyalty_platform.customers.services import customer_enroll, normalize_phone
 from loyalty_platform.pos_api import serializers as s
 from loyalty_platform.pos_api.endpoints import Call, Command, PosApiView, Query
 from loyalty_platform.pos_api.output import IsoDateTimeField, OmitNoneSerializer
-from loyalty_platform.programs.reversals import Reversal, loyalty_transaction_reverse, reversal_original
+from loyalty_platform.programs.reversals import (
+    Reversal,
+    ReversalOriginal,
+    loyalty_transaction_reverse,
+    reversal_original,
+)
 from loyalty_platform.programs.selectors import card_balances
 from loyalty_platform.programs.services import (
     BalanceChange,
@@ -222,10 +229,21 @@ class RedeemView(PosApiView):
     )
 
 
-def coupon_check(call: Call) -> None:
+def acting_on(name: str, find: Callable[[Call], object]) -> dict:
+    """The `check` and `pin_customer` of an operation on something the body names instead of
+    a customer (a coupon, an earlier sale): `find` makes its refusals and loads it before any
+    PIN step, the operation gets it as call.extra[name], and its customer is asked the PIN."""
+
+    def check(call: Call) -> None:
+        call.extra[name] = find(call)
+
+    return {"check": check, "pin_customer": lambda call: call.extra[name].customer}
+
+
+def usable_coupon(call: Call) -> Coupon:
     coupon = coupon_by_token(call.data["token"])
     coupon_redeem_check(coupon=coupon)  # no PIN prompt for a coupon that cannot be used
-    call.extra["coupon"] = coupon
+    return coupon
 
 
 def coupon_redeem_call(call: Call) -> Coupon:
@@ -240,8 +258,7 @@ class CouponRedeemView(PosApiView):
         coupon_redeem_call,
         once="coupons/redeem",
         pin_action="coupon_redeem",
-        check=coupon_check,
-        pin_customer=lambda call: call.extra["coupon"].customer,
+        **acting_on("coupon", usable_coupon),
         errors=(errors.COUPON_NOT_FOUND, errors.COUPON_ALREADY_USED, errors.COUPON_EXPIRED),
     )
 
@@ -268,8 +285,8 @@ class ReversalData(serializers.Serializer):
     coupon_already_used = serializers.BooleanField(help_text="A coupon the earn issued was used: it stays.")
 
 
-def reversal_check(call: Call) -> None:
-    call.extra["original"] = reversal_original(
+def original_to_reverse(call: Call) -> ReversalOriginal:
+    return reversal_original(
         original_external_id=call.path["original_external_id"], kind=call.data.get("kind")
     )
 
@@ -277,11 +294,7 @@ def reversal_check(call: Call) -> None:
 def reverse_transaction(call: Call) -> Reversal:
     return loyalty_transaction_reverse(
         original_external_id=call.path["original_external_id"],
-        external_id=call.data["external_id"],
-        kind=call.data.get("kind"),
-        reason=call.data["reason"],
-        api_key_lookup_id=call.api_key_lookup_id,
-        pin_challenge_id=call.pin_challenge_id,
+        **call.arguments("external_id", "kind", "reason", pin=True),
     )
 
 
@@ -293,8 +306,7 @@ class TransactionReverseView(PosApiView):
         reverse_transaction,
         once="transactions/reverse",
         pin_action="reverse",
-        check=reversal_check,
-        pin_customer=lambda call: call.extra["original"].customer,
+        **acting_on("original", original_to_reverse),
         errors=(
             errors.TRANSACTION_NOT_FOUND,
             errors.TRANSACTION_ALREADY_REVERSED,

@@ -7,8 +7,9 @@ from rest_framework import serializers
 
 from loyalty_platform.core import errors
 from loyalty_platform.core.money import money_amount
+from loyalty_platform.pos_api import endpoints
 from loyalty_platform.pos_api import serializers as s
-from loyalty_platform.pos_api.endpoints import Call, Command, PathObject, PosApiView, Query
+from loyalty_platform.pos_api.endpoints import Call, Command, PosApiView, Query
 from loyalty_platform.pos_api.output import IsoDateTimeField, MoneyField
 from loyalty_platform.vouchers.models import Voucher
 from loyalty_platform.vouchers.services import (
@@ -24,7 +25,7 @@ from loyalty_platform.vouchers.services import (
     voucher_validate,
 )
 
-VOUCHER_CODE = PathObject(
+VOUCHER_CODE = endpoints.PathObject(
     missing=errors.VOUCHER_NOT_FOUND, parse=lambda raw: voucher_code_normalize(str(raw)) or None
 )
 VOUCHER_ERRORS = (
@@ -190,15 +191,11 @@ def _basket_amount(call: Call) -> Decimal | None:
 
 
 def redeem_voucher(call: Call) -> Voucher:
-    data = call.data
-    amount = _basket_amount(call)
     redemption = voucher_redeem(
         code=call.path["code"],
-        release_key=data.get("release_key"),
         customer=call.customer,
-        amount=amount,
-        external_id=data["external_id"],
-        api_key_lookup_id=call.api_key_lookup_id,
+        amount=_basket_amount(call),
+        **call.arguments("release_key", "external_id"),
     )
     return redemption.voucher
 
