@@ -1,46 +1,84 @@
 """Django's HTTP stack run synchronously inside the ASGI server.
 
 Our middleware and views are synchronous (the ORM is). Django's own ASGI handler runs them
-as an asynchronous chain with a thread hop at every sync/async boundary (three or more per
-request) and starts a fresh thread per request for its thread-sensitive calls. This handler
-builds the plain synchronous chain, as under WSGI, and runs each whole request in one thread
-of a pool: one hop, several requests at once, each thread with its own database connection
-used by one request from start to end. Websockets still go through Channels."""
+as an asynchronous chain with a thread hop at every sync/async boundary, and hops again for
+the request_started signal and for closing the response (request_finished). This handler
+reads the body on the event loop, then does everything Django does for a request in one
+thread of a pool, with the plain synchronous chain as under WSGI: the signals, the
+middleware, the view, and closing a response held in memory. Only a streaming response
+(static files) is closed after it was sent, in a thread that serves no request (its
+request_finished handlers would tidy that thread's connections). Several requests run at once,
+each thread with its own database connection used by one request from start to end.
+Websockets still go through Channels (docs/decisions/0008-sync-stack-under-asgi.md)."""
 
 import asyncio
+import contextlib
+import contextvars
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import django
-from asgiref.sync import sync_to_async
-from django.core.handlers.asgi import ASGIHandler
-from django.db import close_old_connections
+from django.core import signals
+from django.core.exceptions import RequestAborted
+from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.http import FileResponse
+from django.urls import set_script_prefix
 
-from loyalty_platform.core.postgresql_backend import mark_clean_connections_fresh
 from loyalty_platform.realtime.publish import server_event_loop
+
+# As many threads as asyncio's default pool would have.
+THREADS = int(os.environ.get("WEB_THREADS") or min(32, (os.cpu_count() or 1) + 4))
 
 
 class SyncStackASGIHandler(ASGIHandler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.pool = ThreadPoolExecutor(THREADS, thread_name_prefix="django-request")
+        self.closing = ThreadPoolExecutor(1, thread_name_prefix="django-close")
+
     def load_middleware(self, is_async: bool = False) -> None:
         super().load_middleware(is_async=False)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             raise ValueError(f"Django serves HTTP here, not {scope['type']}")
-        # No ThreadSensitiveContext: it would start a thread per request.
         await self.handle(scope, receive, send)
 
-    def _get_response_in_worker(self, request):
-        # Django's request_started/finished handlers run in another thread; do their
-        # connection housekeeping (max age, health checks) in the thread that serves.
-        close_old_connections()
+    async def handle(self, scope, receive, send):
         try:
-            return self.get_response(request)
+            body_file = await self.read_body(receive)
+        except RequestAborted:
+            return
+        loop = asyncio.get_running_loop()
+        # The request's thread hands realtime events to this loop (realtime.publish).
+        server_event_loop.set(loop)
+        try:
+            response = await loop.run_in_executor(
+                self.pool, contextvars.copy_context().run, self._serve, scope, body_file
+            )
+            # The client may go away while the answer is being sent.
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.send_response(response, send)
+            if response.streaming:
+                await loop.run_in_executor(self.closing, response.close)
         finally:
-            close_old_connections()
-            mark_clean_connections_fresh()
+            body_file.close()
 
-    async def get_response_async(self, request):
-        server_event_loop.set(asyncio.get_running_loop())
-        return await sync_to_async(self._get_response_in_worker, thread_sensitive=False)(request)
+    def _serve(self, scope, body_file):
+        """All of a request's synchronous work, in one thread."""
+        set_script_prefix(get_script_prefix(scope))
+        # Its handlers (close_old_connections) tidy this thread's connections, and so do
+        # request_finished's, which response.close() fires (with core.postgresql_backend's).
+        signals.request_started.send(sender=self.__class__, scope=scope)
+        request, response = self.create_request(scope, body_file)
+        if request is not None:
+            response = self.get_response(request)
+            response._handler_class = self.__class__
+            if isinstance(response, FileResponse):
+                response.block_size = self.chunk_size
+        if not response.streaming:
+            response.close()
+        return response
 
 
 def get_sync_stack_asgi_application() -> SyncStackASGIHandler:
