@@ -206,13 +206,15 @@ class WalletData(serializers.Serializer):
     customer_code = serializers.IntegerField(source="customer.customer_code")
     points = serializers.IntegerField()
     points_worth = serializers.CharField(help_text="What the points pay, in the currency.")
-    currency = serializers.CharField()
-    stamps = serializers.IntegerField()
+    currency = serializers.CharField(help_text="The organization's currency (ISO 4217 code).")
+    stamps = serializers.IntegerField(help_text="Stamps on the current stamp card.")
     tier = serializers.SerializerMethodField()
-    coupons = WalletCouponData(many=True)
-    vouchers = WalletVoucherData(many=True)
-    collectable_rewards = ReceptionData(many=True)
-    affordable_rewards = RewardData(many=True)
+    coupons = WalletCouponData(many=True, help_text="Active coupons that have not expired.")
+    vouchers = WalletVoucherData(
+        many=True, help_text="Vouchers redeemable now (a minimum spend applies at the till)."
+    )
+    collectable_rewards = ReceptionData(many=True, help_text="Rewards received, waiting to be handed over.")
+    affordable_rewards = RewardData(many=True, help_text="Up to three rewards the points pay for.")
 
     def get_tier(self, wallet) -> dict | None:
         return tier_data(wallet.tier)
