@@ -23,8 +23,11 @@ CUSTOMER_JOIN_COLUMNS = ", ".join(f'c."{field.column}"' for field in Customer._m
 CUSTOMER_BY_CODE_JOIN = f"LEFT JOIN {Customer._meta.db_table} AS c ON c.customer_code = %s AND c.status <> %s"
 
 
+_DELETED = Customer.Status.DELETED.value  # read once: an enum member's value is a slow property
+
+
 def customer_join_parameters(customer_code: int) -> list:
-    return [customer_code, Customer.Status.DELETED.value]
+    return [customer_code, _DELETED]
 
 
 def customer_from_join(values) -> Customer | None:
