@@ -821,7 +821,7 @@ def measure(args, port: int, results: Results) -> None:
         autocommit=True,
     ) as admin:
         progress("CPU per call, in-process")
-        results.cpu_earn_ms, results.cpu_bare_ms = cpu_per_call(app, args.calls, rounds=5)
+        results.cpu_earn_ms, results.cpu_bare_ms = cpu_per_call(app, args.calls, rounds=20)
         progress("round trips, in-process")
         results.counts = count_round_trips(app, args.count_earns, admin, rc)
     if args.verbose:
@@ -850,7 +850,8 @@ def measure(args, port: int, results: Results) -> None:
         progress("Redis calls on the server")
         # The ping run left every worker without a POS call for longer than the local caches
         # go unconfirmed (LOCAL_CACHE_SECONDS): warm them again, as for the in-process count.
-        asyncio.run(closed_loop(port, 50, 8, key, codes))
+        # Many connections, so that every worker (each accepts its share) serves some.
+        asyncio.run(closed_loop(port, 200, 32, key, codes))
         time.sleep(0.5)  # the warm-up's last realtime events, which go out after the answers
         with RedisCalls(rc) as server_calls:
             results.not_ok["counted"] = asyncio.run(closed_loop(port, args.count_earns, 4, key, codes))
@@ -1008,7 +1009,7 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=32, help="wrk connections")
     parser.add_argument("--rate", type=float, default=100, help="open-loop earns per second")
     parser.add_argument("--open-seconds", type=float, default=10, help="open-loop duration")
-    parser.add_argument("--calls", type=int, default=300, help="in-process calls of each kind for CPU")
+    parser.add_argument("--calls", type=int, default=1000, help="in-process calls of each kind for CPU")
     parser.add_argument("--count-earns", type=int, default=100, help="earns the round trips are counted over")
     parser.add_argument("--customers", type=int, default=2000)
     parser.add_argument("--no-server", action="store_true", help="in-process figures only")
