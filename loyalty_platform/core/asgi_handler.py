@@ -5,9 +5,9 @@ as an asynchronous chain with a thread hop at every sync/async boundary, and hop
 the request_started signal and for closing the response (request_finished). This handler
 reads the body on the event loop, then does everything Django does for a request in one
 thread of a pool, with the plain synchronous chain as under WSGI: the signals, the
-middleware, the view, and closing a response held in memory. Only a streaming response
-(static files) is closed after it was sent, in a thread that serves no request (its
-request_finished handlers would tidy that thread's connections). Several requests run at once,
+middleware, the view, and closing the response. A streaming response with a synchronous
+iterator (a static file, an export) is read into memory there, as Django's handler would
+read it in a thread hop of its own. Several requests run at once,
 each thread with its own database connection used by one request from start to end.
 Websockets still go through Channels (docs/decisions/0008-sync-stack-under-asgi.md)."""
 
@@ -21,7 +21,8 @@ import django
 from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
-from django.http import FileResponse
+from django.http import HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.urls import set_script_prefix
 
 from loyalty_platform.realtime.publish import server_event_loop
@@ -34,7 +35,6 @@ class SyncStackASGIHandler(ASGIHandler):
     def __init__(self) -> None:
         super().__init__()
         self.pool = ThreadPoolExecutor(THREADS, thread_name_prefix="django-request")
-        self.closing = ThreadPoolExecutor(1, thread_name_prefix="django-close")
 
     def load_middleware(self, is_async: bool = False) -> None:
         super().load_middleware(is_async=False)
@@ -52,6 +52,7 @@ class SyncStackASGIHandler(ASGIHandler):
         loop = asyncio.get_running_loop()
         # The request's thread hands realtime events to this loop (realtime.publish).
         server_event_loop.set(loop)
+        response = None
         try:
             response = await loop.run_in_executor(
                 self.pool, contextvars.copy_context().run, self._serve, scope, body_file
@@ -59,13 +60,16 @@ class SyncStackASGIHandler(ASGIHandler):
             # The client may go away while the answer is being sent.
             with contextlib.suppress(asyncio.CancelledError):
                 await self.send_response(response, send)
-            if response.streaming:
-                await loop.run_in_executor(self.closing, response.close)
         finally:
+            if response is not None and response.streaming:
+                # An asynchronous iterator, sent from this loop: closed once sent (a pool
+                # thread runs one job at a time, so its connections are between requests).
+                await loop.run_in_executor(self.pool, response.close)
             body_file.close()
 
-    def _serve(self, scope, body_file):
-        """All of a request's synchronous work, in one thread."""
+    def _serve(self, scope, body_file) -> HttpResponseBase:
+        """All of a request's synchronous work, in one thread. The answer comes back closed,
+        its body in memory, unless it streams from an asynchronous iterator."""
         set_script_prefix(get_script_prefix(scope))
         # Its handlers (close_old_connections) tidy this thread's connections, and so do
         # request_finished's, which response.close() fires (with core.postgresql_backend's).
@@ -74,11 +78,26 @@ class SyncStackASGIHandler(ASGIHandler):
         if request is not None:
             response = self.get_response(request)
             response._handler_class = self.__class__
-            if isinstance(response, FileResponse):
-                response.block_size = self.chunk_size
-        if not response.streaming:
+        if response.streaming and response.is_async:
+            return response
+        try:
+            if response.streaming:
+                # A static file or an export: Django would read the whole iterator in one
+                # thread hop anyway (warning each time); read it here, where it was made.
+                response = _held_in_memory(response)
+        finally:
             response.close()
         return response
+
+
+def _held_in_memory(streaming: StreamingHttpResponse) -> HttpResponse:
+    held = HttpResponse(b"".join(streaming.streaming_content), status=streaming.status_code)
+    held.headers = streaming.headers
+    held.cookies = streaming.cookies
+    held.reason_phrase = streaming.reason_phrase
+    held._resource_closers = streaming._resource_closers
+    streaming._resource_closers = []
+    return held
 
 
 def get_sync_stack_asgi_application() -> SyncStackASGIHandler:

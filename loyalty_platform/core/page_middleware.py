@@ -84,3 +84,17 @@ def page_middleware_check(app_configs, **kwargs) -> list[checks.CheckMessage]:
         if path not in settings.PAGE_MIDDLEWARE
     ]
     return problems
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def page_cookies_check(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    """Django's deploy checks of the session and CSRF cookies (security.W010-W016) look for
+    their middleware in MIDDLEWARE and stay silent when it runs from PAGE_MIDDLEWARE."""
+    problems = []
+    if not settings.SESSION_COOKIE_SECURE:
+        problems.append(checks.Warning("SESSION_COOKIE_SECURE is not True", id="core.W001"))
+    if not settings.SESSION_COOKIE_HTTPONLY:
+        problems.append(checks.Warning("SESSION_COOKIE_HTTPONLY is not True", id="core.W002"))
+    if not settings.CSRF_USE_SESSIONS and not settings.CSRF_COOKIE_SECURE:
+        problems.append(checks.Warning("CSRF_COOKIE_SECURE is not True", id="core.W003"))
+    return problems

@@ -63,13 +63,26 @@ _held = _HeldConnection()
 
 def _window_incr_call(keys: list[str], args: list) -> list:
     """The window script on a connection this thread keeps for it: every POS call runs it,
-    and redis-py's pool and retry layers cost twice the exchange itself. A fault closes the
-    connection (the next call opens a new one) and reaches fail_open as usual."""
+    and redis-py's pool and retry layers cost twice the exchange itself. A kept connection
+    that the server closed meanwhile (a restart, an idle timeout) is opened again once; any
+    other fault closes it (the next call opens a new one) and reaches fail_open as usual."""
     pool = client().connection_pool
     if _held.pool is not pool or _held.pid != os.getpid():
         _held.pool, _held.pid = pool, os.getpid()
         _held.connection = pool.connection_class(**pool.connection_kwargs)
     connection = _held.connection
+    kept = connection._sock is not None
+    try:
+        return _window_incr_exchange(connection, keys, args)
+    except redis.exceptions.ConnectionError:
+        connection.disconnect()
+        if not kept:
+            raise
+    # At worst the closed connection's last call was counted and this one is counted again.
+    return _window_incr_exchange(connection, keys, args)
+
+
+def _window_incr_exchange(connection, keys: list[str], args: list) -> list:
     script = _window_incr_script()
     try:
         try:

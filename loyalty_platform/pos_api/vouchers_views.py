@@ -191,10 +191,11 @@ def _basket_amount(call: Call) -> Decimal | None:
 
 
 def redeem_voucher(call: Call) -> Voucher:
+    amount = _basket_amount(call)  # an invalid amount is refused before the customer is looked up
     redemption = voucher_redeem(
         code=call.path["code"],
         customer=call.customer,
-        amount=_basket_amount(call),
+        amount=amount,
         **call.arguments("release_key", "external_id"),
     )
     return redemption.voucher

@@ -3,8 +3,10 @@ handlers tidy that thread's database connections), the middleware and the view."
 
 import asyncio
 import threading
+import warnings
 
 from django.core.signals import request_finished, request_started
+from django.http import FileResponse
 
 from loyalty_platform.core.asgi_handler import SyncStackASGIHandler
 
@@ -70,3 +72,34 @@ def test_signals_middleware_and_view_run_in_one_thread_that_is_not_the_event_loo
     assert (sent[0]["status"], sent[1]["body"]) == (200, b'{"data": "pong"}')
     assert threads["started"] == threads["view"] == threads["finished"]
     assert threads["view"] != threading.get_ident()
+
+
+def test_a_file_response_is_read_and_closed_in_the_serving_thread(tmp_path):
+    handler = SyncStackASGIHandler()
+    content = b"x" * 200_000  # more than one chunk of the file response
+    opened = []
+    finished: list[int] = []
+
+    def get_response(request):
+        opened.append(open(tmp_path / "file.bin", "rb"))  # noqa: SIM115 (the response closes it)
+        opened.append(threading.get_ident())
+        return FileResponse(opened[0])
+
+    def on_finished(**kwargs):
+        finished.append(threading.get_ident())
+
+    (tmp_path / "file.bin").write_bytes(content)
+    handler.get_response = get_response
+    request_finished.connect(on_finished)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # Django warns when it reads a sync iterator itself
+            sent = _serve(handler, "/static/file.bin")
+    finally:
+        request_finished.disconnect(on_finished)
+
+    body = b"".join(message.get("body", b"") for message in sent[1:])
+    headers = dict(sent[0]["headers"])
+    assert (sent[0]["status"], body, headers[b"Content-Length"]) == (200, content, b"200000")
+    assert opened[0].closed
+    assert finished == [opened[1]]

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.test import Client, RequestFactory, override_settings
 
-from loyalty_platform.core.page_middleware import PageMiddleware, page_middleware_check
+from loyalty_platform.core.page_middleware import PageMiddleware, page_cookies_check, page_middleware_check
 
 PAGE_ATTRIBUTES = ("session", "user", "_messages")
 
@@ -65,3 +65,14 @@ def test_the_system_check_finds_page_middleware_missing():
         ("core.E002", "django.middleware.csrf.CsrfViewMiddleware")
     ]
     assert page_middleware_check(None) == []
+
+
+def test_the_deploy_check_warns_of_insecure_page_cookies():
+    with override_settings(
+        SESSION_COOKIE_SECURE=False, CSRF_COOKIE_SECURE=False, SESSION_COOKIE_HTTPONLY=True
+    ):
+        problems = page_cookies_check(None)
+
+    assert [problem.id for problem in problems] == ["core.W001", "core.W003"]
+    with override_settings(SESSION_COOKIE_SECURE=True, CSRF_COOKIE_SECURE=True):
+        assert page_cookies_check(None) == []

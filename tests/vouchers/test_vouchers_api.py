@@ -96,6 +96,8 @@ def test_release_and_expired_lock(organization, programs, pos):
         ({"minimum_spend": Decimal("20.00")}, {"amount": "19.99"}, 422, "minimum_spend_not_met"),
         ({}, {"amount": "1.234"}, 422, "amount_invalid"),
         ({}, {"customer_code": 999994}, 404, "customer_not_found"),
+        # The body's own fault comes first, before any look-up.
+        ({}, {"customer_code": 999994, "amount": "1.234"}, 422, "amount_invalid"),
         ({}, {"extra": 1}, 422, "unknown_field"),
     ],
 )

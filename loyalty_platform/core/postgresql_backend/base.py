@@ -41,7 +41,11 @@ class DatabaseWrapper(base.DatabaseWrapper):
         OPTIONS prepare_threshold 0; docs/decisions/0024-prepared-hot-statements.md).
         Parameters are bound by the server, so the SQL must type them by its context
         (a column, a function's argument). The search path is set as for any cursor."""
-        return self._cursor(name=_PREPARED)
+        # django-tenants sets the search path for a named cursor on a cursor of its own,
+        # outside Django's error wrapping: a lost server must still surface as Django's
+        # OperationalError (a 503, and the connection marked as failed).
+        with self.wrap_database_errors:
+            return self._cursor(name=_PREPARED)
 
     def create_cursor(self, name=None):
         if name is not _PREPARED:

@@ -1,0 +1,41 @@
+"""connection.prepared_cursor() (core.postgresql_backend) on a connection of the test's own,
+outside the test's transaction."""
+
+import pytest
+from django.db import OperationalError, connections
+
+
+@pytest.fixture
+def own_connection():
+    wrapper = connections.create_connection("default")
+    yield wrapper
+    wrapper.close()
+
+
+def test_a_lost_connection_while_the_search_path_is_set_raises_djangos_operational_error(
+    own_connection, organization, other_organization
+):
+    own_connection.set_tenant(organization)
+    with own_connection.prepared_cursor() as cursor:
+        cursor.execute("SELECT current_schema()")
+        assert cursor.fetchone() == (organization.schema_name,)
+    own_connection.connection.close()  # the server went away
+    own_connection.set_tenant(other_organization)  # the next cursor sets the search path first
+
+    with pytest.raises(OperationalError):
+        own_connection.prepared_cursor()
+
+    assert own_connection.errors_occurred is True
+
+
+def test_a_prepared_cursor_reads_the_schema_of_the_organization_set_last(
+    own_connection, organization, other_organization
+):
+    schemas = []
+    for tenant in (organization, other_organization, organization):
+        own_connection.set_tenant(tenant)
+        with own_connection.prepared_cursor() as cursor:
+            cursor.execute("SELECT current_schema()")
+            schemas.append(cursor.fetchone()[0])
+
+    assert schemas == [organization.schema_name, other_organization.schema_name, organization.schema_name]
