@@ -372,7 +372,7 @@ class OrdersView(PosApiView):
         once="orders",
         pin_action=order_pin_action,
         check=order_check,
-        errors=(errors.ORDER_EXISTS, *ORDER_INPUT_ERRORS),
+        errors=(errors.ORDER_EXISTS, *ORDER_INPUT_ERRORS, errors.CUSTOMER_BLOCKED, errors.CARD_BLOCKED),
     )
 
 
@@ -493,5 +493,7 @@ class OrderReturnsView(PosApiView):
             errors.LINES_INVALID,
             errors.SKU_NOT_IN_ORDER,
             errors.RETURN_EXCEEDS_ORDER,
+            errors.CUSTOMER_BLOCKED,
+            errors.CARD_BLOCKED,
         ),
     )

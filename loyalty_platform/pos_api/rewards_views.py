@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from loyalty_platform.core import errors
+from loyalty_platform.customers.models import Customer
 from loyalty_platform.pos_api import endpoints
 from loyalty_platform.pos_api import serializers as s
 from loyalty_platform.pos_api.endpoints import Call, Command, PosApiView, Query
@@ -140,6 +141,8 @@ class ReceptionsView(PosApiView):
             errors.PROGRAM_NOT_FOUND,
             errors.INSUFFICIENT_BALANCE,
             errors.PRE_REDEEM_NOT_ALLOWED,
+            errors.CUSTOMER_BLOCKED,
+            errors.CARD_BLOCKED,
         ),
     )
 
@@ -157,25 +160,34 @@ def reverse_collection(call: Call) -> RewardReception:
 
 
 # The later steps in a reception's life, by the URL's last segment
-# (POST /webhook/reward-receptions/<id>/<step>): the request, what it does, its refusal.
+# (POST /webhook/reward-receptions/<id>/<step>): the request, what it does, its refusals.
+# A blocked customer's reception takes no step: its reward is theirs to use.
 RECEPTION_STEPS = {
-    "reverse": (ReverseReceptionRequest, reverse, errors.RECEPTION_NOT_REVERSIBLE),
-    "collect": (ReceptionActionRequest, collect, errors.RECEPTION_NOT_COLLECTABLE),
-    "reverse-collection": (ReceptionActionRequest, reverse_collection, errors.RECEPTION_NOT_COLLECTED),
+    "reverse": (
+        ReverseReceptionRequest,
+        reverse,
+        (errors.RECEPTION_NOT_REVERSIBLE, errors.CUSTOMER_BLOCKED, errors.CARD_BLOCKED),
+    ),
+    "collect": (ReceptionActionRequest, collect, (errors.RECEPTION_NOT_COLLECTABLE, errors.CUSTOMER_BLOCKED)),
+    "reverse-collection": (
+        ReceptionActionRequest,
+        reverse_collection,
+        (errors.RECEPTION_NOT_COLLECTED, errors.CUSTOMER_BLOCKED),
+    ),
 }
 
 
 def reception_step_view(step: str) -> type[PosApiView]:
     """The view of one of RECEPTION_STEPS, once per external_id; its class is named after
     the step ("reverse-collection": ReceptionReverseCollectionView)."""
-    request, perform, refusal = RECEPTION_STEPS[step]
+    request, perform, refusals = RECEPTION_STEPS[step]
     post = Command(
         "reward_reception_" + step.replace("-", "_"),
         request,
         ReceptionData,
         perform,
         once=f"reward-receptions/{step}",
-        errors=(refusal,),
+        errors=refusals,
     )
     name = "Reception" + step.title().replace("-", "") + "View"
     path = {"reception_id": RECEPTION}
@@ -204,6 +216,12 @@ class WalletCouponData(serializers.Serializer):
 
 class WalletData(serializers.Serializer):
     customer_code = serializers.IntegerField(source="customer.customer_code")
+    status = serializers.ChoiceField(
+        source="customer.status",
+        choices=[Customer.Status.ACTIVE, Customer.Status.BLOCKED],
+        help_text="blocked: staff blocked the customer; calls that would change their balances "
+        "or use their value are refused with customer_blocked.",
+    )
     points = serializers.IntegerField()
     points_worth = serializers.CharField(help_text="What the points pay, in the currency.")
     currency = serializers.CharField(help_text="The organization's currency (ISO 4217 code).")

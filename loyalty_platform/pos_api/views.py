@@ -45,6 +45,11 @@ class CustomerData(serializers.Serializer):
     masked_email = serializers.CharField()
     stamp_count = serializers.IntegerField()
     point_balance = serializers.IntegerField()
+    status = serializers.ChoiceField(
+        choices=[Customer.Status.ACTIVE, Customer.Status.BLOCKED],
+        help_text="blocked: staff blocked the customer; calls that would change their balances "
+        "or use their value are refused with customer_blocked.",
+    )
 
     def to_representation(self, customer: Customer) -> dict:
         balances = card_balances(customer.pk)
@@ -53,6 +58,7 @@ class CustomerData(serializers.Serializer):
             "masked_email": masked_email(customer.email),
             "stamp_count": balances.get("stamp", 0),
             "point_balance": balances.get("point", 0),
+            "status": customer.status,
         }
 
 
@@ -181,25 +187,28 @@ def redeem(call: Call) -> BalanceChange:
 
 
 def earn_check(call: Call) -> None:
-    customer_earn_check(amount=call.data["amount"], card_type=call.data["card_type"])
+    customer_earn_check(customer=call.customer, amount=call.data["amount"], card_type=call.data["card_type"])
 
 
 def redeem_check(call: Call) -> None:
     customer_redeem_check(customer=call.customer, value=call.data["value"], card_type=call.data["card_type"])
 
 
+BLOCKED_ERRORS = (errors.CUSTOMER_BLOCKED, errors.CARD_BLOCKED)
 EARN_ERRORS = (
     errors.CUSTOMER_NOT_FOUND,
     errors.PROGRAM_NOT_FOUND,
     errors.AMOUNT_INVALID,
     errors.CARD_TYPE_INVALID,
     errors.BALANCE_LIMIT_EXCEEDED,
+    *BLOCKED_ERRORS,
 )
 REDEEM_ERRORS = (
     errors.CUSTOMER_NOT_FOUND,
     errors.PROGRAM_NOT_FOUND,
     errors.INSUFFICIENT_BALANCE,
     errors.BELOW_MINIMUM,
+    *BLOCKED_ERRORS,
 )
 
 
@@ -259,7 +268,13 @@ class CouponRedeemView(PosApiView):
         once="coupons/redeem",
         pin_action="coupon_redeem",
         **acting_on("coupon", usable_coupon),
-        errors=(errors.COUPON_NOT_FOUND, errors.COUPON_ALREADY_USED, errors.COUPON_EXPIRED),
+        errors=(
+            errors.COUPON_NOT_FOUND,
+            errors.COUPON_ALREADY_USED,
+            errors.COUPON_EXPIRED,
+            errors.CUSTOMER_BLOCKED,
+            errors.CARD_BLOCKED,
+        ),
     )
 
 
@@ -313,7 +328,6 @@ class TransactionReverseView(PosApiView):
             errors.TRANSACTION_AMBIGUOUS,
             errors.BALANCE_LIMIT_EXCEEDED,
             errors.REVERSAL_NOT_REVERSIBLE,
-            errors.CUSTOMER_BLOCKED,
-            errors.CARD_BLOCKED,
+            *BLOCKED_ERRORS,
         ),
     )
