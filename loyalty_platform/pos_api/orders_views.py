@@ -253,6 +253,7 @@ def order_check(call: Call) -> None:
         customer=call.customer,
         currency=data["currency"],
         paid_with_points=data["paid_with_points"],
+        read_card=call.pin_step,
     )
 
 

@@ -187,7 +187,12 @@ def redeem(call: Call) -> BalanceChange:
 
 
 def earn_check(call: Call) -> None:
-    customer_earn_check(customer=call.customer, amount=call.data["amount"], card_type=call.data["card_type"])
+    customer_earn_check(
+        customer=call.customer,
+        amount=call.data["amount"],
+        card_type=call.data["card_type"],
+        read_card=call.pin_step,
+    )
 
 
 def redeem_check(call: Call) -> None:

@@ -9,7 +9,12 @@ from django.utils import timezone
 from loyalty_platform.audit.services import audit_record
 from loyalty_platform.core import errors
 from loyalty_platform.coupons.services import coupon_issue
-from loyalty_platform.customers.blocks import refuse_blocked, refuse_blocked_now, usable_card_balance
+from loyalty_platform.customers.blocks import (
+    refuse_blocked,
+    refuse_blocked_customer,
+    refuse_blocked_now,
+    usable_card_balance,
+)
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.programs.models import Card, LedgerEntry, Program
 from loyalty_platform.programs.selectors import active_programs, card_balances
@@ -255,13 +260,18 @@ def _card_balance(customer: Customer, program: Program) -> int:
     return cards.values_list("balance", flat=True).first() or 0
 
 
-def customer_earn_check(*, customer: Customer, amount, card_type: str) -> int:
+def customer_earn_check(*, customer: Customer, amount, card_type: str, read_card: bool = True) -> int:
     """The refusals of an earn that need no PIN (program_not_found, amount_invalid,
-    customer_blocked, card_blocked), from the cached programs and a plain read of the card:
-    call it before the PIN step. Returns the points or stamps the amount is worth."""
+    customer_blocked, card_blocked), from the cached programs, the customer as found and a
+    plain read of the card: call it before the PIN step. Without one (read_card=False: the
+    earn follows in the same transaction) the card is not read, customer_earn refuses a
+    blocked card under its lock anyway. Returns the points or stamps the amount is worth."""
     program = _program_for(card_type, active_programs())
     worth = _earn_worth(program, amount)
-    usable_card_balance(customer, program)
+    if read_card:
+        usable_card_balance(customer, program)
+    else:
+        refuse_blocked_customer(customer)
     return worth
 
 

@@ -8,8 +8,7 @@ from django_tenants.utils import tenant_context
 
 from loyalty_platform.coupons.services import coupon_issue, coupon_redeem, coupon_redeem_check
 from loyalty_platform.customers.models import Customer
-from loyalty_platform.orders.earning import LineInput
-from loyalty_platform.orders.services import order_create, order_create_check
+from loyalty_platform.orders.services import order_create_check
 from loyalty_platform.programs.models import Card
 from loyalty_platform.programs.services import (
     customer_earn,
@@ -20,9 +19,8 @@ from loyalty_platform.programs.services import (
 from loyalty_platform.rewards.models import Reward
 from loyalty_platform.rewards.services import reward_reception_check, reward_reception_create
 from loyalty_platform.stored_value.services import prepaid_transact, prepaid_transact_check
+from tests.orders.test_services import create as create_order
 from tests.pos_fixtures import create_customer, refused, snapshot
-
-LINES = [LineInput(sku="A", name="A", category="", quantity=Decimal("1"), unit_price=Decimal("20.00"))]
 
 
 def _block(customer, *, card_kind: str | None = None) -> None:
@@ -54,15 +52,7 @@ def _calls(organization, programs, customer) -> dict:
             lambda: order_create_check(
                 organization=organization, customer=customer, currency=organization.currency
             ),
-            lambda: order_create(
-                organization=organization,
-                external_id="o",
-                customer=customer,
-                shop_id=None,
-                currency=organization.currency,
-                total=Decimal("20.00"),
-                lines=LINES,
-            ),
+            lambda: create_order(organization, customer),
         ),
         "prepaid": (
             lambda: prepaid_transact_check(customer=customer, amount=Decimal("5")),

@@ -32,6 +32,15 @@ def block_card(organization, customer, kind: str) -> None:
         Card.objects.filter(customer=customer, program__kind=kind).update(status=Card.Status.BLOCKED)
 
 
+def blocked_pair(organization, stamps: int = 0) -> tuple[Customer, Customer]:
+    """Two customers with 500 points: the first blocked, the second's point card blocked."""
+    customer = create_customer(organization, points=500, stamps=stamps)
+    other = create_customer(organization, points=500, stamps=stamps)
+    block_customer(organization, customer)
+    block_card(organization, other, "point")
+    return customer, other
+
+
 def state(organization) -> dict:
     """snapshot() and the rows of vouchers, rewards, orders and prepaid credit."""
     with tenant_context(organization):
@@ -114,10 +123,7 @@ def test_earn_on_a_blocked_card_is_refused_and_the_other_card_still_earns(organi
 
 
 def test_redeem_of_a_blocked_customer_or_card_is_refused(organization, programs, pos):
-    customer = create_customer(organization, points=500, stamps=3)
-    other = create_customer(organization, points=500, stamps=3)
-    block_customer(organization, customer)
-    block_card(organization, other, "point")
+    customer, other = blocked_pair(organization, stamps=3)
     before = state(organization)
 
     assert answer(redeem(pos, customer)) == CUSTOMER_BLOCKED
@@ -181,10 +187,7 @@ def test_coupon_of_a_blocked_customer_is_not_redeemed(organization, programs, po
 
 
 def test_reward_reception_of_a_blocked_customer_or_point_card_is_refused(organization, programs, pos):
-    customer = create_customer(organization, points=500)
-    other = create_customer(organization, points=500)
-    block_customer(organization, customer)
-    block_card(organization, other, "point")
+    customer, other = blocked_pair(organization)
     prize = reward(organization)
     before = state(organization)
 
@@ -275,10 +278,7 @@ def test_a_pool_voucher_is_refused_to_a_blocked_customer_and_usable_without_one(
 
 
 def test_an_order_naming_a_blocked_customer_or_point_card_is_refused(organization, programs, pos):
-    customer = create_customer(organization, points=500)
-    other = create_customer(organization, points=500)
-    block_customer(organization, customer)
-    block_card(organization, other, "point")
+    customer, other = blocked_pair(organization)
     before = state(organization)
 
     answers = [
@@ -320,7 +320,11 @@ def test_prepaid_credit_of_a_blocked_customer_is_neither_loaded_paid_nor_reverse
     answers = [
         answer(prepaid(pos, customer, "5.00", "more")),
         answer(prepaid(pos, customer, "-5.00", "pay")),
-        answer(pos.post(f"/webhook/prepaid-transactions/{load['transaction_id']}/reverse", {"external_id": "undo"})),
+        answer(
+            pos.post(
+                f"/webhook/prepaid-transactions/{load['transaction_id']}/reverse", {"external_id": "undo"}
+            )
+        ),
     ]
 
     assert answers == [CUSTOMER_BLOCKED] * 3

@@ -90,7 +90,13 @@ def test_earn_check_refuses_what_earn_refuses_reading_only_the_card(
         with django_assert_num_queries(2):  # each passing check reads its card's status, nothing else
             assert customer_earn_check(customer=customer, amount=Decimal("12.99"), card_type="point") == 12
             assert customer_earn_check(customer=customer, amount=Decimal("2.5"), card_type="stamp") == 3
-        with django_assert_num_queries(0):
+        with django_assert_num_queries(0):  # no PIN step follows: the earn reads the card under its lock
+            assert (
+                customer_earn_check(
+                    customer=customer, amount=Decimal("2"), card_type="point", read_card=False
+                )
+                == 2
+            )
             for amount in ("0.4", "11"):
                 with pytest.raises(DomainError, match=r"^amount_invalid$"):
                     customer_earn_check(customer=customer, amount=Decimal(amount), card_type="stamp")
