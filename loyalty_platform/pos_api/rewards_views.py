@@ -3,11 +3,10 @@
 from rest_framework import serializers
 
 from loyalty_platform.core import errors
-from loyalty_platform.customers.models import Customer
 from loyalty_platform.pos_api import endpoints
 from loyalty_platform.pos_api import serializers as s
 from loyalty_platform.pos_api.endpoints import Call, Command, PosApiView, Query
-from loyalty_platform.pos_api.output import IsoDateTimeField
+from loyalty_platform.pos_api.output import IsoDateTimeField, customer_status_field
 from loyalty_platform.profile.selectors import customer_wallet
 from loyalty_platform.programs.models import Program
 from loyalty_platform.programs.selectors import card_balances
@@ -216,12 +215,7 @@ class WalletCouponData(serializers.Serializer):
 
 class WalletData(serializers.Serializer):
     customer_code = serializers.IntegerField(source="customer.customer_code")
-    status = serializers.ChoiceField(
-        source="customer.status",
-        choices=[Customer.Status.ACTIVE, Customer.Status.BLOCKED],
-        help_text="blocked: staff blocked the customer; calls that would change their balances "
-        "or use their value are refused with customer_blocked.",
-    )
+    status = customer_status_field(source="customer.status")
     points = serializers.IntegerField()
     points_worth = serializers.CharField(help_text="What the points pay, in the currency.")
     currency = serializers.CharField(help_text="The organization's currency (ISO 4217 code).")

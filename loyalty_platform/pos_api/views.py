@@ -22,7 +22,7 @@ from loyalty_platform.customers.selectors import (
 from loyalty_platform.customers.services import customer_enroll, normalize_phone
 from loyalty_platform.pos_api import serializers as s
 from loyalty_platform.pos_api.endpoints import Call, Command, PosApiView, Query
-from loyalty_platform.pos_api.output import IsoDateTimeField, OmitNoneSerializer
+from loyalty_platform.pos_api.output import IsoDateTimeField, OmitNoneSerializer, customer_status_field
 from loyalty_platform.programs.reversals import (
     Reversal,
     ReversalOriginal,
@@ -45,11 +45,7 @@ class CustomerData(serializers.Serializer):
     masked_email = serializers.CharField()
     stamp_count = serializers.IntegerField()
     point_balance = serializers.IntegerField()
-    status = serializers.ChoiceField(
-        choices=[Customer.Status.ACTIVE, Customer.Status.BLOCKED],
-        help_text="blocked: staff blocked the customer; calls that would change their balances "
-        "or use their value are refused with customer_blocked.",
-    )
+    status = customer_status_field()
 
     def to_representation(self, customer: Customer) -> dict:
         balances = card_balances(customer.pk)
@@ -278,7 +274,6 @@ class CouponRedeemView(PosApiView):
             errors.COUPON_ALREADY_USED,
             errors.COUPON_EXPIRED,
             errors.CUSTOMER_BLOCKED,
-            errors.CARD_BLOCKED,
         ),
     )
 

@@ -4,6 +4,7 @@ prepaid credit, answers 422 customer_blocked or card_blocked and changes nothing
 still answer, saying "status": "blocked"."""
 
 import pytest
+import yaml
 from django_tenants.utils import tenant_context
 
 from loyalty_platform.customers.models import Customer
@@ -381,3 +382,39 @@ def test_a_block_in_one_organization_does_not_touch_another(
     assert pos.get("/webhook/customer", {"code": customer.customer_code}).json()["data"]["status"] == "active"
     assert answer(earn(pos_b, twin)) == CUSTOMER_BLOCKED
     assert balances(organization, customer)["point"] == (401, 401, 3)
+
+
+# Documentation -------------------------------------------------------------------------------
+
+REFUSING = {
+    ("/webhook/pos", "customer_blocked card_blocked"),
+    ("/webhook/redeem", "customer_blocked card_blocked"),
+    ("/webhook/coupons/redeem", "customer_blocked"),
+    ("/webhook/rewards/{reward_id}/receptions", "customer_blocked card_blocked"),
+    ("/webhook/reward-receptions/{reception_id}/collect", "customer_blocked"),
+    ("/webhook/reward-receptions/{reception_id}/reverse-collection", "customer_blocked"),
+    ("/webhook/reward-receptions/{reception_id}/reverse", "customer_blocked card_blocked"),
+    ("/webhook/vouchers/{code}/lock", "customer_blocked"),
+    ("/webhook/vouchers/{code}/redeem", "customer_blocked"),
+    ("/webhook/vouchers/validate", "customer_blocked"),
+    ("/webhook/orders", "customer_blocked card_blocked"),
+    ("/webhook/orders/{order_external_id}/returns", "customer_blocked card_blocked"),
+    ("/webhook/customers/{customer_code}/prepaid/transactions", "customer_blocked"),
+    ("/webhook/prepaid-transactions/{transaction_id}/reverse", "customer_blocked"),
+    ("/webhook/transactions/{original_external_id}/reverse", "customer_blocked card_blocked"),
+}
+
+
+def test_every_refusing_operation_documents_its_blocked_codes(platform_client):
+    schema = yaml.safe_load(platform_client.get("/api/schema/").content)
+
+    documented = {
+        (path, " ".join(code for code in ("customer_blocked", "card_blocked") if f"`{code}`" in text))
+        for path, item in schema["paths"].items()
+        if (text := item.get("post", {}).get("responses", {}).get("422", {}).get("description", ""))
+        and "_blocked`" in text.replace("giftcard_blocked`", "")
+    }
+    customer = schema["components"]["schemas"]["CustomerData"]["properties"]["status"]
+
+    assert documented == REFUSING
+    assert "blocked" in customer["description"]
