@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from loyalty_platform.core import errors
 from loyalty_platform.coupons.models import Coupon
+from loyalty_platform.customers.blocks import refuse_blocked_customer
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.programs.models import LedgerEntry, Program
 from loyalty_platform.verification.services import pin_challenge_spend
@@ -40,11 +41,12 @@ def _coupon_refusal(coupon: Coupon | None, now) -> errors.ErrorType | None:
 
 def coupon_redeem_check(*, coupon: Coupon) -> None:
     """The refusals of a coupon redemption that need no PIN (coupon_not_found,
-    coupon_already_used, coupon_expired), from the coupon as read: call it before the PIN
-    step. coupon_redeem checks again under its lock."""
+    coupon_already_used, coupon_expired, customer_blocked), from the coupon as read: call it
+    before the PIN step. coupon_redeem checks again under its lock."""
     refusal = _coupon_refusal(coupon, timezone.now())
     if refusal:
         raise refusal()
+    refuse_blocked_customer(coupon.customer)
 
 
 def coupon_redeem(
@@ -58,11 +60,17 @@ def coupon_redeem(
     every one after the first finds it redeemed. Spends the verified PIN challenge."""
     with transaction.atomic(savepoint=False):
         pin_challenge_spend(challenge_id=pin_challenge_id)
-        coupon = Coupon.objects.select_for_update().filter(pk=coupon_id).first()
+        coupon = (
+            Coupon.objects.select_for_update(of=("self",))
+            .select_related("customer")
+            .filter(pk=coupon_id)
+            .first()
+        )
         now = timezone.now()
         refusal = _coupon_refusal(coupon, now)
         if refusal:
             raise refusal()
+        refuse_blocked_customer(coupon.customer)  # read by the statement that took the lock
         coupon.status = Coupon.Status.REDEEMED
         coupon.redeemed_at = now
         coupon.redeemed_external_id = external_id

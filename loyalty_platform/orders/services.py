@@ -13,6 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from loyalty_platform.core import errors
+from loyalty_platform.customers.blocks import refuse_blocked_customer, refuse_blocked_now, usable_card_balance
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.orders.earning import Earning, LineInput, earning_compute
 from loyalty_platform.orders.models import Order, OrderLine, OrderReturn, OrderReturnLine
@@ -88,27 +89,34 @@ class OrderOutcome:
 
 
 def order_create_check(
-    *, organization: Organization, customer: Customer | None, currency: str, paid_with_points: int = 0
+    *,
+    organization: Organization,
+    customer: Customer | None,
+    currency: str,
+    paid_with_points: int = 0,
+    read_card: bool = True,
 ) -> None:
     """The refusals of an order that need no PIN (currency_mismatch, program_not_found,
     customer_code_required, below_minimum, insufficient_balance for the points paid with),
     from a plain read without locks: call it before the PIN step. order_create checks again
-    under its lock."""
+    under its lock. An order naming a blocked customer or a blocked point card is refused
+    (customer_blocked, card_blocked): it would change their balance. With read_card=False
+    (no PIN step: the order follows in the same transaction) an order paying no points
+    does not read the card, order_create refuses a blocked one under its lock anyway."""
     _check_currency(organization, currency)
     program = point_program_or_404()
-    if not paid_with_points:
-        return
     if customer is None:
-        raise errors.CUSTOMER_CODE_REQUIRED()
-    if paid_with_points < program.min_redeem_points:
+        if paid_with_points:
+            raise errors.CUSTOMER_CODE_REQUIRED()
+        return
+    if paid_with_points and paid_with_points < program.min_redeem_points:
         raise errors.BELOW_MINIMUM(min_points=program.min_redeem_points)
-    if not program.allow_negative_balance:
-        balance = (
-            Card.objects.filter(customer=customer, program=program).values_list("balance", flat=True).first()
-            or 0
-        )
-        if balance < paid_with_points:
-            raise errors.INSUFFICIENT_BALANCE()
+    if not (paid_with_points or read_card):
+        refuse_blocked_customer(customer)
+        return
+    balance = usable_card_balance(customer, program)
+    if paid_with_points and not program.allow_negative_balance and balance < paid_with_points:
+        raise errors.INSUFFICIENT_BALANCE()
 
 
 def order_create(
@@ -184,6 +192,7 @@ def order_create(
         balance = None
         if customer is not None:
             card = card_get_or_create_locked(customer_id=customer.pk, program=program)
+            refuse_blocked_now(customer_id=customer.pk, card=card)
             if paid_with_points:
                 ledger_post(  # refuses to overdraw: insufficient_balance
                     card=card,
@@ -284,6 +293,7 @@ def order_return(
         if order.customer_id is not None:
             program = point_program_or_404()
             card = card_get_or_create_locked(customer_id=order.customer_id, program=program)
+            refuse_blocked_now(customer_id=order.customer_id, card=card)
             if refund:
                 ledger_post(
                     card=card,

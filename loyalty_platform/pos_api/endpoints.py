@@ -119,6 +119,9 @@ class Call:
     data: dict
     path: dict
     pin_challenge_id: uuid.UUID | None = None
+    # A PIN step follows check(): without one, check() runs in the action's transaction,
+    # right before the action, which may skip reads the action repeats under its locks.
+    pin_step: bool = False
     extra: dict = field(default_factory=dict)  # what check() found, for perform() to use
     # The body's customer as the transaction's first statement found them (Command.begin).
     found_customer: Customer | object | None = field(default=NOT_LOOKED_UP, repr=False)
@@ -256,6 +259,7 @@ class Command(Operation):
         key = self.once_key(call, request.data, {name: _canonical(value) for name, value in parsed.items()})
         action = self.pin_action(call) if callable(self.pin_action) else self.pin_action
         gated = action is not None and pin_required_for(organization=call.organization, action=action)
+        call.pin_step = gated
         try:
             if gated:
                 # Replay, or refuse a duplicate in flight, before anyone is asked for a PIN.

@@ -253,6 +253,7 @@ def order_check(call: Call) -> None:
         customer=call.customer,
         currency=data["currency"],
         paid_with_points=data["paid_with_points"],
+        read_card=call.pin_step,
     )
 
 
@@ -372,7 +373,7 @@ class OrdersView(PosApiView):
         once="orders",
         pin_action=order_pin_action,
         check=order_check,
-        errors=(errors.ORDER_EXISTS, *ORDER_INPUT_ERRORS),
+        errors=(errors.ORDER_EXISTS, *ORDER_INPUT_ERRORS, errors.CUSTOMER_BLOCKED, errors.CARD_BLOCKED),
     )
 
 
@@ -493,5 +494,7 @@ class OrderReturnsView(PosApiView):
             errors.LINES_INVALID,
             errors.SKU_NOT_IN_ORDER,
             errors.RETURN_EXCEEDS_ORDER,
+            errors.CUSTOMER_BLOCKED,
+            errors.CARD_BLOCKED,
         ),
     )

@@ -103,3 +103,12 @@ class OmitNoneSerializer(ShallowFieldCopies):
             if data.get(name) is None:
                 data.pop(name, None)
         return data
+
+
+def customer_status_field(**options) -> serializers.CharField:
+    """The customer's status in look-ups (contract: "Blocked customers and cards")."""
+    return serializers.CharField(
+        help_text="active, or blocked: staff blocked the customer; calls that would change their "
+        "balances or use their value are refused with customer_blocked.",
+        **options,
+    )

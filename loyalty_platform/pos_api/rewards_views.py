@@ -6,7 +6,7 @@ from loyalty_platform.core import errors
 from loyalty_platform.pos_api import endpoints
 from loyalty_platform.pos_api import serializers as s
 from loyalty_platform.pos_api.endpoints import Call, Command, PosApiView, Query
-from loyalty_platform.pos_api.output import IsoDateTimeField
+from loyalty_platform.pos_api.output import IsoDateTimeField, customer_status_field
 from loyalty_platform.profile.selectors import customer_wallet
 from loyalty_platform.programs.models import Program
 from loyalty_platform.programs.selectors import card_balances
@@ -140,6 +140,8 @@ class ReceptionsView(PosApiView):
             errors.PROGRAM_NOT_FOUND,
             errors.INSUFFICIENT_BALANCE,
             errors.PRE_REDEEM_NOT_ALLOWED,
+            errors.CUSTOMER_BLOCKED,
+            errors.CARD_BLOCKED,
         ),
     )
 
@@ -157,25 +159,34 @@ def reverse_collection(call: Call) -> RewardReception:
 
 
 # The later steps in a reception's life, by the URL's last segment
-# (POST /webhook/reward-receptions/<id>/<step>): the request, what it does, its refusal.
+# (POST /webhook/reward-receptions/<id>/<step>): the request, what it does, its refusals.
+# A blocked customer's reception takes no step: its reward is theirs to use.
 RECEPTION_STEPS = {
-    "reverse": (ReverseReceptionRequest, reverse, errors.RECEPTION_NOT_REVERSIBLE),
-    "collect": (ReceptionActionRequest, collect, errors.RECEPTION_NOT_COLLECTABLE),
-    "reverse-collection": (ReceptionActionRequest, reverse_collection, errors.RECEPTION_NOT_COLLECTED),
+    "reverse": (
+        ReverseReceptionRequest,
+        reverse,
+        (errors.RECEPTION_NOT_REVERSIBLE, errors.CUSTOMER_BLOCKED, errors.CARD_BLOCKED),
+    ),
+    "collect": (ReceptionActionRequest, collect, (errors.RECEPTION_NOT_COLLECTABLE, errors.CUSTOMER_BLOCKED)),
+    "reverse-collection": (
+        ReceptionActionRequest,
+        reverse_collection,
+        (errors.RECEPTION_NOT_COLLECTED, errors.CUSTOMER_BLOCKED),
+    ),
 }
 
 
 def reception_step_view(step: str) -> type[PosApiView]:
     """The view of one of RECEPTION_STEPS, once per external_id; its class is named after
     the step ("reverse-collection": ReceptionReverseCollectionView)."""
-    request, perform, refusal = RECEPTION_STEPS[step]
+    request, perform, refusals = RECEPTION_STEPS[step]
     post = Command(
         "reward_reception_" + step.replace("-", "_"),
         request,
         ReceptionData,
         perform,
         once=f"reward-receptions/{step}",
-        errors=(refusal,),
+        errors=refusals,
     )
     name = "Reception" + step.title().replace("-", "") + "View"
     path = {"reception_id": RECEPTION}
@@ -204,6 +215,7 @@ class WalletCouponData(serializers.Serializer):
 
 class WalletData(serializers.Serializer):
     customer_code = serializers.IntegerField(source="customer.customer_code")
+    status = customer_status_field(source="customer.status")
     points = serializers.IntegerField()
     points_worth = serializers.CharField(help_text="What the points pay, in the currency.")
     currency = serializers.CharField(help_text="The organization's currency (ISO 4217 code).")

@@ -156,6 +156,7 @@ def reverse_operation(account_kind: str) -> Command:
             errors.TRANSACTION_ALREADY_REVERSED,
             errors.REVERSAL_NOT_REVERSIBLE,
             errors.INSUFFICIENT_BALANCE,
+            *((errors.CUSTOMER_BLOCKED,) if account_kind == "prepaid" else ()),
         ),
     )
 
@@ -208,5 +209,10 @@ class PrepaidTransactionsView(PosApiView):
         once="prepaid/transactions",
         pin_action=prepaid_pin_action_of,
         check=prepaid_check,
-        errors=(errors.CUSTOMER_NOT_FOUND, errors.AMOUNT_INVALID, errors.INSUFFICIENT_BALANCE),
+        errors=(
+            errors.CUSTOMER_NOT_FOUND,
+            errors.AMOUNT_INVALID,
+            errors.INSUFFICIENT_BALANCE,
+            errors.CUSTOMER_BLOCKED,
+        ),
     )

@@ -22,7 +22,7 @@ from loyalty_platform.customers.selectors import (
 from loyalty_platform.customers.services import customer_enroll, normalize_phone
 from loyalty_platform.pos_api import serializers as s
 from loyalty_platform.pos_api.endpoints import Call, Command, PosApiView, Query
-from loyalty_platform.pos_api.output import IsoDateTimeField, OmitNoneSerializer
+from loyalty_platform.pos_api.output import IsoDateTimeField, OmitNoneSerializer, customer_status_field
 from loyalty_platform.programs.reversals import (
     Reversal,
     ReversalOriginal,
@@ -45,6 +45,7 @@ class CustomerData(serializers.Serializer):
     masked_email = serializers.CharField()
     stamp_count = serializers.IntegerField()
     point_balance = serializers.IntegerField()
+    status = customer_status_field()
 
     def to_representation(self, customer: Customer) -> dict:
         balances = card_balances(customer.pk)
@@ -53,6 +54,7 @@ class CustomerData(serializers.Serializer):
             "masked_email": masked_email(customer.email),
             "stamp_count": balances.get("stamp", 0),
             "point_balance": balances.get("point", 0),
+            "status": customer.status,
         }
 
 
@@ -181,25 +183,33 @@ def redeem(call: Call) -> BalanceChange:
 
 
 def earn_check(call: Call) -> None:
-    customer_earn_check(amount=call.data["amount"], card_type=call.data["card_type"])
+    customer_earn_check(
+        customer=call.customer,
+        amount=call.data["amount"],
+        card_type=call.data["card_type"],
+        read_card=call.pin_step,
+    )
 
 
 def redeem_check(call: Call) -> None:
     customer_redeem_check(customer=call.customer, value=call.data["value"], card_type=call.data["card_type"])
 
 
+BLOCKED_ERRORS = (errors.CUSTOMER_BLOCKED, errors.CARD_BLOCKED)
 EARN_ERRORS = (
     errors.CUSTOMER_NOT_FOUND,
     errors.PROGRAM_NOT_FOUND,
     errors.AMOUNT_INVALID,
     errors.CARD_TYPE_INVALID,
     errors.BALANCE_LIMIT_EXCEEDED,
+    *BLOCKED_ERRORS,
 )
 REDEEM_ERRORS = (
     errors.CUSTOMER_NOT_FOUND,
     errors.PROGRAM_NOT_FOUND,
     errors.INSUFFICIENT_BALANCE,
     errors.BELOW_MINIMUM,
+    *BLOCKED_ERRORS,
 )
 
 
@@ -259,7 +269,12 @@ class CouponRedeemView(PosApiView):
         once="coupons/redeem",
         pin_action="coupon_redeem",
         **acting_on("coupon", usable_coupon),
-        errors=(errors.COUPON_NOT_FOUND, errors.COUPON_ALREADY_USED, errors.COUPON_EXPIRED),
+        errors=(
+            errors.COUPON_NOT_FOUND,
+            errors.COUPON_ALREADY_USED,
+            errors.COUPON_EXPIRED,
+            errors.CUSTOMER_BLOCKED,
+        ),
     )
 
 
@@ -313,7 +328,6 @@ class TransactionReverseView(PosApiView):
             errors.TRANSACTION_AMBIGUOUS,
             errors.BALANCE_LIMIT_EXCEEDED,
             errors.REVERSAL_NOT_REVERSIBLE,
-            errors.CUSTOMER_BLOCKED,
-            errors.CARD_BLOCKED,
+            *BLOCKED_ERRORS,
         ),
     )

@@ -36,6 +36,7 @@ VOUCHER_ERRORS = (
     errors.VOUCHER_NOT_YET_VALID,
     errors.MINIMUM_SPEND_NOT_MET,
     errors.USAGE_LIMIT_REACHED,
+    errors.CUSTOMER_BLOCKED,
 )
 
 

@@ -9,6 +9,12 @@ from django.utils import timezone
 from loyalty_platform.audit.services import audit_record
 from loyalty_platform.core import errors
 from loyalty_platform.coupons.services import coupon_issue
+from loyalty_platform.customers.blocks import (
+    refuse_blocked,
+    refuse_blocked_customer,
+    refuse_blocked_now,
+    usable_card_balance,
+)
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.programs.models import Card, LedgerEntry, Program
 from loyalty_platform.programs.selectors import active_programs, card_balances
@@ -90,9 +96,10 @@ def card_get_or_create_locked(*, customer_id: int, program: Program) -> Card:
 _CARD_FIELDS = [field.attname for field in Card._meta.concrete_fields]
 # The statements every earn and redeem runs, written once rather than compiled by the ORM.
 _CARD_COLUMNS = ", ".join(f'"{field.column}"' for field in Card._meta.concrete_fields)
+# Each row also carries the customer's status, read by the statement that takes the locks.
 _LOCKED_CARDS_SQL = (
-    f"SELECT {_CARD_COLUMNS} FROM {Card._meta.db_table} "  # noqa: S608
-    "WHERE customer_id = %s AND program_id = ANY(%s) ORDER BY id FOR UPDATE"
+    f"SELECT {_CARD_COLUMNS}, (SELECT cu.status FROM {Customer._meta.db_table} AS cu WHERE cu.id = %s) "  # noqa: S608
+    f"FROM {Card._meta.db_table} WHERE customer_id = %s AND program_id = ANY(%s) ORDER BY id FOR UPDATE"
 )
 # The card's new balance and the entry explaining it in one statement (one round trip).
 _LEDGER_POST_SQL = (
@@ -213,15 +220,20 @@ def _program_for(card_type: str, programs: dict[str, Program]) -> Program:
 
 
 def _locked_cards(customer: Customer, active: dict[str, Program]) -> dict[str, Card]:
-    """Lock the customer's cards of the active programs, in primary-key order. Each card's
-    program is the (cached) active one the caller already holds, not joined in again."""
+    """Lock the customer's cards of the active programs, in primary-key order, and refuse a
+    customer blocked by then (customer_blocked). Each card's program is the (cached) active
+    one the caller already holds, not joined in again."""
     programs = {program.pk: program for program in active.values()}
     with connection.prepared_cursor() as cursor:
-        cursor.execute(_LOCKED_CARDS_SQL, [customer.pk, list(programs)])
+        cursor.execute(_LOCKED_CARDS_SQL, [customer.pk, customer.pk, list(programs)])
         rows = cursor.fetchall()
+    if rows:
+        refuse_blocked(customer_status=rows[0][-1])
+    else:
+        refuse_blocked_now(customer_id=customer.pk)
     locked = {}
     for row in rows:
-        card = Card.from_db(connection.alias, _CARD_FIELDS, row)
+        card = Card.from_db(connection.alias, _CARD_FIELDS, row[:-1])
         card.program = programs[card.program_id]
         locked[card.program.kind] = card
     return locked
@@ -248,11 +260,19 @@ def _card_balance(customer: Customer, program: Program) -> int:
     return cards.values_list("balance", flat=True).first() or 0
 
 
-def customer_earn_check(*, amount, card_type: str) -> int:
-    """The refusals of an earn that need no PIN (program_not_found, amount_invalid), from the
-    cached programs alone: call it before the PIN step. Returns the points or stamps the
-    amount is worth."""
-    return _earn_worth(_program_for(card_type, active_programs()), amount)
+def customer_earn_check(*, customer: Customer, amount, card_type: str, read_card: bool = True) -> int:
+    """The refusals of an earn that need no PIN (program_not_found, amount_invalid,
+    customer_blocked, card_blocked), from the cached programs, the customer as found and a
+    plain read of the card: call it before the PIN step. Without one (read_card=False: the
+    earn follows in the same transaction) the card is not read, customer_earn refuses a
+    blocked card under its lock anyway. Returns the points or stamps the amount is worth."""
+    program = _program_for(card_type, active_programs())
+    worth = _earn_worth(program, amount)
+    if read_card:
+        usable_card_balance(customer, program)
+    else:
+        refuse_blocked_customer(customer)
+    return worth
 
 
 def _earn_worth(program: Program, amount) -> int:
@@ -284,6 +304,7 @@ def customer_earn(
         if card_type not in cards:
             cards[card_type] = card_get_or_create_locked(customer_id=customer.pk, program=program)
         card = cards[card_type]
+        refuse_blocked(card_status=card.status)
         coupon = None
         if applied > 0:
             ledger_post(
@@ -313,12 +334,13 @@ def customer_earn(
 
 def customer_redeem_check(*, customer: Customer, value: int, card_type: str) -> None:
     """The refusals of a redeem that need no PIN (program_not_found, below_minimum,
-    insufficient_balance), from a plain read without locks: call it before the PIN step.
-    customer_redeem checks the balance again under its lock."""
+    customer_blocked, card_blocked, insufficient_balance), from a plain read without locks:
+    call it before the PIN step. customer_redeem checks them again under its lock."""
     program = _program_for(card_type, active_programs())
     if card_type == Program.Kind.POINT and value < program.min_redeem_points:
         raise errors.BELOW_MINIMUM(min_points=program.min_redeem_points)
-    if not program.allow_negative_balance and _card_balance(customer, program) < value:
+    balance = usable_card_balance(customer, program)
+    if not program.allow_negative_balance and balance < value:
         raise errors.INSUFFICIENT_BALANCE()
 
 
@@ -343,6 +365,8 @@ def customer_redeem(
         pin_challenge_spend(challenge_id=pin_challenge_id)
         cards = _locked_cards(customer, active)
         card = cards.get(card_type)
+        if card is not None:
+            refuse_blocked(card_status=card.status)
         if card is None or (card.balance < value and not program.allow_negative_balance):
             raise errors.INSUFFICIENT_BALANCE()
         ledger_post(

@@ -5,6 +5,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from loyalty_platform.core import errors
+from loyalty_platform.customers.blocks import refuse_blocked_customer, refuse_blocked_now, usable_card_balance
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.programs.models import Card, LedgerEntry, Program
 from loyalty_platform.programs.selectors import active_programs, card_balances
@@ -22,18 +23,15 @@ def _point_program() -> Program:
 
 def reward_reception_check(*, reward: Reward, customer: Customer, pre_redeem: bool = False) -> None:
     """The refusals of a reward reception that need no PIN (reward_not_found,
-    pre_redeem_not_allowed, program_not_found, insufficient_balance), from a plain read
-    without locks: call it before the PIN step. reward_reception_create checks again under
-    its lock."""
+    pre_redeem_not_allowed, program_not_found, customer_blocked, card_blocked,
+    insufficient_balance), from a plain read without locks: call it before the PIN step.
+    reward_reception_create checks again under its lock."""
     if not reward.is_active:
         raise errors.REWARD_NOT_FOUND()
     if pre_redeem and not reward.allow_pre_redeem:
         raise errors.PRE_REDEEM_NOT_ALLOWED()
     program = _point_program()
-    balance = (
-        Card.objects.filter(customer=customer, program=program).values_list("balance", flat=True).first() or 0
-    )
-    if balance < reward.required_credits:
+    if usable_card_balance(customer, program) < reward.required_credits:
         raise errors.INSUFFICIENT_BALANCE()
 
 
@@ -61,6 +59,7 @@ def reward_reception_create(
             .filter(customer=customer, program=program)
             .first()
         )
+        refuse_blocked_now(customer_id=customer.pk, card=card)
         if card is None or card.balance < reward.required_credits:
             raise errors.INSUFFICIENT_BALANCE()
         entry = ledger_post(
@@ -86,14 +85,25 @@ def reward_reception_create(
 def _transition(
     reception_id, *, allowed: tuple[str, ...], to: str, error: errors.ErrorType, **fields
 ) -> RewardReception:
-    """Move a reception between states with a conditional update: concurrent calls cannot
-    both succeed."""
-    updated = RewardReception.objects.filter(pk=reception_id, status__in=allowed).update(status=to, **fields)
-    if not updated:
-        if not RewardReception.objects.filter(pk=reception_id).exists():
+    """Move a reception between states under its row lock: concurrent calls cannot both
+    succeed. A blocked customer's reception does not move (customer_blocked)."""
+    with transaction.atomic(savepoint=False):
+        reception = (
+            RewardReception.objects.select_for_update(of=("self",))
+            .select_related("reward", "customer")
+            .filter(pk=reception_id)
+            .first()
+        )
+        if reception is None:
             raise errors.RECEPTION_NOT_FOUND()
-        raise error()
-    return RewardReception.objects.select_related("reward", "customer").get(pk=reception_id)
+        refuse_blocked_customer(reception.customer)  # read by the statement that took the lock
+        if reception.status not in allowed:
+            raise error()
+        reception.status = to
+        for name, value in fields.items():
+            setattr(reception, name, value)
+        reception.save(update_fields=["status", *fields])
+        return reception
 
 
 def reward_reception_reverse(
@@ -111,6 +121,7 @@ def reward_reception_reverse(
         card = (
             Card.objects.select_for_update().select_related("program").get(pk=reception.ledger_entry.card_id)
         )
+        refuse_blocked_now(customer_id=None, card=card)
         ledger_post(
             card=card,
             delta=reception.points,

@@ -11,6 +11,7 @@ from django.utils import timezone
 from loyalty_platform.audit.services import audit_record
 from loyalty_platform.core import errors
 from loyalty_platform.core.text import has_control_characters
+from loyalty_platform.customers.blocks import refuse_blocked_customer, refuse_blocked_now
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.stored_value.codes import giftcard_code_generate, giftcard_code_normalize
 from loyalty_platform.stored_value.models import Giftcard, GiftcardBatch, MoneyEntry, PrepaidAccount
@@ -214,9 +215,11 @@ def prepaid_account_locked(*, customer: Customer, currency: str) -> PrepaidAccou
 
 
 def prepaid_transact_check(*, customer: Customer, amount: Decimal, allow_partial: bool = False) -> None:
-    """The refusal of a prepaid payment that needs no PIN (insufficient_balance: beyond the
-    balance without allow_partial, or nothing to take with it), from a plain read without
-    locks: call it before the PIN step. prepaid_transact checks again under its lock."""
+    """The refusals of a prepaid transaction that need no PIN (customer_blocked, for a top-up
+    too; insufficient_balance: beyond the balance without allow_partial, or nothing to take
+    with it), from a plain read without locks: call it before the PIN step.
+    prepaid_transact checks again under its lock."""
+    refuse_blocked_customer(customer)
     if amount >= 0:
         return
     balance = PrepaidAccount.objects.filter(customer=customer).values_list("balance", flat=True).first()
@@ -240,6 +243,7 @@ def prepaid_transact(
     with transaction.atomic(savepoint=False):
         pin_challenge_spend(challenge_id=pin_challenge_id)
         account = prepaid_account_locked(customer=customer, currency=currency)
+        refuse_blocked_now(customer_id=customer.pk)
         return _transact(
             account=account,
             amount=amount,
@@ -270,6 +274,8 @@ def money_entry_reverse(
         account = model.objects.select_for_update().get(pk=getattr(entry, f"{account_field}_id"))
         if MoneyEntry.objects.filter(reversed_entry=entry).exists():
             raise errors.TRANSACTION_ALREADY_REVERSED()
+        # Giftcards have no owner; prepaid credit is its customer's.
+        refuse_blocked_now(customer_id=getattr(account, "customer_id", None))
         reversal = _post(
             account=account,
             amount=-entry.amount,

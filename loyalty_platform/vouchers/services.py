@@ -11,6 +11,7 @@ from django.utils.crypto import constant_time_compare
 
 from loyalty_platform.core import errors
 from loyalty_platform.core.errors import DomainError
+from loyalty_platform.customers.blocks import refuse_blocked_customer
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.stored_value.codes import ALPHABET
 from loyalty_platform.vouchers.models import Promotion, Voucher, VoucherRedemption
@@ -116,6 +117,9 @@ def _refuse(voucher: Voucher, *, now: datetime, customer: Customer | None, amoun
         raise refusal()
     if voucher.customer_id and customer is not None and customer.pk != voucher.customer_id:
         raise errors.VOUCHER_NOT_FOUND()  # someone else's voucher
+    # The owner (or the customer who would become it) is blocked; a pool voucher without
+    # either is anyone's to use.
+    refuse_blocked_customer(customer or voucher.customer)
 
 
 def voucher_check(
@@ -201,6 +205,7 @@ def voucher_lock(*, code: object, ttl_seconds: int | None = None) -> Lock:
         refusal = voucher_refusal(voucher, now=now)
         if refusal:
             raise refusal()
+        refuse_blocked_customer(voucher.customer)
         if is_locked(voucher, now):
             raise errors.VOUCHER_LOCKED(locked_until=voucher.locked_until.isoformat())
         release_key = secrets.token_urlsafe(24)

@@ -16,6 +16,7 @@ def test_find_by_code_as_number_or_numeric_string(organization, programs, pos):
             "masked_email": "a***@gmail.com",
             "stamp_count": 4,
             "point_balance": 120,
+            "status": "active",
         }
     }
 
@@ -95,6 +96,7 @@ def test_enroll_creates_a_customer_with_consents(organization, programs, pos):
         "masked_email": "n***@example.com",
         "stamp_count": 0,
         "point_balance": 0,
+        "status": "active",
         "is_new": True,
     }
     assert 100000 <= data["customer_code"] <= 999999

@@ -81,22 +81,31 @@ def test_a_card_worth_of_stamps_on_a_nearly_full_card_issues_one_coupon_and_carr
     assert causes == [("adjust", 9), ("earn", 10), ("reward", -10)]
 
 
-def test_earn_check_refuses_what_earn_refuses_without_touching_the_database(
+def test_earn_check_refuses_what_earn_refuses_reading_only_the_card(
     organization, programs, django_assert_num_queries
 ):
+    customer = create_customer(organization)
     with tenant_context(organization):
-        customer_earn_check(amount=Decimal("1"), card_type="stamp")  # warms the programs cache
-        with django_assert_num_queries(0):
-            assert customer_earn_check(amount=Decimal("12.99"), card_type="point") == 12
-            assert customer_earn_check(amount=Decimal("2.5"), card_type="stamp") == 3
+        customer_earn_check(customer=customer, amount=Decimal("1"), card_type="stamp")  # warms the cache
+        with django_assert_num_queries(2):  # each passing check reads its card's status, nothing else
+            assert customer_earn_check(customer=customer, amount=Decimal("12.99"), card_type="point") == 12
+            assert customer_earn_check(customer=customer, amount=Decimal("2.5"), card_type="stamp") == 3
+        with django_assert_num_queries(0):  # no PIN step follows: the earn reads the card under its lock
+            assert (
+                customer_earn_check(
+                    customer=customer, amount=Decimal("2"), card_type="point", read_card=False
+                )
+                == 2
+            )
             for amount in ("0.4", "11"):
                 with pytest.raises(DomainError, match=r"^amount_invalid$"):
-                    customer_earn_check(amount=Decimal(amount), card_type="stamp")
+                    customer_earn_check(customer=customer, amount=Decimal(amount), card_type="stamp")
 
 
 def test_earn_check_without_a_program_is_program_not_found(organization, in_organization):
+    customer = create_customer(organization)
     with refused("program_not_found"):
-        customer_earn_check(amount=Decimal("1"), card_type="stamp")
+        customer_earn_check(customer=customer, amount=Decimal("1"), card_type="stamp")
 
 
 # Redeem ----------------------------------------------------------------------------------
