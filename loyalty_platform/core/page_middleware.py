@@ -47,22 +47,12 @@ class PageMiddleware:
     def process_view(self, request, view_func, view_args, view_kwargs):
         if is_machine_path(request):
             return None
-        for instance in self.middleware:
-            if hasattr(instance, "process_view"):
-                response = instance.process_view(request, view_func, view_args, view_kwargs)
-                if response is not None:
-                    return response
-        return None
+        return _first_answer("process_view", self.middleware, request, view_func, view_args, view_kwargs)
 
     def process_exception(self, request, exception):
         if is_machine_path(request):
             return None
-        for instance in reversed(self.middleware):
-            if hasattr(instance, "process_exception"):
-                response = instance.process_exception(request, exception)
-                if response is not None:
-                    return response
-        return None
+        return _first_answer("process_exception", reversed(self.middleware), request, exception)
 
     def process_template_response(self, request, response):
         if is_machine_path(request):
@@ -71,6 +61,16 @@ class PageMiddleware:
             if hasattr(instance, "process_template_response"):
                 response = instance.process_template_response(request, response)
         return response
+
+
+def _first_answer(hook: str, instances, *args):
+    """The first response a middleware's hook gives, calling them in the order given (as
+    Django's handler does for the hooks of MIDDLEWARE)."""
+    for instance in instances:
+        method = getattr(instance, hook, None)
+        if method is not None and (response := method(*args)) is not None:
+            return response
+    return None
 
 
 @checks.register(checks.Tags.security)

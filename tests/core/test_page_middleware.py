@@ -76,3 +76,43 @@ def test_the_deploy_check_warns_of_insecure_page_cookies():
     assert [problem.id for problem in problems] == ["core.W001", "core.W003"]
     with override_settings(SESSION_COOKIE_SECURE=True, CSRF_COOKIE_SECURE=True):
         assert page_cookies_check(None) == []
+
+
+CALLS: list[str] = []
+
+
+class _Recording:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        CALLS.append(f"view:{self.name}")
+
+    def process_exception(self, request, exception):
+        CALLS.append(f"exception:{self.name}")
+
+
+class First(_Recording):
+    name = "first"
+
+
+class Second(_Recording):
+    name = "second"
+
+
+@pytest.mark.parametrize(("path", "expected"), [("/me/", True), ("/webhook/pos", False)])
+def test_hooks_run_in_djangos_order_for_pages_only(path, expected):
+    CALLS.clear()
+    modules = [f"{__name__}.First", f"{__name__}.Second"]
+    with override_settings(PAGE_MIDDLEWARE=modules):
+        middleware = PageMiddleware(lambda request: HttpResponse())
+    request = RequestFactory().get(path)
+
+    middleware.process_view(request, None, (), {})
+    middleware.process_exception(request, ValueError())
+
+    order = ["view:first", "view:second", "exception:second", "exception:first"]
+    assert (order if expected else []) == CALLS
