@@ -1,8 +1,9 @@
 import json
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from decimal import Decimal
 
 import pytest
@@ -201,29 +202,41 @@ def wait_for_a_lock_wait(timeout: float = 20) -> None:
 
 
 @contextmanager
-def holding_advisory_lock(lock_id: int):
-    """Another database session holds the advisory lock `lock_id` meanwhile, as the
-    transaction of a call still running would."""
+def held_by_another_session(hold: Callable[[], AbstractContextManager]):
+    """Another thread, with a database session of its own, enters `hold()` and stays inside
+    it until this block ends: a lock held by a call still running or a slow till."""
     held, release = threading.Event(), threading.Event()
 
-    def hold() -> None:
+    def stay_inside() -> None:
         try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_lock(%s)", [lock_id])
+            with hold():
                 held.set()
                 release.wait(timeout=30)
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_id])
         finally:
             connections.close_all()
 
     with ThreadPoolExecutor(max_workers=1) as pool:
-        holder = pool.submit(hold)
+        holder = pool.submit(stay_inside)
         assert held.wait(timeout=10)
         try:
             yield
         finally:
             release.set()
             holder.result(timeout=10)
+
+
+@contextmanager
+def _advisory_lock(lock_id: int):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [lock_id])
+        yield
+        cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_id])
+
+
+def holding_advisory_lock(lock_id: int):
+    """Another database session holds the advisory lock `lock_id` meanwhile, as the
+    transaction of a call still running would."""
+    return held_by_another_session(lambda: _advisory_lock(lock_id))
 
 
 @pytest.fixture

@@ -91,7 +91,7 @@ class SyncStackASGIHandler(ASGIHandler):
 
 
 def _held_in_memory(streaming: StreamingHttpResponse) -> HttpResponse:
-    held = HttpResponse(b"".join(streaming.streaming_content), status=streaming.status_code)
+    held = HttpResponse(streaming.getvalue(), status=streaming.status_code)
     held.headers = streaming.headers
     held.cookies = streaming.cookies
     held.reason_phrase = streaming.reason_phrase

@@ -11,6 +11,7 @@ from django.db import connection
 from loyalty_platform.core import errors
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.programs.models import Card, Program
+from loyalty_platform.programs.selectors import card_balance_and_status
 
 _BLOCKED = Customer.Status.BLOCKED.value  # read once: an enum member's value is a slow property
 _CARD_BLOCKED = Card.Status.BLOCKED.value
@@ -47,10 +48,6 @@ def usable_card_balance(customer: Customer, program: Program) -> int:
     """The pre-check's plain read of the customer's card in the program (no lock): its
     balance (0 without a card), after refusing a blocked customer or card."""
     refuse_blocked_customer(customer)
-    row = (
-        Card.objects.filter(customer_id=customer.pk, program=program).values_list("balance", "status").first()
-    )
-    if row is None:
-        return 0
-    refuse_blocked(card_status=row[1])
-    return row[0]
+    balance, status = card_balance_and_status(customer_id=customer.pk, program=program)
+    refuse_blocked(card_status=status)
+    return balance

@@ -28,3 +28,10 @@ def card_balances(customer_id: int) -> dict[str, int]:
     ).values_list("program_id", "balance"):
         balances[by_program[program_id]] = balance
     return balances
+
+
+def card_balance_and_status(*, customer_id: int, program: Program) -> tuple[int, str | None]:
+    """A plain read (no lock) of the customer's card in the program: its balance and status,
+    (0, None) without a card."""
+    card = Card.objects.filter(customer_id=customer_id, program=program)
+    return card.values_list("balance", "status").first() or (0, None)

@@ -17,7 +17,7 @@ from loyalty_platform.customers.blocks import (
 )
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.programs.models import Card, LedgerEntry, Program
-from loyalty_platform.programs.selectors import active_programs, card_balances
+from loyalty_platform.programs.selectors import active_programs, card_balance_and_status, card_balances
 from loyalty_platform.realtime.publish import publish_to_customer_on_commit
 from loyalty_platform.tiers.services import customer_tier_recalculate
 from loyalty_platform.verification.services import pin_challenge_spend
@@ -254,12 +254,6 @@ def _change(cards: dict[str, Card], *, applied: int, coupon=None) -> BalanceChan
     )
 
 
-def _card_balance(customer: Customer, program: Program) -> int:
-    """A plain read of the customer's balance in the program (0 without a card), no lock."""
-    cards = Card.objects.filter(customer_id=customer.pk, program=program)
-    return cards.values_list("balance", flat=True).first() or 0
-
-
 def customer_earn_check(*, customer: Customer, amount, card_type: str, read_card: bool = True) -> int:
     """The refusals of an earn that need no PIN (program_not_found, amount_invalid,
     customer_blocked, card_blocked), from the cached programs, the customer as found and a
@@ -389,7 +383,7 @@ def card_adjust_check(*, customer: Customer, card_type: str, delta: int, reason:
     if delta == 0:
         raise errors.DELTA_INVALID()
     program = _program_for(card_type, active_programs())
-    balance = _card_balance(customer, program)
+    balance, _ = card_balance_and_status(customer_id=customer.pk, program=program)
     if card_type == Program.Kind.STAMP and balance + delta >= program.stamps_per_card:
         raise errors.STAMPS_EXCEED_CARD(stamps_per_card=program.stamps_per_card)
     if balance + delta < 0 and not program.allow_negative_balance:

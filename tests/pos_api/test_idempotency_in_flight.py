@@ -26,6 +26,7 @@ from tests.pos_fixtures import (
     PosClient,
     committed_organization,
     create_customer,
+    held_by_another_session,
     issue_key,
     wait_for_a_lock_wait,
 )
@@ -61,27 +62,15 @@ def _call(key: str, body: dict, host: str = "test-concurrency.localhost") -> tup
 
 
 @contextmanager
+def _card_locked(organization, card: Card):
+    with tenant_context(organization), transaction.atomic():
+        Card.objects.select_for_update().get(pk=card.pk)
+        yield
+
+
 def _holding_the_card(organization, card: Card):
     """Another transaction holds the card's row lock meanwhile, as a slow till's would."""
-    locked, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        try:
-            with tenant_context(organization), transaction.atomic():
-                Card.objects.select_for_update().get(pk=card.pk)
-                locked.set()
-                release.wait(timeout=30)
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        holder = pool.submit(hold)
-        assert locked.wait(timeout=10)
-        try:
-            yield
-        finally:
-            release.set()
-            holder.result(timeout=10)
+    return held_by_another_session(lambda: _card_locked(organization, card))
 
 
 def test_duplicates_while_the_first_waits_on_a_row_lock_are_refused_at_once(busy):
