@@ -2,15 +2,16 @@
 organization's staff manage their own schema on the organization's host. Keeping them as
 separate sites means no public-schema model can ever be registered on a merchant's admin."""
 
-from django.contrib.admin import AdminSite, ModelAdmin
-from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.admin import ModelAdmin
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from unfold.forms import AuthenticationForm
+from unfold.sites import UnfoldAdminSite as AdminSite
 
 from loyalty_platform.core import throttle
 
 
-class ThrottledAdminLoginForm(AdminAuthenticationForm):
+class ThrottledAdminLoginForm(AuthenticationForm):
     """Staff sign-in that stops answering for a login name, or a client IP, after too many
     wrong passwords within a window; counted per schema, so each portal counts its own."""
 
@@ -39,21 +40,15 @@ class ThrottledAdminLoginForm(AdminAuthenticationForm):
 
 class PlatformAdminSite(AdminSite):
     login_form = ThrottledAdminLoginForm
-    site_header = "Loyalty platform: operators"
-    site_title = "Platform admin"
-    index_title = "Organizations, plans and subscriptions"
+    settings_name = "UNFOLD_PLATFORM"
+    index_title = _("Organizations, plans and subscriptions")
 
 
 class MerchantAdminSite(AdminSite):
-    login_form = ThrottledAdminLoginForm
-    site_title = "Merchant admin"
-    index_title = "Programs, customers and settings"
+    """Its look, header and grouped navigation: settings.UNFOLD and core/portal.py."""
 
-    def each_context(self, request):
-        context = super().each_context(request)
-        organization = getattr(request, "organization", None)
-        context["site_header"] = f"{organization.name}: loyalty admin" if organization else "Loyalty admin"
-        return context
+    login_form = ThrottledAdminLoginForm
+    index_title = _("Dashboard")
 
 
 platform_admin_site = PlatformAdminSite(name="platform_admin")

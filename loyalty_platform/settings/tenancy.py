@@ -7,6 +7,8 @@ SHARED_APPS = [
     "django.contrib.auth",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # The merchant portal's theme: its templates override the admin's (docs/decisions/0027).
+    "unfold",
     "django.contrib.admin.apps.SimpleAdminConfig",
     # After the admin, so Django's admin/index.html and app_list.html win over django-tenants'
     # (tenant colouring, meaningless with two admin sites), whose inline styles the
