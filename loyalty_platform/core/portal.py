@@ -10,6 +10,8 @@ from django.templatetags.static import static
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
+from loyalty_platform.branding.selectors import logo_url
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -82,6 +84,7 @@ MERCHANT_NAVIGATION: tuple[tuple[str, tuple[Entry, ...]], ...] = (
         _("Settings"),
         (
             Entry(_("Organization"), "storefront", "tenants_organization_changelist"),
+            Entry(_("Logo"), "image", "branding_logo_changelist"),
             Entry(_("Shops"), "store", "shops_shop_changelist"),
             Entry(_("Staff"), "badge", "accounts_user_changelist"),
             Entry(_("Custom attributes"), "tune", "attributes_attributedefinition_changelist"),
@@ -146,6 +149,12 @@ def platform_navigation(request: HttpRequest) -> list[dict]:
 def merchant_site_header(request: HttpRequest) -> str:
     organization = getattr(request, "organization", None)
     return organization.name if organization else str(_("Loyalty admin"))
+
+
+def merchant_site_icon(request: HttpRequest) -> str | None:
+    if getattr(request, "organization", None) is None:
+        return None
+    return logo_url()
 
 
 def favicons(request: HttpRequest) -> list[dict]:

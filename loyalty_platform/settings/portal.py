@@ -31,6 +31,7 @@ UNFOLD = {
     **_COMMON,
     "SITE_TITLE": _("Merchant portal"),
     "SITE_HEADER": "loyalty_platform.core.portal.merchant_site_header",
+    "SITE_ICON": "loyalty_platform.core.portal.merchant_site_icon",
     "SITE_SUBHEADER": _("Loyalty portal"),
     "SITE_URL": "/",
     "SIDEBAR": {
