@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin
 
 from loyalty_platform.branding.models import Logo
 from loyalty_platform.branding.selectors import logo_url
@@ -30,7 +31,7 @@ class LogoForm(forms.ModelForm):
 
 
 @admin.register(Logo, site=merchant_admin_site)
-class LogoAdmin(admin.ModelAdmin):
+class LogoAdmin(ModelAdmin):
     form = LogoForm
     list_display = ["preview", "width", "height", "updated_at"]
     readonly_fields = ["preview"]

@@ -2,9 +2,9 @@
 organization's staff manage their own schema on the organization's host. Keeping them as
 separate sites means no public-schema model can ever be registered on a merchant's admin."""
 
-from django.contrib.admin import ModelAdmin
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin
 from unfold.forms import AuthenticationForm
 from unfold.sites import UnfoldAdminSite as AdminSite
 

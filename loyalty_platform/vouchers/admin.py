@@ -12,6 +12,7 @@ from loyalty_platform.attributes.forms import clean_attributes_field
 from loyalty_platform.attributes.models import AttributeDefinition
 from loyalty_platform.core.admin_sites import ReadOnlyAdmin, merchant_admin_site
 from loyalty_platform.core.errors import DomainError
+from loyalty_platform.core.portal_forms import PortalFormMixin
 from loyalty_platform.vouchers.models import Promotion, Voucher, VoucherRedemption
 from loyalty_platform.vouchers.services import vouchers_generate, vouchers_import
 
@@ -38,12 +39,12 @@ class PromotionForm(forms.ModelForm):
         )
 
 
-class GenerateForm(forms.Form):
+class GenerateForm(PortalFormMixin, forms.Form):
     count = forms.IntegerField(min_value=1, max_value=100_000)
     pool = forms.CharField(max_length=120, required=False)
 
 
-class ImportForm(forms.Form):
+class ImportForm(PortalFormMixin, forms.Form):
     file = forms.FileField(help_text="CSV with one code per line (the first column is read).")
     pool = forms.CharField(max_length=120)
 
