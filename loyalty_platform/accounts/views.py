@@ -2,6 +2,8 @@
 the two-factor steps. They are reachable before `has_permission` holds, so each checks who
 may see it itself."""
 
+from collections.abc import Callable
+
 import django_otp
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
@@ -56,6 +58,28 @@ def _signed_in_staff(request: HttpRequest) -> bool:
     return user.is_authenticated and user.is_active and user.is_staff
 
 
+def _code_accepted(request: HttpRequest, form: CodeForm, check: Callable[[str], bool], device) -> bool:
+    """Check a typed code; a refused one counts as a failed sign-in (core.throttle, shared
+    with wrong passwords) and says why on the form."""
+    if wait := two_factor.code_blocked_for(request):
+        form.is_valid()
+        form.add_error(None, _too_many(wait))
+        return False
+    if form.is_valid():
+        # django-otp's own back-off per device: seconds after each wrong code, doubling.
+        allowed, _details = device.verify_is_allowed()
+        if allowed and check(form.cleaned_data["code"]):
+            return True
+        form.add_error(
+            "code",
+            _("That code is not right. Try the code your app shows now.")
+            if allowed
+            else _("Too many wrong codes in a row. Wait a few seconds, then type the code your app shows."),
+        )
+    two_factor.code_failed(request)
+    return False
+
+
 @never_cache
 def accept_invite(request: HttpRequest, token: str) -> HttpResponse:
     invitation = invitation_find(token=token)
@@ -88,20 +112,12 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
     if device is None or two_factor.is_verified(request):
         return HttpResponseRedirect(_next_url(request))
     form = CodeForm(request.POST or None)
-    if request.method == "POST":
-        if wait := two_factor.code_blocked_for(request):
-            form.is_valid()
-            form.add_error(None, _too_many(wait))
-        elif form.is_valid() and django_otp.verify_token(
-            request.user, device.persistent_id, form.cleaned_data["code"]
-        ):
-            request.session.cycle_key()
-            django_otp.login(request, device)
-            return HttpResponseRedirect(_next_url(request))
-        else:
-            two_factor.code_failed(request)
-            if not form.errors:
-                form.add_error("code", _("That code is not right. Try the code your app shows now."))
+    if request.method == "POST" and _code_accepted(
+        request, form, lambda code: django_otp.verify_token(request.user, device.persistent_id, code), device
+    ):
+        request.session.cycle_key()
+        django_otp.login(request, device)
+        return HttpResponseRedirect(_next_url(request))
     context = _context(request, title=_("Two-factor sign-in"), form=form, next=_next_url(request))
     return render(request, "accounts/two_factor_verify.html", context)
 
@@ -119,23 +135,20 @@ def two_factor_enrol(request: HttpRequest) -> HttpResponse:
         user=user
     )
     form = CodeForm(request.POST or None)
-    if request.method == "POST":
-        if wait := two_factor.code_blocked_for(request):
-            form.is_valid()
-            form.add_error(None, _too_many(wait))
-        elif form.is_valid() and (
-            confirmed := two_factor_enrolment_confirm(user=user, token=form.cleaned_data["code"])
-        ):
-            django_otp.login(request, confirmed)
-            two_factor.forget_step(request)
-            messages.success(
-                request, _("Two-factor sign-in is on. You will be asked for a code at each sign-in.")
-            )
-            return HttpResponseRedirect(_next_url(request))
-        else:
-            two_factor.code_failed(request)
-            if not form.errors:
-                form.add_error("code", _("That code is not right. Try the code your app shows now."))
+    confirmed = None
+
+    def confirm(code: str) -> bool:
+        nonlocal confirmed
+        confirmed = two_factor_enrolment_confirm(user=user, token=code)
+        return confirmed is not None
+
+    if request.method == "POST" and _code_accepted(request, form, confirm, device):
+        django_otp.login(request, confirmed)
+        two_factor.forget_step(request)
+        messages.success(
+            request, _("Two-factor sign-in is on. You will be asked for a code at each sign-in.")
+        )
+        return HttpResponseRedirect(_next_url(request))
     uri = two_factor.otpauth_uri(device)
     context = _context(
         request,
