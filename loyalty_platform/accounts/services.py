@@ -48,7 +48,9 @@ def _normalized_email(email: str) -> str:
 
 def _refuse_existing(email: str) -> None:
     if User.objects.filter(email__iexact=email).exists():
-        raise StaffError("already_staff", _("%(email)s already has a staff account here.") % {"email": email})
+        raise StaffError(
+            "already_staff", _("A staff account with email %(email)s already exists.") % {"email": email}
+        )
 
 
 def _in_public_schema() -> bool:

@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from loyalty_platform.accounts.services import staff_user_create
 from loyalty_platform.customers.login import login_link_create
 from loyalty_platform.customers.services import customer_enroll
+from loyalty_platform.vouchers.models import Promotion
 from tenants.models import Organization
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("committed_db")]
@@ -61,23 +62,24 @@ def test_merchant_admin_logs_in_and_saves_a_change_under_the_policy(page, violat
     organization = Organization.objects.get(slug="test-a")
     email = f"csp-{uuid.uuid4().hex[:8]}@example.com"
     with tenant_context(organization):
-        user = staff_user_create(email=email, password="browser-password-1")
+        staff_user_create(email=email, password="browser-password-1")
 
     staff_login(page, server.url("test-a.localhost", "/admin/login/"), email, "browser-password-1")
     page.wait_for_url(server.url("test-a.localhost", "/admin/"))
-    # The staff user's own page has the admin's heaviest scripts: the two-pane permission
-    # picker (SelectFilter2.js) and the date and time shortcuts (DateTimeShortcuts.js).
-    page.goto(server.url("test-a.localhost", f"/admin/accounts/user/{user.pk}/change/"))
+    # A form with the date and time shortcuts (DateTimeShortcuts.js). Merchant staff have no
+    # permission picker (SelectFilter2.js) since roles: the operators' user page has it.
+    page.goto(server.url("test-a.localhost", "/admin/vouchers/promotion/add/"))
     assert_admin_scripts_run(page)
-    expect(page.locator("#id_user_permissions_input")).to_be_visible()
-    page.locator("#id_date_joined_0 ~ .datetimeshortcuts a", has_text="Today").click()
-    page.get_by_label("Name").fill("Renamed under the policy")
+    page.locator("#id_valid_from_0 ~ .datetimeshortcuts a", has_text="Today").click()
+    page.locator("#id_valid_from_1 ~ .datetimeshortcuts a", has_text="Now").click()
+    title = f"Added under the policy {uuid.uuid4().hex[:6]}"
+    page.get_by_label("Title").fill(title)
     page.get_by_role("button", name="Save", exact=True).click()
 
-    expect(page.locator(".messagelist .success")).to_contain_text("was changed successfully")
+    expect(page.locator(".messagelist .success")).to_contain_text("was added successfully")
     with tenant_context(organization):
-        user.refresh_from_db()
-    assert user.name == "Renamed under the policy"
+        promotion = Promotion.objects.get(title=title)
+    assert promotion.valid_from is not None
     assert violations == []
 
 
