@@ -261,3 +261,26 @@ def test_the_operator_creates_an_owner_that_is_not_a_superuser(in_organization):
     assert (owner.email, owner.is_superuser, role_of(owner)) == ("initial@example.com", False, "owner")
     with pytest.raises(StaffError):
         staff_user_create(email="initial@example.com", password="x")
+
+
+def test_before_accepting_nobody_signs_in_and_deactivation_kills_the_link(
+    organization, owner_client, mailoutbox, django_capture_on_commit_callbacks
+):
+    path = invite(owner_client, mailoutbox, django_capture_on_commit_callbacks)
+    with tenant_context(organization):
+        invited = User.objects.get(email="new@example.com")
+    login = HostClient(organization).post(
+        "/admin/login/?next=/admin/", {"username": invited.email, "password": ""}
+    )
+    assert login.status_code == 200
+
+    assert owner_client.post(f"/admin/accounts/user/{invited.pk}/status/").status_code == 302
+    response = HostClient(organization).post(
+        path, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    )
+
+    assert response.status_code == 404
+    with tenant_context(organization):
+        invited.refresh_from_db()
+        assert (invited.is_active, invited.has_usable_password()) == (False, False)
+        assert StaffInvitation.objects.get().accepted_at is None
