@@ -1,10 +1,15 @@
 """The role groups: created in every organization's schema, idempotent, with exactly the
 permissions of accounts.roles."""
 
+from importlib import import_module
+from types import SimpleNamespace
+
+from django.apps import apps as global_apps
 from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django_tenants.utils import tenant_context
 
+from loyalty_platform.accounts.models import User
 from loyalty_platform.accounts.roles import ROLE_PERMISSIONS, roles_ensure
 from tests.factories import StaffUserFactory
 
@@ -174,3 +179,29 @@ def test_has_perm_follows_the_role(in_organization):
     )
     assert not marketing.has_perm("stored_value.add_moneyentry")
     assert owner.has_perm("accounts.manage_staff") and owner.has_perm("tenants.change_apikey")
+
+
+def test_merchant_superusers_of_before_roles_become_owners(in_organization):
+    migration = import_module("loyalty_platform.accounts.migrations.0003_merchant_superusers_become_owners")
+    old = User.objects.create_superuser("old@example.com", "old password 1")
+
+    migration.superusers_to_owners(global_apps, SimpleNamespace(connection=connection))
+
+    old.refresh_from_db()
+    assert (old.is_superuser, old.is_staff, list(old.groups.values_list("name", flat=True))) == (
+        False,
+        True,
+        ["owner"],
+    )
+    assert old.has_perm("accounts.manage_staff")
+
+
+def test_operators_in_the_public_schema_stay_superusers(db):
+    connection.set_schema_to_public()
+    migration = import_module("loyalty_platform.accounts.migrations.0003_merchant_superusers_become_owners")
+    operator = User.objects.create_superuser("operator-keep@example.com", "operator pass 1")
+
+    migration.superusers_to_owners(global_apps, SimpleNamespace(connection=connection))
+
+    operator.refresh_from_db()
+    assert (operator.is_superuser, operator.groups.count()) == (True, 0)
