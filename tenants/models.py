@@ -41,6 +41,10 @@ class Organization(TenantMixin):
     signing_secret = models.CharField(max_length=64, default=_new_signing_secret, editable=False)
     # Requests per minute per API key, by endpoint group; empty uses the platform defaults.
     rate_limits = models.JSONField(default=dict, blank=True)
+    staff_two_factor_required = models.BooleanField(
+        default=False,
+        help_text="Owners must sign in with a code from an authenticator app as well as their password.",
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
 

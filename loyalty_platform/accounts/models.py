@@ -37,6 +37,34 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     class Meta:
         constraints = [models.UniqueConstraint(Lower("email"), name="user_email_ci_unique")]
+        # What staff may do that is not a model's add/change/delete/view (accounts.roles).
+        permissions = [
+            ("use_till", "Can use the browser till"),
+            ("view_dashboard", "Can view the dashboard"),
+            ("export_customers", "Can export customers"),
+            ("import_customers", "Can import customers"),
+            ("view_auditlog", "Can read the audit log"),
+            ("manage_staff", "Can invite staff, change their roles and deactivate them"),
+        ]
 
     def __str__(self) -> str:
         return self.email
+
+
+class StaffInvitation(models.Model):
+    """A one-time link that lets an invited staff member set their password. Only a hash of
+    the token is kept; the row lives in the organization's schema, so another organization's
+    host never finds it."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="invitations")
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"invitation of {self.user}"

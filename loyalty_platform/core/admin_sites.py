@@ -5,9 +5,12 @@ separate sites means no public-schema model can ever be registered on a merchant
 import datetime
 import decimal
 import uuid
+from collections.abc import Callable
+from urllib.parse import urlencode
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.http import HttpRequest, HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.forms import AuthenticationForm
@@ -17,17 +20,24 @@ from loyalty_platform.audit.services import audit_record
 from loyalty_platform.core import throttle
 
 
+def staff_sign_in_limits(
+    request: HttpRequest | None, username: str
+) -> tuple[tuple[throttle.Limit, str], ...]:
+    """The failure counters of a staff sign-in: per login name and per client IP. Wrong
+    passwords and wrong two-factor codes both count."""
+    ip = throttle.client_ip(request) if request else ""
+    return (
+        (throttle.limit("staff_login_failure_user"), throttle.digest(username)),
+        (throttle.limit("staff_login_failure_ip"), ip),
+    )
+
+
 class ThrottledAdminLoginForm(AuthenticationForm):
     """Staff sign-in that stops answering for a login name, or a client IP, after too many
     wrong passwords within a window; counted per schema, so each portal counts its own."""
 
     def clean(self):
-        username = self.cleaned_data.get("username") or ""
-        ip = throttle.client_ip(self.request) if self.request else ""
-        rules = (
-            (throttle.limit("staff_login_failure_user"), throttle.digest(username)),
-            (throttle.limit("staff_login_failure_ip"), ip),
-        )
+        rules = staff_sign_in_limits(self.request, self.cleaned_data.get("username") or "")
         for rule, subject in rules:
             if wait := throttle.blocked_for(rule, subject):
                 raise ValidationError(
@@ -55,6 +65,31 @@ class MerchantAdminSite(AdminSite):
 
     login_form = ThrottledAdminLoginForm
     index_title = _("Dashboard")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Installed by loyalty_platform.accounts.admin (core imports no domain app): pages
+        # outside the models (accepting an invitation, the two-factor step), and a function
+        # giving the URL of a sign-in step still due after the password, or None.
+        self.page_urls: list = []
+        self.sign_in_step: Callable[[HttpRequest], str | None] | None = None
+
+    def pending_sign_in_step(self, request: HttpRequest) -> str | None:
+        if self.sign_in_step is None or not request.user.is_authenticated:
+            return None
+        return self.sign_in_step(request)
+
+    def has_permission(self, request) -> bool:
+        # Django's check (is_active and is_staff), and no sign-in step left to do.
+        return super().has_permission(request) and not self.pending_sign_in_step(request)
+
+    def login(self, request, extra_context=None):
+        if request.method == "GET" and (step := self.pending_sign_in_step(request)):
+            return HttpResponseRedirect(f"{step}?{urlencode({'next': request.GET.get('next', '')})}")
+        return super().login(request, extra_context)
+
+    def get_urls(self):
+        return [*self.page_urls, *super().get_urls()]
 
 
 platform_admin_site = PlatformAdminSite(name="platform_admin")

@@ -68,6 +68,8 @@ PAGE_MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): signed in with a two-factor code (loyalty_platform.accounts).
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
 # Django's checks for these in MIDDLEWARE, made by core.page_middleware for PAGE_MIDDLEWARE.

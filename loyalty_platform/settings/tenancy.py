@@ -44,6 +44,9 @@ TENANT_APPS = [
     "loyalty_platform.tiers",
     "loyalty_platform.orders",
     "loyalty_platform.branding",
+    # Staff two-factor sign-in (TOTP devices live in the organization's schema).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
 ]
 
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]

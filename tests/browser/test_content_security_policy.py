@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from loyalty_platform.accounts.services import staff_user_create
 from loyalty_platform.customers.login import login_link_create
 from loyalty_platform.customers.services import customer_enroll
+from loyalty_platform.vouchers.models import Promotion
 from tenants.models import Organization
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("committed_db")]
@@ -66,22 +67,21 @@ def test_merchant_admin_logs_in_and_saves_a_change_under_the_policy(page, violat
     organization = Organization.objects.get(slug="test-a")
     email = f"csp-{uuid.uuid4().hex[:8]}@example.com"
     with tenant_context(organization):
-        user = staff_user_create(email=email, password="browser-password-1")
+        staff_user_create(email=email, password="browser-password-1")
 
     staff_login(page, server.url("test-a.localhost", "/admin/login/"), email, "browser-password-1")
     page.wait_for_url(server.url("test-a.localhost", "/admin/"))
-    # The staff user's own page has the admin's heaviest scripts: the two-pane permission
-    # picker (SelectFilter2.js) and the date and time shortcuts (DateTimeShortcuts.js).
-    page.goto(server.url("test-a.localhost", f"/admin/accounts/user/{user.pk}/change/"))
+    page.goto(server.url("test-a.localhost", "/admin/vouchers/promotion/add/"))
     assert_admin_scripts_run(page)
     page.keyboard.press("Escape")
-    page.get_by_label("Name").fill("Renamed under the policy")
+    title = f"Added under the policy {uuid.uuid4().hex[:6]}"
+    page.get_by_label("Title").fill(title)
     page.get_by_role("button", name="Save", exact=True).click()
 
-    expect(page.get_by_text("was changed successfully")).to_be_visible()
+    expect(page.get_by_text("was added successfully")).to_be_visible()
     with tenant_context(organization):
-        user.refresh_from_db()
-    assert user.name == "Renamed under the policy"
+        promotion = Promotion.objects.get(title=title)
+    assert promotion.title == title
     assert violations == []
 
 
