@@ -29,7 +29,7 @@ _COMMON = {
 
 UNFOLD = {
     **_COMMON,
-    "SITE_TITLE": _("Merchant portal"),
+    "SITE_TITLE": "loyalty_platform.core.portal.merchant_site_header",
     "SITE_HEADER": "loyalty_platform.core.portal.merchant_site_header",
     "SITE_ICON": "loyalty_platform.core.portal.merchant_site_icon",
     "SITE_SUBHEADER": _("Loyalty portal"),
