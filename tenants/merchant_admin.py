@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 
 from loyalty_platform.core.admin_sites import merchant_admin_site
 from loyalty_platform.orders.claims import receipt_claim_key as claim_key_for
+from tenants.branding import safe_brand_color, validate_brand_color
 from tenants.models import ApiKey, Organization
 from tenants.services import api_key_create, api_key_revoke
 
@@ -25,6 +26,21 @@ class OrganizationSettingsForm(forms.ModelForm):
     class Meta:
         model = Organization
         fields = ["name", "verification_preset", "pin_length", "brand_color", "rate_limits"]
+        widgets = {"brand_color": forms.TextInput(attrs={"type": "color"})}
+        help_texts = {
+            "brand_color": "The colour of the customer pages' header and buttons; their text is "
+            "white or black, whichever reads better on it.",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["brand_color"].validators.append(validate_brand_color)
+        if self.instance.pk and not self.is_bound:
+            # A value saved before validation existed shows (and saves) as the default.
+            self.initial["brand_color"] = safe_brand_color(self.instance.brand_color)
+
+    def clean_brand_color(self):
+        return self.cleaned_data["brand_color"].lower()
 
     def clean_rate_limits(self):
         value = self.cleaned_data["rate_limits"]
