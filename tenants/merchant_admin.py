@@ -4,10 +4,12 @@ from django import forms
 from django.contrib import admin, messages
 
 from loyalty_platform.core.admin_sites import merchant_admin_site
+from loyalty_platform.core.errors import DomainError
 from loyalty_platform.orders.claims import receipt_claim_key as claim_key_for
+from loyalty_platform.shops.models import Shop
 from tenants.branding import safe_brand_color, validate_brand_color
 from tenants.models import ApiKey, Organization
-from tenants.services import api_key_create, api_key_revoke
+from tenants.services import api_key_create, api_key_revoke, api_key_shop_check, api_key_update
 
 RATE_LIMIT_GROUPS = ("transactions", "customer")
 
@@ -72,9 +74,43 @@ class OrganizationSettingsAdmin(OwnOrganizationMixin, admin.ModelAdmin):
 
 
 class ApiKeyForm(forms.ModelForm):
+    """The shop is one of the organization's shops (a select), checked again by the service."""
+
+    shop_id = forms.TypedChoiceField(
+        label="Shop",
+        coerce=int,
+        empty_value=None,
+        required=False,
+        help_text="The shop this till or integration is in; orders it reports are booked there.",
+    )
+
     class Meta:
         model = ApiKey
         fields = ["label", "shop_id", "rate_limits"]
+        help_texts = {
+            "label": 'A name to tell keys apart, e.g. "Till 1, Main Street".',
+            "rate_limits": 'Requests per minute for this key, e.g. {"transactions": 600, "customer": 60}; '
+            "empty uses the organization's limits.",
+        }
+
+    organization: Organization | None = None  # set by the admin's get_form
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        shops = [
+            (shop.pk, shop.name if shop.is_active else f"{shop.name} (inactive)")
+            for shop in Shop.objects.all()
+        ]
+        self.fields["shop_id"].choices = [("", "No shop"), *shops]
+
+    def clean_shop_id(self):
+        shop_id = self.cleaned_data["shop_id"]
+        if self.organization is not None:
+            try:
+                api_key_shop_check(organization=self.organization, shop_id=shop_id)
+            except DomainError as error:
+                raise forms.ValidationError("Choose one of the organization's shops.") from error
+        return shop_id
 
     def clean_rate_limits(self):
         value = self.cleaned_data["rate_limits"]
@@ -95,9 +131,13 @@ class MerchantApiKeyAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # revoke instead: the key's history stays
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        return type(form.__name__, (form,), {"organization": request.organization})
+
     def save_model(self, request, obj, form, change):
         if change:
-            obj.save(update_fields=["label", "shop_id", "rate_limits"])
+            api_key_update(api_key=obj, label=obj.label, shop_id=obj.shop_id, rate_limits=obj.rate_limits)
             return
         issued = api_key_create(organization=request.organization, label=obj.label, shop_id=obj.shop_id)
         if obj.rate_limits:
