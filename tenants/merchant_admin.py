@@ -30,6 +30,14 @@ class OrganizationSettingsForm(forms.ModelForm):
         fields = ["name", "verification_preset", "pin_length", "brand_color", "rate_limits"]
         widgets = {"brand_color": forms.TextInput(attrs={"type": "color"})}
         help_texts = {
+            "verification_preset": "When the till asks for the one-time PIN shown in the customer's profile. "
+            "Standard: never. Balanced: to redeem points, stamps or coupons, to pay with prepaid credit and "
+            "for staff balance adjustments. Strict: also to earn and to reverse, and typed customer codes "
+            "are refused (the QR must be scanned).",
+            "pin_length": "Digits of the one-time PIN.",
+            "rate_limits": 'Requests per minute per API key, e.g. {"transactions": 60, "customer": 30} '
+            "(transactions: calls that change something; customer: look-ups). Empty uses "
+            "the platform defaults; a key may override them.",
             "brand_color": "The colour of the customer pages' header and buttons; their text is "
             "white or black, whichever reads better on it.",
         }

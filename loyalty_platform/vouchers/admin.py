@@ -40,12 +40,21 @@ class PromotionForm(forms.ModelForm):
 
 class GenerateForm(forms.Form):
     count = forms.IntegerField(min_value=1, max_value=100_000)
-    pool = forms.CharField(max_length=120, required=False)
+    pool = forms.CharField(
+        max_length=120,
+        required=False,
+        help_text='A name for this batch of codes (e.g. "Flyer May 2026"), to tell batches apart in '
+        "the voucher list and the export.",
+    )
 
 
 class ImportForm(forms.Form):
     file = forms.FileField(help_text="CSV with one code per line (the first column is read).")
-    pool = forms.CharField(max_length=120)
+    pool = forms.CharField(
+        max_length=120,
+        help_text="A name for the imported codes (e.g. the partner or the file they came from), to tell "
+        "batches apart in the voucher list and the export.",
+    )
 
 
 @admin.register(Promotion, site=merchant_admin_site)
