@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from loyalty_platform.attributes.forms import clean_attributes_field
+from loyalty_platform.attributes.forms import AttributeFieldsAdminMixin, AttributeValuesForm
 from loyalty_platform.attributes.models import AttributeDefinition
 from loyalty_platform.core.admin_sites import ReadOnlyAdmin, merchant_admin_site
 from loyalty_platform.core.errors import DomainError
@@ -18,24 +18,24 @@ from loyalty_platform.vouchers.services import vouchers_generate, vouchers_impor
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 
 
-class PromotionForm(forms.ModelForm):
+class PromotionForm(AttributeValuesForm):
+    attribute_entity = AttributeDefinition.Entity.PROMOTION
+
     class Meta:
         model = Promotion
         fields = [
             "title",
             "description",
-            "attributes",
+            "discount_type",
+            "discount_value",
+            "product_code",
+            "category",
             "valid_from",
             "valid_until",
             "minimum_spend",
             "uses_per_voucher",
             "uses_per_customer",
         ]
-
-    def clean_attributes(self):
-        return clean_attributes_field(
-            entity=AttributeDefinition.Entity.PROMOTION, values=self.cleaned_data["attributes"]
-        )
 
 
 class GenerateForm(forms.Form):
@@ -58,9 +58,18 @@ class ImportForm(forms.Form):
 
 
 @admin.register(Promotion, site=merchant_admin_site)
-class PromotionAdmin(admin.ModelAdmin):
+class PromotionAdmin(AttributeFieldsAdminMixin, admin.ModelAdmin):
     form = PromotionForm
-    list_display = ["title", "valid_from", "valid_until", "uses_per_voucher", "voucher_count", "codes"]
+    list_display = [
+        "title",
+        "discount_type",
+        "discount_value",
+        "valid_from",
+        "valid_until",
+        "uses_per_voucher",
+        "voucher_count",
+        "codes",
+    ]
     search_fields = ["title"]
 
     @admin.display(description="Vouchers")
