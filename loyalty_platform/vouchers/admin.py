@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from loyalty_platform.attributes.forms import clean_attributes_field
+from loyalty_platform.attributes.forms import AttributeFieldsAdminMixin, AttributeValuesForm
 from loyalty_platform.attributes.models import AttributeDefinition
 from loyalty_platform.core.admin_sites import ReadOnlyAdmin, merchant_admin_site
 from loyalty_platform.core.errors import DomainError
@@ -19,13 +19,18 @@ from loyalty_platform.vouchers.services import vouchers_generate, vouchers_impor
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 
 
-class PromotionForm(forms.ModelForm):
+class PromotionForm(AttributeValuesForm):
+    attribute_entity = AttributeDefinition.Entity.PROMOTION
+
     class Meta:
         model = Promotion
         fields = [
             "title",
             "description",
-            "attributes",
+            "discount_type",
+            "discount_value",
+            "product_code",
+            "category",
             "valid_from",
             "valid_until",
             "minimum_spend",
@@ -33,26 +38,39 @@ class PromotionForm(forms.ModelForm):
             "uses_per_customer",
         ]
 
-    def clean_attributes(self):
-        return clean_attributes_field(
-            entity=AttributeDefinition.Entity.PROMOTION, values=self.cleaned_data["attributes"]
-        )
-
 
 class GenerateForm(PortalFormMixin, forms.Form):
     count = forms.IntegerField(min_value=1, max_value=100_000)
-    pool = forms.CharField(max_length=120, required=False)
+    pool = forms.CharField(
+        max_length=120,
+        required=False,
+        help_text='A name for this batch of codes (e.g. "Flyer May 2026"), to tell batches apart in '
+        "the voucher list and the export.",
+    )
 
 
 class ImportForm(PortalFormMixin, forms.Form):
     file = forms.FileField(help_text="CSV with one code per line (the first column is read).")
-    pool = forms.CharField(max_length=120)
+    pool = forms.CharField(
+        max_length=120,
+        help_text="A name for the imported codes (e.g. the partner or the file they came from), to tell "
+        "batches apart in the voucher list and the export.",
+    )
 
 
 @admin.register(Promotion, site=merchant_admin_site)
-class PromotionAdmin(admin.ModelAdmin):
+class PromotionAdmin(AttributeFieldsAdminMixin, admin.ModelAdmin):
     form = PromotionForm
-    list_display = ["title", "valid_from", "valid_until", "uses_per_voucher", "voucher_count", "codes"]
+    list_display = [
+        "title",
+        "discount_type",
+        "discount_value",
+        "valid_from",
+        "valid_until",
+        "uses_per_voucher",
+        "voucher_count",
+        "codes",
+    ]
     search_fields = ["title"]
 
     @admin.display(description="Vouchers")

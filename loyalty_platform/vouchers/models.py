@@ -1,7 +1,9 @@
 from django.db import models
 
+from loyalty_platform.rewards.discounts import Discount
 
-class Promotion(models.Model):
+
+class Promotion(Discount):
     title = models.CharField(max_length=120)
     description = models.TextField(blank=True)
     # Values of the custom attributes defined for promotions (discount rules for the POS).
@@ -13,7 +15,7 @@ class Promotion(models.Model):
     uses_per_customer = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: no limit.")
     created_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
+    class Meta(Discount.Meta):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:

@@ -99,7 +99,10 @@ def test_the_profiles_brand_style_carries_the_nonce_of_its_own_response(organiza
         header = response.headers["Content-Security-Policy"]
         # django-csp orders directives differently from one process to the next.
         nonce = re.search(r"(?:^|; )style-src 'self' 'nonce-([A-Za-z0-9+/=]{24})'(?:;|$)", header).group(1)
-        assert f'<style nonce="{nonce}">:root {{ --brand: #1f6f5c; }}</style>' in response.content.decode()
+        assert (
+            f'<style nonce="{nonce}">:root {{ --brand: #1f6f5c; --brand-ink: #ffffff; }}</style>'
+            in response.content.decode()
+        )
         nonces.append(nonce)
     assert nonces[0] != nonces[1]
 
