@@ -7,9 +7,18 @@ from loyalty_platform.accounts.models import User
 from loyalty_platform.core.admin_sites import merchant_admin_site
 
 
+def _without_help_text(form_class, read_only, label: str, page: str) -> list[str]:
+    return [
+        f"{label}.{name} ({page})"
+        for name, field in form_class.base_fields.items()
+        if name not in read_only and not field.widget.is_hidden and not str(field.help_text or "").strip()
+    ]
+
+
 def _editable_fields_without_help_text(request) -> list[str]:
-    """`app.Model.field (add|change)` for each editable form field with an empty help text, over
-    the add and change forms of every model page on the merchant site the user may open."""
+    """`app.Model.field (add|change)` for each editable, visible form field with an empty help
+    text, over the add and change forms (and their inlines) of every model page on the merchant
+    site that the user may add or change."""
     missing = []
     for model, model_admin in merchant_admin_site._registry.items():
         pages = []
@@ -21,11 +30,12 @@ def _editable_fields_without_help_text(request) -> list[str]:
         for page, obj in pages:
             form = model_admin.get_form(request, obj, change=obj is not None)
             read_only = set(model_admin.get_readonly_fields(request, obj))
-            missing.extend(
-                f"{model._meta.label}.{name} ({page})"
-                for name, field in form.base_fields.items()
-                if name not in read_only and not str(field.help_text or "").strip()
-            )
+            missing += _without_help_text(form, read_only, model._meta.label, page)
+            for inline in model_admin.get_inline_instances(request, obj):
+                formset = inline.get_formset(request, obj)
+                inline_read_only = {*inline.get_readonly_fields(request, obj), formset.fk.name}
+                where = f"{page} {model._meta.label}, inline"
+                missing += _without_help_text(formset.form, inline_read_only, inline.model._meta.label, where)
     return sorted(missing)
 
 
