@@ -3,13 +3,16 @@ from decimal import Decimal
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
 
 
 class Tier(models.Model):
     """A level a customer reaches by earning `threshold_points` within the point program's
     trailing tier period. Orders earn `points_multiplier` times the base points."""
 
-    name = models.CharField(max_length=60)
+    name = models.CharField(
+        max_length=60, help_text=_('The tier as customers and tills see it, e.g. "Gold".')
+    )
     threshold_points = models.PositiveIntegerField(
         unique=True, help_text="Points earned within the tier period to reach this tier."
     )
@@ -20,7 +23,11 @@ class Tier(models.Model):
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
         help_text="Applied to the base points of orders (1.00 = no change).",
     )
-    description = models.CharField(max_length=255, blank=True)
+    description = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text=_("A note for staff; only this portal shows it, not the customers' pages or the tills."),
+    )
 
     class Meta:
         ordering = ["threshold_points"]
