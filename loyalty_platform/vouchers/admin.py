@@ -10,10 +10,11 @@ from django.utils.html import format_html
 
 from loyalty_platform.attributes.forms import clean_attributes_field
 from loyalty_platform.attributes.models import AttributeDefinition
+from loyalty_platform.audit.admin_actions import ReasonActionForm, audited_action
 from loyalty_platform.core.admin_sites import ReadOnlyAdmin, merchant_admin_site
 from loyalty_platform.core.errors import DomainError
 from loyalty_platform.vouchers.models import Promotion, Voucher, VoucherRedemption
-from loyalty_platform.vouchers.services import vouchers_generate, vouchers_import
+from loyalty_platform.vouchers.services import voucher_void, vouchers_generate, vouchers_import
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 
@@ -166,6 +167,7 @@ class VoucherAdmin(admin.ModelAdmin):
     ]
     exclude = ["release_key_hash"]
     actions = ["void"]
+    action_form = ReasonActionForm
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -175,8 +177,9 @@ class VoucherAdmin(admin.ModelAdmin):
 
     @admin.action(description="Void the selected active vouchers")
     def void(self, request, queryset):
-        count = queryset.filter(status=Voucher.Status.ACTIVE).update(status=Voucher.Status.VOID)
-        messages.success(request, f"Voided {count} voucher(s).")
+        audited_action(
+            request, queryset, voucher_void, keyword="voucher", done="Voided %(count)d voucher(s)."
+        )
 
 
 @admin.register(VoucherRedemption, site=merchant_admin_site)
