@@ -13,6 +13,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from loyalty_platform.audit.admin_actions import ReasonActionForm, audited_action
 from loyalty_platform.core import errors
 from loyalty_platform.core.admin_sites import merchant_admin_site
 from loyalty_platform.core.errors import DomainError
@@ -186,6 +187,25 @@ class CustomerAdmin(admin.ModelAdmin):
         "updated_at",
         "adjust_link",
     ]
+
+    actions = ["block_selected", "unblock_selected"]
+    action_form = ReasonActionForm
+
+    @admin.action(description=gettext_lazy("Block the selected customers"), permissions=["change"])
+    def block_selected(self, request, queryset):
+        audited_action(
+            request, queryset, customer_block, keyword="customer", done=_("Blocked %(count)d customer(s).")
+        )
+
+    @admin.action(description=gettext_lazy("Unblock the selected customers"), permissions=["change"])
+    def unblock_selected(self, request, queryset):
+        audited_action(
+            request,
+            queryset,
+            customer_unblock,
+            keyword="customer",
+            done=_("Unblocked %(count)d customer(s)."),
+        )
 
     def get_search_results(self, request, queryset, search_term):
         if not search_term.strip():

@@ -422,3 +422,25 @@ def test_the_timeline_page_shows_older_events_and_refuses_a_bad_cursor(client_a,
     for bad in ("yesterday", "2026-01-01T00:00:00"):  # not a time; no time zone
         response = client_a.get(url, {"before": bad})
         assert (response.status_code, response.json()) == (400, {"error": "before_invalid"})
+
+
+def test_the_list_blocks_selected_customers_one_by_one_and_skips_the_blocked(client_a, organization, twins):
+    owner = owner_login(client_a, organization)
+    with tenant_context(organization):
+        twin, bystander = Customer.objects.order_by("pk")
+    client_a.post(f"{CUSTOMERS}{twin.pk}/block/", {"reason": "Earlier"})
+    selected = {"action": "block_selected", "_selected_action": [twin.pk, bystander.pk]}
+
+    client_a.post(CUSTOMERS, selected)  # no reason: nothing
+    assert [row[3] for row in customers(organization)] == ["blocked", "active"]
+    done = client_a.post(CUSTOMERS, {**selected, "reason": "Fraud ring"}, follow=True)
+
+    assert [row[3] for row in customers(organization)] == ["blocked", "blocked"]
+    assert [str(m) for m in done.context["messages"]][-2:] == [
+        "Blocked 1 customer(s).",
+        "Skipped 1: already_blocked.",
+    ]
+    assert [(email, action, target) for email, action, target, _ in audit(organization)] == [
+        (owner.email, "customers.block", str(twin.pk)),
+        (owner.email, "customers.block", str(bystander.pk)),
+    ]
