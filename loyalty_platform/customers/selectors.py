@@ -5,7 +5,7 @@ from datetime import datetime
 
 from django.db import connection
 from django.db.models import CharField, Exists, OuterRef, Q
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Lower
 from django.utils.translation import gettext as _
 
 from loyalty_platform.audit.models import AuditLogEntry
@@ -61,7 +61,10 @@ def customer_by_code(customer_code: int) -> Customer | None:
 
 def customer_by_email(email: str) -> Customer | None:
     return (
-        Customer.objects.filter(email__iexact=email.strip()).exclude(status=Customer.Status.DELETED).first()
+        Customer.objects.alias(email_lower=Lower("email"))
+        .filter(email_lower=email.strip().lower())
+        .exclude(status=Customer.Status.DELETED)
+        .first()
     )
 
 
