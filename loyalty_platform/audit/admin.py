@@ -8,6 +8,7 @@ from django.utils.dateparse import parse_date
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from loyalty_platform.audit.actions import action_label
 from loyalty_platform.audit.models import AuditLogEntry
 from loyalty_platform.core.admin_sites import ReadOnlyAdmin, merchant_admin_site
 
@@ -58,6 +59,18 @@ class DateRangeFilter(admin.ListFilter):
         }
 
 
+class ActionFilter(admin.SimpleListFilter):
+    title = _("action")
+    parameter_name = "action"
+
+    def lookups(self, request, model_admin):
+        actions = AuditLogEntry.objects.order_by("action").values_list("action", flat=True).distinct()
+        return [(action, action_label(action)) for action in actions]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(action=self.value()) if self.value() else queryset
+
+
 def date_range(params) -> tuple[datetime | None, datetime | None]:
     """The range's bounds in the current time zone; ValueError for a date that is not one."""
     bounds = []
@@ -87,10 +100,10 @@ def what_changed(details: dict) -> list[tuple[str, str]]:
 
 @admin.register(AuditLogEntry, site=merchant_admin_site)
 class AuditLogEntryAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "actor", "action", "target_type", "target_repr", "changed"]
+    list_display = ["created_at", "actor", "what", "target", "changed"]
     list_filter = [
         DateRangeFilter,
-        "action",
+        ActionFilter,
         "target_type",
         ("actor", admin.RelatedOnlyFieldListFilter),
     ]
@@ -98,8 +111,16 @@ class AuditLogEntryAdmin(ReadOnlyAdmin):
     search_help_text = _("The target's name or id, the staff member's email, or the action.")
     date_hierarchy = "created_at"
     list_select_related = ["actor"]
-    fields = ["created_at", "actor", "action", "target_type", "target_id", "target_repr", "changed"]
+    fields = ["created_at", "actor", "what", "action", "target_type", "target_id", "target_repr", "changed"]
     readonly_fields = fields
+
+    @admin.display(description=_("Action"), ordering="action")
+    def what(self, entry: AuditLogEntry) -> str:
+        return action_label(entry.action)
+
+    @admin.display(description=_("Target"), ordering="target_type")
+    def target(self, entry: AuditLogEntry) -> str:
+        return f"{entry.target_type} {entry.target_repr}".strip()
 
     @admin.display(description=_("What changed"))
     def changed(self, entry: AuditLogEntry):

@@ -8,6 +8,7 @@ from django.db.models import CharField, Exists, OuterRef, Q
 from django.db.models.functions import Cast, Lower
 from django.utils.translation import gettext as _
 
+from loyalty_platform.audit.actions import action_label
 from loyalty_platform.audit.models import AuditLogEntry
 from loyalty_platform.core.errors import DomainError
 from loyalty_platform.coupons.models import Coupon
@@ -333,7 +334,8 @@ def _audit_items(customer: Customer, before, limit) -> list[TimelineItem]:
         TimelineItem(
             at=e.created_at,
             kind="staff",
-            title=_("Staff: %(action)s %(target)s") % {"action": e.action, "target": e.target_repr},
+            title=_("Staff: %(action)s (%(target)s)")
+            % {"action": action_label(e.action), "target": e.target_repr},
             detail=" · ".join(
                 part
                 for part in (

@@ -64,6 +64,7 @@ def test_the_log_says_what_changed(client_a, entries):
 
     assert "<strong>status</strong>: active → blocked; <strong>reason</strong>: Chargeback" in html
     assert "<strong>name</strong>: — → Lou" in html
+    assert all(label in html for label in ("Blocked a customer", "Edited a customer", "Voided a voucher"))
 
 
 def test_a_date_that_is_not_one_is_refused_with_a_code(client_a, entries):

@@ -90,7 +90,7 @@ def customer(organization, programs, in_organization):
 
 
 EXPECTED = [
-    (at(13), "staff", "Staff: customers.block " + "{customer}"),
+    (at(13), "staff", "Staff: Blocked a customer ({customer})"),
     (at(12), "pin", "PIN asked: Redeem points or stamps"),
     (at(11), "giftcard", "Giftcard GIFT1: Load / top-up 25.00 EUR"),
     (at(10), "prepaid", "Prepaid: Load / top-up 20.00 EUR"),
