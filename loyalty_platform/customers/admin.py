@@ -264,7 +264,7 @@ class CustomerAdmin(admin.ModelAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         customer = self.get_object(request, object_id)
-        if customer is not None:
+        if customer is not None and self.has_view_or_change_permission(request, customer):
             items, more = customer_timeline_page(customer, limit=TIMELINE_LIMIT)
             extra_context = {
                 **(extra_context or {}),
@@ -293,7 +293,9 @@ class CustomerAdmin(admin.ModelAdmin):
         return f"{url}?{urlencode({'before': items[-1].at.isoformat()})}"
 
     def timeline(self, request, customer_id: int):
-        customer = self._customer(request, customer_id, "customers.view_customer")
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        customer = get_object_or_404(Customer, pk=customer_id)
         before = None
         if request.GET.get("before"):
             before = parse_datetime(request.GET["before"][:40])

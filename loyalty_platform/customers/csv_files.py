@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from django.core.cache import caches
 from django.db import connection, transaction
 from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
 from django_tenants.utils import schema_context
 
 from loyalty_platform.accounts.models import User
@@ -34,13 +35,13 @@ _FALSE = {"", "0", "false", "no", "n", "nee", "non"}
 _FORMULA_START = ("=", "+", "-", "@")
 
 ROW_ERRORS = {
-    "email_required": "The email is missing.",
-    "invalid_email": "This is not an email address.",
-    "phone_invalid": "The phone is not a phone number (E.164, like +31612345678).",
-    "name_too_long": "The name is longer than 150 characters.",
-    "consent_marketing_invalid": "consent_marketing is yes or no.",
-    "duplicate_email_in_file": "The same email is on an earlier line of the file.",
-    "wrong_column_count": "The line has more or fewer cells than the header.",
+    "email_required": _("The email is missing."),
+    "invalid_email": _("This is not an email address."),
+    "phone_invalid": _("The phone is not a phone number (E.164, like +31612345678)."),
+    "name_too_long": _("The name is longer than 150 characters."),
+    "consent_marketing_invalid": _("consent_marketing is yes or no."),
+    "duplicate_email_in_file": _("The same email is on an earlier line of the file."),
+    "wrong_column_count": _("The line has more or fewer cells than the header."),
 }
 
 
@@ -110,7 +111,7 @@ class ImportRow:
 
     @property
     def error_message(self) -> str:
-        return ROW_ERRORS.get(self.error, self.error)
+        return str(ROW_ERRORS.get(self.error, self.error))
 
 
 @dataclass
@@ -187,7 +188,7 @@ def _classify(rows: list[dict]) -> tuple[ImportReport, dict[str, Customer]]:
 
 def _update(customer: Customer, changes: dict) -> None:
     if changes:
-        for name, (_, new) in changes.items():
+        for name, (_old, new) in changes.items():
             setattr(customer, name, new)
         customer.save(update_fields=[*changes, "updated_at"])
 

@@ -160,7 +160,7 @@ def test_block_and_unblock_through_the_page_with_a_reason(client_a, organization
     ]
 
 
-def test_block_a_card_from_the_page_and_only_the_customers_own(client_a, organization, twins):
+def test_block_a_card_from_the_page_and_only_the_customers_own(client_a, organization, twins, pos):
     owner_login(client_a, organization)
     mine, card = twins["test-a"]
     with tenant_context(organization):
@@ -172,6 +172,9 @@ def test_block_a_card_from_the_page_and_only_the_customers_own(client_a, organiz
     assert (
         client_a.post(f"{CUSTOMERS}{mine.pk}/cards/{card.pk}/block/", {"reason": "Lost"}).status_code == 302
     )
+    body = {"customer_code": mine.customer_code, "amount": 5, "card_type": "point", "external_id": "e-card"}
+    earn = pos.post("/webhook/pos", body)
+    assert (card.program.kind, earn.status_code, earn.json()["error"]) == ("point", 422, "card_blocked")
     assert (
         client_a.post(f"{CUSTOMERS}{mine.pk}/cards/{card.pk}/unblock/", {"reason": "Found"}).status_code
         == 302
