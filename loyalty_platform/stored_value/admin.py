@@ -243,13 +243,13 @@ class GiftcardAdmin(AdjustableAdminMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.action(description="Block the selected cards")
+    @admin.action(description="Block the selected cards", permissions=["change"])
     def block(self, request, queryset):
         audited_action(
             request, queryset, giftcard_block, keyword="giftcard", done="Blocked %(count)d card(s)."
         )
 
-    @admin.action(description="Unblock the selected cards")
+    @admin.action(description="Unblock the selected cards", permissions=["change"])
     def unblock(self, request, queryset):
         audited_action(
             request, queryset, giftcard_unblock, keyword="giftcard", done="Unblocked %(count)d card(s)."

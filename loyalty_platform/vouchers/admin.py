@@ -175,7 +175,7 @@ class VoucherAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.action(description="Void the selected active vouchers")
+    @admin.action(description="Void the selected active vouchers", permissions=["change"])
     def void(self, request, queryset):
         audited_action(
             request, queryset, voucher_void, keyword="voucher", done="Voided %(count)d voucher(s)."

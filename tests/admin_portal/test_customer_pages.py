@@ -5,6 +5,7 @@ permission or from another organization get."""
 import json
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django_tenants.utils import tenant_context
 
@@ -447,3 +448,28 @@ def test_the_list_blocks_selected_customers_one_by_one_and_skips_the_blocked(cli
         (owner.email, "customers.block", str(twin.pk)),
         (owner.email, "customers.block", str(bystander.pk)),
     ]
+
+
+def test_staff_who_may_only_view_giftcards_and_vouchers_cannot_run_their_actions(client_a, organization):
+    viewer = plain_staff_login(client_a, organization)
+    with tenant_context(organization):
+        viewer.user_permissions.add(
+            *Permission.objects.filter(codename__in=["view_giftcard", "view_voucher"])
+        )
+        gift = giftcard_batch_generate(name="b", count=1, currency="EUR").giftcards.get()
+        voucher = Voucher.objects.create(promotion=Promotion.objects.create(title="Spring"), code="SPRING8")
+
+    listing = client_a.get("/admin/stored_value/giftcard/")
+    client_a.post(
+        "/admin/stored_value/giftcard/", {"action": "block", "_selected_action": [gift.pk], "reason": "x"}
+    )
+    client_a.post(
+        "/admin/vouchers/voucher/", {"action": "void", "_selected_action": [voucher.pk], "reason": "x"}
+    )
+
+    form = listing.context["action_form"]
+    offered = [name for name, _ in form.fields["action"].choices] if form else []
+    assert (listing.status_code, "block" in offered, "unblock" in offered) == (200, False, False)
+    with tenant_context(organization):
+        assert (Giftcard.objects.get().status, Voucher.objects.get().status) == ("inactive", "active")
+    assert audit(organization) == []
