@@ -9,6 +9,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from loyalty_platform.audit.admin_actions import ReasonActionForm, audited_action
 from loyalty_platform.core.admin_sites import ReadOnlyAdmin, merchant_admin_site
 from loyalty_platform.core.errors import DomainError
 from loyalty_platform.core.money import currency_exponent, exact_decimal, money_amount, money_text
@@ -17,6 +18,8 @@ from loyalty_platform.stored_value.models import Giftcard, GiftcardBatch, MoneyE
 from loyalty_platform.stored_value.services import (
     MAX_BATCH,
     giftcard_batch_generate,
+    giftcard_block,
+    giftcard_unblock,
     money_adjust,
     money_adjust_check,
 )
@@ -267,6 +270,7 @@ class GiftcardAdmin(AdjustableAdminMixin, admin.ModelAdmin):
     ]
     inlines = [MoneyEntryInline]
     actions = ["block", "unblock"]
+    action_form = ReasonActionForm
 
     def has_add_permission(self, request) -> bool:
         return False  # printed cards come in batches, digital ones are sold at the POS
@@ -274,15 +278,17 @@ class GiftcardAdmin(AdjustableAdminMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.action(description="Block the selected cards")
+    @admin.action(description="Block the selected cards", permissions=["change"])
     def block(self, request, queryset):
-        count = queryset.exclude(status=Giftcard.Status.BLOCKED).update(status=Giftcard.Status.BLOCKED)
-        messages.success(request, f"Blocked {count} card(s).")
+        audited_action(
+            request, queryset, giftcard_block, keyword="giftcard", done="Blocked %(count)d card(s)."
+        )
 
-    @admin.action(description="Unblock the selected cards")
+    @admin.action(description="Unblock the selected cards", permissions=["change"])
     def unblock(self, request, queryset):
-        count = queryset.filter(status=Giftcard.Status.BLOCKED).update(status=Giftcard.Status.ACTIVE)
-        messages.success(request, f"Unblocked {count} card(s).")
+        audited_action(
+            request, queryset, giftcard_unblock, keyword="giftcard", done="Unblocked %(count)d card(s)."
+        )
 
 
 @admin.register(PrepaidAccount, site=merchant_admin_site)

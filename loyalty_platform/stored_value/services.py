@@ -371,3 +371,45 @@ def prepaid_balance(*, customer: Customer, currency: str) -> tuple[Decimal, str]
     """The customer's prepaid balance and its currency (the organization's, before any)."""
     account = PrepaidAccount.objects.filter(customer=customer).first()
     return (account.balance, account.currency) if account else (Decimal(0), currency)
+
+
+def _giftcard_status_change(*, giftcard: Giftcard, actor, action: str, reason: str, block: bool) -> Giftcard:
+    reason = (reason or "").strip()
+    if not reason:
+        raise errors.REASON_REQUIRED()
+    with transaction.atomic():
+        locked = Giftcard.objects.select_for_update().get(pk=giftcard.pk)
+        is_blocked = locked.status == Giftcard.Status.BLOCKED
+        if block and is_blocked:
+            raise errors.ALREADY_BLOCKED()
+        if not block and not is_blocked:
+            raise errors.NOT_BLOCKED()
+        old = locked.status
+        if block:
+            locked.status = Giftcard.Status.BLOCKED
+        else:
+            # Back to what it was: active once loaded, inactive while never loaded.
+            loaded = locked.entries.exists()
+            locked.status = Giftcard.Status.ACTIVE if loaded else Giftcard.Status.INACTIVE
+        locked.save(update_fields=["status", "updated_at"])
+        audit_record(
+            actor=actor,
+            action=action,
+            target=locked,
+            details={"reason": reason[:255], "changes": {"status": [old, locked.status]}},
+        )
+    giftcard.status = locked.status
+    return locked
+
+
+def giftcard_block(*, giftcard: Giftcard, actor, reason: str) -> Giftcard:
+    """Block a giftcard: the POS API refuses it (giftcard_blocked) until unblocked."""
+    return _giftcard_status_change(
+        giftcard=giftcard, actor=actor, action="giftcards.block", reason=reason, block=True
+    )
+
+
+def giftcard_unblock(*, giftcard: Giftcard, actor, reason: str) -> Giftcard:
+    return _giftcard_status_change(
+        giftcard=giftcard, actor=actor, action="giftcards.unblock", reason=reason, block=False
+    )

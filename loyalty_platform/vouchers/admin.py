@@ -10,11 +10,12 @@ from django.utils.html import format_html
 
 from loyalty_platform.attributes.forms import AttributeFieldsAdminMixin, AttributeValuesForm
 from loyalty_platform.attributes.models import AttributeDefinition
+from loyalty_platform.audit.admin_actions import ReasonActionForm, audited_action
 from loyalty_platform.core.admin_sites import ReadOnlyAdmin, merchant_admin_site
 from loyalty_platform.core.errors import DomainError
 from loyalty_platform.core.portal_forms import PortalFormMixin
 from loyalty_platform.vouchers.models import Promotion, Voucher, VoucherRedemption
-from loyalty_platform.vouchers.services import vouchers_generate, vouchers_import
+from loyalty_platform.vouchers.services import voucher_void, vouchers_generate, vouchers_import
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 
@@ -185,6 +186,7 @@ class VoucherAdmin(admin.ModelAdmin):
     ]
     exclude = ["release_key_hash"]
     actions = ["void"]
+    action_form = ReasonActionForm
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -192,10 +194,11 @@ class VoucherAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.action(description="Void the selected active vouchers")
+    @admin.action(description="Void the selected active vouchers", permissions=["change"])
     def void(self, request, queryset):
-        count = queryset.filter(status=Voucher.Status.ACTIVE).update(status=Voucher.Status.VOID)
-        messages.success(request, f"Voided {count} voucher(s).")
+        audited_action(
+            request, queryset, voucher_void, keyword="voucher", done="Voided %(count)d voucher(s)."
+        )
 
 
 @admin.register(VoucherRedemption, site=merchant_admin_site)
