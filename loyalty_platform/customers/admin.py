@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 
 from loyalty_platform.audit.admin_actions import ReasonActionForm, audited_action
 from loyalty_platform.core import errors
-from loyalty_platform.core.admin_sites import merchant_admin_site
+from loyalty_platform.core.admin_sites import merchant_admin_site, permission_required
 from loyalty_platform.core.errors import DomainError
 from loyalty_platform.customers.csv_files import (
     MAX_IMPORT_BYTES,
@@ -457,6 +457,7 @@ class CustomerAdmin(admin.ModelAdmin):
         )
         return self._page(request, "admin/customers/confirm.html", context, status)
 
+    @permission_required("programs.add_ledgerentry")
     def adjust(self, request, customer_id: int):
         """A staff correction; under Balanced and Strict the customer confirms it with a PIN."""
         customer = get_object_or_404(Customer, pk=customer_id)

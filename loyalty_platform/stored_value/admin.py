@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from loyalty_platform.audit.admin_actions import ReasonActionForm, audited_action
-from loyalty_platform.core.admin_sites import ReadOnlyAdmin, merchant_admin_site
+from loyalty_platform.core.admin_sites import ReadOnlyAdmin, merchant_admin_site, permission_required
 from loyalty_platform.core.errors import DomainError
 from loyalty_platform.core.money import currency_exponent, exact_decimal, money_amount, money_text
 from loyalty_platform.core.qr import qr_svg
@@ -125,6 +125,7 @@ class GiftcardBatchAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
+    @permission_required("stored_value.change_giftcardbatch")
     def export_csv(self, request, batch_id: int):
         batch = get_object_or_404(GiftcardBatch, pk=batch_id)
         response = HttpResponse(content_type="text/csv; charset=utf-8")
@@ -143,6 +144,7 @@ class GiftcardBatchAdmin(admin.ModelAdmin):
             )
         return response
 
+    @permission_required("stored_value.change_giftcardbatch")
     def sheet(self, request, batch_id: int):
         batch = get_object_or_404(GiftcardBatch, pk=batch_id)
         cards = [(card, qr_svg(card.code)) for card in batch.giftcards.order_by("pk")]
@@ -179,6 +181,7 @@ class AdjustableAdminMixin:
         url = reverse(f"merchant_admin:{self._url_name('adjust')}", args=[obj.pk])
         return format_html('<a href="{}">Adjust balance</a>', url)
 
+    @permission_required("stored_value.add_moneyentry")
     def adjust(self, request, object_id: int):
         account = get_object_or_404(self.model, pk=object_id)
         customer = getattr(account, "customer", None)  # prepaid: the customer confirms with a PIN

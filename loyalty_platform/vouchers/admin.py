@@ -11,7 +11,7 @@ from django.utils.html import format_html
 from loyalty_platform.attributes.forms import AttributeFieldsAdminMixin, AttributeValuesForm
 from loyalty_platform.attributes.models import AttributeDefinition
 from loyalty_platform.audit.admin_actions import ReasonActionForm, audited_action
-from loyalty_platform.core.admin_sites import ReadOnlyAdmin, merchant_admin_site
+from loyalty_platform.core.admin_sites import ReadOnlyAdmin, merchant_admin_site, permission_required
 from loyalty_platform.core.errors import DomainError
 from loyalty_platform.core.portal_forms import PortalFormMixin
 from loyalty_platform.vouchers.models import Promotion, Voucher, VoucherRedemption
@@ -109,6 +109,7 @@ class PromotionAdmin(AttributeFieldsAdminMixin, admin.ModelAdmin):
         }
         return render(request, "admin/vouchers/form.html", context)
 
+    @permission_required("vouchers.add_voucher")
     def generate(self, request, promotion_id: int):
         promotion = get_object_or_404(Promotion, pk=promotion_id)
         form = GenerateForm(request.POST or None)
@@ -120,6 +121,7 @@ class PromotionAdmin(AttributeFieldsAdminMixin, admin.ModelAdmin):
             return redirect("merchant_admin:vouchers_promotion_change", promotion.pk)
         return self._form_page(request, promotion, form, f"Generate codes for {promotion}")
 
+    @permission_required("vouchers.add_voucher")
     def import_codes(self, request, promotion_id: int):
         promotion = get_object_or_404(Promotion, pk=promotion_id)
         form = ImportForm(request.POST or None, request.FILES or None)
@@ -147,6 +149,7 @@ class PromotionAdmin(AttributeFieldsAdminMixin, admin.ModelAdmin):
                     return redirect("merchant_admin:vouchers_promotion_change", promotion.pk)
         return self._form_page(request, promotion, form, f"Import codes for {promotion}")
 
+    @permission_required("vouchers.change_voucher")
     def export(self, request, promotion_id: int):
         """Codes for a POS that validates offline."""
         promotion = get_object_or_404(Promotion, pk=promotion_id)
