@@ -3,6 +3,7 @@ runs in that schema (tenant-schemas-celery carries the schema name in the messag
 
 import os
 
+from celery.schedules import crontab
 from tenant_schemas_celery.app import CeleryApp
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loyalty_platform.settings")
@@ -24,5 +25,12 @@ app.conf.beat_schedule = {
         "task": "loyalty_platform.core.tasks.dispatch_to_organizations",
         "schedule": 24 * 3600.0,
         "args": ["loyalty_platform.tiers.tasks.recalculate_tiers"],
+    },
+    # The dashboard's rollups of the last two finished days, after midnight (CELERY_TIMEZONE,
+    # the same zone as the organizations' days); the dashboard reads unbuilt days live.
+    "build-daily-rollups": {
+        "task": "loyalty_platform.core.tasks.dispatch_to_organizations",
+        "schedule": crontab(hour=0, minute=30),
+        "args": ["loyalty_platform.reports.tasks.build_daily_rollups"],
     },
 }

@@ -41,6 +41,7 @@ TENANT_APPS = [
     "loyalty_platform.vouchers",
     "loyalty_platform.tiers",
     "loyalty_platform.orders",
+    "loyalty_platform.reports",
 ]
 
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
