@@ -6,13 +6,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db import connection
-from django.db.models import Count, F, Q, Sum, Value
+from django.db.models import Count, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from loyalty_platform.coupons.models import Coupon
-from loyalty_platform.customers.models import Customer
 from loyalty_platform.programs.models import Card, LedgerEntry
 from loyalty_platform.rewards.models import RewardReception
 from loyalty_platform.stored_value.models import MoneyEntry, PrepaidAccount
@@ -66,7 +64,12 @@ def _span(field: str, since: datetime, until: datetime) -> Q:
 def program_days(since: datetime, until: datetime) -> list[ProgramDay]:
     rows = (
         LedgerEntry.objects.filter(_span("created_at", since, until))
-        .annotate(day=_local_day("created_at"), program_id=F("card__program_id"))
+        # The card's program looked up per entry: a day holds a few thousand entries, and a
+        # join would read every card of the organization.
+        .annotate(
+            day=_local_day("created_at"),
+            program_id=Subquery(Card.objects.filter(pk=OuterRef("card_id")).values("program_id")[:1]),
+        )
         .order_by()
         .values("day", "program_id")
         .annotate(
@@ -113,26 +116,13 @@ def organization_days(since: datetime, until: datetime) -> list[OrganizationDay]
 # anonymous), a voucher used by a known customer, a coupon redeemed. Reward receptions post a
 # ledger entry, so they are in the first part already.
 ACTIVE_CUSTOMERS_SQL = (
-    f"SELECT c.customer_id FROM {LedgerEntry._meta.db_table} l "  # noqa: S608
-    f"JOIN {Card._meta.db_table} c ON c.id = l.card_id WHERE l.created_at >= %s AND l.created_at < %s "
-    f"UNION SELECT p.customer_id FROM {MoneyEntry._meta.db_table} m "
-    f"JOIN {PrepaidAccount._meta.db_table} p ON p.id = m.prepaid_account_id "
-    "WHERE m.created_at >= %s AND m.created_at < %s "
+    f"SELECT (SELECT c.customer_id FROM {Card._meta.db_table} c WHERE c.id = l.card_id) AS customer_id "  # noqa: S608
+    f"FROM {LedgerEntry._meta.db_table} l WHERE l.created_at >= %s AND l.created_at < %s "
+    f"UNION SELECT (SELECT p.customer_id FROM {PrepaidAccount._meta.db_table} p "
+    "WHERE p.id = m.prepaid_account_id) "
+    f"FROM {MoneyEntry._meta.db_table} m "
+    "WHERE m.prepaid_account_id IS NOT NULL AND m.created_at >= %s AND m.created_at < %s "
     f"UNION SELECT customer_id FROM {VoucherRedemption._meta.db_table} "
     "WHERE customer_id IS NOT NULL AND created_at >= %s AND created_at < %s "
     f"UNION SELECT customer_id FROM {Coupon._meta.db_table} WHERE redeemed_at >= %s AND redeemed_at < %s"
 )
-
-
-def active_customer_ids(since: datetime, until: datetime) -> list[int]:
-    with connection.cursor() as cursor:
-        cursor.execute(ACTIVE_CUSTOMERS_SQL, [since, until] * 4)
-        return [customer_id for (customer_id,) in cursor.fetchall()]
-
-
-def member_counts(*, since: datetime, until: datetime) -> tuple[int, int]:
-    """Members (customers not deleted) who joined before `until`, and those who joined in
-    [since, until)."""
-    members = Customer.objects.exclude(status=Customer.Status.DELETED).filter(created_at__lt=until)
-    counts = members.aggregate(total=Count("*"), new=Count("pk", filter=Q(created_at__gte=since)))
-    return counts["total"], counts["new"]

@@ -57,16 +57,36 @@ class DailyRewardRollup(models.Model):
 
 class DailyActiveCustomer(models.Model):
     """A customer who made a transaction on the day. Distinct customers over a period are not
-    a sum of daily counts, so the rollup keeps who, not how many; (day, customer) is unique
-    and its index answers the period's distinct count without reading the table."""
+    a sum of daily counts, so the rollup keeps who, not how many (see DailyActiveGap)."""
 
-    day = models.DateField()
+    day = models.DateField(db_index=True)
     customer_id = models.BigIntegerField()
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["day", "customer_id"], name="active_customer_day_unique")
+            # Also the index that finds a customer's previous active day.
+            models.UniqueConstraint(fields=["customer_id", "day"], name="active_customer_day_unique")
         ]
 
     def __str__(self) -> str:
         return f"customer {self.customer_id} on {self.day}"
+
+
+class DailyActiveGap(models.Model):
+    """How many of a day's active customers were last active `gap` days before (among rolled
+    days; FIRST_TIME when never). The customers active on some day of s..e are counted once,
+    on their first active day there, which is the day whose gap reaches back before s:
+    SUM(customers) WHERE day BETWEEN s AND e AND gap > day - s, a few hundred rows a day
+    instead of every active customer of the period."""
+
+    FIRST_TIME = 2**31 - 1
+
+    day = models.DateField()
+    gap = models.IntegerField()
+    customers = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "gap"], name="active_gap_day_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.customers} back after {self.gap} days on {self.day}"

@@ -40,7 +40,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.utils.translation import gettext as _
 
 from loyalty_platform.core.money import currency_exponent
@@ -49,6 +49,7 @@ from loyalty_platform.programs.models import Card, Program
 from loyalty_platform.reports import ledgers
 from loyalty_platform.reports.models import (
     DailyActiveCustomer,
+    DailyActiveGap,
     DailyProgramRollup,
     DailyRewardRollup,
     DailyRollup,
@@ -56,7 +57,7 @@ from loyalty_platform.reports.models import (
 from loyalty_platform.reports.periods import day_ranges, days_bounds, each_day, local_today
 from loyalty_platform.rewards.models import Reward
 from loyalty_platform.stored_value.models import Giftcard, PrepaidAccount
-from loyalty_platform.tiers.models import CustomerTier, Tier
+from loyalty_platform.tiers.models import Tier
 
 TOP_REWARDS = 5
 
@@ -118,32 +119,42 @@ def _money(amount: Decimal, currency: str) -> Decimal:
 
 
 def _active_customers(start: date, end: date, live: list[tuple[date, date]]) -> int:
-    parts = [
-        f"SELECT DISTINCT customer_id FROM {DailyActiveCustomer._meta.db_table} WHERE day BETWEEN %s AND %s"  # noqa: S608
-    ]
-    params: list = [start, end]
-    for first, last in live:
-        parts.append(ledgers.ACTIVE_CUSTOMERS_SQL)
-        params.extend(days_bounds(first, last) * 4)
-    sql = f"SELECT COUNT(*) FROM ({' UNION '.join(parts)}) AS active"  # noqa: S608
+    """Customers active on a rolled day of the period (each counted on their first one, by
+    the gaps), plus those active only on its days without a rollup."""
+    rolled = (
+        f"(SELECT COALESCE(SUM(customers), 0) FROM {DailyActiveGap._meta.db_table} "  # noqa: S608
+        "WHERE day BETWEEN %s AND %s AND gap > day - %s)"
+    )
+    params: list = [start, end, start]
+    if live:
+        union = " UNION ".join([ledgers.ACTIVE_CUSTOMERS_SQL] * len(live))
+        rolled += (
+            f" + (SELECT COUNT(*) FROM ({union}) AS live WHERE NOT EXISTS (SELECT 1 FROM "  # noqa: S608
+            f"{DailyActiveCustomer._meta.db_table} a WHERE a.customer_id = live.customer_id "
+            "AND a.day BETWEEN %s AND %s))"
+        )
+        for first, last in live:
+            params.extend(days_bounds(first, last) * 4)
+        params.extend([start, end])
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(f"SELECT {rolled}", params)
         return cursor.fetchone()[0]
 
 
-def _liability(currency: str) -> tuple[int, Decimal, Decimal, Decimal]:
+def _liability(currency: str, point_programs: dict[int, int]) -> tuple[int, Decimal, Decimal, Decimal]:
+    """`point_programs`: the active point programs' redeem_points_per_unit by id."""
     open_points = 0
     worth = Decimal(0)
     rows = (
-        Card.objects.filter(program__kind=Program.Kind.POINT, program__is_active=True, balance__gt=0)
+        Card.objects.filter(program_id__in=point_programs, balance__gt=0)
         .order_by()
-        .values("program_id", "program__redeem_points_per_unit")
+        .values("program_id")
         .annotate(points=Sum("balance"))
     )
     for row in rows:
         open_points += row["points"]
-        if row["program__redeem_points_per_unit"]:
-            worth += Decimal(row["points"]) / row["program__redeem_points_per_unit"]
+        if point_programs[row["program_id"]]:
+            worth += Decimal(row["points"]) / point_programs[row["program_id"]]
     giftcards = Giftcard.objects.filter(currency=currency, balance__gt=0).aggregate(total=Sum("balance"))
     prepaid = PrepaidAccount.objects.filter(currency=currency, balance__gt=0).aggregate(total=Sum("balance"))
     return (
@@ -154,17 +165,30 @@ def _liability(currency: str) -> tuple[int, Decimal, Decimal, Decimal]:
     )
 
 
-def _tier_distribution() -> tuple[TierFigure, ...]:
-    members = Customer.objects.exclude(status=Customer.Status.DELETED).count()
-    counts = dict(
-        CustomerTier.objects.filter(tier__isnull=False)
-        .exclude(customer__status=Customer.Status.DELETED)
+def _members_and_tiers(start: date, end: date) -> tuple[int, int, tuple[TierFigure, ...]]:
+    """Members by the end of the period, new in it, and every member now by current tier,
+    from one pass over the customers."""
+    since, until = days_bounds(start, end)
+    rows = (
+        Customer.objects.exclude(status=Customer.Status.DELETED)
         .order_by()
-        .values_list("tier_id")
-        .annotate(count=Count("*"))
+        .values("tier_status__tier_id")
+        .annotate(
+            now=Count("*"),
+            total=Count("pk", filter=Q(created_at__lt=until)),
+            new=Count("pk", filter=Q(created_at__gte=since, created_at__lt=until)),
+        )
     )
-    tiers = [TierFigure(tier.pk, tier.name, counts.get(tier.pk, 0)) for tier in Tier.objects.all()]
-    return (TierFigure(None, _("No tier"), members - sum(counts.values())), *tiers)
+    by_tier = {}
+    total = new = 0
+    for row in rows:
+        by_tier[row["tier_status__tier_id"]] = row["now"]
+        total += row["total"]
+        new += row["new"]
+    tiers = [TierFigure(tier.pk, tier.name, by_tier.pop(tier.pk, 0)) for tier in Tier.objects.all()]
+    # Customers without a CustomerTier row, or whose tier is gone.
+    untiered = sum(by_tier.values())
+    return total, new, (TierFigure(None, _("No tier"), untiered), *tiers)
 
 
 def dashboard_figures(*, start: date, end: date) -> DashboardFigures:
@@ -177,7 +201,11 @@ def dashboard_figures(*, start: date, end: date) -> DashboardFigures:
     rolled = set(DailyRollup.objects.filter(day__range=(start, end)).values_list("day", flat=True))
     live = day_ranges([day for day in each_day(start, min(end, today)) if day not in rolled])
 
-    kinds = dict(Program.objects.values_list("pk", "kind"))
+    programs = list(Program.objects.values_list("pk", "kind", "is_active", "redeem_points_per_unit"))
+    kinds = {pk: kind for pk, kind, _active, _per_unit in programs}
+    active_points = {
+        pk: per_unit for pk, kind, active, per_unit in programs if active and kind == Program.Kind.POINT
+    }
     program_rows: list = list(
         DailyProgramRollup.objects.filter(day__range=(start, end)).only(
             "day", "program_id", "issued", "redeemed", "expired"
@@ -227,9 +255,8 @@ def dashboard_figures(*, start: date, end: date) -> DashboardFigures:
         key=lambda figure: (-figure.receptions, figure.name, figure.reward_id),
     )[:TOP_REWARDS]
 
-    period_since, period_until = days_bounds(start, end)
-    members_total, members_new = ledgers.member_counts(since=period_since, until=period_until)
-    open_points, points_liability, giftcard_liability, prepaid_liability = _liability(currency)
+    members_total, members_new, tier_distribution = _members_and_tiers(start, end)
+    open_points, points_liability, giftcard_liability, prepaid_liability = _liability(currency, active_points)
     rate = None
     if points_issued > 0:
         rate = (Decimal(points_redeemed) / Decimal(points_issued)).quantize(
@@ -254,7 +281,7 @@ def dashboard_figures(*, start: date, end: date) -> DashboardFigures:
         giftcard_liability=giftcard_liability,
         prepaid_liability=prepaid_liability,
         top_rewards=tuple(top_rewards),
-        tier_distribution=_tier_distribution(),
+        tier_distribution=tier_distribution,
         daily=tuple(DayFigure(day, issued, redeemed) for day, (issued, redeemed) in daily.items()),
         rolled_days=len(rolled),
         live_days=sum((last - first).days + 1 for first, last in live),

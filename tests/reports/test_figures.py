@@ -3,13 +3,14 @@ from datetime import timedelta
 
 import pytest
 
-from loyalty_platform.programs.models import LedgerEntry
+from loyalty_platform.programs.models import Card, LedgerEntry
 from loyalty_platform.reports.models import (
     DailyActiveCustomer,
     DailyProgramRollup,
     DailyRewardRollup,
     DailyRollup,
 )
+from loyalty_platform.reports.periods import day_start
 from loyalty_platform.reports.selectors import dashboard_figures
 from loyalty_platform.reports.services import DayNotOver, rollup_build, rollups_rebuild
 from tests.reports.history import HISTORY_DAYS, figures_from_rows, seed_history
@@ -115,3 +116,26 @@ def test_today_and_later_days_are_never_rolled_up(in_organization):
         with pytest.raises(DayNotOver):
             rollup_build(day=day)
     assert DailyRollup.objects.count() == 0
+
+
+def test_a_day_rebuilt_after_a_late_entry_moves_the_gaps_of_later_days(in_organization):
+    history = seed_history()
+    today = history.today
+    rollups_rebuild(days=HISTORY_DAYS)
+    # A customer active only near the end of the history gets an entry that commits late
+    # into an earlier, already rolled day.
+    late_day = today - timedelta(days=10)
+    card = Card.objects.filter(program=history.programs["point"], customer=history.customers[7]).get()
+    entry = LedgerEntry.objects.create(card=card, delta=9, balance_after=card.balance + 9, cause="earn")
+    LedgerEntry.objects.filter(pk=entry.pk).update(created_at=day_start(late_day) + timedelta(hours=12))
+    Card.objects.filter(pk=card.pk).update(balance=card.balance + 9)
+
+    rollup_build(day=late_day)
+
+    for start, end in (
+        (late_day, today),
+        (late_day + timedelta(days=1), today - timedelta(days=1)),
+        (late_day - timedelta(days=2), today - timedelta(days=3)),
+        (today - timedelta(days=HISTORY_DAYS - 1), today),
+    ):
+        assert exact(dashboard_figures(start=start, end=end)) == figures_from_rows(start, end)
