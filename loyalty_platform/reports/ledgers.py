@@ -4,9 +4,9 @@ have none yet (today). How each figure is counted is defined in `reports.selecto
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from django.db.models import Count, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Count, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
@@ -17,6 +17,7 @@ from loyalty_platform.stored_value.models import MoneyEntry, PrepaidAccount
 from loyalty_platform.vouchers.models import VoucherRedemption
 
 Cause = LedgerEntry.Cause
+LOOKUP_SPAN = timedelta(days=3)
 
 # Every cause falls in exactly one of the three, so issued - redeemed - expired is the change
 # of the cards' balances. A reversal that takes points back undoes an earn; one that gives
@@ -61,15 +62,20 @@ def _span(field: str, since: datetime, until: datetime) -> Q:
     return Q(**{f"{field}__gte": since, f"{field}__lt": until})
 
 
+def _looks_up_cards(since: datetime, until: datetime) -> bool:
+    """A few days' entries look their cards up one by one (a join would read every card of
+    the organization); a longer span joins, which is cheaper there."""
+    return until - since <= LOOKUP_SPAN
+
+
 def program_days(since: datetime, until: datetime) -> list[ProgramDay]:
+    if _looks_up_cards(since, until):
+        program = Subquery(Card.objects.filter(pk=OuterRef("card_id")).values("program_id")[:1])
+    else:
+        program = F("card__program_id")
     rows = (
         LedgerEntry.objects.filter(_span("created_at", since, until))
-        # The card's program looked up per entry: a day holds a few thousand entries, and a
-        # join would read every card of the organization.
-        .annotate(
-            day=_local_day("created_at"),
-            program_id=Subquery(Card.objects.filter(pk=OuterRef("card_id")).values("program_id")[:1]),
-        )
+        .annotate(day=_local_day("created_at"), program_id=program)
         .order_by()
         .values("day", "program_id")
         .annotate(
@@ -114,15 +120,39 @@ def organization_days(since: datetime, until: datetime) -> list[OrganizationDay]
 
 # Customers who made a transaction: a points or stamps entry, a prepaid entry (giftcards are
 # anonymous), a voucher used by a known customer, a coupon redeemed. Reward receptions post a
-# ledger entry, so they are in the first part already.
-ACTIVE_CUSTOMERS_SQL = (
-    f"SELECT (SELECT c.customer_id FROM {Card._meta.db_table} c WHERE c.id = l.card_id) AS customer_id "  # noqa: S608
-    f"FROM {LedgerEntry._meta.db_table} l WHERE l.created_at >= %s AND l.created_at < %s "
-    f"UNION SELECT (SELECT p.customer_id FROM {PrepaidAccount._meta.db_table} p "
-    "WHERE p.id = m.prepaid_account_id) "
-    f"FROM {MoneyEntry._meta.db_table} m "
+# ledger entry, so they are in the first part already. {card} and {account} are the
+# look-ups of the entry's customer (see _looks_up_cards).
+_ACTIVE_CUSTOMERS_SQL = (
+    "SELECT {card} AS customer_id FROM {ledger} l {card_join}WHERE l.created_at >= %s AND l.created_at < %s "
+    "UNION SELECT {account} FROM {money} m {account_join}"
     "WHERE m.prepaid_account_id IS NOT NULL AND m.created_at >= %s AND m.created_at < %s "
-    f"UNION SELECT customer_id FROM {VoucherRedemption._meta.db_table} "
+    "UNION SELECT customer_id FROM {vouchers} "
     "WHERE customer_id IS NOT NULL AND created_at >= %s AND created_at < %s "
-    f"UNION SELECT customer_id FROM {Coupon._meta.db_table} WHERE redeemed_at >= %s AND redeemed_at < %s"
+    "UNION SELECT customer_id FROM {coupons} WHERE redeemed_at >= %s AND redeemed_at < %s"
 )
+_TABLES = {
+    "ledger": LedgerEntry._meta.db_table,
+    "money": MoneyEntry._meta.db_table,
+    "vouchers": VoucherRedemption._meta.db_table,
+    "coupons": Coupon._meta.db_table,
+}
+_CARDS, _ACCOUNTS = Card._meta.db_table, PrepaidAccount._meta.db_table
+ACTIVE_CUSTOMERS_LOOKUP_SQL = _ACTIVE_CUSTOMERS_SQL.format(
+    card=f"(SELECT c.customer_id FROM {_CARDS} c WHERE c.id = l.card_id)",  # noqa: S608
+    card_join="",
+    account=f"(SELECT p.customer_id FROM {_ACCOUNTS} p WHERE p.id = m.prepaid_account_id)",  # noqa: S608
+    account_join="",
+    **_TABLES,
+)
+ACTIVE_CUSTOMERS_JOIN_SQL = _ACTIVE_CUSTOMERS_SQL.format(
+    card="c.customer_id",
+    card_join=f"JOIN {_CARDS} c ON c.id = l.card_id ",
+    account="p.customer_id",
+    account_join=f"JOIN {_ACCOUNTS} p ON p.id = m.prepaid_account_id ",
+    **_TABLES,
+)
+
+
+def active_customers_sql(since: datetime, until: datetime) -> str:
+    """The query of the customers active in [since, until), taking [since, until] * 4."""
+    return ACTIVE_CUSTOMERS_LOOKUP_SQL if _looks_up_cards(since, until) else ACTIVE_CUSTOMERS_JOIN_SQL

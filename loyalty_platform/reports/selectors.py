@@ -57,7 +57,7 @@ from loyalty_platform.reports.models import (
 from loyalty_platform.reports.periods import day_ranges, days_bounds, each_day, local_today
 from loyalty_platform.rewards.models import Reward
 from loyalty_platform.stored_value.models import Giftcard, PrepaidAccount
-from loyalty_platform.tiers.models import Tier
+from loyalty_platform.tiers.models import CustomerTier, Tier
 
 TOP_REWARDS = 5
 
@@ -127,7 +127,9 @@ def _active_customers(start: date, end: date, live: list[tuple[date, date]]) -> 
     )
     params: list = [start, end, start]
     if live:
-        union = " UNION ".join([ledgers.ACTIVE_CUSTOMERS_SQL] * len(live))
+        union = " UNION ".join(
+            ledgers.active_customers_sql(*days_bounds(first, last)) for first, last in live
+        )
         rolled += (
             f" + (SELECT COUNT(*) FROM ({union}) AS live WHERE NOT EXISTS (SELECT 1 FROM "  # noqa: S608
             f"{DailyActiveCustomer._meta.db_table} a WHERE a.customer_id = live.customer_id "
@@ -166,29 +168,32 @@ def _liability(currency: str, point_programs: dict[int, int]) -> tuple[int, Deci
 
 
 def _members_and_tiers(start: date, end: date) -> tuple[int, int, tuple[TierFigure, ...]]:
-    """Members by the end of the period, new in it, and every member now by current tier,
-    from one pass over the customers."""
+    """Members by the end of the period, new in it, and every member now by current tier."""
     since, until = days_bounds(start, end)
-    rows = (
-        Customer.objects.exclude(status=Customer.Status.DELETED)
-        .order_by()
-        .values("tier_status__tier_id")
-        .annotate(
-            now=Count("*"),
-            total=Count("pk", filter=Q(created_at__lt=until)),
-            new=Count("pk", filter=Q(created_at__gte=since, created_at__lt=until)),
-        )
+    members = Customer.objects.exclude(status=Customer.Status.DELETED).aggregate(
+        now=Count("*"),
+        total=Count("pk", filter=Q(created_at__lt=until)),
+        new=Count("pk", filter=Q(created_at__gte=since, created_at__lt=until)),
     )
-    by_tier = {}
-    total = new = 0
-    for row in rows:
-        by_tier[row["tier_status__tier_id"]] = row["now"]
-        total += row["total"]
-        new += row["new"]
-    tiers = [TierFigure(tier.pk, tier.name, by_tier.pop(tier.pk, 0)) for tier in Tier.objects.all()]
-    # Customers without a CustomerTier row, or whose tier is gone.
-    untiered = sum(by_tier.values())
-    return total, new, (TierFigure(None, _("No tier"), untiered), *tiers)
+    # Counted without a join over every customer: all tiers, less the few deleted customers'.
+    by_tier = defaultdict(int)
+    for tier_id, count in (
+        CustomerTier.objects.filter(tier__isnull=False)
+        .order_by()
+        .values_list("tier_id")
+        .annotate(count=Count("*"))
+    ):
+        by_tier[tier_id] += count
+    for tier_id, count in (
+        CustomerTier.objects.filter(tier__isnull=False, customer__status=Customer.Status.DELETED)
+        .order_by()
+        .values_list("tier_id")
+        .annotate(count=Count("*"))
+    ):
+        by_tier[tier_id] -= count
+    tiers = [TierFigure(tier.pk, tier.name, by_tier.get(tier.pk, 0)) for tier in Tier.objects.all()]
+    untiered = members["now"] - sum(tier.customers for tier in tiers)
+    return members["total"], members["new"], (TierFigure(None, _("No tier"), untiered), *tiers)
 
 
 def dashboard_figures(*, start: date, end: date) -> DashboardFigures:

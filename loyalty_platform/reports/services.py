@@ -27,7 +27,8 @@ _CLAIM_DAY_SQL = (
 )
 _ACTIVE_INSERT_SQL = (
     f"INSERT INTO {_ACTIVE} (day, customer_id) "  # noqa: S608
-    f"SELECT %s, customer_id FROM ({ledgers.ACTIVE_CUSTOMERS_SQL}) AS active WHERE customer_id IS NOT NULL"
+    f"SELECT %s, customer_id FROM ({ledgers.ACTIVE_CUSTOMERS_LOOKUP_SQL}) AS active "
+    "WHERE customer_id IS NOT NULL"
 )
 # Each active customer of the day by the days since their previous rolled active day.
 _GAP_INSERT_SQL = (
