@@ -191,6 +191,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=50, help="pages per period with rollups")
     parser.add_argument("--live-requests", type=int, default=10, help="pages per period without rollups")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="measure the database a --keep run left (no seeding; rollups rebuilt)",
+    )
     args = parser.parse_args()
 
     configure()
@@ -205,24 +210,35 @@ def main() -> None:
 
     from loyalty_platform.accounts.models import User
     from loyalty_platform.reports.services import rollups_rebuild
-    from tenants.models import Domain
+    from tenants.models import Domain, Organization
     from tenants.services import organization_create
 
-    recreate_database()
+    if not args.reuse:
+        recreate_database()
     try:
-        call_command("migrate_platform", verbosity=0)
-        organization = organization_create(slug="bench", name="Bench Café")
+        if args.reuse:
+            organization = Organization.objects.get(slug="bench")
+            seed_seconds = float("nan")
+        else:
+            call_command("migrate_platform", verbosity=0)
+            organization = organization_create(slug="bench", name="Bench Café")
         host = Domain.objects.get(tenant=organization, is_primary=True).domain
         with tenant_context(organization):
             started = time.perf_counter()
             with connection.cursor() as cursor:
-                seed(cursor, customers=args.customers, entries=args.entries)
+                if args.reuse:
+                    cursor.execute(
+                        "TRUNCATE reports_dailyrollup, reports_dailyprogramrollup, "
+                        "reports_dailyrewardrollup, reports_dailyactivecustomer, reports_dailyactivegap"
+                    )
+                else:
+                    seed(cursor, customers=args.customers, entries=args.entries)
                 seed_seconds = time.perf_counter() - started
                 cursor.execute("SELECT count(*) FROM programs_ledgerentry")
                 (ledger_rows,) = cursor.fetchone()
                 cursor.execute("SELECT count(*) FROM customers_customer")
                 (customer_rows,) = cursor.fetchone()
-            user = User.objects.create_superuser(
+            user = User.objects.filter(is_superuser=True).first() or User.objects.create_superuser(
                 email="owner@bench.example", password=secrets.token_urlsafe()
             )
         with connection.cursor() as cursor:
@@ -230,7 +246,9 @@ def main() -> None:
         client = Client()
         with tenant_context(organization):
             client.force_login(user)
-        print(f"seeded: {customer_rows} customers, {ledger_rows} ledger entries in {seed_seconds:.1f} s")
+        done = "rollups cleared" if args.reuse else "seeded"
+        print(f"{done}: {customer_rows} customers, {ledger_rows} ledger entries in {seed_seconds:.1f} s")
+        print("load average before measuring: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
 
         # Until the lead mounts the dashboard in the merchant admin, the tests' URLs do.
         with override_settings(ROOT_URLCONF="tests.reports.urls"):
@@ -249,7 +267,7 @@ def main() -> None:
             )
             rolled = measure(client, host, args.requests)
     finally:
-        if not args.keep:
+        if not (args.keep or args.reuse):
             drop_database()
 
     print(f"dashboard server time (ms), goal p95 <= {GOAL_P95_MS:.0f}:")
@@ -267,6 +285,11 @@ def main() -> None:
             f"{statistics.median(slow):>12.1f} {percentile(slow, 0.95):>8.1f} {len(slow):>4}   "
             f"{statistics.median(slow) / statistics.median(fast):>8.1f}x"
         )
+    print(
+        "load average after: {:.1f} {:.1f} {:.1f} (this machine: {} cores)".format(
+            *os.getloadavg(), os.cpu_count()
+        )
+    )
     print("goal met" if met else "goal NOT met")
 
 
