@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -208,9 +208,20 @@ def _members_and_tiers(start: date, end: date) -> tuple[int, int, tuple[TierFigu
 
 def dashboard_figures(*, start: date, end: date) -> DashboardFigures:
     """The figures of the days start..end (inclusive, local days), as the module defines them.
-    Call it inside the organization's schema."""
+    Call it inside the organization's schema. Its reads share one snapshot (a transaction in
+    REPEATABLE READ when the caller has none): a rollup committed between two of them would
+    otherwise count its day both live and rolled up."""
     if start > end:
         raise ValueError("start after end")
+    if connection.in_atomic_block:
+        return _figures(start, end)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        return _figures(start, end)
+
+
+def _figures(start: date, end: date) -> DashboardFigures:
     currency = connection.tenant.currency
     today = local_today()
     rolled = set(DailyRollup.objects.filter(day__range=(start, end)).values_list("day", flat=True))
