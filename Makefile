@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed-requirements
 
-.PHONY: run test stop lint format bench bench-tools bench-pos install
+.PHONY: run test stop lint format bench bench-tools bench-pos bench-dashboard install
 
 $(INSTALLED): requirements.txt constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,3 +45,7 @@ bench-tools:
 # Every speed goal of the POS earn path in one run (about two minutes).
 bench-pos: $(INSTALLED)
 	$(PY) -m loyalty_platform.embedded run -- $(PY) bench/pos_earn.py $(BENCH_ARGS)
+
+# The merchant dashboard at 100,000 customers and 1,000,000 ledger entries (a few minutes).
+bench-dashboard: $(INSTALLED)
+	$(PY) -m loyalty_platform.embedded run -- $(PY) bench/dashboard.py $(BENCH_ARGS)

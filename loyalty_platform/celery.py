@@ -4,6 +4,7 @@ runs in that schema (tenant-schemas-celery carries the schema name in the messag
 import logging.config
 import os
 
+from celery.schedules import crontab
 from celery.signals import setup_logging
 from django.conf import settings
 from tenant_schemas_celery.app import CeleryApp
@@ -35,5 +36,12 @@ app.conf.beat_schedule = {
         "task": "loyalty_platform.core.tasks.dispatch_to_organizations",
         "schedule": 24 * 3600.0,
         "args": ["loyalty_platform.tiers.tasks.recalculate_tiers"],
+    },
+    # The dashboard's rollups of the last two finished days, after midnight (CELERY_TIMEZONE,
+    # the same zone as the organizations' days); the dashboard reads unbuilt days live.
+    "build-daily-rollups": {
+        "task": "loyalty_platform.core.tasks.dispatch_to_organizations",
+        "schedule": crontab(hour=0, minute=30),
+        "args": ["loyalty_platform.reports.tasks.build_daily_rollups"],
     },
 }

@@ -47,6 +47,7 @@ TENANT_APPS = [
     # Staff two-factor sign-in (TOTP devices live in the organization's schema).
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "loyalty_platform.reports",
 ]
 
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]

@@ -1,0 +1,41 @@
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext as _
+
+from loyalty_platform.core.admin_sites import merchant_admin_site
+from loyalty_platform.core.money import currency_exponent
+from loyalty_platform.reports.forms import PeriodForm
+from loyalty_platform.reports.selectors import dashboard_figures
+
+# Until the roles land, the dashboard asks for this permission (accounts app).
+DASHBOARD_PERMISSION = "accounts.view_dashboard"
+URL_NAME = "reports-dashboard"
+
+
+def _dashboard(request: HttpRequest) -> HttpResponse:
+    if not request.user.has_perm(DASHBOARD_PERMISSION):
+        raise PermissionDenied
+    form = PeriodForm(request.GET or None)
+    start, end = form.chosen_period()
+    figures = dashboard_figures(start=start, end=end)
+    series = {
+        "labels": [day.day.isoformat() for day in figures.daily],
+        "issued": [day.points_issued for day in figures.daily],
+        "redeemed": [day.points_redeemed for day in figures.daily],
+        "issuedLabel": _("Points issued"),
+        "redeemedLabel": _("Points redeemed"),
+    }
+    context = {
+        **merchant_admin_site.each_context(request),
+        "title": _("Dashboard"),
+        "form": form,
+        "figures": figures,
+        "series": series,
+        "decimals": currency_exponent(figures.currency),
+        "redemption_percent": None if figures.redemption_rate is None else figures.redemption_rate * 100,
+    }
+    return TemplateResponse(request, "reports/dashboard.html", context)
+
+
+dashboard_view = merchant_admin_site.admin_view(_dashboard)
