@@ -2,13 +2,17 @@
 organization's staff manage their own schema on the organization's host. Keeping them as
 separate sites means no public-schema model can ever be registered on a merchant's admin."""
 
+from functools import partial
+
 from django.contrib.admin import ModelAdmin
 from django.core.exceptions import ValidationError
+from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from unfold.forms import AuthenticationForm
 from unfold.sites import UnfoldAdminSite as AdminSite
 
 from loyalty_platform.core import throttle
+from loyalty_platform.till import views as till_views
 
 
 class ThrottledAdminLoginForm(AuthenticationForm):
@@ -49,6 +53,15 @@ class MerchantAdminSite(AdminSite):
 
     login_form = ThrottledAdminLoginForm
     index_title = _("Dashboard")
+
+    def get_urls(self):
+        # The browser till (loyalty_platform/till): before the admin's own, whose app index
+        # pattern would take "till/".
+        till = [
+            path("till/", self.admin_view(partial(till_views.till_page, site=self)), name="till"),
+            path("till/key/", self.admin_view(partial(till_views.till_key, site=self)), name="till_key"),
+        ]
+        return till + super().get_urls()
 
 
 platform_admin_site = PlatformAdminSite(name="platform_admin")

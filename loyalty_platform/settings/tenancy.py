@@ -43,6 +43,7 @@ TENANT_APPS = [
     "loyalty_platform.vouchers",
     "loyalty_platform.tiers",
     "loyalty_platform.orders",
+    "loyalty_platform.till",  # no models; its AppConfig connects the log-out receiver
 ]
 
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
