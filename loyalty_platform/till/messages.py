@@ -55,6 +55,8 @@ CASHIER_MESSAGES = {
     "shop_id_invalid": _("This shop is not known."),
     "not_found": _("The till asked for something that does not exist."),
     "forbidden": _("This till may not do this."),
+    # The till's own: the portal session behind the till's key ended.
+    "session_ended": _("Your staff session has ended. Sign in again to use the till."),
 }
 
 UNKNOWN_ERROR = _("The till could not do this (%(code)s).")

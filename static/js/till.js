@@ -67,7 +67,11 @@
       cache: "no-store",
     });
     const body = await response.json().catch(() => null);
-    if (!response.ok || !body || !body.data) {
+    if (response.redirected || body === null) {
+      // The staff session ended (signed out, expired): the portal answered with its sign-in page.
+      throw { status: 401, body: { error: "session_ended" } };
+    }
+    if (!response.ok || !body.data) {
       throw { status: response.status, body: body };
     }
     apiKey = body.data.key;
@@ -544,7 +548,11 @@
       await obtainKey();
     } catch (failure) {
       const body = failure && failure.body;
-      showError(body && body.message ? body.message : body ? errorText(body, failure.status) : strings.network);
+      if (body) {
+        showError(body.message || errorText(body, failure.status));
+      } else {
+        showError(strings.network, openTill);
+      }
       return;
     }
     $("till").dataset.state = "open";

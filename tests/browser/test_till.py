@@ -45,6 +45,8 @@ def cashier(till_organization):
 
 
 def open_till(page, server, cashier):
+    page.on("console", lambda message: page.console.append(message.text) if message.type == "error" else None)
+    page.console = []
     page.goto(server.url(f"{SLUG}.localhost", "/admin/login/?next=/admin/till/"))
     page.get_by_label("Email").fill(cashier.email)
     page.get_by_label("Password").fill(PASSWORD)
@@ -252,4 +254,31 @@ def test_the_till_fits_the_screen_and_passes_axe(page, server, till_organization
     # landmark: axe's "region" rule, for the theme to fix.)
     results = page.evaluate("axe.run({include: [['#till']]}, {resultTypes: ['violations']})")
     violations = [(v["id"], [node["target"] for node in v["nodes"]]) for v in results["violations"]]
-    assert violations == [], json.dumps([(v["id"], v["help"], [n["target"] for n in v["nodes"]]) for v in results["violations"]])
+    assert not [text for text in page.console if "Content Security Policy" in text]
+    assert violations == [], json.dumps(
+        [(v["id"], v["help"], [n["target"] for n in v["nodes"]]) for v in results["violations"]]
+    )
+
+
+def test_signing_out_ends_the_tills_key(page, server, till_organization, cashier):
+    customer = create_customer(till_organization)
+    open_till(page, server, cashier)
+    find_by_code(page, customer)
+
+    # The portal's own log-out, in the same browser (as from another tab).
+    status = page.evaluate(
+        """() => fetch("/admin/logout/", {
+            method: "POST",
+            headers: {"X-CSRFToken": document.querySelector("[name=csrfmiddlewaretoken]").value},
+        }).then((response) => response.status)"""
+    )
+    assert status == 200
+    till_key = ApiKey.objects.get(organization=till_organization, staff_user_id=cashier.pk)
+    assert till_key.revoked_at is not None
+    page.get_by_label("Amount spent").fill("30")
+    page.get_by_role("button", name="Earn", exact=True).click()
+
+    expect(page.locator("#till-error-text")).to_have_text(
+        "Your staff session has ended. Sign in again to use the till."
+    )
+    assert point_ledger(till_organization, customer) == (0, [])
