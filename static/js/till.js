@@ -44,6 +44,11 @@
     return text;
   }
 
+  // A call that got no answer (a network error), or whose key could not be renewed.
+  function failureText(failure) {
+    return failure && failure.body ? errorText(failure.body, failure.status) : strings.network;
+  }
+
   function showError(text, retry) {
     $("till-error-text").textContent = text;
     $("till-error").hidden = false;
@@ -124,7 +129,7 @@
     } catch (failure) {
       current.busy = false;
       // No answer: the call may or may not have run. Retry sends the same external_id.
-      showError(failure && failure.body ? errorText(failure.body, failure.status) : strings.network, resend);
+      showError(failureText(failure), resend);
       return;
     }
     current.busy = false;
@@ -208,7 +213,7 @@
     try {
       result = await api("GET", "/webhook/customer?" + new URLSearchParams(query).toString());
     } catch (failure) {
-      showError(strings.network, () => identify(query, manual));
+      showError(failureText(failure), () => identify(query, manual));
       return;
     }
     if (!result.ok) {
@@ -235,7 +240,7 @@
     try {
       result = await api("GET", "/webhook/customers/" + customer.code + "/wallet");
     } catch (failure) {
-      showError(strings.network, refreshWallet);
+      showError(failureText(failure), refreshWallet);
       return;
     }
     if (!result.ok) {
@@ -243,6 +248,13 @@
       return;
     }
     renderWallet(result.body.data);
+    // The wallet leaves out prepaid credit: it has an endpoint of its own.
+    try {
+      const prepaid = await api("GET", "/webhook/customers/" + customer.code + "/prepaid");
+      $("balance-prepaid").textContent = prepaid.ok ? prepaid.body.data.balance + " " + prepaid.body.data.currency : "–";
+    } catch (failure) {
+      $("balance-prepaid").textContent = "–";
+    }
   }
 
   function renderWallet(wallet) {
@@ -365,7 +377,7 @@
     try {
       result = await api("GET", "/webhook/vouchers/" + encodeURIComponent(code));
     } catch (failure) {
-      showError(strings.network);
+      showError(failureText(failure));
       return;
     }
     if (!result.ok) {
@@ -523,7 +535,7 @@
     try {
       result = await api("POST", "/webhook/qr-card-sessions", { device_name: strings.deviceName });
     } catch (failure) {
-      showError(strings.network);
+      showError(failureText(failure));
       return;
     }
     if (!result.ok) {

@@ -3,6 +3,7 @@ a customer and sells, with the PIN prompt of the Balanced preset, through the re
 
 import json
 import uuid
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -16,10 +17,14 @@ from loyalty_platform.customers.models import Customer
 from loyalty_platform.customers.services import customer_enroll
 from loyalty_platform.programs.models import Card, LedgerEntry
 from loyalty_platform.shops.models import Shop
+from loyalty_platform.stored_value.models import Giftcard, MoneyEntry, PrepaidAccount
+from loyalty_platform.stored_value.services import giftcard_batch_generate
 from loyalty_platform.verification.services import customer_qr_payload, open_pins_for_customer
+from loyalty_platform.vouchers.models import Promotion, Voucher
+from loyalty_platform.vouchers.services import vouchers_generate
 from tenants.models import ApiKey, Organization
 from tenants.services import organization_create
-from tests.pos_fixtures import create_customer, create_programs
+from tests.pos_fixtures import create_customer, create_programs, issue_key
 from tests.till.conftest import PASSWORD, cashier_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("committed_db")]
@@ -282,3 +287,63 @@ def test_signing_out_ends_the_tills_key(page, server, till_organization, cashier
         "Your staff session has ended. Sign in again to use the till."
     )
     assert point_ledger(till_organization, customer) == (0, [])
+
+
+def test_coupon_voucher_giftcard_and_prepaid_at_the_till(page, server, till_organization, cashier):
+    customer = create_customer(till_organization)
+    pos = {"Host": f"{SLUG}.localhost:{server.port}", "X-Api-Key": issue_key(till_organization)}
+    base = f"http://127.0.0.1:{server.port}/webhook"
+    code = customer.customer_code
+    with tenant_context(till_organization):
+        card = giftcard_batch_generate(name="till", count=1, currency="EUR").giftcards.get()
+        promotion = Promotion.objects.create(title="Croissant offered")
+        voucher = vouchers_generate(promotion=promotion, count=1)[0]
+    for path, body in (
+        (
+            "/pos",
+            {"customer_code": code, "amount": 10, "card_type": "stamp", "external_id": uuid.uuid4().hex},
+        ),
+        (f"/customers/{code}/prepaid/transactions", {"amount": "30.00", "external_id": uuid.uuid4().hex}),
+        (f"/giftcards/{card.code}/transactions", {"amount": "25.00", "external_id": uuid.uuid4().hex}),
+    ):
+        assert requests.post(base + path, json=body, headers=pos, timeout=10).status_code == 200
+    open_till(page, server, cashier)
+    find_by_code(page, customer)
+    expect(page.locator("#balance-prepaid")).to_have_text("30.00 EUR")
+    dialog = page.get_by_role("dialog", name="Customer's PIN")
+
+    page.get_by_role("button", name="Redeem: Free Coffee").click()
+    expect(dialog).to_be_visible()
+    dialog.get_by_label("PIN", exact=True).fill(the_pin(till_organization, customer))
+    dialog.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_role("status")).to_have_text("Coupon redeemed.")
+    expect(page.locator("#coupon-none")).to_be_visible()
+
+    page.get_by_label("Voucher code").fill(voucher.code)
+    page.get_by_role("button", name="Check").click()
+    expect(page.get_by_role("status")).to_have_text("Voucher can be used: Croissant offered, 1 use(s) left.")
+    page.get_by_role("button", name="Redeem voucher").click()
+    expect(page.get_by_role("status")).to_have_text("Voucher redeemed.")
+
+    page.get_by_label("Giftcard code").fill(card.code)
+    page.locator("#giftcard-amount").fill("10")
+    page.get_by_role("button", name="Pay with giftcard").click()
+    expect(page.get_by_role("status")).to_have_text("Paid with the giftcard. Left on the card: 15.00.")
+
+    page.locator("#prepaid-amount").fill("12.50")
+    page.get_by_role("button", name="Pay with credit").click()
+    expect(dialog).to_be_visible()  # Balanced asks for a PIN to pay with credit
+    dialog.get_by_label("PIN", exact=True).fill(the_pin(till_organization, customer))
+    dialog.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_role("status")).to_have_text("Paid with prepaid credit. Left: 17.50.")
+    expect(page.locator("#balance-prepaid")).to_have_text("17.50 EUR")
+
+    with tenant_context(till_organization):
+        assert customer.coupons.get().status == "redeemed"
+        assert Voucher.objects.get(pk=voucher.pk).uses == 1
+        assert Giftcard.objects.get(pk=card.pk).balance == Decimal("15.00")
+        account = PrepaidAccount.objects.get(customer=customer)
+        assert account.balance == Decimal("17.50")
+        till_key = ApiKey.objects.get(organization=till_organization, staff_user_id=cashier.pk)
+        paid = MoneyEntry.objects.filter(api_key_lookup_id=till_key.lookup_id).order_by("pk")
+        assert [entry.amount for entry in paid] == [Decimal("-10.00"), Decimal("-12.50")]
