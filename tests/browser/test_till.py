@@ -345,5 +345,8 @@ def test_coupon_voucher_giftcard_and_prepaid_at_the_till(page, server, till_orga
         account = PrepaidAccount.objects.get(customer=customer)
         assert account.balance == Decimal("17.50")
         till_key = ApiKey.objects.get(organization=till_organization, staff_user_id=cashier.pk)
-        paid = MoneyEntry.objects.filter(api_key_lookup_id=till_key.lookup_id).order_by("pk")
-        assert [entry.amount for entry in paid] == [Decimal("-10.00"), Decimal("-12.50")]
+        paid = MoneyEntry.objects.filter(api_key_lookup_id=till_key.lookup_id)
+        assert sorted((entry.amount, entry.giftcard_id, entry.prepaid_account_id) for entry in paid) == [
+            (Decimal("-12.50"), None, account.pk),
+            (Decimal("-10.00"), card.pk, None),
+        ]
