@@ -319,10 +319,13 @@
   }
 
   function handleForm(id, perform) {
-    $(id).addEventListener("submit", (event) => {
+    const form = $(id);
+    form.addEventListener("submit", (event) => {
       event.preventDefault();
-      if (!customer) return;
-      perform(new FormData(event.target));
+      if (!customer || form.getAttribute("aria-busy") === "true") return;
+      // Busy until the answer (or the PIN prompt); attempts also refuse a second send.
+      form.setAttribute("aria-busy", "true");
+      Promise.resolve(perform(new FormData(form))).finally(() => form.removeAttribute("aria-busy"));
     });
   }
 
@@ -362,7 +365,7 @@
   handleForm("voucher-form", (data) => {
     const fields = { customer_code: customer.code };
     if (data.get("amount")) fields.amount = data.get("amount");
-    attempt(
+    return attempt(
       "POST",
       "/webhook/vouchers/" + encodeURIComponent(data.get("code").trim()) + "/redeem",
       fields,

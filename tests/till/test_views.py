@@ -45,6 +45,7 @@ def test_the_till_page_renders_no_key_and_its_script_config(organization, shop, 
     assert config["messages"]["customer_blocked"] == "This customer is blocked: nothing was changed."
     # Only one shop: the page opens the till at it without asking.
     assert f'name="shop" value="{shop.pk}" data-only-shop="true"' in page
+    assert 'href="/admin/till/"' in page  # the sidebar entry
 
 
 def test_every_error_code_of_the_api_has_a_message_at_the_till(organization, cashier, client_a):
