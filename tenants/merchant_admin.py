@@ -129,9 +129,28 @@ class ApiKeyForm(forms.ModelForm):
 @admin.register(ApiKey, site=merchant_admin_site)
 class MerchantApiKeyAdmin(admin.ModelAdmin):
     form = ApiKeyForm
-    list_display = ["lookup_id", "label", "shop_id", "created_at", "last_used_at", "revoked_at"]
-    readonly_fields = ["lookup_id", "created_at", "last_used_at", "revoked_at"]
+    list_display = [
+        "lookup_id",
+        "label",
+        "kind",
+        "shop_id",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    ]
+    readonly_fields = ["lookup_id", "created_at", "last_used_at", "expires_at", "revoked_at"]
     actions = ["revoke"]
+
+    @admin.display(description="Kind")
+    def kind(self, api_key: ApiKey) -> str:
+        return "Browser till (one staff member, expires)" if api_key.is_till_key else "POS or integration"
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # The till issues, replaces and revokes its own keys (loyalty_platform/till).
+        if obj is not None and obj.is_till_key:
+            return False
+        return super().has_change_permission(request, obj)
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(organization_id=request.organization.pk)

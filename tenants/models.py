@@ -187,6 +187,10 @@ class ApiKey(models.Model):
     )
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # A browser till's key (loyalty_platform/till): the staff member it was issued to, an id
+    # in the organization's schema (ids repeat across schemas), and when it stops working.
+    staff_user_id = models.BigIntegerField(null=True, blank=True, editable=False)
+    expires_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -198,3 +202,7 @@ class ApiKey(models.Model):
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+    @property
+    def is_till_key(self) -> bool:
+        return self.staff_user_id is not None
