@@ -3,7 +3,7 @@
 from django import forms
 from django.contrib import admin, messages
 
-from loyalty_platform.core.admin_sites import merchant_admin_site
+from loyalty_platform.core.admin_sites import MerchantModelAdmin, merchant_admin_site
 from loyalty_platform.core.errors import DomainError
 from loyalty_platform.orders.claims import receipt_claim_key as claim_key_for
 from loyalty_platform.shops.models import Shop
@@ -67,7 +67,7 @@ class OwnOrganizationMixin:
 
 
 @admin.register(Organization, site=merchant_admin_site)
-class OrganizationSettingsAdmin(OwnOrganizationMixin, admin.ModelAdmin):
+class OrganizationSettingsAdmin(OwnOrganizationMixin, MerchantModelAdmin):
     form = OrganizationSettingsForm
     list_display = ["name", "verification_preset", "pin_length", "currency"]
     readonly_fields = ["slug", "currency", "receipt_claim_key"]
@@ -127,7 +127,7 @@ class ApiKeyForm(forms.ModelForm):
 
 
 @admin.register(ApiKey, site=merchant_admin_site)
-class MerchantApiKeyAdmin(admin.ModelAdmin):
+class MerchantApiKeyAdmin(MerchantModelAdmin):
     form = ApiKeyForm
     list_display = [
         "lookup_id",

@@ -8,6 +8,8 @@ from django.urls import path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from unfold.admin import ModelAdmin as ThemedModelAdmin
+from unfold.forms import AdminPasswordChangeForm
 
 from loyalty_platform.accounts import roles, two_factor, views
 from loyalty_platform.accounts.forms import InviteForm, RoleForm, TwoFactorPolicyForm
@@ -21,7 +23,7 @@ from loyalty_platform.accounts.services import (
     staff_role_set,
     two_factor_remove,
 )
-from loyalty_platform.core.admin_sites import merchant_admin_site, platform_admin_site
+from loyalty_platform.core.admin_sites import MerchantModelAdmin, merchant_admin_site, platform_admin_site
 
 
 class StaffCreationForm(UserCreationForm):
@@ -36,11 +38,12 @@ class StaffChangeForm(UserChangeForm):
         fields = "__all__"
 
 
-class StaffUserAdmin(DjangoUserAdmin):
+class StaffUserAdmin(DjangoUserAdmin, ThemedModelAdmin):
     """The platform operators' accounts (public schema)."""
 
     form = StaffChangeForm
     add_form = StaffCreationForm
+    change_password_form = AdminPasswordChangeForm
     ordering = ["email"]
     list_display = ["email", "name", "is_active", "is_superuser", "last_login"]
     search_fields = ["email", "name"]
@@ -56,7 +59,7 @@ class StaffUserAdmin(DjangoUserAdmin):
 platform_admin_site.register(User, StaffUserAdmin)
 
 
-class MerchantStaffAdmin(admin.ModelAdmin):
+class MerchantStaffAdmin(MerchantModelAdmin):
     """An organization's staff, for those with accounts.manage_staff (owners). Read-only
     pages; every change (invite, role, deactivation, two-factor reset) is a service call."""
 

@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin
 
 from loyalty_platform.attributes.models import AttributeDefinition
-from loyalty_platform.core.admin_sites import merchant_admin_site
+from loyalty_platform.core.admin_sites import MerchantModelAdmin, merchant_admin_site
 
 
 class AttributeDefinitionForm(forms.ModelForm):
@@ -38,7 +38,7 @@ class AttributeDefinitionForm(forms.ModelForm):
 
 
 @admin.register(AttributeDefinition, site=merchant_admin_site)
-class AttributeDefinitionAdmin(admin.ModelAdmin):
+class AttributeDefinitionAdmin(MerchantModelAdmin):
     form = AttributeDefinitionForm
     list_display = ["name", "label", "entity", "kind", "required"]
     list_filter = ["entity", "kind"]

@@ -74,6 +74,9 @@ class MerchantAdminSite(AdminSite):
         # giving the URL of a sign-in step still due after the password, or None.
         self.page_urls: list = []
         self.sign_in_step: Callable[[HttpRequest], str | None] | None = None
+        # (permission, view): the first one the staff member holds is their landing page
+        # (the dashboard, or the till for cashiers).
+        self.landing_pages: list[tuple[str, Callable]] = []
 
     def pending_sign_in_step(self, request: HttpRequest) -> str | None:
         if self.sign_in_step is None or not request.user.is_authenticated:
@@ -91,6 +94,12 @@ class MerchantAdminSite(AdminSite):
 
     def get_urls(self):
         return [*self.page_urls, *super().get_urls()]
+
+    def index(self, request, extra_context=None):
+        for permission, view in self.landing_pages:
+            if request.user.has_perm(permission):
+                return view(request)
+        return super().index(request, extra_context)
 
 
 platform_admin_site = PlatformAdminSite(name="platform_admin")

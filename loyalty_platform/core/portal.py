@@ -159,3 +159,8 @@ def merchant_site_icon(request: HttpRequest) -> str | None:
 
 def favicons(request: HttpRequest) -> list[dict]:
     return [{"rel": "icon", "type": "image/svg+xml", "href": static("img/favicon.svg")}]
+
+
+def merchant_account_links(request: HttpRequest) -> list[dict]:
+    """The account menu's own entries (beside the theme's log-out and password change)."""
+    return [{"title": _("Two-factor sign-in"), "link": reverse("merchant_admin:two_factor_enrol")}]

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 
 from loyalty_platform.audit.admin_actions import ReasonActionForm, audited_action
 from loyalty_platform.core import errors
-from loyalty_platform.core.admin_sites import merchant_admin_site, permission_required
+from loyalty_platform.core.admin_sites import MerchantModelAdmin, merchant_admin_site, permission_required
 from loyalty_platform.core.errors import DomainError
 from loyalty_platform.customers.csv_files import (
     MAX_IMPORT_BYTES,
@@ -157,7 +157,7 @@ def _require(request, permission: str) -> None:
 
 
 @admin.register(Customer, site=merchant_admin_site)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(MerchantModelAdmin):
     form = CustomerForm
     list_display = ["customer_code", "email", "name", "phone", "status", "created_at"]
     list_filter = ["status"]

@@ -4,7 +4,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from loyalty_platform.core.admin_sites import ReadOnlyAdmin, merchant_admin_site
+from loyalty_platform.core.admin_sites import MerchantModelAdmin, ReadOnlyAdmin, merchant_admin_site
 from loyalty_platform.programs.models import LedgerEntry, Program
 
 Kind = Program.Kind
@@ -77,7 +77,7 @@ class ProgramForm(forms.ModelForm):
 
 
 @admin.register(Program, site=merchant_admin_site)
-class ProgramAdmin(admin.ModelAdmin):
+class ProgramAdmin(MerchantModelAdmin):
     form = ProgramForm
     list_display = ["name", "kind", "is_active", "earn_points_per_unit", "stamps_per_card", "reward_name"]
     list_filter = ["kind", "is_active"]

@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from loyalty_platform.attributes.forms import AttributeFieldsAdminMixin, AttributeValuesForm
 from loyalty_platform.attributes.models import AttributeDefinition
-from loyalty_platform.core.admin_sites import ReadOnlyAdmin, merchant_admin_site
+from loyalty_platform.core.admin_sites import MerchantModelAdmin, ReadOnlyAdmin, merchant_admin_site
 from loyalty_platform.rewards.models import Reward, RewardReception
 
 DISCOUNT_FIELDS = ("discount_type", "discount_value", "product_code", "category")
@@ -25,7 +25,7 @@ class RewardForm(AttributeValuesForm):
 
 
 @admin.register(Reward, site=merchant_admin_site)
-class RewardAdmin(AttributeFieldsAdminMixin, admin.ModelAdmin):
+class RewardAdmin(AttributeFieldsAdminMixin, MerchantModelAdmin):
     form = RewardForm
     list_display = [
         "name",

@@ -39,6 +39,7 @@ UNFOLD = {
         "show_all_applications": False,
         "navigation": "loyalty_platform.core.portal.merchant_navigation",
     },
+    "ACCOUNT": {"navigation": "loyalty_platform.core.portal.merchant_account_links"},
 }
 
 UNFOLD_PLATFORM = {

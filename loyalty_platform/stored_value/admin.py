@@ -8,9 +8,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from unfold.admin import TabularInline
 
 from loyalty_platform.audit.admin_actions import ReasonActionForm, audited_action
-from loyalty_platform.core.admin_sites import ReadOnlyAdmin, merchant_admin_site, permission_required
+from loyalty_platform.core.admin_sites import (
+    MerchantModelAdmin,
+    ReadOnlyAdmin,
+    merchant_admin_site,
+    permission_required,
+)
 from loyalty_platform.core.errors import DomainError
 from loyalty_platform.core.money import currency_exponent, exact_decimal, money_amount, money_text
 from loyalty_platform.core.qr import qr_svg
@@ -61,7 +67,7 @@ class GiftcardBatchForm(forms.ModelForm):
 
 
 @admin.register(GiftcardBatch, site=merchant_admin_site)
-class GiftcardBatchAdmin(admin.ModelAdmin):
+class GiftcardBatchAdmin(MerchantModelAdmin):
     list_display = ["name", "face_value", "currency", "expires_on", "created_at", "card_count", "downloads"]
     readonly_fields = ["face_value", "currency", "expires_on", "created_at", "created_by"]
 
@@ -223,7 +229,7 @@ class AdjustableAdminMixin:
         return render(request, "admin/stored_value/adjust.html", context)
 
 
-class MoneyEntryInline(admin.TabularInline):
+class MoneyEntryInline(TabularInline):
     model = MoneyEntry
     fk_name = "giftcard"
     extra = 0
@@ -241,7 +247,7 @@ class PrepaidEntryInline(MoneyEntryInline):
 
 
 @admin.register(Giftcard, site=merchant_admin_site)
-class GiftcardAdmin(AdjustableAdminMixin, admin.ModelAdmin):
+class GiftcardAdmin(AdjustableAdminMixin, MerchantModelAdmin):
     list_display = ["code", "kind", "status", "balance", "currency", "expires_at", "batch", "adjust_link"]
     list_filter = ["kind", "status", "batch"]
     search_fields = ["code", "recipient_email"]
@@ -295,7 +301,7 @@ class GiftcardAdmin(AdjustableAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(PrepaidAccount, site=merchant_admin_site)
-class PrepaidAccountAdmin(AdjustableAdminMixin, admin.ModelAdmin):
+class PrepaidAccountAdmin(AdjustableAdminMixin, MerchantModelAdmin):
     list_display = ["customer", "balance", "currency", "updated_at", "adjust_link"]
     search_fields = ["customer__email", "=customer__customer_code"]
     readonly_fields = ["customer", "balance", "currency", "created_at", "updated_at"]

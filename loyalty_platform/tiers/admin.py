@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext as _
 
-from loyalty_platform.core.admin_sites import ReadOnlyAdmin, merchant_admin_site
+from loyalty_platform.core.admin_sites import MerchantModelAdmin, ReadOnlyAdmin, merchant_admin_site
 from loyalty_platform.tiers.models import CustomerTier, Tier
 
 
@@ -50,7 +50,7 @@ class TierForm(forms.ModelForm):
 
 
 @admin.register(Tier, site=merchant_admin_site)
-class TierAdmin(admin.ModelAdmin):
+class TierAdmin(MerchantModelAdmin):
     form = TierForm
     list_display = ["name", "threshold_points", "points_multiplier", "description"]
 

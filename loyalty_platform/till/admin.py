@@ -2,6 +2,7 @@
 
 from functools import partial
 
+from django.shortcuts import redirect
 from django.urls import path
 
 from loyalty_platform.core.admin_sites import merchant_admin_site
@@ -19,3 +20,6 @@ merchant_admin_site.page_urls += [
         name="till_key",
     ),
 ]
+merchant_admin_site.landing_pages.append(
+    ("accounts.use_till", lambda request: redirect("merchant_admin:till"))
+)

@@ -11,7 +11,12 @@ from django.utils.html import format_html
 from loyalty_platform.attributes.forms import AttributeFieldsAdminMixin, AttributeValuesForm
 from loyalty_platform.attributes.models import AttributeDefinition
 from loyalty_platform.audit.admin_actions import ReasonActionForm, audited_action
-from loyalty_platform.core.admin_sites import ReadOnlyAdmin, merchant_admin_site, permission_required
+from loyalty_platform.core.admin_sites import (
+    MerchantModelAdmin,
+    ReadOnlyAdmin,
+    merchant_admin_site,
+    permission_required,
+)
 from loyalty_platform.core.errors import DomainError
 from loyalty_platform.core.portal_forms import PortalFormMixin
 from loyalty_platform.vouchers.models import Promotion, Voucher, VoucherRedemption
@@ -60,7 +65,7 @@ class ImportForm(PortalFormMixin, forms.Form):
 
 
 @admin.register(Promotion, site=merchant_admin_site)
-class PromotionAdmin(AttributeFieldsAdminMixin, admin.ModelAdmin):
+class PromotionAdmin(AttributeFieldsAdminMixin, MerchantModelAdmin):
     form = PromotionForm
     list_display = [
         "title",
@@ -173,7 +178,7 @@ class PromotionAdmin(AttributeFieldsAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Voucher, site=merchant_admin_site)
-class VoucherAdmin(admin.ModelAdmin):
+class VoucherAdmin(MerchantModelAdmin):
     list_display = ["code", "promotion", "customer", "status", "uses", "pool", "created_at"]
     list_filter = ["status", "promotion"]
     search_fields = ["code", "customer__email"]

@@ -1,5 +1,5 @@
 """Merchant staff made before roles were superusers: they become owners (decision
-XXXX-staff-roles). The owner group gets its permissions from accounts.roles after the
+0028-staff-roles). The owner group gets its permissions from accounts.roles after the
 migration (post_migrate). Operators in the public schema stay superusers."""
 
 from django.db import migrations

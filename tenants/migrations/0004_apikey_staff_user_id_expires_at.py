@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tenants", "0002_apikey_rate_limits_organization_rate_limits"),
+        ("tenants", "0003_organization_staff_two_factor_required"),
     ]
 
     operations = [
