@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib import admin, messages
 
+from loyalty_platform.audit.services import audit_record
 from loyalty_platform.core.admin_sites import MerchantModelAdmin, merchant_admin_site
 from loyalty_platform.core.errors import DomainError
 from loyalty_platform.orders.claims import receipt_claim_key as claim_key_for
@@ -165,6 +166,7 @@ class MerchantApiKeyAdmin(MerchantModelAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             api_key_update(api_key=obj, label=obj.label, shop_id=obj.shop_id, rate_limits=obj.rate_limits)
+            self.audit_form_save(request, obj, form, change)
             return
         issued = api_key_create(organization=request.organization, label=obj.label, shop_id=obj.shop_id)
         if obj.rate_limits:
@@ -174,10 +176,13 @@ class MerchantApiKeyAdmin(MerchantModelAdmin):
         obj.pk = issued.api_key.pk
         obj.lookup_id = issued.api_key.lookup_id
         obj._state.adding = False
+        self.audit_form_save(request, obj, form, change)
         messages.warning(request, f"New API key (shown only now, store it in the POS): {issued.secret_key}")
 
     @admin.action(description="Revoke the selected keys")
     def revoke(self, request, queryset):
         for api_key in queryset:
             api_key_revoke(api_key=api_key)
+            # Keys live in the public schema, which has no audit log: the organization's gets it.
+            audit_record(actor=request.user, action="api_key_revoke", target=api_key, details={})
         messages.success(request, f"Revoked {queryset.count()} key(s).")

@@ -159,8 +159,13 @@ class MerchantModelAdmin(ModelAdmin):
         return fields
 
     def save_model(self, request, obj, form, change) -> None:
-        changes = self._changes(form, change)
         super().save_model(request, obj, form, change)
+        self.audit_form_save(request, obj, form, change)
+
+    def audit_form_save(self, request, obj, form, change: bool) -> None:
+        """The audit record of a saved form; for a save_model that saves through a service
+        which does not audit (the form's initial and changed fields outlive the save)."""
+        changes = self._changes(form, change)
         if change and not changes:
             return
         action = "admin_change" if change else "admin_add"

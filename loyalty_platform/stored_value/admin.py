@@ -104,6 +104,7 @@ class GiftcardBatchAdmin(MerchantModelAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             obj.save(update_fields=["name"])
+            self.audit_form_save(request, obj, form, change)
             return
         batch = giftcard_batch_generate(
             name=form.cleaned_data["name"],
@@ -115,6 +116,7 @@ class GiftcardBatchAdmin(MerchantModelAdmin):
         )
         obj.pk, obj.created_at = batch.pk, batch.created_at  # the admin goes on with `obj`
         obj._state.adding = False
+        self.audit_form_save(request, batch, form, change)
 
     def get_urls(self):
         return [
