@@ -110,12 +110,21 @@ def test_bad_dates_show_the_error_and_the_default_period(organization, client_a)
     assert b'class="errornote"' in response.content
 
 
-def test_staff_without_the_dashboard_permission_get_403(organization, client_a):
+def test_staff_without_the_dashboard_permission_land_elsewhere(
+    organization, client_a, client_b, other_organization
+):
     with tenant_context(organization):
-        StaffUserFactory(email="cashier@example.com", is_superuser=False)
+        StaffUserFactory(email="cashier@example.com", role="cashier")
+    with tenant_context(other_organization):
+        StaffUserFactory(email="nobody@example.com").groups.clear()
     assert client_a.login(email="cashier@example.com", password="correct horse battery")
+    assert client_b.login(email="nobody@example.com", password="correct horse battery")
 
-    assert client_a.get(URL).status_code == 403
+    # A cashier lands on the till; staff with neither permission on the plain index.
+    assert client_a.get(URL)["Location"] == "/admin/till/"
+    response = client_b.get(URL)
+    assert response.status_code == 200
+    assert "reports/dashboard.html" not in [template.name for template in response.templates]
 
 
 def test_signed_out_visitors_are_sent_to_the_sign_in(client_a):
