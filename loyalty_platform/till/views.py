@@ -99,12 +99,12 @@ def _json(body: dict, status: int = 200) -> JsonResponse:
 
 def till_key(request: HttpRequest, *, site: AdminSite) -> JsonResponse:
     """POST with the page's CSRF token and a shop: a fresh key for the signed-in staff member."""
+    if not request.user.has_perm(TILL_PERMISSION):
+        return _json({"error": "forbidden"}, status=403)
     if request.method != "POST":
         response = _json({"error": "method_not_allowed"}, status=405)
         response["Allow"] = "POST"
         return response
-    if not request.user.has_perm(TILL_PERMISSION):
-        return _json({"error": "forbidden"}, status=403)
     form = TillKeyForm(request.POST)
     if not form.is_valid():
         code = "shop_required" if "shop" not in request.POST or not request.POST["shop"] else "shop_invalid"
