@@ -1,9 +1,12 @@
 """The Celery app. Tasks are tenant-aware: a task sent from inside an organization's schema
 runs in that schema (tenant-schemas-celery carries the schema name in the message)."""
 
+import logging.config
 import os
 
 from celery.schedules import crontab
+from celery.signals import setup_logging
+from django.conf import settings
 from tenant_schemas_celery.app import CeleryApp
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loyalty_platform.settings")
@@ -11,6 +14,14 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loyalty_platform.settings")
 app = CeleryApp("loyalty_platform")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@setup_logging.connect
+def _logging_from_settings(**kwargs) -> None:
+    """The worker and beat log as the web processes do (settings.LOGGING), so the heartbeat
+    filter applies; Celery's own set-up is skipped when this receiver exists."""
+    logging.config.dictConfig(settings.LOGGING)
+
 
 app.conf.beat_schedule = {
     "heartbeat": {"task": "loyalty_platform.core.tasks.heartbeat", "schedule": 30.0},

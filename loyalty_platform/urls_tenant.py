@@ -2,6 +2,7 @@
 
 from django.urls import include, path
 
+from loyalty_platform.branding.views import organization_logo
 from loyalty_platform.core.admin_sites import merchant_admin_site
 from loyalty_platform.core.views import organization_home
 
@@ -11,6 +12,7 @@ urlpatterns = [
     path("", organization_home, name="organization-home"),
     path("admin/", merchant_admin_site.urls),
     path("", include("loyalty_platform.profile.urls")),
+    path("logo.png", organization_logo, name="organization-logo"),
 ]
 
 handler400 = "loyalty_platform.core.views.bad_request"

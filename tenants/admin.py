@@ -1,22 +1,23 @@
 from django.contrib import admin, messages
+from unfold.admin import ModelAdmin, TabularInline
 
 from loyalty_platform.core.admin_sites import platform_admin_site
 from tenants.models import ApiKey, Domain, Organization, Plan, Subscription
 from tenants.services import api_key_revoke
 
 
-class DomainInline(admin.TabularInline):
+class DomainInline(TabularInline):
     model = Domain
     extra = 0
 
 
-class SubscriptionInline(admin.TabularInline):
+class SubscriptionInline(TabularInline):
     model = Subscription
     extra = 0
 
 
 @admin.register(Organization, site=platform_admin_site)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(ModelAdmin):
     list_display = [
         "slug",
         "name",
@@ -41,24 +42,24 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Domain, site=platform_admin_site)
-class DomainAdmin(admin.ModelAdmin):
+class DomainAdmin(ModelAdmin):
     list_display = ["domain", "tenant", "is_primary"]
     search_fields = ["domain", "tenant__slug"]
 
 
 @admin.register(Plan, site=platform_admin_site)
-class PlanAdmin(admin.ModelAdmin):
+class PlanAdmin(ModelAdmin):
     list_display = ["code", "name", "monthly_price", "is_active"]
 
 
 @admin.register(Subscription, site=platform_admin_site)
-class SubscriptionAdmin(admin.ModelAdmin):
+class SubscriptionAdmin(ModelAdmin):
     list_display = ["organization", "plan", "status", "started_at", "ends_at"]
     list_filter = ["status", "plan"]
 
 
 @admin.register(ApiKey, site=platform_admin_site)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(ModelAdmin):
     list_display = ["lookup_id", "organization", "label", "created_at", "last_used_at", "revoked_at"]
     list_filter = ["organization"]
     readonly_fields = ["lookup_id", "created_at", "last_used_at", "revoked_at"]

@@ -3,10 +3,14 @@
 from django import forms
 from django.contrib import admin, messages
 
-from loyalty_platform.core.admin_sites import merchant_admin_site
+from loyalty_platform.audit.services import audit_record
+from loyalty_platform.core.admin_sites import MerchantModelAdmin, merchant_admin_site
+from loyalty_platform.core.errors import DomainError
 from loyalty_platform.orders.claims import receipt_claim_key as claim_key_for
+from loyalty_platform.shops.models import Shop
+from tenants.branding import safe_brand_color, validate_brand_color
 from tenants.models import ApiKey, Organization
-from tenants.services import api_key_create, api_key_revoke
+from tenants.services import api_key_create, api_key_revoke, api_key_shop_check, api_key_update
 
 RATE_LIMIT_GROUPS = ("transactions", "customer")
 
@@ -25,6 +29,29 @@ class OrganizationSettingsForm(forms.ModelForm):
     class Meta:
         model = Organization
         fields = ["name", "verification_preset", "pin_length", "brand_color", "rate_limits"]
+        widgets = {"brand_color": forms.TextInput(attrs={"type": "color"})}
+        help_texts = {
+            "verification_preset": "When the till asks for the one-time PIN shown in the customer's profile. "
+            "Standard: never. Balanced: to redeem points, stamps or coupons, to pay with prepaid credit and "
+            "for staff balance adjustments. Strict: also to earn and to reverse, and typed customer codes "
+            "are refused (the QR must be scanned).",
+            "pin_length": "Digits of the one-time PIN.",
+            "rate_limits": 'Requests per minute per API key, e.g. {"transactions": 60, "customer": 30} '
+            "(transactions: calls that change something; customer: look-ups). Empty uses "
+            "the platform defaults; a key may override them.",
+            "brand_color": "The colour of the customer pages' header and buttons; their text is "
+            "white or black, whichever reads better on it.",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["brand_color"].validators.append(validate_brand_color)
+        if self.instance.pk and not self.is_bound:
+            # A value saved before validation existed shows (and saves) as the default.
+            self.initial["brand_color"] = safe_brand_color(self.instance.brand_color)
+
+    def clean_brand_color(self):
+        return self.cleaned_data["brand_color"].lower()
 
     def clean_rate_limits(self):
         value = self.cleaned_data["rate_limits"]
@@ -41,7 +68,7 @@ class OwnOrganizationMixin:
 
 
 @admin.register(Organization, site=merchant_admin_site)
-class OrganizationSettingsAdmin(OwnOrganizationMixin, admin.ModelAdmin):
+class OrganizationSettingsAdmin(OwnOrganizationMixin, MerchantModelAdmin):
     form = OrganizationSettingsForm
     list_display = ["name", "verification_preset", "pin_length", "currency"]
     readonly_fields = ["slug", "currency", "receipt_claim_key"]
@@ -56,9 +83,43 @@ class OrganizationSettingsAdmin(OwnOrganizationMixin, admin.ModelAdmin):
 
 
 class ApiKeyForm(forms.ModelForm):
+    """The shop is one of the organization's shops (a select), checked again by the service."""
+
+    shop_id = forms.TypedChoiceField(
+        label="Shop",
+        coerce=int,
+        empty_value=None,
+        required=False,
+        help_text="The shop this till or integration is in; orders it reports are booked there.",
+    )
+
     class Meta:
         model = ApiKey
         fields = ["label", "shop_id", "rate_limits"]
+        help_texts = {
+            "label": 'A name to tell keys apart, e.g. "Till 1, Main Street".',
+            "rate_limits": 'Requests per minute for this key, e.g. {"transactions": 600, "customer": 60}; '
+            "empty uses the organization's limits.",
+        }
+
+    organization: Organization | None = None  # set by the admin's get_form
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        shops = [
+            (shop.pk, shop.name if shop.is_active else f"{shop.name} (inactive)")
+            for shop in Shop.objects.all()
+        ]
+        self.fields["shop_id"].choices = [("", "No shop"), *shops]
+
+    def clean_shop_id(self):
+        shop_id = self.cleaned_data["shop_id"]
+        if self.organization is not None:
+            try:
+                api_key_shop_check(organization=self.organization, shop_id=shop_id)
+            except DomainError as error:
+                raise forms.ValidationError("Choose one of the organization's shops.") from error
+        return shop_id
 
     def clean_rate_limits(self):
         value = self.cleaned_data["rate_limits"]
@@ -67,11 +128,30 @@ class ApiKeyForm(forms.ModelForm):
 
 
 @admin.register(ApiKey, site=merchant_admin_site)
-class MerchantApiKeyAdmin(admin.ModelAdmin):
+class MerchantApiKeyAdmin(MerchantModelAdmin):
     form = ApiKeyForm
-    list_display = ["lookup_id", "label", "shop_id", "created_at", "last_used_at", "revoked_at"]
-    readonly_fields = ["lookup_id", "created_at", "last_used_at", "revoked_at"]
+    list_display = [
+        "lookup_id",
+        "label",
+        "kind",
+        "shop_id",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    ]
+    readonly_fields = ["lookup_id", "created_at", "last_used_at", "expires_at", "revoked_at"]
     actions = ["revoke"]
+
+    @admin.display(description="Kind")
+    def kind(self, api_key: ApiKey) -> str:
+        return "Browser till (one staff member, expires)" if api_key.is_till_key else "POS or integration"
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # The till issues, replaces and revokes its own keys (loyalty_platform/till).
+        if obj is not None and obj.is_till_key:
+            return False
+        return super().has_change_permission(request, obj)
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(organization_id=request.organization.pk)
@@ -79,9 +159,14 @@ class MerchantApiKeyAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # revoke instead: the key's history stays
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        return type(form.__name__, (form,), {"organization": request.organization})
+
     def save_model(self, request, obj, form, change):
         if change:
-            obj.save(update_fields=["label", "shop_id", "rate_limits"])
+            api_key_update(api_key=obj, label=obj.label, shop_id=obj.shop_id, rate_limits=obj.rate_limits)
+            self.audit_form_save(request, obj, form, change)
             return
         issued = api_key_create(organization=request.organization, label=obj.label, shop_id=obj.shop_id)
         if obj.rate_limits:
@@ -91,10 +176,13 @@ class MerchantApiKeyAdmin(admin.ModelAdmin):
         obj.pk = issued.api_key.pk
         obj.lookup_id = issued.api_key.lookup_id
         obj._state.adding = False
+        self.audit_form_save(request, obj, form, change)
         messages.warning(request, f"New API key (shown only now, store it in the POS): {issued.secret_key}")
 
     @admin.action(description="Revoke the selected keys")
     def revoke(self, request, queryset):
         for api_key in queryset:
             api_key_revoke(api_key=api_key)
+            # Keys live in the public schema, which has no audit log: the organization's gets it.
+            audit_record(actor=request.user, action="api_key_revoke", target=api_key, details={})
         messages.success(request, f"Revoked {queryset.count()} key(s).")

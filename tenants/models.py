@@ -4,6 +4,7 @@ from django.core.management import call_command
 from django.core.validators import RegexValidator
 from django.db import connection, models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
 from django_tenants.postgresql_backend.base import _check_schema_name
 from django_tenants.utils import get_creation_fakes_migrations, schema_exists
@@ -30,17 +31,54 @@ class Organization(TenantMixin):
         unique=True,
         validators=[RegexValidator(SLUG_PATTERN, "lowercase letters, digits and single hyphens")],
     )
-    name = models.CharField(max_length=120)
+    name = models.CharField(
+        max_length=120,
+        help_text=_(
+            "Your business as customers see it: on their pages, in their emails and on printed "
+            "giftcard sheets, e.g. Café Luna."
+        ),
+    )
     currency = models.CharField(max_length=3, default="EUR")
     verification_preset = models.CharField(
-        max_length=10, choices=VerificationPreset.choices, default=VerificationPreset.STANDARD
+        max_length=10,
+        choices=VerificationPreset.choices,
+        default=VerificationPreset.STANDARD,
+        help_text=_(
+            "When the till asks for the one-time PIN shown on the customer's phone. Standard: never. "
+            "Balanced: to redeem points, stamps, coupons or rewards, to pay with prepaid credit and for "
+            "staff adjustments. Strict: also to earn and to reverse; typed customer codes are refused "
+            "and the customer's QR changes every 30 seconds."
+        ),
     )
-    pin_length = models.PositiveSmallIntegerField(choices=[(4, "4 digits"), (6, "6 digits")], default=4)
-    brand_color = models.CharField(max_length=7, default="#1f6f5c")
+    pin_length = models.PositiveSmallIntegerField(
+        choices=[(4, "4 digits"), (6, "6 digits")],
+        default=4,
+        help_text=_("Digits of the one-time PIN the customer reads out to the cashier."),
+    )
+    brand_color = models.CharField(
+        max_length=7,
+        default="#1f6f5c",
+        help_text=_(
+            "The colour of the header and buttons of your customers' pages and of giftcard emails, "
+            "as #rrggbb, e.g. #1f6f5c."
+        ),
+    )
     # Signs the customers' QR payloads; never leaves the server.
     signing_secret = models.CharField(max_length=64, default=_new_signing_secret, editable=False)
     # Requests per minute per API key, by endpoint group; empty uses the platform defaults.
-    rate_limits = models.JSONField(default=dict, blank=True)
+    rate_limits = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=_(
+            'Requests per minute each API key may make, e.g. {"transactions": 60, "customer": 30} '
+            "(transactions: earns, redeems, payments and other changes; customer: look-ups and "
+            "sign-ups). Empty: 60 and 30; a key's own limits come first."
+        ),
+    )
+    staff_two_factor_required = models.BooleanField(
+        default=False,
+        help_text="Owners must sign in with a code from an authenticator app as well as their password.",
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -125,14 +163,34 @@ class ApiKey(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="api_keys")
     lookup_id = models.CharField(max_length=16, unique=True, editable=False)
     secret_hash = models.CharField(max_length=64, editable=False)
-    label = models.CharField(max_length=120, blank=True)
+    label = models.CharField(
+        max_length=120, blank=True, help_text=_('A name to tell keys apart, e.g. "Till 1, Main Street".')
+    )
     # A shop lives in the organization's schema, so this is a plain id, not a foreign key.
-    shop_id = models.BigIntegerField(null=True, blank=True)
+    shop_id = models.BigIntegerField(
+        null=True,
+        blank=True,
+        help_text=_(
+            "The id of the shop (see Shops) this till or integration stands in: orders it reports "
+            "without naming a shop are booked to it. Empty: no shop."
+        ),
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     # Overrides the organization's per-minute limits for this key, e.g. {"transactions": 600}.
-    rate_limits = models.JSONField(default=dict, blank=True)
+    rate_limits = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=_(
+            'This key\'s own requests per minute, e.g. {"transactions": 600} for a busy till; a group '
+            "it leaves out keeps the organization's limit."
+        ),
+    )
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # A browser till's key (loyalty_platform/till): the staff member it was issued to, an id
+    # in the organization's schema (ids repeat across schemas), and when it stops working.
+    staff_user_id = models.BigIntegerField(null=True, blank=True, editable=False)
+    expires_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -144,3 +202,7 @@ class ApiKey(models.Model):
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+    @property
+    def is_till_key(self) -> bool:
+        return self.staff_user_id is not None

@@ -116,6 +116,11 @@ class AuthenticatedApiKey:
     organization_id: int
     shop_id: int | None
     rate_limits: dict = field(default_factory=dict)
+    # Compared at each call, so a cached copy stops working at the moment the key expires.
+    expires_at: datetime | None = None
+
+    def is_expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and now >= self.expires_at
 
 
 def api_key_hash(secret: str) -> str:
@@ -148,6 +153,7 @@ def _shared_api_key(lookup_id: str) -> dict | str:
                     "organization_id": api_key.organization_id,
                     "shop_id": api_key.shop_id,
                     "rate_limits": api_key.rate_limits,
+                    "expires_at": api_key.expires_at,
                 },
                 "secret_hash": api_key.secret_hash,
                 "organization": _organization_to_cache(api_key.organization),
@@ -159,15 +165,17 @@ def _shared_api_key(lookup_id: str) -> dict | str:
 
 
 def api_key_authenticate(raw_key: str) -> tuple[AuthenticatedApiKey, Organization] | None:
-    """The key and its organization when `raw_key` is a live key of an active organization.
-    Warm look-ups come from this process's memory (no round trip); revocation and changes
-    forget them (tenants.signals)."""
+    """The key and its organization when `raw_key` is a live (not revoked, not expired) key
+    of an active organization. Warm look-ups come from this process's memory (no round trip);
+    revocation and changes forget them (tenants.signals); expiry needs no forgetting."""
     parsed = parse_api_key(raw_key)
     if parsed is None:
         return None
     lookup_id, secret = parsed
     cached = _local_api_keys.get_or_load(lookup_id, lambda: _shared_api_key(lookup_id))
     if cached == _UNKNOWN or not constant_time_compare(api_key_hash(secret), cached["secret_hash"]):
+        return None
+    if cached["key"].is_expired(timezone.now()):
         return None
     return cached["key"], _organization_from_cache(cached["organization"])
 

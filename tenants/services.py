@@ -11,8 +11,10 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
-from django_tenants.utils import schema_exists
+from django_tenants.utils import schema_exists, tenant_context
 
+from loyalty_platform.core import errors
+from loyalty_platform.shops.models import Shop
 from tenants.models import SLUG_PATTERN, ApiKey, Domain, Organization, Plan, Subscription
 from tenants.platform import is_valid_hostname, organization_hostname, platform_hostnames
 from tenants.selectors import API_KEY_PREFIX, api_key_hash
@@ -137,10 +139,22 @@ class IssuedApiKey:
 _KEY_ALPHABET = string.ascii_letters + string.digits
 
 
+def api_key_shop_check(*, organization: Organization, shop_id: int | None) -> None:
+    """A key's shop is one of the organization's shops. Shops live in the organization's
+    schema and keys in the public one, so no foreign key can say it: this does
+    (shop_id_invalid otherwise)."""
+    if shop_id is None:
+        return
+    with tenant_context(organization):
+        if not Shop.objects.filter(pk=shop_id).exists():
+            raise errors.SHOP_ID_INVALID(field="shop_id")
+
+
 def api_key_create(
     *, organization: Organization, label: str = "", shop_id: int | None = None
 ) -> IssuedApiKey:
     """Issue a key; the returned secret key is the only time the secret exists in clear."""
+    api_key_shop_check(organization=organization, shop_id=shop_id)
     lookup_id = secrets.token_hex(6)
     secret = "".join(secrets.choice(_KEY_ALPHABET) for _ in range(40))
     api_key = ApiKey.objects.create(
@@ -151,6 +165,13 @@ def api_key_create(
         shop_id=shop_id,
     )
     return IssuedApiKey(api_key=api_key, secret_key=f"{API_KEY_PREFIX}{lookup_id}_{secret}")
+
+
+def api_key_update(*, api_key: ApiKey, label: str, shop_id: int | None, rate_limits: dict) -> ApiKey:
+    api_key_shop_check(organization=api_key.organization, shop_id=shop_id)
+    api_key.label, api_key.shop_id, api_key.rate_limits = label, shop_id, rate_limits
+    api_key.save(update_fields=["label", "shop_id", "rate_limits"])
+    return api_key
 
 
 def api_key_revoke(*, api_key: ApiKey) -> ApiKey:

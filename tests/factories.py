@@ -1,6 +1,8 @@
 import factory
+from django.contrib.auth.models import Group
 
 from loyalty_platform.accounts.models import User
+from loyalty_platform.accounts.roles import OWNER
 from loyalty_platform.programs.models import Program
 from loyalty_platform.shops.models import Shop
 
@@ -13,13 +15,22 @@ class ShopFactory(factory.django.DjangoModelFactory):
 
 
 class StaffUserFactory(factory.django.DjangoModelFactory):
+    """A merchant's staff member with one role group (an owner unless `role=` says otherwise);
+    never a superuser, as in the product."""
+
     class Meta:
         model = User
+        skip_postgeneration_save = True
 
     email = factory.Sequence(lambda n: f"staff{n}@example.com")
     is_staff = True
-    is_superuser = True
+    is_superuser = False
     password = factory.django.Password("correct horse battery")
+
+    @factory.post_generation
+    def role(self, create: bool, extracted: str | None, **kwargs) -> None:
+        if create:
+            self.groups.set([Group.objects.get(name=extracted or OWNER)])
 
 
 class PointProgramFactory(factory.django.DjangoModelFactory):

@@ -5,3 +5,6 @@ class AccountsConfig(AppConfig):
     name = "loyalty_platform.accounts"
     label = "accounts"
     verbose_name = "Staff accounts"
+
+    def ready(self) -> None:
+        from loyalty_platform.accounts import signals  # noqa: F401

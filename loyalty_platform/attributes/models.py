@@ -1,5 +1,6 @@
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class AttributeDefinition(models.Model):
@@ -17,16 +18,35 @@ class AttributeDefinition(models.Model):
         CHOICE = "choice", "Single choice"
         MULTICHOICE = "multichoice", "Multiple choice"
 
-    entity = models.CharField(max_length=12, choices=Entity.choices)
+    entity = models.CharField(
+        max_length=12,
+        choices=Entity.choices,
+        help_text=_("Whether rewards or promotions carry this attribute."),
+    )
     name = models.CharField(
         max_length=60,
         validators=[RegexValidator(r"^[a-z][a-z0-9_]*$", "lowercase letters, digits and underscores")],
         help_text="Internal name the API uses; prefix it with the integration, e.g. mypos_discount_type.",
     )
-    label = models.CharField(max_length=120)
-    kind = models.CharField(max_length=12, choices=Kind.choices)
+    label = models.CharField(
+        max_length=120,
+        help_text=_(
+            'The attribute\'s name as staff read it, e.g. "Discount type"; the API uses the internal name.'
+        ),
+    )
+    kind = models.CharField(
+        max_length=12,
+        choices=Kind.choices,
+        help_text=_(
+            "The value it takes: a text, a number, yes or no, one of the choices or several of them; the "
+            "POS API returns it as that type."
+        ),
+    )
     choices = models.JSONField(default=list, blank=True, help_text='For choices: a list such as ["a", "b"].')
-    required = models.BooleanField(default=False)
+    required = models.BooleanField(
+        default=False,
+        help_text=_("Every reward or promotion saved from now on must give it a value."),
+    )
 
     class Meta:
         ordering = ["entity", "name"]

@@ -57,3 +57,20 @@ def attributes_clean(*, entity: str, values: object) -> dict:
             continue
         cleaned[name] = _clean_value(definition, values[name])
     return cleaned
+
+
+def attributes_clean_each(*, entity: str, values: dict) -> tuple[dict, dict[str, str]]:
+    """As attributes_clean, for a form: every attribute is checked, and the refusals come back
+    together, by attribute name (reason texts), with the values that passed."""
+    cleaned, refused = {}, {}
+    for definition in AttributeDefinition.objects.filter(entity=entity):
+        value = values.get(definition.name)
+        if value in (None, "", []):
+            if definition.required:
+                refused[definition.name] = "required"
+            continue
+        try:
+            cleaned[definition.name] = _clean_value(definition, value)
+        except DomainError as error:
+            refused[definition.name] = error.extra.get("reason", error.code)
+    return cleaned, refused

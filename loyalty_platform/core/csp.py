@@ -24,6 +24,9 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
     the host that served it, and 'self' covers a websocket only in browsers that implement
     CSP level 3. Organizations have many hosts, so the source is the request's own.
 
+    The admin portals get ADMIN_CONTENT_SECURITY_POLICY_REPLACE on top: their theme evaluates
+    Alpine.js expressions and writes inline styles (docs/decisions/0027-portal-theme.md).
+
     Runs after TenantHostMiddleware, which has answered a malformed Host header with a 404,
     so the host here is one that get_host() validated and cannot break out of the policy.
 
@@ -42,6 +45,8 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
         update = dict(parts.update or {})
         update["connect-src"] = [*update.get("connect-src", ()), _websocket_source(request)]
         parts.update = update
+        if _admin_path(request):
+            parts.replace = {**settings.ADMIN_CONTENT_SECURITY_POLICY_REPLACE, **(parts.replace or {})}
         return parts
 
     def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
@@ -54,6 +59,7 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
             _excluded(request, "CONTENT_SECURITY_POLICY"),
             _excluded(request, "CONTENT_SECURITY_POLICY_REPORT_ONLY"),
             settings.DEBUG and response.status_code in (404, 500),
+            _admin_path(request),
         )
         headers = self._headers.get(key)
         if headers is None:
@@ -72,6 +78,10 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
 
 def _websocket_source(request: HttpRequest) -> str:
     return ("wss://" if request.is_secure() else "ws://") + request.get_host()
+
+
+def _admin_path(request: HttpRequest) -> bool:
+    return request.path_info.startswith(settings.ADMIN_URL_PREFIX)
 
 
 def _excluded(request: HttpRequest, setting: str) -> bool:

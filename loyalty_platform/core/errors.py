@@ -328,3 +328,25 @@ LOGIN_LINK_USED = _define(
     "The sign-in link was used before.",
     message=_("This sign-in link was already used. Ask for a new one."),
 )
+
+# --- Staff portal: blocks, voids, customer import ---------------------------------------------
+ALREADY_BLOCKED = _define("already_blocked", 409, "The customer or card is blocked already; nothing changed.")
+NOT_BLOCKED = _define("not_blocked", 409, "The customer or card is not blocked; nothing changed.")
+CUSTOMER_ERASED = _define("customer_erased", 409, "The customer's data was erased; nothing changed.")
+VOUCHER_NOT_ACTIVE = _define("voucher_not_active", 409, "Only an active voucher can be voided.")
+IMPORT_FILE_TOO_LARGE = _define(
+    "import_file_too_large", 413, "The CSV file is larger than the import accepts."
+)
+IMPORT_NOT_UTF8 = _define("import_not_utf8", 400, "The CSV file is not UTF-8 text.")
+IMPORT_MALFORMED = _define("import_malformed", 400, "The file is not readable as CSV.", "line")
+IMPORT_EMPTY = _define("import_empty", 400, "The CSV file has no header or no rows.")
+IMPORT_TOO_MANY_ROWS = _define("import_too_many_rows", 413, "The CSV file has more rows than allowed.", "max")
+IMPORT_UNKNOWN_COLUMNS = _define(
+    "import_unknown_columns", 400, "The header names columns the import does not know.", "columns"
+)
+IMPORT_EMAIL_COLUMN_REQUIRED = _define(
+    "import_email_column_required", 400, "The header has no `email` column."
+)
+IMPORT_TOKEN_INVALID = _define(
+    "import_token_invalid", 400, "The preview expired or belongs to another organization or user."
+)

@@ -5,6 +5,9 @@ from django.views.decorators.http import require_safe
 from loyalty_platform.core.clients import is_machine_path
 from loyalty_platform.core.faults import RETRY_AFTER_SECONDS
 from loyalty_platform.core.health import database_status, redis_status, worker_status
+from loyalty_platform.programs.models import Program
+from loyalty_platform.programs.selectors import active_programs
+from loyalty_platform.rewards.models import Reward
 from tenants.platform import platform_base_url
 
 
@@ -33,9 +36,24 @@ def platform_home(request: HttpRequest):
     return render(request, "platform_home.html", {"base_url": platform_base_url()})
 
 
+HOME_REWARDS = 6
+
+
 @require_safe
 def organization_home(request: HttpRequest):
-    return render(request, "organization_home.html", {"organization": request.organization})
+    """The program's public page: what members get, join, sign in (staff link small)."""
+    programs = active_programs()
+    rewards = list(Reward.objects.filter(is_active=True)[: HOME_REWARDS + 1])
+    context = {
+        "organization": request.organization,
+        "point_program": programs.get(Program.Kind.POINT),
+        "stamp_program": programs.get(Program.Kind.STAMP),
+        "rewards": rewards[:HOME_REWARDS],
+        "more_rewards": Reward.objects.filter(is_active=True).count() - HOME_REWARDS
+        if len(rewards) > HOME_REWARDS
+        else 0,
+    }
+    return render(request, "organization_home.html", context)
 
 
 def not_found(request: HttpRequest, exception=None):

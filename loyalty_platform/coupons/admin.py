@@ -1,12 +1,12 @@
 from django.contrib import admin, messages
 
-from loyalty_platform.core.admin_sites import merchant_admin_site
+from loyalty_platform.core.admin_sites import MerchantModelAdmin, merchant_admin_site
 from loyalty_platform.coupons.models import Coupon
 from loyalty_platform.coupons.services import coupon_void
 
 
 @admin.register(Coupon, site=merchant_admin_site)
-class CouponAdmin(admin.ModelAdmin):
+class CouponAdmin(MerchantModelAdmin):
     list_display = ["name", "customer", "status", "issued_at", "expires_at", "redeemed_at"]
     list_filter = ["status", "program"]
     search_fields = ["customer__email", "=customer__customer_code", "qr_token"]

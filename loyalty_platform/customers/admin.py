@@ -1,16 +1,57 @@
+import json
+from urllib.parse import urlencode
+
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from loyalty_platform.core.admin_sites import merchant_admin_site
+from loyalty_platform.audit.admin_actions import ReasonActionForm, audited_action
+from loyalty_platform.core import errors
+from loyalty_platform.core.admin_sites import MerchantModelAdmin, merchant_admin_site, permission_required
 from loyalty_platform.core.errors import DomainError
+from loyalty_platform.customers.csv_files import (
+    MAX_IMPORT_BYTES,
+    MAX_IMPORT_ROWS,
+    ROW_ERRORS,
+    customers_export_csv,
+    customers_import,
+    import_preview_drop,
+    import_preview_load,
+    import_preview_store,
+    parse_customers_csv,
+)
 from loyalty_platform.customers.models import Customer
+from loyalty_platform.customers.selectors import customer_search_filter, customer_timeline_page
+from loyalty_platform.customers.services import (
+    card_block,
+    card_unblock,
+    customer_block,
+    customer_data_export,
+    customer_erase,
+    customer_unblock,
+    customer_update,
+    normalize_phone,
+)
 from loyalty_platform.programs.models import Card
 from loyalty_platform.programs.selectors import active_programs, card_balances
 from loyalty_platform.programs.services import card_adjust, card_adjust_check
 from loyalty_platform.verification.admin_forms import PinStepFields, staff_pin_step
+
+# The permissions of the customer pages beyond Django's model ones (the roles map them).
+EXPORT_PERMISSION = "accounts.export_customers"
+IMPORT_PERMISSION = "accounts.import_customers"
+ERASE_PERMISSION = "customers.delete_customer"
+TIMELINE_LIMIT = 50
+PREVIEW_ROWS_SHOWN = 200
+ERASE_WORD = "ERASE"
 
 ADJUST_ERRORS = {
     "stamps_exceed_card": "This would fill the stamp card; stamps that fill a card are earned at the till.",
@@ -18,6 +59,25 @@ ADJUST_ERRORS = {
     "balance_limit_exceeded": "That is more than a balance can hold.",
     "program_not_found": "There is no active program of this kind.",
     "pin_already_used": "That PIN was already used; submit again for a new one.",
+}
+
+# What staff read when a block, an erase or an import is refused; the code is shown beside it.
+PAGE_ERRORS = {
+    "already_blocked": gettext_lazy("It is blocked already; nothing changed."),
+    "not_blocked": gettext_lazy("It is not blocked; nothing changed."),
+    "customer_erased": gettext_lazy("This customer's data was erased; nothing can change any more."),
+    "reason_required": gettext_lazy("Give a reason; it is kept in the audit log."),
+    "import_file_too_large": gettext_lazy("The file is larger than the import accepts."),
+    "import_not_utf8": gettext_lazy("The file is not UTF-8 text. Save it as “CSV UTF-8”."),
+    "import_malformed": gettext_lazy("The file is not readable as CSV."),
+    "import_empty": gettext_lazy("The file has no header or no rows."),
+    "import_too_many_rows": gettext_lazy("The file has more rows than one import takes."),
+    "import_unknown_columns": gettext_lazy("The header names columns the import does not know."),
+    "import_email_column_required": gettext_lazy("The header has no email column."),
+    "import_token_invalid": gettext_lazy(
+        "This preview expired or was made by someone else. Upload the file again."
+    ),
+    "form_invalid": gettext_lazy("Correct the form below."),
 }
 
 
@@ -36,50 +96,368 @@ class CardAdjustmentForm(PinStepFields):
         return self.cleaned_data["delta"]
 
 
-class CardInline(admin.TabularInline):
-    model = Card
-    extra = 0
-    can_delete = False
-    fields = ["card_number", "program", "status", "balance", "created_at"]
-    readonly_fields = fields
+class CustomerForm(forms.ModelForm):
+    class Meta:
+        model = Customer
+        fields = ["name", "phone"]
 
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
+    def clean_phone(self) -> str:
+        phone = self.cleaned_data["phone"].strip()
+        if not phone:
+            return ""
+        try:
+            return normalize_phone(phone)
+        except DomainError:
+            raise forms.ValidationError(
+                _("Not a phone number; write it as +31612345678."), code="phone_invalid"
+            ) from None
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        label=gettext_lazy("Reason"), max_length=255, help_text=gettext_lazy("Kept in the audit log.")
+    )
+
+
+class EraseForm(ReasonForm):
+    confirm = forms.CharField(
+        label=gettext_lazy("Type ERASE to confirm"),
+        max_length=10,
+        help_text=gettext_lazy("This cannot be undone."),
+    )
+
+    def clean_confirm(self) -> str:
+        if self.cleaned_data["confirm"].strip() != ERASE_WORD:
+            raise forms.ValidationError(_("Type ERASE in capitals."), code="confirm_invalid")
+        return ERASE_WORD
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        label=gettext_lazy("CSV file"),
+        help_text=gettext_lazy(
+            "UTF-8, with a header row: email (required), name, phone, consent_marketing (yes/no). "
+            "At most %(rows)s rows and %(megabytes)s MB."
+        )
+        % {"rows": f"{MAX_IMPORT_ROWS:,}", "megabytes": MAX_IMPORT_BYTES // (1024 * 1024)},
+    )
+    consents_confirmed = forms.BooleanField(
+        label=gettext_lazy("These customers accepted the program's terms and privacy notice"),
+        help_text=gettext_lazy("New customers are enrolled with these consents, as at the till."),
+    )
+
+
+class ConfirmImportForm(forms.Form):
+    token = forms.CharField(max_length=64)
+
+
+def _require(request, permission: str) -> None:
+    if not request.user.has_perm(permission):
+        raise PermissionDenied
 
 
 @admin.register(Customer, site=merchant_admin_site)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(MerchantModelAdmin):
+    form = CustomerForm
     list_display = ["customer_code", "email", "name", "phone", "status", "created_at"]
     list_filter = ["status"]
-    search_fields = ["=customer_code", "email", "name", "phone"]
+    search_fields = ["email"]  # shows the box; get_search_results decides what a term finds
+    search_help_text = gettext_lazy("Customer code, email, name, phone or card number.")
     readonly_fields = [
         "customer_code",
         "email",
+        "status",
         "consent_terms_at",
         "consent_privacy_at",
         "consent_marketing_at",
         "created_at",
         "updated_at",
+        "adjust_link",
     ]
-    fields = ["customer_code", "email", "name", "phone", "status", *readonly_fields[2:], "adjust_link"]
-    readonly_fields = [*readonly_fields, "adjust_link"]
-    inlines = [CardInline]
+    fields = [
+        "customer_code",
+        "email",
+        "name",
+        "phone",
+        "status",
+        "consent_terms_at",
+        "consent_privacy_at",
+        "consent_marketing_at",
+        "created_at",
+        "updated_at",
+        "adjust_link",
+    ]
+
+    actions = ["block_selected", "unblock_selected"]
+    action_form = ReasonActionForm
+
+    @admin.action(description=gettext_lazy("Block the selected customers"), permissions=["change"])
+    def block_selected(self, request, queryset):
+        audited_action(
+            request, queryset, customer_block, keyword="customer", done=_("Blocked %(count)d customer(s).")
+        )
+
+    @admin.action(description=gettext_lazy("Unblock the selected customers"), permissions=["change"])
+    def unblock_selected(self, request, queryset):
+        audited_action(
+            request,
+            queryset,
+            customer_unblock,
+            keyword="customer",
+            done=_("Unblocked %(count)d customer(s)."),
+        )
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        return queryset.filter(customer_search_filter(search_term)), False
 
     def get_urls(self):
+        view = self.admin_site.admin_view
         return [
+            path("<int:customer_id>/adjust/", view(self.adjust), name="customers_customer_adjust"),
+            path("<int:customer_id>/block/", view(self.block), name="customers_customer_block"),
+            path("<int:customer_id>/unblock/", view(self.unblock), name="customers_customer_unblock"),
             path(
-                "<int:customer_id>/adjust/",
-                self.admin_site.admin_view(self.adjust),
-                name="customers_customer_adjust",
+                "<int:customer_id>/cards/<int:card_id>/block/",
+                view(self.block_card),
+                name="customers_customer_card_block",
             ),
+            path(
+                "<int:customer_id>/cards/<int:card_id>/unblock/",
+                view(self.unblock_card),
+                name="customers_customer_card_unblock",
+            ),
+            path("<int:customer_id>/timeline/", view(self.timeline), name="customers_customer_timeline"),
+            path("<int:customer_id>/data/", view(self.data_export), name="customers_customer_data"),
+            path("<int:customer_id>/erase/", view(self.erase), name="customers_customer_erase"),
+            path("import/", view(self.import_upload), name="customers_customer_import"),
+            path("import/confirm/", view(self.import_confirm), name="customers_customer_import_confirm"),
+            path("export.csv", view(self.export_csv), name="customers_customer_export"),
             *super().get_urls(),
         ]
+
+    # --- The customer page ----------------------------------------------------------------------
 
     @admin.display(description="Balances")
     def adjust_link(self, customer: Customer):
         url = reverse("merchant_admin:customers_customer_adjust", args=[customer.pk])
         return format_html('<a href="{}">Adjust points or stamps</a>', url)
 
+    def has_change_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.status == Customer.Status.DELETED:
+            return False  # erased: nothing about them changes any more
+        return super().has_change_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        customer_update(
+            customer=obj, actor=request.user, name=form.cleaned_data["name"], phone=form.cleaned_data["phone"]
+        )
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "can_import": request.user.has_perm(IMPORT_PERMISSION),
+            "can_export": request.user.has_perm(EXPORT_PERMISSION),
+        }
+        return super().changelist_view(request, extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        customer = self.get_object(request, object_id)
+        if customer is not None and self.has_view_or_change_permission(request, customer):
+            items, more = customer_timeline_page(customer, limit=TIMELINE_LIMIT)
+            extra_context = {
+                **(extra_context or {}),
+                **self._page_actions(request, customer),
+                "cards": Card.objects.filter(customer=customer).select_related("program").order_by("pk"),
+                "timeline": items,
+                "timeline_more_url": self._older_url(customer, items) if more else "",
+            }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _page_actions(self, request, customer: Customer) -> dict:
+        can_change = customer.status != Customer.Status.DELETED and request.user.has_perm(
+            "customers.change_customer"
+        )
+        return {
+            "can_block": can_change and customer.status == Customer.Status.ACTIVE,
+            "can_unblock": can_change and customer.status == Customer.Status.BLOCKED,
+            "can_block_cards": can_change,
+            "can_export_data": request.user.has_perm(EXPORT_PERMISSION),
+            "can_erase": customer.status != Customer.Status.DELETED
+            and request.user.has_perm(ERASE_PERMISSION),
+        }
+
+    def _older_url(self, customer: Customer, items) -> str:
+        url = reverse("merchant_admin:customers_customer_timeline", args=[customer.pk])
+        return f"{url}?{urlencode({'before': items[-1].at.isoformat()})}"
+
+    def timeline(self, request, customer_id: int):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        customer = get_object_or_404(Customer, pk=customer_id)
+        before = None
+        if request.GET.get("before"):
+            before = parse_datetime(request.GET["before"][:40])
+            if before is None or timezone.is_naive(before):
+                return JsonResponse({"error": "before_invalid"}, status=400)
+        items, more = customer_timeline_page(customer, limit=TIMELINE_LIMIT, before=before)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": Customer._meta,
+            "customer": customer,
+            "timeline": items,
+            "timeline_more_url": self._older_url(customer, items) if more else "",
+            "title": _("History of %(customer)s") % {"customer": customer},
+        }
+        return render(request, "admin/customers/timeline.html", context)
+
+    def _customer(self, request, customer_id: int, permission: str) -> Customer:
+        _require(request, permission)
+        return get_object_or_404(Customer, pk=customer_id)
+
+    def _page(self, request, template: str, context: dict, status: int = 200):
+        return render(
+            request,
+            template,
+            {**self.admin_site.each_context(request), "opts": Customer._meta, **context},
+            status=status,
+        )
+
+    def _error(self, code: str) -> dict:
+        return {"error_code": code, "error_message": PAGE_ERRORS.get(code, code.replace("_", " "))}
+
+    def _reason_page(
+        self, request, *, customer: Customer, service, target, keyword: str, title: str, done: str
+    ):
+        """A confirmation page with a reason, then the audited service; refusals answer with
+        their status and code and change nothing."""
+        form = ReasonForm(request.POST or None)
+        status, context = 200, {}
+        if request.method == "POST":
+            if form.is_valid():
+                try:
+                    service(**{keyword: target}, actor=request.user, reason=form.cleaned_data["reason"])
+                except DomainError as error:
+                    status, context = error.status, self._error(error.code)
+                else:
+                    messages.success(request, done)
+                    return redirect("merchant_admin:customers_customer_change", customer.pk)
+            else:
+                status, context = 422, self._error("reason_required")
+        context.update({"form": form, "customer": customer, "title": title, "button": title})
+        return self._page(request, "admin/customers/confirm.html", context, status)
+
+    def block(self, request, customer_id: int):
+        customer = self._customer(request, customer_id, "customers.change_customer")
+        return self._reason_page(
+            request,
+            customer=customer,
+            service=customer_block,
+            target=customer,
+            keyword="customer",
+            title=_("Block %(customer)s") % {"customer": customer},
+            done=_("Blocked: the tills refuse this customer until unblocked."),
+        )
+
+    def unblock(self, request, customer_id: int):
+        customer = self._customer(request, customer_id, "customers.change_customer")
+        return self._reason_page(
+            request,
+            customer=customer,
+            service=customer_unblock,
+            target=customer,
+            keyword="customer",
+            title=_("Unblock %(customer)s") % {"customer": customer},
+            done=_("Unblocked."),
+        )
+
+    def _card(self, request, customer_id: int, card_id: int) -> tuple[Customer, Card]:
+        customer = self._customer(request, customer_id, "customers.change_customer")
+        return customer, get_object_or_404(Card, pk=card_id, customer=customer)
+
+    def block_card(self, request, customer_id: int, card_id: int):
+        customer, card = self._card(request, customer_id, card_id)
+        return self._reason_page(
+            request,
+            customer=customer,
+            service=card_block,
+            target=card,
+            keyword="card",
+            title=_("Block card %(card)s") % {"card": card},
+            done=_("Card blocked: the tills refuse it until unblocked."),
+        )
+
+    def unblock_card(self, request, customer_id: int, card_id: int):
+        customer, card = self._card(request, customer_id, card_id)
+        return self._reason_page(
+            request,
+            customer=customer,
+            service=card_unblock,
+            target=card,
+            keyword="card",
+            title=_("Unblock card %(card)s") % {"card": card},
+            done=_("Card unblocked."),
+        )
+
+    def data_export(self, request, customer_id: int):
+        """The customer's own data, on their request: the page explains, the POST downloads."""
+        customer = self._customer(request, customer_id, EXPORT_PERMISSION)
+        if request.method != "POST":
+            return self._page(
+                request,
+                "admin/customers/confirm.html",
+                {
+                    "customer": customer,
+                    "title": _("Download the data of %(customer)s") % {"customer": customer},
+                    "text": _(
+                        "A JSON file with everything the platform holds on this customer: profile, "
+                        "consents, cards and ledgers, coupons, vouchers, orders, rewards, prepaid and "
+                        "giftcard entries, PIN requests. The download is kept in the audit log."
+                    ),
+                    "button": _("Download"),
+                },
+            )
+        data = customer_data_export(customer=customer, actor=request.user)
+        response = HttpResponse(json.dumps(data, indent=2), content_type="application/json")
+        filename = f"customer-{customer.customer_code}-{timezone.now():%Y%m%d}.json"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+    def erase(self, request, customer_id: int):
+        customer = self._customer(request, customer_id, ERASE_PERMISSION)
+        form = EraseForm(request.POST or None)
+        status, context = 200, {}
+        if customer.status == Customer.Status.DELETED:
+            status, context = 409, self._error("customer_erased")
+        elif request.method == "POST":
+            if form.is_valid():
+                try:
+                    customer_erase(customer=customer, actor=request.user, reason=form.cleaned_data["reason"])
+                except DomainError as error:
+                    status, context = error.status, self._error(error.code)
+                else:
+                    messages.success(request, _("The customer's personal data is erased."))
+                    return redirect("merchant_admin:customers_customer_change", customer.pk)
+            else:
+                status, context = 422, self._error("form_invalid")
+        context.update(
+            {
+                "form": form if customer.status != Customer.Status.DELETED else None,
+                "customer": customer,
+                "title": _("Erase the data of %(customer)s") % {"customer": customer},
+                "text": _(
+                    "Name, email, phone and marketing consent are erased for good and the customer "
+                    "can no longer use the program: the tills no longer find them, open coupons and "
+                    "vouchers are voided. Ledger entries, orders and balances stay, anonymized, for "
+                    "the books. This cannot be undone."
+                ),
+                "button": _("Erase for good"),
+            }
+        )
+        return self._page(request, "admin/customers/confirm.html", context, status)
+
+    @permission_required("programs.add_ledgerentry")
     def adjust(self, request, customer_id: int):
         """A staff correction; under Balanced and Strict the customer confirms it with a PIN."""
         customer = get_object_or_404(Customer, pk=customer_id)
@@ -117,9 +495,75 @@ class CustomerAdmin(admin.ModelAdmin):
         }
         return render(request, "admin/customers/adjust.html", context)
 
+    # --- Import and export of the list ----------------------------------------------------------
+
+    def import_upload(self, request):
+        _require(request, IMPORT_PERMISSION)
+        form = ImportForm(request.POST or None, request.FILES or None)
+        status, context = 200, {}
+        if request.method == "POST":
+            if form.is_valid():
+                upload = form.cleaned_data["file"]
+                try:
+                    if upload.size > MAX_IMPORT_BYTES:
+                        raise errors.IMPORT_FILE_TOO_LARGE()
+                    rows = parse_customers_csv(upload.read())
+                except DomainError as error:
+                    status, context = error.status, {**self._error(error.code), "error_extra": error.extra}
+                else:
+                    report = customers_import(rows, actor=request.user, apply=False)
+                    token = import_preview_store(rows, user=request.user)
+                    return self._page(
+                        request,
+                        "admin/customers/import_preview.html",
+                        {
+                            "title": _("Check the import"),
+                            "report": report,
+                            "counts": report.counts(),
+                            "token": token,
+                            "shown": PREVIEW_ROWS_SHOWN,
+                            "row_errors": ROW_ERRORS,
+                        },
+                    )
+            else:
+                status, context = 422, self._error("form_invalid")
+        context.update({"form": form, "title": _("Import customers")})
+        return self._page(request, "admin/customers/import.html", context, status)
+
+    def import_confirm(self, request):
+        _require(request, IMPORT_PERMISSION)
+        if request.method != "POST":
+            return redirect("merchant_admin:customers_customer_import")
+        form = ConfirmImportForm(request.POST)
+        try:
+            if not form.is_valid():
+                raise errors.IMPORT_TOKEN_INVALID()
+            token = form.cleaned_data["token"]
+            rows = import_preview_load(token, user=request.user)
+            report = customers_import(rows, actor=request.user, apply=True)
+        except DomainError as error:
+            context = {"form": ImportForm(), "title": _("Import customers"), **self._error(error.code)}
+            return self._page(request, "admin/customers/import.html", context, error.status)
+        import_preview_drop(token)
+        counts = report.counts()
+        messages.success(
+            request,
+            _("Imported: %(created)d new, %(updated)d updated, %(unchanged)d unchanged, %(errors)d left out.")
+            % counts,
+        )
+        return redirect("merchant_admin:customers_customer_changelist")
+
+    def export_csv(self, request):
+        _require(request, EXPORT_PERMISSION)
+        response = StreamingHttpResponse(
+            customers_export_csv(actor=request.user), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = f'attachment; filename="customers-{timezone.now():%Y%m%d}.csv"'
+        return response
+
     def has_add_permission(self, request) -> bool:
-        # Customers enroll themselves or at the POS, giving their consents.
+        # Customers enroll themselves, at the POS, or by import, giving their consents.
         return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+        return False  # erasing (the erase page) keeps the books; a row is never deleted

@@ -1,5 +1,6 @@
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
 
 
 class Customer(models.Model):
@@ -12,8 +13,21 @@ class Customer(models.Model):
     customer_code = models.PositiveIntegerField(unique=True, editable=False)
     email = models.EmailField(max_length=254)
     phone = models.CharField(max_length=16, blank=True, help_text="E.164, e.g. +31612345678")
-    name = models.CharField(max_length=150, blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    name = models.CharField(
+        max_length=150,
+        blank=True,
+        help_text=_("The customer's name; their page and sign-in emails greet them with it. Optional."),
+    )
+    status = models.CharField(
+        max_length=10,
+        choices=Status.choices,
+        default=Status.ACTIVE,
+        help_text=_(
+            "Blocked: tills are refused every change to the customer's points, stamps and prepaid credit "
+            "and every use of their coupons, vouchers and rewards; look-ups still answer. Deleted: the "
+            "customer closed their account and tills no longer find them."
+        ),
+    )
     consent_terms_at = models.DateTimeField()
     consent_privacy_at = models.DateTimeField()
     consent_marketing_at = models.DateTimeField(null=True, blank=True)

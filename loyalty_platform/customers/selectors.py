@@ -1,7 +1,25 @@
-from django.db import connection
+import contextlib
+import re
+from dataclasses import dataclass
+from datetime import datetime
 
+from django.db import connection
+from django.db.models import CharField, Exists, OuterRef, Q
+from django.db.models.functions import Cast, Lower
+from django.utils.translation import gettext as _
+
+from loyalty_platform.audit.actions import action_label
+from loyalty_platform.audit.models import AuditLogEntry
+from loyalty_platform.core.errors import DomainError
+from loyalty_platform.coupons.models import Coupon
 from loyalty_platform.customers.models import Customer
-from loyalty_platform.programs.models import Card
+from loyalty_platform.customers.services import normalize_phone
+from loyalty_platform.orders.models import Order, OrderReturn
+from loyalty_platform.programs.models import Card, LedgerEntry
+from loyalty_platform.rewards.models import RewardReception
+from loyalty_platform.stored_value.models import MoneyEntry
+from loyalty_platform.verification.models import PinChallenge
+from loyalty_platform.vouchers.models import VoucherRedemption
 
 _CUSTOMER_FIELDS = [field.attname for field in Customer._meta.concrete_fields]
 # Every POS call naming a customer runs this: written once, not compiled by the ORM per call.
@@ -44,7 +62,10 @@ def customer_by_code(customer_code: int) -> Customer | None:
 
 def customer_by_email(email: str) -> Customer | None:
     return (
-        Customer.objects.filter(email__iexact=email.strip()).exclude(status=Customer.Status.DELETED).first()
+        Customer.objects.alias(email_lower=Lower("email"))
+        .filter(email_lower=email.strip().lower())
+        .exclude(status=Customer.Status.DELETED)
+        .first()
     )
 
 
@@ -57,3 +78,323 @@ def customer_by_card_number(card_number: str) -> Customer | None:
     if card is None or card.customer.status == Customer.Status.DELETED:
         return None
     return card.customer
+
+
+# --- Staff search -------------------------------------------------------------------------------
+
+_SEPARATORS = re.compile(r"[\s().-]")
+
+
+def customer_search_filter(term: str) -> Q:
+    """Customers a staff search term finds: part of the email or name, the exact customer
+    code, a card number (spaces and dashes ignored), or the phone (any common spelling of
+    an E.164 number, or a run of its digits)."""
+    term = term.strip()[:254]
+    found = Q(email__icontains=term) | Q(name__icontains=term)
+    compact = _SEPARATORS.sub("", term)
+    if compact.isdigit() and len(compact) == 6:
+        found |= Q(customer_code=int(compact))
+    if compact.isdigit() and 6 <= len(compact) <= 20:
+        found |= Q(Exists(Card.objects.filter(customer=OuterRef("pk"), card_number=compact)))
+    if compact.lstrip("+").isdigit() and len(compact) >= 4:
+        with contextlib.suppress(DomainError):
+            found |= Q(phone=normalize_phone(term))
+        found |= Q(phone__contains=compact)
+    return found
+
+
+# --- The customer page's timeline ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimelineItem:
+    at: datetime
+    kind: str  # the source: ledger, coupon, voucher, order, return, reward, prepaid, giftcard, ...
+    title: str
+    detail: str = ""
+
+
+def _recent(queryset, field: str, before: datetime | None, limit: int):
+    if before is not None:
+        queryset = queryset.filter(**{f"{field}__lt": before})
+    return queryset.order_by(f"-{field}")[:limit]
+
+
+def _ledger_items(customer: Customer, before, limit) -> list[TimelineItem]:
+    entries = _recent(
+        LedgerEntry.objects.filter(card__customer=customer).select_related("card__program", "staff_user"),
+        "created_at",
+        before,
+        limit,
+    )
+    items = []
+    for entry in entries:
+        unit = _("stamps") if entry.card.program.kind == "stamp" else _("points")
+        details = [_("balance %(balance)d") % {"balance": entry.balance_after}]
+        if entry.reversed_entry_id:
+            details.append(_("reverses entry %(id)d") % {"id": entry.reversed_entry_id})
+        if entry.external_id:
+            details.append(entry.external_id)
+        if entry.staff_user_id:
+            details.append(_("by %(staff)s") % {"staff": entry.staff_user})
+        if entry.note:
+            details.append(entry.note)
+        items.append(
+            TimelineItem(
+                at=entry.created_at,
+                kind="ledger",
+                title=f"{entry.card.program.name}: {entry.get_cause_display()} {entry.delta:+d} {unit}",
+                detail=" · ".join(details),
+            )
+        )
+    return items
+
+
+def _coupon_items(customer: Customer, before, limit) -> list[TimelineItem]:
+    issued = _recent(Coupon.objects.filter(customer=customer), "issued_at", before, limit)
+    redeemed = _recent(
+        Coupon.objects.filter(customer=customer, redeemed_at__isnull=False), "redeemed_at", before, limit
+    )
+    return [
+        *(
+            TimelineItem(
+                at=c.issued_at,
+                kind="coupon",
+                title=_("Coupon issued: %(name)s") % {"name": c.name},
+                detail=_("now %(status)s") % {"status": c.get_status_display()},
+            )
+            for c in issued
+        ),
+        *(
+            TimelineItem(
+                at=c.redeemed_at,
+                kind="coupon",
+                title=_("Coupon redeemed: %(name)s") % {"name": c.name},
+                detail=c.redeemed_external_id,
+            )
+            for c in redeemed
+        ),
+    ]
+
+
+def _voucher_items(customer: Customer, before, limit) -> list[TimelineItem]:
+    uses = _recent(
+        VoucherRedemption.objects.filter(customer=customer).select_related("voucher__promotion"),
+        "created_at",
+        before,
+        limit,
+    )
+    return [
+        TimelineItem(
+            at=use.created_at,
+            kind="voucher",
+            title=_("Voucher redeemed: %(promotion)s") % {"promotion": use.voucher.promotion.title},
+            detail=" · ".join(
+                part
+                for part in (
+                    use.voucher.code,
+                    use.external_id,
+                    _("reversed %(at)s") % {"at": use.reversed_at.isoformat(timespec="minutes")}
+                    if use.reversed_at
+                    else "",
+                )
+                if part
+            ),
+        )
+        for use in uses
+    ]
+
+
+def _order_items(customer: Customer, before, limit) -> list[TimelineItem]:
+    orders = _recent(Order.objects.filter(customer=customer), "created_at", before, limit)
+    returns = _recent(
+        OrderReturn.objects.filter(order__customer=customer).select_related("order"),
+        "created_at",
+        before,
+        limit,
+    )
+    return [
+        *(
+            TimelineItem(
+                at=o.created_at,
+                kind="order",
+                title=_("Order %(id)s: %(total)s %(currency)s")
+                % {"id": o.external_id, "total": o.total, "currency": o.currency},
+                detail=_("%(points)d points earned · %(status)s")
+                % {"points": o.points_earned, "status": o.get_status_display()},
+            )
+            for o in orders
+        ),
+        *(
+            TimelineItem(
+                at=r.created_at,
+                kind="return",
+                title=(
+                    _("Cancellation of order %(id)s") if r.is_cancellation else _("Return on order %(id)s")
+                )
+                % {"id": r.order.external_id},
+                detail=_("%(points)d points taken back") % {"points": r.points_taken},
+            )
+            for r in returns
+        ),
+    ]
+
+
+def _reward_items(customer: Customer, before, limit) -> list[TimelineItem]:
+    receptions = _recent(
+        RewardReception.objects.filter(customer=customer).select_related("reward"),
+        "created_at",
+        before,
+        limit,
+    )
+    return [
+        TimelineItem(
+            at=r.created_at,
+            kind="reward",
+            title=_("Reward: %(name)s") % {"name": r.reward.name},
+            detail=_("%(points)d points · %(status)s")
+            % {"points": r.points, "status": r.get_status_display()},
+        )
+        for r in receptions
+    ]
+
+
+def _money_items(customer: Customer, before, limit) -> list[TimelineItem]:
+    prepaid = _recent(
+        MoneyEntry.objects.filter(prepaid_account__customer=customer).select_related("prepaid_account"),
+        "created_at",
+        before,
+        limit,
+    )
+    items = [
+        TimelineItem(
+            at=e.created_at,
+            kind="prepaid",
+            title=_("Prepaid: %(cause)s %(amount)s %(currency)s")
+            % {"cause": e.get_cause_display(), "amount": e.amount, "currency": e.prepaid_account.currency},
+            detail=_("balance %(balance)s") % {"balance": e.balance_after},
+        )
+        for e in prepaid
+    ]
+    if customer.status != Customer.Status.DELETED:
+        # Giftcards have no owner; the ones sent to the customer's email are theirs to see.
+        gifts = _recent(
+            MoneyEntry.objects.filter(giftcard__recipient_email__iexact=customer.email).select_related(
+                "giftcard"
+            ),
+            "created_at",
+            before,
+            limit,
+        )
+        items += [
+            TimelineItem(
+                at=e.created_at,
+                kind="giftcard",
+                title=_("Giftcard %(code)s: %(cause)s %(amount)s %(currency)s")
+                % {
+                    "code": e.giftcard.code,
+                    "cause": e.get_cause_display(),
+                    "amount": e.amount,
+                    "currency": e.giftcard.currency,
+                },
+                detail=_("balance %(balance)s") % {"balance": e.balance_after},
+            )
+            for e in gifts
+        ]
+    return items
+
+
+def _pin_items(customer: Customer, before, limit) -> list[TimelineItem]:
+    challenges = _recent(PinChallenge.objects.filter(customer=customer), "created_at", before, limit)
+    return [
+        TimelineItem(
+            at=c.created_at,
+            kind="pin",
+            title=_("PIN asked: %(action)s") % {"action": c.get_action_display()},
+            detail=c.get_status_display(),
+        )
+        for c in challenges
+    ]
+
+
+def _audit_items(customer: Customer, before, limit) -> list[TimelineItem]:
+    card_ids = (
+        Card.objects.filter(customer=customer).annotate(text_id=Cast("pk", CharField())).values("text_id")
+    )
+    entries = _recent(
+        AuditLogEntry.objects.filter(
+            Q(target_type=Customer._meta.label, target_id=str(customer.pk))
+            | Q(target_type=Card._meta.label, target_id__in=card_ids)
+        ).select_related("actor"),
+        "created_at",
+        before,
+        limit,
+    )
+    return [
+        TimelineItem(
+            at=e.created_at,
+            kind="staff",
+            title=_("Staff: %(action)s (%(target)s)")
+            % {"action": action_label(e.action), "target": e.target_repr},
+            detail=" · ".join(
+                part
+                for part in (
+                    _("by %(staff)s") % {"staff": e.actor} if e.actor_id else "",
+                    str(e.details.get("reason", "")),
+                )
+                if part
+            ),
+        )
+        for e in entries
+    ]
+
+
+def _consent_items(customer: Customer, before) -> list[TimelineItem]:
+    consents = [
+        (customer.created_at, _("Enrolled")),
+        (customer.consent_terms_at, _("Accepted the terms")),
+        (customer.consent_privacy_at, _("Accepted the privacy notice")),
+        (customer.consent_marketing_at, _("Agreed to marketing messages")),
+    ]
+    return [
+        TimelineItem(at=at, kind="consent", title=title)
+        for at, title in consents
+        if at is not None and (before is None or at < before)
+    ]
+
+
+_SOURCES = (
+    _ledger_items,
+    _coupon_items,
+    _voucher_items,
+    _order_items,
+    _reward_items,
+    _money_items,
+    _pin_items,
+    _audit_items,
+)
+
+
+def customer_timeline_page(
+    customer: Customer, *, limit: int, before: datetime | None = None
+) -> tuple[list[TimelineItem], bool]:
+    """The newest `limit` events before `before`, and whether older ones exist. Each source
+    is one query of at most limit + 1 rows. A page never ends inside a group of events of
+    the same instant (an earn and the coupon it issued), so `before` = the last item's time
+    loses nothing on the next page."""
+    items = _consent_items(customer, before)
+    for source in _SOURCES:
+        items += source(customer, before, limit + 1)
+    items.sort(key=lambda item: item.at, reverse=True)
+    if len(items) <= limit:
+        return items, False
+    page = items[:limit]
+    border = items[limit].at
+    whole = [item for item in page if item.at != border]
+    return (whole or page), True
+
+
+def customer_timeline(
+    customer: Customer, *, limit: int, before: datetime | None = None
+) -> list[TimelineItem]:
+    return customer_timeline_page(customer, limit=limit, before=before)[0]

@@ -3,11 +3,21 @@ import secrets
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 
+from loyalty_platform.accounts.models import User
+from loyalty_platform.audit.services import audit_record
 from loyalty_platform.core import errors
+from loyalty_platform.coupons.models import Coupon
 from loyalty_platform.customers.models import Customer
+from loyalty_platform.orders.models import Order, OrderReturn
+from loyalty_platform.programs.models import Card, LedgerEntry
+from loyalty_platform.rewards.models import RewardReception
+from loyalty_platform.stored_value.models import Giftcard, PrepaidAccount
+from loyalty_platform.verification.models import PinChallenge
+from loyalty_platform.vouchers.models import Voucher, VoucherRedemption
 
 E164_PATTERN = re.compile(r"^\+[1-9][0-9]{6,14}$")
 _CODE_ATTEMPTS = 20
@@ -39,6 +49,13 @@ def normalize_phone(phone: str) -> str:
     return compact
 
 
+def customer_with_email(email: str) -> Customer | None:
+    """The customer with this email in any case, any status. Compared with lower() on both
+    sides, the expression of the unique index (Django's iexact compares upper(), which no
+    index serves: a scan of the table per call)."""
+    return Customer.objects.alias(email_lower=Lower("email")).filter(email_lower=email.lower()).first()
+
+
 def customer_enroll(
     *,
     email: object,
@@ -51,7 +68,7 @@ def customer_enroll(
     """Enroll a customer, or return the one already enrolled with this email (any case).
     Returns (customer, is_new). Safe under concurrent calls with the same email."""
     normalized = normalize_email(email)
-    existing = Customer.objects.filter(email__iexact=normalized).first()
+    existing = customer_with_email(normalized)
     if existing is not None:
         return existing, False
     if consent_terms is not True:
@@ -76,41 +93,180 @@ def customer_enroll(
         except IntegrityError:
             # Another request enrolled the same email first, or the code was taken: the table
             # tells which, not the constraint's name.
-            existing = Customer.objects.filter(email__iexact=normalized).first()
+            existing = customer_with_email(normalized)
             if existing is not None:
                 return existing, False
     raise RuntimeError("could not draw a free customer code")
 
 
+# --- Staff changes: each one audited in its own transaction -------------------------------------
+
+
+def _reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise errors.REASON_REQUIRED()
+    return reason[:255]
+
+
+def _status_change(
+    *, model, pk, actor: User | None, action: str, reason: str, allowed_from: set[str], to: str
+) -> models.Model:
+    """Move one customer's or card's status, under its row lock, with its audit record."""
+    reason = _reason(reason)
+    with transaction.atomic():
+        locked = model.objects.select_for_update().get(pk=pk)
+        if model is Customer and locked.status == Customer.Status.DELETED:
+            raise errors.CUSTOMER_ERASED()
+        if locked.status not in allowed_from:
+            raise errors.ALREADY_BLOCKED() if to == "blocked" else errors.NOT_BLOCKED()
+        old = locked.status
+        locked.status = to
+        locked.save(update_fields=["status", "updated_at"])
+        audit_record(
+            actor=actor,
+            action=action,
+            target=locked,
+            details={"reason": reason, "changes": {"status": [old, to]}},
+        )
+    return locked
+
+
+def customer_block(*, customer: Customer, actor: User | None, reason: str) -> Customer:
+    """Block a customer: the POS API refuses them (customer_blocked) until unblocked."""
+    locked = _status_change(
+        model=Customer,
+        pk=customer.pk,
+        actor=actor,
+        action="customers.block",
+        reason=reason,
+        allowed_from={Customer.Status.ACTIVE},
+        to=Customer.Status.BLOCKED,
+    )
+    customer.status = locked.status
+    return locked
+
+
+def customer_unblock(*, customer: Customer, actor: User | None, reason: str) -> Customer:
+    locked = _status_change(
+        model=Customer,
+        pk=customer.pk,
+        actor=actor,
+        action="customers.unblock",
+        reason=reason,
+        allowed_from={Customer.Status.BLOCKED},
+        to=Customer.Status.ACTIVE,
+    )
+    customer.status = locked.status
+    return locked
+
+
+def card_block(*, card: Card, actor: User | None, reason: str) -> Card:
+    """Block one card: the POS API refuses it (card_blocked); the customer's other cards work."""
+    locked = _status_change(
+        model=Card,
+        pk=card.pk,
+        actor=actor,
+        action="cards.block",
+        reason=reason,
+        allowed_from={Card.Status.ACTIVE, Card.Status.EXPIRED},
+        to=Card.Status.BLOCKED,
+    )
+    card.status = locked.status
+    return locked
+
+
+def card_unblock(*, card: Card, actor: User | None, reason: str) -> Card:
+    locked = _status_change(
+        model=Card,
+        pk=card.pk,
+        actor=actor,
+        action="cards.unblock",
+        reason=reason,
+        allowed_from={Card.Status.BLOCKED},
+        to=Card.Status.ACTIVE,
+    )
+    card.status = locked.status
+    return locked
+
+
+EDITABLE_FIELDS = ("name", "phone")
+
+
+def customer_update(*, customer: Customer, actor: User | None, name: str, phone: str) -> Customer:
+    """A staff edit of the customer's name or phone (the email is the customer's key and
+    the status changes through blocks)."""
+    values = {"name": name.strip()[:150], "phone": normalize_phone(phone) if phone.strip() else ""}
+    with transaction.atomic():
+        locked = Customer.objects.select_for_update().get(pk=customer.pk)
+        if locked.status == Customer.Status.DELETED:
+            raise errors.CUSTOMER_ERASED()
+        changes = {
+            field: [getattr(locked, field), value]
+            for field, value in values.items()
+            if getattr(locked, field) != value
+        }
+        if changes:
+            for field, value in values.items():
+                setattr(locked, field, value)
+            locked.save(update_fields=[*EDITABLE_FIELDS, "updated_at"])
+            audit_record(actor=actor, action="customers.update", target=locked, details={"changes": changes})
+    return locked
+
+
+def _when(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _money_entries(entries) -> list[dict]:
+    return [
+        {
+            "at": _when(e.created_at),
+            "cause": e.cause,
+            "amount": str(e.amount),
+            "balance_after": str(e.balance_after),
+            "external_id": e.external_id,
+            "note": e.note,
+        }
+        for e in entries
+    ]
+
+
 def customer_export(*, customer: Customer) -> dict:
-    """Everything held about the customer, for their own download."""
-    from loyalty_platform.coupons.models import Coupon
-    from loyalty_platform.programs.models import Card
-    from loyalty_platform.stored_value.models import PrepaidAccount
-
-    def when(value):
-        return value.isoformat() if value else None
-
+    """Everything held about the customer, for their own download or a staff answer to
+    their request: profile, consents, cards and ledgers, coupons, vouchers, orders,
+    rewards, prepaid credit, giftcards sent to their email, PIN challenges."""
     cards = []
-    for card in Card.objects.filter(customer=customer).select_related("program"):
+    entries = LedgerEntry.objects.filter(card__customer=customer).order_by("pk")
+    by_card: dict[int, list] = {}
+    for e in entries:
+        by_card.setdefault(e.card_id, []).append(
+            {
+                "at": _when(e.created_at),
+                "cause": e.cause,
+                "delta": e.delta,
+                "balance_after": e.balance_after,
+                "external_id": e.external_id,
+                "reverses": e.reversed_entry_id,
+                "note": e.note,
+            }
+        )
+    for card in Card.objects.filter(customer=customer).select_related("program").order_by("pk"):
         cards.append(
             {
                 "program": card.program.name,
                 "kind": card.program.kind,
                 "card_number": card.card_number,
+                "status": card.status,
                 "balance": card.balance,
-                "entries": [
-                    {
-                        "at": when(e.created_at),
-                        "cause": e.cause,
-                        "delta": e.delta,
-                        "balance_after": e.balance_after,
-                    }
-                    for e in card.entries.order_by("pk")
-                ],
+                "created_at": _when(card.created_at),
+                "entries": by_card.get(card.pk, []),
             }
         )
     prepaid = PrepaidAccount.objects.filter(customer=customer).first()
+    orders = Order.objects.filter(customer=customer).prefetch_related("lines").order_by("created_at")
+    returns = OrderReturn.objects.filter(order__customer=customer).order_by("created_at")
+    giftcards = Giftcard.objects.filter(recipient_email__iexact=customer.email).exclude(recipient_email="")
     return {
         "customer": {
             "customer_code": customer.customer_code,
@@ -118,57 +274,143 @@ def customer_export(*, customer: Customer) -> dict:
             "name": customer.name,
             "phone": customer.phone,
             "status": customer.status,
-            "created_at": when(customer.created_at),
+            "created_at": _when(customer.created_at),
+            "updated_at": _when(customer.updated_at),
         },
         "consents": {
-            "terms_at": when(customer.consent_terms_at),
-            "privacy_at": when(customer.consent_privacy_at),
-            "marketing_at": when(customer.consent_marketing_at),
+            "terms_at": _when(customer.consent_terms_at),
+            "privacy_at": _when(customer.consent_privacy_at),
+            "marketing_at": _when(customer.consent_marketing_at),
         },
         "cards": cards,
         "coupons": [
             {
                 "name": c.name,
                 "status": c.status,
-                "issued_at": when(c.issued_at),
-                "redeemed_at": when(c.redeemed_at),
+                "issued_at": _when(c.issued_at),
+                "expires_at": _when(c.expires_at),
+                "redeemed_at": _when(c.redeemed_at),
             }
             for c in Coupon.objects.filter(customer=customer).order_by("issued_at")
+        ],
+        "vouchers": [
+            {"code": v.code, "promotion": v.promotion.title, "status": v.status, "uses": v.uses}
+            for v in Voucher.objects.filter(customer=customer).select_related("promotion").order_by("pk")
+        ],
+        "voucher_redemptions": [
+            {"voucher": r.voucher.code, "at": _when(r.created_at), "reversed_at": _when(r.reversed_at)}
+            for r in VoucherRedemption.objects.filter(customer=customer)
+            .select_related("voucher")
+            .order_by("pk")
+        ],
+        "orders": [
+            {
+                "external_id": o.external_id,
+                "at": _when(o.created_at),
+                "total": str(o.total),
+                "currency": o.currency,
+                "status": o.status,
+                "points_earned": o.points_earned,
+                "lines": [
+                    {
+                        "sku": line.sku,
+                        "name": line.name,
+                        "quantity": str(line.quantity),
+                        "unit_price": str(line.unit_price),
+                    }
+                    for line in o.lines.all()
+                ],
+            }
+            for o in orders
+        ],
+        "returns": [
+            {"order": r.order.external_id, "external_id": r.external_id, "at": _when(r.created_at)}
+            for r in returns.select_related("order")
+        ],
+        "reward_receptions": [
+            {"reward": r.reward.name, "points": r.points, "status": r.status, "at": _when(r.created_at)}
+            for r in RewardReception.objects.filter(customer=customer)
+            .select_related("reward")
+            .order_by("created_at")
         ],
         "prepaid": None
         if prepaid is None
         else {
             "balance": str(prepaid.balance),
             "currency": prepaid.currency,
-            "entries": [
-                {
-                    "at": when(e.created_at),
-                    "cause": e.cause,
-                    "amount": str(e.amount),
-                    "balance_after": str(e.balance_after),
-                }
-                for e in prepaid.entries.order_by("created_at")
-            ],
+            "entries": _money_entries(prepaid.entries.order_by("created_at")),
         },
+        "giftcards": [
+            {
+                "code": g.code,
+                "status": g.status,
+                "balance": str(g.balance),
+                "currency": g.currency,
+                "recipient_name": g.recipient_name,
+                "entries": _money_entries(g.entries.order_by("created_at")),
+            }
+            for g in giftcards.order_by("created_at")
+        ],
+        "pin_challenges": [
+            {"action": p.action, "status": p.status, "at": _when(p.created_at)}
+            for p in PinChallenge.objects.filter(customer=customer).order_by("created_at")
+        ],
     }
 
 
-def customer_erase(*, customer: Customer) -> Customer:
-    """Delete the account: personal data is erased; the customer row stays, anonymized, so
-    ledgers and balances keep adding up. Open coupons are voided, login links dropped."""
-    from loyalty_platform.coupons.models import Coupon
+def customer_data_export(*, customer: Customer, actor: User) -> dict:
+    """Staff answer a customer's request for their data; the audit log says who fetched it."""
+    data = customer_export(customer=customer)
+    audit_record(
+        actor=actor,
+        action="customers.data_export",
+        target=customer,
+        details={"cards": len(data["cards"]), "orders": len(data["orders"])},
+    )
+    return data
 
+
+def customer_erase(*, customer: Customer, actor: User | None = None, reason: str = "") -> Customer:
+    """Erase the customer's personal data, irreversibly: name, email, phone and marketing
+    consent, the names on giftcards sent to them. The row stays, anonymized, so ledgers,
+    orders and balances keep adding up for the books; the status `deleted` ends every further
+    use (the POS API and the profile no longer find them). Open coupons and vouchers are
+    voided, sign-in links dropped. Staff erase on request (actor set); customers themselves
+    from their profile (no actor)."""
     with transaction.atomic():
-        Customer.objects.filter(pk=customer.pk).update(
-            email=f"deleted-{customer.pk}@deleted.invalid",
+        locked = Customer.objects.select_for_update().get(pk=customer.pk)
+        if locked.status == Customer.Status.DELETED:
+            raise errors.CUSTOMER_ERASED()
+        old_email = locked.email
+        Customer.objects.filter(pk=locked.pk).update(
+            email=f"deleted-{locked.pk}@deleted.invalid",
             name="",
             phone="",
             status=Customer.Status.DELETED,
             consent_marketing_at=None,
+            updated_at=timezone.now(),
         )
-        Coupon.objects.filter(customer=customer, status=Coupon.Status.ACTIVE).update(
+        coupons = Coupon.objects.filter(customer=locked, status=Coupon.Status.ACTIVE).update(
             status=Coupon.Status.VOID
         )
-        customer.login_links.all().delete()
+        vouchers = Voucher.objects.filter(customer=locked, status=Voucher.Status.ACTIVE).update(
+            status=Voucher.Status.VOID
+        )
+        giftcards = Giftcard.objects.filter(recipient_email__iexact=old_email).update(
+            recipient_email="", recipient_name=""
+        )
+        locked.login_links.all().delete()
+        audit_record(
+            actor=actor,
+            action="customers.erase",
+            target=locked,
+            details={
+                "by": "staff" if actor else "customer",
+                "reason": reason.strip()[:255],
+                "coupons_voided": coupons,
+                "vouchers_voided": vouchers,
+                "giftcards_anonymized": giftcards,
+            },
+        )
     customer.refresh_from_db()
     return customer

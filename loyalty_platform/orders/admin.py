@@ -1,11 +1,12 @@
 from django.contrib import admin
+from unfold.admin import TabularInline
 
-from loyalty_platform.core.admin_sites import ReadOnlyAdmin, merchant_admin_site
+from loyalty_platform.core.admin_sites import MerchantModelAdmin, ReadOnlyAdmin, merchant_admin_site
 from loyalty_platform.orders.models import EarningRule, Order, OrderLine, OrderReturn, OrderReturnLine
 
 
 @admin.register(EarningRule, site=merchant_admin_site)
-class EarningRuleAdmin(admin.ModelAdmin):
+class EarningRuleAdmin(MerchantModelAdmin):
     list_display = [
         "name",
         "is_active",
@@ -27,7 +28,7 @@ class EarningRuleAdmin(admin.ModelAdmin):
     )
 
 
-class OrderLineInline(admin.TabularInline):
+class OrderLineInline(TabularInline):
     model = OrderLine
     extra = 0
     can_delete = False
@@ -67,7 +68,7 @@ class OrderAdmin(ReadOnlyAdmin):
     inlines = [OrderLineInline]
 
 
-class OrderReturnLineInline(admin.TabularInline):
+class OrderReturnLineInline(TabularInline):
     model = OrderReturnLine
     extra = 0
     can_delete = False

@@ -4,6 +4,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class EarningRule(models.Model):
@@ -21,19 +22,50 @@ class EarningRule(models.Model):
         BONUS = "bonus", "Fixed bonus points (per unit, or per order for a visit)"
         EXCLUDE = "exclude", "Earn nothing"
 
-    name = models.CharField(max_length=120)
-    is_active = models.BooleanField(default=True)
-    applies_to = models.CharField(max_length=10, choices=AppliesTo.choices)
+    name = models.CharField(
+        max_length=120, help_text=_('A name for staff, e.g. "Double points on pastries".')
+    )
+    is_active = models.BooleanField(
+        default=True, help_text=_("Untick to pause the rule; orders then earn as if it did not exist.")
+    )
+    applies_to = models.CharField(
+        max_length=10,
+        choices=AppliesTo.choices,
+        help_text=_(
+            "The order lines the rule looks at, or the whole order for a per-visit bonus. Rules count only "
+            "for orders the till reports with their lines, not for a plain earn of an amount."
+        ),
+    )
     match_values = models.CharField(
         max_length=1000,
         blank=True,
         help_text="Categories (case-insensitive) or SKUs, comma-separated; empty for a visit bonus.",
     )
-    effect = models.CharField(max_length=10, choices=Effect.choices)
-    multiplier = models.DecimalField(
-        max_digits=6, decimal_places=2, default=Decimal("1"), validators=[MinValueValidator(Decimal("0"))]
+    effect = models.CharField(
+        max_length=10,
+        choices=Effect.choices,
+        help_text=_(
+            "Multiply the matching lines' base points, add fixed bonus points, or let the lines earn "
+            "nothing. A per-visit rule always gives a bonus."
+        ),
     )
-    bonus_points = models.PositiveIntegerField(default=0)
+    multiplier = models.DecimalField(
+        max_digits=6,
+        decimal_places=2,
+        default=Decimal("1"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text=_(
+            "Multiply rules only: 2 doubles the lines' base points, 1.5 makes 15 of 10. Where several "
+            "match a line the highest counts; the customer's tier multiplies on top."
+        ),
+    )
+    bonus_points = models.PositiveIntegerField(
+        default=0,
+        help_text=_(
+            "Bonus rules only: points added per whole unit of a matching line (5 on 2 coffees make 10), or "
+            "once per order for a per-visit rule."
+        ),
+    )
     minimum_spend = models.DecimalField(
         max_digits=12,
         decimal_places=2,
@@ -41,8 +73,12 @@ class EarningRule(models.Model):
         blank=True,
         help_text="Visit bonus only: the order total it needs.",
     )
-    starts_at = models.DateTimeField(null=True, blank=True)
-    ends_at = models.DateTimeField(null=True, blank=True)
+    starts_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("Orders count the rule from this moment; empty: at once.")
+    )
+    ends_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("Orders stop counting the rule at this moment; empty: no end.")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

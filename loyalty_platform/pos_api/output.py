@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from loyalty_platform.core.money import currency_exponent, money_text
+from loyalty_platform.rewards.discounts import DiscountType, organization_currency
 
 MONEY_TEXT = r"^-?\d+(\.\d+)?$"
 
@@ -112,3 +113,53 @@ def customer_status_field(**options) -> serializers.CharField:
         "balances or use their value are refused with customer_blocked.",
         **options,
     )
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "nullable": True,
+        "description": "What the POS takes off, or null when the reward or promotion names no discount.",
+        "properties": {
+            "discount_type": {"type": "string", "enum": [value for value, _ in DiscountType.choices]},
+            "discount_value": {
+                "type": "string",
+                "nullable": True,
+                "pattern": MONEY_TEXT,
+                "description": "Percent off (percentage_discount), the amount off in the currency "
+                "(absolute_discount), or null (free_item).",
+            },
+            "product_code": {"type": "string", "description": "SKU(s), comma-separated; empty: any."},
+            "category": {"type": "string", "description": "A product category; empty: any."},
+        },
+        "required": ["discount_type", "discount_value", "product_code", "category"],
+        "example": {
+            "discount_type": "percentage_discount",
+            "discount_value": "10",
+            "product_code": "",
+            "category": "coffee",
+        },
+    }
+)
+class DiscountField(serializers.Field):
+    """The discount fields of a reward or a promotion, as one object (null without one)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("read_only", True)
+        kwargs.setdefault("source", "*")
+        super().__init__(**kwargs)
+
+    def to_representation(self, owner):
+        if not owner.discount_type:
+            return None
+        value = owner.discount_value
+        if value is not None and owner.discount_type == DiscountType.AMOUNT:
+            value = money_text(Decimal(value), self.context.get("currency") or organization_currency())
+        elif value is not None:
+            value = format(Decimal(value).normalize(), "f")
+        return {
+            "discount_type": owner.discount_type,
+            "discount_value": value,
+            "product_code": owner.product_code,
+            "category": owner.category,
+        }

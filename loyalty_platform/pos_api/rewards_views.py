@@ -6,7 +6,7 @@ from loyalty_platform.core import errors
 from loyalty_platform.pos_api import endpoints
 from loyalty_platform.pos_api import serializers as s
 from loyalty_platform.pos_api.endpoints import Call, Command, PosApiView, Query
-from loyalty_platform.pos_api.output import IsoDateTimeField, customer_status_field
+from loyalty_platform.pos_api.output import DiscountField, IsoDateTimeField, customer_status_field
 from loyalty_platform.profile.selectors import customer_wallet
 from loyalty_platform.programs.models import Program
 from loyalty_platform.programs.selectors import card_balances
@@ -50,6 +50,7 @@ class RewardData(serializers.Serializer):
     required_credits = serializers.IntegerField()
     image = serializers.SerializerMethodField()
     pre_redeem_allowed = serializers.BooleanField(source="allow_pre_redeem")
+    discount = DiscountField()
     attributes = serializers.DictField()
 
     def get_image(self, reward: Reward) -> str | None:
@@ -114,6 +115,12 @@ RECEPTION_EXAMPLE = {
         "required_credits": 80,
         "image": None,
         "pre_redeem_allowed": True,
+        "discount": {
+            "discount_type": "free_item",
+            "discount_value": None,
+            "product_code": "CRO-01",
+            "category": "",
+        },
         "attributes": {},
     },
     "customer_code": 482193,
@@ -201,6 +208,7 @@ ReceptionReverseCollectionView = reception_step_view("reverse-collection")
 class WalletVoucherData(serializers.Serializer):
     code = serializers.CharField()
     promotion = serializers.CharField(source="promotion.title")
+    discount = DiscountField(source="promotion")
     attributes = serializers.DictField(source="promotion.attributes")
     uses_left = serializers.IntegerField()
     valid_until = IsoDateTimeField(source="promotion.valid_until", allow_null=True)

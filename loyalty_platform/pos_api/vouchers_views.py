@@ -10,7 +10,7 @@ from loyalty_platform.core.money import money_amount
 from loyalty_platform.pos_api import endpoints
 from loyalty_platform.pos_api import serializers as s
 from loyalty_platform.pos_api.endpoints import Call, Command, PosApiView, Query
-from loyalty_platform.pos_api.output import IsoDateTimeField, MoneyField
+from loyalty_platform.pos_api.output import DiscountField, IsoDateTimeField, MoneyField
 from loyalty_platform.vouchers.models import Voucher
 from loyalty_platform.vouchers.services import (
     Validation,
@@ -75,6 +75,7 @@ class PromotionData(serializers.Serializer):
     id = serializers.IntegerField()
     title = serializers.CharField()
     description = serializers.CharField()
+    discount = DiscountField()
     attributes = serializers.DictField()
     valid_from = IsoDateTimeField(allow_null=True)
     valid_until = IsoDateTimeField(allow_null=True)
@@ -128,7 +129,13 @@ VOUCHER_EXAMPLE = {
         "id": 5,
         "title": "10% off your next visit",
         "description": "On the whole basket",
-        "attributes": {"discount_percent": 10},
+        "discount": {
+            "discount_type": "percentage_discount",
+            "discount_value": "10",
+            "product_code": "",
+            "category": "",
+        },
+        "attributes": {},
         "valid_from": None,
         "valid_until": "2026-12-31T23:00:00+00:00",
         "minimum_spend": "15.00",

@@ -1,31 +1,115 @@
+from django import forms
 from django.contrib import admin
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from loyalty_platform.core.admin_sites import ReadOnlyAdmin, merchant_admin_site
+from loyalty_platform.core.admin_sites import MerchantModelAdmin, ReadOnlyAdmin, merchant_admin_site
 from loyalty_platform.programs.models import LedgerEntry, Program
+
+Kind = Program.Kind
+
+# Each kind's form shows only its own fields.
+KIND_FIELDSETS = {
+    Kind.POINT: (
+        gettext_lazy("Points"),
+        {
+            "fields": (
+                "earn_points_per_unit",
+                "earn_rounding",
+                "redeem_points_per_unit",
+                "min_redeem_points",
+                "allow_negative_balance",
+                "excluded_categories",
+                "tier_period_days",
+            )
+        },
+    ),
+    Kind.STAMP: (gettext_lazy("Stamps"), {"fields": ("stamps_per_card", "reward_name", "coupon_valid_days")}),
+}
+KIND_HELP = {
+    Kind.POINT: gettext_lazy("customers earn points per amount spent and spend them on rewards."),
+    Kind.STAMP: gettext_lazy("customers collect a stamp per visit; a full card gives a coupon."),
+}
+
+
+class ProgramForm(forms.ModelForm):
+    kind: str = ""  # the kind of a new program, set by the admin's get_form
+
+    class Meta:
+        model = Program
+        fields = [
+            "kind",
+            "name",
+            "is_active",
+            *KIND_FIELDSETS[Kind.POINT][1]["fields"],
+            *KIND_FIELDSETS[Kind.STAMP][1]["fields"],
+        ]
+        help_texts = {
+            "is_active": gettext_lazy("The POS API uses the one active program of each kind."),
+            "earn_rounding": gettext_lazy("How a fraction of a point earned is rounded."),
+            "allow_negative_balance": gettext_lazy("Let a reversal or correction take a balance below zero."),
+            "stamps_per_card": gettext_lazy("Stamps that fill a card and issue its coupon."),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is None and self.kind:
+            self.instance.kind = self.kind
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("is_active", self.instance.is_active):
+            other = Program.objects.filter(kind=self.instance.kind, is_active=True).exclude(
+                pk=self.instance.pk
+            )
+            active = other.first()
+            if active is not None:
+                self.add_error(
+                    "is_active",
+                    _(
+                        "“%(name)s” is the active %(kind)s program; deactivate it first, "
+                        "or save this one inactive."
+                    )
+                    % {"name": active.name, "kind": active.get_kind_display().lower()},
+                )
+        return cleaned
 
 
 @admin.register(Program, site=merchant_admin_site)
-class ProgramAdmin(admin.ModelAdmin):
+class ProgramAdmin(MerchantModelAdmin):
+    form = ProgramForm
     list_display = ["name", "kind", "is_active", "earn_points_per_unit", "stamps_per_card", "reward_name"]
     list_filter = ["kind", "is_active"]
-    fieldsets = (
-        (None, {"fields": ("kind", "name", "is_active")}),
-        (
-            "Points",
-            {
-                "fields": (
-                    "earn_points_per_unit",
-                    "earn_rounding",
-                    "redeem_points_per_unit",
-                    "min_redeem_points",
-                    "allow_negative_balance",
-                    "excluded_categories",
-                    "tier_period_days",
-                )
-            },
-        ),
-        ("Stamps", {"fields": ("stamps_per_card", "reward_name", "coupon_valid_days")}),
-    )
+
+    def _kind(self, request, obj) -> str | None:
+        if obj is not None:
+            return obj.kind
+        kind = request.GET.get("kind")
+        return kind if kind in Kind.values else None
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if self._kind(request, None) is None:
+            context = {
+                **self.admin_site.each_context(request),
+                "opts": Program._meta,
+                "title": _("Add a program"),
+                "kinds": [(kind, label, KIND_HELP[kind]) for kind, label in Kind.choices],
+            }
+            return render(request, "admin/programs/choose_kind.html", context)
+        return super().add_view(request, form_url, extra_context)
+
+    def get_fieldsets(self, request, obj=None):
+        kind = self._kind(request, obj)
+        first = ("kind", "name", "is_active") if obj is not None else ("name", "is_active")
+        return ((None, {"fields": first}), KIND_FIELDSETS[kind]) if kind else ((None, {"fields": first}),)
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["kind"] if obj is not None else []
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        return type(form.__name__, (form,), {"kind": self._kind(request, obj) or ""})
 
 
 @admin.register(LedgerEntry, site=merchant_admin_site)

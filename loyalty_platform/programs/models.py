@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Program(models.Model):
@@ -17,9 +18,28 @@ class Program(models.Model):
         NEAREST = "nearest", "Nearest (half up)"
         UP = "up", "Up"
 
-    kind = models.CharField(max_length=10, choices=Kind.choices)
-    name = models.CharField(max_length=120)
-    is_active = models.BooleanField(default=True)
+    kind = models.CharField(
+        max_length=10,
+        choices=Kind.choices,
+        help_text=_(
+            "Points: customers earn points per amount spent and spend them on redemptions and rewards. "
+            "Stamps: the till adds stamps and a full card gives the customer a coupon for the reward."
+        ),
+    )
+    name = models.CharField(
+        max_length=120,
+        help_text=_(
+            'The name customers see on their card, e.g. "Coffee card"; a full stamp card\'s coupon '
+            "takes it when Reward name is empty."
+        ),
+    )
+    is_active = models.BooleanField(
+        default=True,
+        help_text=_(
+            "Tills earn and redeem on the active program of each kind; one points and one stamp program "
+            "may be active at a time."
+        ),
+    )
 
     # Point programs
     earn_points_per_unit = models.DecimalField(
@@ -29,14 +49,29 @@ class Program(models.Model):
         validators=[MinValueValidator(Decimal("0"))],
         help_text="Points earned per 1.00 of the currency spent.",
     )
-    earn_rounding = models.CharField(max_length=10, choices=Rounding.choices, default=Rounding.DOWN)
+    earn_rounding = models.CharField(
+        max_length=10,
+        choices=Rounding.choices,
+        default=Rounding.DOWN,
+        help_text=_(
+            "How part of a point is rounded when a customer earns: 14.5 points make 14 rounded down, "
+            "15 to the nearest, 15 up; 14.2 make 14, 14 and 15."
+        ),
+    )
     redeem_points_per_unit = models.PositiveIntegerField(
         default=100, help_text="Points that are worth 1.00 of the currency when redeemed."
     )
     min_redeem_points = models.PositiveIntegerField(
         default=0, help_text="Smallest number of points a single redemption may take."
     )
-    allow_negative_balance = models.BooleanField(default=False)
+    allow_negative_balance = models.BooleanField(
+        default=False,
+        help_text=_(
+            "On: redeems and staff corrections may take a card below zero (rewards still need the points), "
+            "and returns and reversals take back spent points in full. Off: a redeem beyond the balance "
+            "is refused and a return takes what is left."
+        ),
+    )
     excluded_categories = models.CharField(
         max_length=500,
         blank=True,
@@ -51,7 +86,14 @@ class Program(models.Model):
     )
 
     # Stamp programs
-    stamps_per_card = models.PositiveSmallIntegerField(default=10, validators=[MinValueValidator(1)])
+    stamps_per_card = models.PositiveSmallIntegerField(
+        default=10,
+        validators=[MinValueValidator(1)],
+        help_text=_(
+            "Stamps that fill a card, e.g. 10: the stamp that fills it issues the reward coupon and the "
+            "count starts again. One sale adds at most this many stamps."
+        ),
+    )
     reward_name = models.CharField(
         max_length=120, blank=True, help_text="Name of the coupon a full stamp card issues."
     )

@@ -1,13 +1,16 @@
-from django import forms
 from django.contrib import admin
 
-from loyalty_platform.attributes.forms import clean_attributes_field
+from loyalty_platform.attributes.forms import AttributeFieldsAdminMixin, AttributeValuesForm
 from loyalty_platform.attributes.models import AttributeDefinition
-from loyalty_platform.core.admin_sites import ReadOnlyAdmin, merchant_admin_site
+from loyalty_platform.core.admin_sites import MerchantModelAdmin, ReadOnlyAdmin, merchant_admin_site
 from loyalty_platform.rewards.models import Reward, RewardReception
 
+DISCOUNT_FIELDS = ("discount_type", "discount_value", "product_code", "category")
 
-class RewardForm(forms.ModelForm):
+
+class RewardForm(AttributeValuesForm):
+    attribute_entity = AttributeDefinition.Entity.REWARD
+
     class Meta:
         model = Reward
         fields = [
@@ -17,23 +20,22 @@ class RewardForm(forms.ModelForm):
             "image",
             "is_active",
             "allow_pre_redeem",
-            "attributes",
+            *DISCOUNT_FIELDS,
         ]
-        help_texts = {
-            "attributes": 'Values of the reward attributes, e.g. {"mypos_discount_type": "free_item"}.'
-        }
-
-    def clean_attributes(self):
-        return clean_attributes_field(
-            entity=AttributeDefinition.Entity.REWARD, values=self.cleaned_data["attributes"]
-        )
 
 
 @admin.register(Reward, site=merchant_admin_site)
-class RewardAdmin(admin.ModelAdmin):
+class RewardAdmin(AttributeFieldsAdminMixin, MerchantModelAdmin):
     form = RewardForm
-    list_display = ["name", "required_credits", "is_active", "allow_pre_redeem"]
-    list_filter = ["is_active", "allow_pre_redeem"]
+    list_display = [
+        "name",
+        "required_credits",
+        "discount_type",
+        "discount_value",
+        "is_active",
+        "allow_pre_redeem",
+    ]
+    list_filter = ["is_active", "allow_pre_redeem", "discount_type"]
     search_fields = ["name"]
 
 

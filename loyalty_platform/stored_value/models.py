@@ -4,12 +4,25 @@ Every change of a balance is one MoneyEntry with the balance after it."""
 import uuid
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class GiftcardBatch(models.Model):
     """Printed cards generated together, exported as CSV or a sheet of QR codes."""
 
-    name = models.CharField(max_length=120)
+    name = models.CharField(
+        max_length=120,
+        help_text=_('A name to find the batch by, e.g. "Christmas 2026"; it heads the printable QR sheet.'),
+    )
+    face_value = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        default=0,
+        help_text="The value every card of the batch starts with, in the organization's currency; "
+        "0: printed empty and loaded at the sale.",
+    )
+    currency = models.CharField(max_length=3, blank=True)
+    expires_on = models.DateField(null=True, blank=True, help_text="Last day the batch's cards can be used.")
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -18,6 +31,11 @@ class GiftcardBatch(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name_plural = "giftcard batches"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(face_value__gte=0), name="giftcard_batch_face_value_not_negative"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -35,10 +53,22 @@ class Giftcard(models.Model):
 
     code = models.CharField(max_length=16, unique=True, editable=False)
     kind = models.CharField(max_length=10, choices=Kind.choices)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.INACTIVE)
+    status = models.CharField(
+        max_length=10,
+        choices=Status.choices,
+        default=Status.INACTIVE,
+        help_text=_(
+            "Inactive: printed, never loaded; its first load at the till makes it Active. Blocked: the "
+            "till refuses to load it or pay with it, e.g. when it was lost."
+        ),
+    )
     balance = models.DecimalField(max_digits=12, decimal_places=2, default=0, editable=False)
     currency = models.CharField(max_length=3)
-    expires_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=_("From this moment the till refuses to load the card or pay with it; empty: never."),
+    )
     batch = models.ForeignKey(
         GiftcardBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="giftcards"
     )

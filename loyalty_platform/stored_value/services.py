@@ -1,6 +1,6 @@
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from loyalty_platform.audit.services import audit_record
 from loyalty_platform.core import errors
+from loyalty_platform.core.money import currency_exponent, exact_decimal
 from loyalty_platform.core.text import has_control_characters
 from loyalty_platform.customers.blocks import refuse_blocked_customer, refuse_blocked_now
 from loyalty_platform.customers.models import Customer
@@ -114,16 +115,52 @@ def _new_giftcard(**fields) -> Giftcard:
     raise RuntimeError("could not draw a free giftcard code")
 
 
+def batch_expiry(expires_on: date | None) -> datetime | None:
+    """Cards of a batch that expires on a day can be used until the end of that day."""
+    if expires_on is None:
+        return None
+    end_of_day = datetime.combine(expires_on + timedelta(days=1), time.min)
+    return timezone.make_aware(end_of_day, timezone.get_default_timezone())
+
+
 def giftcard_batch_generate(
-    *, name: str, count: int, currency: str, expires_at: datetime | None = None, created_by=None
+    *,
+    name: str,
+    count: int,
+    currency: str,
+    expires_on: date | None = None,
+    face_value: Decimal = Decimal(0),
+    created_by=None,
 ) -> GiftcardBatch:
-    """Printed cards: inactive with a zero balance until their first load."""
+    """Printed cards. Without a face value they are inactive with a zero balance until their
+    first load; with one, each starts active with it, loaded by a ledger entry."""
     if not 1 <= count <= MAX_BATCH:
         raise errors.COUNT_INVALID(max=MAX_BATCH)
+    exact = exact_decimal(face_value, places=currency_exponent(currency))
+    if exact is None or exact < 0:
+        raise errors.AMOUNT_INVALID()
+    expires_at = batch_expiry(expires_on)
     with transaction.atomic():
-        batch = GiftcardBatch.objects.create(name=name, created_by=created_by)
+        batch = GiftcardBatch.objects.create(
+            name=name, face_value=exact, currency=currency, expires_on=expires_on, created_by=created_by
+        )
+        status = Giftcard.Status.ACTIVE if exact else Giftcard.Status.INACTIVE
         for _ in range(count):
-            _new_giftcard(kind=Giftcard.Kind.PRINTED, currency=currency, expires_at=expires_at, batch=batch)
+            card = _new_giftcard(
+                kind=Giftcard.Kind.PRINTED,
+                status=status,
+                currency=currency,
+                expires_at=expires_at,
+                batch=batch,
+            )
+            if exact:
+                _post(
+                    account=card,
+                    amount=exact,
+                    cause=MoneyEntry.Cause.LOAD,
+                    staff_user=created_by,
+                    note=f"face value of batch {batch.pk}",
+                )
     return batch
 
 
@@ -334,3 +371,45 @@ def prepaid_balance(*, customer: Customer, currency: str) -> tuple[Decimal, str]
     """The customer's prepaid balance and its currency (the organization's, before any)."""
     account = PrepaidAccount.objects.filter(customer=customer).first()
     return (account.balance, account.currency) if account else (Decimal(0), currency)
+
+
+def _giftcard_status_change(*, giftcard: Giftcard, actor, action: str, reason: str, block: bool) -> Giftcard:
+    reason = (reason or "").strip()
+    if not reason:
+        raise errors.REASON_REQUIRED()
+    with transaction.atomic():
+        locked = Giftcard.objects.select_for_update().get(pk=giftcard.pk)
+        is_blocked = locked.status == Giftcard.Status.BLOCKED
+        if block and is_blocked:
+            raise errors.ALREADY_BLOCKED()
+        if not block and not is_blocked:
+            raise errors.NOT_BLOCKED()
+        old = locked.status
+        if block:
+            locked.status = Giftcard.Status.BLOCKED
+        else:
+            # Back to what it was: active once loaded, inactive while never loaded.
+            loaded = locked.entries.exists()
+            locked.status = Giftcard.Status.ACTIVE if loaded else Giftcard.Status.INACTIVE
+        locked.save(update_fields=["status", "updated_at"])
+        audit_record(
+            actor=actor,
+            action=action,
+            target=locked,
+            details={"reason": reason[:255], "changes": {"status": [old, locked.status]}},
+        )
+    giftcard.status = locked.status
+    return locked
+
+
+def giftcard_block(*, giftcard: Giftcard, actor, reason: str) -> Giftcard:
+    """Block a giftcard: the POS API refuses it (giftcard_blocked) until unblocked."""
+    return _giftcard_status_change(
+        giftcard=giftcard, actor=actor, action="giftcards.block", reason=reason, block=True
+    )
+
+
+def giftcard_unblock(*, giftcard: Giftcard, actor, reason: str) -> Giftcard:
+    return _giftcard_status_change(
+        giftcard=giftcard, actor=actor, action="giftcards.unblock", reason=reason, block=False
+    )

@@ -8,6 +8,7 @@ from django import forms
 from django.http import QueryDict
 
 from loyalty_platform.core.errors import DomainError
+from loyalty_platform.core.portal_forms import PortalFormMixin
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.verification.services import pin_gate, pin_required_for
 from tenants.models import Organization
@@ -21,7 +22,7 @@ MESSAGES = {
 }
 
 
-class PinStepFields(forms.Form):
+class PinStepFields(PortalFormMixin, forms.Form):
     pin = forms.CharField(
         required=False,
         max_length=12,

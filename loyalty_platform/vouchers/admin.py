@@ -8,23 +8,35 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from loyalty_platform.attributes.forms import clean_attributes_field
+from loyalty_platform.attributes.forms import AttributeFieldsAdminMixin, AttributeValuesForm
 from loyalty_platform.attributes.models import AttributeDefinition
-from loyalty_platform.core.admin_sites import ReadOnlyAdmin, merchant_admin_site
+from loyalty_platform.audit.admin_actions import ReasonActionForm, audited_action
+from loyalty_platform.core.admin_sites import (
+    MerchantModelAdmin,
+    ReadOnlyAdmin,
+    merchant_admin_site,
+    permission_required,
+)
 from loyalty_platform.core.errors import DomainError
+from loyalty_platform.core.portal_forms import PortalFormMixin
 from loyalty_platform.vouchers.models import Promotion, Voucher, VoucherRedemption
-from loyalty_platform.vouchers.services import vouchers_generate, vouchers_import
+from loyalty_platform.vouchers.services import voucher_void, vouchers_generate, vouchers_import
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 
 
-class PromotionForm(forms.ModelForm):
+class PromotionForm(AttributeValuesForm):
+    attribute_entity = AttributeDefinition.Entity.PROMOTION
+
     class Meta:
         model = Promotion
         fields = [
             "title",
             "description",
-            "attributes",
+            "discount_type",
+            "discount_value",
+            "product_code",
+            "category",
             "valid_from",
             "valid_until",
             "minimum_spend",
@@ -32,26 +44,39 @@ class PromotionForm(forms.ModelForm):
             "uses_per_customer",
         ]
 
-    def clean_attributes(self):
-        return clean_attributes_field(
-            entity=AttributeDefinition.Entity.PROMOTION, values=self.cleaned_data["attributes"]
-        )
 
-
-class GenerateForm(forms.Form):
+class GenerateForm(PortalFormMixin, forms.Form):
     count = forms.IntegerField(min_value=1, max_value=100_000)
-    pool = forms.CharField(max_length=120, required=False)
+    pool = forms.CharField(
+        max_length=120,
+        required=False,
+        help_text='A name for this batch of codes (e.g. "Flyer May 2026"), to tell batches apart in '
+        "the voucher list and the export.",
+    )
 
 
-class ImportForm(forms.Form):
+class ImportForm(PortalFormMixin, forms.Form):
     file = forms.FileField(help_text="CSV with one code per line (the first column is read).")
-    pool = forms.CharField(max_length=120)
+    pool = forms.CharField(
+        max_length=120,
+        help_text="A name for the imported codes (e.g. the partner or the file they came from), to tell "
+        "batches apart in the voucher list and the export.",
+    )
 
 
 @admin.register(Promotion, site=merchant_admin_site)
-class PromotionAdmin(admin.ModelAdmin):
+class PromotionAdmin(AttributeFieldsAdminMixin, MerchantModelAdmin):
     form = PromotionForm
-    list_display = ["title", "valid_from", "valid_until", "uses_per_voucher", "voucher_count", "codes"]
+    list_display = [
+        "title",
+        "discount_type",
+        "discount_value",
+        "valid_from",
+        "valid_until",
+        "uses_per_voucher",
+        "voucher_count",
+        "codes",
+    ]
     search_fields = ["title"]
 
     @admin.display(description="Vouchers")
@@ -89,6 +114,7 @@ class PromotionAdmin(admin.ModelAdmin):
         }
         return render(request, "admin/vouchers/form.html", context)
 
+    @permission_required("vouchers.add_voucher")
     def generate(self, request, promotion_id: int):
         promotion = get_object_or_404(Promotion, pk=promotion_id)
         form = GenerateForm(request.POST or None)
@@ -100,6 +126,7 @@ class PromotionAdmin(admin.ModelAdmin):
             return redirect("merchant_admin:vouchers_promotion_change", promotion.pk)
         return self._form_page(request, promotion, form, f"Generate codes for {promotion}")
 
+    @permission_required("vouchers.add_voucher")
     def import_codes(self, request, promotion_id: int):
         promotion = get_object_or_404(Promotion, pk=promotion_id)
         form = ImportForm(request.POST or None, request.FILES or None)
@@ -127,6 +154,7 @@ class PromotionAdmin(admin.ModelAdmin):
                     return redirect("merchant_admin:vouchers_promotion_change", promotion.pk)
         return self._form_page(request, promotion, form, f"Import codes for {promotion}")
 
+    @permission_required("vouchers.change_voucher")
     def export(self, request, promotion_id: int):
         """Codes for a POS that validates offline."""
         promotion = get_object_or_404(Promotion, pk=promotion_id)
@@ -150,7 +178,7 @@ class PromotionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Voucher, site=merchant_admin_site)
-class VoucherAdmin(admin.ModelAdmin):
+class VoucherAdmin(MerchantModelAdmin):
     list_display = ["code", "promotion", "customer", "status", "uses", "pool", "created_at"]
     list_filter = ["status", "promotion"]
     search_fields = ["code", "customer__email"]
@@ -166,6 +194,7 @@ class VoucherAdmin(admin.ModelAdmin):
     ]
     exclude = ["release_key_hash"]
     actions = ["void"]
+    action_form = ReasonActionForm
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -173,10 +202,11 @@ class VoucherAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.action(description="Void the selected active vouchers")
+    @admin.action(description="Void the selected active vouchers", permissions=["change"])
     def void(self, request, queryset):
-        count = queryset.filter(status=Voucher.Status.ACTIVE).update(status=Voucher.Status.VOID)
-        messages.success(request, f"Voided {count} voucher(s).")
+        audited_action(
+            request, queryset, voucher_void, keyword="voucher", done="Voided %(count)d voucher(s)."
+        )
 
 
 @admin.register(VoucherRedemption, site=merchant_admin_site)

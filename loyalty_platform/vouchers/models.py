@@ -1,19 +1,51 @@
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from loyalty_platform.rewards.discounts import Discount
 
 
-class Promotion(models.Model):
-    title = models.CharField(max_length=120)
-    description = models.TextField(blank=True)
+class Promotion(Discount):
+    title = models.CharField(
+        max_length=120,
+        help_text=_(
+            'The offer as tills show it when they check a voucher, e.g. "A free cookie with any coffee".'
+        ),
+    )
+    description = models.TextField(
+        blank=True, help_text=_('More detail the tills show, e.g. "On the whole basket".')
+    )
     # Values of the custom attributes defined for promotions (discount rules for the POS).
-    attributes = models.JSONField(default=dict, blank=True)
-    valid_from = models.DateTimeField(null=True, blank=True)
-    valid_until = models.DateTimeField(null=True, blank=True)
-    minimum_spend = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    attributes = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=_(
+            "Values of the promotion attributes (see Attributes) that the POS API returns with each "
+            'voucher, e.g. {"mypos_discount_type": "percentage"}.'
+        ),
+    )
+    valid_from = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=_("Tills refuse the promotion's vouchers before this moment; empty: valid at once."),
+    )
+    valid_until = models.DateTimeField(
+        null=True, blank=True, help_text=_("Tills refuse its vouchers from this moment on; empty: no end.")
+    )
+    minimum_spend = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_(
+            "Smallest basket, in the currency, a voucher may be used on, e.g. 15.00; the till must then "
+            "send the basket's amount. Empty: no minimum."
+        ),
+    )
     uses_per_voucher = models.PositiveIntegerField(default=1, help_text="How often one voucher can be used.")
     uses_per_customer = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: no limit.")
     created_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
+    class Meta(Discount.Meta):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:

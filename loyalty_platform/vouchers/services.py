@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
+from loyalty_platform.audit.services import audit_record
 from loyalty_platform.core import errors
 from loyalty_platform.core.errors import DomainError
 from loyalty_platform.customers.blocks import refuse_blocked_customer
@@ -287,3 +288,24 @@ def voucher_reverse(*, code: object) -> Voucher:
         voucher.status = Voucher.Status.ACTIVE
         voucher.save(update_fields=["uses", "status"])
     return voucher
+
+
+def voucher_void(*, voucher: Voucher, actor, reason: str) -> Voucher:
+    """Withdraw an active voucher for good (staff), with its audit record."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise errors.REASON_REQUIRED()
+    with transaction.atomic():
+        locked = Voucher.objects.select_for_update().get(pk=voucher.pk)
+        if locked.status != Voucher.Status.ACTIVE:
+            raise errors.VOUCHER_NOT_ACTIVE()
+        locked.status = Voucher.Status.VOID
+        locked.save(update_fields=["status"])
+        audit_record(
+            actor=actor,
+            action="vouchers.void",
+            target=locked,
+            details={"reason": reason[:255], "changes": {"status": [Voucher.Status.ACTIVE.value, "void"]}},
+        )
+    voucher.status = locked.status
+    return locked

@@ -80,7 +80,9 @@ def test_block_action(organization, client_a):
 
         card = giftcard_batch_generate(name="x", count=1, currency="EUR").giftcards.get()
 
-    client_a.post("/admin/stored_value/giftcard/", {"action": "block", "_selected_action": [card.pk]})
+    client_a.post(
+        "/admin/stored_value/giftcard/", {"action": "block", "_selected_action": [card.pk], "reason": "Lost"}
+    )
 
     with tenant_context(organization):
         assert Giftcard.objects.get(pk=card.pk).status == "blocked"

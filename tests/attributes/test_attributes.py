@@ -113,34 +113,85 @@ def test_rewards_carry_their_attributes_in_the_api(organization, programs, pos, 
     assert catalog[0]["attributes"] == {"mypos_discount_type": "free_item", "mypos_product_code": ["SKU2"]}
 
 
-def test_admin_refuses_invalid_reward_attributes(organization, client_a, definitions):
-    staff_login(client_a, organization)
-    form = {
-        "name": "Cake",
-        "description": "",
-        "required_credits": 50,
-        "is_active": "on",
-        "attributes": '{"mypos_discount_type": "half_off"}',
-    }
+def reward_form(**changes) -> dict:
+    return {"name": "Cake", "description": "", "required_credits": 50, "is_active": "on", **changes}
 
-    refused = client_a.post("/admin/rewards/reward/add/", form)
-    accepted = client_a.post(
-        "/admin/rewards/reward/add/", {**form, "attributes": '{"mypos_discount_type": "free_item"}'}
+
+def test_the_reward_form_has_one_typed_field_per_attribute(organization, client_a, definitions):
+    staff_login(client_a, organization)
+
+    page = client_a.get("/admin/rewards/reward/add/").content.decode()
+
+    assert '<select name="attribute_mypos_discount_type"' in page
+    assert 'type="number" name="attribute_mypos_discount_value"' in page
+    assert page.count('type="checkbox" name="attribute_mypos_product_code"') == 3
+    assert 'type="text" name="attribute_mypos_category"' in page
+    assert '<select name="attribute_mypos_stackable"' in page
+    assert 'name="attributes"' not in page  # no JSON box
+
+
+def test_the_reward_form_shows_every_attribute_error_at_once(organization, client_a, definitions):
+    staff_login(client_a, organization)
+
+    refused = client_a.post(
+        "/admin/rewards/reward/add/",
+        reward_form(
+            attribute_mypos_discount_type="half_off",
+            attribute_mypos_discount_value="ten",
+            attribute_mypos_product_code=["SKU9"],
+            attribute_mypos_stackable="maybe",
+        ),
     )
 
-    assert refused.status_code == 200 and "attribute invalid: mypos_discount_type" in refused.content.decode()
+    errors = refused.context_data["adminform"].form.errors
+    assert sorted(errors) == [
+        "attribute_mypos_discount_type",
+        "attribute_mypos_discount_value",
+        "attribute_mypos_product_code",
+        "attribute_mypos_stackable",
+    ]
+    with tenant_context(organization):
+        assert not Reward.objects.exists()
+
+
+def test_the_reward_form_saves_typed_attribute_values_and_shows_them_again(
+    organization, client_a, definitions
+):
+    staff_login(client_a, organization)
+
+    accepted = client_a.post(
+        "/admin/rewards/reward/add/",
+        reward_form(
+            attribute_mypos_discount_type="free_item",
+            attribute_mypos_discount_value="2.50",
+            attribute_mypos_product_code=["SKU2", "SKU3"],
+            attribute_mypos_category="cakes",
+            attribute_mypos_stackable="false",
+            discount_type="free_item",
+            product_code="SKU2",
+        ),
+    )
+
     assert accepted.status_code == 302
     with tenant_context(organization):
-        assert list(Reward.objects.values_list("attributes", flat=True)) == [
-            {"mypos_discount_type": "free_item"}
-        ]
+        reward = Reward.objects.get()
+    assert reward.attributes == {
+        "mypos_discount_type": "free_item",
+        "mypos_discount_value": 2.5,
+        "mypos_product_code": ["SKU2", "SKU3"],
+        "mypos_category": "cakes",
+        "mypos_stackable": False,
+    }
+    page = client_a.get(f"/admin/rewards/reward/{reward.pk}/change/").content.decode()
+    assert '<option value="free_item" selected>' in page and 'value="cakes"' in page
+    assert '<option value="false" selected>' in page
 
 
 def test_admin_requires_choices_for_choice_attributes(organization, client_a):
     staff_login(client_a, organization)
     response = client_a.post(
         "/admin/attributes/attributedefinition/add/",
-        {"entity": "reward", "name": "mypos_kind", "label": "Kind", "kind": "choice", "choices": "[]"},
+        {"entity": "reward", "name": "mypos_kind", "label": "Kind", "kind": "choice", "choices": ""},
     )
     assert response.status_code == 200 and "Give the choices" in response.content.decode()
     with tenant_context(organization):

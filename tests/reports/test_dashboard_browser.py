@@ -25,7 +25,7 @@ def browser_and_server(django_db_setup, django_db_blocker):
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
     with (
         django_db_blocker.unblock(),
-        live_server(DJANGO_SETTINGS_MODULE="tests.reports.browser_settings") as server,
+        live_server() as server,
         sync_playwright() as playwright,
     ):
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -57,7 +57,7 @@ def test_the_chart_draws_from_the_pages_figures_under_the_policy(browser_and_ser
 
     staff_login(page, server.url("test-a.localhost", "/admin/login/"), email, "browser-password-1")
     page.wait_for_url(server.url("test-a.localhost", "/admin/"))
-    page.goto(server.url("test-a.localhost", "/admin/dashboard/?period=7"))
+    page.goto(server.url("test-a.localhost", "/admin/?period=7"))
 
     expect(page.get_by_role("heading", name="Points issued and redeemed per day")).to_be_visible()
     page.wait_for_function("window.Chart && Chart.getChart(document.getElementById('dashboard-chart'))")

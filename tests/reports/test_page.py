@@ -12,12 +12,7 @@ from loyalty_platform.reports.services import rollups_rebuild
 from tests.factories import StaffUserFactory
 from tests.reports.history import seed_history
 
-URL = "/admin/dashboard/"
-
-
-@pytest.fixture(autouse=True)
-def _dashboard_urls(settings):
-    settings.ROOT_URLCONF = "tests.reports.urls"
+URL = "/admin/"
 
 
 def superuser_login(client, organization, email="owner@example.com"):

@@ -1,0 +1,25 @@
+"""What the audit log's action codes mean, for people reading the log or a timeline. An
+action without a label here shows its code."""
+
+from django.utils.translation import gettext_lazy as _
+
+ACTION_LABELS = {
+    "customers.block": _("Blocked a customer"),
+    "customers.unblock": _("Unblocked a customer"),
+    "customers.update": _("Edited a customer"),
+    "customers.import": _("Imported customers"),
+    "customers.export": _("Exported the customer list"),
+    "customers.data_export": _("Downloaded a customer's data"),
+    "customers.erase": _("Erased a customer's data"),
+    "cards.block": _("Blocked a card"),
+    "cards.unblock": _("Unblocked a card"),
+    "giftcards.block": _("Blocked a giftcard"),
+    "giftcards.unblock": _("Unblocked a giftcard"),
+    "vouchers.void": _("Voided a voucher"),
+    "programs.adjust": _("Adjusted points or stamps"),
+    "stored_value.adjust": _("Adjusted a money balance"),
+}
+
+
+def action_label(action: str) -> str:
+    return str(ACTION_LABELS.get(action, action))
