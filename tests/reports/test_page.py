@@ -3,12 +3,15 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django_tenants.utils import tenant_context
 
+from loyalty_platform.accounts.roles import CASHIER
 from loyalty_platform.reports.forms import PeriodForm
 from loyalty_platform.reports.periods import local_today
 from loyalty_platform.reports.selectors import dashboard_figures
 from loyalty_platform.reports.services import rollups_rebuild
+from loyalty_platform.reports.views import dashboard_view
 from tests.factories import StaffUserFactory
 from tests.reports.history import seed_history
 
@@ -110,12 +113,19 @@ def test_bad_dates_show_the_error_and_the_default_period(organization, client_a)
     assert b'class="errornote"' in response.content
 
 
-def test_staff_without_the_dashboard_permission_get_403(organization, client_a):
+def test_staff_without_the_dashboard_permission_never_see_its_figures(organization, client_a, rf):
     with tenant_context(organization):
-        StaffUserFactory(email="cashier@example.com", is_superuser=False)
+        staff = StaffUserFactory(email="cashier@example.com", role=CASHIER)
     assert client_a.login(email="cashier@example.com", password="correct horse battery")
 
-    assert client_a.get(URL).status_code == 403
+    # The landing page is the till for a cashier...
+    response = client_a.get(URL)
+    assert (response.status_code, response["Location"]) == (302, "/admin/till/")
+    # ...and the view itself refuses them, whoever calls it.
+    request = rf.get(URL)
+    request.user = staff
+    with tenant_context(organization), pytest.raises(PermissionDenied):
+        dashboard_view(request)
 
 
 def test_signed_out_visitors_are_sent_to_the_sign_in(client_a):
