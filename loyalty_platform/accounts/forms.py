@@ -1,11 +1,13 @@
 from django import forms
+from django.contrib.auth.forms import SetPasswordForm
 from django.utils.translation import gettext_lazy as _
 
 from loyalty_platform.accounts.models import User
 from loyalty_platform.accounts.roles import ROLE_CHOICES
+from loyalty_platform.core.portal_forms import PortalFormMixin
 
 
-class InviteForm(forms.Form):
+class InviteForm(PortalFormMixin, forms.Form):
     email = forms.EmailField(label=_("Email"), help_text=_("The invitation link is sent to this address."))
     role = forms.ChoiceField(
         label=_("Role"),
@@ -26,11 +28,11 @@ class InviteForm(forms.Form):
         return email
 
 
-class RoleForm(forms.Form):
+class RoleForm(PortalFormMixin, forms.Form):
     role = forms.ChoiceField(label=_("Role"), choices=ROLE_CHOICES)
 
 
-class CodeForm(forms.Form):
+class CodeForm(PortalFormMixin, forms.Form):
     code = forms.CharField(
         label=_("Code from your authenticator app"),
         min_length=6,
@@ -48,9 +50,13 @@ class CodeForm(forms.Form):
         return code
 
 
-class TwoFactorPolicyForm(forms.Form):
+class TwoFactorPolicyForm(PortalFormMixin, forms.Form):
     staff_two_factor_required = forms.BooleanField(
         label=_("Owners must use two-factor sign-in"),
         required=False,
         help_text=_("An owner without an authenticator app is asked to set one up at the next sign-in."),
     )
+
+
+class PortalSetPasswordForm(PortalFormMixin, SetPasswordForm):
+    """Choosing the password of an accepted invitation."""

@@ -8,7 +8,6 @@ import django_otp
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
-from django.contrib.auth.forms import SetPasswordForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -19,7 +18,7 @@ from django.views.decorators.cache import never_cache
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from loyalty_platform.accounts import two_factor
-from loyalty_platform.accounts.forms import CodeForm
+from loyalty_platform.accounts.forms import CodeForm, PortalSetPasswordForm
 from loyalty_platform.accounts.services import (
     StaffError,
     invitation_accept,
@@ -86,7 +85,7 @@ def accept_invite(request: HttpRequest, token: str) -> HttpResponse:
     if invitation is None:
         context = _context(request, title=_("Invitation not valid"))
         return render(request, "accounts/invite_invalid.html", context, status=404)
-    form = SetPasswordForm(invitation.user, request.POST or None)
+    form = PortalSetPasswordForm(invitation.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             user = invitation_accept(token=token, password=form.cleaned_data["new_password1"])

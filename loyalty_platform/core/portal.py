@@ -157,6 +157,10 @@ def merchant_site_icon(request: HttpRequest) -> str | None:
     return logo_url()
 
 
+def portal_stylesheet(request: HttpRequest) -> str:
+    return static("css/portal.css")
+
+
 def favicons(request: HttpRequest) -> list[dict]:
     return [{"rel": "icon", "type": "image/svg+xml", "href": static("img/favicon.svg")}]
 

@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -89,6 +90,8 @@ class ProgramAdmin(MerchantModelAdmin):
         return kind if kind in Kind.values else None
 
     def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
         if self._kind(request, None) is None:
             context = {
                 **self.admin_site.each_context(request),

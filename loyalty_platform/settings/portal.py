@@ -25,6 +25,7 @@ _COMMON = {
     "SHOW_VIEW_ON_SITE": False,
     "COLORS": {"primary": _PRIMARY},
     "SCRIPTS": [],
+    "STYLES": ["loyalty_platform.core.portal.portal_stylesheet"],
 }
 
 UNFOLD = {

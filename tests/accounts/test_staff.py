@@ -63,7 +63,9 @@ def test_an_owner_invites_and_the_link_sets_the_password_and_signs_in(
     response = invited.post(path, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
 
     assert (response.status_code, response["Location"]) == (302, "/admin/")
-    assert invited.get("/admin/").status_code == 200
+    # A cashier lands on the till.
+    assert invited.get("/admin/")["Location"] == "/admin/till/"
+    assert invited.get("/admin/till/").status_code == 200
     with tenant_context(organization):
         user.refresh_from_db()
         assert user.check_password(NEW_PASSWORD)
@@ -168,8 +170,9 @@ def test_a_cashier_gets_403_on_the_organization_settings_and_sees_no_such_links(
     client = signed_in(organization, role="cashier", email="cashier@example.com")
 
     assert client.get(f"/admin/tenants/organization/{organization.pk}/change/").status_code == 403
-    index = client.get("/admin/")
-    assert index.status_code == 200
+    # The sidebar on their landing page, the till.
+    index = client.get("/admin/", follow=True)
+    assert index.redirect_chain == [("/admin/till/", 302)]
     page = index.content.decode()
     assert "/admin/customers/customer/" in page
     for hidden in ("/admin/tenants/apikey/", "/admin/accounts/user/", "/admin/tenants/organization/"):

@@ -153,7 +153,7 @@ def test_owners_are_sent_to_enrolment_when_the_organization_requires_it(organiza
     assert index.redirect_chain[-1] == (f"{ENROL}?next={quote('/admin/', safe='')}", 302)
     assert "requires owners" in index.content.decode()
     assert owner.get("/admin/tenants/apikey/").status_code == 302
-    assert cashier.get("/admin/").status_code == 200
+    assert cashier.get("/admin/till/").status_code == 200
     with tenant_context(organization):
         pending = TOTPDevice.objects.get(user__email="owner@example.com")
     assert owner.post(ENROL, {"code": code_of(pending)}).status_code == 302
@@ -196,4 +196,4 @@ def test_an_owner_resets_a_lost_authenticator(organization):
     with tenant_context(organization):
         assert not TOTPDevice.objects.filter(user_id=device.user_id).exists()
         assert AuditLogEntry.objects.filter(action="staff.two_factor_remove").count() == 1
-    assert password_sign_in(organization, "cashier@example.com").get("/admin/").status_code == 200
+    assert password_sign_in(organization, "cashier@example.com").get("/admin/till/").status_code == 200

@@ -24,6 +24,7 @@ def cashier_create(organization, email: str, *, may_use_till: bool = True) -> Us
     """A staff member who is not a superuser, holding only the till's permission."""
     with tenant_context(organization):
         user = StaffUserFactory(email=email, is_superuser=False)
+        user.groups.clear()  # no role: only what this test gives
         if may_use_till:
             user.user_permissions.add(till_permission())
         return user
