@@ -3,12 +3,14 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django_tenants.utils import tenant_context
 
 from loyalty_platform.reports.forms import PeriodForm
 from loyalty_platform.reports.periods import local_today
 from loyalty_platform.reports.selectors import dashboard_figures
 from loyalty_platform.reports.services import rollups_rebuild
+from loyalty_platform.reports.views import dashboard_view
 from tests.factories import StaffUserFactory
 from tests.reports.history import seed_history
 
@@ -132,3 +134,13 @@ def test_signed_out_visitors_are_sent_to_the_sign_in(client_a):
 
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
+
+
+def test_the_dashboard_view_refuses_staff_without_its_permission(organization, rf):
+    with tenant_context(organization):
+        cashier = StaffUserFactory(email="cashier@example.com", role="cashier")
+        request = rf.get(URL)
+        request.user = cashier
+
+        with pytest.raises(PermissionDenied):
+            dashboard_view(request)
