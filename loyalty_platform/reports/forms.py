@@ -21,6 +21,7 @@ class PeriodForm(forms.Form):
         choices=[(str(days), _("Last %(days)d days") % {"days": days}) for days in PERIOD_DAYS]
         + [("custom", _("Custom"))],
         required=False,
+        initial=str(DEFAULT_PERIOD_DAYS),
     )
     start = forms.DateField(
         label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
