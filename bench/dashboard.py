@@ -100,7 +100,8 @@ def seed(cursor, *, customers: int, entries: int) -> None:
         "FROM programs_ledgerentry GROUP BY card_id) s WHERE s.card_id = c.id",
         # Rewards: one in ten point redeems bought a reward; one reception in twenty reversed.
         "INSERT INTO rewards_reward (name, description, required_credits, image, is_active, attributes, "
-        "allow_pre_redeem, created_at) SELECT 'Reward ' || n, '', 10 * n, '', true, '{}', false, now() "
+        "allow_pre_redeem, discount_type, product_code, category, created_at) "
+        "SELECT 'Reward ' || n, '', 10 * n, '', true, '{}', false, '', '', '', now() "
         "FROM generate_series(1, 12) n",
         "INSERT INTO rewards_rewardreception (id, reward_id, customer_id, points, status, external_id, "
         "api_key_lookup_id, ledger_entry_id, created_at, reversed_at) "
@@ -110,8 +111,8 @@ def seed(cursor, *, customers: int, entries: int) -> None:
         "CASE WHEN l.id % 20 = 0 THEN l.created_at + interval '2 hours' END "
         "FROM programs_ledgerentry l JOIN programs_card c ON c.id = l.card_id "
         "WHERE l.cause = 'redeem' AND l.id % 10 = 0",
-        "INSERT INTO vouchers_promotion (title, description, attributes, uses_per_voucher, created_at) "
-        "VALUES ('Spring', '', '{}', 1000000, now())",
+        "INSERT INTO vouchers_promotion (title, description, attributes, uses_per_voucher, discount_type, "
+        "product_code, category, created_at) VALUES ('Spring', '', '{}', 1000000, '', '', '', now())",
         "INSERT INTO vouchers_voucher (promotion_id, code, status, uses, pool, release_key_hash, created_at) "
         "SELECT (SELECT id FROM vouchers_promotion), 'BENCH' || n, 'active', 0, '', '', now() "
         "FROM generate_series(1, 100) n",
