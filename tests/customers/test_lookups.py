@@ -1,5 +1,7 @@
 """Look-ups of a customer by email use the unique index on lower(email)."""
 
+import re
+
 import pytest
 from django.db import connection
 
@@ -17,7 +19,11 @@ def test_an_email_look_up_finds_any_case_through_the_index(organization, in_orga
         if sql.startswith("SELECT") and "customers_customer" in sql:
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL enable_seqscan = off")
-                cursor.execute(f"EXPLAIN {sql}", params)
+                # Without its ORDER BY pk LIMIT 1: on a table this small the planner may walk the
+                # primary key for the order instead; what matters is that the filter can use
+                # the index.
+                filtered = re.sub(r" ORDER BY .*$", "", sql)
+                cursor.execute(f"EXPLAIN {filtered}", params)
                 captured.append(" ".join(row[0] for row in cursor.fetchall()))
         return execute(sql, params, many, context)
 
