@@ -1,7 +1,9 @@
 """What an owner does in the portal, in Chromium against the running server: reads the
 dashboard (its figures are the ledgers'), imports customers from a CSV with good and bad rows,
-and blocks a customer, after which the POS API refuses earn, redeem and coupon redeem."""
+blocks a customer, after which the POS API refuses earn, redeem and coupon redeem, and invites
+a cashier, who gets the till and 403 for settings and exports."""
 
+import hashlib
 import uuid
 
 import pytest
@@ -10,6 +12,7 @@ from django.db.models import Sum
 from django_tenants.utils import tenant_context
 from playwright.sync_api import expect
 
+from loyalty_platform.accounts.models import StaffInvitation
 from loyalty_platform.accounts.services import staff_user_create
 from loyalty_platform.coupons.models import Coupon
 from loyalty_platform.customers.models import Customer
@@ -154,3 +157,50 @@ def test_a_customer_blocked_in_the_portal_is_refused_at_the_pos(page, server, sh
         assert customer.status == Customer.Status.BLOCKED
         assert LedgerEntry.objects.filter(card__customer=customer).count() == entries_before
         assert not Coupon.objects.filter(customer=customer, redeemed_at__isnull=False).exists()
+
+
+def test_an_invited_cashier_gets_the_till_and_403_for_settings_and_exports(
+    chromium, page, server, shop_owner
+):
+    organization, _key = shop_owner
+    host = signed_in(page, server, organization)
+    email = f"cashier-{uuid.uuid4().hex[:6]}@flows.example"
+
+    page.goto(server.url(host, "/admin/accounts/user/"))
+    page.get_by_role("link", name="Invite staff").click()
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Role").select_option("cashier")
+    page.get_by_role("button", name="Send invitation").click()
+    expect(page.get_by_text(email).first).to_be_visible()
+
+    # The link went out by email from the server's process; the test stands in for the inbox
+    # by giving the invitation a token it knows (only its hash is stored).
+    with tenant_context(organization):
+        invitation = StaffInvitation.objects.get(user__email=email, accepted_at__isnull=True)
+        invitation.token_hash = hashlib.sha256(b"token-from-the-email").hexdigest()
+        invitation.save(update_fields=["token_hash"])
+
+    cashier = chromium.new_context().new_page()
+    opened = cashier.goto(server.url(host, "/admin/accept-invite/token-from-the-email/"))
+    assert opened.status == 200, cashier.locator("body").inner_text()[:300]
+    cashier.locator("input[name=new_password1]").fill("cashier-password-1")
+    cashier.locator("input[name=new_password2]").fill("cashier-password-1")
+    cashier.get_by_role("button", name="Set password and sign in").click()
+
+    cashier.wait_for_url(server.url(host, "/admin/till/"))
+    sidebar = cashier.locator("nav").first
+    for hidden in ("Organization", "API keys", "Staff", "Audit log"):
+        expect(sidebar.get_by_role("link", name=hidden)).to_have_count(0)
+    forbidden = [
+        "/admin/tenants/organization/",
+        "/admin/tenants/apikey/",
+        "/admin/accounts/user/",
+        "/admin/customers/customer/export.csv",
+        "/admin/customers/customer/import/",
+        "/admin/audit/auditlogentry/",
+        "/admin/programs/program/add/",
+    ]
+    assert {path: cashier.goto(server.url(host, path)).status for path in forbidden} == dict.fromkeys(
+        forbidden, 403
+    )
+    cashier.context.close()
