@@ -21,6 +21,7 @@ from loyalty_platform.accounts import roles
 from loyalty_platform.accounts.models import StaffInvitation, User
 from loyalty_platform.audit.services import audit_record
 from loyalty_platform.core.text import header_safe
+from loyalty_platform.till.services import till_keys_revoke
 from tenants.models import Organization
 from tenants.platform import base_url
 from tenants.services import organization_primary_hostname
@@ -203,6 +204,8 @@ def staff_role_set(*, user: User, role: str, actor: User) -> User:
     audit_record(
         actor=actor, action="staff.role_change", target=user, details={"before": before, "after": role}
     )
+    # A till key is issued for the role of its day: the next till opened gets one for the new.
+    till_keys_revoke(organization=connection.tenant, user=user, reason="role_change")
     return user
 
 
@@ -217,6 +220,7 @@ def staff_deactivate(*, user: User, actor: User) -> User:
     user.is_active = False
     user.save(update_fields=["is_active"])
     audit_record(actor=actor, action="staff.deactivate", target=user, details=_role_snapshot(user))
+    till_keys_revoke(organization=connection.tenant, user=user, reason="deactivated")
     return user
 
 

@@ -79,10 +79,13 @@ def date_range(params) -> tuple[datetime | None, datetime | None]:
         if not raw:
             bounds.append(None)
             continue
-        day = parse_date(raw[:10]) if len(raw) <= 10 else None
-        if day is None:
-            raise ValueError(name)
-        bounds.append(timezone.make_aware(datetime.combine(day + timedelta(days=shift), time.min)))
+        try:
+            day = parse_date(raw[:10]) if len(raw) <= 10 else None
+            if day is None:
+                raise ValueError(name)
+            bounds.append(timezone.make_aware(datetime.combine(day + timedelta(days=shift), time.min)))
+        except (ValueError, OverflowError) as error:  # not a date, or the last day there is
+            raise ValueError(name) from error
     return bounds[0], bounds[1]
 
 

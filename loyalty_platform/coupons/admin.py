@@ -19,7 +19,7 @@ class CouponAdmin(MerchantModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.action(description="Void the selected active coupons")
+    @admin.action(description="Void the selected active coupons", permissions=["change"])
     def void(self, request, queryset):
-        voided = sum(1 for coupon in queryset if coupon_void(coupon_id=coupon.pk))
+        voided = sum(1 for coupon in queryset if coupon_void(coupon_id=coupon.pk, actor=request.user))
         messages.success(request, f"Voided {voided} coupon(s).")

@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from loyalty_platform.audit.services import audit_record
 from loyalty_platform.core import errors
 from loyalty_platform.coupons.models import Coupon
 from loyalty_platform.customers.blocks import refuse_blocked_customer
@@ -81,8 +82,16 @@ def coupon_redeem(
         return coupon
 
 
-def coupon_void(*, coupon_id) -> bool:
-    """Withdraw an active coupon; returns False when it was no longer active."""
-    return bool(
+@transaction.atomic
+def coupon_void(*, coupon_id, actor=None) -> bool:
+    """Withdraw an active coupon; returns False when it was no longer active. A staff
+    member's void is in the audit log."""
+    voided = bool(
         Coupon.objects.filter(pk=coupon_id, status=Coupon.Status.ACTIVE).update(status=Coupon.Status.VOID)
     )
+    if voided and actor is not None:
+        coupon = Coupon.objects.get(pk=coupon_id)
+        audit_record(
+            actor=actor, action="coupon_void", target=coupon, details={"customer": coupon.customer_id}
+        )
+    return voided

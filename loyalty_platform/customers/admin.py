@@ -298,7 +298,10 @@ class CustomerAdmin(MerchantModelAdmin):
         customer = get_object_or_404(Customer, pk=customer_id)
         before = None
         if request.GET.get("before"):
-            before = parse_datetime(request.GET["before"][:40])
+            try:
+                before = parse_datetime(request.GET["before"][:40])
+            except ValueError:  # well formed but no such moment, e.g. month 13
+                before = None
             if before is None or timezone.is_naive(before):
                 return JsonResponse({"error": "before_invalid"}, status=400)
         items, more = customer_timeline_page(customer, limit=TIMELINE_LIMIT, before=before)

@@ -400,6 +400,7 @@ def customer_erase(*, customer: Customer, actor: User | None = None, reason: str
             recipient_email="", recipient_name=""
         )
         locked.login_links.all().delete()
+        locked.refresh_from_db()  # the audit row names the erased customer, not their email
         audit_record(
             actor=actor,
             action="customers.erase",

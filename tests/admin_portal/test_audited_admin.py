@@ -4,8 +4,10 @@ with who, what and the fields' old and new values; a refused form records nothin
 from django_tenants.utils import tenant_context
 
 from loyalty_platform.audit.models import AuditLogEntry
+from loyalty_platform.coupons.models import Coupon
 from loyalty_platform.shops.models import Shop
 from tests.factories import StaffUserFactory
+from tests.pos_fixtures import create_customer
 
 
 def signed_in(client, organization):
@@ -82,3 +84,27 @@ def test_a_refused_form_changes_and_records_nothing(organization, client_a):
         shop.refresh_from_db()
     assert (shop.name, shop.address) == ("Corner", "")
     assert audit_of(organization) == []
+
+
+def test_voiding_coupons_needs_the_change_permission_and_is_audited(
+    organization, programs, client_a, client_b
+):
+    customer = create_customer(organization)
+    with tenant_context(organization):
+        coupon = Coupon.objects.create(customer=customer, program=programs["stamp"], name="Free coffee")
+        owner = StaffUserFactory(email="owner@example.com")
+        StaffUserFactory(email="cashier@example.com", role="cashier")
+    void = {"action": "void", "_selected_action": [coupon.pk]}
+
+    assert client_a.login(email="cashier@example.com", password="correct horse battery")
+    client_a.post("/admin/coupons/coupon/", void)
+    with tenant_context(organization):
+        assert Coupon.objects.get(pk=coupon.pk).status == Coupon.Status.ACTIVE
+    assert audit_of(organization) == []
+
+    assert client_a.login(email="owner@example.com", password="correct horse battery")
+    client_a.post("/admin/coupons/coupon/", void)
+
+    with tenant_context(organization):
+        assert Coupon.objects.get(pk=coupon.pk).status == Coupon.Status.VOID
+    assert [(actor, action) for actor, action, *_ in audit_of(organization)] == [(owner.pk, "coupon_void")]

@@ -423,7 +423,7 @@ def test_the_timeline_page_shows_older_events_and_refuses_a_bad_cursor(client_a,
         "consent",
     ]
     assert client_a.get(url, {"before": "2000-01-01T00:00:00+00:00"}).context["timeline"] == []
-    for bad in ("yesterday", "2026-01-01T00:00:00"):  # not a time; no time zone
+    for bad in ("yesterday", "2026-01-01T00:00:00", "2026-13-01T00:00:00+00:00"):  # not a time; no zone
         response = client_a.get(url, {"before": bad})
         assert (response.status_code, response.json()) == (400, {"error": "before_invalid"})
 

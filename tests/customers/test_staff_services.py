@@ -232,6 +232,8 @@ def test_erase_anonymizes_keeps_the_books_and_is_audited_once(organization, prog
             },
         )
     ]
+    # The audit row names the customer without the email they asked to have erased.
+    assert "ann@example.com" not in AuditLogEntry.objects.get(action="customers.erase").target_repr.lower()
     before = audit_rows()
     refused("customer_erased", lambda: customer_erase(customer=customer, actor=actor))
     assert audit_rows() == before
