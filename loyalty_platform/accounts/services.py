@@ -219,6 +219,8 @@ def staff_deactivate(*, user: User, actor: User) -> User:
         _refuse_last_owner(user)
     user.is_active = False
     user.save(update_fields=["is_active"])
+    # An invitation still open would work again after a reactivation: it ends here.
+    StaffInvitation.objects.filter(user=user, accepted_at__isnull=True).update(expires_at=timezone.now())
     audit_record(actor=actor, action="staff.deactivate", target=user, details=_role_snapshot(user))
     till_keys_revoke(organization=connection.tenant, user=user, reason="deactivated")
     return user

@@ -42,6 +42,7 @@ ROW_ERRORS = {
     "consent_marketing_invalid": _("consent_marketing is yes or no."),
     "duplicate_email_in_file": _("The same email is on an earlier line of the file."),
     "wrong_column_count": _("The line has more or fewer cells than the header."),
+    "customer_erased": _("This customer's data was erased at their request; nothing is written back."),
 }
 
 
@@ -180,6 +181,10 @@ def _classify(rows: list[dict]) -> tuple[ImportReport, dict[str, Customer]]:
         customer = existing.get(row.email)
         if customer is None:
             report.to_create.append(row)
+            continue
+        if customer.status == Customer.Status.DELETED:
+            row.error = "customer_erased"
+            report.errors.append(row)
             continue
         row.changes = _changes(customer, row)
         (report.to_update if row.changes else report.unchanged).append(row)

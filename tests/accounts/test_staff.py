@@ -10,7 +10,13 @@ from django_tenants.utils import tenant_context
 
 from loyalty_platform.accounts.models import StaffInvitation, User
 from loyalty_platform.accounts.roles import role_of
-from loyalty_platform.accounts.services import StaffError, staff_deactivate, staff_role_set, staff_user_create
+from loyalty_platform.accounts.services import (
+    StaffError,
+    staff_deactivate,
+    staff_reactivate,
+    staff_role_set,
+    staff_user_create,
+)
 from loyalty_platform.audit.models import AuditLogEntry
 from tests.conftest import HostClient
 from tests.factories import StaffUserFactory
@@ -287,3 +293,16 @@ def test_before_accepting_nobody_signs_in_and_deactivation_kills_the_link(
         invited.refresh_from_db()
         assert (invited.is_active, invited.has_usable_password()) == (False, False)
         assert StaffInvitation.objects.get().accepted_at is None
+
+
+def test_a_deactivated_invitee_stays_out_after_a_reactivation(
+    organization, owner_client, mailoutbox, django_capture_on_commit_callbacks
+):
+    path = invite(owner_client, mailoutbox, django_capture_on_commit_callbacks)
+    with tenant_context(organization):
+        invitee = User.objects.get(email="new@example.com")
+        owner = User.objects.get(email="owner@example.com")
+        staff_deactivate(user=invitee, actor=owner)
+        staff_reactivate(user=invitee, actor=owner)
+
+    assert HostClient(organization).get(path).status_code == 404

@@ -15,6 +15,7 @@ from loyalty_platform.customers.csv_files import (
     parse_customers_csv,
 )
 from loyalty_platform.customers.models import Customer
+from loyalty_platform.customers.services import customer_erase
 from tests.pos_fixtures import create_customer
 
 GOOD_AND_BAD = (
@@ -175,3 +176,19 @@ def test_the_export_comes_back_in_as_unchanged_rows_and_quotes_formulas(organiza
     report = customers_import(parse_customers_csv("".join(lines).encode()), actor=actor, apply=False)
     assert report.counts() == {"created": 0, "updated": 0, "unchanged": 2, "errors": 0}
     assert AuditLogEntry.objects.values_list("action", "details").get() == ("customers.export", {"count": 2})
+
+
+def test_a_row_for_an_erased_customer_writes_nothing_back(organization, programs, actor):
+    customer = create_customer(organization, email="gone@example.com")
+    customer_erase(customer=customer, actor=actor, reason="asked")
+    customer.refresh_from_db()
+
+    report = customers_import(
+        parse_customers_csv(f"email,name,phone\n{customer.email},Back Again,+31612345678\n".encode()),
+        actor=actor,
+        apply=True,
+    )
+
+    assert [(row.email, row.error) for row in report.errors] == [(customer.email, "customer_erased")]
+    customer.refresh_from_db()
+    assert (customer.name, customer.phone) == ("", "")
