@@ -11,6 +11,7 @@ from django.utils.html import format_html
 from unfold.admin import TabularInline
 
 from loyalty_platform.audit.admin_actions import ReasonActionForm, audited_action
+from loyalty_platform.audit.services import audit_record
 from loyalty_platform.core.admin_sites import (
     MerchantModelAdmin,
     ReadOnlyAdmin,
@@ -136,6 +137,7 @@ class GiftcardBatchAdmin(MerchantModelAdmin):
     @permission_required("stored_value.change_giftcardbatch")
     def export_csv(self, request, batch_id: int):
         batch = get_object_or_404(GiftcardBatch, pk=batch_id)
+        audit_record(actor=request.user, action="giftcard_batch_export", target=batch, details={"as": "csv"})
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="giftcards-batch-{batch.pk}.csv"'
         writer = csv.writer(response)
@@ -155,6 +157,9 @@ class GiftcardBatchAdmin(MerchantModelAdmin):
     @permission_required("stored_value.change_giftcardbatch")
     def sheet(self, request, batch_id: int):
         batch = get_object_or_404(GiftcardBatch, pk=batch_id)
+        audit_record(
+            actor=request.user, action="giftcard_batch_export", target=batch, details={"as": "sheet"}
+        )
         cards = [(card, qr_svg(card.code)) for card in batch.giftcards.order_by("pk")]
         return render(
             request,

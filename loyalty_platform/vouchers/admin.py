@@ -11,6 +11,7 @@ from django.utils.html import format_html
 from loyalty_platform.attributes.forms import AttributeFieldsAdminMixin, AttributeValuesForm
 from loyalty_platform.attributes.models import AttributeDefinition
 from loyalty_platform.audit.admin_actions import ReasonActionForm, audited_action
+from loyalty_platform.audit.services import audit_record
 from loyalty_platform.core.admin_sites import (
     MerchantModelAdmin,
     ReadOnlyAdmin,
@@ -122,6 +123,12 @@ class PromotionAdmin(AttributeFieldsAdminMixin, MerchantModelAdmin):
             created = vouchers_generate(
                 promotion=promotion, count=form.cleaned_data["count"], pool=form.cleaned_data["pool"]
             )
+            audit_record(
+                actor=request.user,
+                action="vouchers_generate",
+                target=promotion,
+                details={"count": len(created), "pool": form.cleaned_data["pool"]},
+            )
             messages.success(request, f"Generated {len(created)} voucher code(s).")
             return redirect("merchant_admin:vouchers_promotion_change", promotion.pk)
         return self._form_page(request, promotion, form, f"Generate codes for {promotion}")
@@ -143,6 +150,12 @@ class PromotionAdmin(AttributeFieldsAdminMixin, MerchantModelAdmin):
                     if codes and codes[0].lower() == "code":
                         codes = codes[1:]
                     count = vouchers_import(promotion=promotion, codes=codes, pool=form.cleaned_data["pool"])
+                    audit_record(
+                        actor=request.user,
+                        action="vouchers_import",
+                        target=promotion,
+                        details={"count": count, "pool": form.cleaned_data["pool"]},
+                    )
                 except UnicodeDecodeError:
                     form.add_error("file", "The file is not UTF-8 text.")
                 except DomainError as error:
@@ -158,6 +171,7 @@ class PromotionAdmin(AttributeFieldsAdminMixin, MerchantModelAdmin):
     def export(self, request, promotion_id: int):
         """Codes for a POS that validates offline."""
         promotion = get_object_or_404(Promotion, pk=promotion_id)
+        audit_record(actor=request.user, action="vouchers_export", target=promotion, details={})
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="vouchers-{promotion.pk}.csv"'
         writer = csv.writer(response)

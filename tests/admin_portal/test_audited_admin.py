@@ -6,6 +6,8 @@ from django_tenants.utils import tenant_context
 from loyalty_platform.audit.models import AuditLogEntry
 from loyalty_platform.coupons.models import Coupon
 from loyalty_platform.shops.models import Shop
+from loyalty_platform.stored_value.services import giftcard_batch_generate
+from loyalty_platform.vouchers.models import Promotion
 from tests.factories import StaffUserFactory
 from tests.pos_fixtures import create_customer
 
@@ -108,3 +110,22 @@ def test_voiding_coupons_needs_the_change_permission_and_is_audited(
     with tenant_context(organization):
         assert Coupon.objects.get(pk=coupon.pk).status == Coupon.Status.VOID
     assert [(actor, action) for actor, action, *_ in audit_of(organization)] == [(owner.pk, "coupon_void")]
+
+
+def test_code_exports_and_generation_are_audited(organization, client_a):
+    user = signed_in(client_a, organization)
+    with tenant_context(organization):
+        promotion = Promotion.objects.create(title="Spring")
+        batch = giftcard_batch_generate(name="Winter", count=2, currency="EUR")
+
+    client_a.post(f"/admin/vouchers/promotion/{promotion.pk}/generate/", {"count": 3, "pool": ""})
+    assert client_a.get(f"/admin/vouchers/promotion/{promotion.pk}/export.csv").status_code == 200
+    assert client_a.get(f"/admin/stored_value/giftcardbatch/{batch.pk}/export.csv").status_code == 200
+    assert client_a.get(f"/admin/stored_value/giftcardbatch/{batch.pk}/sheet/").status_code == 200
+
+    assert [(actor, action, details) for actor, action, _, _, details in audit_of(organization)] == [
+        (user.pk, "vouchers_generate", {"count": 3, "pool": ""}),
+        (user.pk, "vouchers_export", {}),
+        (user.pk, "giftcard_batch_export", {"as": "csv"}),
+        (user.pk, "giftcard_batch_export", {"as": "sheet"}),
+    ]
