@@ -53,7 +53,7 @@ CUSTOM_PAGES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "customers_customer_card_block": (("customers.change_customer",), ("customer_id", "card_id")),
     "customers_customer_card_unblock": (("customers.change_customer",), ("customer_id", "card_id")),
     "customers_customer_timeline": (("customers.view_customer",), ("customer_id",)),
-    "customers_customer_data": (("accounts.export_customers",), ("customer_id",)),
+    "customers_customer_data": (("accounts.export_customers", "customers.change_customer"), ("customer_id",)),
     "customers_customer_erase": (("customers.delete_customer",), ("customer_id",)),
     "customers_customer_import": (("accounts.import_customers",), ()),
     "customers_customer_import_confirm": (("accounts.import_customers",), ()),
