@@ -69,8 +69,8 @@ class MerchantAdminSite(AdminSite):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        # Installed by loyalty_platform.accounts.admin (core imports no domain app): pages
-        # outside the models (accepting an invitation, the two-factor step), and a function
+        # Filled by the apps that own them (accounts, reports, till; core knows none of them):
+        # pages outside the models (invitations, two-factor, the till), and a function
         # giving the URL of a sign-in step still due after the password, or None.
         self.page_urls: list = []
         self.sign_in_step: Callable[[HttpRequest], str | None] | None = None
