@@ -1,6 +1,18 @@
 from django.db import models
 
 from loyalty_platform.audit.models import AuditLogEntry
+from loyalty_platform.core import errors
+
+REASON_MAX_LENGTH = 255
+
+
+def staff_reason(reason: str | None) -> str:
+    """The reason a staff member gave for a status change, as its audit record keeps it;
+    reason_required when there is none."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise errors.REASON_REQUIRED()
+    return reason[:REASON_MAX_LENGTH]
 
 
 def audit_record(

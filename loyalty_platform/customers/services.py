@@ -8,7 +8,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from loyalty_platform.accounts.models import User
-from loyalty_platform.audit.services import audit_record
+from loyalty_platform.audit.services import audit_record, staff_reason
 from loyalty_platform.core import errors
 from loyalty_platform.coupons.models import Coupon
 from loyalty_platform.customers.models import Customer
@@ -102,18 +102,11 @@ def customer_enroll(
 # --- Staff changes: each one audited in its own transaction -------------------------------------
 
 
-def _reason(reason: str) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise errors.REASON_REQUIRED()
-    return reason[:255]
-
-
 def _status_change(
     *, model, pk, actor: User | None, action: str, reason: str, allowed_from: set[str], to: str
 ) -> models.Model:
     """Move one customer's or card's status, under its row lock, with its audit record."""
-    reason = _reason(reason)
+    reason = staff_reason(reason)
     with transaction.atomic():
         locked = model.objects.select_for_update().get(pk=pk)
         if model is Customer and locked.status == Customer.Status.DELETED:

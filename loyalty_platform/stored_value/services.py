@@ -8,7 +8,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from loyalty_platform.audit.services import audit_record
+from loyalty_platform.audit.services import audit_record, staff_reason
 from loyalty_platform.core import errors
 from loyalty_platform.core.money import currency_exponent, exact_decimal
 from loyalty_platform.core.text import has_control_characters
@@ -374,9 +374,7 @@ def prepaid_balance(*, customer: Customer, currency: str) -> tuple[Decimal, str]
 
 
 def _giftcard_status_change(*, giftcard: Giftcard, actor, action: str, reason: str, block: bool) -> Giftcard:
-    reason = (reason or "").strip()
-    if not reason:
-        raise errors.REASON_REQUIRED()
+    reason = staff_reason(reason)
     with transaction.atomic():
         locked = Giftcard.objects.select_for_update().get(pk=giftcard.pk)
         is_blocked = locked.status == Giftcard.Status.BLOCKED
@@ -396,7 +394,7 @@ def _giftcard_status_change(*, giftcard: Giftcard, actor, action: str, reason: s
             actor=actor,
             action=action,
             target=locked,
-            details={"reason": reason[:255], "changes": {"status": [old, locked.status]}},
+            details={"reason": reason, "changes": {"status": [old, locked.status]}},
         )
     giftcard.status = locked.status
     return locked

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
-from loyalty_platform.audit.services import audit_record
+from loyalty_platform.audit.services import audit_record, staff_reason
 from loyalty_platform.core import errors
 from loyalty_platform.core.errors import DomainError
 from loyalty_platform.customers.blocks import refuse_blocked_customer
@@ -292,9 +292,7 @@ def voucher_reverse(*, code: object) -> Voucher:
 
 def voucher_void(*, voucher: Voucher, actor, reason: str) -> Voucher:
     """Withdraw an active voucher for good (staff), with its audit record."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise errors.REASON_REQUIRED()
+    reason = staff_reason(reason)
     with transaction.atomic():
         locked = Voucher.objects.select_for_update().get(pk=voucher.pk)
         if locked.status != Voucher.Status.ACTIVE:
@@ -305,7 +303,7 @@ def voucher_void(*, voucher: Voucher, actor, reason: str) -> Voucher:
             actor=actor,
             action="vouchers.void",
             target=locked,
-            details={"reason": reason[:255], "changes": {"status": [Voucher.Status.ACTIVE.value, "void"]}},
+            details={"reason": reason, "changes": {"status": [Voucher.Status.ACTIVE.value, "void"]}},
         )
     voucher.status = locked.status
     return locked
