@@ -21,6 +21,14 @@ def _new_signing_secret() -> str:
 class Organization(TenantMixin):
     """A merchant organization; its data lives in its own PostgreSQL schema."""
 
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        # By the operator: the POS API refuses every call, the portal is read-only, customers
+        # still see their balances.
+        SUSPENDED = "suspended", _("Suspended")
+        # As suspended, until deletion_due_at, when the schema is dropped (after its export).
+        DELETION_SCHEDULED = "deletion_scheduled", _("Deletion scheduled")
+
     class VerificationPreset(models.TextChoices):
         STANDARD = "standard", "Standard"
         BALANCED = "balanced", "Balanced"
@@ -81,6 +89,28 @@ class Organization(TenantMixin):
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    status_reason = models.CharField(
+        max_length=255, blank=True, help_text=_("Why the operator suspended the organization; staff see it.")
+    )
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    deletion_due_at = models.DateTimeField(null=True, blank=True)
+    # Set from the country at sign-up; the organization's own defaults afterwards.
+    country = models.CharField(
+        max_length=2, blank=True, help_text=_("ISO 3166 country code of the business, e.g. LT.")
+    )
+    timezone = models.CharField(
+        max_length=64,
+        default="UTC",
+        help_text=_("The time zone of the business's dates and reports, e.g. Europe/Vilnius."),
+    )
+    language = models.CharField(
+        max_length=10,
+        default="en",
+        help_text=_("The language of customer pages and emails when the browser asks for none we have."),
+    )
+    # When staff, a till or an integration last did something (from the usage counters).
+    last_activity_at = models.DateTimeField(null=True, blank=True)
 
     auto_create_schema = True
     # The template schema holds only structure and the rows every schema needs
@@ -114,6 +144,11 @@ class Organization(TenantMixin):
         connection.set_schema_to_public()
         return True
 
+    @property
+    def is_suspended(self) -> bool:
+        """Suspended or awaiting deletion: nothing may change but the status."""
+        return self.status != self.Status.ACTIVE
+
     @staticmethod
     def schema_name_for_slug(slug: str) -> str:
         return "org_" + slug.replace("-", "_")
@@ -127,13 +162,33 @@ class Domain(DomainMixin):
 
 
 class Plan(models.Model):
+    LIMITS = ("customers", "api_keys", "shops", "staff")
+
     code = models.SlugField(max_length=40, unique=True)
     name = models.CharField(max_length=120)
     monthly_price = models.DecimalField(max_digits=10, decimal_places=2, default=0)
     is_active = models.BooleanField(default=True)
+    max_customers = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("Members an organization may have. Empty: no limit.")
+    )
+    max_api_keys = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text=_("Live API keys (not counting browser-till keys). Empty: no limit."),
+    )
+    max_shops = models.PositiveIntegerField(null=True, blank=True, help_text=_("Shops. Empty: no limit."))
+    max_staff = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("Active staff accounts, owners included. Empty: no limit.")
+    )
 
     def __str__(self) -> str:
         return self.name
+
+    def limit(self, name: str) -> int | None:
+        """The plan's limit on `name` (one of LIMITS); None when there is none."""
+        if name not in self.LIMITS:
+            raise ValueError(name)
+        return getattr(self, f"max_{name}")
 
 
 class Subscription(models.Model):
@@ -206,3 +261,49 @@ class ApiKey(models.Model):
     @property
     def is_till_key(self) -> bool:
         return self.staff_user_id is not None
+
+
+class UsageDay(models.Model):
+    """What an organization used on one day (UTC). The counters are counted in Redis and
+    added here by a Celery task (tenants.usage); customers and storage are measured."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="usage_days")
+    day = models.DateField()
+    api_calls = models.BigIntegerField(default=0)
+    messages = models.BigIntegerField(default=0)
+    # Measured once a day: members at the end of the day, bytes of the schema's tables.
+    customers = models.BigIntegerField(null=True, blank=True)
+    storage_bytes = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-day"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "day"], name="tenants_usageday_one_per_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id} {self.day}"
+
+
+class PortalHandoff(models.Model):
+    """A one-time link that signs someone into an organization's portal on its own host,
+    from the platform host: the new owner after sign-up, an operator opening a support
+    session. Only a hash of the token is stored; it works once and for a short while."""
+
+    class Purpose(models.TextChoices):
+        SIGNUP = "signup", _("Sign-up")
+        SUPPORT = "support", _("Support session")
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="handoffs")
+    token_hash = models.CharField(max_length=64, unique=True)
+    purpose = models.CharField(max_length=10, choices=Purpose.choices)
+    # The staff member signed in, by email (staff live in the organization's schema).
+    staff_email = models.EmailField()
+    operator_email = models.EmailField(blank=True)
+    reason = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.purpose} {self.staff_email} ({self.organization_id})"

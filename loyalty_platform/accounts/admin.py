@@ -234,6 +234,7 @@ class MerchantStaffAdmin(MerchantModelAdmin):
 merchant_admin_site.register(User, MerchantStaffAdmin)
 merchant_admin_site.page_urls += [
     path("accept-invite/<str:token>/", views.accept_invite, name="accept_invite"),
+    path("handoff/<str:token>/", views.handoff, name="handoff"),
     path("two-factor/", views.two_factor_enrol, name="two_factor_enrol"),
     path("two-factor/verify/", views.two_factor_verify, name="two_factor_verify"),
 ]

@@ -19,6 +19,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from loyalty_platform.accounts import two_factor
 from loyalty_platform.accounts.forms import CodeForm, PortalSetPasswordForm
+from loyalty_platform.accounts.models import User
 from loyalty_platform.accounts.services import (
     StaffError,
     invitation_accept,
@@ -27,8 +28,11 @@ from loyalty_platform.accounts.services import (
     two_factor_enrolment_confirm,
     two_factor_enrolment_start,
 )
+from loyalty_platform.audit.services import audit_record
 from loyalty_platform.core.admin_sites import merchant_admin_site
 from loyalty_platform.core.qr import qr_svg
+from tenants.handoff import handoff_redeem
+from tenants.models import PortalHandoff
 
 SITE = merchant_admin_site
 
@@ -97,6 +101,35 @@ def accept_invite(request: HttpRequest, token: str) -> HttpResponse:
         return HttpResponseRedirect(reverse("merchant_admin:index"))
     context = _context(request, title=_("Set your password"), form=form, invited=invitation.user)
     return render(request, "accounts/accept_invite.html", context)
+
+
+# The session of an operator signed in for support: who and why (the portal shows a banner).
+SUPPORT_SESSION_KEY = "support_session"
+
+
+@never_cache
+def handoff(request: HttpRequest, token: str) -> HttpResponse:
+    """Spend a one-time link from the platform host (tenants.handoff) and sign its staff
+    member in: the new owner after sign-up, or an operator's support session."""
+    spent = handoff_redeem(organization=request.organization, token=token)
+    user = None
+    if spent is not None:
+        user = User.objects.filter(email__iexact=spent.staff_email, is_active=True, is_staff=True).first()
+    if user is None:
+        context = _context(request, title=_("Link not valid"))
+        return render(request, "accounts/handoff_invalid.html", context, status=404)
+    auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    if spent.purpose == PortalHandoff.Purpose.SUPPORT:
+        request.session[SUPPORT_SESSION_KEY] = {"operator": spent.operator_email, "reason": spent.reason}
+        audit_record(
+            actor=user,
+            action="support.session_start",
+            target=None,
+            target_type="support_session",
+            target_repr=spent.operator_email,
+            details={"operator": spent.operator_email, "reason": spent.reason},
+        )
+    return HttpResponseRedirect(reverse("merchant_admin:index"))
 
 
 @never_cache

@@ -93,6 +93,20 @@ CODE_OR_QR_REQUIRED = _define(
     "code or qr is required", 400, "Neither `code` nor `qr` (nor an extension) was given."
 )
 SUBSCRIPTION_REQUIRED = _define("subscription_required", 402, "The organization's subscription has ended.")
+ORGANIZATION_SUSPENDED = _define(
+    "organization_suspended",
+    403,
+    "The platform operator suspended the organization (or its deletion is scheduled); nothing "
+    "can be read or changed through the API until it is reactivated.",
+)
+PLAN_LIMIT_REACHED = _define(
+    "plan_limit_reached",
+    402,
+    "The organization's plan allows no more of these (`limit`: customers, api_keys, shops or staff; "
+    "`allowed`: how many the plan allows).",
+    "limit",
+    "allowed",
+)
 
 # --- Idempotency and PIN verification ------------------------------------------------------
 IDEMPOTENCY_KEY_REUSED = _define(
