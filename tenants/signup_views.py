@@ -2,6 +2,7 @@
 address check, the confirmation link's page and the platform's terms."""
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.password_validation import password_validators_help_texts, validate_password
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
@@ -238,7 +239,11 @@ def _confirm_page(request: HttpRequest, pending, problem: str | None, status: in
         "slug_error_code": problem or "",
         "host_suffix": "." + platform_hostname() + platform_port_suffix(),
     }
-    return _page(request, "confirm.html", context, status=status)
+    response = _page(request, "confirm.html", context, status=status)
+    # The confirmation redirects to the new organization's host; a browser holds a form's
+    # redirect to the form-action policy too, which is 'self' (the platform host) elsewhere.
+    response._csp_update = {"form-action": [f"{settings.PLATFORM_SCHEME}://*.{settings.PLATFORM_HOST}"]}
+    return response
 
 
 @require_safe

@@ -51,6 +51,9 @@ def test_opening_the_link_shows_the_button_and_creates_nothing(platform_client):
     assert b"cafe-luna.localhost:8000" in response.content
     assert Organization.objects.count() == organizations
     assert SignupRequest.objects.get().verified_at is None
+    # Its form may redirect to the new organization's host (browsers check form-action there).
+    policy = dict(part.strip().split(" ", 1) for part in response["Content-Security-Policy"].split(";"))
+    assert policy["form-action"] == "'self' http://*.localhost:8000"
 
 
 def test_confirming_creates_one_organization_with_its_owner_a_trial_and_the_country_defaults(platform_client):
