@@ -1,4 +1,7 @@
-"""Seconds per new organization: cloned from the template schema vs. migrated one by one.
+"""Seconds per new organization: cloned from the template schema vs. migrated one by one;
+and a merchant's sign-up to a usable portal: the confirmation POST (clone, owner, trial
+subscription), following the handoff link and loading /admin/, server time through Django's
+test client, median of --signups runs.
 
 Runs against a database of its own (bench_tenant_create, dropped at the end) on the same
 server as everything else. Usage: `make bench` or
@@ -6,7 +9,9 @@ server as everything else. Usage: `make bench` or
 """
 
 import argparse
+import hashlib
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -19,6 +24,7 @@ os.environ["DATABASE_NAME"] = "bench_tenant_create"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=5, help="organizations per method")
+    parser.add_argument("--signups", type=int, default=5, help="sign-ups to confirm")
     args = parser.parse_args()
 
     import django
@@ -45,6 +51,8 @@ def main() -> None:
             for index in range(args.count):
                 organization_create(slug=f"migrate-{index}", name=f"Migrate {index}")
             migrate_seconds = (time.perf_counter() - started) / args.count
+
+        signup_runs = [signup_to_portal(index) for index in range(args.signups)]
     finally:
         drop_database()
 
@@ -52,6 +60,54 @@ def main() -> None:
     print(f"clone from template:  {clone_seconds:.3f} s per organization")
     print(f"migrate one by one:   {migrate_seconds:.3f} s per organization")
     print(f"ratio migrate/clone:  {migrate_seconds / clone_seconds:.1f}x")
+    print(f"sign-ups confirmed: {args.signups} (median seconds; goal: total <= 3 s)")
+    for part in ("confirm", "handoff", "dashboard", "total"):
+        median = statistics.median(run[part] for run in signup_runs)
+        slowest = max(run[part] for run in signup_runs)
+        print(f"  {part + ':':<11} {median:.3f} s (slowest {slowest:.3f} s)")
+
+
+def signup_to_portal(index: int) -> dict[str, float]:
+    """One sign-up, stored untimed as the form would; then timed: the owner's confirmation
+    POST, the handoff link it redirects to, and the portal's landing page."""
+    from urllib.parse import urlsplit
+
+    from django.test import Client
+    from django.test.utils import override_settings
+
+    from tenants.platform import platform_hostname
+    from tenants.signup import signup_request_create
+
+    token = f"bench-sign-up-{index}"
+    with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
+        signup = signup_request_create(
+            name=f"Sign-up {index}",
+            slug=f"signup-{index}",
+            email=f"owner@signup-{index}.example",
+            password="a-long-owner-password",  # noqa: S106 - a throwaway database
+            country="LT",
+        )
+    signup.token_hash = hashlib.sha256(token.encode()).hexdigest()
+    signup.save(update_fields=["token_hash"])
+
+    started = time.perf_counter()
+    confirmed = Client(HTTP_HOST=platform_hostname()).post(f"/signup/verify/{token}")
+    confirm_done = time.perf_counter()
+    assert confirmed.status_code == 302, confirmed.status_code
+    handoff = urlsplit(confirmed["Location"])
+    portal = Client(HTTP_HOST=handoff.hostname)
+    landed = portal.get(handoff.path)
+    handoff_done = time.perf_counter()
+    assert (landed.status_code, landed["Location"]) == (302, "/admin/"), landed.status_code
+    dashboard = portal.get("/admin/")
+    done = time.perf_counter()
+    assert dashboard.status_code == 200, dashboard.status_code
+    return {
+        "confirm": confirm_done - started,
+        "handoff": handoff_done - confirm_done,
+        "dashboard": done - handoff_done,
+        "total": done - started,
+    }
 
 
 if __name__ == "__main__":

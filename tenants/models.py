@@ -307,3 +307,32 @@ class PortalHandoff(models.Model):
 
     def __str__(self) -> str:
         return f"{self.purpose} {self.staff_email} ({self.organization_id})"
+
+
+class SignupRequest(models.Model):
+    """A merchant's sign-up waiting for its email address to be confirmed (tenants.signup).
+    The organization is created only when the link in the email is confirmed; until then the
+    password exists only as Django's hash and the link only as a hash of its token."""
+
+    name = models.CharField(max_length=120)
+    slug = models.CharField(max_length=40)
+    email = models.EmailField()
+    password_hash = models.CharField(max_length=128)
+    country = models.CharField(max_length=2)
+    sample_data = models.BooleanField(default=False)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    verified_at = models.DateTimeField(null=True, blank=True)
+    # After the dates: as a class attribute the name hides django.utils.timezone.
+    timezone = models.CharField(max_length=64)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.SET_NULL, null=True, blank=True, related_name="signup_requests"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["email", "created_at"], name="tenants_signup_email")]
+
+    def __str__(self) -> str:
+        return f"{self.slug} ({self.email})"

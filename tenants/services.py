@@ -21,13 +21,28 @@ from tenants.selectors import API_KEY_PREFIX, api_key_hash
 
 logger = logging.getLogger(__name__)
 
-RESERVED_SLUGS = frozenset({"www", "api", "admin", "app", "platform", "public", "template", "static"})
+# Host names a platform commonly needs for itself, or that would mislead customers.
+RESERVED_SLUGS = frozenset(
+    {
+        *("www", "api", "admin", "app", "platform", "public", "template", "static", "media"),
+        *("mail", "email", "smtp", "imap", "pop", "mx", "ns1", "ns2", "dns", "ftp", "webmail"),
+        *("support", "help", "status", "billing", "signup", "login", "account", "accounts"),
+        *("docs", "blog", "dashboard", "console", "operator", "security", "abuse", "root"),
+    }
+)
+SIGNUP_SLUG_MIN_LENGTH = 3
+SLUG_MAX_LENGTH = 40
 CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
 DEFAULT_PLAN_CODE = "standard"
 
 
 class OrganizationError(ValueError):
-    """Refused organization input; the message says why."""
+    """Refused organization input; the message says why, `code` says which rule (slug_invalid,
+    slug_too_short, slug_too_long, slug_reserved, slug_taken; organization_invalid otherwise)."""
+
+    def __init__(self, message: str, code: str = "organization_invalid") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def template_schema_ensure(*, verbosity: int = 0) -> None:
@@ -51,15 +66,27 @@ def template_schema_ensure(*, verbosity: int = 0) -> None:
     connection.set_schema_to_public()
 
 
-def _validate_slug(slug: str) -> None:
-    if not re.match(SLUG_PATTERN, slug) or len(slug) > 40:
+def _validate_slug(slug: str, *, min_length: int = 1) -> None:
+    """Every rule of an organization's slug, in one place: the operator's commands and admin
+    take 1-40 characters, sign-up asks for at least SIGNUP_SLUG_MIN_LENGTH. Taken means an
+    organization has the slug, or `<slug>.<platform host>` is already some organization's
+    domain (a custom domain may be any host name)."""
+    if len(slug) > SLUG_MAX_LENGTH:
+        raise OrganizationError(f"the slug {slug[:50]!r}… is longer than {SLUG_MAX_LENGTH}", "slug_too_long")
+    if not re.match(SLUG_PATTERN, slug):
         raise OrganizationError(
-            f"invalid slug {slug!r}: use 1-40 lowercase letters, digits and single hyphens"
+            f"invalid slug {slug!r}: use lowercase letters, digits and single hyphens", "slug_invalid"
         )
-    if slug in RESERVED_SLUGS:
-        raise OrganizationError(f"the slug {slug!r} is reserved")
-    if Organization.objects.filter(slug=slug).exists():
-        raise OrganizationError(f"an organization with slug {slug!r} already exists")
+    if len(slug) < min_length:
+        raise OrganizationError(f"the slug {slug!r} is shorter than {min_length}", "slug_too_short")
+    if slug in RESERVED_SLUGS or organization_hostname(slug) in platform_hostnames():
+        raise OrganizationError(f"the slug {slug!r} is reserved", "slug_reserved")
+    if (
+        Organization.objects.filter(slug=slug).exists()
+        or Organization.objects.filter(schema_name=Organization.schema_name_for_slug(slug)).exists()
+        or Domain.objects.filter(domain=organization_hostname(slug)).exists()
+    ):
+        raise OrganizationError(f"an organization with slug {slug!r} already exists", "slug_taken")
 
 
 def _validate_hostname(hostname: str) -> str:
@@ -87,11 +114,17 @@ def organization_create(
     domains: list[str] | tuple[str, ...] = (),
     verification_preset: str = Organization.VerificationPreset.STANDARD,
     currency: str = "EUR",
+    country: str = "",
+    timezone_name: str = "UTC",
+    language: str = "en",
+    trial_days: int | None = None,
+    slug_min_length: int = 1,
 ) -> Organization:
     """Create an organization: its schema cloned from the template, its primary host
-    `<slug>.<platform host>` plus any custom domains, and an open-ended subscription."""
+    `<slug>.<platform host>` plus any custom domains, and a subscription on the default
+    plan: open-ended, or trialing for `trial_days` (sign-up)."""
     slug = slug.strip().lower()
-    _validate_slug(slug)
+    _validate_slug(slug, min_length=slug_min_length)
     if not name.strip():
         raise OrganizationError("the organization needs a name")
     currency = currency.strip().upper()
@@ -116,11 +149,22 @@ def organization_create(
             name=name.strip(),
             currency=currency,
             verification_preset=verification_preset,
+            country=country,
+            timezone=timezone_name,
+            language=language,
         )
         organization.save(verbosity=0)
         for index, hostname in enumerate(hostnames):
             Domain.objects.create(domain=hostname, tenant=organization, is_primary=index == 0)
-        Subscription.objects.create(organization=organization, plan=default_plan())
+        if trial_days is None:
+            Subscription.objects.create(organization=organization, plan=default_plan())
+        else:
+            Subscription.objects.create(
+                organization=organization,
+                plan=default_plan(),
+                status=Subscription.Status.TRIALING,
+                ends_at=timezone.now() + timedelta(days=trial_days),
+            )
     logger.info("organization created: %s (schema %s)", slug, organization.schema_name)
     return organization
 

@@ -68,10 +68,11 @@ def _role_snapshot(user: User) -> dict:
 
 
 @transaction.atomic
-def staff_user_create(*, email: str, password: str, name: str = "", role: str = roles.OWNER) -> User:
+def staff_user_create(*, email: str, password: str | None, name: str = "", role: str = roles.OWNER) -> User:
     """An account with a password, made by the operator (`create_staff_user`, the demo): in
     an organization's schema a member of `role` (the initial owner by default), in the
-    public schema a platform operator, the only kind of superuser."""
+    public schema a platform operator, the only kind of superuser. Password None: no usable
+    one (sign-up then stores the hash it kept)."""
     normalized = _normalized_email(email)
     _refuse_existing(normalized)
     if _in_public_schema():

@@ -9,6 +9,7 @@ from loyalty_platform.accounts.services import staff_user_create
 from loyalty_platform.orders.models import EarningRule
 from loyalty_platform.programs.models import Program
 from loyalty_platform.programs.services import point_program_create, stamp_program_create
+from loyalty_platform.rewards.models import Reward
 from loyalty_platform.shops.models import Shop
 from loyalty_platform.shops.services import shop_create
 from loyalty_platform.tiers.models import Tier
@@ -25,12 +26,11 @@ class DemoData:
     api_key: str | None  # None when a demo key existed before this call
 
 
-def demo_data_create(*, organization: Organization) -> DemoData:
-    """Give an organization the demo setup, creating only what is missing: a point program
+def sample_data_create(*, organization: Organization) -> Shop:
+    """The sample setup of a new organization, creating only what is missing: a point program
     (1 point per 1.00; 100 points = 1.00, at least 100), a 10-stamp card whose full card
-    issues a "Free Coffee" coupon, two tiers, two earning rules, a shop, a staff user and an
-    API key."""
-    staff_email = f"staff@{organization.slug}.example"
+    issues a "Free Coffee" coupon, two tiers, two earning rules, two rewards and a shop. No
+    people and no keys: a merchant's own sign-up asks for this (tenants.signup)."""
     with tenant_context(organization), transaction.atomic():
         if not Program.objects.filter(kind=Program.Kind.POINT, is_active=True).exists():
             point_program_create(
@@ -59,7 +59,18 @@ def demo_data_create(*, organization: Organization) -> DemoData:
                 bonus_points=10,
                 minimum_spend=Decimal("5"),
             )
-        shop = Shop.objects.first() or shop_create(name="Main street shop", address="1 Main Street")
+        if not Reward.objects.exists():
+            Reward.objects.create(name="Croissant", required_credits=150)
+            Reward.objects.create(name="Lunch menu", required_credits=800)
+        return Shop.objects.first() or shop_create(name="Main street shop", address="1 Main Street")
+
+
+def demo_data_create(*, organization: Organization) -> DemoData:
+    """The sample data (sample_data_create) plus the demo's published logins: a staff user
+    and an API key, each created only when missing."""
+    staff_email = f"staff@{organization.slug}.example"
+    shop = sample_data_create(organization=organization)
+    with tenant_context(organization), transaction.atomic():
         staff_password = None
         if not User.objects.filter(email__iexact=staff_email).exists():
             staff_user_create(email=staff_email, password=DEMO_STAFF_PASSWORD, name="Demo staff")

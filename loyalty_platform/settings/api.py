@@ -59,7 +59,13 @@ ABUSE_LIMITS = {
     "api_key_failure_ip": (30, 300),  # wrong API keys from one IP
     "staff_login_failure_user": (5, 900),  # wrong passwords for one staff login
     "staff_login_failure_ip": (30, 900),  # wrong staff passwords from one IP
+    "signup_ip": (5, 3600),  # merchant sign-ups and resent links asked from one IP
+    "signup_email_domain": (20, 3600),  # merchant sign-ups and resent links to one email domain
+    "signup_address_ip": (120, 600),  # live address checks of the sign-up page from one IP
 }
+# Merchant sign-up (tenants.signup): the trial's length and the email link's lifetime.
+SIGNUP_TRIAL_DAYS = 14
+SIGNUP_LINK_HOURS = 24
 # Proxies in front of the web processes that append the client's address to X-Forwarded-For
 # (a load balancer: 1). 0 trusts only the connection's own address.
 TRUSTED_PROXY_HOPS = env.int("TRUSTED_PROXY_HOPS", default=0)
