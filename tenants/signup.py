@@ -10,7 +10,7 @@ import logging
 import secrets
 from collections import Counter
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
 
 from babel import Locale, UnknownLocaleError
@@ -328,6 +328,22 @@ def signup_confirm(*, token: str, slug: str = "") -> SignupRequest:
             sample_data_create(organization=organization)
         signup.verified_at = timezone.now()
         signup.organization = organization
-        signup.save(update_fields=["slug", "verified_at", "organization"])
+        # The owner's account has the hash now; no second copy stays in the public schema.
+        signup.password_hash = ""
+        signup.save(update_fields=["slug", "verified_at", "organization", "password_hash"])
     logger.info("sign-up confirmed: organization %s", organization.slug)
     return signup
+
+
+SIGNUP_KEEP_DAYS = 7
+
+
+def signup_requests_purge(*, now: datetime | None = None) -> int:
+    """Delete sign-ups never confirmed whose link expired SIGNUP_KEEP_DAYS ago or more (their
+    password hash and address go with them); the count deleted. Confirmed ones stay, without
+    their hash, as the record of who created the organization."""
+    cutoff = (now or timezone.now()) - timedelta(days=SIGNUP_KEEP_DAYS)
+    deleted, _per_model = SignupRequest.objects.filter(
+        verified_at__isnull=True, expires_at__lt=cutoff
+    ).delete()
+    return deleted

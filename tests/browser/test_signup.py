@@ -1,7 +1,8 @@
 """A merchant signs up in Chromium against the running server: the address is checked while
 typed, the link (its token set by the test: the server's email outbox is another process's)
 is confirmed, and the owner lands in the new portal signed in. The sign-up and confirmation
-pages pass axe-core without sideways scrolling at phone and desktop widths."""
+pages (form with its messages, confirmation, "check your email", a refused link, terms) pass
+axe-core without sideways scrolling at phone and desktop widths."""
 
 import hashlib
 import uuid
@@ -83,6 +84,8 @@ def test_the_sign_up_pages_pass_axe_without_sideways_scrolling(chromium, server,
         "sign-up": "/signup",
         "confirm": f"/signup/verify/axe-token-{pending_signup.slug}",
         "terms": "/terms",
+        "link-not-valid": "/signup/verify/not-a-token",
+        "check-your-email": "/signup",
     }
     problems = {}
     for name, path in pages.items():
@@ -93,6 +96,16 @@ def test_the_sign_up_pages_pass_axe_without_sideways_scrolling(chromium, server,
             expect(page.locator("#slug-status")).not_to_be_empty()
             page.get_by_role("button", name="Sign up").click()
             expect(page.locator("#email-error")).to_be_visible()
+        if name == "check-your-email":
+            slug = f"axe-{width}-{uuid.uuid4().hex[:6]}"
+            page.get_by_label("Business name").fill("Axe Café")
+            page.get_by_label("Address of your loyalty pages").fill(slug)
+            page.get_by_label("Your email").fill(f"owner@{slug}.example")
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_label("Country").select_option("LT")
+            page.get_by_label("I accept the platform's").check()
+            page.get_by_role("button", name="Sign up").click()
+            expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
         found = axe_violations(page)
         if overflow := horizontal_overflow(page):
             found.append(f"{overflow} px wider than the viewport")

@@ -19,6 +19,7 @@ from loyalty_platform.rewards.models import Reward
 from loyalty_platform.shops.models import Shop
 from loyalty_platform.tiers.models import Tier
 from tenants.models import ApiKey, Domain, Organization, PortalHandoff, SignupRequest, Subscription
+from tenants.signup import signup_requests_purge
 from tests.conftest import HostClient
 from tests.signup.helpers import PASSWORD, post_resend, post_signup, token_from_last_email
 
@@ -103,6 +104,7 @@ def test_confirming_creates_one_organization_with_its_owner_a_trial_and_the_coun
         assert AuditLogEntry.objects.filter(action="staff.create").count() == 1
     signup = SignupRequest.objects.get()
     assert signup.organization == organization and signup.verified_at is not None
+    assert signup.password_hash == ""
 
     # The answer is the one-time handoff into the new portal, where the owner is signed in.
     assert response.status_code == 302
@@ -212,3 +214,15 @@ def test_another_sign_ups_link_confirms_only_that_sign_up(platform_client):
         "first-shop"
     }
     assert Organization.objects.filter(slug__in=["first-shop", "second-shop"]).count() == 1
+
+
+def test_unconfirmed_sign_ups_are_purged_a_week_after_their_link_expired(platform_client):
+    _pending(platform_client, slug="old-one", email="old@one.example")
+    _pending(platform_client, slug="recent-one", email="recent@one.example")
+    now = timezone.now()
+    SignupRequest.objects.filter(slug="old-one").update(expires_at=now - timedelta(days=7, seconds=1))
+    SignupRequest.objects.filter(slug="recent-one").update(expires_at=now - timedelta(days=6))
+
+    assert signup_requests_purge(now=now) == 1
+
+    assert list(SignupRequest.objects.values_list("slug", flat=True)) == ["recent-one"]
