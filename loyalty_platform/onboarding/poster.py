@@ -2,6 +2,7 @@
 brand colour, its logo if it has one, a big QR of the join link and a short call to action."""
 
 import io
+import logging
 import unicodedata
 from pathlib import Path
 
@@ -21,6 +22,9 @@ PAGE_WIDTH = 210
 MARGIN = 20
 BAND_HEIGHT = 48
 QR_SIZE = 130
+# fontTools logs each table it prunes while subsetting the font, at INFO.
+logging.getLogger("fontTools").setLevel(logging.WARNING)
+NAME_SIZES = (28, 22, 17, 13)
 
 
 def _rgb(color: str) -> tuple[int, int, int]:
@@ -76,15 +80,17 @@ def join_poster_pdf(*, organization: Organization, join_url: str) -> bytes:
         pdf.image(io.BytesIO(bytes(logo.png)), x=MARGIN, y=8, h=box, keep_aspect_ratio=True, w=box)
         name_left = MARGIN + box + 8
     pdf.set_text_color(*_rgb(ink))
-    pdf.font(28, bold=True)
-    pdf.set_xy(name_left, 8)
-    pdf.multi_cell(
-        PAGE_WIDTH - MARGIN - name_left,
-        BAND_HEIGHT - 16,
-        pdf.text_of(organization.name),
-        align="L" if logo is not None else "C",
-        max_line_height=12,
-    )
+    width = PAGE_WIDTH - MARGIN - name_left
+    name = pdf.text_of(organization.name)
+    # The largest size at which the name fits the band.
+    for size in NAME_SIZES:
+        pdf.font(size, bold=True)
+        line_height = size * 0.45
+        lines = pdf.multi_cell(width, line_height, name, dry_run=True, output="LINES")
+        if len(lines) * line_height <= BAND_HEIGHT - 8:
+            break
+    pdf.set_xy(name_left, (BAND_HEIGHT - len(lines) * line_height) / 2)
+    pdf.multi_cell(width, line_height, name, align="L" if logo is not None else "C")
 
     pdf.set_text_color(0, 0, 0)
     pdf.set_y(BAND_HEIGHT + 14)
