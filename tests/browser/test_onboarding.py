@@ -128,6 +128,15 @@ def test_an_owner_follows_the_checklist_to_a_first_test_sale(chromium, page, ser
     page.get_by_role("button", name="Save", exact=True).click()
     dashboard(page, server, host, 2)
     assert ticked(page) == ["brand", "program"]
+    # A point program's preview (not saved): the balance's worth and the earn rate.
+    page.goto(server.url(host, "/admin/programs/program/add/?kind=point"))
+    expect(page.locator("#card-preview-text")).to_have_text("120 points, worth 1.20 EUR")
+    page.locator("#id_redeem_points_per_unit").fill("50")
+    expect(page.locator("#card-preview-text")).to_have_text("120 points, worth 2.40 EUR")
+    page.locator("#id_earn_points_per_unit").fill("2")
+    expect(page.locator("#card-preview-earn")).to_have_text("Earn 2 points per 1 EUR spent.")
+    expect(page.locator("#card-preview-name")).to_have_text("Your program")
+    dashboard(page, server, host, 2)
 
     # 3. A reward.
     step_link(page, "reward", "Add a reward").click()

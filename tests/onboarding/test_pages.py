@@ -2,6 +2,7 @@
 the "link copied" record and the dismissal, with who may open them and what a refusal leaves."""
 
 import base64
+import json
 import re
 
 import pytest
@@ -13,6 +14,7 @@ from loyalty_platform.branding.services import logo_replace
 from loyalty_platform.core.qr import qr_png
 from loyalty_platform.onboarding.models import OnboardingState
 from loyalty_platform.onboarding.selectors import join_url
+from tenants.models import Organization
 from tenants.platform import base_url
 from tests.conftest import HostClient
 from tests.factories import StaffUserFactory
@@ -202,3 +204,32 @@ def test_the_copied_form_without_its_script_returns_to_the_share_page(organizati
     response = signed_in(organization).post(COPIED)
 
     assert (response.status_code, response["Location"]) == (302, SHARE)
+
+
+@pytest.mark.parametrize("kind", ["stamp", "point"])
+def test_the_program_form_carries_the_card_preview_in_the_brand_colour(organization, kind):
+    Organization.objects.filter(pk=organization.pk).update(brand_color="#f2c94c")
+
+    response = signed_in(organization).get(f"/admin/programs/program/add/?kind={kind}")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    config = json.loads(
+        re.search(r'id="card-preview-config" type="application/json">(.*?)</script>', html).group(1)
+    )
+    assert {key: config[key] for key in ("kind", "organization", "brand", "ink", "currency", "decimals")} == {
+        "kind": kind,
+        "organization": "Onboard Café A",
+        "brand": "#f2c94c",
+        "ink": "#000000",  # black reads better than white on yellow
+        "currency": "EUR",
+        "decimals": 2,
+    }
+    assert ('id="card-preview-stamps"' in html) is (kind == "stamp")
+    assert ('id="card-preview-earn"' in html) is (kind == "point")
+    assert "js/program_preview.js" in html
+
+
+def test_the_choice_of_kind_has_no_preview(organization):
+    html = signed_in(organization).get("/admin/programs/program/add/").content.decode()
+    assert "card-preview" not in html
