@@ -2,7 +2,7 @@
 state it stands for (a logo, an active program, a ledger earn...), never from a flag set when
 a page was visited, so a step done by any way (the portal, the POS API, the shell) ticks."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db.models import Q
 from django.urls import reverse
@@ -28,6 +28,8 @@ CHECKLIST_PERMISSION = "programs.add_program"
 class Link:
     label: str | Promise
     url: str
+    # The page's permission: a link the staff member may not follow is left out.
+    permission: str
 
 
 @dataclass(frozen=True)
@@ -97,52 +99,65 @@ def join_url(*, organization: Organization) -> str:
     return base_url(organization_primary_hostname(organization=organization)) + reverse("profile-signup")
 
 
-def onboarding_checklist(*, organization: Organization) -> Checklist:
-    """The checklist of `organization`, whose schema is the current one."""
+def onboarding_checklist(*, organization: Organization, user=None) -> Checklist:
+    """The checklist of `organization`, whose schema is the current one; with `user`, each
+    step links only to the pages that staff member may open."""
     state = onboarding_state()
-    till = Link(_("Open the till"), reverse(f"{SITE}:till"))
+
+    def link(label, url_name: str, permission: str, *args) -> Link:
+        return Link(label, reverse(f"{SITE}:{url_name}", args=args), permission)
+
+    till = link(_("Open the till"), "till", "accounts.use_till")
     steps = (
         Step(
             "brand",
             _("Add your brand: upload a logo or pick your colour"),
             brand_done(organization),
             (
-                Link(
-                    _("Pick a colour"), reverse(f"{SITE}:tenants_organization_change", args=[organization.pk])
+                link(
+                    _("Pick a colour"),
+                    "tenants_organization_change",
+                    "tenants.change_organization",
+                    organization.pk,
                 ),
-                Link(_("Upload a logo"), reverse(f"{SITE}:branding_logo_add")),
+                link(_("Upload a logo"), "branding_logo_add", "branding.add_logo"),
             ),
         ),
         Step(
             "program",
             _("Create your first point or stamp program"),
             program_done(),
-            (Link(_("Create a program"), reverse(f"{SITE}:programs_program_add")),),
+            (link(_("Create a program"), "programs_program_add", "programs.add_program"),),
         ),
         Step(
             "reward",
             _("Add a first reward"),
             reward_done(),
-            (Link(_("Add a reward"), reverse(f"{SITE}:rewards_reward_add")),),
+            (link(_("Add a reward"), "rewards_reward_add", "rewards.add_reward"),),
         ),
         Step(
             "staff",
             _("Invite your staff"),
             staff_done(),
-            (Link(_("Invite staff"), reverse(f"{SITE}:accounts_user_invite")),),
+            (link(_("Invite staff"), "accounts_user_invite", "accounts.manage_staff"),),
         ),
         Step(
             "key",
             _("Connect a till: issue an API key or open the browser till"),
             key_done(organization),
-            (Link(_("Issue an API key"), reverse(f"{SITE}:tenants_apikey_add")), till),
+            (link(_("Issue an API key"), "tenants_apikey_add", "tenants.add_apikey"), till),
         ),
         Step("sale", _("Run a test sale at the till"), sale_done(), (till,)),
         Step(
             "share",
             _("Share your join link and print its QR poster"),
             state is not None and state.join_link_shared_at is not None,
-            (Link(_("Share your program"), reverse(f"{SITE}:onboarding_share")),),
+            (link(_("Share your program"), "onboarding_share", "accounts.view_dashboard"),),
         ),
     )
+    if user is not None:
+        steps = tuple(
+            replace(step, links=tuple(each for each in step.links if user.has_perm(each.permission)))
+            for step in steps
+        )
     return Checklist(steps=steps, dismissed=state is not None and state.dismissed_at is not None)

@@ -29,7 +29,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
     }
     checklist = None
     if request.user.has_perm(CHECKLIST_PERMISSION):
-        checklist = onboarding_checklist(organization=request.organization)
+        checklist = onboarding_checklist(organization=request.organization, user=request.user)
     context = {
         **merchant_admin_site.each_context(request),
         "onboarding": checklist if checklist is not None and checklist.visible else None,

@@ -1,10 +1,12 @@
 """The onboarding checklist's steps, each read from the state it stands for: false on a new
 organization, true after the real change, and never ticked by another organization's rows."""
 
+import importlib
 import io
 from decimal import Decimal
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django_tenants.utils import tenant_context
 from PIL import Image
@@ -203,3 +205,21 @@ def test_sharing_keeps_the_first_time_and_audits_each_share(organization):
         with pytest.raises(ValueError):
             join_link_shared(actor=None, how="fax")
         assert AuditLogEntry.objects.count() == 2
+
+
+def test_the_migration_starts_the_checklist_dismissed_only_where_sales_exist(
+    organization, other_organization
+):
+    migration = importlib.import_module("loyalty_platform.onboarding.migrations.0001_initial")
+    run_a_test_sale(organization)
+    create_programs(other_organization)
+    create_customer(other_organization, points=50)  # an adjustment only
+
+    for each in (organization, other_organization):
+        with tenant_context(each):
+            migration.dismiss_where_already_selling(django_apps, None)
+
+    with tenant_context(organization):
+        assert onboarding_checklist(organization=organization).dismissed is True
+    with tenant_context(other_organization):
+        assert not OnboardingState.objects.exists()

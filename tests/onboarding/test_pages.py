@@ -70,6 +70,36 @@ def test_the_dashboard_shows_the_checklist_to_those_who_set_the_program_up(organ
         assert html.count('class="onboarding-step"') == 7
 
 
+def step_links(html: str) -> dict[str, list[str]]:
+    steps = re.findall(r'data-step="(\w+)".*?</li>', html, flags=re.S)
+    blocks = re.findall(r'(data-step="\w+".*?</li>)', html, flags=re.S)
+    return {step: re.findall(r'href="([^"]+)"', block) for step, block in zip(steps, blocks, strict=True)}
+
+
+def test_each_step_links_only_to_pages_the_staff_member_may_open(organization):
+    owner = step_links(signed_in(organization).get("/admin/").content.decode())
+    manager = step_links(signed_in(organization, MANAGER).get("/admin/").content.decode())
+
+    assert owner == {
+        "brand": [f"/admin/tenants/organization/{organization.pk}/change/", "/admin/branding/logo/add/"],
+        "program": ["/admin/programs/program/add/"],
+        "reward": ["/admin/rewards/reward/add/"],
+        "staff": ["/admin/accounts/user/invite/"],
+        "key": ["/admin/tenants/apikey/add/", "/admin/till/"],
+        "sale": ["/admin/till/"],
+        "share": [SHARE],
+    }
+    assert manager == {
+        "brand": [],
+        "program": ["/admin/programs/program/add/"],
+        "reward": ["/admin/rewards/reward/add/"],
+        "staff": [],
+        "key": ["/admin/till/"],
+        "sale": ["/admin/till/"],
+        "share": [SHARE],
+    }
+
+
 def test_a_dismissal_hides_the_checklist_for_every_owner_of_the_organization(
     organization, other_organization
 ):
