@@ -28,14 +28,18 @@
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
-    copy(input.value)
-      .then(function () {
-        status.textContent = config.copied;
-        return record();
-      })
-      .catch(function () {
+    copy(input.value).then(
+      function () {
+        // Said once the share is recorded (or its record failed: the link is copied anyway).
+        var said = function () {
+          status.textContent = config.copied;
+        };
+        return record().then(said, said);
+      },
+      function () {
         input.select();
         status.textContent = config.copyFailed;
-      });
+      }
+    );
   });
 })();

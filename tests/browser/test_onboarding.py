@@ -13,6 +13,7 @@ from django_tenants.utils import tenant_context
 from playwright.sync_api import expect
 
 from loyalty_platform.accounts.services import staff_user_create
+from loyalty_platform.audit.models import AuditLogEntry
 from loyalty_platform.onboarding.models import OnboardingState
 from loyalty_platform.programs.models import LedgerEntry
 from loyalty_platform.shops.services import shop_create
@@ -187,9 +188,22 @@ def test_an_owner_follows_the_checklist_to_a_first_test_sale(chromium, page, ser
     expect(page.locator("#onboarding")).to_have_count(0)
     assert screen_problems(widths, server, host, "/admin/share/") == {}
 
+    # The copy button puts the link on the clipboard and records the share.
+    desktop = widths[1280]
+    desktop.context.grant_permissions(
+        ["clipboard-read", "clipboard-write"], origin=f"http://{urlsplit(desktop.url).netloc}"
+    )
+    desktop.get_by_role("button", name="Copy link").click()
+    expect(desktop.get_by_role("status")).to_have_text(
+        "Copied. Paste the link wherever your customers will see it."
+    )
+    assert desktop.evaluate("navigator.clipboard.readText()") == link
+
     with tenant_context(organization):
         assert LedgerEntry.objects.filter(cause="earn", delta=2).count() == 1
         assert OnboardingState.objects.get().join_link_shared_at is not None
+        shares = AuditLogEntry.objects.filter(action="onboarding.join_link_share").order_by("pk")
+        assert [entry.details["how"] for entry in shares] == ["poster", "link"]
     # No POS key was issued: the key step ticked on the till's own key (one per opening).
     keys = ApiKey.objects.filter(organization=organization)
     assert [key.is_till_key for key in keys] == [True, True]
