@@ -36,6 +36,7 @@ MERCHANT_NAVIGATION: tuple[tuple[str, tuple[Entry, ...]], ...] = (
         (
             Entry(_("Dashboard"), "dashboard", "index", "accounts.view_dashboard"),
             Entry(_("Till"), "point_of_sale", "till", "accounts.use_till"),
+            Entry(_("Share your program"), "qr_code_2", "onboarding_share", "accounts.view_dashboard"),
         ),
     ),
     (

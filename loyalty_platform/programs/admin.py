@@ -6,7 +6,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from loyalty_platform.core.admin_sites import MerchantModelAdmin, ReadOnlyAdmin, merchant_admin_site
+from loyalty_platform.core.money import currency_exponent
 from loyalty_platform.programs.models import LedgerEntry, Program
+from tenants.branding import safe_brand_color, text_color_on
 
 Kind = Program.Kind
 
@@ -80,6 +82,8 @@ class ProgramForm(forms.ModelForm):
 @admin.register(Program, site=merchant_admin_site)
 class ProgramAdmin(MerchantModelAdmin):
     form = ProgramForm
+    # The form's live preview of the customer's card (static/js/program_preview.js).
+    change_form_template = "admin/programs/program_change_form.html"
     list_display = ["name", "kind", "is_active", "earn_points_per_unit", "stamps_per_card", "reward_name"]
     list_filter = ["kind", "is_active"]
 
@@ -113,6 +117,30 @@ class ProgramAdmin(MerchantModelAdmin):
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
         return type(form.__name__, (form,), {"kind": self._kind(request, obj) or ""})
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        kind = self._kind(request, obj)
+        organization = request.organization
+        if kind:
+            brand = safe_brand_color(organization.brand_color)
+            context["card_preview"] = {
+                "kind": kind,
+                "organization": organization.name,
+                "brand": brand,
+                "ink": text_color_on(brand),
+                "currency": organization.currency,
+                "decimals": currency_exponent(organization.currency),
+                "samplePoints": 120,
+                "sampleStamps": 3,
+                "strings": {
+                    "untitled": _("Your program"),
+                    "reward": _("a reward"),
+                    "stamps": _("%(count)s of %(total)s stamps; a full card gives %(reward)s"),
+                    "points": _("%(points)s points, worth %(worth)s %(currency)s"),
+                    "earn": _("Earn %(points)s points per 1 %(currency)s spent."),
+                },
+            }
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
 
 @admin.register(LedgerEntry, site=merchant_admin_site)

@@ -5,6 +5,7 @@ from django.utils.translation import gettext as _
 
 from loyalty_platform.core.admin_sites import merchant_admin_site
 from loyalty_platform.core.money import currency_exponent
+from loyalty_platform.onboarding.selectors import CHECKLIST_PERMISSION, onboarding_checklist
 from loyalty_platform.reports.forms import PeriodForm
 from loyalty_platform.reports.selectors import dashboard_figures
 
@@ -26,8 +27,12 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         "issuedLabel": _("Points issued"),
         "redeemedLabel": _("Points redeemed"),
     }
+    checklist = None
+    if request.user.has_perm(CHECKLIST_PERMISSION):
+        checklist = onboarding_checklist(organization=request.organization, user=request.user)
     context = {
         **merchant_admin_site.each_context(request),
+        "onboarding": checklist if checklist is not None and checklist.visible else None,
         "title": _("Dashboard"),
         "form": form,
         "figures": figures,

@@ -48,6 +48,7 @@ TENANT_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "loyalty_platform.reports",
+    "loyalty_platform.onboarding",
     "loyalty_platform.till",  # no models; its AppConfig connects the log-out receiver
 ]
 

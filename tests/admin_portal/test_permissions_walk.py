@@ -65,6 +65,10 @@ CUSTOM_PAGES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "vouchers_promotion_generate": (("vouchers.add_voucher",), ("promotion_id",)),
     "vouchers_promotion_import": (("vouchers.add_voucher",), ("promotion_id",)),
     "vouchers_promotion_export": (("vouchers.change_voucher",), ("promotion_id",)),
+    "onboarding_share": (("accounts.view_dashboard",), ()),
+    "onboarding_poster": (("accounts.view_dashboard",), ()),
+    "onboarding_link_copied": (("accounts.view_dashboard",), ()),
+    "onboarding_dismiss": (("programs.add_program",), ()),
 }
 # Pages every signed-in staff member may open (what they show depends on the role).
 EVERY_STAFF_PAGES = {"index", "search", "two_factor_enrol", "password_change", "password_change_done"}
@@ -74,7 +78,7 @@ NOT_WALKED = {
     "logout": "signs the walker out",
     "two_factor_verify": "only while a code is due (tests/accounts)",
     "accept_invite": "needs a fresh invitation token (tests/accounts)",
-    "handoff": "needs a fresh one-time link from the platform host (tests/signup)",
+    "handoff": "needs a fresh one-time link from the platform host (tests/tenants/test_handoff.py)",
     "jsi18n": "the admin's translations script",
     "autocomplete": "a JSON search behind select boxes; Django checks the field's model",
     "view_on_site": "redirects to an object's public URL",
