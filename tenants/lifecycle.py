@@ -18,7 +18,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
-from django_tenants.utils import tenant_context
+from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
 
 from loyalty_platform.accounts import roles
 from loyalty_platform.accounts.models import User
@@ -84,8 +84,10 @@ def _status_set(*, organization: Organization, status: str, reason: str, due: da
     organization.status_changed_at = timezone.now()
     organization.deletion_due_at = due
     # A save, so tenants.signals forgets the cached copies of the organization that the
-    # host and key look-ups keep (they carry the status).
-    organization.save(update_fields=["status", "status_reason", "status_changed_at", "deletion_due_at"])
+    # host and key look-ups keep (they carry the status). django-tenants saves an
+    # organization only from the public schema or its own.
+    with schema_context(get_public_schema_name()):
+        organization.save(update_fields=["status", "status_reason", "status_changed_at", "deletion_due_at"])
 
 
 def _locked(organization: Organization) -> Organization:
