@@ -18,6 +18,7 @@ from tenants.lifecycle import (
     LifecycleError,
     export_path,
     organization_deletion_schedule,
+    organization_export_open,
     organization_open,
     organization_reactivate,
     organization_suspend,
@@ -404,7 +405,7 @@ class OrganizationAdmin(ModelAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         export = get_object_or_404(OrganizationExport, pk=export_id)
-        file = export_path(export)
+        file = organization_export_open(export=export, operator=request.user)
         if file is None:
             raise Http404("no finished export file")
         return FileResponse(file.open("rb"), as_attachment=True, filename=export.file_name)

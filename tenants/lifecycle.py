@@ -285,6 +285,21 @@ def export_path(export: OrganizationExport) -> Path | None:
     return path if path.is_file() else None
 
 
+def organization_export_open(*, export: OrganizationExport, operator: User | None) -> Path | None:
+    """The finished export's file for an operator to download (None when there is none);
+    the download is in the console's trail."""
+    path = export_path(export)
+    if path is not None:
+        OperatorAction.objects.create(
+            organization=export.organization,
+            organization_slug=export.organization_slug,
+            operator_email=_operator_email(operator),
+            action="export_download",
+            details={"export_id": export.pk, "file": export.file_name},
+        )
+    return path
+
+
 def organization_purge_ready(*, organization: Organization, now: datetime) -> bool:
     """Due and exported: scheduled for deletion, the due date passed, and an export requested
     since the schedule finished (and its file is there)."""

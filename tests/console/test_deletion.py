@@ -247,4 +247,9 @@ def test_the_console_schedules_and_the_operator_downloads_the_export(console, do
     assert response.status_code == 200
     assert response["Content-Disposition"] == f'attachment; filename="{export.file_name}"'
     assert b"".join(response.streaming_content)[:2] == b"PK"
+    assert list(
+        OperatorAction.objects.filter(action="export_download").values_list(
+            "operator_email", "organization_slug"
+        )
+    ) == [("operator@example.com", "doomed")]
     assert console.get("/admin/tenants/organizationexport/").status_code == 200
