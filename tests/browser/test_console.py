@@ -1,6 +1,7 @@
 """The operator's console in Chromium against the running server: an operator creates an
 organization for a merchant, suspends it (the POS API refuses, the owner's portal is read-only
-with the banner) and reactivates it (the API answers again)."""
+with the banner) and reactivates it (the API answers again). The console's list, add and
+action pages and the owner's page with the banner pass axe (WCAG 2.1 A and AA)."""
 
 import uuid
 
@@ -12,6 +13,7 @@ from playwright.sync_api import expect
 
 from loyalty_platform.accounts.models import StaffInvitation, User
 from tenants.models import Organization
+from tests.browser.accessibility import axe_violations
 from tests.pos_fixtures import create_customer, create_programs, issue_key
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("committed_db")]
@@ -40,7 +42,9 @@ def _api(server, key: str, host: str, code: int) -> requests.Response:
 
 def _status_action(page, server, organization: Organization, link: str, reason: str, button: str) -> None:
     page.goto(server.url("localhost", f"/admin/tenants/organization/{organization.pk}/change/"))
+    # The change page itself is left out: the theme's tabular inlines have unlabelled inputs.
     page.get_by_role("link", name=link).click()
+    assert axe_violations(page) == []
     page.get_by_label("Reason").fill(reason)
     page.get_by_role("button", name=button).click()
     page.wait_for_url(server.url("localhost", f"/admin/tenants/organization/{organization.pk}/change/"))
@@ -48,7 +52,7 @@ def _status_action(page, server, organization: Organization, link: str, reason: 
 
 def test_an_operator_creates_suspends_and_reactivates_an_organization(chromium, server, operator_email):
     slug = f"console-{uuid.uuid4().hex[:6]}"
-    operator = chromium.new_context().new_page()
+    operator = chromium.new_context(bypass_csp=True).new_page()
     operator.goto(server.url("localhost", "/admin/login/"))
     operator.get_by_label("Email").fill(operator_email)
     operator.get_by_label("Password").fill(PASSWORD)
@@ -57,7 +61,9 @@ def test_an_operator_creates_suspends_and_reactivates_an_organization(chromium, 
 
     # Create the organization for a merchant.
     operator.goto(server.url("localhost", "/admin/tenants/organization/"))
+    assert axe_violations(operator) == []
     operator.locator("a.addlink[title='Add organization']").click()
+    assert axe_violations(operator) == []
     operator.get_by_label("Business name").fill("Console Café")
     operator.get_by_label("Address").fill(slug)
     operator.get_by_label("Country").fill("LT")
@@ -93,7 +99,7 @@ def test_an_operator_creates_suspends_and_reactivates_an_organization(chromium, 
         refused = _api(server, key, api_host, customer.customer_code)
         assert (refused.status_code, refused.json()) == (403, {"error": "organization_suspended"})
 
-    owner_page = chromium.new_context().new_page()
+    owner_page = chromium.new_context(bypass_csp=True).new_page()
     owner_page.goto(server.url(host, "/admin/login/"))
     owner_page.get_by_label("Email").fill("owner@console.example")
     owner_page.get_by_label("Password").fill(OWNER_PASSWORD)
@@ -104,6 +110,7 @@ def test_an_operator_creates_suspends_and_reactivates_an_organization(chromium, 
     owner_page.goto(server.url(host, f"/admin/customers/customer/{customer.pk}/change/"))
     expect(owner_page.get_by_text(banner)).to_be_visible()
     expect(owner_page.locator("[name=_save]")).to_have_count(0)
+    assert axe_violations(owner_page) == []
 
     # Reactivate it: the API answers again and the banner is gone.
     _status_action(operator, server, organization, "Reactivate", "Invoice paid", "Reactivate")
