@@ -149,7 +149,9 @@ def test_the_portal_is_read_only_with_a_banner_while_suspended(organization, own
         owner_portal.post("/admin/accounts/user/invite/", {"email": "new@a.example", "role": "cashier"}),
         owner_portal.post("/admin/tenants/organization/", {}),
     ]
-    assert [response.status_code for response in refusals] == [403] * 5
+    # A page of the portal's own that exists only to change something is refused even to open.
+    refusals.append(owner_portal.get(f"/admin/customers/customer/{customer.pk}/adjust/"))
+    assert [response.status_code for response in refusals] == [403] * 6
     assert "Nothing can be changed while the organization is suspended" in refusals[0].content.decode()
     with tenant_context(organization):
         assert Program.objects.get(pk=programs_pk(organization)).name == name_before
@@ -165,6 +167,7 @@ def test_the_portal_is_read_only_with_a_banner_while_suspended(organization, own
 
     organization_reactivate(organization=organization, reason="Paid", operator=operator)
 
+    assert owner_portal.get(f"/admin/customers/customer/{customer.pk}/adjust/").status_code == 200
     page = owner_portal.get(program_url).content.decode()
     assert 'name="_save"' in page and "suspended this organization" not in page
 
