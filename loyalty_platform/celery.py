@@ -44,4 +44,6 @@ app.conf.beat_schedule = {
         "schedule": crontab(hour=0, minute=30),
         "args": ["loyalty_platform.reports.tasks.build_daily_rollups"],
     },
+    # Organizations whose deletion grace period ended and whose export is built.
+    "purge-due-organizations": {"task": "tenants.tasks.purge_due_organizations", "schedule": 3600.0},
 }

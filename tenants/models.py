@@ -336,3 +336,50 @@ class SignupRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.slug} ({self.email})"
+
+
+class OperatorAction(models.Model):
+    """What a platform operator did to an organization, and why: the console's audit trail
+    (the public schema has no audit log of its own). It outlives the organization: a purge
+    keeps these rows, with the slug, and only clears the link."""
+
+    organization = models.ForeignKey(
+        Organization, null=True, on_delete=models.SET_NULL, related_name="operator_actions"
+    )
+    organization_slug = models.CharField(max_length=40)
+    operator_email = models.EmailField(blank=True)
+    action = models.CharField(max_length=40)
+    reason = models.CharField(max_length=255, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.organization_slug} by {self.operator_email or 'the platform'}"
+
+
+class OrganizationExport(models.Model):
+    """A zip of an organization's data (JSON per model), built by a Celery task before its
+    deletion and kept after the purge (settings.ORGANIZATION_EXPORT_ROOT)."""
+
+    organization = models.ForeignKey(
+        Organization, null=True, on_delete=models.SET_NULL, related_name="exports"
+    )
+    organization_slug = models.CharField(max_length=40)
+    requested_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Relative to ORGANIZATION_EXPORT_ROOT; empty until finished.
+    file_name = models.CharField(max_length=200, blank=True)
+    size_bytes = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"export of {self.organization_slug} ({self.requested_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.finished_at is not None

@@ -23,6 +23,7 @@ from loyalty_platform.accounts.services import (
     staff_role_set,
     two_factor_remove,
 )
+from loyalty_platform.accounts.support import support_banner
 from loyalty_platform.core.admin_sites import MerchantModelAdmin, merchant_admin_site, platform_admin_site
 
 
@@ -78,7 +79,9 @@ class MerchantStaffAdmin(MerchantModelAdmin):
     @admin.display(description=gettext_lazy("Role"))
     def role(self, user: User) -> str:
         role = roles.role_of(user)
-        return str(roles.ROLE_LABELS[role]) if role else "—"
+        label = str(roles.ROLE_LABELS[role]) if role else "—"
+        # The platform's support account (tenants.lifecycle): the merchant sees it is not theirs.
+        return _("%(role)s (platform support)") % {"role": label} if user.is_platform_support else label
 
     @admin.display(description=gettext_lazy("Two-factor"), boolean=True)
     def two_factor(self, user: User) -> bool:
@@ -239,3 +242,4 @@ merchant_admin_site.page_urls += [
     path("two-factor/verify/", views.two_factor_verify, name="two_factor_verify"),
 ]
 merchant_admin_site.sign_in_step = two_factor.sign_in_step
+merchant_admin_site.banners.append(support_banner)

@@ -42,6 +42,13 @@ class User(AbstractBaseUser, PermissionsMixin):
         ),
     )
     date_joined = models.DateTimeField(default=timezone.now, help_text=_("When the account was created."))
+    # An account the platform made for an operator's support sessions (tenants.lifecycle):
+    # signed in only through a one-time link from the console, marked in the staff list.
+    is_platform_support = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text=_("Made by the platform for its support staff; they sign in only from the console."),
+    )
     # Inherited from AbstractBaseUser, declared again only to say what it is.
     last_login = models.DateTimeField(
         _("last login"),

@@ -15,6 +15,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from loyalty_platform.accounts import roles
 from loyalty_platform.accounts.services import two_factor_device
+from loyalty_platform.accounts.support import support_session
 from loyalty_platform.core import throttle
 from loyalty_platform.core.admin_sites import staff_sign_in_limits
 
@@ -35,13 +36,26 @@ def enrolment_required(request: HttpRequest) -> bool:
     )
 
 
+def _support_session_of_support_account(request: HttpRequest) -> bool:
+    """A support session skips the step: the operator signed in to the platform admin and
+    came through a one-time link issued there for the platform's own support account
+    (docs/decisions/XXXX-suspension.md)."""
+    return bool(getattr(request.user, "is_platform_support", False) and support_session(request) is not None)
+
+
 def sign_in_step(request: HttpRequest) -> str | None:
     """The URL of the step this signed-in staff member still has to pass, or None."""
     if hasattr(request, _MEMO):
         return getattr(request, _MEMO)
     user = request.user
     step = None
-    if user.is_authenticated and user.is_active and user.is_staff and not is_verified(request):
+    if (
+        user.is_authenticated
+        and user.is_active
+        and user.is_staff
+        and not is_verified(request)
+        and not _support_session_of_support_account(request)
+    ):
         if two_factor_device(user) is not None:
             step = reverse("merchant_admin:two_factor_verify")
         elif enrolment_required(request):

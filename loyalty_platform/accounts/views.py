@@ -28,6 +28,7 @@ from loyalty_platform.accounts.services import (
     two_factor_enrolment_confirm,
     two_factor_enrolment_start,
 )
+from loyalty_platform.accounts.support import SUPPORT_SESSION_KEY
 from loyalty_platform.audit.services import audit_record
 from loyalty_platform.core.admin_sites import merchant_admin_site
 from loyalty_platform.core.qr import qr_svg
@@ -101,10 +102,6 @@ def accept_invite(request: HttpRequest, token: str) -> HttpResponse:
         return HttpResponseRedirect(reverse("merchant_admin:index"))
     context = _context(request, title=_("Set your password"), form=form, invited=invitation.user)
     return render(request, "accounts/accept_invite.html", context)
-
-
-# The session of an operator signed in for support: who and why (the portal shows a banner).
-SUPPORT_SESSION_KEY = "support_session"
 
 
 @never_cache

@@ -18,6 +18,11 @@ ACTION_LABELS = {
     "vouchers.void": _("Voided a voucher"),
     "programs.adjust": _("Adjusted points or stamps"),
     "stored_value.adjust": _("Adjusted a money balance"),
+    # The platform operator's actions on the organization (tenants.lifecycle).
+    "platform.suspend": _("The platform suspended the organization"),
+    "platform.reactivate": _("The platform reactivated the organization"),
+    "platform.deletion_schedule": _("The platform scheduled the organization's deletion"),
+    "support.session_start": _("Platform support signed in"),
 }
 
 

@@ -11,7 +11,8 @@ from urllib.parse import urlencode
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.forms import AuthenticationForm
@@ -60,6 +61,18 @@ class PlatformAdminSite(AdminSite):
     settings_name = "UNFOLD_PLATFORM"
     index_title = _("Organizations, plans and subscriptions")
 
+    def has_permission(self, request) -> bool:
+        # Operators only: every console page acts across organizations.
+        return super().has_permission(request) and request.user.is_superuser
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def organization_is_suspended(request: HttpRequest) -> bool:
+    organization = getattr(request, "organization", None)
+    return bool(organization is not None and organization.is_suspended)
+
 
 class MerchantAdminSite(AdminSite):
     """Its look, header and grouped navigation: settings.UNFOLD and core/portal.py."""
@@ -77,6 +90,39 @@ class MerchantAdminSite(AdminSite):
         # (permission, view): the first one the staff member holds is their landing page
         # (the dashboard, or the till for cashiers).
         self.landing_pages: list[tuple[str, Callable]] = []
+        # Functions giving a sentence for the banner above every page, or None (a support
+        # session); the suspension's banner is the site's own.
+        self.banners: list[Callable[[HttpRequest], str | None]] = []
+
+    def each_context(self, request):
+        context = super().each_context(request)
+        banners = []
+        if organization_is_suspended(request):
+            banners.append(suspension_banner(request.organization))
+        banners += [text for banner in self.banners if (text := banner(request))]
+        context["portal_banners"] = banners
+        return context
+
+    def admin_view(self, view, cacheable=False):
+        """As Django's, and while the organization is suspended every change is refused: a
+        403 page for any POST (sign-in and sign-out are not admin views, so they still work)."""
+        wrapped = super().admin_view(view, cacheable)
+
+        @functools.wraps(view)
+        def refuse_changes_while_suspended(request, *args, **kwargs):
+            if (
+                request.method not in SAFE_METHODS
+                and organization_is_suspended(request)
+                and view != self.logout
+            ):
+                return self.suspended_response(request)
+            return wrapped(request, *args, **kwargs)
+
+        return refuse_changes_while_suspended
+
+    def suspended_response(self, request: HttpRequest) -> HttpResponse:
+        context = {**self.each_context(request), "title": _("Read-only while suspended")}
+        return TemplateResponse(request, "admin/organization_suspended.html", context, status=403)
 
     def pending_sign_in_step(self, request: HttpRequest) -> str | None:
         if self.sign_in_step is None or not request.user.is_authenticated:
@@ -106,15 +152,35 @@ platform_admin_site = PlatformAdminSite(name="platform_admin")
 merchant_admin_site = MerchantAdminSite(name="merchant_admin")
 
 
+def suspension_banner(organization) -> str:
+    reason = organization.status_reason or _("no reason given")
+    if organization.status == organization.Status.DELETION_SCHEDULED and organization.deletion_due_at:
+        return _(
+            "The platform operator scheduled this organization's deletion on %(date)s: %(reason)s. "
+            "The portal is read-only and the POS API refuses every call."
+        ) % {"date": organization.deletion_due_at.date().isoformat(), "reason": reason}
+    return _(
+        "The platform operator suspended this organization: %(reason)s. The portal is read-only "
+        "and the POS API refuses every call; your customers still see their balances."
+    ) % {"reason": reason}
+
+
+def _changes_something(permission: str) -> bool:
+    return not permission.split(".", 1)[-1].startswith(("view_", "export_"))
+
+
 def permission_required(*permissions: str):
     """For a ModelAdmin's own pages (beside Django's add/change/delete/view): 403 unless the
-    staff member holds every one of `permissions`."""
+    staff member holds every one of `permissions`. While the organization is suspended, a
+    page needing more than view or export permissions is refused."""
 
     def decorate(view):
         @functools.wraps(view)
         def checked(model_admin, request, *args, **kwargs):
             if not request.user.has_perms(permissions):
                 raise PermissionDenied
+            if organization_is_suspended(request) and any(map(_changes_something, permissions)):
+                return model_admin.admin_site.suspended_response(request)
             return view(model_admin, request, *args, **kwargs)
 
         return checked
@@ -144,6 +210,16 @@ class MerchantModelAdmin(ModelAdmin):
     (secrets); the rest of the change goes through services that audit themselves."""
 
     audit_exclude: tuple[str, ...] = ()
+
+    # While the organization is suspended its portal is read-only: pages show, nothing saves.
+    def has_add_permission(self, request, *args) -> bool:
+        return not organization_is_suspended(request) and super().has_add_permission(request, *args)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return not organization_is_suspended(request) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return not organization_is_suspended(request) and super().has_delete_permission(request, obj)
 
     def _changes(self, form, change: bool) -> dict:
         fields = {}

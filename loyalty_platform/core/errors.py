@@ -98,6 +98,7 @@ ORGANIZATION_SUSPENDED = _define(
     403,
     "The platform operator suspended the organization (or its deletion is scheduled); nothing "
     "can be read or changed through the API until it is reactivated.",
+    message=_("This loyalty program is paused and takes no new members at the moment. Please ask the staff."),
 )
 PLAN_LIMIT_REACHED = _define(
     "plan_limit_reached",

@@ -137,6 +137,8 @@ PLATFORM_NAVIGATION: tuple[tuple[str, tuple[Entry, ...]], ...] = (
             Entry(_("Plans"), "sell", "tenants_plan_changelist"),
             Entry(_("Subscriptions"), "event_repeat", "tenants_subscription_changelist"),
             Entry(_("API keys"), "key", "tenants_apikey_changelist"),
+            Entry(_("Operator actions"), "history", "tenants_operatoraction_changelist"),
+            Entry(_("Exports"), "archive", "tenants_organizationexport_changelist"),
             Entry(_("Operators"), "badge", "accounts_user_changelist"),
         ),
     ),

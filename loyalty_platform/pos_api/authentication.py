@@ -28,6 +28,13 @@ def _refuse(request) -> NoReturn:
     raise AuthenticationFailed()
 
 
+def _refuse_suspended(organization) -> None:
+    """A suspended organization (or one awaiting deletion) answers no call at all. The
+    cached copy carries the status and a status change forgets it (tenants.signals)."""
+    if organization.is_suspended:
+        raise errors.ORGANIZATION_SUSPENDED()
+
+
 def _use_organization(django_request, organization, domain_url: str) -> None:
     organization.domain_url = domain_url
     use_organization_schema(organization)
@@ -44,6 +51,7 @@ def authentication_recheck(request, view) -> None:
     if found is None or found[1].pk != django_request.organization.pk:
         raise AuthenticationFailed()
     api_key, organization = found
+    _refuse_suspended(organization)
     _use_organization(django_request, organization, django_request.organization.domain_url)
     request.auth = api_key
     ActiveSubscriptionForWrites().has_permission(request, view)
@@ -70,6 +78,7 @@ class ApiKeyAuthentication(BaseAuthentication):
             _use_organization(django_request, organization, django_request.get_host())
         elif host_organization.pk != organization.pk:
             _refuse(request)
+        _refuse_suspended(organization)
         api_key_touch(api_key_id=api_key.id, lookup_id=api_key.lookup_id)
         return (None, api_key)
 

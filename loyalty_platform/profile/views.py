@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from loyalty_platform.core import errors
-from loyalty_platform.core.errors import DomainError, ErrorType
+from loyalty_platform.core.errors import ORGANIZATION_SUSPENDED, DomainError, ErrorType
 from loyalty_platform.core.throttle import client_ip
 from loyalty_platform.customers.login import (
     login_email_wait,
@@ -108,6 +108,9 @@ def login(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     next_path = safe_next_path(request.GET.get("next") or request.POST.get("next") or "/me/")
+    if request.organization.is_suspended:
+        # Members keep signing in and seeing their balances; nobody new joins.
+        return _message(request, ORGANIZATION_SUSPENDED)
     errors = {}
     values = {"email": "", "name": "", "phone": ""}
     if request.method == "POST":

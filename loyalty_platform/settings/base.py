@@ -120,6 +120,11 @@ DEMO_CREDENTIALS_FILE = VAR_DIR / "demo-credentials.json"
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "/media/"
 
+# An organization scheduled for deletion is purged this many days later, once its export
+# (a zip of its data, kept after the purge, under ORGANIZATION_EXPORT_ROOT) is built.
+ORGANIZATION_DELETION_GRACE_DAYS = env.int("ORGANIZATION_DELETION_GRACE_DAYS", default=30)
+ORGANIZATION_EXPORT_ROOT = env.path("ORGANIZATION_EXPORT_ROOT", default=VAR_DIR / "exports")
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 SESSION_COOKIE_SECURE = PRODUCTION
