@@ -9,8 +9,8 @@ from loyalty_platform.core.errors import DomainError
 from loyalty_platform.orders.claims import receipt_claim_key as claim_key_for
 from loyalty_platform.shops.models import Shop
 from tenants.branding import safe_brand_color, validate_brand_color
-from tenants.models import ApiKey, Organization
 from tenants.limit_admin import PlanLimitedAdminMixin
+from tenants.models import ApiKey, Organization
 from tenants.services import api_key_create, api_key_revoke, api_key_shop_check, api_key_update
 
 RATE_LIMIT_GROUPS = ("transactions", "customer")
