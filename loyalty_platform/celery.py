@@ -44,4 +44,12 @@ app.conf.beat_schedule = {
         "schedule": crontab(hour=0, minute=30),
         "args": ["loyalty_platform.reports.tasks.build_daily_rollups"],
     },
+    # Usage metering: the Redis counters into the database, and each organization's customers
+    # and storage measured near the end of the UTC day (tenants.usage).
+    "flush-usage": {"task": "tenants.tasks.flush_usage", "schedule": 300.0},
+    "measure-usage": {
+        "task": "loyalty_platform.core.tasks.dispatch_to_organizations",
+        "schedule": crontab(hour=23, minute=50),
+        "args": ["tenants.tasks.measure_usage"],
+    },
 }
