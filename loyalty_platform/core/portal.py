@@ -133,6 +133,7 @@ PLATFORM_NAVIGATION: tuple[tuple[str, tuple[Entry, ...]], ...] = (
         (
             Entry(_("Organizations"), "domain", "tenants_organization_changelist"),
             Entry(_("Domains"), "language", "tenants_domain_changelist"),
+            Entry(_("Custom domains"), "verified", "tenants_customdomain_changelist"),
             Entry(_("Plans"), "sell", "tenants_plan_changelist"),
             Entry(_("Subscriptions"), "event_repeat", "tenants_subscription_changelist"),
             Entry(_("API keys"), "key", "tenants_apikey_changelist"),
