@@ -90,6 +90,7 @@ MERCHANT_NAVIGATION: tuple[tuple[str, tuple[Entry, ...]], ...] = (
             Entry(_("Custom attributes"), "tune", "attributes_attributedefinition_changelist"),
             Entry(_("Invitations"), "mail", "identification_invitation_changelist"),
             Entry(_("Audit log"), "manage_search", "audit_auditlogentry_changelist"),
+            Entry(_("Plan and usage"), "data_usage", "plan_usage", "tenants.change_organization"),
         ),
     ),
     (

@@ -65,6 +65,7 @@ CUSTOM_PAGES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "vouchers_promotion_generate": (("vouchers.add_voucher",), ("promotion_id",)),
     "vouchers_promotion_import": (("vouchers.add_voucher",), ("promotion_id",)),
     "vouchers_promotion_export": (("vouchers.change_voucher",), ("promotion_id",)),
+    "plan_usage": (("tenants.change_organization",), ()),
 }
 # Pages every signed-in staff member may open (what they show depends on the role).
 EVERY_STAFF_PAGES = {"index", "search", "two_factor_enrol", "password_change", "password_change_done"}
