@@ -75,6 +75,7 @@ NOT_WALKED = {
     "logout": "signs the walker out",
     "two_factor_verify": "only while a code is due (tests/accounts)",
     "accept_invite": "needs a fresh invitation token (tests/accounts)",
+    "handoff": "needs a fresh one-time handoff token from the platform host",
     "jsi18n": "the admin's translations script",
     "autocomplete": "a JSON search behind select boxes; Django checks the field's model",
     "view_on_site": "redirects to an object's public URL",
