@@ -9,10 +9,12 @@ from django.db import DatabaseError, connection
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from loyalty_platform.celery import app
 from loyalty_platform.core import faults
 from loyalty_platform.core import redis as lp_redis
 from loyalty_platform.core.metering import usage_add, usage_day, usage_key
 from tenants.models import UsageDay
+from tenants.tasks import flush_usage, measure_usage
 from tenants.usage import usage_flush, usage_measure, usage_this_month
 from tests.pos_fixtures import PosClient, create_customer
 from tests.processes import free_port
@@ -194,3 +196,20 @@ def test_the_measurement_keeps_the_day_s_counted_usage(organization):
 
     usage = usage_this_month(organization_ids=[organization.pk], today=usage_day())[organization.pk]
     assert (usage.api_calls, usage.messages, usage.customers) == (9, 0, 1)
+
+
+def test_beat_flushes_every_few_minutes_and_measures_each_organization_daily(organization):
+    schedule = app.conf.beat_schedule
+    assert (schedule["flush-usage"]["task"], schedule["flush-usage"]["schedule"]) == (flush_usage.name, 300.0)
+    assert schedule["measure-usage"]["args"] == [measure_usage.name]
+
+    usage_add(schema_name=organization.schema_name, metric="messages", amount=2)
+    assert flush_usage.apply().get() == 1
+    create_customer(organization)
+    with tenant_context(organization):
+        measure_usage.apply().get()
+
+    assert UsageDay.objects.filter(organization=organization).values_list("messages", "customers").get() == (
+        2,
+        1,
+    )
