@@ -46,4 +46,12 @@ app.conf.beat_schedule = {
     },
     # Organizations whose deletion grace period ended and whose export is built.
     "purge-due-organizations": {"task": "tenants.tasks.purge_due_organizations", "schedule": 3600.0},
+    # Usage metering: the Redis counters into the database, and each organization's customers
+    # and storage measured near the end of the UTC day (tenants.usage).
+    "flush-usage": {"task": "tenants.tasks.flush_usage", "schedule": 300.0},
+    "measure-usage": {
+        "task": "loyalty_platform.core.tasks.dispatch_to_organizations",
+        "schedule": crontab(hour=23, minute=50),
+        "args": ["tenants.tasks.measure_usage"],
+    },
 }

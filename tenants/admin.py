@@ -507,3 +507,6 @@ class ApiKeyAdmin(ModelAdmin):
 
 # Scoped registrations for the merchants' admin live beside these.
 from tenants import merchant_admin  # noqa: E402, F401
+
+# isort: split
+from tenants import domain_admin  # noqa: E402, F401

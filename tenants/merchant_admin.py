@@ -9,6 +9,7 @@ from loyalty_platform.core.errors import DomainError
 from loyalty_platform.orders.claims import receipt_claim_key as claim_key_for
 from loyalty_platform.shops.models import Shop
 from tenants.branding import safe_brand_color, validate_brand_color
+from tenants.limit_admin import PlanLimitedAdminMixin
 from tenants.models import ApiKey, Organization
 from tenants.services import api_key_create, api_key_revoke, api_key_shop_check, api_key_update
 
@@ -128,7 +129,8 @@ class ApiKeyForm(forms.ModelForm):
 
 
 @admin.register(ApiKey, site=merchant_admin_site)
-class MerchantApiKeyAdmin(MerchantModelAdmin):
+class MerchantApiKeyAdmin(PlanLimitedAdminMixin, MerchantModelAdmin):
+    plan_limit = "api_keys"
     form = ApiKeyForm
     list_display = [
         "lookup_id",

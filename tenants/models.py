@@ -383,3 +383,56 @@ class OrganizationExport(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.finished_at is not None
+
+
+def _new_verification_token() -> str:
+    return secrets.token_hex(16)
+
+
+class CustomDomain(models.Model):
+    """An organization's claim to a host name of its own (loyalty.example.com). It routes
+    once verified: the owner of the name publishes the TXT record `record_name` with the
+    value `record_value`, the platform's resolver finds it (tenants.domains), and a Domain
+    row is created. Several organizations may claim a name; only one can verify it."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="custom_domains")
+    hostname = models.CharField(
+        max_length=253, help_text=_("The host name, without scheme or port, e.g. loyalty.example.com.")
+    )
+    token = models.CharField(max_length=64, default=_new_verification_token, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    verified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # What the last check found when it failed (tenants.domains.CHECK_ERRORS), empty otherwise.
+    last_error = models.CharField(max_length=255, blank=True, editable=False)
+
+    RECORD_PREFIX = "_loyalty-verification"
+    VALUE_PREFIX = "loyalty-verification="
+
+    class Meta:
+        ordering = ["hostname"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "hostname"], name="tenants_customdomain_one_claim_per_organization"
+            ),
+            models.UniqueConstraint(
+                fields=["hostname"],
+                condition=models.Q(verified_at__isnull=False),
+                name="tenants_customdomain_one_verified_claim",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.hostname
+
+    @property
+    def record_name(self) -> str:
+        return f"{self.RECORD_PREFIX}.{self.hostname}"
+
+    @property
+    def record_value(self) -> str:
+        return f"{self.VALUE_PREFIX}{self.token}"
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verified_at is not None

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
 from loyalty_platform.core.local_cache import LocalCache
-from tenants.models import ApiKey, Organization, Subscription
+from tenants.models import ApiKey, Organization, Plan, Subscription
 
 # Two tiers (docs/decisions/0021-in-process-caches.md): a copy in this process, in front of
 # the shared copy in Redis that a fresh process or one that cleared its own starts from.
@@ -67,31 +67,59 @@ def forget_hostnames(hostnames: list[str]) -> None:
 
 
 def subscription_cache_key(organization_id: int) -> str:
-    return f"subscription-periods:{organization_id}"
+    return f"subscriptions:{organization_id}"
+
+
+# A cached period: (started_at, ends_at, the plan's field values).
+_Period = tuple[datetime, datetime | None, dict]
+
+
+def _periods(organization_id: int) -> list[_Period]:
+    return _local_subscriptions.get_or_load(
+        organization_id, lambda: _shared_subscription_periods(organization_id)
+    )
+
+
+def _covers(period: _Period, now: datetime) -> bool:
+    started_at, ends_at, _plan = period
+    return started_at <= now and (ends_at is None or now < ends_at)
 
 
 def organization_subscription_is_active(*, organization: Organization) -> bool:
     """Whether a subscription covers this moment. The periods that cover now or later are
     cached, so a subscription that ends or starts later needs no new look-up when it does;
     subscription changes forget them (tenants.signals)."""
-    periods = _local_subscriptions.get_or_load(
-        organization.pk, lambda: _shared_subscription_periods(organization.pk)
-    )
     now = timezone.now()
-    return any(started_at <= now and (ends_at is None or now < ends_at) for started_at, ends_at in periods)
+    return any(_covers(period, now) for period in _periods(organization.pk))
 
 
-def _shared_subscription_periods(organization_id: int) -> list[tuple[datetime, datetime | None]]:
+def organization_plan(*, organization: Organization) -> Plan | None:
+    """The plan of the subscription covering this moment (the latest started, if several
+    overlap), from the same cached periods; None when no subscription covers now."""
+    now = timezone.now()
+    covering = [period for period in _periods(organization.pk) if _covers(period, now)]
+    if not covering:
+        return None
+    values = max(covering, key=lambda period: period[0])[2]
+    return Plan.from_db("default", list(values), list(values.values()))
+
+
+def _plan_to_cache(plan: Plan) -> dict:
+    return {field.attname: getattr(plan, field.attname) for field in Plan._meta.concrete_fields}
+
+
+def _shared_subscription_periods(organization_id: int) -> list[_Period]:
     key = subscription_cache_key(organization_id)
     periods = _platform_cache().get(key)
     if periods is None:
-        periods = list(
-            Subscription.objects.filter(
+        periods = [
+            (subscription.started_at, subscription.ends_at, _plan_to_cache(subscription.plan))
+            for subscription in Subscription.objects.filter(
                 Q(ends_at__isnull=True) | Q(ends_at__gt=timezone.now()),
                 organization_id=organization_id,
                 status__in=[Subscription.Status.ACTIVE, Subscription.Status.TRIALING],
-            ).values_list("started_at", "ends_at")
-        )
+            ).select_related("plan")
+        ]
         _platform_cache().set(key, periods, _DOMAIN_CACHE_SECONDS)
     return periods
 

@@ -15,6 +15,7 @@ from django_tenants.utils import schema_exists, tenant_context
 
 from loyalty_platform.core import errors
 from loyalty_platform.shops.models import Shop
+from tenants.limits import plan_limit_reserve
 from tenants.models import SLUG_PATTERN, ApiKey, Domain, Organization, Plan, Subscription
 from tenants.platform import is_valid_hostname, organization_hostname, platform_hostnames
 from tenants.selectors import API_KEY_PREFIX, api_key_hash
@@ -194,11 +195,19 @@ def api_key_shop_check(*, organization: Organization, shop_id: int | None) -> No
             raise errors.SHOP_ID_INVALID(field="shop_id")
 
 
+@transaction.atomic
 def api_key_create(
-    *, organization: Organization, label: str = "", shop_id: int | None = None
+    *,
+    organization: Organization,
+    label: str = "",
+    shop_id: int | None = None,
+    staff_user_id: int | None = None,
 ) -> IssuedApiKey:
-    """Issue a key; the returned secret key is the only time the secret exists in clear."""
+    """Issue a key; the returned secret key is the only time the secret exists in clear.
+    A browser till's key (`staff_user_id`) does not count against the plan's API keys."""
     api_key_shop_check(organization=organization, shop_id=shop_id)
+    if staff_user_id is None:
+        plan_limit_reserve(organization=organization, limit="api_keys")
     lookup_id = secrets.token_hex(6)
     secret = "".join(secrets.choice(_KEY_ALPHABET) for _ in range(40))
     api_key = ApiKey.objects.create(
@@ -207,6 +216,7 @@ def api_key_create(
         secret_hash=api_key_hash(secret),
         label=label,
         shop_id=shop_id,
+        staff_user_id=staff_user_id,
     )
     return IssuedApiKey(api_key=api_key, secret_key=f"{API_KEY_PREFIX}{lookup_id}_{secret}")
 

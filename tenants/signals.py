@@ -6,7 +6,7 @@ from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from loyalty_platform.core.local_cache import announce_change
-from tenants.models import ApiKey, Domain, Organization, Subscription
+from tenants.models import ApiKey, Domain, Organization, Plan, Subscription
 from tenants.selectors import forget_api_keys, forget_hostnames, forget_subscriptions
 
 
@@ -63,4 +63,13 @@ def _forget_api_key(sender, instance: ApiKey, **kwargs) -> None:
 @receiver(post_delete, sender=Subscription)
 def _forget_subscription(sender, instance: Subscription, **kwargs) -> None:
     organization_ids = [instance.organization_id]
+    _forget_now_and_after_commit(lambda: forget_subscriptions(organization_ids))
+
+
+@receiver(post_save, sender=Plan)
+def _forget_plan(sender, instance: Plan, **kwargs) -> None:
+    """The cached periods hold a copy of their plan's limits."""
+    organization_ids = list(
+        Subscription.objects.filter(plan_id=instance.pk).values_list("organization_id", flat=True).distinct()
+    )
     _forget_now_and_after_commit(lambda: forget_subscriptions(organization_ids))

@@ -1,10 +1,13 @@
-"""The console's background work: building an organization's export, purging the
-organizations whose deletion is due. Both run in the public schema."""
+"""The platform's background work in the public schema: building an organization's export,
+purging the organizations whose deletion is due, and usage metering."""
 
 from celery import shared_task
+from tenant_schemas_celery.task import TenantTask
 
 from tenants.lifecycle import organization_export_build, organizations_purge_due
+from tenants.limits import current_organization
 from tenants.models import OrganizationExport
+from tenants.usage import usage_flush, usage_measure
 
 
 @shared_task(ignore_result=True)
@@ -20,3 +23,15 @@ def organization_export_build_task(export_id: int) -> None:
 def purge_due_organizations() -> int:
     """Beat, hourly: organizations past their deletion date whose export is built."""
     return len(organizations_purge_due())
+
+
+@shared_task(base=TenantTask, ignore_result=True)
+def flush_usage() -> int:
+    """Beat, in the public schema, every few minutes: the usage counters into UsageDay."""
+    return usage_flush()
+
+
+@shared_task(base=TenantTask, ignore_result=True)
+def measure_usage() -> None:
+    """Once a day per organization (core.tasks.dispatch_to_organizations), in its schema."""
+    usage_measure(organization=current_organization())

@@ -25,6 +25,8 @@ from loyalty_platform.accounts.services import (
 )
 from loyalty_platform.accounts.support import support_banner
 from loyalty_platform.core.admin_sites import MerchantModelAdmin, merchant_admin_site, platform_admin_site
+from loyalty_platform.core.errors import DomainError
+from tenants.limits import plan_limit_message
 
 
 class StaffCreationForm(UserCreationForm):
@@ -157,6 +159,8 @@ class MerchantStaffAdmin(MerchantModelAdmin):
                 )
             except StaffError as error:
                 form.add_error("email", str(error))
+            except DomainError as error:  # the plan's staff limit
+                form.add_error(None, plan_limit_message(error))
             else:
                 messages.success(
                     request, _("Invitation sent to %(email)s.") % {"email": form.cleaned_data["email"]}
@@ -191,6 +195,8 @@ class MerchantStaffAdmin(MerchantModelAdmin):
                     done = _("%(email)s can sign in again.")
             except StaffError as refused:
                 error = str(refused)
+            except DomainError as refused:  # the plan's staff limit, on reactivation
+                error = plan_limit_message(refused)
             else:
                 messages.success(request, done % {"email": staff.email})
                 return self._back(staff)

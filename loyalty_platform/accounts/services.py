@@ -22,6 +22,7 @@ from loyalty_platform.accounts.models import StaffInvitation, User
 from loyalty_platform.audit.services import audit_record
 from loyalty_platform.core.text import header_safe
 from loyalty_platform.till.services import till_keys_revoke
+from tenants.limits import current_organization, plan_limit_reserve
 from tenants.models import Organization
 from tenants.platform import base_url
 from tenants.services import organization_primary_hostname
@@ -78,6 +79,7 @@ def staff_user_create(*, email: str, password: str | None, name: str = "", role:
     if _in_public_schema():
         return User.objects.create_superuser(normalized, password, name=name)
     _check_role(role)
+    plan_limit_reserve(organization=current_organization(), limit="staff")
     user = User.objects.create_user(normalized, password, name=name, is_staff=True, is_superuser=False)
     user.groups.set([roles.role_group(role)])
     audit_record(actor=None, action="staff.create", target=user, details=_role_snapshot(user))
@@ -109,6 +111,7 @@ def staff_invite(*, organization: Organization, email: str, role: str, invited_b
     normalized = _normalized_email(email)
     _check_role(role)
     _refuse_existing(normalized)
+    plan_limit_reserve(organization=organization, limit="staff")
     user = User(email=normalized, is_staff=True, is_superuser=False, is_active=True)
     user.set_unusable_password()
     user.save()
@@ -232,6 +235,7 @@ def staff_reactivate(*, user: User, actor: User) -> User:
     _refuse_own_change(user=user, actor=actor)
     if user.is_active:
         return user
+    plan_limit_reserve(organization=current_organization(), limit="staff")
     user.is_active = True
     user.save(update_fields=["is_active"])
     audit_record(actor=actor, action="staff.reactivate", target=user, details=_role_snapshot(user))

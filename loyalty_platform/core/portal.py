@@ -91,6 +91,7 @@ MERCHANT_NAVIGATION: tuple[tuple[str, tuple[Entry, ...]], ...] = (
             Entry(_("Custom attributes"), "tune", "attributes_attributedefinition_changelist"),
             Entry(_("Invitations"), "mail", "identification_invitation_changelist"),
             Entry(_("Audit log"), "manage_search", "audit_auditlogentry_changelist"),
+            Entry(_("Plan and usage"), "data_usage", "plan_usage", "tenants.change_organization"),
         ),
     ),
     (
@@ -134,6 +135,7 @@ PLATFORM_NAVIGATION: tuple[tuple[str, tuple[Entry, ...]], ...] = (
         (
             Entry(_("Organizations"), "domain", "tenants_organization_changelist"),
             Entry(_("Domains"), "language", "tenants_domain_changelist"),
+            Entry(_("Custom domains"), "verified", "tenants_customdomain_changelist"),
             Entry(_("Plans"), "sell", "tenants_plan_changelist"),
             Entry(_("Subscriptions"), "event_repeat", "tenants_subscription_changelist"),
             Entry(_("API keys"), "key", "tenants_apikey_changelist"),

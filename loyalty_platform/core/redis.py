@@ -21,7 +21,8 @@ from loyalty_platform.core.faults import REDIS_FAULTS, warn_degraded
 
 # INCR a fixed-window counter and start its window on the first hit, in one atomic step.
 # Returns [count, milliseconds left in the window, the value of KEYS[2] if given (else nil),
-# the members of the sorted set KEYS[3] scored ARGV[2] or more if given (else nil)].
+# the members of the sorted set KEYS[3] scored ARGV[2] or more if given (else nil)]. Given
+# KEYS[4], also adds one to that usage counter (core.metering), kept ARGV[3] milliseconds.
 _WINDOW_INCR = """
 local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
@@ -31,6 +32,9 @@ local read = false
 if KEYS[2] then read = redis.call('GET', KEYS[2]) end
 local members = false
 if KEYS[3] then members = redis.call('ZCOUNT', KEYS[3], ARGV[2], '+inf') end
+if KEYS[4] then
+  if redis.call('INCR', KEYS[4]) == 1 then redis.call('PEXPIRE', KEYS[4], ARGV[3]) end
+end
 return {count, ttl, read, members}
 """
 
@@ -160,20 +164,30 @@ def window_incr_reading(
     read_key: str | None,
     count_key: str | None = None,
     count_since: int = 0,
+    usage_key: str | None = None,
+    usage_seconds: float = 0,
 ) -> tuple[int, int, object, int | None]:
     """window_incr, also reading `read_key` and (given read_key) counting the members of the
     sorted set `count_key` scored `count_since` or later, in the same round trip: (hits so
     far, milliseconds until the window resets, the value read or None, the count or None).
-    With Redis unreachable: (0, whole window, NOT_READ, None)."""
+    Given `usage_key` (with count_key), the same round trip adds one to that counter, which
+    lives `usage_seconds`. With Redis unreachable: (0, whole window, NOT_READ, None), and
+    nothing is counted."""
     window_ms = int(window_seconds * 1000)
     keys = [redis_key] if read_key is None else [redis_key, read_key]
     if count_key is not None:
         if read_key is None:
             raise ValueError("count_key is read with a read_key")
         keys.append(count_key)
+    args = [window_ms, count_since]
+    if usage_key is not None:
+        if count_key is None:
+            raise ValueError("usage_key is counted with a count_key")
+        keys.append(usage_key)
+        args.append(int(usage_seconds * 1000))
     count, ttl_ms, *rest = fail_open(
         "rate-limit counter",
-        lambda: _window_incr_call(keys, [window_ms, count_since]),
+        lambda: _window_incr_call(keys, args),
         (0, window_ms, NOT_READ, None),
     )
     read = rest[0] if rest else None

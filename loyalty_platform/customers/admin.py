@@ -44,6 +44,7 @@ from loyalty_platform.programs.models import Card
 from loyalty_platform.programs.selectors import active_programs, card_balances
 from loyalty_platform.programs.services import card_adjust, card_adjust_check
 from loyalty_platform.verification.admin_forms import PinStepFields, staff_pin_step
+from tenants.limits import plan_limit_message
 
 # The permissions of the customer pages beyond Django's model ones (the roles map them).
 EXPORT_PERMISSION = "accounts.export_customers"
@@ -549,6 +550,8 @@ class CustomerAdmin(MerchantModelAdmin):
             report = customers_import(rows, actor=request.user, apply=True)
         except DomainError as error:
             context = {"form": ImportForm(), "title": _("Import customers"), **self._error(error.code)}
+            if error.error is errors.PLAN_LIMIT_REACHED:  # the whole import is refused
+                context["error_message"] = plan_limit_message(error)
             return self._page(request, "admin/customers/import.html", context, error.status)
         import_preview_drop(token)
         counts = report.counts()

@@ -23,6 +23,7 @@ from loyalty_platform.core import errors
 from loyalty_platform.core.errors import DomainError
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.customers.services import customer_enroll, normalize_email, normalize_phone
+from tenants.limits import current_organization, plan_limit_reserve
 
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
 MAX_IMPORT_ROWS = 10_000
@@ -211,6 +212,11 @@ def customers_import(rows: list[dict], *, actor: User | None, apply: bool) -> Im
         return _classify(rows)[0]
     with transaction.atomic():
         report, existing = _classify(rows)
+        # An import that does not fit the plan is refused whole: a partial one would leave
+        # staff to find out which rows made it.
+        plan_limit_reserve(
+            organization=current_organization(), limit="customers", adding=len(report.to_create)
+        )
         for row in report.to_create:
             customer, created = customer_enroll(
                 email=row.email,

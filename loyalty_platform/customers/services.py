@@ -18,6 +18,7 @@ from loyalty_platform.rewards.models import RewardReception
 from loyalty_platform.stored_value.models import Giftcard, PrepaidAccount
 from loyalty_platform.verification.models import PinChallenge
 from loyalty_platform.vouchers.models import Voucher, VoucherRedemption
+from tenants.limits import current_organization, plan_limit_reserve
 
 E164_PATTERN = re.compile(r"^\+[1-9][0-9]{6,14}$")
 _CODE_ATTEMPTS = 20
@@ -80,6 +81,7 @@ def customer_enroll(
     for _ in range(_CODE_ATTEMPTS):
         try:
             with transaction.atomic():
+                plan_limit_reserve(organization=current_organization(), limit="customers")
                 customer = Customer.objects.create(
                     customer_code=customer_code_candidate(),
                     email=normalized,

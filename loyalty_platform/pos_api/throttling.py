@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import connection
 from rest_framework.throttling import BaseThrottle
 
-from loyalty_platform.core import local_cache
+from loyalty_platform.core import local_cache, metering
 from loyalty_platform.core import redis as lp_redis
 from loyalty_platform.pos_api.authentication import authentication_recheck
 from loyalty_platform.realtime import publish
@@ -41,6 +41,9 @@ class ApiKeyRateThrottle(BaseThrottle):
             WINDOW_SECONDS,
             local_cache.generation_key(),
             *publish.listening_count_args(schema_name),
+            # The organization's API calls of the day (usage metering), in the same round trip.
+            usage_key=metering.usage_key(schema_name, metering.usage_day(), "api_calls"),
+            usage_seconds=metering.KEEP_SECONDS,
         )
         publish.listeners_seen(schema_name, listening)
         if generation is lp_redis.NOT_READ:

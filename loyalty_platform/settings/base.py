@@ -40,6 +40,10 @@ PLATFORM_HOST = require("PLATFORM_HOST") if PRODUCTION else env.str("PLATFORM_HO
 # Further host names that serve the platform admin, API docs and /healthz.
 PLATFORM_EXTRA_HOSTNAMES = env.list("PLATFORM_EXTRA_HOSTNAMES", default=[])
 PLATFORM_SCHEME = env.str("PLATFORM_SCHEME", default="https" if PRODUCTION else "http")
+# The resolvers that custom domains' TXT records are checked against ("host:port" entries);
+# empty: the machine's own (tenants.domains).
+DOMAIN_VERIFICATION_NAMESERVERS = env.list("DOMAIN_VERIFICATION_NAMESERVERS", default=[])
+DOMAIN_VERIFICATION_TIMEOUT = env.float("DOMAIN_VERIFICATION_TIMEOUT", default=5.0)
 
 ROOT_URLCONF = "loyalty_platform.urls_tenant"
 PUBLIC_SCHEMA_URLCONF = "loyalty_platform.urls_public"

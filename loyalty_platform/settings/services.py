@@ -120,5 +120,8 @@ else:
     # Without an SMTP server, mail is written to files under var/mail/ for a person to read.
     EMAIL_BACKEND = "loyalty_platform.core.mail.FileAndConsoleBackend"
     EMAIL_FILE_PATH = VAR_DIR / "mail"
+# Every message goes through the counting wrapper (usage metering), which delivers with this.
+EMAIL_DELIVERY_BACKEND = globals()["EMAIL_BACKEND"]
+EMAIL_BACKEND = "loyalty_platform.core.mail.CountingBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="loyalty@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL

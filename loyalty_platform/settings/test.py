@@ -15,3 +15,4 @@ DATABASES["default"]["OPTIONS"]["application_name"] = os.environ.get("DATABASE_A
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+EMAIL_DELIVERY_BACKEND = EMAIL_BACKEND

@@ -10,6 +10,9 @@ CASHIER_MESSAGES = {
     "invalid or missing API key": _("The till's key is no longer valid. Reload the page to start again."),
     "too many requests": _("Too many requests from this till. Wait a moment and try again."),
     "subscription_required": _("The organization's subscription has ended: nothing can be changed."),
+    "plan_limit_reached": _(
+        "The organization's plan has no room for more customers: the owner can ask for a larger plan."
+    ),
     "service_unavailable": _("The service is busy or down. Try again in a moment."),
     "customer_not_found": _("No customer with this code."),
     "customer_code_invalid": _("A customer code has six digits."),

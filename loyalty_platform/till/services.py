@@ -51,12 +51,14 @@ def till_key_issue(*, organization: Organization, user: User, shop: Shop) -> Iss
     member's previous till keys stop working."""
     till_keys_revoke(organization=organization, user=user, reason="replaced")
     issued = api_key_create(
-        organization=organization, label=till_key_label(user=user, shop=shop), shop_id=shop.pk
+        organization=organization,
+        label=till_key_label(user=user, shop=shop),
+        shop_id=shop.pk,
+        staff_user_id=user.pk,
     )
     api_key = issued.api_key
-    api_key.staff_user_id = user.pk
     api_key.expires_at = api_key.created_at + TILL_KEY_LIFETIME
-    api_key.save(update_fields=["staff_user_id", "expires_at"])
+    api_key.save(update_fields=["expires_at"])
     audit_record(
         actor=user,
         action="till_key_issue",

@@ -69,6 +69,7 @@ CUSTOM_PAGES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "onboarding_poster": (("accounts.view_dashboard",), ()),
     "onboarding_link_copied": (("accounts.view_dashboard",), ()),
     "onboarding_dismiss": (("programs.add_program",), ()),
+    "plan_usage": (("tenants.change_organization",), ()),
 }
 # Pages every signed-in staff member may open (what they show depends on the role).
 EVERY_STAFF_PAGES = {"index", "search", "two_factor_enrol", "password_change", "password_change_done"}

@@ -7,6 +7,8 @@ import redis
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from loyalty_platform.core import local_cache
+from tests.conftest import _delete_namespace_keys
 from tests.pos_fixtures import PosClient, balances, create_customer, create_programs
 
 # Tables whose rows the in-process caches hold (or that the key's use record writes).
@@ -87,6 +89,9 @@ def test_a_cold_process_looks_each_thing_up_once(organization, programs, key_a, 
     """The first earn reads the shared copies; the next ones nothing but the rate limit."""
     customer = create_customer(organization)
     client = PosClient("test-a.localhost", key_a)
+    # Issuing the key read the plan's limit through the subscription cache: start cold again.
+    _delete_namespace_keys()
+    local_cache.clear_all()
     sent = redis_commands()
 
     statuses = [_earn(client, customer, f"e-{index}").status_code for index in range(3)]
