@@ -170,7 +170,10 @@ def _free_loopback_port() -> int:
 
 
 def _loopback_port_is_free(port: int) -> bool:
+    """Whether Redis could listen there. Like Redis, the probe sets SO_REUSEADDR: connections
+    of stopped processes left in TIME_WAIT do not hold the port, only a listener does."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:

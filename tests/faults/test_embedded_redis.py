@@ -60,3 +60,20 @@ def test_a_command_that_started_redis_forgets_its_port_when_it_stops_it(own_var_
         again = embedded.ensure_redis()
 
     assert again != url
+
+
+def test_a_port_left_in_time_wait_by_stopped_processes_is_free_again():
+    """Killed clients leave the server side of their connections in TIME_WAIT; Redis can
+    listen there again (SO_REUSEADDR), so the probe must not call the port taken."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _address = listener.accept()
+    assert not embedded._loopback_port_is_free(port)
+    accepted.close()  # the server side closes first: its end waits in TIME_WAIT
+    client.close()
+    listener.close()
+    assert embedded._loopback_port_is_free(port)
