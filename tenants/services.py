@@ -1,3 +1,4 @@
+import functools
 import logging
 import re
 import secrets
@@ -9,9 +10,11 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection, transaction
+from django.db.migrations.loader import MigrationLoader
 from django.db.models import Q
 from django.utils import timezone
 from django_tenants.utils import schema_exists, tenant_context
+from psycopg import sql
 
 from loyalty_platform.core import errors
 from loyalty_platform.shops.models import Shop
@@ -46,15 +49,35 @@ class OrganizationError(ValueError):
         self.code = code
 
 
+@functools.cache
+def _code_migrations() -> frozenset[tuple[str, str]]:
+    """Every migration this code has, as (app, name); read from disk once per process."""
+    return frozenset(MigrationLoader(None, ignore_no_migrations=True).disk_migrations)
+
+
+def _template_is_current(template: str) -> bool:
+    """Whether the template schema records every migration of this code (one query)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s)", [f'"{template}".django_migrations'])
+        if cursor.fetchone()[0] is None:
+            return False
+        cursor.execute(sql.SQL("SELECT app, name FROM {}.django_migrations").format(sql.Identifier(template)))
+        return _code_migrations() <= set(cursor.fetchall())
+
+
 def template_schema_ensure(*, verbosity: int = 0) -> None:
     """Create the template schema if needed and bring it to the latest migrations.
 
     New organizations are cloned from it and their migrations faked, so it must never lag
-    behind the code: this runs before every clone (a no-op costs one migration plan)."""
+    behind the code: this runs before every clone. When the template already records every
+    migration of the code, one query says so; planning the migrations took 0.3-0.6 s."""
     template = settings.TENANT_BASE_SCHEMA
     if not (template and settings.TENANT_CREATION_FAKES_MIGRATIONS):
         return
-    if not schema_exists(template):
+    template_exists = schema_exists(template)
+    if template_exists and _template_is_current(template):
+        return
+    if not template_exists:
         with connection.cursor() as cursor:
             cursor.execute(f'CREATE SCHEMA "{template}"')
     call_command(
