@@ -12,6 +12,7 @@ from loyalty_platform.accounts.roles import CASHIER, MANAGER, MARKETING, OWNER
 from loyalty_platform.audit.models import AuditLogEntry
 from loyalty_platform.branding.services import logo_replace
 from loyalty_platform.core.qr import qr_png
+from loyalty_platform.onboarding import poster
 from loyalty_platform.onboarding.models import OnboardingState
 from loyalty_platform.onboarding.selectors import join_url
 from tenants.models import Organization
@@ -263,3 +264,17 @@ def test_the_program_form_carries_the_card_preview_in_the_brand_colour(organizat
 def test_the_choice_of_kind_has_no_preview(organization):
     html = signed_in(organization).get("/admin/programs/program/add/").content.decode()
     assert "card-preview" not in html
+
+
+def test_without_the_unicode_font_the_poster_still_prints(organization, monkeypatch, tmp_path):
+    monkeypatch.setattr(poster, "REGULAR", tmp_path / "missing.ttf")
+    organization.name = "Kavinė Šešėlis"
+    organization.save(update_fields=["name"])
+
+    response = signed_in(organization).get(POSTER)
+
+    assert response.status_code == 200
+    assert response.content.startswith(b"%PDF")
+    assert b"/BaseFont /Helvetica-Bold" in response.content
+    assert b"DejaVu" not in response.content
+    assert pdf_title(response.content) == "Join Kavinė Šešėlis"
