@@ -220,4 +220,5 @@ def test_merchant_staff_cannot_open_the_custom_domain_pages(organization, platfo
 
     response = platform_client.get(reverse("platform_admin:tenants_customdomain_changelist"))
 
-    assert response.status_code == 403  # the platform admin is for operators (superusers) only
+    # The platform admin is for operators (superusers) only: anyone else is sent to sign in.
+    assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
