@@ -46,6 +46,8 @@ app.conf.beat_schedule = {
     },
     # Organizations whose deletion grace period ended and whose export is built.
     "purge-due-organizations": {"task": "tenants.tasks.purge_due_organizations", "schedule": 3600.0},
+    # Sign-ups never confirmed, a week after their link expired (their password hash with them).
+    "purge-signup-requests": {"task": "tenants.tasks.purge_signup_requests", "schedule": 24 * 3600.0},
     # Usage metering: the Redis counters into the database, and each organization's customers
     # and storage measured near the end of the UTC day (tenants.usage).
     "flush-usage": {"task": "tenants.tasks.flush_usage", "schedule": 300.0},

@@ -7,6 +7,7 @@ from tenant_schemas_celery.task import TenantTask
 from tenants.lifecycle import organization_export_build, organizations_purge_due
 from tenants.limits import current_organization
 from tenants.models import OrganizationExport
+from tenants.signup import signup_requests_purge
 from tenants.usage import usage_flush, usage_measure
 
 
@@ -23,6 +24,12 @@ def organization_export_build_task(export_id: int) -> None:
 def purge_due_organizations() -> int:
     """Beat, hourly: organizations past their deletion date whose export is built."""
     return len(organizations_purge_due())
+
+
+@shared_task(ignore_result=True)
+def purge_signup_requests() -> int:
+    """Beat, daily: sign-ups never confirmed whose link expired a week ago."""
+    return signup_requests_purge()
 
 
 @shared_task(base=TenantTask, ignore_result=True)

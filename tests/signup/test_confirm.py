@@ -13,6 +13,7 @@ from django_tenants.utils import tenant_context
 from loyalty_platform.accounts import roles
 from loyalty_platform.accounts.models import User
 from loyalty_platform.audit.models import AuditLogEntry
+from loyalty_platform.celery import app as celery_app
 from loyalty_platform.orders.models import EarningRule
 from loyalty_platform.programs.models import Program
 from loyalty_platform.rewards.models import Reward
@@ -20,6 +21,7 @@ from loyalty_platform.shops.models import Shop
 from loyalty_platform.tiers.models import Tier
 from tenants.models import ApiKey, Domain, Organization, PortalHandoff, SignupRequest, Subscription
 from tenants.signup import signup_requests_purge
+from tenants.tasks import purge_signup_requests
 from tests.conftest import HostClient
 from tests.signup.helpers import PASSWORD, post_resend, post_signup, token_from_last_email
 
@@ -226,3 +228,14 @@ def test_unconfirmed_sign_ups_are_purged_a_week_after_their_link_expired(platfor
     assert signup_requests_purge(now=now) == 1
 
     assert list(SignupRequest.objects.values_list("slug", flat=True)) == ["recent-one"]
+
+
+def test_beat_purges_expired_sign_ups_daily(platform_client):
+    _pending(platform_client, slug="stale-one", email="stale@one.example")
+    SignupRequest.objects.filter(slug="stale-one").update(expires_at=timezone.now() - timedelta(days=8))
+
+    entry = celery_app.conf.beat_schedule["purge-signup-requests"]
+    assert (entry["task"], entry["schedule"]) == ("tenants.tasks.purge_signup_requests", 24 * 3600.0)
+    assert purge_signup_requests.name == entry["task"]
+    assert purge_signup_requests.apply().get() == 1
+    assert not SignupRequest.objects.filter(slug="stale-one").exists()
