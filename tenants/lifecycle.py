@@ -99,9 +99,10 @@ def organization_open(
 ) -> tuple[Organization, str]:
     """An organization made from the console for a merchant: created as sign-up does
     (tenants.services.organization_create) on `plan`, its owner invited by email (the link
-    is returned too). OrganizationError when the slug or name is refused; nothing is made."""
-    organization = organization_create(slug=slug, name=name)
+    is returned too). OrganizationError when the slug or name is refused, StaffError when the
+    owner's email is: all or nothing, so no organization is left without its owner."""
     with transaction.atomic():
+        organization = organization_create(slug=slug, name=name)
         organization.country = country.upper()
         organization.save(update_fields=["country"])
         for subscription in organization.subscriptions.all():

@@ -38,8 +38,9 @@ def _shops(organization: Organization) -> int:
 
 
 def _staff(organization: Organization) -> int:
-    # Invited people who have not accepted yet hold their seat already.
-    return User.objects.filter(is_active=True, is_staff=True).count()
+    # Invited people who have not accepted yet hold their seat already; the operators'
+    # support accounts (tenants.lifecycle) are not the merchant's staff.
+    return User.objects.filter(is_active=True, is_staff=True, is_platform_support=False).count()
 
 
 _COUNTERS = {"customers": _customers, "api_keys": _api_keys, "shops": _shops, "staff": _staff}

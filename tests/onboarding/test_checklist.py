@@ -11,6 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django_tenants.utils import tenant_context
 from PIL import Image
 
+from loyalty_platform.accounts.models import User
 from loyalty_platform.accounts.roles import CASHIER
 from loyalty_platform.accounts.services import staff_invite
 from loyalty_platform.audit.models import AuditLogEntry
@@ -22,6 +23,7 @@ from loyalty_platform.programs.services import customer_earn
 from loyalty_platform.rewards.models import Reward
 from loyalty_platform.shops.models import Shop
 from loyalty_platform.till.services import till_key_issue
+from tenants.lifecycle import support_account_ensure
 from tenants.models import Organization
 from tenants.services import api_key_create
 from tests.factories import PointProgramFactory, StaffUserFactory, StampProgramFactory
@@ -138,12 +140,15 @@ def test_a_step_ticks_after_the_real_change_and_only_in_its_organization(
 
 
 def test_what_does_not_count(organization):
-    """The default colour saved again (in capitals), an inactive program, a lone owner and a
-    staff adjustment of points are not the steps they look like."""
+    """The default colour saved again (in capitals), an inactive program, a lone owner with
+    an operator's support account and a staff adjustment of points are not the steps they
+    look like."""
     Organization.objects.filter(pk=organization.pk).update(brand_color="#1F6F5C")
     with tenant_context(organization):
         StampProgramFactory(is_active=False)
         StaffUserFactory(email="owner@example.com")
+    operator = User.objects.create_superuser(email="operator@platform.example", password="operator-pw-1")
+    support_account_ensure(organization=organization, operator=operator)
 
     assert steps_of(organization) == NOTHING_DONE
 

@@ -28,6 +28,7 @@ from loyalty_platform.shops.models import Shop
 from loyalty_platform.shops.services import shop_create
 from loyalty_platform.till.services import till_key_issue
 from tenants import limit_admin
+from tenants.lifecycle import support_account_ensure
 from tenants.limits import plan_limit_message
 from tenants.models import ApiKey, Organization, Plan, Subscription
 from tenants.selectors import organization_plan
@@ -398,3 +399,19 @@ def test_creations_racing_for_the_last_place_let_exactly_one_in(committed_db, li
 
     assert sorted(outcomes) == ["created"] + ["plan_limit_reached"] * (RACERS - 1)
     assert count == before + 2
+
+
+def test_an_operators_support_account_takes_no_staff_seat(organization):
+    """A support visit must not use up the merchant's plan (nor be refused by it)."""
+    put_on_plan(organization, max_staff=2)
+    with tenant_context(organization):
+        owner = StaffUserFactory(email="owner@example.com")
+    operator = User.objects.create_superuser(email="operator@platform.example", password=PASSWORD)
+    support_account_ensure(organization=organization, operator=operator)
+    with tenant_context(organization):
+        staff_invite(organization=organization, email="one@example.com", role="cashier", invited_by=owner)
+        assert sorted(User.objects.values_list("email", "is_platform_support")) == [
+            ("one@example.com", False),
+            ("operator@platform.example", True),
+            ("owner@example.com", False),
+        ]
