@@ -2,7 +2,7 @@
 reactivation, deletion with a grace period (an export first, the purge later) and support
 sessions in its portal. Every action writes an OperatorAction row (the console's trail)
 and, while the schema exists, a record in the organization's own audit log, so the
-merchant sees what the platform did and why (docs/decisions/XXXX-suspension.md)."""
+merchant sees what the platform did and why (docs/decisions/0035-suspension.md)."""
 
 import io
 import json

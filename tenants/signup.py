@@ -1,6 +1,6 @@
 """A merchant's own sign-up on the platform host: a pending SignupRequest, the email that
 confirms its address, and the organization created only when that link is confirmed
-(docs/decisions/XXXX-signup.md).
+(docs/decisions/0033-signup.md).
 
 Country defaults (currency, time zone, language) come from the CLDR data that babel ships,
 not from a table of our own."""

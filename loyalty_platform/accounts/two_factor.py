@@ -39,7 +39,7 @@ def enrolment_required(request: HttpRequest) -> bool:
 def _support_session_of_support_account(request: HttpRequest) -> bool:
     """A support session skips the step: the operator signed in to the platform admin and
     came through a one-time link issued there for the platform's own support account
-    (docs/decisions/XXXX-suspension.md)."""
+    (docs/decisions/0035-suspension.md)."""
     return bool(getattr(request.user, "is_platform_support", False) and support_session(request) is not None)
 
 

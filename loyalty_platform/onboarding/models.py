@@ -5,7 +5,7 @@ from django.db.models import Q
 class OnboardingState(models.Model):
     """What the onboarding checklist cannot read from other tables: whether staff dismissed
     it, and when the join link was first shared (its poster downloaded or the link copied).
-    At most one row per organization's schema (docs/decisions/XXXX-onboarding-checklist.md)."""
+    At most one row per organization's schema (docs/decisions/0034-onboarding-checklist.md)."""
 
     singleton = models.BooleanField(default=True, editable=False)
     dismissed_at = models.DateTimeField(null=True, blank=True, editable=False)
