@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
@@ -11,8 +12,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from unfold.admin import ModelAdmin, TabularInline
 
+from loyalty_platform.accounts.services import StaffError
 from loyalty_platform.core.admin_sites import platform_admin_site
-from loyalty_platform.core.errors import DomainError
+from loyalty_platform.core.errors import PLAN_LIMIT_REACHED, DomainError
 from tenants.console_forms import OrganizationOpenForm, ReasonForm
 from tenants.lifecycle import (
     LifecycleError,
@@ -24,6 +26,7 @@ from tenants.lifecycle import (
     organization_suspend,
     support_session_open,
 )
+from tenants.limits import plan_limit_message
 from tenants.models import (
     ApiKey,
     Domain,
@@ -33,7 +36,7 @@ from tenants.models import (
     Plan,
     Subscription,
 )
-from tenants.services import OrganizationError, api_key_revoke
+from tenants.services import OrganizationError, api_key_revoke, organization_form_save
 from tenants.usage import MonthUsage, usage_this_month
 
 
@@ -171,6 +174,10 @@ class OrganizationAdmin(ModelAdmin):
         ),
         (gettext_lazy("Exports and operator actions"), {"fields": ("exports_display", "history_display")}),
     )
+
+    def save_model(self, request, obj, form, change) -> None:
+        # Only the edited fields: the status belongs to tenants.lifecycle.
+        organization_form_save(organization=obj, form=form)
 
     def get_queryset(self, request):
         return (
@@ -346,6 +353,15 @@ class OrganizationAdmin(ModelAdmin):
                     form.add_error(
                         "slug" if "slug" in str(error) or "host" in str(error) else "name", str(error)
                     )
+                except StaffError as error:
+                    form.add_error("owner_email", str(error))
+                except DomainError as error:
+                    # The chosen plan leaves no staff seat for the owner (plan_limit_reached).
+                    limited = error.error.code == PLAN_LIMIT_REACHED.code
+                    form.add_error("plan", plan_limit_message(error) if limited else error.error.description)
+                except IntegrityError:
+                    # Another operator created the same address at this moment.
+                    form.add_error("slug", _("An organization with this address exists already."))
                 else:
                     messages.success(
                         request,

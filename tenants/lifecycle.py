@@ -7,6 +7,7 @@ merchant sees what the platform did and why (docs/decisions/0035-suspension.md).
 import io
 import json
 import logging
+import secrets
 import zipfile
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -246,7 +247,8 @@ def organization_export_build(*, export: OrganizationExport) -> OrganizationExpo
     root = Path(settings.ORGANIZATION_EXPORT_ROOT)
     root.mkdir(parents=True, exist_ok=True)
     file_name = f"{organization.slug}-{export.requested_at:%Y%m%dT%H%M%S}-{export.pk}.zip"
-    partial = root / f"{file_name}.part"
+    # A name of this build's own: another build of the same export never writes into it.
+    partial = root / f"{file_name}.{secrets.token_hex(4)}.part"
     with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(
             "organization.json", json.dumps(_public_rows(organization), cls=DjangoJSONEncoder, indent=1)
@@ -269,6 +271,11 @@ def organization_export_build(*, export: OrganizationExport) -> OrganizationExpo
                         stream=text,
                         fields=fields,
                     )
+    with zipfile.ZipFile(partial) as archive:
+        broken = archive.testzip()
+    if broken is not None:
+        partial.unlink()
+        raise LifecycleError(f"the export {file_name} came out broken at {broken}")
     partial.replace(root / file_name)
     export.file_name = file_name
     export.size_bytes = (root / file_name).stat().st_size
@@ -315,15 +322,27 @@ def organization_purge_ready(*, organization: Organization, now: datetime) -> bo
 
 
 def organizations_purge_due(*, now: datetime | None = None) -> list[str]:
-    """Purge every organization whose deletion is due and whose export is built; returns
-    their slugs. Never one before its due date, never one without an export."""
+    """Purge every organization whose deletion is due and whose export is built, after a
+    final export; returns their slugs. Never one before its due date, never one without an
+    export."""
     now = now or timezone.now()
     purged = []
     candidates = Organization.objects.filter(status=Status.DELETION_SCHEDULED, deletion_due_at__lte=now)
     for organization in candidates:
-        if organization_purge_ready(organization=organization, now=now):
-            organization_purge(organization=organization, now=now)
-            purged.append(organization.slug)
+        if not organization_purge_ready(organization=organization, now=now):
+            continue
+        # The export from the start of the grace period may lag what its jobs (and its
+        # customers' own requests) changed since: a last one, of the data as it is dropped.
+        final = OrganizationExport.objects.create(
+            organization=organization, organization_slug=organization.slug
+        )
+        try:
+            organization_export_build(export=final)
+        except (LifecycleError, OSError):
+            logger.exception("final export of %s failed; not purged this time", organization.slug)
+            continue
+        organization_purge(organization=organization, now=now)
+        purged.append(organization.slug)
     return purged
 
 

@@ -59,6 +59,14 @@ def current_organization() -> Organization:
     return Organization.objects.get(schema_name=connection.schema_name)
 
 
+def organization_writable_check() -> None:
+    """ORGANIZATION_SUSPENDED when the connection's organization is suspended or awaiting its
+    deletion: then nothing may change (docs/decisions/0035). For the services customers reach
+    outside the POS API, whose authentication refuses suspended organizations already."""
+    if current_organization().is_suspended:
+        raise errors.ORGANIZATION_SUSPENDED()
+
+
 def _allowed(organization: Organization, limit: str) -> int | None:
     plan = organization_plan(organization=organization)
     return plan.limit(limit) if plan is not None else None

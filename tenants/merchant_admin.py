@@ -11,7 +11,13 @@ from loyalty_platform.shops.models import Shop
 from tenants.branding import safe_brand_color, validate_brand_color
 from tenants.limit_admin import PlanLimitedAdminMixin
 from tenants.models import ApiKey, Organization
-from tenants.services import api_key_create, api_key_revoke, api_key_shop_check, api_key_update
+from tenants.services import (
+    api_key_create,
+    api_key_revoke,
+    api_key_shop_check,
+    api_key_update,
+    organization_form_save,
+)
 
 RATE_LIMIT_GROUPS = ("transactions", "customer")
 
@@ -81,6 +87,10 @@ class OrganizationSettingsAdmin(OwnOrganizationMixin, MerchantModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(pk=request.organization.pk)
+
+    def save_model(self, request, obj, form, change) -> None:
+        organization_form_save(organization=obj, form=form)
+        self.audit_form_save(request, obj, form, change)
 
 
 class ApiKeyForm(forms.ModelForm):

@@ -17,9 +17,10 @@ from django_tenants.utils import schema_exists, tenant_context
 from psycopg import sql
 
 from loyalty_platform.core import errors
+from loyalty_platform.core.metering import KEEP_SECONDS
 from loyalty_platform.shops.models import Shop
 from tenants.limits import plan_limit_reserve
-from tenants.models import SLUG_PATTERN, ApiKey, Domain, Organization, Plan, Subscription
+from tenants.models import SLUG_PATTERN, ApiKey, Domain, OperatorAction, Organization, Plan, Subscription
 from tenants.platform import is_valid_hostname, organization_hostname, platform_hostnames
 from tenants.selectors import API_KEY_PREFIX, api_key_hash
 
@@ -35,6 +36,7 @@ RESERVED_SLUGS = frozenset(
     }
 )
 SIGNUP_SLUG_MIN_LENGTH = 3
+PURGED_SLUG_HELD_FOR = timedelta(seconds=KEEP_SECONDS)
 SLUG_MAX_LENGTH = 40
 CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
 DEFAULT_PLAN_CODE = "standard"
@@ -111,6 +113,12 @@ def _validate_slug(slug: str, *, min_length: int = 1) -> None:
         or Domain.objects.filter(domain=organization_hostname(slug)).exists()
     ):
         raise OrganizationError(f"an organization with slug {slug!r} already exists", "slug_taken")
+    # A purged organization's schema name would come back with its slug, and with it what
+    # Redis still keeps under that name (usage counters for 8 days, caches): not before then.
+    if OperatorAction.objects.filter(
+        action="purge", organization_slug=slug, created_at__gte=timezone.now() - PURGED_SLUG_HELD_FOR
+    ).exists():
+        raise OrganizationError(f"the slug {slug!r} belonged to an organization purged lately", "slug_taken")
 
 
 def _validate_hostname(hostname: str) -> str:
@@ -190,6 +198,19 @@ def organization_create(
                 ends_at=timezone.now() + timedelta(days=trial_days),
             )
     logger.info("organization created: %s (schema %s)", slug, organization.schema_name)
+    return organization
+
+
+def organization_form_save(*, organization: Organization, form) -> Organization:
+    """Save what an admin form edited, and only that: a whole-row save from a page loaded
+    before an operator suspended the organization (or scheduled its deletion) would write the
+    old status back and undo it (tenants.lifecycle owns the status fields)."""
+    columns = {field.name for field in Organization._meta.concrete_fields}
+    changed = [name for name in form.changed_data if name in columns]
+    if organization.pk is None:
+        organization.save()
+    elif changed:
+        organization.save(update_fields=changed)
     return organization
 
 

@@ -31,6 +31,7 @@ from django.utils.translation import gettext_lazy
 from django_tenants.utils import tenant_context
 
 from loyalty_platform.accounts.services import staff_user_create
+from loyalty_platform.core.errors import DomainError
 from loyalty_platform.core.text import header_safe
 from loyalty_platform.demo.services import sample_data_create
 from tenants.models import SignupRequest
@@ -296,41 +297,52 @@ def signup_confirm(*, token: str, slug: str = "") -> SignupRequest:
     `slug` replaces the address asked for at sign-up (when someone took it meanwhile). All or
     nothing: the sign-up row is locked, so a link confirmed twice at once creates one
     organization; a refused step (SignupError: the link's codes, slug_*) leaves no trace."""
-    with transaction.atomic():
-        signup = signup_find(token=token)
-        signup = _usable(SignupRequest.objects.select_for_update().filter(pk=signup.pk).first())
-        if slug:
-            signup.slug = slug_normalized(slug)
-        if problem := slug_problem(signup.slug):
-            raise SignupError(problem, str(SLUG_MESSAGES[problem]), status=409)
-        defaults = country_defaults(signup.country, timezone_hint=signup.timezone)
-        try:
-            organization = organization_create(
-                slug=signup.slug,
-                name=signup.name,
-                currency=defaults.currency,
-                country=signup.country,
-                timezone_name=defaults.timezone,
-                language=defaults.language,
-                trial_days=settings.SIGNUP_TRIAL_DAYS,
-                slug_min_length=SIGNUP_SLUG_MIN_LENGTH,
-            )
-        except OrganizationError as error:
-            raise SignupError(error.code, str(SLUG_MESSAGES.get(error.code, error)), status=409) from error
-        except IntegrityError as error:
-            # Another sign-up created the same slug between our check and our insert.
-            raise SignupError("slug_taken", str(SLUG_MESSAGES["slug_taken"]), status=409) from error
-        with tenant_context(organization):
-            owner = staff_user_create(email=signup.email, password=None)
-            owner.password = signup.password_hash
-            owner.save(update_fields=["password"])
-        if signup.sample_data:
-            sample_data_create(organization=organization)
-        signup.verified_at = timezone.now()
-        signup.organization = organization
-        # The owner's account has the hash now; no second copy stays in the public schema.
-        signup.password_hash = ""
-        signup.save(update_fields=["slug", "verified_at", "organization", "password_hash"])
+    try:
+        with transaction.atomic():
+            signup = signup_find(token=token)
+            signup = _usable(SignupRequest.objects.select_for_update().filter(pk=signup.pk).first())
+            if slug:
+                signup.slug = slug_normalized(slug)
+            if problem := slug_problem(signup.slug):
+                raise SignupError(problem, str(SLUG_MESSAGES[problem]), status=409)
+            defaults = country_defaults(signup.country, timezone_hint=signup.timezone)
+            try:
+                organization = organization_create(
+                    slug=signup.slug,
+                    name=signup.name,
+                    currency=defaults.currency,
+                    country=signup.country,
+                    timezone_name=defaults.timezone,
+                    language=defaults.language,
+                    trial_days=settings.SIGNUP_TRIAL_DAYS,
+                    slug_min_length=SIGNUP_SLUG_MIN_LENGTH,
+                )
+            except OrganizationError as error:
+                raise SignupError(
+                    error.code, str(SLUG_MESSAGES.get(error.code, error)), status=409
+                ) from error
+            except IntegrityError as error:
+                # Another sign-up created the same slug between our check and our insert.
+                raise SignupError("slug_taken", str(SLUG_MESSAGES["slug_taken"]), status=409) from error
+            with tenant_context(organization):
+                owner = staff_user_create(email=signup.email, password=None)
+                owner.password = signup.password_hash
+                owner.save(update_fields=["password"])
+            if signup.sample_data:
+                sample_data_create(organization=organization)
+            signup.verified_at = timezone.now()
+            signup.organization = organization
+            # The owner's account has the hash now; no second copy stays in the public schema.
+            signup.password_hash = ""
+            signup.save(update_fields=["slug", "verified_at", "organization", "password_hash"])
+    except DomainError as error:
+        # The platform's default plan leaves no room (plan_limit_reached for the owner or the
+        # sample shop): the operator's settings, nothing the merchant can fix.
+        raise SignupError(
+            error.error.code,
+            _("The platform cannot create new organizations at the moment. Please contact it."),
+            status=409,
+        ) from error
     logger.info("sign-up confirmed: organization %s", organization.slug)
     return signup
 

@@ -191,7 +191,7 @@ def _link_refused(request: HttpRequest, token: str, error: signup.SignupError) -
             _("This sign-up is confirmed and its organization exists. Sign in to its portal."),
         ),
     }
-    title, text = texts[error.code]
+    title, text = texts.get(error.code, (_("Sign-up not possible"), str(error)))
     login_url = ""
     if error.code == "signup_link_used":
         used = signup.signup_link_state(token=token)

@@ -2,6 +2,7 @@
 purging the organizations whose deletion is due, and usage metering."""
 
 from celery import shared_task
+from django.db import transaction
 from tenant_schemas_celery.task import TenantTask
 
 from tenants.lifecycle import organization_export_build, organizations_purge_due
@@ -13,11 +14,19 @@ from tenants.usage import usage_flush, usage_measure
 
 @shared_task(ignore_result=True)
 def organization_export_build_task(export_id: int) -> None:
-    export = OrganizationExport.objects.select_related("organization").filter(pk=export_id).first()
-    # Gone with a purge, or already built by an earlier delivery of this message.
-    if export is None or export.organization is None or export.is_finished:
-        return
-    organization_export_build(export=export)
+    # Locked for the build: a second delivery of this message (the broker redelivers a long
+    # build) waits here, then finds it finished.
+    with transaction.atomic():
+        export = (
+            OrganizationExport.objects.select_for_update(of=("self",))
+            .select_related("organization")
+            .filter(pk=export_id)
+            .first()
+        )
+        # Gone with a purge, or already built by an earlier delivery of this message.
+        if export is None or export.organization is None or export.is_finished:
+            return
+        organization_export_build(export=export)
 
 
 @shared_task(ignore_result=True)

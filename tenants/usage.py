@@ -65,9 +65,9 @@ def usage_this_month(*, organization_ids: list[int], today: date) -> dict[int, M
 
 # --- Moving the Redis counters into UsageDay ----------------------------------------------------
 
-# Counters of today and the days before are taken, so a day's last minutes are flushed after
-# midnight too, and a flush that could not run for a while catches up.
-FLUSH_DAYS = 3
+# Counters of today and of every earlier day Redis still keeps are taken, so a day's last
+# minutes are flushed after midnight too, and a flush that could not run for a week catches up.
+FLUSH_DAYS = KEEP_SECONDS // (24 * 3600)
 FLUSH_CHUNK = 500  # organizations per transaction
 
 _ADD_COUNTS = f"""

@@ -12,8 +12,8 @@ from django.utils import timezone
 from loyalty_platform.core import redis as lp_redis
 
 METRICS = ("api_calls", "messages")
-# A counter the flush has not emptied for this long is dropped by Redis (beat stopped for a
-# week); the flush takes the last FLUSH_DAYS days, well inside it.
+# A counter the flush has not emptied for this long is dropped by Redis (beat stopped for more
+# than a week); the flush takes every day this keeps (tenants.usage.FLUSH_DAYS).
 KEEP_SECONDS = 8 * 24 * 3600
 
 

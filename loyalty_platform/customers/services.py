@@ -81,7 +81,13 @@ def customer_enroll(
     for _ in range(_CODE_ATTEMPTS):
         try:
             with transaction.atomic():
-                plan_limit_reserve(organization=current_organization(), limit="customers")
+                try:
+                    plan_limit_reserve(organization=current_organization(), limit="customers")
+                except errors.DomainError:
+                    # The place may have gone to the same email enrolling at this moment.
+                    if (existing := customer_with_email(normalized)) is not None:
+                        return existing, False
+                    raise
                 customer = Customer.objects.create(
                     customer_code=customer_code_candidate(),
                     email=normalized,

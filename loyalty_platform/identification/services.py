@@ -15,6 +15,7 @@ from loyalty_platform.identification.models import Invitation, QrCardSession
 from loyalty_platform.programs.models import Card, Program
 from loyalty_platform.programs.selectors import active_programs
 from loyalty_platform.realtime.publish import publish_public_on_commit, publish_to_customer_on_commit
+from tenants.limits import organization_writable_check
 from tenants.platform import base_url
 
 
@@ -85,6 +86,7 @@ def card_data(customer: Customer) -> dict:
 
 def qr_card_session_identify(*, session_id: str, customer: Customer) -> QrCardSession:
     """Complete a session for this customer, once: the first opener wins."""
+    organization_writable_check()
     now = timezone.now()
     with transaction.atomic():
         session = QrCardSession.objects.select_for_update().filter(pk=session_id).first()
@@ -170,6 +172,7 @@ def invitation_status(invitation: Invitation) -> str:
 
 
 def invitation_accept(*, invitation_id: str, customer: Customer) -> Invitation:
+    organization_writable_check()
     with transaction.atomic():
         invitation = Invitation.objects.select_for_update().filter(pk=invitation_id).first()
         if invitation is None:

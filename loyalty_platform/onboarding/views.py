@@ -54,12 +54,15 @@ def share_page(request: HttpRequest) -> HttpResponse:
 
 
 def poster(request: HttpRequest) -> HttpResponse:
+    """The poster as PDF. The share page's download button POSTs, which records the share
+    (the checklist's step); a GET only reads, so a prefetch or an opened link changes nothing."""
     _require(request, SHARE_PERMISSION)
-    if request.method != "GET":
-        return _method_not_allowed("GET")
+    if request.method not in ("GET", "POST"):
+        return _method_not_allowed("GET, POST")
     organization = request.organization
     pdf = join_poster_pdf(organization=organization, join_url=join_url(organization=organization))
-    join_link_shared(actor=request.user, how="poster")
+    if request.method == "POST":
+        join_link_shared(actor=request.user, how="poster")
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="join-poster-{organization.slug}.pdf"'
     return response

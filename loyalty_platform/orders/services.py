@@ -26,6 +26,7 @@ from loyalty_platform.tiers.selectors import customer_tier
 from loyalty_platform.tiers.services import customer_tier_recalculate
 from loyalty_platform.verification.models import PinChallenge
 from loyalty_platform.verification.services import pin_challenge_spend
+from tenants.limits import organization_writable_check
 from tenants.models import Organization
 
 ONE = Decimal("1")
@@ -350,6 +351,7 @@ def order_return(
 
 def order_claim(*, order_external_id: str, customer: Customer) -> Order:
     """Credit an unclaimed order's points (what is left after returns) to the customer, once."""
+    organization_writable_check()
     with transaction.atomic():
         order = Order.objects.select_for_update().filter(external_id=order_external_id).first()
         if order is None:

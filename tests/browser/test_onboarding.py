@@ -180,7 +180,7 @@ def test_an_owner_follows_the_checklist_to_a_first_test_sale(chromium, page, ser
     link = f"http://{urlsplit(page.url).netloc}/me/signup"
     expect(page.get_by_role("textbox", name="Join link")).to_have_value(link)
     with page.expect_download() as download:
-        page.get_by_role("link", name="Download the QR poster (PDF)").click()
+        page.get_by_role("button", name="Download the QR poster (PDF)").click()
     assert download.value.suggested_filename == f"join-poster-{organization.slug}.pdf"
     with open(download.value.path(), "rb") as poster:
         assert poster.read(4) == b"%PDF"

@@ -122,6 +122,21 @@ def test_bad_input_is_a_form_error_and_creates_nothing(
     assert mailoutbox == []
 
 
+def test_a_plan_without_a_staff_seat_for_the_owner_is_a_form_error(console, mailoutbox):
+    """organization_open refuses after the clone (the owner's invitation needs a seat): the
+    page says so on the plan and nothing is left behind."""
+    seatless = Plan.objects.create(code="seatless", name="Seatless", max_staff=0)
+    before = _counts()
+
+    response = console.post(ADD_URL, _add_form(seatless))
+
+    assert response.status_code == 422
+    assert list(response.context["form"].errors) == ["plan"]
+    assert "Your plan allows 0 active staff accounts" in response.content.decode()
+    assert _counts() == before
+    assert mailoutbox == []
+
+
 def _usage(organization: Organization, day: date, **counts) -> None:
     UsageDay.objects.create(organization=organization, day=day, **counts)
 

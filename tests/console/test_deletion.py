@@ -188,6 +188,9 @@ def test_after_the_due_date_with_an_export_the_schema_and_public_rows_go(doomed,
     assert _counts(doomed) == (0, 0, 0, False)
     export.refresh_from_db()
     assert export.organization_id is None and export_path(export) is not None  # the export stays
+    # And a last one, of the data as it was dropped (the first is from the grace period's start).
+    final = OrganizationExport.objects.filter(organization_slug="doomed").exclude(pk=export.pk).get()
+    assert final.requested_at > export.requested_at and export_path(final) is not None
     assert list(
         OperatorAction.objects.filter(organization_slug="doomed").values_list("action", flat=True)
     ) == [

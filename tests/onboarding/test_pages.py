@@ -137,7 +137,7 @@ def test_the_share_page_shows_the_join_link_and_its_qr(organization):
     assert url == base_url("onboard-a.localhost") + "/me/signup"
     assert f'value="{url}"' in html
     assert f"data:image/png;base64,{base64.b64encode(qr_png(url, box_size=8)).decode()}" in html
-    assert f'href="{POSTER}"' in html
+    assert f'action="{POSTER}"' in html
     # Opening the page shares nothing yet.
     assert recorded(organization) == ([], [])
 
@@ -151,7 +151,12 @@ def test_the_join_link_is_the_organizations_own(organization, other_organization
 
 
 def test_the_poster_is_a_pdf_with_the_organizations_name_and_ticks_the_step(organization):
-    response = signed_in(organization).get(POSTER)
+    client = signed_in(organization)
+    # A GET (a prefetch, an opened link) reads only.
+    assert client.get(POSTER).content.startswith(b"%PDF")
+    assert recorded(organization) == ([], [])
+
+    response = client.post(POSTER)
 
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
@@ -226,7 +231,7 @@ def test_the_copied_record_refuses_other_methods_and_changes_nothing(organizatio
             {"error": "method_not_allowed"},
             "POST",
         )
-    response = client.post(POSTER)
+    response = client.put(POSTER)
     assert (response.status_code, response.json()) == (405, {"error": "method_not_allowed"})
     assert recorded(organization) == ([], [])
 

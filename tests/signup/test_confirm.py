@@ -20,6 +20,7 @@ from loyalty_platform.rewards.models import Reward
 from loyalty_platform.shops.models import Shop
 from loyalty_platform.tiers.models import Tier
 from tenants.models import ApiKey, Domain, Organization, PortalHandoff, SignupRequest, Subscription
+from tenants.services import default_plan
 from tenants.signup import signup_requests_purge
 from tenants.tasks import purge_signup_requests
 from tests.conftest import HostClient
@@ -239,3 +240,18 @@ def test_beat_purges_expired_sign_ups_daily(platform_client):
     assert purge_signup_requests.name == entry["task"]
     assert purge_signup_requests.apply().get() == 1
     assert not SignupRequest.objects.filter(slug="stale-one").exists()
+
+
+def test_a_default_plan_without_a_seat_for_the_owner_is_a_clear_409_that_creates_nothing(platform_client):
+    token = _pending(platform_client, slug="seatless-shop", email="owner@seatless.example")
+    plan = default_plan()
+    plan.max_staff = 0
+    plan.save(update_fields=["max_staff"])
+    before = (Organization.objects.count(), Domain.objects.count(), Subscription.objects.count())
+
+    response = platform_client.post(f"/signup/verify/{token}")
+
+    assert response.status_code == 409
+    assert "The platform cannot create new organizations at the moment." in response.content.decode()
+    assert (Organization.objects.count(), Domain.objects.count(), Subscription.objects.count()) == before
+    assert SignupRequest.objects.get(slug="seatless-shop").verified_at is None

@@ -1,10 +1,13 @@
 """The rules of an organization's address, in one place (tenants.services._validate_slug):
 sign-up and the operator's organization_create refuse the same slugs."""
 
-import pytest
+from datetime import timedelta
 
-from tenants.models import Domain, Organization
-from tenants.services import OrganizationError, organization_create
+import pytest
+from django.utils import timezone
+
+from tenants.models import Domain, OperatorAction, Organization
+from tenants.services import OrganizationError, _validate_slug, organization_create
 from tenants.signup import slug_problem
 
 
@@ -90,3 +93,16 @@ def test_operators_may_still_give_short_slugs_sign_up_may_not(db):
     with pytest.raises(OrganizationError) as refused:
         organization_create(slug="ab", name="Short", slug_min_length=3)
     assert refused.value.code == "slug_too_short"
+
+
+def test_a_purged_organizations_slug_comes_free_only_after_redis_forgot_it(db):
+    """Its schema name returns with the slug; usage counters and caches under it live 8 days."""
+    purge = OperatorAction.objects.create(action="purge", organization_slug="gone-cafe")
+    with pytest.raises(OrganizationError) as refused:
+        _validate_slug("gone-cafe")
+    assert refused.value.code == "slug_taken"
+
+    OperatorAction.objects.filter(pk=purge.pk).update(
+        created_at=timezone.now() - timedelta(days=8, minutes=1)
+    )
+    _validate_slug("gone-cafe")

@@ -74,8 +74,11 @@ def test_an_expired_handoff_signs_nobody_in(organization, owner):
 
 @pytest.mark.parametrize("token", ["x", "a" * 101, "%00"])
 def test_a_made_up_token_is_a_quiet_404(organization, owner, token):
-    assert HostClient(organization).get(f"/admin/handoff/{token}/").status_code in (400, 404)
-    assert not PortalHandoff.objects.exists()
+    handoff_issue(organization=organization, purpose=PortalHandoff.Purpose.SIGNUP, staff_email=OWNER)
+    client = HostClient(organization)
+    assert client.get(f"/admin/handoff/{token}/").status_code in (400, 404)
+    assert signed_in_email(client, organization) is None
+    assert PortalHandoff.objects.get().used_at is None
 
 
 def test_a_support_handoff_marks_the_session_and_is_in_the_merchants_audit_log(organization, owner):

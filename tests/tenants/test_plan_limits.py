@@ -415,3 +415,44 @@ def test_an_operators_support_account_takes_no_staff_seat(organization):
             ("operator@platform.example", True),
             ("owner@example.com", False),
         ]
+
+
+def test_one_email_enrolling_at_once_at_the_last_place_is_one_customer_never_refused(committed_db):
+    """customer_enroll promises the existing customer for an email enrolled meanwhile: the
+    racers that wait on the limit's lock find the winner's row, not plan_limit_reached."""
+    organization = Organization.objects.get(slug="test-a")
+    with tenant_context(organization):
+        before = Customer.objects.exclude(status=Customer.Status.DELETED).count()
+    previous_plans = dict(Subscription.objects.filter(organization=organization).values_list("pk", "plan_id"))
+    plan = Plan.objects.create(code="race-same-email", name="Race", max_customers=before + 1)
+    for subscription in Subscription.objects.filter(organization=organization):
+        subscription.plan = plan
+        subscription.save()
+    start = threading.Barrier(RACERS)
+
+    def racer(_index: int):
+        try:
+            with tenant_context(organization):
+                start.wait(timeout=10)
+                try:
+                    return enroll("race-same@example.com")[0].pk
+                except DomainError as error:
+                    return error.code
+        finally:
+            connections.close_all()
+
+    try:
+        with ThreadPoolExecutor(max_workers=RACERS) as pool:
+            outcomes = list(pool.map(racer, range(RACERS)))
+        with tenant_context(organization):
+            customer = Customer.objects.get(email="race-same@example.com")
+    finally:
+        with tenant_context(organization):
+            Customer.objects.filter(email="race-same@example.com").delete()
+        for pk, plan_id in previous_plans.items():
+            subscription = Subscription.objects.get(pk=pk)
+            subscription.plan_id = plan_id
+            subscription.save()
+        plan.delete()
+
+    assert outcomes == [customer.pk] * RACERS

@@ -109,6 +109,17 @@ def test_the_flush_takes_yesterday_too_and_stamps_last_activity(organization, ot
     assert (organization.last_activity_at, other_organization.last_activity_at) == (now, None)
 
 
+def test_a_flush_after_a_week_without_one_still_takes_every_kept_day(organization):
+    """Beat or the worker down from one Friday to the next: those days' counts still land."""
+    now = timezone.now()
+    week_ago = usage_day(now) - timedelta(days=7)
+    lp_redis.client().set(usage_key(organization.schema_name, week_ago, "api_calls"), 6)
+
+    usage_flush(now=now)
+
+    assert usage_rows(organization) == [("test-a", week_ago, 6, 0)]
+
+
 @pytest.fixture
 def usage_insert_fails_for(db):
     """A real database error in the middle of the flush: a trigger refusing one
