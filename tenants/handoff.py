@@ -3,20 +3,16 @@ PortalHandoff): the session cookie belongs to the organization's host, so the pl
 cannot sign anyone in there itself. The link is made and spent within seconds by the same
 browser (a redirect), never sent by email."""
 
-import hashlib
 import secrets
 from datetime import timedelta
 
 from django.utils import timezone
 
+from loyalty_platform.core.tokens import token_hash
 from tenants.models import Organization, PortalHandoff
 from tenants.platform import base_url
 
 HANDOFF_SECONDS = 120
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def handoff_issue(
@@ -35,7 +31,7 @@ def handoff_issue(
     token = secrets.token_urlsafe(32)
     PortalHandoff.objects.create(
         organization=organization,
-        token_hash=_token_hash(token),
+        token_hash=token_hash(token),
         purpose=purpose,
         staff_email=staff_email,
         operator_email=operator_email,
@@ -51,11 +47,11 @@ def handoff_redeem(*, organization: Organization, token: str) -> PortalHandoff |
     (a conditional update, so two requests with one token cannot both get it); else None."""
     if not token or len(token) > 100:
         return None
-    token_hash = _token_hash(token)
+    digest = token_hash(token)
     now = timezone.now()
     spent = PortalHandoff.objects.filter(
-        token_hash=token_hash, organization_id=organization.pk, used_at__isnull=True, expires_at__gt=now
+        token_hash=digest, organization_id=organization.pk, used_at__isnull=True, expires_at__gt=now
     ).update(used_at=now)
     if not spent:
         return None
-    return PortalHandoff.objects.get(token_hash=token_hash)
+    return PortalHandoff.objects.get(token_hash=digest)

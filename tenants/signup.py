@@ -5,7 +5,6 @@ confirms its address, and the organization created only when that link is confir
 Country defaults (currency, time zone, language) come from the CLDR data that babel ships,
 not from a table of our own."""
 
-import hashlib
 import logging
 import secrets
 from collections import Counter
@@ -33,6 +32,7 @@ from django_tenants.utils import tenant_context
 from loyalty_platform.accounts.services import staff_user_create
 from loyalty_platform.core.errors import DomainError
 from loyalty_platform.core.text import header_safe
+from loyalty_platform.core.tokens import token_hash
 from loyalty_platform.demo.services import sample_data_create
 from tenants.models import SignupRequest
 from tenants.platform import organization_hostname, platform_base_url, platform_port_suffix
@@ -160,10 +160,6 @@ def country_defaults(country: str, *, timezone_hint: str = "") -> CountryDefault
 # The pending sign-up and its link.
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def verification_url(token: str) -> str:
     return f"{platform_base_url()}/signup/verify/{token}"
 
@@ -231,7 +227,7 @@ def signup_request_create(
         country=country.upper(),
         timezone=defaults.timezone,
         sample_data=sample_data,
-        token_hash=_token_hash(token),
+        token_hash=token_hash(token),
         created_at=now,
         expires_at=now + timedelta(hours=settings.SIGNUP_LINK_HOURS),
     )
@@ -256,7 +252,7 @@ def signup_link_resend(*, email: str) -> SignupRequest | None:
     if signup is None:
         return None
     token = secrets.token_urlsafe(32)
-    signup.token_hash = _token_hash(token)
+    signup.token_hash = token_hash(token)
     signup.save(update_fields=["token_hash"])
     _send_verification(signup=signup, token=token)
     return signup
@@ -278,7 +274,7 @@ def signup_find(*, token: str) -> SignupRequest:
     if not token or len(token) > 100:
         return _usable(None)
     return _usable(
-        SignupRequest.objects.select_related("organization").filter(token_hash=_token_hash(token)).first()
+        SignupRequest.objects.select_related("organization").filter(token_hash=token_hash(token)).first()
     )
 
 
@@ -286,7 +282,7 @@ def signup_link_state(*, token: str) -> SignupRequest | None:
     """The sign-up of a link whatever its state (for the pages that explain a used link)."""
     if not token or len(token) > 100:
         return None
-    return SignupRequest.objects.select_related("organization").filter(token_hash=_token_hash(token)).first()
+    return SignupRequest.objects.select_related("organization").filter(token_hash=token_hash(token)).first()
 
 
 def signup_confirm(*, token: str, slug: str = "") -> SignupRequest:

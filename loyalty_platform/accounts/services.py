@@ -4,7 +4,6 @@ devices. Every change writes its audit record in the same transaction (decision 
 Merchant staff are never superusers; what they may do comes from their one role group
 (accounts.roles). Superusers exist only in the public schema: the platform's operators."""
 
-import hashlib
 import secrets
 from datetime import timedelta
 
@@ -21,6 +20,7 @@ from loyalty_platform.accounts import roles
 from loyalty_platform.accounts.models import StaffInvitation, User
 from loyalty_platform.audit.services import audit_record
 from loyalty_platform.core.text import header_safe
+from loyalty_platform.core.tokens import token_hash
 from loyalty_platform.till.services import till_keys_revoke
 from tenants.limits import current_organization, plan_limit_reserve
 from tenants.models import Organization
@@ -92,10 +92,6 @@ def staff_user_set_password(*, user: User, password: str) -> User:
     return user
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def invitation_url(*, organization: Organization, token: str) -> str:
     return (
         f"{base_url(organization_primary_hostname(organization=organization))}/admin/accept-invite/{token}/"
@@ -119,7 +115,7 @@ def staff_invite(*, organization: Organization, email: str, role: str, invited_b
     token = secrets.token_urlsafe(32)
     StaffInvitation.objects.create(
         user=user,
-        token_hash=_token_hash(token),
+        token_hash=token_hash(token),
         invited_by=invited_by,
         expires_at=timezone.now() + timedelta(hours=INVITATION_HOURS),
     )
@@ -146,7 +142,7 @@ def invitation_find(*, token: str) -> StaffInvitation | None:
     """The open invitation of this schema with this token, or None (unknown, used, expired,
     or the person was deactivated since)."""
     invitation = (
-        StaffInvitation.objects.select_related("user").filter(token_hash=_token_hash(token or "")).first()
+        StaffInvitation.objects.select_related("user").filter(token_hash=token_hash(token or "")).first()
     )
     if (
         invitation is None

@@ -1,4 +1,3 @@
-import hashlib
 import secrets
 from datetime import timedelta
 
@@ -10,13 +9,10 @@ from django.utils import timezone
 
 from loyalty_platform.core import errors, throttle
 from loyalty_platform.core.text import header_safe
+from loyalty_platform.core.tokens import token_hash
 from loyalty_platform.customers.models import Customer, LoginLink
 
 LINK_MINUTES = 15
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 # Long enough for a receipt claim link (an external_id of 128 characters, percent-encoded).
@@ -49,7 +45,7 @@ def login_link_create(*, customer: Customer, next_path: str = "/me/") -> str:
     token = secrets.token_urlsafe(32)
     LoginLink.objects.create(
         customer=customer,
-        token_hash=_hash(token),
+        token_hash=token_hash(token),
         next_path=safe_next_path(next_path),
         expires_at=timezone.now() + timedelta(minutes=LINK_MINUTES),
     )
@@ -75,7 +71,7 @@ def login_link_send(*, customer: Customer, next_path: str = "/me/") -> str:
 
 def login_link_consume(*, token: str) -> LoginLink:
     """Spend a link exactly once; DomainError login_link_invalid / _expired / _used."""
-    link = LoginLink.objects.select_related("customer").filter(token_hash=_hash(token or "")).first()
+    link = LoginLink.objects.select_related("customer").filter(token_hash=token_hash(token or "")).first()
     if link is None or link.customer.status != Customer.Status.ACTIVE:
         raise errors.LOGIN_LINK_INVALID()
     now = timezone.now()

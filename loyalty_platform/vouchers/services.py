@@ -1,4 +1,3 @@
-import hashlib
 import re
 import secrets
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from django.utils.crypto import constant_time_compare
 from loyalty_platform.audit.services import audit_record, staff_reason
 from loyalty_platform.core import errors
 from loyalty_platform.core.errors import DomainError
+from loyalty_platform.core.tokens import token_hash
 from loyalty_platform.customers.blocks import refuse_blocked_customer
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.stored_value.codes import ALPHABET
@@ -68,10 +68,6 @@ def vouchers_import(*, promotion: Promotion, codes: list[str], pool: str) -> int
         raise errors.VOUCHER_CODE_DUPLICATE(voucher_code=sorted(duplicates)[0])
     Voucher.objects.bulk_create(Voucher(promotion=promotion, code=code, pool=pool) for code in normalized)
     return len(normalized)
-
-
-def _release_hash(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def voucher_find(code: object) -> Voucher:
@@ -210,7 +206,7 @@ def voucher_lock(*, code: object, ttl_seconds: int | None = None) -> Lock:
         if is_locked(voucher, now):
             raise errors.VOUCHER_LOCKED(locked_until=voucher.locked_until.isoformat())
         release_key = secrets.token_urlsafe(24)
-        voucher.release_key_hash = _release_hash(release_key)
+        voucher.release_key_hash = token_hash(release_key)
         voucher.locked_until = now + timedelta(seconds=ttl)
         voucher.save(update_fields=["release_key_hash", "locked_until"])
     return Lock(release_key=release_key, locked_until=voucher.locked_until)
@@ -218,7 +214,7 @@ def voucher_lock(*, code: object, ttl_seconds: int | None = None) -> Lock:
 
 def _check_release_key(voucher: Voucher, release_key: object) -> None:
     if not isinstance(release_key, str) or not constant_time_compare(
-        _release_hash(release_key), voucher.release_key_hash
+        token_hash(release_key), voucher.release_key_hash
     ):
         raise errors.RELEASE_KEY_INVALID()
 
