@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy
 from unfold.admin import ModelAdmin, TabularInline
 
 from loyalty_platform.accounts.services import StaffError
-from loyalty_platform.core.admin_sites import platform_admin_site
+from loyalty_platform.core.admin_sites import ReadOnlyAdmin, platform_admin_site
 from loyalty_platform.core.errors import PLAN_LIMIT_REACHED, DomainError
 from tenants.console_forms import OrganizationOpenForm, ReasonForm
 from tenants.lifecycle import (
@@ -448,25 +448,16 @@ def _export_link(export: OrganizationExport) -> str:
 
 
 @admin.register(OperatorAction, site=platform_admin_site)
-class OperatorActionAdmin(ModelAdmin):
+class OperatorActionAdmin(ReadOnlyAdmin):
     """The console's trail: who did what to which organization, and why. Append-only."""
 
     list_display = ["created_at", "organization_slug", "action", "operator_email", "reason"]
     list_filter = ["action"]
     search_fields = ["organization_slug", "operator_email", "reason"]
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(OrganizationExport, site=platform_admin_site)
-class OrganizationExportAdmin(ModelAdmin):
+class OrganizationExportAdmin(ReadOnlyAdmin):
     """Exports made before deletions; they stay after the purge, downloadable here."""
 
     list_display = ["organization_slug", "requested_at", "finished_at", "download"]
@@ -475,15 +466,6 @@ class OrganizationExportAdmin(ModelAdmin):
     @admin.display(description=gettext_lazy("File"))
     def download(self, export: OrganizationExport) -> str:
         return _export_link(export)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Domain, site=platform_admin_site)
