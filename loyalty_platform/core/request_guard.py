@@ -14,7 +14,7 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooMany
 from django.http import HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
 from django.http.multipartparser import MultiPartParserError
 
-from loyalty_platform.core.clients import is_machine_path
+from loyalty_platform.core.clients import wants_json
 
 NUL = "\x00"
 # `\u0000` in JSON text, unless its backslash is itself escaped (`\\u0000` is six characters).
@@ -36,7 +36,9 @@ class RequestRefused(Exception):
 
 
 def refusal_response(request: HttpRequest, code: str, status: int) -> HttpResponse:
-    if is_machine_path(request):
+    # JSON for the API paths and for any script asking for JSON alone (the sign-up page's
+    # address check, the share page's copy button), as the 503 of core.faults answers.
+    if wants_json(request):
         return JsonResponse({"error": code}, status=status)
     return HttpResponse(PLAIN_TEXT[code], status=status, content_type="text/plain; charset=utf-8")
 

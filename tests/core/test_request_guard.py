@@ -236,3 +236,13 @@ def test_production_server_answers_head_without_a_body(production_server):
         assert get.status_code == 200, path
         assert (head.status_code, head.content) == (200, b""), path
         assert head.headers["Content-Type"] == get.headers["Content-Type"]
+
+
+def test_a_page_script_asking_for_json_gets_the_refusal_as_json(platform_client):
+    """The sign-up page's address check fetches JSON; a NUL byte in its query is refused in
+    the answer's own format, while a browser's page request still gets the plain page."""
+    script = platform_client.get("/signup/address?slug=a%00b", HTTP_ACCEPT="application/json")
+    browser = platform_client.get("/signup/address?slug=a%00b", HTTP_ACCEPT="text/html,*/*;q=0.8")
+
+    assert (script.status_code, script.json()) == (400, {"error": "invalid_characters"})
+    assert browser.status_code == 400 and browser["Content-Type"].startswith("text/plain")
