@@ -56,4 +56,16 @@ app.conf.beat_schedule = {
         "schedule": crontab(hour=23, minute=50),
         "args": ["tenants.tasks.measure_usage"],
     },
+    # Campaigns: runs open and close on their schedules, grants and messages go out in chunks.
+    "campaigns-tick": {
+        "task": "loyalty_platform.core.tasks.dispatch_to_organizations",
+        "schedule": 60.0,
+        "args": ["loyalty_platform.campaigns.tasks.campaigns_tick"],
+    },
+    # Birthday and win-back triggers look at the calendar once an hour (each run is per day).
+    "campaign-triggers": {
+        "task": "loyalty_platform.core.tasks.dispatch_to_organizations",
+        "schedule": 3600.0,
+        "args": ["loyalty_platform.campaigns.tasks.campaign_triggers_daily"],
+    },
 }

@@ -12,6 +12,7 @@ urlpatterns = [
     path("", organization_home, name="organization-home"),
     path("admin/", merchant_admin_site.urls),
     path("", include("loyalty_platform.profile.urls")),
+    path("", include("loyalty_platform.campaigns.urls")),
     path("logo.png", organization_logo, name="organization-logo"),
 ]
 

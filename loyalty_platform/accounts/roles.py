@@ -47,6 +47,19 @@ def _model(label: str, *actions: str) -> tuple[str, ...]:
     return tuple(f"{app_label}.{action}_{model}" for action in actions or ("add", "change", "delete", "view"))
 
 
+CAMPAIGN_PERMISSIONS = (
+    *_model("campaigns.segment"),
+    *_model("campaigns.segmentrule"),
+    *_model("campaigns.segmentlistmember"),
+    *_model("campaigns.campaign"),
+    *_model("campaigns.campaignaction"),
+    *_model("campaigns.campaignrun", "view"),
+    *_model("campaigns.campaigngrant", "view"),
+    *_model("campaigns.campaignmessage", "view"),
+    *_model("campaigns.campaignboost", "view"),
+    *_model("campaigns.referral", "view"),
+)
+
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     OWNER: (ALL_PERMISSIONS,),
     # Runs the program day to day: no staff, API keys, organization settings or audit log.
@@ -82,6 +95,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         *_model("identification.qrcardsession", "view"),
         *_model("identification.invitation", "view"),
         *_model("verification.pinchallenge", "view"),
+        *CAMPAIGN_PERMISSIONS,
     ),
     # The till and looking a customer up; reads only, no settings, exports or program changes.
     CASHIER: (
@@ -113,6 +127,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         *_model("vouchers.voucher"),
         *_model("vouchers.voucherredemption", "view"),
         *_model("attributes.attributedefinition"),
+        *CAMPAIGN_PERMISSIONS,
     ),
 }
 

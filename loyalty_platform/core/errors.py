@@ -365,3 +365,42 @@ IMPORT_EMAIL_COLUMN_REQUIRED = _define(
 IMPORT_TOKEN_INVALID = _define(
     "import_token_invalid", 400, "The preview expired or belongs to another organization or user."
 )
+
+# --- Campaigns, segments, referrals ------------------------------------------------------------
+BIRTH_DATE_INVALID = _define(
+    "birth_date_invalid",
+    422,
+    "birth_date is not a date (YYYY-MM-DD) of a living person.",
+    "field",
+    message=_("Enter your birth date as a real date in the past."),
+)
+SEGMENT_RULE_INVALID = _define(
+    "segment_rule_invalid", 422, "The segment rule lacks a value its kind needs.", "field", "kind"
+)
+CAMPAIGN_STATE_INVALID = _define(
+    "campaign_state_invalid", 409, "The campaign's status does not allow this; nothing changed.", "status"
+)
+REFERRAL_NOT_FOUND = _define(
+    "referral_not_found",
+    404,
+    "No referral link with this code here.",
+    message=_("This invitation link is not valid."),
+)
+REFERRAL_SELF = _define(
+    "referral_self",
+    422,
+    "A customer cannot refer themselves.",
+    message=_("You cannot use your own invitation link."),
+)
+REFERRAL_FRIEND_TAKEN = _define(
+    "referral_friend_taken",
+    409,
+    "This customer was referred before or is already a member.",
+    message=_("This invitation is only for people who are not members yet."),
+)
+UNSUBSCRIBE_LINK_INVALID = _define(
+    "unsubscribe_link_invalid",
+    400,
+    "The unsubscribe link is damaged or belongs to another organization.",
+    message=_("This unsubscribe link is not valid."),
+)

@@ -66,6 +66,14 @@ MERCHANT_NAVIGATION: tuple[tuple[str, tuple[Entry, ...]], ...] = (
         ),
     ),
     (
+        _("Campaigns"),
+        (
+            Entry(_("Campaigns"), "campaign", "campaigns_campaign_changelist"),
+            Entry(_("Segments"), "filter_alt", "campaigns_segment_changelist"),
+            Entry(_("Referrals"), "share", "campaigns_referral_changelist"),
+        ),
+    ),
+    (
         _("Giftcards and prepaid"),
         (
             Entry(_("Giftcard batches"), "stacks", "stored_value_giftcardbatch_changelist"),

@@ -28,6 +28,11 @@ class Customer(models.Model):
             "customer closed their account and tills no longer find them."
         ),
     )
+    birth_date = models.DateField(
+        null=True,
+        blank=True,
+        help_text=_("Optional; birthday campaigns and segments use the day and month."),
+    )
     consent_terms_at = models.DateTimeField()
     consent_privacy_at = models.DateTimeField()
     consent_marketing_at = models.DateTimeField(null=True, blank=True)

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from loyalty_platform.accounts.models import User
 from loyalty_platform.audit.services import audit_record, staff_reason
+from loyalty_platform.campaigns import events as campaign_events
 from loyalty_platform.core import errors
 from loyalty_platform.coupons.models import Coupon
 from loyalty_platform.customers.models import Customer
@@ -97,6 +98,7 @@ def customer_enroll(
                     consent_privacy_at=now,
                     consent_marketing_at=now if consent_marketing else None,
                 )
+                campaign_events.customer_enrolled(customer_id=customer.pk)
             return customer, True
         except IntegrityError:
             # Another request enrolled the same email first, or the code was taken: the table

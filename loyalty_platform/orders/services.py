@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from loyalty_platform.campaigns import events as campaign_events
 from loyalty_platform.core import errors
 from loyalty_platform.customers.blocks import refuse_blocked_customer, refuse_blocked_now, usable_card_balance
 from loyalty_platform.customers.models import Customer
@@ -216,6 +217,7 @@ def order_create(
             balance = card.balance
             if paid_with_points or earning.points:
                 balance_updated_publish(customer_id=customer.pk)
+            campaign_events.purchase_recorded(customer_id=customer.pk, external_id=external_id)
         return OrderOutcome(order=order, point_balance=balance, tier=tier)
 
 

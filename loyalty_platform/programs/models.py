@@ -160,6 +160,7 @@ class LedgerEntry(models.Model):
         REWARD = "reward", "Reward (full stamp card)"
         ORDER = "order", "Order"
         RETURN = "return", "Return"
+        CAMPAIGN = "campaign", "Campaign grant"
 
     card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="entries")
     delta = models.BigIntegerField()

@@ -7,6 +7,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from loyalty_platform.audit.services import audit_record
+from loyalty_platform.campaigns import events as campaign_events
 from loyalty_platform.core import errors
 from loyalty_platform.coupons.services import coupon_issue
 from loyalty_platform.customers.blocks import (
@@ -323,6 +324,7 @@ def customer_earn(
             coupon = coupon_issue(customer=customer, program=program, issuing_entry=reward_entry)
         if applied > 0:
             balance_updated_publish(customer_id=customer.pk, balances=_balances(cards))
+            campaign_events.purchase_recorded(customer_id=customer.pk, external_id=external_id)
         return _change(cards, applied=applied, coupon=coupon)
 
 

@@ -49,6 +49,7 @@ TENANT_APPS = [
     "django_otp.plugins.otp_totp",
     "loyalty_platform.reports",
     "loyalty_platform.onboarding",
+    "loyalty_platform.campaigns",
     "loyalty_platform.till",  # no models; its AppConfig connects the log-out receiver
 ]
 

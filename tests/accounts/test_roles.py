@@ -35,8 +35,26 @@ def view(*models: str) -> set[str]:
     return {f"{m.split('.')[0]}.view_{m.split('.')[1]}" for m in models}
 
 
+CAMPAIGNS = {
+    *crud(
+        "campaigns.segment",
+        "campaigns.segmentrule",
+        "campaigns.segmentlistmember",
+        "campaigns.campaign",
+        "campaigns.campaignaction",
+    ),
+    *view(
+        "campaigns.campaignrun",
+        "campaigns.campaigngrant",
+        "campaigns.campaignmessage",
+        "campaigns.campaignboost",
+        "campaigns.referral",
+    ),
+}
+
 EXPECTED = {
     "manager": {
+        *CAMPAIGNS,
         "accounts.view_dashboard",
         "accounts.use_till",
         "accounts.export_customers",
@@ -91,6 +109,7 @@ EXPECTED = {
         ),
     },
     "marketing": {
+        *CAMPAIGNS,
         "accounts.view_dashboard",
         "accounts.export_customers",
         *crud("rewards.reward", "vouchers.promotion", "vouchers.voucher", "attributes.attributedefinition"),

@@ -1,0 +1,1 @@
+"""Portal pages (registered on the merchant site)."""
