@@ -38,6 +38,7 @@ from loyalty_platform.customers.services import (
     customer_erase,
     customer_unblock,
     customer_update,
+    normalize_birth_date,
     normalize_phone,
 )
 from loyalty_platform.programs.models import Card
@@ -100,7 +101,16 @@ class CardAdjustmentForm(PinStepFields):
 class CustomerForm(forms.ModelForm):
     class Meta:
         model = Customer
-        fields = ["name", "phone"]
+        fields = ["name", "phone", "birth_date"]
+        widgets = {"birth_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+
+    def clean_birth_date(self):
+        try:
+            return normalize_birth_date(self.cleaned_data.get("birth_date"))
+        except DomainError:
+            raise forms.ValidationError(
+                _("A birth date is in the past, and at most 130 years ago."), code="birth_date_invalid"
+            ) from None
 
     def clean_phone(self) -> str:
         phone = self.cleaned_data["phone"].strip()
@@ -180,6 +190,7 @@ class CustomerAdmin(MerchantModelAdmin):
         "email",
         "name",
         "phone",
+        "birth_date",
         "status",
         "consent_terms_at",
         "consent_privacy_at",
@@ -252,7 +263,11 @@ class CustomerAdmin(MerchantModelAdmin):
 
     def save_model(self, request, obj, form, change):
         customer_update(
-            customer=obj, actor=request.user, name=form.cleaned_data["name"], phone=form.cleaned_data["phone"]
+            customer=obj,
+            actor=request.user,
+            name=form.cleaned_data["name"],
+            phone=form.cleaned_data["phone"],
+            birth_date=form.cleaned_data.get("birth_date"),
         )
 
     def changelist_view(self, request, extra_context=None):

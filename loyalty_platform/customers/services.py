@@ -1,5 +1,6 @@
 import re
 import secrets
+from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -51,6 +52,40 @@ def normalize_phone(phone: str) -> str:
     return compact
 
 
+MAX_AGE_YEARS = 130
+
+
+def normalize_birth_date(value: object, *, today: date | None = None) -> date | None:
+    """A birth date from a date or "YYYY-MM-DD" text (None or "" for none), or
+    BIRTH_DATE_INVALID: not a real date, in the future, or more than 130 years back."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            raise errors.BIRTH_DATE_INVALID(field="birth_date") from None
+    if not isinstance(value, date):
+        raise errors.BIRTH_DATE_INVALID(field="birth_date")
+    today = today or timezone.localdate()
+    try:
+        oldest = today.replace(year=today.year - MAX_AGE_YEARS)
+    except ValueError:  # 29 February
+        oldest = date(today.year - MAX_AGE_YEARS, 3, 1)
+    if not oldest <= value <= today:
+        raise errors.BIRTH_DATE_INVALID(field="birth_date")
+    return value
+
+
+def customer_birth_date_set(*, customer: Customer, birth_date: object) -> Customer:
+    """The customer sets or clears ("" or None) their own birth date; BIRTH_DATE_INVALID
+    changes nothing."""
+    value = normalize_birth_date(birth_date)
+    Customer.objects.filter(pk=customer.pk).update(birth_date=value, updated_at=timezone.now())
+    customer.birth_date = value
+    return customer
+
+
 def customer_with_email(email: str) -> Customer | None:
     """The customer with this email in any case, any status. Compared with lower() on both
     sides, the expression of the unique index (Django's iexact compares upper(), which no
@@ -66,10 +101,13 @@ def customer_enroll(
     consent_marketing: bool = False,
     name: str = "",
     phone: str = "",
+    birth_date: date | None = None,
 ) -> tuple[Customer, bool]:
-    """Enroll a customer, or return the one already enrolled with this email (any case).
-    Returns (customer, is_new). Safe under concurrent calls with the same email."""
+    """Enroll a customer, or return the one already enrolled with this email (any case), as
+    they are. Returns (customer, is_new). Safe under concurrent calls with the same email.
+    `birth_date` (optional) is checked by normalize_birth_date even for a known email."""
     normalized = normalize_email(email)
+    birth_date = normalize_birth_date(birth_date)
     existing = customer_with_email(normalized)
     if existing is not None:
         return existing, False
@@ -94,6 +132,7 @@ def customer_enroll(
                     email=normalized,
                     phone=phone,
                     name=name.strip(),
+                    birth_date=birth_date,
                     consent_terms_at=now,
                     consent_privacy_at=now,
                     consent_marketing_at=now if consent_marketing else None,
@@ -193,28 +232,37 @@ def card_unblock(*, card: Card, actor: User | None, reason: str) -> Card:
     return locked
 
 
-EDITABLE_FIELDS = ("name", "phone")
+EDITABLE_FIELDS = ("name", "phone", "birth_date")
+_KEEP = object()
 
 
-def customer_update(*, customer: Customer, actor: User | None, name: str, phone: str) -> Customer:
-    """A staff edit of the customer's name or phone (the email is the customer's key and
-    the status changes through blocks)."""
+def customer_update(
+    *, customer: Customer, actor: User | None, name: str, phone: str, birth_date: object = _KEEP
+) -> Customer:
+    """A staff edit of the customer's name, phone or birth date (left as it is unless given;
+    None clears it). The email is the customer's key and the status changes through blocks."""
     values = {"name": name.strip()[:150], "phone": normalize_phone(phone) if phone.strip() else ""}
+    if birth_date is not _KEEP:
+        values["birth_date"] = normalize_birth_date(birth_date)
     with transaction.atomic():
         locked = Customer.objects.select_for_update().get(pk=customer.pk)
         if locked.status == Customer.Status.DELETED:
             raise errors.CUSTOMER_ERASED()
         changes = {
-            field: [getattr(locked, field), value]
+            field: [_audit_text(getattr(locked, field)), _audit_text(value)]
             for field, value in values.items()
             if getattr(locked, field) != value
         }
         if changes:
             for field, value in values.items():
                 setattr(locked, field, value)
-            locked.save(update_fields=[*EDITABLE_FIELDS, "updated_at"])
+            locked.save(update_fields=[*values, "updated_at"])
             audit_record(actor=actor, action="customers.update", target=locked, details={"changes": changes})
     return locked
+
+
+def _audit_text(value: object) -> object:
+    return value.isoformat() if isinstance(value, date) else value
 
 
 def _when(value) -> str | None:
@@ -276,6 +324,7 @@ def customer_export(*, customer: Customer) -> dict:
             "email": customer.email,
             "name": customer.name,
             "phone": customer.phone,
+            "birth_date": customer.birth_date.isoformat() if customer.birth_date else None,
             "status": customer.status,
             "created_at": _when(customer.created_at),
             "updated_at": _when(customer.updated_at),
@@ -374,7 +423,7 @@ def customer_data_export(*, customer: Customer, actor: User) -> dict:
 
 
 def customer_erase(*, customer: Customer, actor: User | None = None, reason: str = "") -> Customer:
-    """Erase the customer's personal data, irreversibly: name, email, phone and marketing
+    """Erase the customer's personal data, irreversibly: name, email, phone, birth date, marketing
     consent, the names on giftcards sent to them. The row stays, anonymized, so ledgers,
     orders and balances keep adding up for the books; the status `deleted` ends every further
     use (the POS API and the profile no longer find them). Open coupons and vouchers are
@@ -389,6 +438,7 @@ def customer_erase(*, customer: Customer, actor: User | None = None, reason: str
             email=f"deleted-{locked.pk}@deleted.invalid",
             name="",
             phone="",
+            birth_date=None,
             status=Customer.Status.DELETED,
             consent_marketing_at=None,
             updated_at=timezone.now(),

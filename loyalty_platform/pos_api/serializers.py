@@ -167,6 +167,9 @@ class CustomerEnrollRequest(PosRequestSerializer):
     consent_marketing = StrictBooleanField(required=False, default=False)
     name = StrictCharField(required=False, max_length=150, allow_blank=True, default="")
     phone = StrictCharField(required=False, max_length=32, allow_blank=True, default="")
+    birth_date = RawValueField(
+        required=False, allow_null=True, help_text='Optional, "YYYY-MM-DD"; stored for a new customer.'
+    )
 
 
 class StoredValueTransactionRequest(VerificationFieldsMixin, PosRequestSerializer):

@@ -134,6 +134,7 @@ def customer_enroll_call(call: Call) -> tuple[Customer, bool]:
         consent_marketing=data["consent_marketing"],
         name=data["name"],
         phone=data["phone"],
+        birth_date=data.get("birth_date"),
     )
 
 
@@ -154,6 +155,7 @@ ENROLL_ERRORS = (
     errors.CONSENT_PRIVACY_REQUIRED,
     errors.PHONE_INVALID,
     errors.PLAN_LIMIT_REACHED,
+    errors.BIRTH_DATE_INVALID,
 )
 
 

@@ -22,7 +22,12 @@ from loyalty_platform.customers.login import (
     safe_next_path,
 )
 from loyalty_platform.customers.selectors import customer_by_email
-from loyalty_platform.customers.services import customer_enroll, customer_erase, customer_export
+from loyalty_platform.customers.services import (
+    customer_birth_date_set,
+    customer_enroll,
+    customer_erase,
+    customer_export,
+)
 from loyalty_platform.customers.session import current_customer, customer_session_end, customer_session_start
 from loyalty_platform.identification.services import invitation_accept, qr_card_session_identify
 from loyalty_platform.orders.claims import receipt_claim_verify
@@ -182,6 +187,17 @@ def export(request: HttpRequest) -> HttpResponse:
     )
     response["Content-Disposition"] = f'attachment; filename="my-data-{timezone.now():%Y%m%d}.json"'
     return response
+
+
+@customer_required
+@require_POST
+def birth_date(request: HttpRequest) -> HttpResponse:
+    """Set or clear (an empty field) the customer's own birth date; a bad one changes nothing."""
+    try:
+        customer_birth_date_set(customer=request.customer, birth_date=request.POST.get("birth_date", "")[:20])
+    except DomainError as error:
+        return _message(request, error.error)
+    return redirect("/me/#birthday-title")
 
 
 @customer_required
