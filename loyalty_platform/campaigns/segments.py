@@ -155,7 +155,8 @@ def _money_spent(rule: SegmentRule, now: datetime, customer_id: int | None) -> Q
     if customer_id is not None:
         orders = orders.filter(customer_id=customer_id)
     zero = Value(Decimal("0"), output_field=money)
-    kept = Greatest(F("total") - Coalesce(Subquery(returned, output_field=money), zero), zero, output_field=money)
+    left = F("total") - Coalesce(Subquery(returned, output_field=money), zero)
+    kept = Greatest(left, zero, output_field=money)
     grouped = orders.values("customer_id").annotate(total=Sum(kept, output_field=money)).order_by()
     return _compared_ids(grouped, "customer_id", rule.comparison, rule.amount)
 
