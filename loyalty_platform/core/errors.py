@@ -404,3 +404,9 @@ UNSUBSCRIBE_LINK_INVALID = _define(
     "The unsubscribe link is damaged or belongs to another organization.",
     message=_("This unsubscribe link is not valid."),
 )
+SEGMENT_LIST_COLUMN_REQUIRED = _define(
+    "segment_list_column_required", 400, "The header has neither an `email` nor a `customer_code` column."
+)
+SEGMENT_LIST_MODE_INVALID = _define(
+    "segment_list_mode_invalid", 400, "The list import is either `replace` or `add`."
+)

@@ -8,7 +8,7 @@ twice in the file) are listed per line, and those rows are left out of the impor
 import csv
 import io
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from django.core.cache import caches
@@ -55,10 +55,19 @@ def _cell(value: str) -> str:
     return value
 
 
-def parse_customers_csv(data: bytes) -> list[dict]:
-    """The file's rows as dicts (`line` and the import columns, all text), or a DomainError
-    for a file that cannot be imported at all."""
-    if len(data) > MAX_IMPORT_BYTES:
+def parse_csv_rows(
+    data: bytes,
+    *,
+    columns: tuple[str, ...],
+    ignored: tuple[str, ...] = (),
+    header_check: Callable[[list[str]], None],
+    max_bytes: int = MAX_IMPORT_BYTES,
+    max_rows: int = MAX_IMPORT_ROWS,
+) -> list[dict]:
+    """An uploaded CSV's rows as dicts (`line` and `columns`, all text; `ignored` columns are
+    read past), or a DomainError (IMPORT_*) for a file that cannot be imported at all.
+    `header_check` gets the header's column names and raises when a needed one is missing."""
+    if len(data) > max_bytes:
         raise errors.IMPORT_FILE_TOO_LARGE()
     try:
         text = data.decode("utf-8-sig")
@@ -74,24 +83,23 @@ def parse_customers_csv(data: bytes) -> list[dict]:
         header = next(reader, None)
         if header is None:
             raise errors.IMPORT_EMPTY()
-        columns = [name.strip().lower().replace(" ", "_") for name in header]
-        unknown = [name for name in columns if name not in IMPORT_COLUMNS + EXPORT_ONLY_COLUMNS]
+        names = [name.strip().lower().replace(" ", "_") for name in header]
+        unknown = [name for name in names if name not in columns + ignored]
         if unknown:
             raise errors.IMPORT_UNKNOWN_COLUMNS(columns=[name[:40] for name in unknown[:10]])
-        if len(set(columns)) != len(columns):
+        if len(set(names)) != len(names):
             raise errors.IMPORT_MALFORMED(line=1)
-        if "email" not in columns:
-            raise errors.IMPORT_EMAIL_COLUMN_REQUIRED()
+        header_check(names)
         for record in reader:
             if not any(cell.strip() for cell in record):
                 continue
-            if len(rows) >= MAX_IMPORT_ROWS:
-                raise errors.IMPORT_TOO_MANY_ROWS(max=MAX_IMPORT_ROWS)
-            row = {"line": reader.line_num, **dict.fromkeys(IMPORT_COLUMNS, "")}
-            if len(record) != len(columns):
+            if len(rows) >= max_rows:
+                raise errors.IMPORT_TOO_MANY_ROWS(max=max_rows)
+            row = {"line": reader.line_num, **dict.fromkeys(columns, "")}
+            if len(record) != len(names):
                 row["error"] = "wrong_column_count"
-            for name, value in zip(columns, record, strict=False):
-                if name in IMPORT_COLUMNS:
+            for name, value in zip(names, record, strict=False):
+                if name in columns:
                     row[name] = _cell(value)
             rows.append(row)
     except csv.Error:
@@ -99,6 +107,19 @@ def parse_customers_csv(data: bytes) -> list[dict]:
     if not rows:
         raise errors.IMPORT_EMPTY()
     return rows
+
+
+def _email_column_check(names: list[str]) -> None:
+    if "email" not in names:
+        raise errors.IMPORT_EMAIL_COLUMN_REQUIRED()
+
+
+def parse_customers_csv(data: bytes) -> list[dict]:
+    """The customer import's rows (the import columns), or a DomainError for a file that
+    cannot be imported at all."""
+    return parse_csv_rows(
+        data, columns=IMPORT_COLUMNS, ignored=EXPORT_ONLY_COLUMNS, header_check=_email_column_check
+    )
 
 
 @dataclass
@@ -310,21 +331,23 @@ def _export_lines(schema: str, customers) -> Iterator[str]:
 PREVIEW_SECONDS = 30 * 60
 
 
-def _preview_key(token: str) -> str:
-    return f"customers:import:{connection.schema_name}:{token}"
+def _preview_key(token: str, purpose: str) -> str:
+    return f"{purpose}:import:{connection.schema_name}:{token}"
 
 
-def import_preview_store(rows: list[dict], *, user: User) -> str:
+def import_preview_store(rows: list[dict], *, user: User, purpose: str = "customers") -> str:
+    """`purpose` keeps the previews of different imports apart (a token of one import is
+    unknown to another)."""
     token = secrets.token_urlsafe(24)
     caches["default"].set(
-        _preview_key(token),
+        _preview_key(token, purpose),
         {"schema": connection.schema_name, "user": user.pk, "rows": rows},
         PREVIEW_SECONDS,
     )
     return token
 
 
-def import_preview_load(token: str, *, user: User) -> list[dict]:
+def import_preview_load(token: str, *, user: User, purpose: str = "customers") -> list[dict]:
     """The rows stored under the token, or import_token_invalid when it expired, was used,
     or belongs to another organization or staff member."""
     if (
@@ -333,11 +356,11 @@ def import_preview_load(token: str, *, user: User) -> list[dict]:
         or not token.replace("-", "").replace("_", "").isalnum()
     ):
         raise errors.IMPORT_TOKEN_INVALID()
-    stored = caches["default"].get(_preview_key(token))
+    stored = caches["default"].get(_preview_key(token, purpose))
     if not stored or stored.get("schema") != connection.schema_name or stored.get("user") != user.pk:
         raise errors.IMPORT_TOKEN_INVALID()
     return stored["rows"]
 
 
-def import_preview_drop(token: str) -> None:
-    caches["default"].delete(_preview_key(token))
+def import_preview_drop(token: str, *, purpose: str = "customers") -> None:
+    caches["default"].delete(_preview_key(token, purpose))
