@@ -152,8 +152,10 @@ class SegmentAdmin(MerchantModelAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         segment = self.get_object(request, object_id)
+        if segment is None:  # the admin would redirect; an id of nothing here is a 404
+            raise Http404
         extra_context = dict(extra_context or {})
-        if segment is not None and self.has_view_or_change_permission(request, segment):
+        if self.has_view_or_change_permission(request, segment):
             extra_context.update(self._audience(request, segment))
         return super().change_view(request, object_id, form_url, extra_context)
 
