@@ -71,6 +71,20 @@ class SegmentRuleForm(forms.ModelForm):
             "negate",
         ]
         widgets = {"date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+        help_texts = {
+            "kind": gettext_lazy(
+                "What the rule checks; each kind uses some of the fields below (days, amount, date, "
+                "tier, shop, reward or promotion)."
+            ),
+            "comparison": gettext_lazy(
+                "For balances, points, money and member since: at least or at most the value. Last "
+                "visit: at least or at most N days ago."
+            ),
+            "tier": gettext_lazy("Tier is: the customer's current tier."),
+            "shop": gettext_lazy("Visited the shop: an order there or an earn at one of its tills."),
+            "reward": gettext_lazy("Has received the reward (receptions undone do not count)."),
+            "promotion": gettext_lazy("Has used a voucher of the promotion (uses undone do not count)."),
+        }
 
     def _post_clean(self):
         super()._post_clean()  # copies the cleaned values onto the instance first
@@ -84,6 +98,15 @@ class SegmentRuleForm(forms.ModelForm):
                 self.add_error(
                     name if name in self.fields else None, forms.ValidationError(message, code=error.code)
                 )
+
+
+class SegmentForm(forms.ModelForm):
+    class Meta:
+        model = Segment
+        fields = ["name", "description", "match"]
+        help_texts = {
+            "description": gettext_lazy("For staff: what the segment is for. Customers never see it.")
+        }
 
 
 class SegmentRuleInline(StackedInline):
@@ -122,6 +145,7 @@ class ConfirmListImportForm(forms.Form):
 
 @admin.register(Segment, site=merchant_admin_site)
 class SegmentAdmin(MerchantModelAdmin):
+    form = SegmentForm
     list_display = ["name", "match", "rule_count", "updated_at"]
     search_fields = ["name"]
     fields = ["name", "description", "match"]

@@ -106,17 +106,18 @@ def segment_rule_validate(rule: SegmentRule) -> None:
             raise errors.SEGMENT_RULE_INVALID(field="days", kind=rule.kind)
 
 
-def _compared_ids(grouped: QuerySet, column: str, comparison: str, amount: Decimal) -> Q:
-    """`value <comparison> amount` for a value that is a per-customer SUM (`total`) of
-    `grouped`'s rows, and 0 for a customer without rows: customers with rows that meet it,
-    or everyone except those with rows that fail it when 0 meets it too."""
+def _compared_ids(grouped: QuerySet, column: str, comparison: str, amount: Decimal, customers_of=None) -> Q:
+    """`value <comparison> amount` for a value that is a per-key SUM (`total`) of `grouped`'s
+    rows, and 0 for a customer without rows: customers with rows that meet it, or everyone
+    except those with rows that fail it when 0 meets it too. `customers_of` turns a query of
+    keys (`column`) into one of customer ids."""
     if comparison == SegmentRule.Comparison.AT_LEAST:
         meets, fails, zero_meets = "total__gte", "total__lt", amount <= 0
     else:
         meets, fails, zero_meets = "total__lte", "total__gt", amount >= 0
-    if zero_meets:
-        return ~Q(pk__in=grouped.filter(**{fails: amount}).values(column))
-    return Q(pk__in=grouped.filter(**{meets: amount}).values(column))
+    keys = grouped.filter(**{fails if zero_meets else meets: amount}).values(column)
+    ids = keys if customers_of is None else customers_of(keys)
+    return ~Q(pk__in=ids) if zero_meets else Q(pk__in=ids)
 
 
 def _points_program_cards(customer_id: int | None) -> QuerySet[Card]:
@@ -126,19 +127,28 @@ def _points_program_cards(customer_id: int | None) -> QuerySet[Card]:
 
 def _points_earned(rule: SegmentRule, now: datetime, customer_id: int | None) -> Q:
     since = now - timedelta(days=rule.days)
+    # A reversal counts when what it reversed counts: looked up by primary key, for the few
+    # reversal rows only (a join would read the whole ledger for them).
+    original_counts = LedgerEntry.objects.filter(
+        pk=OuterRef("reversed_entry_id"), cause__in=QUALIFYING_CAUSES, created_at__gte=since
+    )
     entries = LedgerEntry.objects.filter(
-        Q(cause__in=QUALIFYING_CAUSES)
-        | Q(
-            cause=LedgerEntry.Cause.REVERSAL,
-            reversed_entry__cause__in=QUALIFYING_CAUSES,
-            reversed_entry__created_at__gte=since,
-        ),
+        Q(cause__in=QUALIFYING_CAUSES) | (Q(cause=LedgerEntry.Cause.REVERSAL) & Q(Exists(original_counts))),
         created_at__gte=since,
         created_at__lte=now,
-        card__in=_points_program_cards(customer_id),
     )
-    grouped = entries.values("card__customer_id").annotate(total=Sum("delta")).order_by()
-    return _compared_ids(grouped, "card__customer_id", rule.comparison, rule.amount)
+    if customer_id is not None:
+        entries = entries.filter(card__customer_id=customer_id)
+    # Grouped by card, then mapped to customers through the point cards (one per customer).
+    grouped = entries.values("card_id").annotate(total=Sum("delta")).order_by()
+    cards = _points_program_cards(customer_id)
+    return _compared_ids(
+        grouped,
+        "card_id",
+        rule.comparison,
+        rule.amount,
+        customers_of=lambda card_ids: cards.filter(pk__in=card_ids).values("customer_id"),
+    )
 
 
 def _money_spent(rule: SegmentRule, now: datetime, customer_id: int | None) -> Q:

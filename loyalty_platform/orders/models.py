@@ -140,6 +140,8 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # Segments' last visit and money spent: a customer's orders of a period.
+        indexes = [models.Index(fields=["customer", "created_at"], name="order_customer_created_idx")]
 
     def __str__(self) -> str:
         return self.external_id

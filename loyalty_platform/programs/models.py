@@ -183,6 +183,14 @@ class LedgerEntry(models.Model):
             models.Index(fields=["card", "-id"], name="ledger_card_recent_idx"),
             # A reversal finds the original call's entries by its external_id.
             models.Index(fields=["external_id"], name="ledger_external_id_idx"),
+            # Segments (campaigns.segments): a period's entries and a card's recent visits,
+            # both read from the index alone.
+            models.Index(
+                fields=["created_at"],
+                include=["card", "cause", "delta", "reversed_entry"],
+                name="ledger_period_segments_idx",
+            ),
+            models.Index(fields=["card", "created_at"], include=["cause"], name="ledger_card_created_idx"),
         ]
         verbose_name_plural = "ledger entries"
 
