@@ -75,7 +75,7 @@ def seed(cursor, *, customers: int, entries: int, orders: int) -> None:
         "SELECT 100000 + n, 'bench' || n || '@example.com', '', '', "
         "CASE WHEN n % 500 = 0 THEN 'blocked' ELSE 'active' END, t, t, "
         "CASE WHEN n % 10 < 4 THEN t END, "
-        "CASE WHEN n % 10 < 7 THEN date '1950-01-01' + (n * 7919 % 20000) END, t, t "
+        "CASE WHEN n % 10 < 7 THEN date '1950-01-01' + (n::bigint * 7919 % 20000)::int END, t, t "
         "FROM (SELECT n, now() - random() * interval '400 days' AS t "
         "FROM generate_series(1, %(customers)s) n ORDER BY t) AS joined",
         "INSERT INTO programs_program (kind, name, is_active, earn_points_per_unit, earn_rounding, "
