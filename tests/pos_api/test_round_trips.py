@@ -17,6 +17,7 @@ CACHED_TABLES = (
     "programs_program",
     "tiers_tier",
     "orders_earningrule",
+    "campaigns_campaign",
 )
 
 
