@@ -335,6 +335,9 @@ class CampaignBoost(models.Model):
     stamps = models.BigIntegerField(default=0)
     points_returned = models.BigIntegerField(default=0)
     stamps_returned = models.BigIntegerField(default=0)
+    # An order's boost: its points on each line, by the line's position ("0": 12); the rest of
+    # `points` is a per-order bonus. A partial return takes back the returned lines' share.
+    line_points = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

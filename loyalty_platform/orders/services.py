@@ -13,6 +13,15 @@ from django.db.models import F
 from django.utils import timezone
 
 from loyalty_platform.campaigns import events as campaign_events
+from loyalty_platform.campaigns.boosts import (
+    CampaignShare,
+    LineReturn,
+    boosts_at,
+    boosts_claim,
+    boosts_record,
+    boosts_return,
+    effect_shares,
+)
 from loyalty_platform.core import errors
 from loyalty_platform.customers.blocks import refuse_blocked_customer, refuse_blocked_now, usable_card_balance
 from loyalty_platform.customers.models import Customer
@@ -51,6 +60,10 @@ class Preview:
     tier: Tier | None
     point_balance: int | None
 
+    @property
+    def campaigns(self) -> tuple[CampaignShare, ...]:
+        return effect_shares(self.earning.boosts)
+
 
 def order_preview(
     *,
@@ -61,10 +74,12 @@ def order_preview(
     lines: list[LineInput],
     paid_with_points: int = 0,
 ) -> Preview:
-    """What the basket would earn now, for this customer (their tier), saving nothing."""
+    """What the basket would earn now, for this customer (their tier, the campaigns for
+    them), saving nothing."""
     _check_currency(organization, currency)
     program = point_program_or_404()
     tier = customer_tier(customer.pk) if customer else None
+    now = timezone.now()
     earning = earning_compute(
         program=program,
         rules=active_earning_rules(),
@@ -72,7 +87,8 @@ def order_preview(
         total=total,
         tier_multiplier=tier.points_multiplier if tier else ONE,
         paid_with_points=paid_with_points,
-        at=timezone.now(),
+        at=now,
+        boosts=boosts_at(customer_id=customer.pk if customer else None, at=now),
     )
     balance = None
     if customer is not None:
@@ -88,6 +104,7 @@ class OrderOutcome:
     order: Order
     point_balance: int | None
     tier: Tier | None
+    campaigns: tuple[CampaignShare, ...] = ()  # what each campaign's boosts added
 
 
 def order_create_check(
@@ -136,6 +153,8 @@ def order_create(
 ) -> OrderOutcome:
     """Record the order and credit its points (to the customer now, or to whoever claims the
     receipt). Points paid with are taken first: this order's points cannot pay for it.
+    Campaign boosts on now for the customer (for everyone, without one) are part of the
+    order's points and its ledger entry, with a CampaignBoost row each.
     Spends the verified PIN challenge; the customer's profile hears the new balances after
     commit."""
     _check_currency(organization, currency)
@@ -156,6 +175,7 @@ def order_create(
             tier_multiplier=tier.points_multiplier if tier else ONE,
             paid_with_points=paid_with_points,
             at=now,
+            boosts=boosts_at(customer_id=customer.pk if customer else None, at=now),
         )
         try:
             with transaction.atomic():
@@ -191,6 +211,13 @@ def order_create(
             )
             for index, item in enumerate(earning.lines)
         )
+        if earning.boosts:
+            boosts_record(
+                effects=earning.boosts,
+                customer_id=customer.pk if customer else None,
+                external_id=external_id,
+                order_id=order.pk,
+            )
         balance = None
         if customer is not None:
             card = card_get_or_create_locked(customer_id=customer.pk, program=program)
@@ -218,7 +245,9 @@ def order_create(
             if paid_with_points or earning.points:
                 balance_updated_publish(customer_id=customer.pk)
             campaign_events.purchase_recorded(customer_id=customer.pk, external_id=external_id)
-        return OrderOutcome(order=order, point_balance=balance, tier=tier)
+        return OrderOutcome(
+            order=order, point_balance=balance, tier=tier, campaigns=effect_shares(earning.boosts)
+        )
 
 
 def _points_back(line: OrderLine, returned_quantity: Decimal) -> int:
@@ -266,7 +295,8 @@ def order_return(
     """Return lines (or, without lines, everything left): take back exactly the points those
     lines earned. Once the whole order is back, the visit bonus goes too and points paid
     with are refunded. Points already spent are taken as far as the balance allows; the
-    rest is recorded as unrecovered."""
+    rest is recorded as unrecovered. The order's campaign boosts record what came back from
+    each (the returned row's `campaigns`: CampaignShare per campaign)."""
     with transaction.atomic(savepoint=False):
         order = Order.objects.select_for_update().filter(external_id=order_external_id).first()
         if order is None:
@@ -276,12 +306,21 @@ def order_return(
         order_lines = list(order.lines.order_by("position"))
         plan = _return_plan(order_lines, lines)
         returned_lines = []
+        boost_lines = []
         due = 0
         for line in order_lines:
             quantity = plan.get(line.position)
             if not quantity:
                 continue
             now_returned = line.returned_quantity + quantity
+            boost_lines.append(
+                LineReturn(
+                    position=line.position,
+                    quantity=line.quantity,
+                    returned_before=line.returned_quantity,
+                    returned_after=now_returned,
+                )
+            )
             points = _points_back(line, now_returned) - _points_back(line, line.returned_quantity)
             line.returned_quantity = now_returned
             line.points_returned += points
@@ -291,6 +330,7 @@ def order_return(
         if everything_back:
             due += order.visit_bonus_points
         refund = order.paid_with_points if everything_back else 0
+        campaigns = boosts_return(order_id=order.pk, lines=boost_lines, everything_back=everything_back)
 
         taken = unrecovered = 0
         if order.customer_id is not None:
@@ -348,6 +388,7 @@ def order_return(
         )
         order.refresh_from_db()
         order_return_row.order = order
+        order_return_row.campaigns = campaigns
         return order_return_row
 
 
@@ -363,6 +404,7 @@ def order_claim(*, order_external_id: str, customer: Customer) -> Order:
         if order.claim_expires_at is not None and order.claim_expires_at <= timezone.now():
             raise errors.CLAIM_EXPIRED()
         Order.objects.filter(pk=order.pk).update(customer=customer, claimed_at=timezone.now())
+        boosts_claim(order_id=order.pk, customer_id=customer.pk)
         points = order.points_earned - order.points_returned
         if points > 0:
             program = point_program_or_404()

@@ -28,6 +28,7 @@ from loyalty_platform.pos_api.output import (
     OmitNoneSerializer,
     QuantityField,
     UnitPriceField,
+    campaign_shares_field,
 )
 from loyalty_platform.profile.selectors import points_worth
 from loyalty_platform.programs.models import Program
@@ -205,7 +206,7 @@ class OrderLineData(serializers.Serializer):
     points_returned = serializers.IntegerField()
 
 
-class OrderData(serializers.Serializer):
+class OrderData(OmitNoneSerializer):
     """An order and, when just recorded, the customer's balance and tier and the claim link."""
 
     id = serializers.CharField(source="order.pk")
@@ -226,6 +227,8 @@ class OrderData(serializers.Serializer):
     claim_url = serializers.URLField(allow_null=True, help_text="Only for orders without a customer.")
     claim_expires_at = serializers.SerializerMethodField()
     created_at = IsoDateTimeField(source="order.created_at")
+    campaigns = campaign_shares_field()
+    omit_when_none = ("campaigns",)
 
     @extend_schema_field(OrderLineData(many=True))
     def get_lines(self, recorded) -> list:
@@ -241,6 +244,7 @@ class RecordedOrder:
     point_balance: int | None
     tier: object = None
     claim_url: str | None = None
+    campaigns: tuple = ()  # what each campaign added, when just recorded
 
 
 def order_check(call: Call) -> None:
@@ -281,7 +285,11 @@ def order_record(call: Call) -> RecordedOrder:
             expires_at=order.claim_expires_at,
         )
     return RecordedOrder(
-        order=order, point_balance=outcome.point_balance, tier=outcome.tier, claim_url=claim_url
+        order=order,
+        point_balance=outcome.point_balance,
+        tier=outcome.tier,
+        claim_url=claim_url,
+        campaigns=outcome.campaigns,
     )
 
 
@@ -397,7 +405,8 @@ class OrderPreviewData(OmitNoneSerializer):
     point_balance = serializers.IntegerField(source="preview.point_balance", allow_null=True)
     lines = PreviewLineData(source="preview.earning.lines", many=True)
     points_worth = PointsWorthData(required=False, allow_null=True)
-    omit_when_none = ("points_worth",)
+    campaigns = campaign_shares_field(source="preview.campaigns")
+    omit_when_none = ("points_worth", "campaigns")
 
 
 def order_preview_call(call: Call) -> dict:
@@ -436,7 +445,7 @@ class ReturnLineData(serializers.Serializer):
     points_returned = serializers.IntegerField(source="points")
 
 
-class ReturnData(serializers.Serializer):
+class ReturnData(OmitNoneSerializer):
     id = serializers.CharField(source="order_return.pk")
     order_external_id = serializers.CharField(source="order_return.order.external_id")
     external_id = serializers.CharField(source="order_return.external_id")
@@ -448,6 +457,8 @@ class ReturnData(serializers.Serializer):
     paid_points_refunded = serializers.IntegerField(source="order_return.paid_points_refunded")
     point_balance = serializers.IntegerField(allow_null=True)
     order = serializers.SerializerMethodField()
+    campaigns = campaign_shares_field(source="order_return.campaigns")
+    omit_when_none = ("campaigns",)
 
     @extend_schema_field(ReturnLineData(many=True))
     def get_lines(self, returned) -> list:

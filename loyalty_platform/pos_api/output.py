@@ -94,16 +94,39 @@ class IsoDateTimeField(serializers.DateTimeField):
 
 
 class OmitNoneSerializer(ShallowFieldCopies):
-    # Leaves out the `omit_when_none` fields whose value is None: keys present only sometimes.
+    # Leaves out the `omit_when_none` fields whose value is None (or an empty list): keys
+    # present only sometimes.
 
     omit_when_none: tuple[str, ...] = ()
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
         for name in self.omit_when_none:
-            if data.get(name) is None:
+            if data.get(name) is None or data.get(name) == []:
                 data.pop(name, None)
         return data
+
+
+class CampaignShareData(OmitNoneSerializer):
+    """What one campaign added to a call (earn, order, preview), or took back (return,
+    reversal): points or stamps."""
+
+    id = serializers.IntegerField(source="campaign_id")
+    name = serializers.CharField()
+    points = serializers.IntegerField(required=False, allow_null=True)
+    stamps = serializers.IntegerField(required=False, allow_null=True)
+    omit_when_none = ("points", "stamps")
+
+
+def campaign_shares_field(**options) -> CampaignShareData:
+    """The `campaigns` key of a body: present only when a campaign applied (decision 38), so
+    bodies without campaigns stay as the contract pins them."""
+    return CampaignShareData(
+        many=True,
+        required=False,
+        help_text="Present only when a campaign's boost applied: what each campaign added or took back.",
+        **options,
+    )
 
 
 def customer_status_field(**options) -> serializers.CharField:

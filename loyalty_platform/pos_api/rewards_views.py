@@ -1,10 +1,12 @@
 """Rewards bought with points, and the customer's wallet, at the POS."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from loyalty_platform.core import errors
 from loyalty_platform.pos_api import endpoints
 from loyalty_platform.pos_api import serializers as s
+from loyalty_platform.pos_api.campaigns_views import CampaignData, campaigns_for_customer
 from loyalty_platform.pos_api.endpoints import Call, Command, PosApiView, Query
 from loyalty_platform.pos_api.output import DiscountField, IsoDateTimeField, customer_status_field
 from loyalty_platform.profile.selectors import customer_wallet
@@ -235,9 +237,14 @@ class WalletData(serializers.Serializer):
     )
     collectable_rewards = ReceptionData(many=True, help_text="Rewards received, waiting to be handed over.")
     affordable_rewards = RewardData(many=True, help_text="Up to three rewards the points pay for.")
+    campaigns = serializers.SerializerMethodField(help_text="Campaigns on now that apply to the customer.")
 
     def get_tier(self, wallet) -> dict | None:
         return tier_data(wallet.tier)
+
+    @extend_schema_field(CampaignData(many=True))
+    def get_campaigns(self, wallet) -> list:
+        return CampaignData(campaigns_for_customer(wallet.customer), many=True, context=self.context).data
 
 
 class WalletView(PosApiView):

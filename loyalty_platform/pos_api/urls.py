@@ -2,6 +2,7 @@
 
 from django.urls import path, re_path
 
+from loyalty_platform.pos_api import campaigns_views as cv
 from loyalty_platform.pos_api import identification_views as ident
 from loyalty_platform.pos_api import orders_views as ov
 from loyalty_platform.pos_api import rewards_views as rw
@@ -42,6 +43,7 @@ urlpatterns = [
     path("vouchers/<str:code>/release", vv.VoucherReleaseView.as_view()),
     path("vouchers/<str:code>/redeem", vv.VoucherRedeemView.as_view()),
     path("vouchers/<str:code>/reverse", vv.VoucherReverseView.as_view()),
+    path("campaigns", cv.CampaignsView.as_view(), name="pos-campaigns"),
     path("orders", ov.OrdersView.as_view(), name="pos-orders"),
     path("orders/preview", ov.OrderPreviewView.as_view(), name="pos-order-preview"),
     path(

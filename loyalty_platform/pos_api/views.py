@@ -3,7 +3,7 @@ Each operation is a declaration run by endpoints.py; the work is the service's."
 
 from collections.abc import Callable
 
-from drf_spectacular.utils import OpenApiParameter
+from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
@@ -21,8 +21,14 @@ from loyalty_platform.customers.selectors import (
 )
 from loyalty_platform.customers.services import customer_enroll, normalize_phone
 from loyalty_platform.pos_api import serializers as s
+from loyalty_platform.pos_api.campaigns_views import CampaignData, campaigns_for_customer
 from loyalty_platform.pos_api.endpoints import Call, Command, PosApiView, Query
-from loyalty_platform.pos_api.output import IsoDateTimeField, OmitNoneSerializer, customer_status_field
+from loyalty_platform.pos_api.output import (
+    IsoDateTimeField,
+    OmitNoneSerializer,
+    campaign_shares_field,
+    customer_status_field,
+)
 from loyalty_platform.programs.reversals import (
     Reversal,
     ReversalOriginal,
@@ -40,7 +46,9 @@ from loyalty_platform.programs.services import (
 from loyalty_platform.verification.services import customer_code_from_qr
 
 
-class CustomerData(serializers.Serializer):
+class CustomerBrief(serializers.Serializer):
+    """A customer as the contract shows them."""
+
     customer_code = serializers.IntegerField()
     masked_email = serializers.CharField()
     stamp_count = serializers.IntegerField()
@@ -58,7 +66,38 @@ class CustomerData(serializers.Serializer):
         }
 
 
-class EnrolledCustomerData(CustomerData):
+@extend_schema_field(CampaignData(many=True))
+class CampaignsOfCustomerField(serializers.Field):
+    """The campaigns on now that apply to the customer (read from the cached running ones:
+    nothing is read while none is on)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("read_only", True)
+        kwargs.setdefault("source", "*")
+        super().__init__(**kwargs)
+
+    def to_representation(self, customer: Customer) -> list:
+        return CampaignData(campaigns_for_customer(customer), many=True, context=self.context).data
+
+
+class CustomerData(CustomerBrief):
+    """The look-up's body: the contract's, plus `campaigns` only when some apply (the
+    contract pins the body without them; docs/decisions/XXXX-campaign-boosts.md)."""
+
+    campaigns = CampaignsOfCustomerField(
+        required=False, help_text="Present only when campaigns on now apply to the customer."
+    )
+    omit_when_none = ("campaigns",)  # for the schema: not always there
+
+    def to_representation(self, customer: Customer) -> dict:
+        data = super().to_representation(customer)
+        campaigns = self.fields["campaigns"].to_representation(customer)
+        if campaigns:
+            data["campaigns"] = campaigns
+        return data
+
+
+class EnrolledCustomerData(CustomerBrief):
     is_new = serializers.BooleanField()
 
     def to_representation(self, enrolled: tuple[Customer, bool]) -> dict:
@@ -79,7 +118,8 @@ class BalancesData(serializers.Serializer):
 
 class EarnData(OmitNoneSerializer, BalancesData):
     coupon = CouponBrief(required=False, allow_null=True, help_text="Present when a stamp card filled.")
-    omit_when_none = ("coupon",)
+    campaigns = campaign_shares_field()
+    omit_when_none = ("coupon", "campaigns")
 
 
 class CouponData(serializers.Serializer):
@@ -291,7 +331,7 @@ class ReverseTransactionRequest(s.VerificationFieldsMixin, s.PosRequestSerialize
     )
 
 
-class ReversalData(serializers.Serializer):
+class ReversalData(OmitNoneSerializer):
     reversed = serializers.CharField(help_text="The reversed call's external_id.")
     kind = serializers.ChoiceField(choices=["earn", "redeem"])
     stamps = serializers.IntegerField(help_text="Stamp balance after the reversal.")
@@ -301,6 +341,8 @@ class ReversalData(serializers.Serializer):
     )
     stamps_unrecovered = serializers.IntegerField()
     coupon_already_used = serializers.BooleanField(help_text="A coupon the earn issued was used: it stays.")
+    campaigns = campaign_shares_field()
+    omit_when_none = ("campaigns",)
 
 
 def original_to_reverse(call: Call) -> ReversalOriginal:

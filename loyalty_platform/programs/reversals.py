@@ -5,7 +5,9 @@ Each entry the original call posted gets its opposite, linked through `reversed_
 stamp earn that filled the card also voids its coupon while it is unused; points or stamps
 already spent are taken as far as the balance allows and the rest is reported as
 unrecovered, as order returns do. One TransactionReversal row per original, unique on the
-original's first entry, makes a second reversal impossible even for tills racing."""
+original's first entry, makes a second reversal impossible even for tills racing.
+Campaign boosts are part of an earn's entry, so its reversal takes them back with the rest;
+their CampaignBoost rows record it."""
 
 import uuid
 from dataclasses import dataclass
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from loyalty_platform.campaigns.boosts import CampaignShare, boosts_reverse
 from loyalty_platform.core import errors
 from loyalty_platform.core.text import has_control_characters
 from loyalty_platform.coupons.models import Coupon
@@ -60,6 +63,7 @@ class Reversal:
     stamps_unrecovered: int
     coupons_voided: tuple[Coupon, ...]
     coupon_already_used: bool
+    campaigns: tuple[CampaignShare, ...] = ()  # what the earn's campaign boosts gave back
 
 
 def _original_entries(kind: str, external_id: str):
@@ -252,6 +256,7 @@ def loyalty_transaction_reverse(
         )
         if original.kind == Kind.EARN and card.program.kind == Program.Kind.POINT:
             customer_tier_recalculate(customer_id=customer.pk)
+        campaigns = boosts_reverse(ledger_entry_id=original.entry.pk) if original.kind == Kind.EARN else ()
 
         balances = card_balances(customer.pk)
         # The reversed card's program may no longer be the active one of its kind.
@@ -271,4 +276,5 @@ def loyalty_transaction_reverse(
             stamps_unrecovered=0 if is_points else unrecovered,
             coupons_voided=tuple(voided),
             coupon_already_used=coupon_already_used,
+            campaigns=campaigns,
         )

@@ -8,6 +8,16 @@ from django.utils import timezone
 
 from loyalty_platform.audit.services import audit_record
 from loyalty_platform.campaigns import events as campaign_events
+from loyalty_platform.campaigns.boosts import (
+    PER_VISIT,
+    Boost,
+    BoostEffect,
+    CampaignShare,
+    boosts_at,
+    boosts_record,
+    effect_shares,
+)
+from loyalty_platform.campaigns.models import CampaignAction
 from loyalty_platform.core import errors
 from loyalty_platform.coupons.services import coupon_issue
 from loyalty_platform.customers.blocks import (
@@ -198,6 +208,7 @@ class BalanceChange:
     points: int
     coupon: object | None = None  # coupons.models.Coupon when a stamp card filled
     applied: int = 0
+    campaigns: tuple[CampaignShare, ...] = ()  # what each campaign's boosts added to an earn
 
 
 def balance_updated_publish(*, customer_id: int, balances: dict[str, int] | None = None) -> None:
@@ -245,13 +256,14 @@ def _balances(cards: dict[str, Card]) -> dict[str, int]:
     return {kind: card.balance for kind, card in cards.items()}
 
 
-def _change(cards: dict[str, Card], *, applied: int, coupon=None) -> BalanceChange:
+def _change(cards: dict[str, Card], *, applied: int, coupon=None, campaigns=()) -> BalanceChange:
     balances = _balances(cards)
     return BalanceChange(
         stamps=balances.get(Program.Kind.STAMP, 0),
         points=balances.get(Program.Kind.POINT, 0),
         coupon=coupon,
         applied=applied,
+        campaigns=campaigns,
     )
 
 
@@ -276,6 +288,45 @@ def _earn_worth(program: Program, amount) -> int:
     return stamps_for_amount(program=program, amount=amount)
 
 
+def _earn_boost_effects(boosts: list[Boost], *, program: Program, amount) -> tuple[BoostEffect, ...]:
+    """What campaign boosts add to a plain earn (no lines, so no category or SKU boosts):
+    points get the best multiplier's extra points (rounded on their own, by the program's
+    rule) and the per-visit bonuses whose minimum spend the amount reaches; stamps get the
+    bonus stamps."""
+    effects = []
+    if program.kind == Program.Kind.POINT:
+        multipliers = [
+            boost
+            for boost in boosts
+            if boost.action.kind == CampaignAction.Kind.POINTS_MULTIPLIER
+            and boost.action.applies_to in PER_VISIT
+        ]
+        best = max(multipliers, key=lambda boost: boost.action.multiplier, default=None)
+        exact = Decimal(amount) * program.earn_points_per_unit
+        for boost in boosts:
+            action, points = boost.action, 0
+            if boost is best:
+                points = round_points(exact * (action.multiplier - 1), program.earn_rounding)
+            elif (
+                action.kind == CampaignAction.Kind.BONUS_POINTS
+                and action.applies_to in PER_VISIT
+                and (action.minimum_spend is None or Decimal(amount) >= action.minimum_spend)
+            ):
+                points = action.points
+            if points > 0:
+                effects.append(BoostEffect(boost=boost, points=points))
+    else:
+        for boost in boosts:
+            action = boost.action
+            if (
+                action.kind == CampaignAction.Kind.BONUS_STAMPS
+                and action.applies_to in PER_VISIT
+                and action.stamps
+            ):
+                effects.append(BoostEffect(boost=boost, stamps=action.stamps))
+    return tuple(effects)
+
+
 def customer_earn(
     *,
     customer: Customer,
@@ -287,11 +338,18 @@ def customer_earn(
 ) -> BalanceChange:
     """Add points (earn ratio times amount, rounded by the program's rule) or stamps (the amount,
     rounded, 1 to a card's worth, else amount_invalid). A stamp card that fills issues a coupon
-    for the program's reward and starts again with the extra stamps. Spends the verified PIN
-    challenge; the customer's profile hears the new balances after commit."""
+    for the program's reward and starts again with the extra stamps. Campaign boosts on now
+    for the customer add to the same ledger entry (bonus stamps fill the card as earned ones
+    do; bonus stamps that fill it twice issue two coupons, the first is answered), with a
+    CampaignBoost row each. Spends the verified PIN challenge; the customer's profile hears
+    the new balances after commit."""
     active = active_programs()
     program = _program_for(card_type, active)
-    applied = _earn_worth(program, amount)
+    worth = _earn_worth(program, amount)
+    # Cached running campaigns: nothing is read while none is on.
+    boosts = boosts_at(customer_id=customer.pk, at=timezone.now())
+    effects = _earn_boost_effects(boosts, program=program, amount=amount) if boosts else ()
+    applied = worth + sum(effect.points + effect.stamps for effect in effects)
     # No savepoint when nested: a refusal aborts the caller's whole transaction anyway.
     with transaction.atomic(savepoint=False):
         pin_challenge_spend(challenge_id=pin_challenge_id)
@@ -302,30 +360,40 @@ def customer_earn(
         refuse_blocked(card_status=card.status)
         coupon = None
         if applied > 0:
-            ledger_post(
+            entry = ledger_post(
                 card=card,
                 delta=applied,
                 cause=LedgerEntry.Cause.EARN,
                 external_id=external_id,
                 api_key_lookup_id=api_key_lookup_id,
             )
+            if effects:
+                boosts_record(
+                    effects=effects,
+                    customer_id=customer.pk,
+                    external_id=external_id,
+                    ledger_entry_id=entry.pk,
+                )
         if card_type == Program.Kind.POINT:
             if applied > 0:
                 customer_tier_recalculate(customer_id=customer.pk)
-        elif card.balance >= program.stamps_per_card:
-            reward_entry = ledger_post(
-                card=card,
-                delta=-program.stamps_per_card,
-                cause=LedgerEntry.Cause.REWARD,
-                external_id=external_id,
-                api_key_lookup_id=api_key_lookup_id,
-                note=program.reward_name,
-            )
-            coupon = coupon_issue(customer=customer, program=program, issuing_entry=reward_entry)
+        else:
+            # Earned stamps alone fill one card at most; bonus stamps may fill another.
+            while card.balance >= program.stamps_per_card:
+                reward_entry = ledger_post(
+                    card=card,
+                    delta=-program.stamps_per_card,
+                    cause=LedgerEntry.Cause.REWARD,
+                    external_id=external_id,
+                    api_key_lookup_id=api_key_lookup_id,
+                    note=program.reward_name,
+                )
+                issued = coupon_issue(customer=customer, program=program, issuing_entry=reward_entry)
+                coupon = coupon or issued
         if applied > 0:
             balance_updated_publish(customer_id=customer.pk, balances=_balances(cards))
             campaign_events.purchase_recorded(customer_id=customer.pk, external_id=external_id)
-        return _change(cards, applied=applied, coupon=coupon)
+        return _change(cards, applied=applied, coupon=coupon, campaigns=effect_shares(effects))
 
 
 def customer_redeem_check(*, customer: Customer, value: int, card_type: str) -> None:

@@ -47,6 +47,8 @@ def _strings() -> dict[str, str]:
         "redeem": gettext("Redeem"),
         "earned": gettext("Points added."),
         "stamped": gettext("Stamps added."),
+        "campaignPoints": gettext("%(name)s: +%(points)s points."),
+        "campaignStamps": gettext("%(name)s: +%(stamps)s stamps."),
         "redeemed": gettext("Points redeemed."),
         "couponRedeemed": gettext("Coupon redeemed."),
         "voucherOk": gettext("Voucher can be used: %(promotion)s, %(uses)s use(s) left."),

@@ -31,6 +31,18 @@
     $("till-status").textContent = text;
   }
 
+  // What each campaign added to an earn ("campaigns" is there only when one did).
+  function withBoosts(text, data) {
+    const added = (data.campaigns || []).map((campaign) =>
+      format(campaign.stamps ? strings.campaignStamps : strings.campaignPoints, {
+        name: campaign.name,
+        points: campaign.points,
+        stamps: campaign.stamps,
+      })
+    );
+    return [text].concat(added).join(" ");
+  }
+
   function clearError() {
     $("till-error").hidden = true;
     $("till-retry").hidden = true;
@@ -337,7 +349,7 @@
         { customer_code: customer.code, amount: data.get("amount"), card_type: "point" },
         verification()
       ),
-      () => say(strings.earned)
+      (data) => say(withBoosts(strings.earned, data))
     )
   );
   handleForm("stamp-form", (data) =>
@@ -348,7 +360,7 @@
         { customer_code: customer.code, amount: Number(data.get("amount")), card_type: "stamp" },
         verification()
       ),
-      () => say(strings.stamped)
+      (data) => say(withBoosts(strings.stamped, data))
     )
   );
   handleForm("redeem-form", (data) =>

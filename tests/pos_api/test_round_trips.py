@@ -17,6 +17,7 @@ CACHED_TABLES = (
     "programs_program",
     "tiers_tier",
     "orders_earningrule",
+    "campaigns_campaign",
 )
 
 
@@ -98,8 +99,9 @@ def test_a_cold_process_looks_each_thing_up_once(organization, programs, key_a, 
 
     assert statuses == [200, 200, 200]
     assert sorted(sent) == sorted(
-        # The first earn: host, key, subscription, programs, tiers (each missed, then stored), ...
-        ["GET", "SET"] * 5
+        # The first earn: host, key, subscription, programs, running campaigns, tiers (each
+        # missed, then stored), ...
+        ["GET", "SET"] * 6
         + ["EVALSHA"]
         # ... then the rate limit alone, twice.
         + ["EVALSHA", "EVALSHA"]
