@@ -28,7 +28,7 @@ def running_campaigns() -> list[Campaign]:
         lambda: list(
             Campaign.objects.filter(status=Campaign.Status.RUNNING)
             .select_related("segment")
-            .prefetch_related("actions")
+            .prefetch_related("actions", "segment__rules")
             .order_by("pk")
         ),
     )
