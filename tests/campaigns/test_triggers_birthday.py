@@ -60,9 +60,9 @@ def test_the_hourly_task_grants_each_birthday_once_a_year(organization, week_bef
     customer = born(organization, date(1990, 1, 1))
     organization.timezone = "Europe/Vilnius"
     for hour in (0, 1, 9, 21):  # 25 December local, hour after hour (21 UTC is 23 local)
-        with time_machine.travel(datetime(2026, 12, 25, hour, 30, tzinfo=UTC), tick=False):
-            with tenant_context(organization):
-                campaign_triggers_daily.apply()
+        at = datetime(2026, 12, 25, hour, 30, tzinfo=UTC)
+        with time_machine.travel(at, tick=False), tenant_context(organization):
+            campaign_triggers_daily.apply()
     assert points_of(organization, customer) == 40
     assert grants_of(organization, week_before) == [("birthday-2027", customer.pk, 40)]
     with tenant_context(organization):
@@ -71,9 +71,11 @@ def test_the_hourly_task_grants_each_birthday_once_a_year(organization, week_bef
         ]
 
     # The next year's birthday is another run.
-    with time_machine.travel(datetime(2027, 12, 25, 10, 0, tzinfo=UTC), tick=False):
-        with tenant_context(organization):
-            campaign_triggers_daily.apply()
+    with (
+        time_machine.travel(datetime(2027, 12, 25, 10, 0, tzinfo=UTC), tick=False),
+        tenant_context(organization),
+    ):
+        campaign_triggers_daily.apply()
     assert points_of(organization, customer) == 80
     assert grants_of(organization, week_before) == [
         ("birthday-2027", customer.pk, 40),
