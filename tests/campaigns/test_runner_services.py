@@ -5,7 +5,6 @@ from datetime import time, timedelta
 
 import pytest
 from django.utils import timezone
-from django_tenants.utils import tenant_context
 
 from loyalty_platform.audit.models import AuditLogEntry
 from loyalty_platform.campaigns.models import Campaign, CampaignAction, CampaignRun
