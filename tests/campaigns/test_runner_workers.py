@@ -22,6 +22,7 @@ from tests.pos_fixtures import committed_organization, create_customer
 from tests.processes import helper_environment, stop
 
 CUSTOMERS = 1500  # two grant chunks
+CELERY_WORKER = [sys.executable, "-m", "celery", "-A", "loyalty_platform", "worker", "--pool", "solo"]
 
 
 @contextmanager
@@ -30,8 +31,7 @@ def _worker(name: str):
 
     hostname = f"runner-{name}-{os.getpid()}@%h"
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "loyalty_platform", "worker", "--pool", "solo"]
-        + ["--loglevel", "WARNING", "--hostname", hostname],
+        [*CELERY_WORKER, "--loglevel", "WARNING", "--hostname", hostname],
         cwd=BASE_DIR,
         env=helper_environment(),
     )
