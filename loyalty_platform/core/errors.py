@@ -404,3 +404,16 @@ UNSUBSCRIBE_LINK_INVALID = _define(
     "The unsubscribe link is damaged or belongs to another organization.",
     message=_("This unsubscribe link is not valid."),
 )
+CAMPAIGN_SCHEDULE_INVALID = _define(
+    "campaign_schedule_invalid",
+    422,
+    "The campaign's schedule or trigger settings do not hold together (see field).",
+    "field",
+)
+CAMPAIGN_ACTION_INVALID = _define(
+    "campaign_action_invalid",
+    422,
+    "A campaign action lacks a value its kind needs, or does not fit the campaign's trigger.",
+    "field",
+    "kind",
+)
