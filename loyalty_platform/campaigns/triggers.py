@@ -21,6 +21,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from loyalty_platform.campaigns.grants import grant_to_customers
+from loyalty_platform.campaigns.messages import message_customers
 from loyalty_platform.campaigns.models import (
     Campaign,
     CampaignAction,
@@ -78,11 +79,6 @@ def _audience(campaign: Campaign) -> QuerySet[Customer]:
     return segment_customers(campaign.segment)
 
 
-def _send_messages(*, run: CampaignRun, action: CampaignAction, customer_ids: list[int]) -> int:
-    """Call site for the campaign email of a trigger (campaigns.messages, the runner's)."""
-    return 0
-
-
 def campaign_hand_out(*, campaign: Campaign, run: CampaignRun, customer_ids: list[int]) -> int:
     """Give each customer in the campaign's audience what the campaign grants, and queue its
     message, once per run; returns how many grants were made now."""
@@ -94,11 +90,14 @@ def campaign_hand_out(*, campaign: Campaign, run: CampaignRun, customer_ids: lis
         eligible = sorted(_audience(campaign).filter(pk__in=chunk).values_list("pk", flat=True))
         if not eligible:
             continue
-        for action in campaign.actions.all():
+        actions = list(campaign.actions.all())
+        for action in actions:
             if action.kind in CampaignAction.GRANTS:
                 granted += grant_to_customers(run=run, action=action, customer_ids=eligible)
-            elif action.kind == CampaignAction.Kind.MESSAGE:
-                _send_messages(run=run, action=action, customer_ids=eligible)
+        # After the grants: the email names the voucher a grant gave.
+        for action in actions:
+            if action.kind == CampaignAction.Kind.MESSAGE:
+                message_customers(run=run, action=action, customer_ids=eligible)
     return granted
 
 

@@ -7,7 +7,7 @@ import pytest
 from django_tenants.utils import tenant_context
 
 from loyalty_platform.campaigns import events
-from loyalty_platform.campaigns.models import Campaign
+from loyalty_platform.campaigns.models import Campaign, CampaignAction, CampaignMessage
 from loyalty_platform.campaigns.selectors import running_campaigns
 from loyalty_platform.campaigns.triggers import trigger_welcome
 from loyalty_platform.customers.models import Customer
@@ -124,3 +124,30 @@ def test_with_a_welcome_campaign_enrolling_queues_one_task_after_commit(
             events.customer_enrolled(customer_id=1)
             events.purchase_recorded(customer_id=1, external_id="x")  # no milestone, no referral
     assert len(callbacks) == 1
+
+
+def test_a_welcome_campaigns_email_goes_to_a_consenting_new_customer_once(
+    organization, programs, mailoutbox, django_capture_on_commit_callbacks
+):
+    campaign = trigger_campaign(organization, Campaign.Trigger.WELCOME, points=50)
+    with tenant_context(organization):
+        CampaignAction.objects.create(
+            campaign=campaign,
+            kind=CampaignAction.Kind.MESSAGE,
+            subject="Welcome",
+            body="You have {points} points.",
+        )
+    with tenant_context(organization), django_capture_on_commit_callbacks(execute=True):
+        consenting, _ = customer_enroll(
+            email="yes@example.com", consent_terms=True, consent_privacy=True, consent_marketing=True
+        )
+        customer_enroll(email="no@example.com", consent_terms=True, consent_privacy=True)
+    assert [(mail.to, mail.subject) for mail in mailoutbox] == [(["yes@example.com"], "Welcome")]
+    assert "You have 50 points." in mailoutbox[0].body
+    with tenant_context(organization):
+        assert list(
+            CampaignMessage.objects.filter(run__campaign=campaign).values_list("customer_id", "status")
+        ) == [(consenting.pk, "sent")]
+        with django_capture_on_commit_callbacks(execute=True):
+            trigger_welcome(customer_id=consenting.pk)  # delivered again
+    assert len(mailoutbox) == 1
