@@ -30,8 +30,8 @@ from loyalty_platform.campaigns.models import (
     CampaignRun,
     Referral,
 )
+from loyalty_platform.campaigns.runner import audience
 from loyalty_platform.campaigns.schedule import Occurrence
-from loyalty_platform.campaigns.segments import segment_customers
 from loyalty_platform.campaigns.selectors import campaigns_on_at, organization_zone
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.orders.models import Order
@@ -73,12 +73,6 @@ def _run(campaign: Campaign, key: str, starts_at: datetime, ends_at: datetime | 
         return CampaignRun.objects.get(campaign=campaign, key=key)
 
 
-def _audience(campaign: Campaign) -> QuerySet[Customer]:
-    if campaign.segment_id is None:
-        return Customer.objects.filter(status=Customer.Status.ACTIVE)
-    return segment_customers(campaign.segment)
-
-
 def campaign_hand_out(*, campaign: Campaign, run: CampaignRun, customer_ids: list[int]) -> int:
     """Give each customer in the campaign's audience what the campaign grants, and queue its
     message, once per run; returns how many grants were made now."""
@@ -87,7 +81,7 @@ def campaign_hand_out(*, campaign: Campaign, run: CampaignRun, customer_ids: lis
     granted = 0
     for start in range(0, len(customer_ids), _CHUNK):
         chunk = customer_ids[start : start + _CHUNK]
-        eligible = sorted(_audience(campaign).filter(pk__in=chunk).values_list("pk", flat=True))
+        eligible = sorted(audience(campaign).filter(pk__in=chunk).values_list("pk", flat=True))
         if not eligible:
             continue
         actions = list(campaign.actions.all())

@@ -93,6 +93,7 @@ MODELS_WITHOUT_A_ROW = {
     "campaigns.campaigngrant",
     "campaigns.campaignmessage",
     "campaigns.campaignrun",
+    "campaigns.referral",
     "coupons.coupon",
     "identification.invitation",
     "identification.qrcardsession",

@@ -98,8 +98,9 @@ def test_a_cold_process_looks_each_thing_up_once(organization, programs, key_a, 
 
     assert statuses == [200, 200, 200]
     assert sorted(sent) == sorted(
-        # The first earn: host, key, subscription, programs, tiers (each missed, then stored), ...
-        ["GET", "SET"] * 5
+        # The first earn: host, key, subscription, programs, tiers, running campaigns (each
+        # missed, then stored), ...
+        ["GET", "SET"] * 6
         + ["EVALSHA"]
         # ... then the rate limit alone, twice.
         + ["EVALSHA", "EVALSHA"]
