@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from celery._state import _set_task_join_will_block
 from django_tenants.utils import tenant_context
 
 from loyalty_platform.campaigns.models import Campaign, CampaignAction, CampaignGrant
@@ -49,6 +50,10 @@ def eager_tasks():
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = False
+    # An eager task sets a process-wide "a join would block" flag and puts back what it found;
+    # two threads applying tasks at once can leave it set, and every later EagerResult.get()
+    # in this process would then refuse to run.
+    _set_task_join_will_block(False)
 
 
 def earn(organization, customer, amount: str, external_id: str, capture) -> None:
