@@ -1,51 +1,306 @@
 """Handing out what a campaign grants: each customer at most once per run and action.
-(Foundation: points, one customer at a time. The runner's chunked, bulk path follows.)"""
+
+One call is one transaction over a chunk of customers (the runner passes up to
+GRANT_CHUNK_SIZE, a trigger one or a few). The claim rows are inserted first, with one
+INSERT ... SELECT ... ON CONFLICT DO NOTHING: a second worker on the same chunk waits on the
+unique index until the first commits, then finds every row taken and does nothing; a retried
+task finds the committed rows and skips them. The effects follow in the same transaction, set
+by set: cards locked in primary-key order, one ledger entry per card with its exact
+balance_after, vouchers taken with FOR UPDATE SKIP LOCKED, receptions in one insert.
+
+Blocked and deleted customers get nothing (and no claim row, so they are not counted)."""
+
+import uuid
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from loyalty_platform.campaigns.models import CampaignAction, CampaignGrant, CampaignRun
-from loyalty_platform.programs.models import LedgerEntry, Program
+from loyalty_platform.coupons.services import coupon_issue
+from loyalty_platform.customers.models import Customer
+from loyalty_platform.programs.models import Card, LedgerEntry, Program
 from loyalty_platform.programs.selectors import active_program
-from loyalty_platform.programs.services import balance_updated_publish, card_get_or_create_locked, ledger_post
-
-_CLAIM_SQL = (
-    f"INSERT INTO {CampaignGrant._meta.db_table} "  # noqa: S608
-    "(run_id, action_id, customer_id, points, stamps, created_at) VALUES (%s, %s, %s, 0, 0, now()) "
-    "ON CONFLICT (run_id, action_id, customer_id) DO NOTHING RETURNING id"
+from loyalty_platform.programs.services import (
+    MAX_BALANCE,
+    balance_updated_publish,
+    card_number_candidate,
+    ledger_post,
 )
+from loyalty_platform.rewards.models import Reward, RewardReception
+from loyalty_platform.vouchers.models import Promotion, Voucher
+from loyalty_platform.vouchers.services import voucher_code_generate
+
+GRANT_CHUNK_SIZE = 1000
+
+_GRANT = CampaignGrant._meta.db_table
+_CUSTOMER = Customer._meta.db_table
+_CARD = Card._meta.db_table
+_LEDGER = LedgerEntry._meta.db_table
+_VOUCHER = Voucher._meta.db_table
+
+# Active customers of the list who have not had this action from this run: their claim rows.
+_CLAIM_SQL = (
+    f"INSERT INTO {_GRANT} (run_id, action_id, customer_id, points, stamps, created_at) "  # noqa: S608
+    f"SELECT %s, %s, cu.id, 0, 0, now() FROM {_CUSTOMER} AS cu "
+    "WHERE cu.id = ANY(%s) AND cu.status = 'active' ORDER BY cu.id "
+    "ON CONFLICT (run_id, action_id, customer_id) DO NOTHING RETURNING customer_id, id"
+)
+# The claimed customers' cards of a program, locked in primary-key order, with the customer's
+# status read by the same statement (a customer blocked since the claim gets nothing).
+_LOCK_CARDS_SQL = (
+    f"SELECT ca.id, ca.customer_id, ca.balance, ca.status, cu.status FROM {_CARD} AS ca "  # noqa: S608
+    f"JOIN {_CUSTOMER} AS cu ON cu.id = ca.customer_id "
+    "WHERE ca.program_id = %s AND ca.customer_id = ANY(%s) ORDER BY ca.id FOR UPDATE OF ca"
+)
+# Missing cards in one insert; a card number already taken (or a concurrent card) is skipped
+# and drawn again.
+_CREATE_CARDS_SQL = (
+    f"INSERT INTO {_CARD} (customer_id, program_id, card_number, status, balance, created_at, updated_at) "  # noqa: S608
+    "SELECT c, %s, n, 'active', 0, now(), now() FROM unnest(%s::bigint[], %s::varchar[]) AS x(c, n) "
+    "ON CONFLICT DO NOTHING"
+)
+# Every locked card's new balance and its entry, in one statement: the cards are locked by
+# this transaction, so balance_after is exact.
+_POST_POINTS_SQL = (
+    f"WITH moved AS (UPDATE {_CARD} SET balance = balance + %s, updated_at = %s "  # noqa: S608
+    "WHERE id = ANY(%s) RETURNING id, customer_id, balance) "
+    f"INSERT INTO {_LEDGER} (card_id, delta, balance_after, cause, external_id, api_key_lookup_id, "
+    "staff_user_id, reversed_entry_id, note, created_at) "
+    "SELECT id, %s, balance, %s, %s, '', NULL, NULL, %s, %s FROM moved ORDER BY id "
+    "RETURNING id, card_id, balance_after"
+)
+# Free vouchers of the promotion, oldest first, paired with the claimed customers in order.
+# Vouchers another transaction holds are skipped, not waited for; one reserved at a till
+# (locked_until) or already used is no longer free.
+_TAKE_VOUCHERS_SQL = (
+    f"UPDATE {_VOUCHER} AS v SET customer_id = pairs.customer_id FROM ("  # noqa: S608
+    "SELECT free.id, wanted.customer_id FROM ("
+    "SELECT id, row_number() OVER (ORDER BY id) AS n FROM ("
+    f"SELECT id FROM {_VOUCHER} WHERE promotion_id = %s AND customer_id IS NULL AND status = 'active' "
+    "AND uses = 0 AND (locked_until IS NULL OR locked_until <= %s) ORDER BY id LIMIT %s "
+    "FOR UPDATE SKIP LOCKED) AS locked) AS free "
+    "JOIN unnest(%s::bigint[]) WITH ORDINALITY AS wanted(customer_id, n) ON wanted.n = free.n"
+    ") AS pairs WHERE v.id = pairs.id RETURNING v.customer_id, v.id"
+)
+_NEW_VOUCHERS_SQL = (
+    f"INSERT INTO {_VOUCHER} (promotion_id, code, customer_id, status, uses, pool, release_key_hash, "  # noqa: S608
+    "locked_until, created_at) "
+    "SELECT %s, code, customer_id, 'active', 0, %s, '', NULL, %s "
+    "FROM unnest(%s::varchar[], %s::bigint[]) AS x(code, customer_id) "
+    "ON CONFLICT (code) DO NOTHING RETURNING customer_id, id"
+)
+_RECORD_SQL = (
+    f"UPDATE {_GRANT} AS g SET points = x.points, stamps = x.stamps, ledger_entry_id = x.entry, "  # noqa: S608
+    "voucher_id = x.voucher, reward_reception_id = x.reception FROM unnest("
+    "%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::uuid[]"
+    ") AS x(id, points, stamps, entry, voucher, reception) WHERE g.id = x.id"
+)
+_UNCLAIM_SQL = f"DELETE FROM {_GRANT} WHERE id = ANY(%s)"  # noqa: S608
 
 
-def _claim(run: CampaignRun, action: CampaignAction, customer_id: int) -> int | None:
-    """The new grant row's id, or None when this customer had it from this run before. The
-    row is inserted first: a second worker waits on the unique index, then finds it taken."""
+def _external_id(run: CampaignRun) -> str:
+    return f"campaign-{run.campaign_id}-{run.key}"[:128]
+
+
+def _note(run: CampaignRun) -> str:
+    return f"campaign: {run.campaign.name}"[:255]
+
+
+def _claim(run: CampaignRun, action: CampaignAction, customer_ids: list[int]) -> dict[int, int]:
+    """Claim rows for the customers who have not had the grant: {customer id: grant id}."""
     with connection.cursor() as cursor:
-        cursor.execute(_CLAIM_SQL, [run.pk, action.pk, customer_id])
-        row = cursor.fetchone()
-    return row[0] if row else None
+        cursor.execute(_CLAIM_SQL, [run.pk, action.pk, sorted(set(customer_ids))])
+        return dict(cursor.fetchall())
+
+
+def _unclaim(grant_ids: list[int]) -> None:
+    """Drop the claims of customers who got nothing after all (a blocked card, a full balance,
+    an empty pool), so the report counts what was handed out."""
+    if grant_ids:
+        with connection.cursor() as cursor:
+            cursor.execute(_UNCLAIM_SQL, [grant_ids])
+
+
+def _record(rows: list[tuple[int, int, int, int | None, int | None, uuid.UUID | None]]) -> None:
+    """Write what each grant handed out: (grant id, points, stamps, entry, voucher, reception)."""
+    if not rows:
+        return
+    columns = list(zip(*rows, strict=True))
+    with connection.cursor() as cursor:
+        cursor.execute(_RECORD_SQL, [list(column) for column in columns])
+
+
+def _locked_cards(program: Program, customer_ids: list[int]) -> dict[int, tuple[int, int, str, str]]:
+    """Each customer's card in the program, created when missing, row-locked in primary-key
+    order: {customer id: (card id, balance, card status, customer status)}."""
+    with connection.cursor() as cursor:
+        for _ in range(10):
+            cursor.execute(_LOCK_CARDS_SQL, [program.pk, customer_ids])
+            cards = {row[1]: (row[0], row[2], row[3], row[4]) for row in cursor.fetchall()}
+            missing = [customer_id for customer_id in customer_ids if customer_id not in cards]
+            if not missing:
+                return cards
+            # The new cards are locked by the next round's select (they are this transaction's).
+            cursor.execute(
+                _CREATE_CARDS_SQL, [program.pk, missing, [card_number_candidate() for _ in missing]]
+            )
+    raise RuntimeError("could not draw free card numbers")
+
+
+def _usable(cards: dict[int, tuple[int, int, str, str]], delta: int) -> list[int]:
+    return [
+        customer_id
+        for customer_id, (_, balance, card_status, customer_status) in cards.items()
+        if card_status == Card.Status.ACTIVE
+        and customer_status == Customer.Status.ACTIVE
+        and abs(balance + delta) < MAX_BALANCE
+    ]
+
+
+def _grant_points(run: CampaignRun, action: CampaignAction, claims: dict[int, int]) -> int:
+    program = active_program(Program.Kind.POINT)
+    if program is None or action.points <= 0:
+        _unclaim(list(claims.values()))
+        return 0
+    cards = _locked_cards(program, sorted(claims))
+    usable = _usable(cards, action.points)
+    _unclaim([claims[customer_id] for customer_id in claims if customer_id not in set(usable)])
+    if not usable:
+        return 0
+    customer_of_card = {cards[customer_id][0]: customer_id for customer_id in usable}
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _POST_POINTS_SQL,
+            [
+                action.points,
+                now,
+                sorted(customer_of_card),
+                action.points,
+                LedgerEntry.Cause.CAMPAIGN,
+                _external_id(run),
+                _note(run),
+                now,
+            ],
+        )
+        entries = cursor.fetchall()
+    rows = []
+    for entry_id, card_id, balance in entries:
+        customer_id = customer_of_card[card_id]
+        rows.append((claims[customer_id], action.points, 0, entry_id, None, None))
+        balance_updated_publish(customer_id=customer_id, balances={Program.Kind.POINT: balance})
+    _record(rows)
+    return len(rows)
+
+
+def _grant_stamps(run: CampaignRun, action: CampaignAction, claims: dict[int, int]) -> int:
+    """Stamps as an earn adds them: each card's worth that fills posts the reward entry and
+    issues its coupon (one entry per change, on the card locked above)."""
+    program = active_program(Program.Kind.STAMP)
+    if program is None or action.stamps <= 0:
+        _unclaim(list(claims.values()))
+        return 0
+    cards = _locked_cards(program, sorted(claims))
+    usable = set(_usable(cards, action.stamps))
+    _unclaim([claims[customer_id] for customer_id in claims if customer_id not in usable])
+    customers = Customer.objects.in_bulk(list(usable))
+    rows = []
+    for customer_id in sorted(usable, key=lambda customer: cards[customer][0]):
+        card_id, balance, _, _ = cards[customer_id]
+        card = Card(pk=card_id, customer_id=customer_id, program=program, balance=balance)
+        card._state.adding = False
+        entry = ledger_post(
+            card=card,
+            delta=action.stamps,
+            cause=LedgerEntry.Cause.CAMPAIGN,
+            external_id=_external_id(run),
+            note=_note(run),
+        )
+        while card.balance >= program.stamps_per_card:
+            reward_entry = ledger_post(
+                card=card,
+                delta=-program.stamps_per_card,
+                cause=LedgerEntry.Cause.REWARD,
+                external_id=_external_id(run),
+                note=program.reward_name,
+            )
+            coupon_issue(customer=customers[customer_id], program=program, issuing_entry=reward_entry)
+        rows.append((claims[customer_id], 0, action.stamps, entry.pk, None, None))
+        balance_updated_publish(customer_id=customer_id)
+    _record(rows)
+    return len(rows)
+
+
+def _grant_voucher(run: CampaignRun, action: CampaignAction, claims: dict[int, int]) -> int:
+    """A free voucher of the promotion's pool for each customer; when the pool runs dry, new
+    codes are generated for the rest (the platform checks every code, so a generated one works
+    at any till; see docs/decisions/XXXX-campaign-runner.md)."""
+    promotion = Promotion.objects.filter(pk=action.promotion_id).first()
+    now = timezone.now()
+    if promotion is None or (promotion.valid_until is not None and promotion.valid_until <= now):
+        _unclaim(list(claims.values()))
+        return 0
+    wanted = sorted(claims)
+    with connection.cursor() as cursor:
+        cursor.execute(_TAKE_VOUCHERS_SQL, [promotion.pk, now, len(wanted), wanted])
+        vouchers = dict(cursor.fetchall())
+        for _ in range(10):
+            missing = [customer_id for customer_id in wanted if customer_id not in vouchers]
+            if not missing:
+                break
+            codes = [voucher_code_generate() for _ in missing]
+            cursor.execute(
+                _NEW_VOUCHERS_SQL, [promotion.pk, f"campaign {run.campaign_id}", now, codes, missing]
+            )
+            vouchers.update(cursor.fetchall())  # a code that collided is drawn again
+    _unclaim([claims[customer_id] for customer_id in wanted if customer_id not in vouchers])
+    _record(
+        [(claims[customer_id], 0, 0, None, voucher_id, None) for customer_id, voucher_id in vouchers.items()]
+    )
+    return len(vouchers)
+
+
+def _grant_reward(run: CampaignRun, action: CampaignAction, claims: dict[int, int]) -> int:
+    """A reward to collect at a till, paid by the campaign: 0 points and no ledger entry."""
+    reward = Reward.objects.filter(pk=action.reward_id, is_active=True).first()
+    if reward is None:
+        _unclaim(list(claims.values()))
+        return 0
+    receptions = [
+        RewardReception(
+            id=uuid.uuid4(),
+            reward=reward,
+            customer_id=customer_id,
+            points=0,
+            status=RewardReception.Status.COLLECTABLE,
+            external_id=_external_id(run),
+            ledger_entry=None,
+        )
+        for customer_id in sorted(claims)
+    ]
+    RewardReception.objects.bulk_create(receptions)
+    _record([(claims[reception.customer_id], 0, 0, None, None, reception.pk) for reception in receptions])
+    return len(receptions)
+
+
+_GRANTERS = {
+    CampaignAction.Kind.GRANT_POINTS: _grant_points,
+    CampaignAction.Kind.GRANT_STAMPS: _grant_stamps,
+    CampaignAction.Kind.GRANT_VOUCHER: _grant_voucher,
+    CampaignAction.Kind.GRANT_REWARD: _grant_reward,
+}
 
 
 def grant_to_customers(*, run: CampaignRun, action: CampaignAction, customer_ids: list[int]) -> int:
-    """Grant `action` to each customer who has not had it from `run`; returns how many got it."""
-    if action.kind != CampaignAction.Kind.GRANT_POINTS:
-        raise NotImplementedError(action.kind)
-    program = active_program(Program.Kind.POINT)
-    if program is None:
+    """Grant `action` to each active customer of `customer_ids` who has not had it from `run`,
+    in one transaction (nested in the caller's when there is one); returns how many got it."""
+    granter = _GRANTERS.get(action.kind)
+    if granter is None:
+        raise ValueError(f"not a grant: {action.kind}")
+    if not customer_ids:
         return 0
-    granted = 0
-    for customer_id in customer_ids:
-        with transaction.atomic():
-            grant_id = _claim(run, action, customer_id)
-            if grant_id is None:
-                continue
-            card = card_get_or_create_locked(customer_id=customer_id, program=program)
-            entry = ledger_post(
-                card=card,
-                delta=action.points,
-                cause=LedgerEntry.Cause.CAMPAIGN,
-                external_id=f"campaign-{run.campaign_id}-{run.key}"[:128],
-                note=f"campaign: {run.campaign.name}"[:255],
-            )
-            CampaignGrant.objects.filter(pk=grant_id).update(points=action.points, ledger_entry=entry)
-            balance_updated_publish(customer_id=customer_id)
-            granted += 1
-    return granted
+    with transaction.atomic():
+        claims = _claim(run, action, customer_ids)
+        if not claims:
+            return 0
+        return granter(run, action, claims)

@@ -1,14 +1,47 @@
 from celery import shared_task
 from tenant_schemas_celery.task import TenantTask
 
+from loyalty_platform.campaigns import messages, runner, triggers
+
 
 @shared_task(base=TenantTask, ignore_result=True)
 def campaigns_tick() -> int:
-    """Open and close the organization's campaign runs and hand out what is due (runner)."""
-    return 0
+    """Open and close the organization's campaign runs and queue the work of those with grants
+    or messages due; returns how many runs were queued."""
+    due = runner.tick()
+    for run_id in due:
+        campaign_run_work.delay(run_id)
+    return len(due)
+
+
+@shared_task(base=TenantTask, ignore_result=True)
+def campaign_run_work(run_id: int) -> str:
+    """A run's grants and messages, chunk by chunk; again later when the rate limit says so."""
+    outcome = runner.run_work(run_id)
+    if outcome.again_in is not None:
+        campaign_run_work.apply_async((run_id,), countdown=outcome.again_in)
+    return outcome.state
+
+
+@shared_task(base=TenantTask, ignore_result=True)
+def campaign_messages_send(message_ids: list[int]) -> int:
+    """Trigger campaigns' messages, claimed by messages.message_customers."""
+    return messages.send_claimed(message_ids)
 
 
 @shared_task(base=TenantTask, ignore_result=True)
 def campaign_triggers_daily() -> int:
-    """Birthday and win-back triggers (campaigns.triggers)."""
-    return 0
+    """Birthday and win-back triggers (hourly; each looks at the organization's local day)."""
+    return triggers.triggers_daily()
+
+
+@shared_task(base=TenantTask, ignore_result=True)
+def campaign_welcome(customer_id: int) -> int:
+    """A customer enrolled while a welcome campaign runs (campaigns.events)."""
+    return triggers.trigger_welcome(customer_id=customer_id)
+
+
+@shared_task(base=TenantTask, ignore_result=True)
+def campaign_purchase(customer_id: int, external_id: str) -> int:
+    """A purchase while a milestone or referral campaign runs (campaigns.events)."""
+    return triggers.trigger_purchase(customer_id=customer_id, external_id=external_id)

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from loyalty_platform.campaigns.referral_views import referral_after_signup, referral_invite_context
 from loyalty_platform.core import errors
 from loyalty_platform.core.errors import ORGANIZATION_SUSPENDED, DomainError, ErrorType
 from loyalty_platform.core.throttle import client_ip
@@ -80,7 +81,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "profile/dashboard.html",
-        {**dashboard_context(request.customer), **realtime_context(request)},
+        {
+            **dashboard_context(request.customer),
+            **realtime_context(request),
+            **referral_invite_context(request, request.customer),
+        },
     )
 
 
@@ -123,7 +128,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         if wait := login_email_wait(email=values["email"], ip=client_ip(request)):
             return _too_many_sign_in_emails(request, wait)
         try:
-            customer, _ = customer_enroll(
+            customer, is_new = customer_enroll(
                 email=values["email"],
                 name=values["name"][:150],
                 phone=values["phone"],
@@ -134,6 +139,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         except DomainError as error:
             errors[error.code] = True
         else:
+            referral_after_signup(request, customer=customer, is_new=is_new)
             login_link_send(customer=customer, next_path=next_path)
             return render(
                 request,

@@ -62,8 +62,13 @@ class RewardReception(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices)
     external_id = models.CharField(max_length=128, blank=True)
     api_key_lookup_id = models.CharField(max_length=16, blank=True)
+    # Empty for a reward a campaign gave (0 points, nothing to take back on reversal).
     ledger_entry = models.OneToOneField(
-        "programs.LedgerEntry", on_delete=models.PROTECT, related_name="reward_reception"
+        "programs.LedgerEntry",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reward_reception",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     collected_at = models.DateTimeField(null=True, blank=True)

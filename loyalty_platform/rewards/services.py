@@ -118,6 +118,8 @@ def reward_reception_reverse(
             error=errors.RECEPTION_NOT_REVERSIBLE,
             reversed_at=timezone.now(),
         )
+        if reception.ledger_entry_id is None:
+            return reception  # a campaign's gift: it cost no points, none come back
         card = (
             Card.objects.select_for_update().select_related("program").get(pk=reception.ledger_entry.card_id)
         )

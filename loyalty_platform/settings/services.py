@@ -125,3 +125,6 @@ EMAIL_DELIVERY_BACKEND = globals()["EMAIL_BACKEND"]
 EMAIL_BACKEND = "loyalty_platform.core.mail.CountingBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="loyalty@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# Campaign emails each organization may send per minute (campaigns.messages).
+CAMPAIGN_MESSAGES_PER_MINUTE = env.int("CAMPAIGN_MESSAGES_PER_MINUTE", default=600)

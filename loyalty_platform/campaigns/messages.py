@@ -1,0 +1,224 @@
+"""A campaign's email: claimed once per run, action and customer, then sent.
+
+A message row is inserted (ON CONFLICT DO NOTHING) in the transaction that moves the run's
+message cursor, and a sender takes it with a conditional update (queued, no attempt yet)
+before sending: a retried task or a second worker never sends a customer the same campaign
+message twice. The price is at most once: a worker killed between taking a row and sending
+leaves it queued with one attempt, and it is not sent again (docs/decisions/XXXX-campaign-runner.md).
+
+Only customers with marketing consent and an email get one. Sending is rate-limited per
+organization (CAMPAIGN_MESSAGES_PER_MINUTE, a Redis counter whose key carries the schema)."""
+
+import logging
+import re
+import time
+from email.mime.image import MIMEImage
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import EmailMultiAlternatives
+from django.db import connection, transaction
+from django.db.models import QuerySet
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import escape, linebreaks
+
+from loyalty_platform.campaigns.models import CampaignAction, CampaignGrant, CampaignMessage, CampaignRun
+from loyalty_platform.core import redis as lp_redis
+from loyalty_platform.core.qr import qr_png
+from loyalty_platform.core.text import header_safe
+from loyalty_platform.customers.models import Customer
+from loyalty_platform.identification.services import organization_base_url
+from loyalty_platform.programs.models import Program
+from loyalty_platform.programs.selectors import card_balances
+
+logger = logging.getLogger(__name__)
+
+MESSAGE_BATCH_SIZE = 100
+UNSUBSCRIBE_SALT = "campaigns.unsubscribe"
+_PLACEHOLDER = re.compile(r"\{(name|points|stamps|voucher_code)\}")
+_MESSAGE = CampaignMessage._meta.db_table
+_CUSTOMER = Customer._meta.db_table
+
+_CLAIM_SQL = (
+    f"INSERT INTO {_MESSAGE} (run_id, action_id, customer_id, email, status, attempts, created_at) "  # noqa: S608
+    f"SELECT %s, %s, cu.id, cu.email, 'queued', 0, now() FROM {_CUSTOMER} AS cu "
+    "WHERE cu.id = ANY(%s) AND cu.status = 'active' AND cu.consent_marketing_at IS NOT NULL "
+    "AND cu.email <> '' ORDER BY cu.id "
+    "ON CONFLICT (run_id, action_id, customer_id) DO NOTHING RETURNING id"
+)
+_TAKE_SQL = (
+    f"UPDATE {_MESSAGE} SET attempts = attempts + 1 "  # noqa: S608
+    "WHERE id = %s AND status = 'queued' AND attempts = 0 RETURNING id"
+)
+
+
+def reachable(customers: QuerySet[Customer]) -> QuerySet[Customer]:
+    """The customers a campaign may email: active, consenting to marketing, with an address."""
+    return customers.filter(status=Customer.Status.ACTIVE, consent_marketing_at__isnull=False).exclude(
+        email=""
+    )
+
+
+def claim(*, run: CampaignRun, action: CampaignAction, customer_ids: list[int]) -> list[int]:
+    """Message rows for the consenting customers who have not had this message from this run
+    (in the caller's transaction); returns the new rows' ids."""
+    if not customer_ids:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_SQL, [run.pk, action.pk, sorted(set(customer_ids))])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def message_customers(*, run: CampaignRun, action: CampaignAction, customer_ids: list[int]) -> int:
+    """For trigger campaigns: claim the message for these customers and send it after commit
+    (outside the per-minute budget's batching: a trigger sends a few at a time)."""
+    from loyalty_platform.campaigns.tasks import campaign_messages_send
+    from loyalty_platform.core.faults import task_send_on_commit
+
+    with transaction.atomic():
+        claimed = claim(run=run, action=action, customer_ids=customer_ids)
+        if claimed:
+            task_send_on_commit(campaign_messages_send, (claimed,))
+    return len(claimed)
+
+
+def _rate_key() -> str:
+    return lp_redis.key("campaign-mail", connection.schema_name, int(time.time() // 60))
+
+
+def rate_reserve(wanted: int) -> tuple[int, int]:
+    """Take up to `wanted` sends from this minute's budget: (granted, seconds until the next
+    minute's budget)."""
+    limit = settings.CAMPAIGN_MESSAGES_PER_MINUTE
+    key = _rate_key()
+    pipe = lp_redis.client().pipeline()
+    pipe.incrby(key, wanted)
+    pipe.expire(key, 120)
+    used, _ = pipe.execute()
+    over = max(0, used - limit)
+    granted = max(0, wanted - over)
+    if granted < wanted:
+        lp_redis.client().decrby(key, wanted - granted)
+    return granted, 61 - int(time.time()) % 60
+
+
+def rate_release(unused: int) -> None:
+    if unused > 0:
+        lp_redis.client().decrby(_rate_key(), unused)
+
+
+def unsubscribe_token(*, customer_id: int, campaign_id: int) -> str:
+    """Signed, carrying the schema: a link of one organization is refused on another's host."""
+    return signing.dumps(
+        {"s": connection.schema_name, "c": customer_id, "k": campaign_id},
+        salt=UNSUBSCRIBE_SALT,
+        compress=True,
+    )
+
+
+def unsubscribe_read(token: str) -> dict | None:
+    """The token's content when its signature holds and it is this schema's, else None."""
+    try:
+        content = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+    except signing.BadSignature:
+        return None
+    if not isinstance(content, dict) or content.get("s") != connection.schema_name:
+        return None
+    if not isinstance(content.get("c"), int) or not isinstance(content.get("k"), int | None):
+        return None
+    return content
+
+
+def _fill(template: str, values: dict[str, str]) -> str:
+    return _PLACEHOLDER.sub(lambda match: values[match.group(1)], template)
+
+
+def _render(message: CampaignMessage) -> EmailMultiAlternatives:
+    customer = message.customer
+    action = message.action
+    organization = connection.tenant
+    balances = card_balances(customer.pk)
+    voucher = (
+        CampaignGrant.objects.filter(run_id=message.run_id, customer_id=customer.pk, voucher__isnull=False)
+        .select_related("voucher")
+        .order_by("pk")
+        .first()
+    )
+    code = voucher.voucher.code if voucher else ""
+    values = {
+        "name": customer.name or customer.email,
+        "points": str(balances.get(Program.Kind.POINT, 0)),
+        "stamps": str(balances.get(Program.Kind.STAMP, 0)),
+        "voucher_code": code,
+    }
+    token = unsubscribe_token(customer_id=customer.pk, campaign_id=message.run.campaign_id)
+    unsubscribe_url = organization_base_url() + reverse("campaign-unsubscribe", args=[token])
+    text_body = _fill(action.body, values)
+    html_body = linebreaks(
+        _fill(escape(action.body), {name: escape(value) for name, value in values.items()})
+    )
+    context = {
+        "organization": organization,
+        "text_body": text_body,
+        "html_body": html_body,
+        "voucher_code": code,
+        "unsubscribe_url": unsubscribe_url,
+    }
+    email = EmailMultiAlternatives(
+        subject=header_safe(_fill(action.subject, values))[:200],
+        body=render_to_string("campaigns/email/message.txt", context),
+        to=[message.email],
+        headers={
+            "List-Unsubscribe": f"<{unsubscribe_url}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
+    )
+    email.attach_alternative(render_to_string("campaigns/email/message.html", context), "text/html")
+    if code:
+        qr = MIMEImage(qr_png(code), "png")
+        qr.add_header("Content-ID", "<voucher-qr>")
+        qr.add_header("Content-Disposition", "inline", filename="voucher-qr.png")
+        email.mixed_subtype = "related"
+        email.attach(qr)
+    return email
+
+
+def _take(message_id: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(_TAKE_SQL, [message_id])
+        return cursor.fetchone() is not None
+
+
+def send_claimed(message_ids: list[int]) -> int:
+    """Send the claimed messages that nobody took yet; returns how many went out."""
+    sent = 0
+    for message_id in message_ids:
+        if not _take(message_id):
+            continue  # another worker, or an earlier try, has it
+        message = (
+            CampaignMessage.objects.select_related("customer", "action", "run").filter(pk=message_id).first()
+        )
+        try:
+            _render(message).send()
+        except OSError as error:  # SMTP refused or unreachable: recorded, not retried
+            logger.warning("campaign message %s not sent: %s", message_id, error)
+            CampaignMessage.objects.filter(pk=message_id).update(status=CampaignMessage.Status.FAILED)
+            continue
+        CampaignMessage.objects.filter(pk=message_id).update(
+            status=CampaignMessage.Status.SENT, sent_at=timezone.now()
+        )
+        sent += 1
+    return sent
+
+
+def send_left_over(run_id: int) -> int:
+    """Messages a run claimed whose sender died before taking them (committed claims, no
+    attempt): sent now, still at most once."""
+    left = list(
+        CampaignMessage.objects.filter(
+            run_id=run_id, status=CampaignMessage.Status.QUEUED, attempts=0
+        ).values_list("pk", flat=True)[:MESSAGE_BATCH_SIZE]
+    )
+    return send_claimed(left)
