@@ -404,13 +404,12 @@ UNSUBSCRIBE_LINK_INVALID = _define(
     "The unsubscribe link is damaged or belongs to another organization.",
     message=_("This unsubscribe link is not valid."),
 )
-<<<<<<< HEAD
 SEGMENT_LIST_COLUMN_REQUIRED = _define(
     "segment_list_column_required", 400, "The header has neither an `email` nor a `customer_code` column."
 )
 SEGMENT_LIST_MODE_INVALID = _define(
     "segment_list_mode_invalid", 400, "The list import is either `replace` or `add`."
-=======
+)
 CAMPAIGN_SCHEDULE_INVALID = _define(
     "campaign_schedule_invalid",
     422,
@@ -423,5 +422,4 @@ CAMPAIGN_ACTION_INVALID = _define(
     "A campaign action lacks a value its kind needs, or does not fit the campaign's trigger.",
     "field",
     "kind",
->>>>>>> i14/triggers
 )
