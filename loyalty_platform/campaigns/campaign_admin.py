@@ -142,6 +142,9 @@ class CampaignActionInline(StackedInline):
         "body",
     ]
 
+    def get_extra(self, request, obj=None, **kwargs) -> int:
+        return 1 if obj is None else 0  # a new campaign starts with one action to fill in
+
     def _editable(self, obj) -> bool:
         # Grants and messages point at the actions: once a campaign left its draft they stay.
         return obj is None or obj.status == Campaign.Status.DRAFT
