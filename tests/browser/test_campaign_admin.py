@@ -8,6 +8,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from loyalty_platform.accounts.services import staff_user_create
+from loyalty_platform.campaigns.messages import unsubscribe_token
 from loyalty_platform.campaigns.models import Campaign
 from loyalty_platform.customers.models import Customer
 from tests.browser.accessibility import axe_violations, horizontal_overflow
@@ -71,3 +72,23 @@ def test_staff_build_launch_and_read_a_campaign(chromium, server, width):
 def _customers(organization) -> int:
     with tenant_context(organization):
         return Customer.objects.filter(status="active").count()
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_unsubscribe_page_asks_then_confirms(chromium, server, width):
+    organization, _ = committed_organization("runner-admin", "Runner Café")
+    customer = create_customer(organization)
+    with tenant_context(organization):
+        Customer.objects.filter(pk=customer.pk).update(consent_marketing_at=timezone.now())
+        token = unsubscribe_token(customer_id=customer.pk, campaign_id=None)
+    context = chromium.new_context(viewport={"width": width, "height": 800}, bypass_csp=True)
+    page = context.new_page()
+    page.goto(server.url(HOST, f"/unsubscribe/{token}/"))
+    findings = {"ask": _problems(page)}
+    page.get_by_role("button", name="Unsubscribe").click()
+    page.wait_for_selector("text=You are unsubscribed")
+    findings["done"] = _problems(page)
+    context.close()
+    with tenant_context(organization):
+        assert Customer.objects.get(pk=customer.pk).consent_marketing_at is None
+    assert {step: problems for step, problems in findings.items() if problems} == {}
