@@ -28,6 +28,7 @@ from loyalty_platform.campaigns.models import (
     CampaignUnsubscribe,
 )
 from loyalty_platform.campaigns.services import (
+    ACTION_FIELDS,
     campaign_cancel,
     campaign_launch,
     campaign_pause,
@@ -87,6 +88,20 @@ class CampaignForm(forms.ModelForm):
             "milestone_visits",
             "milestone_points",
         ]
+        help_texts = {
+            "trigger": gettext_lazy(
+                "On its schedule: grants and emails go out when each run starts. Birthday, welcome, "
+                "win-back, milestone and referral: each customer gets them when the event happens."
+            ),
+            "daily_start_time": gettext_lazy(
+                "With hours, each day is its own run, e.g. 14:00; empty: midnight."
+            ),
+            "daily_end_time": gettext_lazy("When each day's run ends, e.g. 17:00; empty: midnight."),
+            "milestone_visits": gettext_lazy(
+                "Milestone: the visit that counts, e.g. 10 for the tenth purchase."
+            ),
+            "milestone_points": gettext_lazy("Milestone: the points earned in all that count, e.g. 1000."),
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -97,6 +112,30 @@ class CampaignForm(forms.ModelForm):
         cleaned = super().clean()
         self.instance.recurrence_weekdays = ",".join(sorted(cleaned.get("weekdays") or []))
         return cleaned
+
+
+class CampaignActionForm(forms.ModelForm):
+    class Meta:
+        model = CampaignAction
+        fields = ACTION_FIELDS
+        help_texts = {
+            "kind": gettext_lazy(
+                "Boosts add to earns while a run is open; gives hand something to each customer once "
+                "per run; an email goes to customers who accepted news."
+            ),
+            "applies_to": gettext_lazy("Boosts: which purchases or order lines they apply to."),
+            "multiplier": gettext_lazy("Multiply points earned: e.g. 2 for double points."),
+            "points": gettext_lazy("Bonus points per visit or unit, or the points given."),
+            "stamps": gettext_lazy("Bonus stamps per visit, or the stamps given."),
+            "minimum_spend": gettext_lazy("Boosts: the smallest purchase they apply to; empty: any."),
+            "promotion": gettext_lazy(
+                "Give a voucher: taken from this promotion's unassigned codes, new codes when they run out."
+            ),
+            "reward": gettext_lazy("Give a reward: the customer collects it at a till, for no points."),
+            "subject": gettext_lazy(
+                "The email's subject; {name}, {points}, {stamps} and {voucher_code} are filled in."
+            ),
+        }
 
 
 class CampaignActionFormSet(BaseInlineFormSet):
@@ -125,6 +164,7 @@ class CampaignActionFormSet(BaseInlineFormSet):
 
 class CampaignActionInline(StackedInline):
     model = CampaignAction
+    form = CampaignActionForm
     formset = CampaignActionFormSet
     extra = 0
     min_num = 0
@@ -141,6 +181,9 @@ class CampaignActionInline(StackedInline):
         "subject",
         "body",
     ]
+
+    def get_extra(self, request, obj=None, **kwargs) -> int:
+        return 1 if obj is None else 0  # a new campaign starts with one action to fill in
 
     def _editable(self, obj) -> bool:
         # Grants and messages point at the actions: once a campaign left its draft they stay.

@@ -69,18 +69,27 @@ _POST_POINTS_SQL = (
     "SELECT id, %s, balance, %s, %s, '', NULL, NULL, %s, %s FROM moved ORDER BY id "
     "RETURNING id, card_id, balance_after"
 )
-# Free vouchers of the promotion, oldest first, paired with the claimed customers in order.
-# Vouchers another transaction holds are skipped, not waited for; one reserved at a till
-# (locked_until) or already used is no longer free.
-_TAKE_VOUCHERS_SQL = (
-    f"UPDATE {_VOUCHER} AS v SET customer_id = pairs.customer_id FROM ("  # noqa: S608
-    "SELECT free.id, wanted.customer_id FROM ("
-    "SELECT id, row_number() OVER (ORDER BY id) AS n FROM ("
-    f"SELECT id FROM {_VOUCHER} WHERE promotion_id = %s AND customer_id IS NULL AND status = 'active' "
-    "AND uses = 0 AND (locked_until IS NULL OR locked_until <= %s) ORDER BY id LIMIT %s "
-    "FOR UPDATE SKIP LOCKED) AS locked) AS free "
-    "JOIN unnest(%s::bigint[]) WITH ORDINALITY AS wanted(customer_id, n) ON wanted.n = free.n"
-    ") AS pairs WHERE v.id = pairs.id RETURNING v.customer_id, v.id"
+# Free vouchers of the promotion, oldest first, locked; vouchers another transaction holds are
+# skipped, not waited for. One reserved at a till (locked_until) or already used is not free.
+_FREE_VOUCHERS_SQL = (
+    f"SELECT id FROM {_VOUCHER} WHERE promotion_id = %s AND customer_id IS NULL "  # noqa: S608
+    "AND status = 'active' AND uses = 0 AND (locked_until IS NULL OR locked_until <= %s) "
+    "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED"
+)
+# The claim rows of a voucher grant carry the voucher paired with each customer (NULL when the
+# pool ran short): one statement claims and records. Vouchers of customers who had theirs
+# stay free when this transaction ends.
+_CLAIM_WITH_VOUCHER_SQL = (
+    f"INSERT INTO {_GRANT} (run_id, action_id, customer_id, voucher_id, points, stamps, created_at) "  # noqa: S608
+    "SELECT %s, %s, pairs.customer_id, pairs.voucher_id, 0, 0, now() "
+    "FROM unnest(%s::bigint[], %s::bigint[]) AS pairs(customer_id, voucher_id) "
+    f"JOIN {_CUSTOMER} AS cu ON cu.id = pairs.customer_id AND cu.status = 'active' "
+    "ORDER BY pairs.customer_id "
+    "ON CONFLICT (run_id, action_id, customer_id) DO NOTHING RETURNING customer_id, id, voucher_id"
+)
+_ASSIGN_VOUCHERS_SQL = (
+    f"UPDATE {_VOUCHER} AS v SET customer_id = pairs.customer_id "  # noqa: S608
+    "FROM unnest(%s::bigint[], %s::bigint[]) AS pairs(voucher_id, customer_id) WHERE v.id = pairs.voucher_id"
 )
 _NEW_VOUCHERS_SQL = (
     f"INSERT INTO {_VOUCHER} (promotion_id, code, customer_id, status, uses, pool, release_key_hash, "  # noqa: S608
@@ -231,33 +240,48 @@ def _grant_stamps(run: CampaignRun, action: CampaignAction, claims: dict[int, in
     return len(rows)
 
 
-def _grant_voucher(run: CampaignRun, action: CampaignAction, claims: dict[int, int]) -> int:
-    """A free voucher of the promotion's pool for each customer; when the pool runs dry, new
-    codes are generated for the rest (the platform checks every code, so a generated one works
-    at any till; see docs/decisions/XXXX-campaign-runner.md)."""
+def _voucher_promotion(action: CampaignAction, now) -> Promotion | None:
     promotion = Promotion.objects.filter(pk=action.promotion_id).first()
-    now = timezone.now()
     if promotion is None or (promotion.valid_until is not None and promotion.valid_until <= now):
-        _unclaim(list(claims.values()))
+        return None
+    return promotion
+
+
+def _grant_voucher(run: CampaignRun, action: CampaignAction, customer_ids: list[int]) -> int:
+    """A free voucher of the promotion's pool for each customer, claimed and recorded in one
+    insert; when the pool runs short, new codes are generated for the rest (the platform
+    checks every code, so a generated one works at any till; see
+    docs/decisions/XXXX-campaign-runner.md)."""
+    now = timezone.now()
+    promotion = _voucher_promotion(action, now)
+    if promotion is None:
         return 0
-    wanted = sorted(claims)
+    wanted = sorted(set(customer_ids))
     with connection.cursor() as cursor:
-        cursor.execute(_TAKE_VOUCHERS_SQL, [promotion.pk, now, len(wanted), wanted])
-        vouchers = dict(cursor.fetchall())
+        cursor.execute(_FREE_VOUCHERS_SQL, [promotion.pk, now, len(wanted)])
+        free = [row[0] for row in cursor.fetchall()]
+        paired = free + [None] * (len(wanted) - len(free))
+        cursor.execute(_CLAIM_WITH_VOUCHER_SQL, [run.pk, action.pk, wanted, paired])
+        claimed = cursor.fetchall()
+        from_pool = [(voucher_id, customer_id) for customer_id, _, voucher_id in claimed if voucher_id]
+        if from_pool:
+            cursor.execute(_ASSIGN_VOUCHERS_SQL, [list(column) for column in zip(*from_pool, strict=True)])
+        short = {customer_id: grant_id for customer_id, grant_id, voucher_id in claimed if voucher_id is None}
+        generated: dict[int, int] = {}
         for _ in range(10):
-            missing = [customer_id for customer_id in wanted if customer_id not in vouchers]
+            missing = [customer_id for customer_id in sorted(short) if customer_id not in generated]
             if not missing:
                 break
             codes = [voucher_code_generate() for _ in missing]
             cursor.execute(
                 _NEW_VOUCHERS_SQL, [promotion.pk, f"campaign {run.campaign_id}", now, codes, missing]
             )
-            vouchers.update(cursor.fetchall())  # a code that collided is drawn again
-    _unclaim([claims[customer_id] for customer_id in wanted if customer_id not in vouchers])
+            generated.update(cursor.fetchall())  # a code that collided is drawn again
+    _unclaim([grant_id for customer_id, grant_id in short.items() if customer_id not in generated])
     _record(
-        [(claims[customer_id], 0, 0, None, voucher_id, None) for customer_id, voucher_id in vouchers.items()]
+        [(short[customer_id], 0, 0, None, voucher_id, None) for customer_id, voucher_id in generated.items()]
     )
-    return len(vouchers)
+    return len(from_pool) + len(generated)
 
 
 def _grant_reward(run: CampaignRun, action: CampaignAction, claims: dict[int, int]) -> int:
@@ -286,7 +310,6 @@ def _grant_reward(run: CampaignRun, action: CampaignAction, claims: dict[int, in
 _GRANTERS = {
     CampaignAction.Kind.GRANT_POINTS: _grant_points,
     CampaignAction.Kind.GRANT_STAMPS: _grant_stamps,
-    CampaignAction.Kind.GRANT_VOUCHER: _grant_voucher,
     CampaignAction.Kind.GRANT_REWARD: _grant_reward,
 }
 
@@ -295,11 +318,13 @@ def grant_to_customers(*, run: CampaignRun, action: CampaignAction, customer_ids
     """Grant `action` to each active customer of `customer_ids` who has not had it from `run`,
     in one transaction (nested in the caller's when there is one); returns how many got it."""
     granter = _GRANTERS.get(action.kind)
-    if granter is None:
+    if granter is None and action.kind != CampaignAction.Kind.GRANT_VOUCHER:
         raise ValueError(f"not a grant: {action.kind}")
     if not customer_ids:
         return 0
     with transaction.atomic():
+        if action.kind == CampaignAction.Kind.GRANT_VOUCHER:
+            return _grant_voucher(run, action, customer_ids)
         claims = _claim(run, action, customer_ids)
         if not claims:
             return 0

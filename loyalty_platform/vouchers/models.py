@@ -72,6 +72,15 @@ class Voucher(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            # A campaign takes a promotion's free vouchers oldest first (campaigns.grants): the
+            # assigned ones, most of a big pool by the end, are not in this index at all.
+            models.Index(
+                fields=["promotion", "id"],
+                condition=models.Q(customer__isnull=True, status="active", uses=0),
+                name="voucher_free_in_pool_idx",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.code

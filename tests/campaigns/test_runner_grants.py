@@ -1,6 +1,7 @@
 """grant_to_customers for each kind: what the customer gets, exactly once, and who gets nothing."""
 
 import threading
+import uuid
 
 from django.db import connections
 from django_tenants.utils import tenant_context
@@ -150,3 +151,42 @@ def test_the_same_chunk_in_two_threads_grants_each_customer_once(committed_db):
         assert all(
             card.balance == 8 for card in Card.objects.filter(customer_id__in=ids, program__kind="point")
         )
+
+
+def test_the_same_voucher_chunk_in_two_threads_hands_out_one_voucher_each(committed_db):
+    """Both sessions take free vouchers (SKIP LOCKED: different ones) and claim; the second
+    waits on the first's claim rows, finds them taken and assigns nothing."""
+    organization, _ = committed_organization("runner-threads", "Runner threads")
+    customers = [create_customer(organization) for _ in range(20)]
+    ids = [customer.pk for customer in customers]
+    with tenant_context(organization):
+        promotion = Promotion.objects.create(title="Thread cookie")
+        Voucher.objects.bulk_create(
+            Voucher(promotion=promotion, code=f"THR{uuid.uuid4().hex[:12]}") for _ in range(50)
+        )
+        campaign = make_campaign()
+        action = make_action(campaign, "grant_voucher", promotion=promotion)
+        run = make_run(campaign)
+    barrier = threading.Barrier(2)
+    results = []
+
+    def work():
+        try:
+            with tenant_context(organization):
+                barrier.wait()
+                results.append(grant_to_customers(run=run, action=action, customer_ids=ids))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [0, 20]
+    with tenant_context(organization):
+        held = Voucher.objects.filter(promotion=promotion, customer__isnull=False)
+        assert sorted(held.values_list("customer_id", flat=True)) == sorted(ids)
+        assert Voucher.objects.filter(promotion=promotion, customer__isnull=True).count() == 30
+        grants = CampaignGrant.objects.filter(run=run)
+        assert sorted(grants.values_list("voucher__customer_id", flat=True)) == sorted(ids)
