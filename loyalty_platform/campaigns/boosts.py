@@ -5,7 +5,7 @@ query while no campaign is on. A campaign for a segment costs one membership que
 distinct segment, and only while such a campaign is on. Only campaigns on their schedule
 boost (trigger campaigns grant instead: their audience is per customer and period).
 
-How boosts combine (docs/decisions/XXXX-campaign-boosts.md): on each order line the best
+How boosts combine (docs/decisions/0040-campaign-boosts.md): on each order line the best
 campaign multiplier counts, on top of the earning rules and the tier; bonuses add up. Each
 campaign action's added points are its own integer, rounded once per order with the
 program's rounding and shared out to lines by largest remainder (orders.earning), so what a

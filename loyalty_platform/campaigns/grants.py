@@ -251,7 +251,7 @@ def _grant_voucher(run: CampaignRun, action: CampaignAction, customer_ids: list[
     """A free voucher of the promotion's pool for each customer, claimed and recorded in one
     insert; when the pool runs short, new codes are generated for the rest (the platform
     checks every code, so a generated one works at any till; see
-    docs/decisions/XXXX-campaign-runner.md)."""
+    docs/decisions/0041-campaign-runner.md)."""
     now = timezone.now()
     promotion = _voucher_promotion(action, now)
     if promotion is None:

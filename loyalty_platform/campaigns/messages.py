@@ -4,7 +4,7 @@ A message row is inserted (ON CONFLICT DO NOTHING) in the transaction that moves
 message cursor, and a sender takes it with a conditional update (queued, no attempt yet)
 before sending: a retried task or a second worker never sends a customer the same campaign
 message twice. The price is at most once: a worker killed between taking a row and sending
-leaves it queued with one attempt, and it is not sent again (docs/decisions/XXXX-campaign-runner.md).
+leaves it queued with one attempt, and it is not sent again (docs/decisions/0041-campaign-runner.md).
 
 Only customers with marketing consent and an email get one. Sending is rate-limited per
 organization (CAMPAIGN_MESSAGES_PER_MINUTE, a Redis counter whose key carries the schema)."""

@@ -82,7 +82,7 @@ class CampaignsOfCustomerField(serializers.Field):
 
 class CustomerData(CustomerBrief):
     """The look-up's body: the contract's, plus `campaigns` only when some apply (the
-    contract pins the body without them; docs/decisions/XXXX-campaign-boosts.md)."""
+    contract pins the body without them; docs/decisions/0040-campaign-boosts.md)."""
 
     campaigns = CampaignsOfCustomerField(
         required=False, help_text="Present only when campaigns on now apply to the customer."
