@@ -120,7 +120,7 @@ def live_server(**environment: str) -> Iterator[LiveServer]:
 
 
 @contextmanager
-def celery_worker() -> Iterator[subprocess.Popen]:
+def celery_worker(**environment: str) -> Iterator[subprocess.Popen]:
     from loyalty_platform.celery import app
 
     process = subprocess.Popen(
@@ -139,7 +139,7 @@ def celery_worker() -> Iterator[subprocess.Popen]:
             f"test-{os.getpid()}@%h",
         ],
         cwd=BASE_DIR,
-        env=helper_environment(),
+        env=helper_environment(**environment),
     )
     try:
         deadline = time.monotonic() + 30

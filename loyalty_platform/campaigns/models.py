@@ -245,6 +245,8 @@ class CampaignRun(models.Model):
     # Grants go out in chunks by customer id; a resumed task starts after this id.
     grant_cursor = models.BigIntegerField(default=0)
     message_cursor = models.BigIntegerField(default=0)
+    # Open runs look for customers who entered the audience since (campaigns.runner._rescan).
+    rescans = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -12,13 +12,20 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from loyalty_platform.campaigns import messages
 from loyalty_platform.campaigns.grants import GRANT_CHUNK_SIZE, grant_to_customers
-from loyalty_platform.campaigns.models import Campaign, CampaignAction, CampaignRun
+from loyalty_platform.campaigns.models import (
+    Campaign,
+    CampaignAction,
+    CampaignGrant,
+    CampaignMessage,
+    CampaignRun,
+)
 from loyalty_platform.campaigns.schedule import occurrence_at
 from loyalty_platform.campaigns.segments import segment_customers
 from loyalty_platform.campaigns.selectors import organization_zone
@@ -78,7 +85,37 @@ def tick(now: datetime | None = None) -> list[int]:
         )
         if run.status in WORKING:
             due.append(run.pk)
+        elif run.status == CampaignRun.Status.OPEN and _rescan_due(run.pk):
+            _rescan(run.pk)
+            due.append(run.pk)
     return due
+
+
+def _rescan_key(run_id: int) -> str:
+    return lp_redis.key("campaign-run-rescan", connection.schema_name, run_id)
+
+
+def _rescan_due(run_id: int) -> bool:
+    """At most once every CAMPAIGN_AUDIENCE_RESCAN_SECONDS per open run, counted from the end
+    of its last pass (the Redis key carries the schema)."""
+    return bool(
+        lp_redis.client().set(_rescan_key(run_id), 1, nx=True, ex=settings.CAMPAIGN_AUDIENCE_RESCAN_SECONDS)
+    )
+
+
+def _rescan(run_id: int) -> None:
+    """Customers who entered the audience since the run's grants went out (they enrolled, or
+    now meet the segment's rules) get them too: the cursors start again, and the chunks skip
+    whoever the run reached before (they hold a grant or message row of the run)."""
+    with transaction.atomic():
+        run = (
+            CampaignRun.objects.select_for_update().filter(pk=run_id, status=CampaignRun.Status.OPEN).first()
+        )
+        if run is not None:
+            run.grant_cursor = run.message_cursor = 0
+            run.rescans += 1
+            run.status = CampaignRun.Status.GRANTING
+            run.save(update_fields=["grant_cursor", "message_cursor", "rescans", "status"])
 
 
 def _locked_workable_run(run_id: int) -> CampaignRun | None:
@@ -109,12 +146,12 @@ def grant_chunk(run_id: int, size: int = GRANT_CHUNK_SIZE) -> int | None:
         actions = _actions(run, CampaignAction.GRANTS)
         if not actions:
             return 0
-        ids = list(
-            audience(run.campaign)
-            .filter(pk__gt=run.grant_cursor)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:size]
-        )
+        customers = audience(run.campaign).filter(pk__gt=run.grant_cursor)
+        if run.rescans:
+            customers = customers.exclude(
+                Exists(CampaignGrant.objects.filter(run_id=run.pk, customer_id=OuterRef("pk")))
+            )
+        ids = list(customers.order_by("pk").values_list("pk", flat=True)[:size])
         if not ids:
             return 0
         for action in actions:
@@ -147,12 +184,12 @@ def message_batch(run_id: int, size: int = messages.MESSAGE_BATCH_SIZE) -> Messa
         if allowed < len(actions):
             messages.rate_release(allowed)
             return MessageBatch(customers=0, claimed=[], retry_in=retry_in)
-        ids = list(
-            messages.reachable(audience(run.campaign))
-            .filter(pk__gt=run.message_cursor)
-            .order_by("pk")
-            .values_list("pk", flat=True)[: allowed // len(actions)]
-        )
+        customers = messages.reachable(audience(run.campaign)).filter(pk__gt=run.message_cursor)
+        if run.rescans:
+            customers = customers.exclude(
+                Exists(CampaignMessage.objects.filter(run_id=run.pk, customer_id=OuterRef("pk")))
+            )
+        ids = list(customers.order_by("pk").values_list("pk", flat=True)[: allowed // len(actions)])
         claimed = []
         for action in actions:
             claimed += messages.claim(run=run, action=action, customer_ids=ids)
@@ -170,6 +207,7 @@ def _finish(run_id: int) -> None:
         if run is not None:
             run.status = CampaignRun.Status.OPEN
             run.save(update_fields=["status"])
+    lp_redis.client().set(_rescan_key(run_id), 1, ex=settings.CAMPAIGN_AUDIENCE_RESCAN_SECONDS)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from django.utils import timezone
 from loyalty_platform.audit.services import audit_record
 from loyalty_platform.campaigns.models import Campaign, CampaignAction, CampaignRun, CampaignUnsubscribe
 from loyalty_platform.core import errors
+from loyalty_platform.core.faults import task_send_on_commit
 from loyalty_platform.customers.models import Customer
 
 Kind = CampaignAction.Kind
@@ -230,7 +231,18 @@ def campaign_launch(*, actor, campaign: Campaign) -> Campaign:
         raise errors.CAMPAIGN_SCHEDULE_INVALID(field="ends_at")
     _set_status(locked, Status.RUNNING if locked.starts_at <= now else Status.SCHEDULED)
     _audit_status(actor, locked, "campaign.launch", Status.DRAFT)
+    _tick_soon(locked)
     return locked
+
+
+def _tick_soon(campaign: Campaign) -> None:
+    """A campaign that runs now starts its grants and messages once this commits, not at the
+    next beat (which would do the same, as the tick is idempotent)."""
+    if campaign.status != Status.RUNNING:
+        return
+    from loyalty_platform.campaigns.tasks import campaigns_tick  # tasks imports this module
+
+    task_send_on_commit(campaigns_tick)
 
 
 @transaction.atomic
@@ -253,6 +265,7 @@ def campaign_resume(*, actor, campaign: Campaign) -> Campaign:
     status = Status.RUNNING if locked.starts_at <= timezone.now() else Status.SCHEDULED
     _set_status(locked, status, paused_at=None)
     _audit_status(actor, locked, "campaign.resume", Status.PAUSED)
+    _tick_soon(locked)
     return locked
 
 

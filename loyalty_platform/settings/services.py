@@ -128,3 +128,5 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Campaign emails each organization may send per minute (campaigns.messages).
 CAMPAIGN_MESSAGES_PER_MINUTE = env.int("CAMPAIGN_MESSAGES_PER_MINUTE", default=600)
+# How often an open campaign run looks again for customers who entered its audience.
+CAMPAIGN_AUDIENCE_RESCAN_SECONDS = env.int("CAMPAIGN_AUDIENCE_RESCAN_SECONDS", default=900)

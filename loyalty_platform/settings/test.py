@@ -15,4 +15,9 @@ DATABASES["default"]["OPTIONS"]["application_name"] = os.environ.get("DATABASE_A
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# A helper process whose mail a test reads (a Celery worker sending campaign emails) writes
+# it as files there, as the development set-up does under var/mail/.
+if os.environ.get("TEST_EMAIL_FILE_PATH"):
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = os.environ["TEST_EMAIL_FILE_PATH"]
 EMAIL_DELIVERY_BACKEND = EMAIL_BACKEND

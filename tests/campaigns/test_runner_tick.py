@@ -156,3 +156,23 @@ def test_a_segment_campaign_reaches_only_its_segment(organization, programs):
             customers[2].pk,
         }
     assert mail.outbox == []
+
+
+def test_an_open_run_grants_customers_who_entered_its_audience_later_and_nobody_twice(organization, programs):
+    first = _customers(organization, 2)
+    with tenant_context(organization):
+        campaign = make_campaign(status="running")
+        make_action(campaign, "grant_points", points=4)
+        (run_id,) = runner.tick()
+        assert runner.run_work(run_id).state == "done"
+        assert runner.tick() == []  # the next pass waits CAMPAIGN_AUDIENCE_RESCAN_SECONDS
+    late = create_customer(organization)
+    with tenant_context(organization):
+        runner.lp_redis.client().delete(runner._rescan_key(run_id))  # that time has passed
+        assert runner.tick() == [run_id]
+        assert runner.run_work(run_id).state == "done"
+        granted = CampaignGrant.objects.filter(run_id=run_id)
+        assert sorted(granted.values_list("customer_id", flat=True)) == sorted(c.pk for c in [*first, late])
+        assert LedgerEntry.objects.filter(cause="campaign").count() == 3
+        assert CampaignRun.objects.get(pk=run_id).rescans == 1
+        assert runner.tick() == []
