@@ -15,6 +15,7 @@ from django_tenants.utils import tenant_context
 from loyalty_platform.accounts.roles import CASHIER, MANAGER, MARKETING, OWNER, ROLE_PERMISSIONS
 from loyalty_platform.attributes.models import AttributeDefinition
 from loyalty_platform.audit.services import audit_record
+from loyalty_platform.campaigns.models import Segment
 from loyalty_platform.core.admin_sites import merchant_admin_site
 from loyalty_platform.orders.models import EarningRule
 from loyalty_platform.rewards.models import Reward
@@ -70,6 +71,15 @@ CUSTOM_PAGES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "onboarding_link_copied": (("accounts.view_dashboard",), ()),
     "onboarding_dismiss": (("programs.add_program",), ()),
     "plan_usage": (("tenants.change_organization",), ()),
+    "campaigns_segment_list": (("campaigns.view_segment",), ("segment_id",)),
+    "campaigns_segment_list_import": (
+        ("campaigns.change_segmentlistmember", "campaigns.change_segment"),
+        ("segment_id",),
+    ),
+    "campaigns_segment_list_import_confirm": (
+        ("campaigns.change_segmentlistmember", "campaigns.change_segment"),
+        ("segment_id",),
+    ),
 }
 # Pages every signed-in staff member may open (what they show depends on the role).
 EVERY_STAFF_PAGES = {"index", "search", "two_factor_enrol", "password_change", "password_change_done"}
@@ -144,6 +154,7 @@ def walk(organization, programs):
         prepaid = PrepaidAccount.objects.create(customer=customer, currency="EUR")
         Reward.objects.create(name="Cake", required_credits=100)
         Tier.objects.create(name="Gold", threshold_points=1000)
+        segment = Segment.objects.create(name="Regulars")
         EarningRule.objects.create(
             name="Double",
             applies_to="category",
@@ -172,6 +183,7 @@ def walk(organization, programs):
             "giftcard_id": batch.giftcards.first().pk,
             "prepaid_id": prepaid.pk,
             "promotion_id": promotion.pk,
+            "segment_id": segment.pk,
         }
     clients = {}
     for role in ROLES:
