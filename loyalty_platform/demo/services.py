@@ -2,10 +2,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from loyalty_platform.accounts.models import User
 from loyalty_platform.accounts.services import staff_user_create
+from loyalty_platform.campaigns.models import Campaign, CampaignAction, Segment, SegmentRule
+from loyalty_platform.campaigns.services import campaign_create
 from loyalty_platform.orders.models import EarningRule
 from loyalty_platform.programs.models import Program
 from loyalty_platform.programs.services import point_program_create, stamp_program_create
@@ -65,6 +68,26 @@ def sample_data_create(*, organization: Organization) -> Shop:
         return Shop.objects.first() or shop_create(name="Main street shop", address="1 Main Street")
 
 
+def _demo_campaign_create() -> None:
+    """A segment of lapsed customers and a weekend double-points campaign in draft, for staff
+    to look at and launch (created only when the organization has no campaign yet)."""
+    if Campaign.objects.exists():
+        return
+    segment = Segment.objects.create(name="We miss you", match=Segment.Match.ALL)
+    SegmentRule.objects.create(
+        segment=segment, kind=SegmentRule.Kind.LAST_VISIT, comparison=SegmentRule.Comparison.AT_LEAST, days=30
+    )
+    SegmentRule.objects.create(segment=segment, kind=SegmentRule.Kind.MARKETING_CONSENT)
+    campaign_create(
+        actor=None,
+        name="Double points weekend",
+        description="Double points all weekend",
+        starts_at=timezone.now(),
+        recurrence_weekdays="5,6",
+        actions=[{"kind": CampaignAction.Kind.POINTS_MULTIPLIER, "multiplier": Decimal("2")}],
+    )
+
+
 def demo_data_create(*, organization: Organization) -> DemoData:
     """The sample data (sample_data_create) plus the demo's published logins: a staff user
     and an API key, each created only when missing."""
@@ -75,6 +98,7 @@ def demo_data_create(*, organization: Organization) -> DemoData:
         if not User.objects.filter(email__iexact=staff_email).exists():
             staff_user_create(email=staff_email, password=DEMO_STAFF_PASSWORD, name="Demo staff")
             staff_password = DEMO_STAFF_PASSWORD
+        _demo_campaign_create()
     api_key = None
     if not organization.api_keys.filter(label="Demo POS", revoked_at__isnull=True).exists():
         api_key = api_key_create(organization=organization, label="Demo POS", shop_id=shop.pk).secret_key

@@ -68,6 +68,26 @@ def coupons_payload(customer: Customer) -> list[dict]:
     ]
 
 
+def vouchers_payload(customer: Customer) -> list[dict]:
+    """The customer's vouchers a till would accept now (a campaign's grant, a code staff gave)."""
+    now = timezone.now()
+    usable = (
+        Voucher.objects.filter(customer=customer, status=Voucher.Status.ACTIVE)
+        .select_related("promotion")
+        .order_by("pk")
+    )
+    return [
+        {
+            "code": voucher.code,
+            "title": voucher.promotion.title,
+            "description": voucher.promotion.description,
+            "valid_until": until.isoformat() if (until := voucher.promotion.valid_until) else None,
+        }
+        for voucher in usable
+        if voucher_refusal(voucher, now=now) is None
+    ]
+
+
 def history_payload(customer: Customer, limit: int = 50) -> list[dict]:
     entries = (
         LedgerEntry.objects.filter(card__customer=customer)
@@ -133,6 +153,7 @@ def dashboard_context(customer: Customer) -> dict:
         "customer": customer,
         "cards": cards_payload(customer),
         "coupons": coupons_payload(customer),
+        "vouchers": vouchers_payload(customer),
         "history": history_payload(customer, limit=20),
         "prepaid": prepaid_payload(customer),
         "qr": qr_payload(customer),

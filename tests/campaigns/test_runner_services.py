@@ -4,6 +4,7 @@ refused with nothing changed."""
 from datetime import time, timedelta
 
 import pytest
+from celery.signals import after_task_publish
 from django.utils import timezone
 
 from loyalty_platform.audit.models import AuditLogEntry
@@ -162,3 +163,26 @@ def test_update_changes_fields_and_refuses_ended_campaigns(in_organization):
     with refused("campaign_state_invalid"):
         campaign_update(actor=None, campaign=campaign, name="x")
     assert Campaign.objects.get(pk=campaign.pk).name == "Long weekend"
+
+
+def test_launching_or_resuming_a_running_campaign_queues_the_tick_on_commit_and_a_scheduled_one_waits(
+    in_organization, django_capture_on_commit_callbacks
+):
+    published = []
+
+    def record(sender=None, headers=None, **kwargs) -> None:
+        published.append((sender, headers.get("_schema_name")))
+
+    after_task_publish.connect(record, weak=False)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            running = campaign_launch(actor=None, campaign=_create())
+            campaign_launch(actor=None, campaign=_create(starts_at=NOW() + timedelta(days=1)))
+        with django_capture_on_commit_callbacks(execute=True):
+            campaign_pause(actor=None, campaign=running)
+        assert published == [("loyalty_platform.campaigns.tasks.campaigns_tick", in_organization.schema_name)]
+        with django_capture_on_commit_callbacks(execute=True):
+            campaign_resume(actor=None, campaign=running)
+        assert len(published) == 2
+    finally:
+        after_task_publish.disconnect(record)

@@ -1,6 +1,7 @@
 from django_tenants.utils import tenant_context
 
 from loyalty_platform.accounts.models import User
+from loyalty_platform.campaigns.models import Campaign, Segment
 from loyalty_platform.demo.setup import demo_platform_ensure
 from loyalty_platform.programs.models import Program
 from loyalty_platform.shops.models import Shop
@@ -15,6 +16,8 @@ def _counts() -> dict:
             "programs": Program.objects.count(),
             "shops": Shop.objects.count(),
             "staff": User.objects.count(),
+            "segments": Segment.objects.count(),
+            "draft campaigns": Campaign.objects.filter(status="draft").count(),
         }
     return {
         "organizations": Organization.objects.filter(slug="demo").count(),
@@ -41,6 +44,8 @@ def test_demo_setup_twice_creates_nothing_twice_and_prints_the_same_credentials(
         "programs": 2,
         "shops": 1,
         "staff": 1,
+        "segments": 1,
+        "draft campaigns": 1,
     }
     assert second == first
     assert first.api_key.startswith("sk_live_")

@@ -14,6 +14,7 @@ from loyalty_platform.customers.models import Customer, LoginLink
 from loyalty_platform.programs.models import Card, LedgerEntry
 from loyalty_platform.realtime.signing import channel_signature
 from loyalty_platform.verification.services import customer_code_from_qr, pin_challenge_issue
+from loyalty_platform.vouchers.models import Promotion, Voucher
 from tests.conftest import HostClient
 from tests.identification.test_qr_sessions import signed_in
 from tests.pos_fixtures import create_customer
@@ -269,3 +270,18 @@ def test_head_on_the_export_page_shows_the_page_and_exports_nothing(organization
 
     assert (head.status_code, head.content, head.get("Content-Disposition")) == (200, b"", None)
     assert head["Content-Type"] == get["Content-Type"] == "text/html; charset=utf-8"
+
+
+def test_the_profile_shows_the_customers_usable_vouchers_and_no_one_elses(organization, programs):
+    customer = create_customer(organization)
+    other = create_customer(organization)
+    with tenant_context(organization):
+        promotion = Promotion.objects.create(title="A free coffee")
+        ended = Promotion.objects.create(title="Old offer", valid_until=timezone.now() - timedelta(days=1))
+        Voucher.objects.create(promotion=promotion, code="MINE-0001", customer=customer)
+        Voucher.objects.create(promotion=promotion, code="USED-0002", customer=customer, status="redeemed")
+        Voucher.objects.create(promotion=ended, code="GONE-0003", customer=customer)
+        Voucher.objects.create(promotion=promotion, code="THEIRS-0004", customer=other)
+    page = signed_in(organization, customer).get("/me/").content.decode()
+    assert "MINE-0001" in page and "A free coffee" in page
+    assert not {"USED-0002", "GONE-0003", "THEIRS-0004"} & set(re.findall(r"[A-Z]+-\d{4}", page))
