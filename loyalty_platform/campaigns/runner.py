@@ -46,7 +46,11 @@ def audience(campaign: Campaign) -> QuerySet[Customer]:
 
 def _close_run(run_id: int, status: str, now: datetime) -> None:
     with transaction.atomic():
-        run = CampaignRun.objects.select_for_update().filter(pk=run_id, status__in=OPEN_RUN_STATUSES).first()
+        run = (
+            CampaignRun.objects.select_for_update(no_key=True)
+            .filter(pk=run_id, status__in=OPEN_RUN_STATUSES)
+            .first()
+        )
         if run is not None:
             run.status = status
             run.finished_at = now
@@ -109,7 +113,9 @@ def _rescan(run_id: int) -> None:
     whoever the run reached before (they hold a grant or message row of the run)."""
     with transaction.atomic():
         run = (
-            CampaignRun.objects.select_for_update().filter(pk=run_id, status=CampaignRun.Status.OPEN).first()
+            CampaignRun.objects.select_for_update(no_key=True)
+            .filter(pk=run_id, status=CampaignRun.Status.OPEN)
+            .first()
         )
         if run is not None:
             run.grant_cursor = run.message_cursor = 0
@@ -121,7 +127,7 @@ def _rescan(run_id: int) -> None:
 def _locked_workable_run(run_id: int) -> CampaignRun | None:
     """The run row-locked, when its grants and messages may go on (its campaign running)."""
     run = (
-        CampaignRun.objects.select_for_update(of=("self",))
+        CampaignRun.objects.select_for_update(of=("self",), no_key=True)
         .select_related("campaign", "campaign__segment")
         .filter(pk=run_id)
         .first()

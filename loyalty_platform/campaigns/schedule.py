@@ -27,8 +27,11 @@ def weekday_set(campaign: Campaign) -> frozenset[int]:
 
 
 def is_recurring(campaign: Campaign) -> bool:
+    # Every weekday without hours is one continuous window: merged blocks capped at a week
+    # would otherwise start a new run, with its grants and emails, every few days.
+    weekdays = weekday_set(campaign)
     return (
-        bool(weekday_set(campaign))
+        (bool(weekdays) and not weekdays >= set(range(7)))
         or campaign.daily_start_time is not None
         or campaign.daily_end_time is not None
     )

@@ -161,7 +161,7 @@ def campaign_create(*, actor, actions: list[dict], **fields) -> Campaign:
 
 
 def _locked(campaign_id: int) -> Campaign:
-    campaign = Campaign.objects.select_for_update().filter(pk=campaign_id).first()
+    campaign = Campaign.objects.select_for_update(no_key=True).filter(pk=campaign_id).first()
     if campaign is None:
         raise errors.CAMPAIGN_STATE_INVALID(status="missing")
     return campaign
@@ -278,7 +278,7 @@ def campaign_cancel(*, actor, campaign: Campaign) -> Campaign:
     _refuse_unless(locked, Status.DRAFT, Status.SCHEDULED, Status.RUNNING, Status.PAUSED)
     now = timezone.now()
     for run in (
-        CampaignRun.objects.select_for_update()
+        CampaignRun.objects.select_for_update(no_key=True)
         .filter(campaign=locked, status__in=OPEN_RUN_STATUSES)
         .order_by("pk")
     ):
@@ -298,7 +298,7 @@ def campaign_end(*, campaign: Campaign) -> Campaign:
             return locked
         now = timezone.now()
         for run in (
-            CampaignRun.objects.select_for_update()
+            CampaignRun.objects.select_for_update(no_key=True)
             .filter(campaign=locked, status__in=OPEN_RUN_STATUSES)
             .order_by("pk")
         ):

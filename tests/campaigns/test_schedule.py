@@ -59,3 +59,11 @@ def test_the_first_weekend_is_cut_at_the_campaigns_start_and_the_next_one_follow
     assert following.key == "2026-12-12"
     assert following.ends_at == campaign.ends_at  # cut at the campaign's end
     assert next_occurrence(campaign, datetime(2026, 12, 13, 10, 0, tzinfo=UTC), VILNIUS) is None
+
+
+def test_all_seven_weekdays_without_hours_are_one_run_for_the_whole_campaign():
+    campaign = _campaign(recurrence_weekdays="0,1,2,3,4,5,6")
+    keys = {
+        occurrence_at(campaign, datetime(2026, 12, day, 12, tzinfo=UTC), VILNIUS).key for day in range(1, 31)
+    }
+    assert keys == {ONCE}
