@@ -168,19 +168,7 @@ class CampaignActionInline(StackedInline):
     formset = CampaignActionFormSet
     extra = 0
     min_num = 0
-    fields = [
-        "kind",
-        "applies_to",
-        "match_values",
-        "multiplier",
-        "points",
-        "stamps",
-        "minimum_spend",
-        "promotion",
-        "reward",
-        "subject",
-        "body",
-    ]
+    fields = list(ACTION_FIELDS)
 
     def get_extra(self, request, obj=None, **kwargs) -> int:
         return 1 if obj is None else 0  # a new campaign starts with one action to fill in
