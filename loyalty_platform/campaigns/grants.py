@@ -105,6 +105,8 @@ _RECORD_SQL = (
     ") AS x(id, points, stamps, entry, voucher, reception) WHERE g.id = x.id"
 )
 _UNCLAIM_SQL = f"DELETE FROM {_GRANT} WHERE id = ANY(%s)"  # noqa: S608
+# Every card of the customers, whatever its program, locked in one primary-key order.
+_LOCK_ALL_CARDS_SQL = f"SELECT id FROM {_CARD} WHERE customer_id = ANY(%s) ORDER BY id FOR UPDATE"  # noqa: S608
 
 
 def _external_id(run: CampaignRun) -> str:
@@ -329,3 +331,22 @@ def grant_to_customers(*, run: CampaignRun, action: CampaignAction, customer_ids
         if not claims:
             return 0
         return granter(run, action, claims)
+
+
+_CARD_GRANTS = (CampaignAction.Kind.GRANT_POINTS, CampaignAction.Kind.GRANT_STAMPS)
+
+
+def grant_actions(*, run: CampaignRun, actions: list[CampaignAction], customer_ids: list[int]) -> int:
+    """Every grant among `actions` to the customers, in one transaction; returns how many
+    grants were made. When points or stamps are among them, all the customers' cards are
+    locked first in one primary-key order (the order a till's earn locks a customer's
+    cards in), so a point grant never holds a point card while it waits for the stamp card
+    an earn holds as it waits for that point card."""
+    grants = [action for action in actions if action.kind in CampaignAction.GRANTS]
+    if not grants or not customer_ids:
+        return 0
+    with transaction.atomic():
+        if any(action.kind in _CARD_GRANTS for action in grants):
+            with connection.cursor() as cursor:
+                cursor.execute(_LOCK_ALL_CARDS_SQL, [sorted(set(customer_ids))])
+        return sum(grant_to_customers(run=run, action=action, customer_ids=customer_ids) for action in grants)

@@ -18,7 +18,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from loyalty_platform.campaigns import messages
-from loyalty_platform.campaigns.grants import GRANT_CHUNK_SIZE, grant_to_customers
+from loyalty_platform.campaigns.grants import GRANT_CHUNK_SIZE, grant_actions
 from loyalty_platform.campaigns.models import (
     Campaign,
     CampaignAction,
@@ -160,8 +160,7 @@ def grant_chunk(run_id: int, size: int = GRANT_CHUNK_SIZE) -> int | None:
         ids = list(customers.order_by("pk").values_list("pk", flat=True)[:size])
         if not ids:
             return 0
-        for action in actions:
-            grant_to_customers(run=run, action=action, customer_ids=ids)
+        grant_actions(run=run, actions=actions, customer_ids=ids)
         run.grant_cursor = ids[-1]
         run.status = CampaignRun.Status.GRANTING
         run.save(update_fields=["grant_cursor", "status"])

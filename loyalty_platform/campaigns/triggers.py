@@ -1,5 +1,5 @@
 """Trigger campaigns: what a running birthday, welcome, win-back, milestone or referral
-campaign hands out, and to whom. Every grant goes through grants.grant_to_customers, whose
+campaign hands out, and to whom. Every grant goes through grants.grant_actions (grant_to_customers), whose
 claim row (unique per run, action and customer) makes a repeated or concurrent call harmless.
 
 Runs (CampaignRun.key) of trigger campaigns, one per period of the trigger:
@@ -20,7 +20,7 @@ from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, 
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from loyalty_platform.campaigns.grants import grant_to_customers
+from loyalty_platform.campaigns.grants import grant_actions
 from loyalty_platform.campaigns.messages import message_customers
 from loyalty_platform.campaigns.models import (
     Campaign,
@@ -85,9 +85,7 @@ def campaign_hand_out(*, campaign: Campaign, run: CampaignRun, customer_ids: lis
         if not eligible:
             continue
         actions = list(campaign.actions.all())
-        for action in actions:
-            if action.kind in CampaignAction.GRANTS:
-                granted += grant_to_customers(run=run, action=action, customer_ids=eligible)
+        granted += grant_actions(run=run, actions=actions, customer_ids=eligible)
         # After the grants: the email names the voucher a grant gave.
         for action in actions:
             if action.kind == CampaignAction.Kind.MESSAGE:

@@ -3,7 +3,7 @@
 import threading
 import uuid
 
-from django.db import connections
+from django.db import connection, connections, transaction
 from django_tenants.utils import tenant_context
 
 from loyalty_platform.campaigns.grants import grant_to_customers
@@ -190,3 +190,82 @@ def test_the_same_voucher_chunk_in_two_threads_hands_out_one_voucher_each(commit
         assert Voucher.objects.filter(promotion=promotion, customer__isnull=True).count() == 30
         grants = CampaignGrant.objects.filter(run=run)
         assert sorted(grants.values_list("voucher__customer_id", flat=True)) == sorted(ids)
+
+
+def _wait_until_blocked(organization, pid_holder: list[int]) -> None:
+    """Until the session in `pid_holder` waits for a row lock (polled, bounded)."""
+    import time
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if pid_holder:
+            with connections["default"].cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE pid = %s AND wait_event_type = 'Lock'",
+                    [pid_holder[0]],
+                )
+                if cursor.fetchone()[0]:
+                    return
+        time.sleep(0.02)
+    raise AssertionError("the grant never waited for the card")
+
+
+def test_a_chunk_with_point_and_stamp_grants_does_not_deadlock_with_an_earn(committed_db):
+    """An earn locks a customer's cards in primary-key order, here the stamp card first. A
+    chunk granting points then stamps used to lock the point card, then wait for the stamp
+    card, while the earn waited for the point card: PostgreSQL killed one of them."""
+    from loyalty_platform.campaigns.runner import grant_chunk
+
+    organization, _ = committed_organization("runner-deadlock", "Runner deadlock")
+    customer = create_customer(organization)
+    with tenant_context(organization):
+        # Its point card newer than its stamp card, so the earn's order is stamp, point.
+        point_card = Card.objects.get(customer=customer, program__kind="point")
+        program = point_card.program
+        point_card.delete()
+        point_card = Card.objects.create(customer=customer, program=program, card_number=f"DL{customer.pk}")
+        stamp_card = Card.objects.get(customer=customer, program__kind="stamp")
+        assert stamp_card.pk < point_card.pk
+        campaign = make_campaign(status="running")
+        make_action(campaign, "grant_points", points=5)
+        make_action(campaign, "grant_stamps", stamps=1)
+        run = make_run(campaign)
+    stamp_locked = threading.Event()
+    grant_pid: list[int] = []
+    failures = []
+
+    def earn():
+        try:
+            with tenant_context(organization), transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SELECT id FROM programs_card WHERE id = %s FOR UPDATE", [stamp_card.pk])
+                stamp_locked.set()
+                _wait_until_blocked(organization, grant_pid)
+                cursor.execute("SELECT id FROM programs_card WHERE id = %s FOR UPDATE", [point_card.pk])
+        except Exception as error:  # noqa: BLE001
+            failures.append(("earn", error))
+        finally:
+            connections.close_all()
+
+    def grant():
+        try:
+            stamp_locked.wait(10)
+            with tenant_context(organization):
+                with connections["default"].cursor() as cursor:
+                    cursor.execute("SELECT pg_backend_pid()")
+                    grant_pid.append(cursor.fetchone()[0])
+                grant_chunk(run.pk)
+        except Exception as error:  # noqa: BLE001
+            failures.append(("grant", error))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=earn), threading.Thread(target=grant)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert failures == []
+    with tenant_context(organization):
+        assert Card.objects.get(pk=point_card.pk).balance == 5
+        assert Card.objects.get(pk=stamp_card.pk).balance == 1
+        assert CampaignGrant.objects.filter(run=run).count() == 2
