@@ -16,6 +16,7 @@ from loyalty_platform.accounts.models import User
 from loyalty_platform.audit.services import audit_record
 from loyalty_platform.campaigns.models import Segment, SegmentListMember
 from loyalty_platform.core import errors
+from loyalty_platform.core.text import ascii_digits
 from loyalty_platform.customers.csv_files import EXPORT_COLUMNS, parse_csv_rows
 from loyalty_platform.customers.models import Customer
 
@@ -72,7 +73,7 @@ _CHUNK = 5000
 
 
 def _matched_ids(rows: list[dict], report: ListReport) -> list[int]:
-    codes = {int(row["customer_code"]) for row in rows if row.get("customer_code", "").isdigit()}
+    codes = {int(row["customer_code"]) for row in rows if ascii_digits(row.get("customer_code", ""))}
     emails = {row["email"].lower() for row in rows if not row.get("customer_code") and row.get("email")}
     alive = Customer.objects.exclude(status=Customer.Status.DELETED)
     by_code = dict(
@@ -91,7 +92,7 @@ def _matched_ids(rows: list[dict], report: ListReport) -> list[int]:
         code, email = row.get("customer_code", ""), row.get("email", "").lower()
         pk = None
         if not row.get("error"):
-            pk = by_code.get(int(code)) if code.isdigit() else (None if code else by_email.get(email))
+            pk = by_code.get(int(code)) if ascii_digits(code) else (None if code else by_email.get(email))
         if pk is None:
             report.unmatched += 1
             if len(report.unmatched_lines) < UNMATCHED_LINES_KEPT:

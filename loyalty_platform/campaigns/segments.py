@@ -68,6 +68,8 @@ from tenants.models import ApiKey
 
 Kind = SegmentRule.Kind
 MAX_RULE_DAYS = 36_500
+# Member since: a local midnight on either side of any such day is a datetime.
+EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(2999, 12, 31)
 VISIT_CAUSES = (LedgerEntry.Cause.EARN, LedgerEntry.Cause.REDEEM)
 SHOP_CAUSES = (LedgerEntry.Cause.EARN, LedgerEntry.Cause.REDEEM, LedgerEntry.Cause.ORDER)
 SAMPLE_FIELDS = ("pk", "customer_code", "email", "name", "created_at")
@@ -100,6 +102,8 @@ def segment_rule_validate(rule: SegmentRule) -> None:
             raise errors.SEGMENT_RULE_INVALID(field=name, kind=rule.kind)
     if rule.kind in _COMPARED and rule.comparison not in SegmentRule.Comparison.values:
         raise errors.SEGMENT_RULE_INVALID(field="comparison", kind=rule.kind)
+    if rule.kind == Kind.MEMBER_SINCE and not EARLIEST_DATE <= rule.date <= LATEST_DATE:
+        raise errors.SEGMENT_RULE_INVALID(field="date", kind=rule.kind)
     if "days" in REQUIRED_FIELDS[rule.kind]:
         lowest = 0 if rule.kind == Kind.BIRTHDAY_WITHIN else 1
         if not lowest <= rule.days <= MAX_RULE_DAYS:

@@ -47,6 +47,8 @@ ACTION_FIELDS = (
     "body",
 )
 MESSAGE_PLACEHOLDERS = frozenset({"name", "points", "stamps", "voucher_code"})
+# Birthday: days before it (0: on the day); win-back: days without a visit.
+TRIGGER_DAYS = {Trigger.BIRTHDAY: range(0, 366), Trigger.WIN_BACK: range(1, 36_501)}
 OPEN_RUN_STATUSES = (CampaignRun.Status.PENDING, CampaignRun.Status.GRANTING, CampaignRun.Status.OPEN)
 
 
@@ -71,7 +73,8 @@ def _schedule_check(campaign: Campaign) -> None:
     start, end = campaign.daily_start_time, campaign.daily_end_time
     if start is not None and end is not None and end <= start:
         raise errors.CAMPAIGN_SCHEDULE_INVALID(field="daily_end_time")
-    if campaign.trigger in (Trigger.BIRTHDAY, Trigger.WIN_BACK) and not campaign.trigger_days:
+    days_allowed = TRIGGER_DAYS.get(campaign.trigger)
+    if days_allowed is not None and campaign.trigger_days not in days_allowed:
         raise errors.CAMPAIGN_SCHEDULE_INVALID(field="trigger_days")
     if campaign.trigger == Trigger.MILESTONE and not (campaign.milestone_visits or campaign.milestone_points):
         raise errors.CAMPAIGN_SCHEDULE_INVALID(field="milestone_visits")

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from loyalty_platform.audit.actions import action_label
 from loyalty_platform.audit.models import AuditLogEntry
 from loyalty_platform.core.errors import DomainError
+from loyalty_platform.core.text import ascii_digits
 from loyalty_platform.coupons.models import Coupon
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.customers.services import normalize_phone
@@ -92,9 +93,9 @@ def customer_search_filter(term: str) -> Q:
     term = term.strip()[:254]
     found = Q(email__icontains=term) | Q(name__icontains=term)
     compact = _SEPARATORS.sub("", term)
-    if compact.isdigit() and len(compact) == 6:
+    if ascii_digits(compact) and len(compact) == 6:
         found |= Q(customer_code=int(compact))
-    if compact.isdigit() and 6 <= len(compact) <= 20:
+    if ascii_digits(compact) and 6 <= len(compact) <= 20:
         found |= Q(Exists(Card.objects.filter(customer=OuterRef("pk"), card_number=compact)))
     if compact.lstrip("+").isdigit() and len(compact) >= 4:
         with contextlib.suppress(DomainError):

@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from django.utils import timezone
 
 from loyalty_platform.core import errors
+from loyalty_platform.core.text import ascii_digits
 from tenants.models import Organization
 
 SIGNATURE_LENGTH = 32
@@ -45,7 +46,8 @@ def receipt_claim_verify(
     *, organization: Organization, external_id: str, expires: str, signature: str
 ) -> None:
     """Raises claim_invalid for a forged or damaged link and claim_expired after its time."""
-    if not (external_id and expires.isdigit() and len(expires) <= 12 and len(signature) == SIGNATURE_LENGTH):
+    well_formed = ascii_digits(expires) and len(expires) <= 12 and len(signature) == SIGNATURE_LENGTH
+    if not (external_id and well_formed):
         raise errors.CLAIM_INVALID()
     expected = receipt_claim_signature(
         key=receipt_claim_key(organization), external_id=external_id, expires=int(expires)

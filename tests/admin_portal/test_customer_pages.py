@@ -94,6 +94,13 @@ def test_search_finds_the_customer_by_each_key_and_never_another_organizations(
     assert str(theirs.customer_code) not in response.content.decode()
 
 
+def test_a_search_for_digits_int_refuses_finds_nothing(client_a, organization, twins):
+    """ "²²²²²²" passes str.isdigit(); int() refused it and the page answered 500."""
+    owner_login(client_a, organization)
+    response = client_a.get(CUSTOMERS, {"q": "²²²²²²"})
+    assert (response.status_code, listed_codes(response)) == (200, set())
+
+
 def test_another_organizations_code_or_card_finds_nothing(client_a, organization, twins):
     owner_login(client_a, organization)
     theirs, their_card = twins["test-b"]

@@ -45,6 +45,10 @@ def _create(**fields):
             "daily_end_time",
         ),
         ({"trigger": "birthday"}, "campaign_schedule_invalid", "trigger_days"),
+        ({"trigger": "birthday", "trigger_days": 366}, "campaign_schedule_invalid", "trigger_days"),
+        ({"trigger": "win_back"}, "campaign_schedule_invalid", "trigger_days"),
+        ({"trigger": "win_back", "trigger_days": 0}, "campaign_schedule_invalid", "trigger_days"),
+        ({"trigger": "win_back", "trigger_days": 2_000_000_000}, "campaign_schedule_invalid", "trigger_days"),
         ({"trigger": "milestone"}, "campaign_schedule_invalid", "milestone_visits"),
         ({"colour": "red"}, "campaign_schedule_invalid", "colour"),
         ({"actions": [{"kind": "grant_voucher"}]}, "campaign_action_invalid", "promotion"),
@@ -88,6 +92,12 @@ def test_create_refuses_what_does_not_hold_together(in_organization, fields, cod
     assert Campaign.objects.count() == 0
     assert CampaignAction.objects.count() == 0
     assert AuditLogEntry.objects.filter(action__startswith="campaign.").count() == 0
+
+
+def test_a_birthday_campaign_may_grant_on_the_day_itself(in_organization):
+    """trigger_days 0 is the birthday itself (it used to be refused as missing)."""
+    campaign = _create(trigger="birthday", trigger_days=0)
+    assert Campaign.objects.get(pk=campaign.pk).trigger_days == 0
 
 
 def test_a_draft_launches_running_when_its_start_came_and_scheduled_before(in_organization):

@@ -101,6 +101,17 @@ def test_add_keeps_the_list_and_customer_codes_match_before_emails(client_a, org
     assert state(organization, segment)[0] == ["ann@x.io", "bob@x.io"]
 
 
+def test_a_customer_code_of_other_digits_than_0_to_9_matches_nobody(client_a, organization, listed):
+    """ "²" and "৩" pass str.isdigit() but int() refuses or misreads them: it was a 500."""
+    segment, _ann, _bob = listed
+    login(client_a, organization, MARKETING)
+    before = state(organization, segment)
+    response = preview(client_a, segment, "customer_code\n²\n৩৩৩৩৩৩\n")
+    assert response.status_code == 200
+    assert (response.context["counts"]["matched"], response.context["counts"]["unmatched"]) == (0, 2)
+    assert state(organization, segment) == before
+
+
 def test_a_customer_export_file_imports_as_it_is(client_a, organization, listed):
     segment, ann, _bob = listed
     login(client_a, organization, MARKETING)

@@ -319,6 +319,8 @@ def test_another_organizations_customers_never_appear_although_their_ids_repeat(
         ({"kind": Kind.LAST_VISIT}, "days"),
         ({"kind": Kind.LAST_VISIT, "days": 40_000}, "days"),
         ({"kind": Kind.MEMBER_SINCE}, "date"),
+        ({"kind": Kind.MEMBER_SINCE, "date": date(9999, 12, 31), "comparison": "lte"}, "date"),
+        ({"kind": Kind.MEMBER_SINCE, "date": date(1, 1, 1)}, "date"),
         ({"kind": Kind.BIRTHDAY_WITHIN}, "days"),
         ({"kind": Kind.SHOP_VISITED}, "shop"),
         ({"kind": Kind.REDEEMED_REWARD}, "reward"),
