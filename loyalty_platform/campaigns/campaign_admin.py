@@ -219,6 +219,7 @@ def campaign_report(campaign: Campaign) -> dict:
             sent=Count("pk", filter=Q(status=CampaignMessage.Status.SENT)),
             failed=Count("pk", filter=Q(status=CampaignMessage.Status.FAILED)),
             queued=Count("pk", filter=Q(status=CampaignMessage.Status.QUEUED)),
+            skipped=Count("pk", filter=Q(status=CampaignMessage.Status.SKIPPED)),
         ),
         "grants": by_kind,
         "vouchers_granted": granted_vouchers.count(),

@@ -5,7 +5,7 @@ running trigger campaign of the kind, nothing is queried and nothing is queued."
 
 from django.utils import timezone
 
-from loyalty_platform.campaigns.models import Campaign
+from loyalty_platform.campaigns.models import Campaign, CampaignMessage
 from loyalty_platform.campaigns.selectors import campaigns_on_at
 from loyalty_platform.core.faults import task_send_on_commit
 
@@ -33,3 +33,12 @@ def purchase_recorded(*, customer_id: int, external_id: str) -> None:
         from loyalty_platform.campaigns.tasks import campaign_purchase  # the cycle above
 
         task_send_on_commit(campaign_purchase, (customer_id, external_id))
+
+
+def customer_erased(*, customer_id: int) -> None:
+    """The customer's personal data is erased: their address leaves the campaign messages,
+    and a message not sent yet never will be (in the erasing transaction)."""
+    CampaignMessage.objects.filter(customer_id=customer_id, status=CampaignMessage.Status.QUEUED).update(
+        status=CampaignMessage.Status.SKIPPED
+    )
+    CampaignMessage.objects.filter(customer_id=customer_id).exclude(email="").update(email="")

@@ -6,12 +6,15 @@ before sending: a retried task or a second worker never sends a customer the sam
 message twice. The price is at most once: a worker killed between taking a row and sending
 leaves it queued with one attempt, and it is not sent again (docs/decisions/0041-campaign-runner.md).
 
-Only customers with marketing consent and an email get one. Sending is rate-limited per
-organization (CAMPAIGN_MESSAGES_PER_MINUTE, a Redis counter whose key carries the schema)."""
+Only customers with marketing consent and an email get one, checked again when the message
+is sent (a customer blocked, erased or unsubscribed since the claim is skipped). Every send
+counts against the organization's budget (CAMPAIGN_MESSAGES_PER_MINUTE, a Redis counter per
+minute whose key carries the schema): a run's batches, trigger messages and left-overs alike."""
 
 import logging
 import re
 import time
+from dataclasses import dataclass
 from email.mime.image import MIMEImage
 
 from django.conf import settings
@@ -48,8 +51,15 @@ _CLAIM_SQL = (
     "AND cu.email <> '' ORDER BY cu.id "
     "ON CONFLICT (run_id, action_id, customer_id) DO NOTHING RETURNING id"
 )
+# Taken only while the customer can still be emailed (blocked, erased or consent withdrawn
+# since the claim: skipped instead), to the address they have now.
 _TAKE_SQL = (
-    f"UPDATE {_MESSAGE} SET attempts = attempts + 1 "  # noqa: S608
+    f"UPDATE {_MESSAGE} AS m SET attempts = m.attempts + 1, email = cu.email FROM {_CUSTOMER} AS cu "  # noqa: S608
+    "WHERE m.id = %s AND m.status = 'queued' AND m.attempts = 0 AND cu.id = m.customer_id "
+    "AND cu.status = 'active' AND cu.consent_marketing_at IS NOT NULL AND cu.email <> '' RETURNING m.id"
+)
+_SKIP_SQL = (
+    f"UPDATE {_MESSAGE} SET status = 'skipped' "  # noqa: S608
     "WHERE id = %s AND status = 'queued' AND attempts = 0 RETURNING id"
 )
 
@@ -72,8 +82,8 @@ def claim(*, run: CampaignRun, action: CampaignAction, customer_ids: list[int]) 
 
 
 def message_customers(*, run: CampaignRun, action: CampaignAction, customer_ids: list[int]) -> int:
-    """For trigger campaigns: claim the message for these customers and send it after commit
-    (outside the per-minute budget's batching: a trigger sends a few at a time)."""
+    """For trigger campaigns: claim the message for these customers and send it after commit,
+    within the organization's per-minute budget (campaigns.tasks.campaign_messages_send)."""
     from loyalty_platform.campaigns.tasks import campaign_messages_send
     from loyalty_platform.core.faults import task_send_on_commit
 
@@ -84,13 +94,19 @@ def message_customers(*, run: CampaignRun, action: CampaignAction, customer_ids:
     return len(claimed)
 
 
+@dataclass(frozen=True)
+class Reservation:
+    granted: int
+    retry_in: int  # seconds until the next minute's budget
+    key: str  # the minute's counter: what is not used goes back to it, not to a later one
+
+
 def _rate_key() -> str:
     return lp_redis.key("campaign-mail", connection.schema_name, int(time.time() // 60))
 
 
-def rate_reserve(wanted: int) -> tuple[int, int]:
-    """Take up to `wanted` sends from this minute's budget: (granted, seconds until the next
-    minute's budget)."""
+def rate_reserve(wanted: int) -> Reservation:
+    """Take up to `wanted` sends from this minute's budget."""
     limit = settings.CAMPAIGN_MESSAGES_PER_MINUTE
     key = _rate_key()
     pipe = lp_redis.client().pipeline()
@@ -101,12 +117,12 @@ def rate_reserve(wanted: int) -> tuple[int, int]:
     granted = max(0, wanted - over)
     if granted < wanted:
         lp_redis.client().decrby(key, wanted - granted)
-    return granted, 61 - int(time.time()) % 60
+    return Reservation(granted=granted, retry_in=61 - int(time.time()) % 60, key=key)
 
 
-def rate_release(unused: int) -> None:
+def rate_release(reservation: Reservation, unused: int) -> None:
     if unused > 0:
-        lp_redis.client().decrby(_rate_key(), unused)
+        lp_redis.client().decrby(reservation.key, unused)
 
 
 def unsubscribe_token(*, customer_id: int, campaign_id: int) -> str:
@@ -188,18 +204,25 @@ def _render(message: CampaignMessage) -> EmailMultiAlternatives:
 def _take(message_id: int) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(_TAKE_SQL, [message_id])
-        return cursor.fetchone() is not None
+        if cursor.fetchone() is not None:
+            return True
+        cursor.execute(_SKIP_SQL, [message_id])
+        if cursor.fetchone() is not None:
+            logger.info("campaign message %s skipped: the customer can no longer be emailed", message_id)
+        return False
 
 
 def send_claimed(message_ids: list[int]) -> int:
-    """Send the claimed messages that nobody took yet; returns how many went out."""
-    sent = 0
+    """Send the claimed messages that nobody took yet (their budget reserved by the caller);
+    returns how many were tried (sent or failed)."""
+    tried = 0
     for message_id in message_ids:
         if not _take(message_id):
-            continue  # another worker, or an earlier try, has it
+            continue  # another worker or an earlier try has it, or the customer left
         message = (
             CampaignMessage.objects.select_related("customer", "action", "run").filter(pk=message_id).first()
         )
+        tried += 1
         try:
             _render(message).send()
         except OSError as error:  # SMTP refused or unreachable: recorded, not retried
@@ -209,16 +232,34 @@ def send_claimed(message_ids: list[int]) -> int:
         CampaignMessage.objects.filter(pk=message_id).update(
             status=CampaignMessage.Status.SENT, sent_at=timezone.now()
         )
-        sent += 1
-    return sent
+    return tried
 
 
-def send_left_over(run_id: int) -> int:
+@dataclass(frozen=True)
+class Sending:
+    tried: int
+    left: list[int]  # not sent yet: the budget of this minute is used up
+    retry_in: int | None = None
+
+
+def send_within_budget(message_ids: list[int]) -> Sending:
+    """Send as many of the claimed messages as this minute's budget allows; the rest are
+    returned with the seconds until the next minute."""
+    if not message_ids:
+        return Sending(tried=0, left=[])
+    reservation = rate_reserve(len(message_ids))
+    now, later = message_ids[: reservation.granted], message_ids[reservation.granted :]
+    tried = send_claimed(now)
+    rate_release(reservation, len(now) - tried)
+    return Sending(tried=tried, left=later, retry_in=reservation.retry_in if later else None)
+
+
+def send_left_over(run_id: int) -> Sending:
     """Messages a run claimed whose sender died before taking them (committed claims, no
-    attempt): sent now, still at most once."""
+    attempt): sent now within the budget, still at most once."""
     left = list(
         CampaignMessage.objects.filter(
             run_id=run_id, status=CampaignMessage.Status.QUEUED, attempts=0
         ).values_list("pk", flat=True)[:MESSAGE_BATCH_SIZE]
     )
-    return send_claimed(left)
+    return send_within_budget(left)

@@ -293,6 +293,7 @@ class CampaignMessage(models.Model):
         QUEUED = "queued", _("Queued")
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
+        SKIPPED = "skipped", _("Skipped")  # the customer could no longer be emailed
 
     run = models.ForeignKey(CampaignRun, on_delete=models.PROTECT, related_name="messages")
     action = models.ForeignKey(CampaignAction, on_delete=models.PROTECT, related_name="messages")

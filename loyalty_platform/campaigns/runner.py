@@ -185,10 +185,11 @@ def message_batch(run_id: int, size: int = messages.MESSAGE_BATCH_SIZE) -> Messa
         actions = _actions(run, (CampaignAction.Kind.MESSAGE,))
         if not actions:
             return MessageBatch(customers=0, claimed=[])
-        allowed, retry_in = messages.rate_reserve(size * len(actions))
+        reservation = messages.rate_reserve(size * len(actions))
+        allowed = reservation.granted
         if allowed < len(actions):
-            messages.rate_release(allowed)
-            return MessageBatch(customers=0, claimed=[], retry_in=retry_in)
+            messages.rate_release(reservation, allowed)
+            return MessageBatch(customers=0, claimed=[], retry_in=reservation.retry_in)
         customers = messages.reachable(audience(run.campaign)).filter(pk__gt=run.message_cursor)
         if run.rescans:
             customers = customers.exclude(
@@ -198,7 +199,7 @@ def message_batch(run_id: int, size: int = messages.MESSAGE_BATCH_SIZE) -> Messa
         claimed = []
         for action in actions:
             claimed += messages.claim(run=run, action=action, customer_ids=ids)
-        messages.rate_release(allowed - len(claimed))
+        messages.rate_release(reservation, allowed - len(claimed))
         if ids:
             run.message_cursor = ids[-1]
             run.status = CampaignRun.Status.GRANTING
@@ -233,7 +234,9 @@ def run_work(run_id: int, *, max_chunks: int | None = None, use_lock: bool = Tru
     if use_lock and not client.set(_lock_key(run_id), token, nx=True, ex=LOCK_SECONDS):
         return Outcome("busy")
     try:
-        messages.send_left_over(run_id)
+        left_over = messages.send_left_over(run_id)
+        if left_over.retry_in is not None:
+            return Outcome("later", again_in=left_over.retry_in)
         chunks = 0
         while True:
             if max_chunks is not None and chunks >= max_chunks:

@@ -25,8 +25,12 @@ def campaign_run_work(run_id: int) -> str:
 
 @shared_task(base=TenantTask, ignore_result=True)
 def campaign_messages_send(message_ids: list[int]) -> int:
-    """Trigger campaigns' messages, claimed by messages.message_customers."""
-    return messages.send_claimed(message_ids)
+    """Trigger campaigns' messages, claimed by messages.message_customers: what this minute's
+    budget leaves out goes again in the next minute."""
+    sending = messages.send_within_budget(message_ids)
+    if sending.left:
+        campaign_messages_send.apply_async((sending.left,), countdown=sending.retry_in)
+    return sending.tried
 
 
 @shared_task(base=TenantTask, ignore_result=True)

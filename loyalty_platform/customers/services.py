@@ -453,6 +453,7 @@ def customer_erase(*, customer: Customer, actor: User | None = None, reason: str
             recipient_email="", recipient_name=""
         )
         locked.login_links.all().delete()
+        campaign_events.customer_erased(customer_id=locked.pk)
         locked.refresh_from_db()  # the audit row names the erased customer, not their email
         audit_record(
             actor=actor,

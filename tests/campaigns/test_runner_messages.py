@@ -1,18 +1,25 @@
 """Campaign emails: only consenting customers, the placeholders escaped, the voucher's QR,
 no duplicates on a retry, the per-minute rate; the unsubscribe link."""
 
+from datetime import timedelta
+
+import time_machine
+from celery.signals import after_task_publish
 from django.core import mail
 from django.test import override_settings
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from loyalty_platform.audit.models import AuditLogEntry
-from loyalty_platform.campaigns import messages, runner
+from loyalty_platform.campaigns import messages, runner, tasks
+from loyalty_platform.campaigns.campaign_admin import campaign_report
 from loyalty_platform.campaigns.messages import unsubscribe_token
 from loyalty_platform.campaigns.models import CampaignMessage, CampaignRun, CampaignUnsubscribe
+from loyalty_platform.core import redis as lp_redis
 from loyalty_platform.customers.models import Customer
+from loyalty_platform.customers.services import customer_erase
 from loyalty_platform.vouchers.models import Promotion
-from tests.campaigns.runner_fixtures import make_action, make_campaign
+from tests.campaigns.runner_fixtures import make_action, make_campaign, make_run
 from tests.pos_fixtures import create_customer
 
 
@@ -61,7 +68,7 @@ def test_a_claimed_message_taken_by_another_sender_is_not_sent_again(organizatio
         assert len(batch.claimed) == 2
         assert messages.send_claimed(batch.claimed) == 2
         assert messages.send_claimed(batch.claimed) == 0  # a duplicated task
-        assert messages.send_left_over(run_id) == 0
+        assert messages.send_left_over(run_id).tried == 0
         assert len(mail.outbox) == 2
 
 
@@ -147,3 +154,66 @@ def test_a_tampered_or_foreign_unsubscribe_link_is_refused_and_changes_nothing(
     with tenant_context(organization):
         assert Customer.objects.get(pk=customer.pk).consent_marketing_at is not None
         assert CampaignUnsubscribe.objects.count() == 0
+
+
+@override_settings(CAMPAIGN_MESSAGES_PER_MINUTE=2)
+def test_trigger_messages_count_against_the_budget_and_the_rest_go_in_the_next_minute(organization, programs):
+    """Trigger messages used to go out whatever the minute's budget said."""
+    consenting = _consenting(organization, 3)
+    published = []
+
+    def record(sender=None, body=None, headers=None, **kwargs) -> None:
+        published.append((sender, body[0], headers.get("eta") is not None))
+
+    with tenant_context(organization):
+        campaign = make_campaign(status="running", trigger="welcome")
+        action = make_action(campaign, "message", subject="Welcome", body="Hello {name}")
+        run = make_run(campaign, key="welcome")
+        ids = messages.claim(run=run, action=action, customer_ids=[c.pk for c in consenting])
+        after_task_publish.connect(record, weak=False)
+        try:
+            assert tasks.campaign_messages_send.run(ids) == 2
+        finally:
+            after_task_publish.disconnect(record)
+        assert len(mail.outbox) == 2
+        assert published == [("loyalty_platform.campaigns.tasks.campaign_messages_send", (ids[2:],), True)]
+        assert CampaignMessage.objects.filter(run=run, status="queued", attempts=0).count() == 1
+        # The left-overs of a run wait for the budget too.
+        assert messages.send_left_over(run.pk).retry_in is not None
+        assert len(mail.outbox) == 2
+
+
+def test_a_customer_who_left_since_the_claim_is_skipped_and_an_erased_ones_address_goes(
+    organization, programs
+):
+    """The send re-checks the customer: consent withdrawn or erased since the claim, no email;
+    a changed address gets it at the new one."""
+    withdrawn, erased, moved = _consenting(organization, 3)
+    with tenant_context(organization):
+        campaign = _message_campaign()
+        (run_id,) = runner.tick()
+        batch = runner.message_batch(run_id)
+        assert len(batch.claimed) == 3
+        Customer.objects.filter(pk=withdrawn.pk).update(consent_marketing_at=None)
+        customer_erase(customer=Customer.objects.get(pk=erased.pk))
+        Customer.objects.filter(pk=moved.pk).update(email="moved@example.com")
+        assert messages.send_claimed(batch.claimed) == 1
+        assert [email.to for email in mail.outbox] == [["moved@example.com"]]
+        statuses = dict(CampaignMessage.objects.filter(run_id=run_id).values_list("customer_id", "status"))
+        assert statuses == {withdrawn.pk: "skipped", erased.pk: "skipped", moved.pk: "sent"}
+        assert CampaignMessage.objects.get(customer_id=erased.pk).email == ""
+        assert campaign_report(campaign)["messages"] == {"sent": 1, "failed": 0, "queued": 0, "skipped": 2}
+
+
+def test_budget_left_unused_goes_back_to_the_minute_it_was_taken_from(organization, programs):
+    with tenant_context(organization):
+        started = timezone.now().replace(second=50)
+        with time_machine.travel(started, tick=False):
+            reservation = messages.rate_reserve(5)
+            taken_key = reservation.key
+        with time_machine.travel(started + timedelta(seconds=20), tick=False):
+            messages.rate_release(reservation, 5)
+            next_key = messages.rate_reserve(0).key
+        client = lp_redis.client()
+        assert taken_key != next_key
+        assert (int(client.get(taken_key)), int(client.get(next_key) or 0)) == (0, 0)
