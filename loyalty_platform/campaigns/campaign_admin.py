@@ -62,6 +62,9 @@ def _error_text(error: DomainError) -> str:
     return f"{error.error.description} ({error.code}{': ' + field if field else ''})"
 
 
+FIXED_ONCE_RUN = ("trigger", "starts_at", "weekdays", "daily_start_time", "daily_end_time")
+
+
 class CampaignForm(forms.ModelForm):
     weekdays = forms.MultipleChoiceField(
         label=gettext_lazy("Weekdays"),
@@ -107,9 +110,23 @@ class CampaignForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.initial["weekdays"] = [day for day in self.instance.recurrence_weekdays.split(",") if day]
+            self.schedule_fixed = self.instance.runs.exists()
+            if self.schedule_fixed:
+                # services.RUN_KEY_FIELDS: a changed schedule would grant the current run again.
+                for name in FIXED_ONCE_RUN:
+                    self.fields[name].disabled = True
+                    self.fields[name].help_text = _(
+                        "Fixed once the campaign has run; to change it, end this campaign and create another."
+                    )
 
     def clean(self):
         cleaned = super().clean()
+        if getattr(self, "schedule_fixed", False):
+            # The stored values, not the form's rendering of them (which drops microseconds).
+            for name in FIXED_ONCE_RUN:
+                if name != "weekdays":
+                    cleaned[name] = getattr(self.instance, name)
+            return cleaned
         self.instance.recurrence_weekdays = ",".join(sorted(cleaned.get("weekdays") or []))
         return cleaned
 

@@ -47,6 +47,8 @@ ACTION_FIELDS = (
     "body",
 )
 MESSAGE_PLACEHOLDERS = frozenset({"name", "points", "stamps", "voucher_code"})
+# What a run's key is computed from: fixed once the campaign has runs.
+RUN_KEY_FIELDS = ("trigger", "starts_at", "recurrence_weekdays", "daily_start_time", "daily_end_time")
 # Birthday: days before it (0: on the day); win-back: days without a visit.
 TRIGGER_DAYS = {Trigger.BIRTHDAY: range(0, 366), Trigger.WIN_BACK: range(1, 36_501)}
 OPEN_RUN_STATUSES = (CampaignRun.Status.PENDING, CampaignRun.Status.GRANTING, CampaignRun.Status.OPEN)
@@ -184,6 +186,13 @@ def campaign_update(*, actor, campaign: Campaign, actions: list[dict] | None = N
         raise errors.CAMPAIGN_SCHEDULE_INVALID(field=sorted(unknown)[0])
     locked = _locked(campaign.pk)
     _refuse_unless(locked, Status.DRAFT, Status.SCHEDULED, Status.RUNNING, Status.PAUSED)
+    changed_schedule = [
+        name for name in RUN_KEY_FIELDS if name in fields and fields[name] != getattr(locked, name)
+    ]
+    if changed_schedule and locked.runs.exists():
+        # A new start, weekdays or hours would give the current occurrence a new run key,
+        # and everyone the run already reached would get its grants again.
+        raise errors.CAMPAIGN_STATE_INVALID(status=locked.status)
     for name, value in fields.items():
         setattr(locked, name, value)
     if actions is None:

@@ -8,12 +8,19 @@ from django_tenants.utils import tenant_context
 
 from loyalty_platform.audit.models import AuditLogEntry
 from loyalty_platform.campaigns import runner
-from loyalty_platform.campaigns.models import Campaign, CampaignAction, CampaignBoost, CampaignUnsubscribe
+from loyalty_platform.campaigns.models import (
+    Campaign,
+    CampaignAction,
+    CampaignBoost,
+    CampaignGrant,
+    CampaignUnsubscribe,
+)
+from loyalty_platform.campaigns.services import campaign_update
 from loyalty_platform.rewards.models import RewardReception
 from loyalty_platform.vouchers.models import Promotion, Voucher
 from tests.campaigns.runner_fixtures import make_action, make_campaign
 from tests.factories import StaffUserFactory
-from tests.pos_fixtures import create_customer
+from tests.pos_fixtures import create_customer, refused
 
 ADD = "/admin/campaigns/campaign/add/"
 
@@ -178,3 +185,35 @@ def test_bad_input_and_wrong_states_are_refused_and_change_nothing(organization,
         assert Campaign.objects.get(pk=campaign.pk).status == "running"
         assert AuditLogEntry.objects.filter(action__startswith="campaign.").count() == 0
         assert CampaignAction.objects.count() == 1
+
+
+def test_the_schedule_of_a_campaign_that_ran_is_fixed_so_its_run_is_not_granted_again(
+    organization, programs, client_a
+):
+    """Changing the weekdays of a running weekend campaign gave the current weekend a new run
+    key, and every customer the points again."""
+    customer = create_customer(organization)
+    _login(client_a, organization)
+    with tenant_context(organization):
+        campaign = make_campaign(status="running")
+        make_action(campaign, "grant_points", points=5)
+        (run_id,) = runner.tick()
+        assert runner.run_work(run_id).state == "done"
+        before = Campaign.objects.filter(pk=campaign.pk).values("starts_at", "recurrence_weekdays").get()
+    change = f"/admin/campaigns/campaign/{campaign.pk}/change/"
+    data = _form(name="Renamed", weekdays=["4", "5", "6"], **{"actions-TOTAL_FORMS": "0"})
+    data.pop("actions-0-kind")
+    saved = client_a.post(change, data)
+    assert saved.status_code == 302, saved.content.decode()[:3000]
+    with tenant_context(organization):
+        after = Campaign.objects.filter(pk=campaign.pk).values("starts_at", "recurrence_weekdays").get()
+        assert (Campaign.objects.get(pk=campaign.pk).name, after) == ("Renamed", before)
+        assert runner.tick() == []
+        assert CampaignGrant.objects.filter(customer_id=customer.pk).count() == 1
+        with refused("campaign_state_invalid"):
+            campaign_update(actor=None, campaign=campaign, recurrence_weekdays="4,5,6")
+        assert Campaign.objects.get(pk=campaign.pk).recurrence_weekdays == before["recurrence_weekdays"]
+        # The end may move, and a name.
+        campaign_update(
+            actor=None, campaign=campaign, name="Again", ends_at=timezone.now() + timedelta(days=3)
+        )
