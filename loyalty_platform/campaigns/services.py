@@ -47,6 +47,9 @@ ACTION_FIELDS = (
     "body",
 )
 MESSAGE_PLACEHOLDERS = frozenset({"name", "points", "stamps", "voucher_code"})
+# Actions that move balances: launching them is for staff who may change cards.
+BALANCE_ACTIONS = (*CampaignAction.BOOSTS, Kind.GRANT_POINTS, Kind.GRANT_STAMPS)
+BALANCES_PERMISSION = "programs.change_card"
 # What a run's key is computed from: fixed once the campaign has runs.
 RUN_KEY_FIELDS = ("trigger", "starts_at", "recurrence_weekdays", "daily_start_time", "daily_end_time")
 # Birthday: days before it (0: on the day); win-back: days without a visit.
@@ -202,6 +205,8 @@ def campaign_update(*, actor, campaign: Campaign, actions: list[dict] | None = N
             # Grants and messages point at the actions; a campaign that ran keeps them.
             raise errors.CAMPAIGN_STATE_INVALID(status=locked.status)
         built = [_action_from(locked, values) for values in actions]
+        if locked.status != Status.DRAFT:
+            _may_move_balances(actor, built)  # launched already: these go out without a launch
     campaign_validate(locked, built)
     locked.save()
     if actions is not None:
@@ -238,6 +243,7 @@ def campaign_launch(*, actor, campaign: Campaign) -> Campaign:
     if not actions:
         raise errors.CAMPAIGN_ACTION_INVALID(field="actions", kind="")
     campaign_validate(locked, actions)
+    _may_move_balances(actor, actions)
     now = timezone.now()
     if locked.ends_at is not None and locked.ends_at <= now:
         raise errors.CAMPAIGN_SCHEDULE_INVALID(field="ends_at")
@@ -245,6 +251,15 @@ def campaign_launch(*, actor, campaign: Campaign) -> Campaign:
     _audit_status(actor, locked, "campaign.launch", Status.DRAFT)
     _tick_soon(locked)
     return locked
+
+
+def _may_move_balances(actor, actions: Iterable[CampaignAction]) -> None:
+    """CAMPAIGN_BALANCES_FORBIDDEN for staff without BALANCES_PERMISSION (a marketing role)
+    when an action gives points or stamps. No actor: the platform itself."""
+    if actor is None or actor.has_perm(BALANCES_PERMISSION):
+        return
+    if any(action.kind in BALANCE_ACTIONS for action in actions):
+        raise errors.CAMPAIGN_BALANCES_FORBIDDEN()
 
 
 def _tick_soon(campaign: Campaign) -> None:
@@ -274,6 +289,7 @@ def campaign_resume(*, actor, campaign: Campaign) -> Campaign:
     runs' cursors. A campaign whose end passed while paused ends instead (at the tick)."""
     locked = _locked(campaign.pk)
     _refuse_unless(locked, Status.PAUSED)
+    _may_move_balances(actor, locked.actions.all())
     status = Status.RUNNING if locked.starts_at <= timezone.now() else Status.SCHEDULED
     _set_status(locked, status, paused_at=None)
     _audit_status(actor, locked, "campaign.resume", Status.PAUSED)

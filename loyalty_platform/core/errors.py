@@ -416,6 +416,13 @@ CAMPAIGN_SCHEDULE_INVALID = _define(
     "The campaign's schedule or trigger settings do not hold together (see field).",
     "field",
 )
+CAMPAIGN_BALANCES_FORBIDDEN = _define(
+    "campaign_balances_forbidden",
+    403,
+    "Points and stamps for everyone in an audience: launching or resuming such a campaign needs "
+    "the right to change cards' balances (owners and managers).",
+    message=_("Only owners and managers may start a campaign that gives points or stamps."),
+)
 CAMPAIGN_ACTION_INVALID = _define(
     "campaign_action_invalid",
     422,

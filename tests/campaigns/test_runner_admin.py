@@ -217,3 +217,34 @@ def test_the_schedule_of_a_campaign_that_ran_is_fixed_so_its_run_is_not_granted_
         campaign_update(
             actor=None, campaign=campaign, name="Again", ends_at=timezone.now() + timedelta(days=3)
         )
+
+
+def test_marketing_may_launch_a_voucher_campaign_but_not_one_that_gives_points(
+    organization, programs, client_a
+):
+    """Marketing has no right to change balances, and could hand everyone points by launching."""
+    _login(client_a, organization, "marketing")
+    with tenant_context(organization):
+        points = make_campaign(name="Points for all")
+        make_action(points, "grant_points", points=500)
+        double = make_campaign(name="Double")
+        make_action(double, "points_multiplier", multiplier=2)
+        promotion = Promotion.objects.create(title="Cookie")
+        cookie = make_campaign(name="Cookie")
+        make_action(cookie, "grant_voucher", promotion=promotion)
+    for campaign in (points, double):
+        refusal = client_a.post(f"/admin/campaigns/campaign/{campaign.pk}/launch/")
+        assert (refusal.status_code, refusal.context["error_code"]) == (403, "campaign_balances_forbidden")
+        with tenant_context(organization):
+            assert Campaign.objects.get(pk=campaign.pk).status == "draft"
+    assert client_a.post(f"/admin/campaigns/campaign/{cookie.pk}/launch/").status_code == 302
+    with tenant_context(organization):
+        assert Campaign.objects.get(pk=cookie.pk).status == "running"
+        assert list(
+            AuditLogEntry.objects.filter(action="campaign.launch").values_list("target_id", flat=True)
+        ) == [str(cookie.pk)]
+    client_a.logout()
+    _login(client_a, organization, "manager")
+    assert client_a.post(f"/admin/campaigns/campaign/{points.pk}/launch/").status_code == 302
+    with tenant_context(organization):
+        assert Campaign.objects.get(pk=points.pk).status == "running"
