@@ -1,7 +1,8 @@
 """A customer's shared link (/r/<code>/) and the profile's "Invite a friend" part.
 
 The landing keeps the code in the visitor's session (with the schema it belongs to) and
-leads to the profile's sign-up; the sign-up records the referral once the friend enrolled.
+leads to the profile's sign-up; the sign-up notes who enrolled, and the referral is recorded
+when that friend opens the sign-in link sent to them, in the same session.
 A code of another organization is not in this schema: 404 referral_not_found."""
 
 import logging
@@ -41,14 +42,31 @@ def referral_landing(request: HttpRequest, code: str) -> HttpResponse:
 
 
 def referral_after_signup(request: HttpRequest, *, customer: Customer, is_new: bool) -> None:
-    """Record the referral the visitor came with, if any (the profile's sign-up calls it once
-    the enrollment committed). A refusal is only logged: the sign-up answers the same whether
-    or not the address was a member, and so must this."""
-    pending = request.session.pop(SESSION_KEY, None)
+    """Note who signed up with the code the visitor came with (the profile's sign-up calls it
+    once the enrollment committed). The referral is recorded when they open their sign-in
+    link in this session (referral_after_sign_in): an address nobody can read refers nobody."""
+    pending = request.session.get(SESSION_KEY)
     if not isinstance(pending, dict) or pending.get("schema") != connection.schema_name:
         return
+    request.session[SESSION_KEY] = pending | {"customer": customer.pk, "is_new": bool(is_new)}
+
+
+def referral_after_sign_in(request: HttpRequest, *, customer: Customer) -> None:
+    """Record the referral of the sign-up made in this session, now that the friend proved
+    the address is theirs. A refusal is only logged: the sign-up answered the same whether or
+    not the address was a member, and so must the sign-in."""
+    pending = request.session.get(SESSION_KEY)
+    if (
+        not isinstance(pending, dict)
+        or pending.get("schema") != connection.schema_name
+        or pending.get("customer") != customer.pk
+    ):
+        return
+    del request.session[SESSION_KEY]
     try:
-        referral_record(code=str(pending.get("code", "")), friend=customer, friend_is_new=is_new)
+        referral_record(
+            code=str(pending.get("code", "")), friend=customer, friend_is_new=pending.get("is_new") is True
+        )
     except DomainError as error:
         logger.info("referral refused for customer %s: %s", customer.pk, error.code)
 

@@ -12,7 +12,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from loyalty_platform.campaigns.referral_views import referral_after_signup, referral_invite_context
+from loyalty_platform.campaigns.referral_views import (
+    referral_after_sign_in,
+    referral_after_signup,
+    referral_invite_context,
+)
 from loyalty_platform.core import errors
 from loyalty_platform.core.errors import ORGANIZATION_SUSPENDED, DomainError, ErrorType
 from loyalty_platform.core.throttle import client_ip
@@ -163,6 +167,7 @@ def login_with_link(request: HttpRequest, token: str) -> HttpResponse:
     except DomainError as error:
         return _message(request, error.error)
     customer_session_start(request, link.customer)
+    referral_after_sign_in(request, customer=link.customer)
     return redirect(link.next_path or "/me/")
 
 

@@ -1,5 +1,6 @@
 """The profile's "Invite a friend" part on a 390 px phone: the link fits, the copy button
-copies it, and a friend who opens it joins through the sign-up with the referral recorded."""
+copies it, and a friend who opens it joins through the sign-up, with the referral recorded
+when they open their sign-in link."""
 
 import uuid
 
@@ -53,9 +54,15 @@ def test_a_customer_copies_their_link_and_a_friend_joins_through_it(chromium, se
         friend.get_by_label("I accept the privacy policy (required)").check()
         friend.get_by_role("button", name="Join and email me a sign-in link").click()
         expect(friend.get_by_role("heading", name="Check your email")).to_be_visible()
-        friend.context.close()
         with tenant_context(organization):
             joined = Customer.objects.get(email=email)
+            assert not Referral.objects.filter(friend=joined).exists()  # not before the address is proved
+            # The link the email carries, opened on the same phone.
+            friend_sign_in = login_link_create(customer=joined)
+        friend.goto(server.url(f"{SLUG}.localhost", "/" + friend_sign_in.split("/", 3)[3]))
+        expect(friend.get_by_role("region", name="Invite a friend")).to_be_visible()
+        friend.context.close()
+        with tenant_context(organization):
             assert list(Referral.objects.filter(friend=joined).values_list("referrer_id", "status")) == [
                 (referrer.pk, "enrolled")
             ]

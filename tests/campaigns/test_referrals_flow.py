@@ -26,6 +26,11 @@ def sign_up(client: HostClient, email: str):
     return client.post("/me/signup", {"email": email, "consent_terms": "on", "consent_privacy": "on"})
 
 
+def open_sign_in_link(client: HostClient, mailoutbox) -> None:
+    url = re.search(r"http://\S+(/me/login/\S+)", mailoutbox[-1].body).group(1)
+    assert client.get(url).status_code == 302
+
+
 def referrals(organization) -> list[tuple[int, int, str]]:
     with tenant_context(organization):
         return list(Referral.objects.order_by("created_at").values_list("referrer_id", "friend_id", "status"))
@@ -60,6 +65,9 @@ def test_link_join_first_purchase_rewards_both_once(
     assert sign_up(friend_client, "ben@example.com").status_code == 200
     with tenant_context(organization):
         ben = Customer.objects.get(email="ben@example.com")
+    # Recorded once ben shows the address is his: the sign-in link, opened in this session.
+    assert referrals(organization) == []
+    open_sign_in_link(friend_client, mailoutbox)
     assert referrals(organization) == [(anna.pk, ben.pk, "enrolled")]
     assert grants_of(organization, referral_campaign) == []  # enrolling alone earns nothing
 
@@ -88,11 +96,31 @@ def test_a_referrer_is_rewarded_once_for_each_friend(
         client = HostClient(organization)
         client.get(f"/r/{code}/")
         sign_up(client, email)
+        open_sign_in_link(client, mailoutbox)
         with tenant_context(organization):
             friend = Customer.objects.get(email=email)
         earn(organization, friend, "1", f"{email}-buy", django_capture_on_commit_callbacks)
     assert points_of(organization, anna) == 200
     assert [status for _, _, status in referrals(organization)] == ["rewarded", "rewarded"]
+
+
+def test_a_sign_up_whose_link_is_never_opened_here_refers_nobody(
+    organization, referral_campaign, anna, mailoutbox
+):
+    """The referral used to be recorded at sign-up: any made-up address referred someone."""
+    code = link_code(organization, anna)
+    client = HostClient(organization)
+    client.get(f"/r/{code}/")
+    assert sign_up(client, "nobody-reads-this@example.com").status_code == 200
+    assert referrals(organization) == []
+    # Opened in another browser (no referral in its session): still nobody.
+    open_sign_in_link(HostClient(organization), mailoutbox)
+    assert referrals(organization) == []
+    # Another member's sign-in in the first session does not take the pending referral.
+    create_customer(organization, email="carol@example.com")
+    client.post("/me/login", {"email": "carol@example.com"})
+    open_sign_in_link(client, mailoutbox)
+    assert referrals(organization) == []
 
 
 def test_self_referral_is_refused_and_records_nothing(organization, referral_campaign, anna, mailoutbox):
