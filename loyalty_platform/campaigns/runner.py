@@ -89,10 +89,15 @@ def tick(now: datetime | None = None) -> list[int]:
         )
         if run.status in WORKING:
             due.append(run.pk)
-        elif run.status == CampaignRun.Status.OPEN and _rescan_due(run.pk):
+        elif run.status == CampaignRun.Status.OPEN and _reaches_customers(campaign) and _rescan_due(run.pk):
             _rescan(run.pk)
             due.append(run.pk)
     return due
+
+
+def _reaches_customers(campaign: Campaign) -> bool:
+    """Whether the campaign grants or emails (a boost-only one has nobody to look for)."""
+    return campaign.actions.filter(kind__in=(*CampaignAction.GRANTS, CampaignAction.Kind.MESSAGE)).exists()
 
 
 def _rescan_key(run_id: int) -> str:

@@ -32,6 +32,7 @@ from loyalty_platform.campaigns.models import (
 )
 from loyalty_platform.campaigns.runner import audience
 from loyalty_platform.campaigns.schedule import Occurrence
+from loyalty_platform.campaigns.segments import VISIT_CAUSES
 from loyalty_platform.campaigns.selectors import campaigns_on_at, organization_zone
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.orders.models import Order
@@ -46,6 +47,8 @@ _CHUNK = 500
 _WIN_BACK_SCANNED_SECONDS = 26 * 3600
 # Ledger causes and order rows that count as a visit (a purchase), and as points earned.
 _EARNED_CAUSES = (LedgerEntry.Cause.EARN, LedgerEntry.Cause.ORDER)
+# A visit as the segments' last-visit rule has it (segments.VISIT_CAUSES, and orders).
+_VISIT_CAUSES = (*VISIT_CAUSES, LedgerEntry.Cause.ORDER)
 
 
 def trigger_campaigns_on(trigger: str, at: datetime | None = None) -> list[tuple[Campaign, Occurrence]]:
@@ -150,7 +153,8 @@ def trigger_birthdays(*, now: datetime | None = None) -> int:
 
 
 def with_last_visit(customers: QuerySet[Customer]) -> QuerySet[Customer]:
-    """`last_visit`: the latest order or earn; never visited: the enrollment."""
+    """`last_visit`: the latest order, earn or redeem (as segments' last-visit rule counts
+    visits); never visited: the enrollment."""
     last_order = (
         Order.objects.filter(customer_id=OuterRef("pk"))
         .order_by()
@@ -159,7 +163,7 @@ def with_last_visit(customers: QuerySet[Customer]) -> QuerySet[Customer]:
         .values("at")
     )
     last_earn = (
-        LedgerEntry.objects.filter(card__customer_id=OuterRef("pk"), cause__in=_EARNED_CAUSES)
+        LedgerEntry.objects.filter(card__customer_id=OuterRef("pk"), cause__in=_VISIT_CAUSES)
         .order_by()
         .values("card__customer_id")
         .annotate(at=Max("created_at"))

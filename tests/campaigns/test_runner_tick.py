@@ -176,3 +176,17 @@ def test_an_open_run_grants_customers_who_entered_its_audience_later_and_nobody_
         assert LedgerEntry.objects.filter(cause="campaign").count() == 3
         assert CampaignRun.objects.get(pk=run_id).rescans == 1
         assert runner.tick() == []
+
+
+def test_an_open_run_that_only_boosts_is_not_scanned_again(organization, programs):
+    """Boosts apply at the till; a rescan of their run looked for nobody to give anything to."""
+    _customers(organization, 2)
+    with tenant_context(organization):
+        campaign = make_campaign(status="running")
+        make_action(campaign, "points_multiplier", multiplier=2)
+        (run_id,) = runner.tick()
+        assert runner.run_work(run_id).state == "done"
+        runner.lp_redis.client().delete(runner._rescan_key(run_id))
+        assert runner.tick() == []
+        run = CampaignRun.objects.get(pk=run_id)
+        assert (run.status, run.rescans) == ("open", 0)

@@ -1,4 +1,4 @@
-"""Win-back campaigns: customers whose last visit (an order or an earn; never visited: their
+"""Win-back campaigns: customers whose last visit (an order, earn or redeem; never visited: their
 enrollment) is more than N days ago, each at most once a month, and again only after they
 came back and lapsed once more."""
 
@@ -35,11 +35,11 @@ def order_at(organization, customer, days_ago: int, external_id: str) -> None:
         Order.objects.filter(pk=order.pk).update(created_at=NOW - timedelta(days=days_ago))
 
 
-def earn_at(organization, customer, days_ago: int, external_id: str) -> None:
+def earn_at(organization, customer, days_ago: int, external_id: str, cause=LedgerEntry.Cause.EARN) -> None:
     with tenant_context(organization):
         card = Card.objects.get(customer=customer, program__kind="point")
         entry = LedgerEntry.objects.create(
-            card=card, delta=5, balance_after=5, cause=LedgerEntry.Cause.EARN, external_id=external_id
+            card=card, delta=5, balance_after=5, cause=cause, external_id=external_id
         )
         LedgerEntry.objects.filter(pk=entry.pk).update(created_at=NOW - timedelta(days=days_ago))
 
@@ -64,6 +64,8 @@ def test_win_back_picks_the_customers_not_seen_for_more_than_n_days(organization
     order_at(organization, old_order_recent_earn, 90, "wb-o2")
     earn_at(organization, old_order_recent_earn, 3, "wb-e2")
     order_at(organization, customer_since(organization, 400), 59, "wb-o3")
+    # Spent points at a till 20 days ago: a visit, as the segments' last-visit rule says.
+    earn_at(organization, customer_since(organization, 400), 20, "wb-r1", cause=LedgerEntry.Cause.REDEEM)
     customer_since(organization, 400, Customer.Status.BLOCKED)
 
     assert win_back(organization) == 2
