@@ -247,6 +247,8 @@ class CampaignRun(models.Model):
     message_cursor = models.BigIntegerField(default=0)
     # Open runs look for customers who entered the audience since (campaigns.runner._rescan).
     rescans = models.PositiveIntegerField(default=0)
+    # The pass (rescans) whose segment audience is in CampaignRunAudience; None: not taken.
+    audience_pass = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -257,6 +259,23 @@ class CampaignRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_id} {self.key}"
+
+
+class CampaignRunAudience(models.Model):
+    """A segment's customers as a run's pass began, written by one INSERT ... SELECT, so the
+    pass's chunks read a list instead of evaluating the segment again each (campaigns.runner).
+    A plain id, not a foreign key: the chunks read the customer's status again."""
+
+    run = models.ForeignKey(CampaignRun, on_delete=models.CASCADE, related_name="+")
+    customer_id = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "customer_id"], name="campaign_run_audience_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}: {self.customer_id}"
 
 
 class CampaignGrant(models.Model):

@@ -25,6 +25,7 @@ from loyalty_platform.campaigns.models import (
     CampaignGrant,
     CampaignMessage,
     CampaignRun,
+    CampaignRunAudience,
 )
 from loyalty_platform.campaigns.schedule import occurrence_at
 from loyalty_platform.campaigns.segments import segment_customers
@@ -44,6 +45,31 @@ def audience(campaign: Campaign) -> QuerySet[Customer]:
     return segment_customers(campaign.segment)
 
 
+_AUDIENCE_TABLE = CampaignRunAudience._meta.db_table
+
+
+def _pass_audience(run: CampaignRun) -> QuerySet[Customer]:
+    """Who the run's current pass is for (the run row locked by the caller). A segment is
+    evaluated once per pass into CampaignRunAudience, not once per chunk: at a million
+    customers one evaluation takes seconds."""
+    campaign = run.campaign
+    if campaign.segment_id is None:
+        return Customer.objects.filter(status=Customer.Status.ACTIVE)
+    if run.audience_pass != run.rescans:
+        sql, params = segment_customers(campaign.segment).values("pk").query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {_AUDIENCE_TABLE} WHERE run_id = %s", [run.pk])  # noqa: S608
+            cursor.execute(
+                f"INSERT INTO {_AUDIENCE_TABLE} (run_id, customer_id) "  # noqa: S608
+                f"SELECT %s, s.pk FROM ({sql}) AS s ON CONFLICT DO NOTHING",
+                [run.pk, *params],
+            )
+        run.audience_pass = run.rescans
+        run.save(update_fields=["audience_pass"])
+    members = CampaignRunAudience.objects.filter(run_id=run.pk).values("customer_id")
+    return Customer.objects.filter(status=Customer.Status.ACTIVE, pk__in=members)
+
+
 def _close_run(run_id: int, status: str, now: datetime) -> None:
     with transaction.atomic():
         run = (
@@ -55,6 +81,7 @@ def _close_run(run_id: int, status: str, now: datetime) -> None:
             run.status = status
             run.finished_at = now
             run.save(update_fields=["status", "finished_at"])
+            CampaignRunAudience.objects.filter(run_id=run.pk).delete()
 
 
 def tick(now: datetime | None = None) -> list[int]:
@@ -157,7 +184,7 @@ def grant_chunk(run_id: int, size: int = GRANT_CHUNK_SIZE) -> int | None:
         actions = _actions(run, CampaignAction.GRANTS)
         if not actions:
             return 0
-        customers = audience(run.campaign).filter(pk__gt=run.grant_cursor)
+        customers = _pass_audience(run).filter(pk__gt=run.grant_cursor)
         if run.rescans:
             customers = customers.exclude(
                 Exists(CampaignGrant.objects.filter(run_id=run.pk, customer_id=OuterRef("pk")))
@@ -195,7 +222,7 @@ def message_batch(run_id: int, size: int = messages.MESSAGE_BATCH_SIZE) -> Messa
         if allowed < len(actions):
             messages.rate_release(reservation, allowed)
             return MessageBatch(customers=0, claimed=[], retry_in=reservation.retry_in)
-        customers = messages.reachable(audience(run.campaign)).filter(pk__gt=run.message_cursor)
+        customers = messages.reachable(_pass_audience(run)).filter(pk__gt=run.message_cursor)
         if run.rescans:
             customers = customers.exclude(
                 Exists(CampaignMessage.objects.filter(run_id=run.pk, customer_id=OuterRef("pk")))
@@ -217,7 +244,9 @@ def _finish(run_id: int) -> None:
         run = _locked_workable_run(run_id)
         if run is not None:
             run.status = CampaignRun.Status.OPEN
-            run.save(update_fields=["status"])
+            run.audience_pass = None  # the next pass takes the audience afresh
+            run.save(update_fields=["status", "audience_pass"])
+            CampaignRunAudience.objects.filter(run_id=run.pk).delete()
     lp_redis.client().set(_rescan_key(run_id), 1, ex=settings.CAMPAIGN_AUDIENCE_RESCAN_SECONDS)
 
 

@@ -17,6 +17,7 @@ from loyalty_platform.campaigns.models import (
     SegmentListMember,
     SegmentRule,
 )
+from loyalty_platform.campaigns.models import CampaignRunAudience as RunAudience
 from loyalty_platform.campaigns.services import campaign_cancel, campaign_pause, campaign_resume
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.programs.models import LedgerEntry
@@ -190,3 +191,34 @@ def test_an_open_run_that_only_boosts_is_not_scanned_again(organization, program
         assert runner.tick() == []
         run = CampaignRun.objects.get(pk=run_id)
         assert (run.status, run.rescans) == ("open", 0)
+
+
+def test_a_pass_takes_its_segment_audience_once_and_the_next_pass_takes_it_afresh(organization, programs):
+    """Each chunk used to evaluate the segment again (seconds each at a million customers):
+    now the pass's first chunk lists it, and the later chunks read that list."""
+    listed = _customers(organization, 3)
+    with tenant_context(organization):
+        segment = Segment.objects.create(name="Listed")
+        SegmentRule.objects.create(segment=segment, kind="static_list")
+        for customer in listed:
+            SegmentListMember.objects.create(segment=segment, customer=customer)
+        campaign = make_campaign(status="running", segment=segment)
+        make_action(campaign, "grant_points", points=2)
+        (run_id,) = runner.tick()
+        assert runner.grant_chunk(run_id, size=1) == 1
+        assert sorted(
+            RunAudience.objects.filter(run_id=run_id).values_list("customer_id", flat=True)
+        ) == sorted(c.pk for c in listed)
+        # Left the list during the pass: this pass still has them.
+        SegmentListMember.objects.filter(customer=listed[2]).delete()
+        late = create_customer(organization)
+        SegmentListMember.objects.create(segment=segment, customer=late)
+        assert runner.run_work(run_id).state == "done"
+        granted = CampaignGrant.objects.filter(run_id=run_id)
+        assert sorted(granted.values_list("customer_id", flat=True)) == sorted(c.pk for c in listed)
+        assert not RunAudience.objects.filter(run_id=run_id).exists()  # dropped when the pass ended
+        # The next pass takes the list as it is now.
+        runner.lp_redis.client().delete(runner._rescan_key(run_id))
+        assert runner.tick() == [run_id]
+        assert runner.run_work(run_id).state == "done"
+        assert sorted(granted.values_list("customer_id", flat=True)) == sorted(c.pk for c in [*listed, late])

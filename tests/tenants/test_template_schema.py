@@ -227,8 +227,9 @@ def test_an_organization_cloned_the_old_way_gets_the_template_names_back(db):
     changes = schema_names_restore(schema="old_clone_probe", template="template")
 
     # 1 of them is django-otp's sequence, 4 the unique constraints of the reports app's rollups,
-    # 4 those of the campaigns app (run key, grant and message once per run, list member).
-    assert len(changes) == 23
+    # 5 those of the campaigns app (run key, grant and message once per run, list member, run
+    # audience).
+    assert len(changes) == 24
     assert (
         "constraint programs_card.programs_card_customer_id_program_id_key -> one_card_per_program" in changes
     )
