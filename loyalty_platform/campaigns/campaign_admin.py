@@ -275,6 +275,40 @@ SERVICES = {
 }
 
 
+_BOOST_FIELDS = ["applies_to", "match_values", "minimum_spend"]
+ACTION_KIND_FIELDS = {
+    CampaignAction.Kind.POINTS_MULTIPLIER: ["multiplier", *_BOOST_FIELDS],
+    CampaignAction.Kind.BONUS_POINTS: ["points", *_BOOST_FIELDS],
+    CampaignAction.Kind.BONUS_STAMPS: ["stamps", *_BOOST_FIELDS],
+    CampaignAction.Kind.GRANT_POINTS: ["points"],
+    CampaignAction.Kind.GRANT_STAMPS: ["stamps"],
+    CampaignAction.Kind.GRANT_VOUCHER: ["promotion"],
+    CampaignAction.Kind.GRANT_REWARD: ["reward"],
+    CampaignAction.Kind.MESSAGE: ["subject", "body"],
+}
+TRIGGER_FIELDS = {
+    Campaign.Trigger.BIRTHDAY: ["trigger_days"],
+    Campaign.Trigger.WIN_BACK: ["trigger_days"],
+    Campaign.Trigger.MILESTONE: ["milestone_visits", "milestone_points"],
+}
+
+
+def campaign_kind_fields() -> list[dict]:
+    """What static/js/kind_fields.js shows for each action kind and each trigger."""
+    return [
+        {
+            "select": "kind",
+            "fields": ACTION_KIND_FIELDS,
+            "managed": [name for name in ACTION_FIELDS if name != "kind"],
+        },
+        {
+            "select": "trigger",
+            "fields": TRIGGER_FIELDS,
+            "managed": ["trigger_days", "milestone_visits", "milestone_points"],
+        },
+    ]
+
+
 @admin.register(Campaign, site=merchant_admin_site)
 class CampaignAdmin(MerchantModelAdmin):
     form = CampaignForm
@@ -312,6 +346,10 @@ class CampaignAdmin(MerchantModelAdmin):
             obj.created_by = request.user
             obj.status = Campaign.Status.DRAFT
         super().save_model(request, obj, form, change)
+
+    def render_change_form(self, request, context, *args, **kwargs):
+        context["kind_fields"] = campaign_kind_fields()
+        return super().render_change_form(request, context, *args, **kwargs)
 
     def get_urls(self):
         view = self.admin_site.admin_view

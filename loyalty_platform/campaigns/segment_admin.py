@@ -22,7 +22,13 @@ from loyalty_platform.campaigns.segment_lists import (
     parse_segment_list_csv,
     segment_list_import,
 )
-from loyalty_platform.campaigns.segments import segment_rule_validate, segment_sample, segment_size
+from loyalty_platform.campaigns.segments import (
+    COMPARED_KINDS,
+    REQUIRED_FIELDS,
+    segment_rule_validate,
+    segment_sample,
+    segment_size,
+)
 from loyalty_platform.core import errors
 from loyalty_platform.core.admin_sites import MerchantModelAdmin, merchant_admin_site
 from loyalty_platform.core.errors import DomainError
@@ -109,6 +115,17 @@ class SegmentForm(forms.ModelForm):
         }
 
 
+def segment_rule_fields() -> dict:
+    """What static/js/kind_fields.js shows for each rule kind: the values it needs, the
+    comparison where it compares, and negate always."""
+    managed = ["comparison", "amount", "days", "date", "tier", "shop", "reward", "promotion"]
+    fields = {
+        kind: [*(["comparison"] if kind in COMPARED_KINDS else []), *needed]
+        for kind, needed in REQUIRED_FIELDS.items()
+    }
+    return {"select": "kind", "fields": fields, "managed": managed}
+
+
 class SegmentRuleInline(StackedInline):
     model = SegmentRule
     form = SegmentRuleForm
@@ -173,6 +190,10 @@ class SegmentAdmin(MerchantModelAdmin):
             ),
             *super().get_urls(),
         ]
+
+    def render_change_form(self, request, context, *args, **kwargs):
+        context["kind_fields"] = [segment_rule_fields()]
+        return super().render_change_form(request, context, *args, **kwargs)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         segment = self.get_object(request, object_id)

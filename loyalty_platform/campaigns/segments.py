@@ -89,7 +89,13 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     Kind.REDEEMED_VOUCHER: ("promotion",),
     Kind.STATIC_LIST: (),
 }
-_COMPARED = (Kind.POINTS_BALANCE, Kind.POINTS_EARNED, Kind.MONEY_SPENT, Kind.LAST_VISIT, Kind.MEMBER_SINCE)
+COMPARED_KINDS = (
+    Kind.POINTS_BALANCE,
+    Kind.POINTS_EARNED,
+    Kind.MONEY_SPENT,
+    Kind.LAST_VISIT,
+    Kind.MEMBER_SINCE,
+)
 
 
 def segment_rule_validate(rule: SegmentRule) -> None:
@@ -100,7 +106,7 @@ def segment_rule_validate(rule: SegmentRule) -> None:
     for name in REQUIRED_FIELDS[rule.kind]:
         if getattr(rule, f"{name}_id" if name in ("tier", "shop", "reward", "promotion") else name) is None:
             raise errors.SEGMENT_RULE_INVALID(field=name, kind=rule.kind)
-    if rule.kind in _COMPARED and rule.comparison not in SegmentRule.Comparison.values:
+    if rule.kind in COMPARED_KINDS and rule.comparison not in SegmentRule.Comparison.values:
         raise errors.SEGMENT_RULE_INVALID(field="comparison", kind=rule.kind)
     if rule.kind == Kind.MEMBER_SINCE and not EARLIEST_DATE <= rule.date <= LATEST_DATE:
         raise errors.SEGMENT_RULE_INVALID(field="date", kind=rule.kind)

@@ -75,6 +75,11 @@ def test_staff_build_a_segment_with_two_rules_and_see_its_size(chromium, server,
     add_rule.click()
     page.locator("#id_rules-0-kind").select_option("marketing_consent")
     page.locator("#id_rules-1-kind").select_option("points_balance")
+    # Each rule shows the fields its kind uses (added rows too: the formset:added event).
+    assert not page.locator("#id_rules-0-days").is_visible()
+    assert not page.locator("#id_rules-0-comparison").is_visible()
+    assert page.locator("#id_rules-1-amount").is_visible()
+    assert not page.locator("#id_rules-1-tier").is_visible()
     page.locator("#id_rules-1-comparison").select_option("gte")
     page.locator("#id_rules-1-amount").fill("100")
     page.locator("[name=_continue]").first.click()
