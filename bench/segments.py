@@ -39,8 +39,8 @@ HISTORY_DAYS = 365
 SEGMENT_INDEXES = {
     "ledger_period_segments_idx": "CREATE INDEX ledger_period_segments_idx ON programs_ledgerentry "
     "(created_at) INCLUDE (card_id, cause, delta, reversed_entry_id)",
-    "ledger_card_created_idx": "CREATE INDEX ledger_card_created_idx ON programs_ledgerentry "
-    "(card_id, created_at) INCLUDE (cause)",
+    "ledger_card_segments_idx": "CREATE INDEX ledger_card_segments_idx ON programs_ledgerentry "
+    "(card_id, created_at) INCLUDE (cause, delta, reversed_entry_id)",
     "order_customer_created_idx": "CREATE INDEX order_customer_created_idx ON orders_order "
     "(customer_id, created_at)",
 }
@@ -99,7 +99,8 @@ def seed(cursor, *, customers: int, entries: int, orders: int) -> None:
         "1 + floor(power(random(), 2) * %(customers)s)::bigint AS card "
         "FROM generate_series(1, %(entries)s) g ORDER BY t) AS e "
         "JOIN bench_cards b ON b.n = e.card ORDER BY e.t",
-        "UPDATE programs_card c SET balance = s.total FROM (SELECT card_id, sum(delta) AS total "
+        "UPDATE programs_card c SET balance = s.total, last_visit_at = s.visit FROM (SELECT card_id, "
+        "sum(delta) AS total, max(created_at) FILTER (WHERE cause IN ('earn', 'redeem')) AS visit "
         "FROM programs_ledgerentry GROUP BY card_id) s WHERE s.card_id = c.id",
         "INSERT INTO orders_order (external_id, customer_id, currency, total, status, points_earned, "
         "visit_bonus_points, tier_name, tier_multiplier, paid_with_points, points_returned, "

@@ -32,11 +32,11 @@ from loyalty_platform.campaigns.models import (
 )
 from loyalty_platform.campaigns.runner import audience
 from loyalty_platform.campaigns.schedule import Occurrence
-from loyalty_platform.campaigns.segments import VISIT_CAUSES
 from loyalty_platform.campaigns.selectors import campaigns_on_at, organization_zone
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.orders.models import Order
 from loyalty_platform.programs.models import LedgerEntry, Program
+from loyalty_platform.programs.services import VISIT_CAUSES
 
 logger = logging.getLogger(__name__)
 

@@ -135,6 +135,9 @@ class Card(models.Model):
     card_number = models.CharField(max_length=20, unique=True, editable=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     balance = models.BigIntegerField(default=0, editable=False)
+    # The newest earn or redeem entry's time (VISIT_CAUSES), kept by ledger_post in the
+    # statement that moves the balance: a segment's "last visit" reads it, not the ledger.
+    last_visit_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -190,7 +193,12 @@ class LedgerEntry(models.Model):
                 include=["card", "cause", "delta", "reversed_entry"],
                 name="ledger_period_segments_idx",
             ),
-            models.Index(fields=["card", "created_at"], include=["cause"], name="ledger_card_created_idx"),
+            # A card's entries in a window, summed without reading the table (segments).
+            models.Index(
+                fields=["card", "created_at"],
+                include=["cause", "delta", "reversed_entry"],
+                name="ledger_card_segments_idx",
+            ),
         ]
         verbose_name_plural = "ledger entries"
 

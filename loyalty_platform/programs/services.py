@@ -113,8 +113,11 @@ _LOCKED_CARDS_SQL = (
     f"FROM {Card._meta.db_table} WHERE customer_id = %s AND program_id = ANY(%s) ORDER BY id FOR UPDATE"
 )
 # The card's new balance and the entry explaining it in one statement (one round trip).
+# A visit (an earn or a redemption) also moves the card's last_visit_at, in the same UPDATE.
+VISIT_CAUSES = (LedgerEntry.Cause.EARN, LedgerEntry.Cause.REDEEM)
 _LEDGER_POST_SQL = (
-    f"WITH card AS (UPDATE {Card._meta.db_table} SET balance = %s, updated_at = %s WHERE id = %s) "  # noqa: S608
+    f"WITH card AS (UPDATE {Card._meta.db_table} SET balance = %s, updated_at = %s, "  # noqa: S608
+    "last_visit_at = CASE WHEN %s THEN %s ELSE last_visit_at END WHERE id = %s) "
     f"INSERT INTO {LedgerEntry._meta.db_table} (card_id, delta, balance_after, cause, external_id, "
     "api_key_lookup_id, staff_user_id, reversed_entry_id, note, created_at) "
     "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id"
@@ -160,6 +163,8 @@ def ledger_post(
             [
                 new_balance,
                 now,
+                cause in VISIT_CAUSES,
+                now,
                 card.pk,
                 card.pk,
                 delta,
@@ -178,6 +183,8 @@ def ledger_post(
     entry._state.db = connection.alias
     card.balance = new_balance
     card.updated_at = now
+    if cause in VISIT_CAUSES:
+        card.last_visit_at = now
     return entry
 
 

@@ -4,12 +4,14 @@ moments (created_at is set after the insert, as auto_now_add ignores a given val
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+from django.db.models import OuterRef, Subquery
+
 from loyalty_platform.campaigns.models import Segment, SegmentRule
 from loyalty_platform.campaigns.segments import segment_contains, segment_customers, segment_size
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.orders.models import Order, OrderLine
 from loyalty_platform.programs.models import Card, LedgerEntry, Program
-from loyalty_platform.programs.services import card_number_candidate
+from loyalty_platform.programs.services import VISIT_CAUSES, card_number_candidate
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 _codes = iter(range(300000, 999999, 13))
@@ -72,6 +74,13 @@ def entry(
         api_key_lookup_id=lookup,
     )
     LedgerEntry.objects.filter(pk=made.pk).update(created_at=at)
+    # What ledger_post keeps on the card, for an entry made at another time than now.
+    newest_visit = (
+        LedgerEntry.objects.filter(card_id=OuterRef("pk"), cause__in=VISIT_CAUSES)
+        .order_by("-created_at")
+        .values("created_at")[:1]
+    )
+    Card.objects.filter(pk=made.card_id).update(last_visit_at=Subquery(newest_visit))
     return made
 
 

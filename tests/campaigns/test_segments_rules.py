@@ -278,6 +278,49 @@ def test_all_needs_every_rule_and_any_one_of_them():
     assert members(segment(*negated, match=Segment.Match.ALL)) == {"b@x.io"}
 
 
+def test_sums_narrowed_by_consent_or_a_lapse_agree_with_asking_each_customer():
+    """A match-all segment with consent or "last visit at least N days ago" sums only those
+    customers' entries and orders (segments._narrowing); members() checks that against
+    segment_contains, which does not narrow. "At most" sums (0 meets them), a negated consent
+    (which does not narrow) and match-any too."""
+    big, small, silent = (customer(f"{name}@x.io", marketing=True) for name in ("big", "small", "silent"))
+    loud = customer("loud@x.io")  # no consent, but big sums
+    for who, points, money in ((big, 150, "90.00"), (small, 20, "5.00"), (loud, 300, "200.00")):
+        entry(who, points, LedgerEntry.Cause.EARN, NOW - timedelta(days=20))
+        order(who, money, NOW - timedelta(days=20))
+    entry(small, 1, LedgerEntry.Cause.REDEEM, NOW - timedelta(days=2))  # came back since
+    card(silent)
+    consent = {"kind": Kind.MARKETING_CONSENT}
+    lapsed = {"kind": Kind.LAST_VISIT, "comparison": "gte", "days": 10}
+    earned = {"kind": Kind.POINTS_EARNED, "days": 30}
+    spent = {"kind": Kind.MONEY_SPENT, "days": 30}
+    assert members(segment(consent, earned | {"comparison": "gte", "amount": 100})) == {"big@x.io"}
+    assert members(segment(consent, earned | {"comparison": "lte", "amount": 50})) == {
+        "small@x.io",
+        "silent@x.io",
+    }
+    assert members(segment(consent, spent | {"comparison": "gte", "amount": 50})) == {"big@x.io"}
+    assert members(segment(consent, spent | {"comparison": "lte", "amount": 10})) == {
+        "small@x.io",
+        "silent@x.io",
+    }
+    assert members(segment(lapsed, earned | {"comparison": "gte", "amount": 100})) == {
+        "big@x.io",
+        "loud@x.io",
+    }
+    assert members(segment(lapsed, consent, spent | {"comparison": "lte", "amount": 10})) == {"silent@x.io"}
+    not_consenting = consent | {"negate": True}
+    assert members(segment(not_consenting, earned | {"comparison": "gte", "amount": 100})) == {"loud@x.io"}
+    assert members(
+        segment(consent, earned | {"comparison": "gte", "amount": 100}, match=Segment.Match.ANY)
+    ) == {
+        "big@x.io",
+        "small@x.io",
+        "silent@x.io",
+        "loud@x.io",
+    }
+
+
 def test_size_and_sample_are_the_newest_customers_with_only_what_staff_see():
     made = [customer(f"c{n}@x.io", marketing=True) for n in range(5)]
     s = segment({"kind": Kind.MARKETING_CONSENT})

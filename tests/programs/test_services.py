@@ -313,3 +313,29 @@ def test_staff_adjustment_pushes_one_balance_update(
     with tenant_context(organization), django_capture_on_commit_callbacks(execute=True):
         card_adjust(customer=customer, card_type="stamp", delta=3, reason="Lost card", staff_user=staff)
     assert listener.events() == [("balance_updated", {"stamps": 4, "points": 40})]
+
+
+def test_earns_and_redemptions_move_the_cards_last_visit_and_other_entries_do_not(organization, programs):
+    """Card.last_visit_at is what segments read as the last visit (an earn or a redemption)."""
+    from loyalty_platform.programs.models import Card
+
+    customer = create_customer(organization)
+    with tenant_context(organization):
+        staff = User.objects.create_user(email="adjuster@example.com", password="x" * 20)
+
+    def visits() -> dict[str, object]:
+        with tenant_context(organization):
+            return dict(Card.objects.filter(customer=customer).values_list("program__kind", "last_visit_at"))
+
+    assert visits() == {"point": None, "stamp": None}
+    with tenant_context(organization):
+        card_adjust(customer=customer, card_type="point", delta=500, reason="welcome", staff_user=staff)
+    assert visits() == {"point": None, "stamp": None}
+    with tenant_context(organization):
+        customer_earn(customer=customer, amount=Decimal("3"), card_type="stamp", external_id="v-1")
+        earned = LedgerEntry.objects.get(external_id="v-1").created_at
+    assert visits() == {"point": None, "stamp": earned}
+    with tenant_context(organization):
+        customer_redeem(customer=customer, value=100, card_type="point", external_id="v-2")
+        redeemed = LedgerEntry.objects.get(external_id="v-2").created_at
+    assert visits() == {"point": redeemed, "stamp": earned}
