@@ -202,22 +202,25 @@ def _money_spent(
     return _compared_ids(grouped, "customer_id", rule.comparison, rule.amount)
 
 
-def _visited_since(moment: datetime, *, strictly: bool = False) -> Q:
-    """A visit at or after `moment` (after it, `strictly`): an order, or an earn or redeem
-    entry on one of the customer's cards, read from Card.last_visit_at (which ledger_post
+def _visits_since(moment: datetime, *, strictly: bool = False) -> tuple[Exists, Exists]:
+    """The customer's visits at or after `moment` (after it, `strictly`): orders, and cards
+    whose newest earn or redeem entry is that recent (Card.last_visit_at, which ledger_post
     keeps, so the ledger is not read for it)."""
     after = "gt" if strictly else "gte"
     orders = Order.objects.filter(customer_id=OuterRef("pk"), **{f"created_at__{after}": moment})
     cards = Card.objects.filter(customer_id=OuterRef("pk"), **{f"last_visit_at__{after}": moment})
-    return Q(Exists(orders)) | Q(Exists(cards))
+    return Exists(orders), Exists(cards)
 
 
 def _last_visit(rule: SegmentRule, now: datetime) -> Q:
     cutoff = now - timedelta(days=rule.days)
+    orders, cards = _visits_since(cutoff, strictly=rule.comparison == SegmentRule.Comparison.AT_LEAST)
     if rule.comparison == SegmentRule.Comparison.AT_LEAST:
-        # Last visit <= cutoff: enrolled by then and no visit after it.
-        return Q(created_at__lte=cutoff) & ~_visited_since(cutoff, strictly=True)
-    return Q(created_at__gte=cutoff) | _visited_since(cutoff)
+        # Last visit <= cutoff: enrolled by then and no visit after it. Two NOT EXISTS joined by
+        # AND, not NOT (a OR b): PostgreSQL turns each into one anti-join over the recent
+        # visits instead of probing them customer by customer.
+        return Q(created_at__lte=cutoff) & ~Q(orders) & ~Q(cards)
+    return Q(created_at__gte=cutoff) | Q(orders) | Q(cards)
 
 
 def _local_midnight(day: date) -> datetime:
