@@ -9,8 +9,9 @@ Times `segment_size` (one COUNT query, as the segment's portal page runs it) for
 - "any": tier Gold OR birthday in the coming 7 days OR points balance >= 1,000;
 
 each --runs times after one warm-up, median and max, with the indexes of the migrations and
-again without the segment indexes (programs 0007, orders 0003) for the ratio; and `segment_contains` for
-one customer (what a till's earn asks), median of --runs. Goal: size <= 2 s.
+again without the segment indexes (programs 0007 and 0008, orders 0003) for the ratio; and
+`segment_contains` for one customer (what a till's earn asks), median of --runs. Goal: size
+<= 2 s.
 
 A database of its own (bench_segments) is created and dropped. Building it takes several
 minutes on a small machine; `--customers 100000 --entries 1000000` is a quick run.
@@ -35,7 +36,7 @@ from loyalty_platform import embedded  # noqa: E402
 DATABASE_NAME = "bench_segments"
 GOAL_SECONDS = 2.0
 HISTORY_DAYS = 365
-# The indexes the segment rules need (programs 0007_segments_indexes), dropped for the ratio.
+# The indexes the segment rules need (programs 0007 and 0008), dropped for the ratio.
 SEGMENT_INDEXES = {
     "ledger_period_segments_idx": "CREATE INDEX ledger_period_segments_idx ON programs_ledgerentry "
     "(created_at) INCLUDE (card_id, cause, delta, reversed_entry_id)",
