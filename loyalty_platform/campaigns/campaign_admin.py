@@ -29,6 +29,7 @@ from loyalty_platform.campaigns.models import (
 )
 from loyalty_platform.campaigns.services import (
     ACTION_FIELDS,
+    RUN_KEY_FIELDS,
     campaign_cancel,
     campaign_launch,
     campaign_pause,
@@ -62,7 +63,8 @@ def _error_text(error: DomainError) -> str:
     return f"{error.error.description} ({error.code}{': ' + field if field else ''})"
 
 
-FIXED_ONCE_RUN = ("trigger", "starts_at", "weekdays", "daily_start_time", "daily_end_time")
+# services.RUN_KEY_FIELDS as this form names them (the weekdays are a multiple choice here).
+FIXED_ONCE_RUN = tuple("weekdays" if name == "recurrence_weekdays" else name for name in RUN_KEY_FIELDS)
 
 
 class CampaignForm(forms.ModelForm):
@@ -112,7 +114,7 @@ class CampaignForm(forms.ModelForm):
             self.initial["weekdays"] = [day for day in self.instance.recurrence_weekdays.split(",") if day]
             self.schedule_fixed = self.instance.runs.exists()
             if self.schedule_fixed:
-                # services.RUN_KEY_FIELDS: a changed schedule would grant the current run again.
+                # A changed schedule would give the current occurrence a new run key.
                 for name in FIXED_ONCE_RUN:
                     self.fields[name].disabled = True
                     self.fields[name].help_text = _(

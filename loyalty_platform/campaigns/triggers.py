@@ -1,6 +1,6 @@
 """Trigger campaigns: what a running birthday, welcome, win-back, milestone or referral
-campaign hands out, and to whom. Every grant goes through grants.grant_actions (grant_to_customers), whose
-claim row (unique per run, action and customer) makes a repeated or concurrent call harmless.
+campaign hands out, and to whom. Every grant goes through grants.grant_actions, whose claim
+rows (unique per run, action and customer) make a repeated or concurrent call harmless.
 
 Runs (CampaignRun.key) of trigger campaigns, one per period of the trigger:
 - welcome: one run "welcome" (a customer enrolls once);
@@ -35,8 +35,7 @@ from loyalty_platform.campaigns.schedule import Occurrence
 from loyalty_platform.campaigns.selectors import campaigns_on_at, organization_zone
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.orders.models import Order
-from loyalty_platform.programs.models import LedgerEntry, Program
-from loyalty_platform.programs.services import VISIT_CAUSES
+from loyalty_platform.programs.models import Card, LedgerEntry, Program
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +46,6 @@ _CHUNK = 500
 _WIN_BACK_SCANNED_SECONDS = 26 * 3600
 # Ledger causes and order rows that count as a visit (a purchase), and as points earned.
 _EARNED_CAUSES = (LedgerEntry.Cause.EARN, LedgerEntry.Cause.ORDER)
-# A visit as the segments' last-visit rule has it (segments.VISIT_CAUSES, and orders).
-_VISIT_CAUSES = (*VISIT_CAUSES, LedgerEntry.Cause.ORDER)
 
 
 def trigger_campaigns_on(trigger: str, at: datetime | None = None) -> list[tuple[Campaign, Occurrence]]:
@@ -162,15 +159,18 @@ def with_last_visit(customers: QuerySet[Customer]) -> QuerySet[Customer]:
         .annotate(at=Max("created_at"))
         .values("at")
     )
-    last_earn = (
-        LedgerEntry.objects.filter(card__customer_id=OuterRef("pk"), cause__in=_VISIT_CAUSES)
+    # Each card keeps its newest earn or redeem (Card.last_visit_at, set by ledger_post).
+    last_card_visit = (
+        Card.objects.filter(customer_id=OuterRef("pk"))
         .order_by()
-        .values("card__customer_id")
-        .annotate(at=Max("created_at"))
+        .values("customer_id")
+        .annotate(at=Max("last_visit_at"))
         .values("at")
     )
-    # PostgreSQL's GREATEST skips NULLs: no order or no earn leaves the other and created_at.
-    return customers.annotate(last_visit=Greatest(Subquery(last_order), Subquery(last_earn), F("created_at")))
+    # PostgreSQL's GREATEST skips NULLs: no order or no card visit leaves the other and created_at.
+    return customers.annotate(
+        last_visit=Greatest(Subquery(last_order), Subquery(last_card_visit), F("created_at"))
+    )
 
 
 def win_back_customers(campaign: Campaign, now: datetime) -> QuerySet[Customer]:

@@ -25,6 +25,7 @@ from rest_framework.views import APIView
 
 from loyalty_platform.core import errors
 from loyalty_platform.core.errors import DomainError, ErrorType
+from loyalty_platform.core.text import ascii_digits
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.customers.selectors import customer_by_code
 from loyalty_platform.pos_api.authentication import (
@@ -102,7 +103,7 @@ def row_by_uuid(missing: ErrorType) -> PathObject:
 
 def parse_customer_code(raw: object) -> int | None:
     text = str(raw)
-    return int(text) if text.isascii() and text.isdigit() and len(text) == 6 else None
+    return int(text) if ascii_digits(text) and len(text) == 6 else None
 
 
 CUSTOMER = PathObject(missing=errors.CUSTOMER_NOT_FOUND, parse=parse_customer_code, fetch=customer_by_code)

@@ -74,14 +74,19 @@ def entry(
         api_key_lookup_id=lookup,
     )
     LedgerEntry.objects.filter(pk=made.pk).update(created_at=at)
-    # What ledger_post keeps on the card, for an entry made at another time than now.
+    card_last_visit_refresh(made.card_id)
+    return made
+
+
+def card_last_visit_refresh(card_id: int) -> None:
+    """What ledger_post keeps on the card (its newest earn or redeem), for entries a test
+    made directly or moved to another time."""
     newest_visit = (
         LedgerEntry.objects.filter(card_id=OuterRef("pk"), cause__in=VISIT_CAUSES)
         .order_by("-created_at")
         .values("created_at")[:1]
     )
-    Card.objects.filter(pk=made.card_id).update(last_visit_at=Subquery(newest_visit))
-    return made
+    Card.objects.filter(pk=card_id).update(last_visit_at=Subquery(newest_visit))
 
 
 def order(

@@ -12,6 +12,7 @@ from loyalty_platform.campaigns.triggers import trigger_win_back
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.orders.models import Order
 from loyalty_platform.programs.models import Card, LedgerEntry
+from tests.campaigns.segments_fixtures import card_last_visit_refresh
 from tests.campaigns.triggers_fixtures import grants_of, trigger_campaign
 from tests.pos_fixtures import create_customer
 
@@ -42,6 +43,7 @@ def earn_at(organization, customer, days_ago: int, external_id: str, cause=Ledge
             card=card, delta=5, balance_after=5, cause=cause, external_id=external_id
         )
         LedgerEntry.objects.filter(pk=entry.pk).update(created_at=NOW - timedelta(days=days_ago))
+        card_last_visit_refresh(card.pk)
 
 
 def win_back(organization, now: datetime = NOW) -> int:
