@@ -68,4 +68,42 @@ app.conf.beat_schedule = {
         "schedule": 3600.0,
         "args": ["loyalty_platform.campaigns.tasks.campaign_triggers_daily"],
     },
+    # Expiry (docs/decisions/0043-point-expiry.md): points whose lot or card expired, within
+    # the hour of their date; the warnings before it, once per batch of lots.
+    "expire-points": {
+        "task": "loyalty_platform.core.tasks.dispatch_to_organizations",
+        "schedule": 3600.0,
+        "args": ["loyalty_platform.programs.tasks.expire_points"],
+    },
+    "warn-points-expiry": {
+        "task": "loyalty_platform.core.tasks.dispatch_to_organizations",
+        "schedule": 3600.0,
+        "args": ["loyalty_platform.programs.tasks.warn_points_expiry"],
+    },
+    # Statuses that age: coupons and vouchers past their validity become expired, voucher
+    # locks past their time are released, uncollected reward receptions give their points back.
+    "expire-coupons": {
+        "task": "loyalty_platform.core.tasks.dispatch_to_organizations",
+        "schedule": 900.0,
+        "args": ["loyalty_platform.coupons.tasks.expire_coupons"],
+    },
+    "age-vouchers": {
+        "task": "loyalty_platform.core.tasks.dispatch_to_organizations",
+        "schedule": 300.0,
+        "args": ["loyalty_platform.vouchers.tasks.age_vouchers"],
+    },
+    "expire-reward-receptions": {
+        "task": "loyalty_platform.core.tasks.dispatch_to_organizations",
+        "schedule": 3600.0,
+        "args": ["loyalty_platform.rewards.tasks.expire_reward_receptions"],
+    },
+    # Clean-up of what only lives for a while (PIN challenges, login links, QR sessions,
+    # invitations, receipt claims, rate-limit leftovers), after its retention (README).
+    "purge-expired-records": {
+        "task": "loyalty_platform.core.tasks.dispatch_to_organizations",
+        "schedule": 3600.0,
+        "args": ["loyalty_platform.core.tasks.purge_expired_records"],
+    },
+    # Owners hear before their subscription lapses and when it has.
+    "notify-subscription-lapses": {"task": "tenants.tasks.notify_subscription_lapses", "schedule": 3600.0},
 }

@@ -436,3 +436,32 @@ class CustomDomain(models.Model):
     @property
     def is_verified(self) -> bool:
         return self.verified_at is not None
+
+
+class JobStatus(models.Model):
+    """The last outcome of one scheduled job (core.jobs) in one organization, or on the platform
+    (organization empty): /healthz reports a job that has not succeeded for too long."""
+
+    job = models.CharField(max_length=200)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, null=True, blank=True, related_name="job_statuses"
+    )
+    last_started_at = models.DateTimeField(null=True, blank=True)
+    last_succeeded_at = models.DateTimeField(null=True, blank=True)
+    last_failed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=255, blank=True)
+    # What the last successful run did, e.g. {"expired_points": 1200, "cards": 40}.
+    last_summary = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["job", "organization"],
+                name="tenants_jobstatus_one_per_organization",
+                nulls_distinct=False,
+            )
+        ]
+        verbose_name_plural = "job statuses"
+
+    def __str__(self) -> str:
+        return f"{self.job} ({self.organization_id or 'platform'})"
