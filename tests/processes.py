@@ -120,8 +120,12 @@ def live_server(**environment: str) -> Iterator[LiveServer]:
 
 
 @contextmanager
-def celery_worker(**environment: str) -> Iterator[subprocess.Popen]:
+def celery_worker(name: str = "test", **environment: str) -> Iterator[subprocess.Popen]:
+    """A real worker (solo pool) on the test database and Redis; give each of several workers
+    running at once its own `name`. Returns when the worker answers a ping."""
     from loyalty_platform.celery import app
+
+    hostname = f"{name}-{os.getpid()}"
 
     process = subprocess.Popen(
         [
@@ -136,14 +140,14 @@ def celery_worker(**environment: str) -> Iterator[subprocess.Popen]:
             "--loglevel",
             "WARNING",
             "--hostname",
-            f"test-{os.getpid()}@%h",
+            f"{hostname}@%h",
         ],
         cwd=BASE_DIR,
         env=helper_environment(**environment),
     )
     try:
         deadline = time.monotonic() + 30
-        while not app.control.ping(timeout=0.5):
+        while not any(hostname in node for reply in app.control.ping(timeout=0.5) for node in reply):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the Celery worker did not come up")
         yield process

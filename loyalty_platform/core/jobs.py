@@ -84,9 +84,7 @@ def scheduled_job(function: Callable) -> Callable:
                 last_failed_at=timezone.now(),
                 last_error=f"{type(error).__name__}: {error}"[:255],
             )
-            logger.warning(
-                "job %s in %s failed: %s", name, connection.schema_name, type(error).__name__
-            )
+            logger.warning("job %s in %s failed: %s", name, connection.schema_name, type(error).__name__)
             raise
         summary = _summary(result)
         _record(

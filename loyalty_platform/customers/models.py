@@ -36,6 +36,10 @@ class Customer(models.Model):
     consent_terms_at = models.DateTimeField()
     consent_privacy_at = models.DateTimeField()
     consent_marketing_at = models.DateTimeField(null=True, blank=True)
+    # An account notice, not marketing: on unless the customer turned it off in the profile.
+    points_expiry_warnings = models.BooleanField(
+        default=True, help_text=_("Email the customer before their points expire.")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

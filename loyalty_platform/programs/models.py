@@ -1,6 +1,6 @@
 from decimal import Decimal
 
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -83,6 +83,46 @@ class Program(models.Model):
         default=365,
         validators=[MinValueValidator(1)],
         help_text="Tiers count the points earned within this many days.",
+    )
+
+    # Expiry of points (programs.lots, docs/decisions/0043-point-expiry.md)
+    class PointsExpiry(models.TextChoices):
+        NEVER = "never", _("Never")
+        LIFETIME = "lifetime", _("A fixed time after they were earned")
+        INACTIVITY = "inactivity", _("After a time without any transaction")
+
+    points_expiry = models.CharField(
+        max_length=10,
+        choices=PointsExpiry.choices,
+        default=PointsExpiry.NEVER,
+        help_text=_(
+            "Never: points stay until they are spent. A fixed time: each earn's points expire that many "
+            "months after they were earned, the oldest are spent first. Without any transaction: all of "
+            "a customer's points expire once that many months pass without an earn, a redemption or "
+            "another change to the card."
+        ),
+    )
+    points_expiry_months = models.PositiveSmallIntegerField(
+        default=12,
+        validators=[MinValueValidator(1), MaxValueValidator(120)],
+        help_text=_("Months after which points expire (see Points expire), 1 to 120."),
+    )
+    expiry_warning_days = models.PositiveSmallIntegerField(
+        default=30,
+        validators=[MaxValueValidator(365)],
+        help_text=_(
+            "Days before points expire that customers are told by email (if they have not turned it off); "
+            "0: no warning."
+        ),
+    )
+    reward_collect_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=_(
+            "Days a customer has to collect a reward bought in advance; after that it expires and the "
+            "points come back. Empty: no limit."
+        ),
     )
 
     # Stamp programs
@@ -235,3 +275,69 @@ class TransactionReversal(models.Model):
 
     def __str__(self) -> str:
         return f"reversal of {self.kind} {self.original_external_id}"
+
+
+class PointLot(models.Model):
+    """The points one positive entry of a point card added (an earn, an order, a grant, a
+    positive adjustment, a refund beyond what it can put back) and what is left of them.
+    Only ledger_post changes `remaining` (programs.lots), under the card's lock, so the lots'
+    remaining points always sum to the card's balance (to 0 while the balance is negative).
+    Spending takes from the lots that expire first; the expiry job expires what is left of a
+    lot whose `expires_at` passed (empty: never)."""
+
+    card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="lots")
+    entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, related_name="lot")
+    points = models.BigIntegerField()
+    remaining = models.BigIntegerField()
+    expired = models.BigIntegerField(default=0)
+    earned_at = models.DateTimeField()
+    expires_at = models.DateTimeField(null=True, blank=True)
+    # When the customer was told this lot expires soon (programs.expiry): once per lot.
+    warned_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # A card's open lots in the order spending takes them.
+            models.Index(
+                "card",
+                models.F("expires_at").asc(nulls_last=True),
+                "id",
+                condition=models.Q(remaining__gt=0),
+                name="lot_card_open_idx",
+            ),
+            # The expiry job's and the warnings' scan: open lots by date.
+            models.Index(fields=["expires_at"], condition=models.Q(remaining__gt=0), name="lot_due_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(remaining__gte=0, expired__gte=0, points__gt=0),
+                name="lot_points_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(remaining__lte=models.F("points")), name="lot_remaining_at_most_points"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"lot {self.pk}: {self.remaining}/{self.points}"
+
+
+class PointLotDraw(models.Model):
+    """The points a negative entry (a redeem, a return, a negative adjustment) took from one
+    lot. Reversing or refunding that entry puts them back into the same lots (`restored`)."""
+
+    lot = models.ForeignKey(PointLot, on_delete=models.PROTECT, related_name="draws")
+    entry = models.ForeignKey(LedgerEntry, on_delete=models.PROTECT, related_name="lot_draws")
+    points = models.BigIntegerField()
+    restored = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(points__gt=0, restored__gte=0, restored__lte=models.F("points")),
+                name="lot_draw_restored_at_most_drawn",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.points} from lot {self.lot_id} by entry {self.entry_id}"

@@ -1,11 +1,8 @@
 """Exactly once with real Celery workers and Redis (not eager mode): two workers given the
 same run twice, and a run whose first task died after a chunk."""
 
-import os
-import subprocess
-import sys
 import time
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 
 from django.utils import timezone
 from django_tenants.utils import tenant_context
@@ -14,37 +11,13 @@ from loyalty_platform.campaigns import runner
 from loyalty_platform.campaigns.models import CampaignGrant, CampaignRun
 from loyalty_platform.campaigns.tasks import campaign_run_work, campaigns_tick
 from loyalty_platform.customers.models import Customer
-from loyalty_platform.embedded import BASE_DIR
 from loyalty_platform.programs.models import Card, LedgerEntry
 from loyalty_platform.vouchers.models import Promotion, Voucher
 from tests.campaigns.runner_fixtures import make_action, make_campaign
 from tests.pos_fixtures import committed_organization, create_customer
-from tests.processes import helper_environment, stop
+from tests.processes import celery_worker
 
 CUSTOMERS = 1500  # two grant chunks
-CELERY_WORKER = [sys.executable, "-m", "celery", "-A", "loyalty_platform", "worker", "--pool", "solo"]
-
-
-@contextmanager
-def _worker(name: str):
-    from loyalty_platform.celery import app
-
-    hostname = f"runner-{name}-{os.getpid()}@%h"
-    process = subprocess.Popen(
-        [*CELERY_WORKER, "--loglevel", "WARNING", "--hostname", hostname],
-        cwd=BASE_DIR,
-        env=helper_environment(),
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while not any(
-            hostname.split("@")[0] in node for reply in app.control.ping(timeout=0.5) for node in reply
-        ):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the Celery worker did not come up")
-        yield process
-    finally:
-        stop(process)
 
 
 def _organization(slug: str):
@@ -85,8 +58,8 @@ def test_two_workers_given_the_same_run_twice_grant_each_customer_once(committed
         voucher = make_action(campaign, "grant_voucher", promotion=promotion)
         (run_id,) = runner.tick()
         with ExitStack() as stack:
-            stack.enter_context(_worker("one"))
-            stack.enter_context(_worker("two"))
+            stack.enter_context(celery_worker("one"))
+            stack.enter_context(celery_worker("two"))
             for _ in range(2):
                 campaign_run_work.delay(run_id)
                 campaigns_tick.delay()
@@ -114,7 +87,7 @@ def test_a_task_that_died_after_a_chunk_resumes_on_a_worker_without_granting_twi
         # from a cursor it did not see (reset here), and a copy runs in this process meanwhile.
         assert runner.grant_chunk(run_id, size=400) == 400
         CampaignRun.objects.filter(pk=run_id).update(grant_cursor=0)
-        with _worker("retry"):
+        with celery_worker("retry"):
             campaign_run_work.delay(run_id)
             runner.run_work(run_id, use_lock=False)
             _wait_until_open(run_id)
