@@ -13,7 +13,7 @@ from django_tenants.utils import tenant_context
 
 from loyalty_platform.core.errors import DomainError
 from loyalty_platform.customers.models import Customer
-from loyalty_platform.programs.models import Card, LedgerEntry, Program
+from loyalty_platform.programs.models import Card, LedgerEntry, PointLot, Program
 from loyalty_platform.programs.services import card_number_candidate
 from tenants.models import Organization
 from tenants.services import api_key_create, organization_create
@@ -114,7 +114,17 @@ def create_customer(
             if balance:
                 card.balance = balance
                 card.save(update_fields=["balance"])
-                LedgerEntry.objects.create(card=card, delta=balance, balance_after=balance, cause="adjust")
+                entry = LedgerEntry.objects.create(
+                    card=card, delta=balance, balance_after=balance, cause="adjust"
+                )
+                if kind == "point" and balance > 0:
+                    PointLot.objects.create(
+                        card=card,
+                        entry=entry,
+                        points=balance,
+                        remaining=balance,
+                        earned_at=entry.created_at,
+                    )
     return customer
 
 

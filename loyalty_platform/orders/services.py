@@ -250,6 +250,18 @@ def order_create(
         )
 
 
+def _order_entries(card, order_external_id: str) -> dict[str, LedgerEntry]:
+    """The order's own entries on the card by cause (its points paid with, its points
+    earned): a return takes back from the lot the order opened, a refund puts the points
+    back into the lots the payment drew from (programs.lots)."""
+    entries = LedgerEntry.objects.filter(
+        card=card,
+        external_id=order_external_id,
+        cause__in=[LedgerEntry.Cause.REDEEM, LedgerEntry.Cause.ORDER],
+    ).order_by("-pk")
+    return {entry.cause: entry for entry in entries}
+
+
 def _points_back(line: OrderLine, returned_quantity: Decimal) -> int:
     """Points due back once `returned_quantity` of the line is returned in all: the same
     share of what the line earned, and all of it for the whole line."""
@@ -337,10 +349,12 @@ def order_return(
             program = point_program_or_404()
             card = card_get_or_create_locked(customer_id=order.customer_id, program=program)
             refuse_blocked_now(customer_id=order.customer_id, card=card)
+            order_entries = _order_entries(card, order.external_id) if refund or due else {}
             if refund:
                 ledger_post(
                     card=card,
                     delta=refund,
+                    undoes=order_entries.get(LedgerEntry.Cause.REDEEM),
                     cause=LedgerEntry.Cause.REFUND,
                     external_id=external_id,
                     api_key_lookup_id=api_key_lookup_id,
@@ -352,6 +366,7 @@ def order_return(
                 ledger_post(
                     card=card,
                     delta=-taken,
+                    undoes=order_entries.get(LedgerEntry.Cause.ORDER),
                     cause=LedgerEntry.Cause.RETURN,
                     external_id=external_id,
                     api_key_lookup_id=api_key_lookup_id,

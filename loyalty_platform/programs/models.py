@@ -115,6 +115,11 @@ class Program(models.Model):
             "0: no warning."
         ),
     )
+    # When the expiry rule last changed (programs.lots.program_expiry_set): lots earned before
+    # keep at least EXPIRY_CHANGE_NOTICE_DAYS from then. The expiry job re-dates the open lots
+    # once per change (lots_redated_for) before it expires anything.
+    points_expiry_since = models.DateTimeField(null=True, blank=True, editable=False)
+    lots_redated_for = models.DateTimeField(null=True, blank=True, editable=False)
     reward_collect_days = models.PositiveIntegerField(
         null=True,
         blank=True,

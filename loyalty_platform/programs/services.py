@@ -27,6 +27,7 @@ from loyalty_platform.customers.blocks import (
     usable_card_balance,
 )
 from loyalty_platform.customers.models import Customer
+from loyalty_platform.programs import lots
 from loyalty_platform.programs.models import Card, LedgerEntry, Program
 from loyalty_platform.programs.selectors import active_programs, card_balance_and_status, card_balances
 from loyalty_platform.realtime.publish import publish_to_customer_on_commit
@@ -115,12 +116,21 @@ _LOCKED_CARDS_SQL = (
 # The card's new balance and the entry explaining it in one statement (one round trip).
 # A visit (an earn or a redemption) also moves the card's last_visit_at, in the same UPDATE.
 VISIT_CAUSES = (LedgerEntry.Cause.EARN, LedgerEntry.Cause.REDEEM)
-_LEDGER_POST_SQL = (
-    f"WITH card AS (UPDATE {Card._meta.db_table} SET balance = %s, updated_at = %s, "  # noqa: S608
-    "last_visit_at = CASE WHEN %s THEN %s ELSE last_visit_at END WHERE id = %s) "
-    f"INSERT INTO {LedgerEntry._meta.db_table} (card_id, delta, balance_after, cause, external_id, "
+_CARD_UPDATE_SQL = (
+    f"UPDATE {Card._meta.db_table} SET balance = %s, updated_at = %s, "  # noqa: S608
+    "last_visit_at = CASE WHEN %s THEN %s ELSE last_visit_at END WHERE id = %s"
+)
+_ENTRY_INSERT_SQL = (
+    f"INSERT INTO {LedgerEntry._meta.db_table} (card_id, delta, balance_after, cause, external_id, "  # noqa: S608
     "api_key_lookup_id, staff_user_id, reversed_entry_id, note, created_at) "
     "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id"
+)
+_LEDGER_POST_SQL = f"WITH card AS ({_CARD_UPDATE_SQL}) {_ENTRY_INSERT_SQL}"
+# An earn on a point card also opens its lot, in the same round trip.
+_LEDGER_POST_OPENING_LOT_SQL = (
+    f"WITH card AS ({_CARD_UPDATE_SQL}), entry AS ({_ENTRY_INSERT_SQL}) "  # noqa: S608
+    f"INSERT INTO {lots.LOT_TABLE} (card_id, entry_id, points, remaining, expired, earned_at, expires_at) "
+    "SELECT %s, entry.id, %s, %s, 0, %s, %s FROM entry RETURNING entry_id"
 )
 
 
@@ -134,11 +144,19 @@ def ledger_post(
     staff_user=None,
     reversed_entry: LedgerEntry | None = None,
     note: str = "",
+    undoes: LedgerEntry | None = None,
 ) -> LedgerEntry:
     """The one way a balance changes. The card must be row-locked by the caller's
-    transaction (select_for_update); the new balance and its entry are written together."""
+    transaction (select_for_update); the new balance and its entry are written together.
+
+    On a point card the lots follow (programs.lots): a positive entry opens a lot, or puts
+    points back into the lots of the redeem it undoes; a negative one draws from the lots,
+    first from the lot of the earn it undoes. What an entry undoes is its `reversed_entry`,
+    or `undoes` where it is not a reversal (an order's return or refund)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("ledger_post must run inside the transaction that locked the card")
+    if cause == LedgerEntry.Cause.EXPIRE:
+        raise ValueError("points expire through programs.expiry, which empties their lots")
     new_balance = card.balance + delta
     if new_balance < 0 and not card.program.allow_negative_balance:
         raise errors.INSUFFICIENT_BALANCE()
@@ -157,28 +175,52 @@ def ledger_post(
         note=note,
         created_at=now,
     )
+    params = [
+        new_balance,
+        now,
+        cause in VISIT_CAUSES,
+        now,
+        card.pk,
+        card.pk,
+        delta,
+        new_balance,
+        cause,
+        external_id,
+        api_key_lookup_id,
+        entry.staff_user_id,
+        entry.reversed_entry_id,
+        note,
+        now,
+    ]
+    program = card.program
+    has_lots = program.kind == Program.Kind.POINT
+    moved = lots.lot_points(card.balance, new_balance) if has_lots else 0
+    undone = reversed_entry or undoes
+    expires_at = lots.lot_expires_at(program, now) if has_lots else None
+    opens_lot_at_once = moved > 0 and (undone is None or undone.delta > 0)
     with connection.prepared_cursor() as cursor:
-        cursor.execute(
-            _LEDGER_POST_SQL,
-            [
-                new_balance,
-                now,
-                cause in VISIT_CAUSES,
-                now,
-                card.pk,
-                card.pk,
-                delta,
-                new_balance,
-                cause,
-                external_id,
-                api_key_lookup_id,
-                entry.staff_user_id,
-                entry.reversed_entry_id,
-                note,
-                now,
-            ],
-        )
+        if opens_lot_at_once:
+            cursor.execute(_LEDGER_POST_OPENING_LOT_SQL, [*params, card.pk, moved, moved, now, expires_at])
+        else:
+            cursor.execute(_LEDGER_POST_SQL, params)
         (entry.pk,) = cursor.fetchone()
+    if moved < 0:
+        lots.lots_take(
+            card_id=card.pk,
+            entry_id=entry.pk,
+            points=-moved,
+            first_from_entry_id=undone.pk if undone is not None and undone.delta > 0 else None,
+        )
+    elif moved > 0 and not opens_lot_at_once:
+        rest = lots.lots_restore(
+            card_id=card.pk, entry_id=entry.pk, points=moved, drawn_by_entry_id=undone.pk
+        )
+        if rest:
+            lots.lot_open(
+                card_id=card.pk, entry_id=entry.pk, points=rest, earned_at=now, expires_at=expires_at
+            )
+    if has_lots and program.points_expiry == Program.PointsExpiry.INACTIVITY:
+        lots.lots_redate_open(card_id=card.pk, expires_at=expires_at)
     entry._state.adding = False
     entry._state.db = connection.alias
     card.balance = new_balance
@@ -229,6 +271,19 @@ def balance_updated_publish(*, customer_id: int, balances: dict[str, int] | None
         event="balance_updated",
         data={"stamps": balances.get(Program.Kind.STAMP, 0), "points": balances.get(Program.Kind.POINT, 0)},
     )
+
+
+def balances_changed_publish(*, customer_ids: list[int]) -> None:
+    """balance_updated for many customers at once (a job's chunk), their balances read in one
+    query; call it when someone_listens()."""
+    programs = {program.pk: kind for kind, program in active_programs().items()}
+    balances = {customer_id: dict.fromkeys(programs.values(), 0) for customer_id in customer_ids}
+    for customer_id, program_id, balance in Card.objects.filter(
+        customer_id__in=customer_ids, program_id__in=list(programs)
+    ).values_list("customer_id", "program_id", "balance"):
+        balances[customer_id][programs[program_id]] = balance
+    for customer_id, by_kind in balances.items():
+        balance_updated_publish(customer_id=customer_id, balances=by_kind)
 
 
 def _program_for(card_type: str, programs: dict[str, Program]) -> Program:
@@ -506,3 +561,30 @@ def card_adjust(
         )
         balance_updated_publish(customer_id=customer.pk)
         return entry
+
+
+EXPIRY_RULE_FIELDS = ("points_expiry", "points_expiry_months")
+
+
+def program_expiry_rule_changed(*, program: Program, staff_user=None, previous: dict | None = None) -> None:
+    """Call in the transaction that saved a change of the program's expiry rule: the open
+    lots are dated again by the new rule (programs.expiry, at once in the background, and by
+    the hourly job at the latest), never sooner than EXPIRY_CHANGE_NOTICE_DAYS from now for
+    points already earned. Audited."""
+    from loyalty_platform.core.faults import task_send_on_commit
+    from loyalty_platform.programs.tasks import expire_points
+
+    now = timezone.now()
+    Program.objects.filter(pk=program.pk).update(points_expiry_since=now)
+    program.points_expiry_since = now
+    audit_record(
+        actor=staff_user,
+        action="programs.expiry_rule",
+        target=program,
+        details={
+            "previous": previous or {},
+            "points_expiry": program.points_expiry,
+            "points_expiry_months": program.points_expiry_months,
+        },
+    )
+    task_send_on_commit(expire_points)

@@ -44,6 +44,18 @@ def listeners_seen(schema_name: str, count: int | None) -> None:
     schema_listeners.set(None if count is None else (schema_name, count))
 
 
+def someone_listens() -> bool:
+    """Whether any customer of the organization has a live subscription, in one Redis read:
+    a job that changes many customers asks once before it sends to each. A Redis fault
+    answers False: the pushes are best effort and listeners poll."""
+    key, minimum = listening_count_args(connection.schema_name)
+    try:
+        return bool(lp_redis.client().zcount(key, minimum, "+inf"))
+    except REDIS_FAULTS as error:
+        warn_degraded("realtime event", error)
+        return False
+
+
 def nobody_listens(schema_name: str) -> bool:
     """True when this request counted no live subscription to any customer of the
     organization: then a customer event has nobody to reach. A subscription made after the

@@ -1,0 +1,158 @@
+"""The expiry of points (docs/decisions/0043-point-expiry.md): the hourly job empties the
+lots whose date passed, one `expire` entry per card and run, in chunks of cards that each
+commit under the cards' locks, so that a second worker, a retry or a run after a crash finds
+only what is left. Before it expires anything after a change of the program's rule, it dates
+the open lots again by the new rule (`lots_redate`)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from loyalty_platform.programs import lots
+from loyalty_platform.programs.models import Card, LedgerEntry, Program
+from loyalty_platform.programs.services import balances_changed_publish
+from loyalty_platform.realtime.publish import someone_listens
+
+logger = logging.getLogger(__name__)
+
+EXPIRE_CHUNK_CARDS = 2000
+REDATE_CHUNK_CARDS = 2000
+
+CARD_TABLE = Card._meta.db_table
+ENTRY_TABLE = LedgerEntry._meta.db_table
+
+_LOCK_CARDS_SQL = f"SELECT id FROM {CARD_TABLE} WHERE id = ANY(%s) ORDER BY id FOR UPDATE"  # noqa: S608
+_NEXT_CARDS_SQL = (
+    f"SELECT id FROM {CARD_TABLE} WHERE program_id = %s AND id > %s ORDER BY id LIMIT %s FOR UPDATE"  # noqa: S608
+)
+_DUE_CARDS_SQL = (
+    f"SELECT DISTINCT lot.card_id FROM {lots.LOT_TABLE} AS lot "  # noqa: S608
+    f"JOIN {CARD_TABLE} AS card ON card.id = lot.card_id "
+    "WHERE lot.remaining > 0 AND lot.expires_at <= %s AND card.program_id = %s ORDER BY 1"
+)
+# Run after the cards' locks are held, so that its snapshot sees every committed change.
+_EXPIRE_SQL = (
+    f"WITH due AS (SELECT id, card_id, remaining FROM {lots.LOT_TABLE} "  # noqa: S608
+    "WHERE card_id = ANY(%(cards)s) AND remaining > 0 AND expires_at <= %(now)s), "
+    f"emptied AS (UPDATE {lots.LOT_TABLE} AS lot SET remaining = 0, expired = lot.expired + due.remaining "
+    "FROM due WHERE lot.id = due.id RETURNING due.card_id, due.remaining), "
+    "sums AS (SELECT card_id, SUM(remaining) AS points, COUNT(*) AS lots FROM emptied GROUP BY card_id), "
+    f"cards AS (UPDATE {CARD_TABLE} AS card SET balance = card.balance - sums.points, updated_at = %(now)s "
+    "FROM sums WHERE card.id = sums.card_id RETURNING card.id, card.customer_id, card.balance, sums.points, "
+    "sums.lots), "
+    f"inserted AS (INSERT INTO {ENTRY_TABLE} (card_id, delta, balance_after, cause, external_id, "
+    "api_key_lookup_id, note, created_at) SELECT id, -points, balance, %(cause)s, '', '', "
+    "%(note)s || lots, %(now)s FROM cards) "
+    "SELECT id, customer_id, points, balance FROM cards"
+)
+_REDATE_SQL = {
+    Program.PointsExpiry.LIFETIME: (
+        f"UPDATE {lots.LOT_TABLE} SET expires_at = GREATEST(earned_at + make_interval(months => %(months)s), "  # noqa: S608
+        "%(floor)s) WHERE card_id = ANY(%(cards)s) AND remaining > 0"
+    ),
+    Program.PointsExpiry.INACTIVITY: (
+        f"UPDATE {lots.LOT_TABLE} AS lot SET expires_at = "  # noqa: S608
+        "GREATEST(last.at + make_interval(months => %(months)s), %(floor)s) "
+        f"FROM (SELECT card.id, (SELECT created_at FROM {ENTRY_TABLE} AS entry "
+        "WHERE entry.card_id = card.id AND entry.cause <> 'expire' ORDER BY entry.id DESC LIMIT 1) AS at "
+        "FROM unnest(%(cards)s::bigint[]) AS card (id)) AS last "
+        "WHERE lot.card_id = last.id AND lot.remaining > 0"
+    ),
+    Program.PointsExpiry.NEVER: (
+        f"UPDATE {lots.LOT_TABLE} SET expires_at = NULL WHERE card_id = ANY(%(cards)s) AND remaining > 0"  # noqa: S608
+    ),
+}
+
+
+@dataclass
+class ExpiryRun:
+    cards: int = 0
+    points: int = 0
+    lots_redated_cards: int = 0
+    stopped: str = ""
+
+    def summary(self) -> dict:
+        summary = {"cards": self.cards, "points": self.points, "redated_cards": self.lots_redated_cards}
+        if self.stopped:
+            summary["stopped"] = self.stopped
+        return summary
+
+
+_RULE_STATE_SQL = (
+    f"SELECT points_expiry_since, lots_redated_for FROM {Program._meta.db_table} WHERE id = %s FOR SHARE"  # noqa: S608
+)
+
+
+def lots_redate(program: Program, *, chunk_cards: int = REDATE_CHUNK_CARDS) -> int:
+    """Date every open lot of the program by its rule as it is now (after a change), chunk by
+    chunk under the cards' locks; then record that the lots are dated for this change.
+    Running it again dates them the same way. Returns the cards looked at."""
+    since = program.points_expiry_since
+    params = {
+        "months": program.points_expiry_months,
+        "floor": None if since is None else since + timezone.timedelta(days=lots.EXPIRY_CHANGE_NOTICE_DAYS),
+    }
+    after, cards = 0, 0
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(_NEXT_CARDS_SQL, [program.pk, after, chunk_cards])
+            chunk = [row[0] for row in cursor.fetchall()]
+            if not chunk:
+                break
+            cursor.execute(_REDATE_SQL[program.points_expiry], {**params, "cards": chunk})
+        after, cards = chunk[-1], cards + len(chunk)
+    Program.objects.filter(pk=program.pk, points_expiry_since=since).update(lots_redated_for=since)
+    return cards
+
+
+def points_expire(*, now: datetime | None = None, chunk_cards: int = EXPIRE_CHUNK_CARDS) -> ExpiryRun:
+    """Expire what is left of the lots whose date passed by `now`, in every point program of
+    the organization (the rule is the program's). Each chunk of cards commits on its own."""
+    now = now or timezone.now()
+    run = ExpiryRun()
+    for program in Program.objects.filter(kind=Program.Kind.POINT).order_by("pk"):
+        if program.points_expiry_since != program.lots_redated_for:
+            run.lots_redated_cards += lots_redate(program)
+            program.refresh_from_db()
+        if program.points_expiry == Program.PointsExpiry.NEVER:
+            continue
+        with connection.cursor() as cursor:
+            cursor.execute(_DUE_CARDS_SQL, [now, program.pk])
+            due = [row[0] for row in cursor.fetchall()]
+        for start in range(0, len(due), chunk_cards):
+            if not _expire_chunk(program, due[start : start + chunk_cards], now=now, run=run):
+                run.stopped = "rule_changed"
+                break
+    return run
+
+
+def _expire_chunk(program: Program, card_ids: list[int], *, now: datetime, run: ExpiryRun) -> bool:
+    """One chunk's cards locked in key order, then their due lots emptied and one entry each.
+    False (nothing done) when the program's rule changed since its lots were dated."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_LOCK_CARDS_SQL, [card_ids])
+        # A change of the rule saved meanwhile waits for this chunk (the share lock).
+        cursor.execute(_RULE_STATE_SQL, [program.pk])
+        since, redated_for = cursor.fetchone()
+        if since != redated_for or since != program.points_expiry_since:
+            return False
+        cursor.execute(
+            _EXPIRE_SQL,
+            {
+                "cards": card_ids,
+                "now": now,
+                "cause": LedgerEntry.Cause.EXPIRE,
+                "note": "points expired, lots: ",
+            },
+        )
+        expired = cursor.fetchall()
+    run.cards += len(expired)
+    run.points += sum(points for _card, _customer, points, _balance in expired)
+    if expired and someone_listens():
+        balances_changed_publish(customer_ids=[row[1] for row in expired])
+    return True
