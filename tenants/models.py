@@ -1,6 +1,7 @@
 import secrets
 
 from django.core.management import call_command
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import RegexValidator
 from django.db import connection, models
 from django.utils import timezone
@@ -451,7 +452,7 @@ class JobStatus(models.Model):
     last_failed_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=255, blank=True)
     # What the last successful run did, e.g. {"expired_points": 1200, "cards": 40}.
-    last_summary = models.JSONField(default=dict, blank=True)
+    last_summary = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
 
     class Meta:
         constraints = [

@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -20,8 +21,6 @@ from loyalty_platform.realtime.publish import someone_listens
 
 logger = logging.getLogger(__name__)
 
-EXPIRE_CHUNK_CARDS = 2000
-REDATE_CHUNK_CARDS = 2000
 
 CARD_TABLE = Card._meta.db_table
 ENTRY_TABLE = LedgerEntry._meta.db_table
@@ -41,7 +40,8 @@ _EXPIRE_SQL = (
     "WHERE card_id = ANY(%(cards)s) AND remaining > 0 AND expires_at <= %(now)s), "
     f"emptied AS (UPDATE {lots.LOT_TABLE} AS lot SET remaining = 0, expired = lot.expired + due.remaining "
     "FROM due WHERE lot.id = due.id RETURNING due.card_id, due.remaining), "
-    "sums AS (SELECT card_id, SUM(remaining) AS points, COUNT(*) AS lots FROM emptied GROUP BY card_id), "
+    "sums AS (SELECT card_id, SUM(remaining)::bigint AS points, COUNT(*) AS lots FROM emptied "
+    "GROUP BY card_id), "
     f"cards AS (UPDATE {CARD_TABLE} AS card SET balance = card.balance - sums.points, updated_at = %(now)s "
     "FROM sums WHERE card.id = sums.card_id RETURNING card.id, card.customer_id, card.balance, sums.points, "
     "sums.lots), "
@@ -88,10 +88,11 @@ _RULE_STATE_SQL = (
 )
 
 
-def lots_redate(program: Program, *, chunk_cards: int = REDATE_CHUNK_CARDS) -> int:
+def lots_redate(program: Program, *, chunk_cards: int | None = None) -> int:
     """Date every open lot of the program by its rule as it is now (after a change), chunk by
     chunk under the cards' locks; then record that the lots are dated for this change.
     Running it again dates them the same way. Returns the cards looked at."""
+    chunk_cards = chunk_cards or settings.EXPIRY_CHUNK_CARDS
     since = program.points_expiry_since
     params = {
         "months": program.points_expiry_months,
@@ -110,14 +111,15 @@ def lots_redate(program: Program, *, chunk_cards: int = REDATE_CHUNK_CARDS) -> i
     return cards
 
 
-def points_expire(*, now: datetime | None = None, chunk_cards: int = EXPIRE_CHUNK_CARDS) -> ExpiryRun:
+def points_expire(*, now: datetime | None = None, chunk_cards: int | None = None) -> ExpiryRun:
     """Expire what is left of the lots whose date passed by `now`, in every point program of
     the organization (the rule is the program's). Each chunk of cards commits on its own."""
     now = now or timezone.now()
+    chunk_cards = chunk_cards or settings.EXPIRY_CHUNK_CARDS
     run = ExpiryRun()
     for program in Program.objects.filter(kind=Program.Kind.POINT).order_by("pk"):
         if program.points_expiry_since != program.lots_redated_for:
-            run.lots_redated_cards += lots_redate(program)
+            run.lots_redated_cards += lots_redate(program, chunk_cards=chunk_cards)
             program.refresh_from_db()
         if program.points_expiry == Program.PointsExpiry.NEVER:
             continue

@@ -130,3 +130,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 CAMPAIGN_MESSAGES_PER_MINUTE = env.int("CAMPAIGN_MESSAGES_PER_MINUTE", default=600)
 # How often an open campaign run looks again for customers who entered its audience.
 CAMPAIGN_AUDIENCE_RESCAN_SECONDS = env.int("CAMPAIGN_AUDIENCE_RESCAN_SECONDS", default=900)
+
+# Point expiry (programs.expiry): cards per chunk, each chunk one transaction under the cards'
+# locks (bench/expire_points.py measures the choice).
+EXPIRY_CHUNK_CARDS = env.int("EXPIRY_CHUNK_CARDS", default=2000)
