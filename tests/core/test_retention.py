@@ -112,7 +112,7 @@ def test_used_spent_and_accepted_records_go_by_their_expiry_like_the_rest(in_org
     counts = expired_records_purge(schema_name=in_organization.schema_name)
 
     assert counts == {**dict.fromkeys(KINDS, 1), "receipt_claims": 0, **NOTHING_IN_REDIS}
-    assert {kind: _remaining(kind) for kind in KINDS} == dict.fromkeys(KINDS, set())
+    assert {kind: _remaining(kind) for kind in KINDS} == {kind: set() for kind in KINDS}
     # What referred to them stays: the customer and the staff member.
     assert customer.__class__.objects.filter(pk=customer.pk).exists()
     assert User.objects.filter(pk=staff.pk, is_active=True).exists()
