@@ -272,3 +272,27 @@ def test_portal_handoffs_of_every_organization_go_after_their_retention(db, orga
     remaining = set(PortalHandoff.objects.filter(pk__in=gone | kept).values_list("pk", flat=True))
     assert remaining == kept
     assert platform_records_purge() == {"portal_handoffs": 0}
+
+
+def test_a_purge_that_died_after_a_chunk_is_finished_by_the_next_run(in_organization, settings):
+    settings.RETENTION_CHUNK_SIZE = 2
+    customer = create_customer(in_organization)
+    old = timezone.now() - timedelta(days=400)
+    for _ in range(5):
+        _make("login_links", customer, None, expires_at=old)
+    chunks = []
+
+    def die_after_one_chunk(chunk) -> int:
+        if chunks:
+            raise RuntimeError("the worker died")
+        chunks.append(chunk)
+        return retention._delete(chunk)
+
+    with pytest.raises(RuntimeError):
+        retention.in_chunks(LoginLink.objects.filter(expires_at__lt=timezone.now()), die_after_one_chunk)
+    assert len(_remaining("login_links")) == 3
+
+    counts = expired_records_purge(schema_name=in_organization.schema_name)
+
+    assert counts["login_links"] == 3
+    assert _remaining("login_links") == set()
