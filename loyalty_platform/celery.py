@@ -104,6 +104,8 @@ app.conf.beat_schedule = {
         "schedule": 3600.0,
         "args": ["loyalty_platform.core.tasks.purge_expired_records"],
     },
+    # The public schema's short-lived records (portal sign-in links) after their retention.
+    "purge-platform-records": {"task": "tenants.tasks.purge_platform_records", "schedule": 24 * 3600.0},
     # Owners hear before their subscription lapses and when it has.
     "notify-subscription-lapses": {"task": "tenants.tasks.notify_subscription_lapses", "schedule": 3600.0},
 }

@@ -466,3 +466,47 @@ class JobStatus(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job} ({self.organization_id or 'platform'})"
+
+
+class SubscriptionNotice(models.Model):
+    """An email to an organization's owners about one end of one subscription: days before it
+    (the subscriptions stop covering the organization then) or once it has passed (tenants.
+    notices). The row is claimed before the email goes out, so each notice is sent once, by
+    one worker; a failed send is tried again later while the notice is still due."""
+
+    class Kind(models.TextChoices):
+        ENDING = "ending", _("Ends soon")
+        LAPSED = "lapsed", _("Has ended")
+
+    class Status(models.TextChoices):
+        SENDING = "sending", _("Being sent")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed, tried again later")
+        SKIPPED = "skipped", _("Skipped: no active owner")
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="notices")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    # Ending: the days before `ends_at` the notice is for (settings.SUBSCRIPTION_NOTICE_DAYS);
+    # lapsed: 0.
+    days_before = models.PositiveSmallIntegerField(default=0)
+    # The end the notice is about: a subscription whose end moved later gets notices again.
+    ends_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    recipients = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "kind", "days_before", "ends_at"],
+                name="tenants_subscriptionnotice_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.days_before} of subscription {self.subscription_id} ({self.status})"

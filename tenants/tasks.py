@@ -5,9 +5,12 @@ from celery import shared_task
 from django.db import transaction
 from tenant_schemas_celery.task import TenantTask
 
+from loyalty_platform.core.jobs import scheduled_job
+from loyalty_platform.core.retention import platform_records_purge
 from tenants.lifecycle import organization_export_build, organizations_purge_due
 from tenants.limits import current_organization
 from tenants.models import OrganizationExport
+from tenants.notices import subscription_notices_send
 from tenants.signup import signup_requests_purge
 from tenants.usage import usage_flush, usage_measure
 
@@ -51,3 +54,17 @@ def flush_usage() -> int:
 def measure_usage() -> None:
     """Once a day per organization (core.tasks.dispatch_to_organizations), in its schema."""
     usage_measure(organization=current_organization())
+
+
+@scheduled_job
+def notify_subscription_lapses() -> dict[str, int]:
+    """Beat, hourly, in the public schema: owners are emailed before their organization's
+    subscription lapses and when it has, each notice once (tenants.notices)."""
+    return subscription_notices_send()
+
+
+@scheduled_job
+def purge_platform_records() -> dict[str, int]:
+    """Beat, daily, in the public schema: the platform's own short-lived records past their
+    retention (core.retention.platform_records_purge)."""
+    return platform_records_purge()

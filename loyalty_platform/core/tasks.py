@@ -4,6 +4,8 @@ from django.db import connection
 from django.utils import timezone
 from tenant_schemas_celery.task import TenantTask
 
+from loyalty_platform.core.jobs import scheduled_job
+from loyalty_platform.core.retention import expired_records_purge
 from tenants.models import Organization
 
 HEARTBEAT_KEY = "celery:heartbeat"
@@ -34,3 +36,10 @@ def dispatch_to_organizations(task_name: str) -> int:
             app.send_task(task_name)
         count += 1
     return count
+
+
+@scheduled_job
+def purge_expired_records() -> dict[str, int]:
+    """Hourly in each organization's schema: PIN challenges, sign-in links, QR card sessions,
+    invitations, receipt claims and Redis leftovers past their retention (core.retention)."""
+    return expired_records_purge(schema_name=connection.schema_name)

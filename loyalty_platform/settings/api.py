@@ -78,3 +78,33 @@ INVITATION_SECONDS = 7 * 24 * 3600
 
 # Orders reported without a customer: how long the receipt's claim link stays usable.
 RECEIPT_CLAIM_DAYS = 30
+
+# Data retention (loyalty_platform.core.retention, hourly per organization; tenants.tasks.
+# purge_platform_records for the public schema): days a record is kept after it expired (or,
+# for receipt claims, after the order was claimed) before it is purged. Chosen in
+# docs/decisions/0045-retention.md; the README's "Data retention" table lists them with the
+# idempotency records (IDEMPOTENCY_KEEP_DAYS) and unconfirmed sign-ups, whose jobs are older.
+RETENTION_DAYS = {
+    "pin_challenge": 90,  # evidence that the customer confirmed a redemption, for disputes
+    "login_link": 7,  # "my sign-in link did not work" questions
+    "qr_card_session": 7,  # which till identified whom, for a till's support case
+    "invitation": 30,  # a non-member's phone or email: kept short
+    "staff_invitation": 30,  # the audit log keeps who invited whom for good
+    "receipt_claim": 90,  # a claimed order's claim deadline, which no longer decides anything
+    "portal_handoff": 30,  # the operators' trail keeps the support sessions for good
+}
+# Rows deleted (or updated) per transaction by the purges: short locks on busy tables.
+RETENTION_CHUNK_SIZE = 1000
+
+# Subscription notices (tenants.notices, hourly): owners are emailed this many days before the
+# organization's subscriptions stop covering it (the nearest one only), and when they have.
+SUBSCRIPTION_NOTICE_DAYS = (7, 1)
+# A lapse older than this gets no notice (the first run after an upgrade, a long outage).
+SUBSCRIPTION_LAPSED_NOTICE_DAYS = 7
+# A notice whose email could not be sent is tried again on a run this long after, while it is
+# still due, at most this many times in all.
+SUBSCRIPTION_NOTICE_RETRY_MINUTES = 30
+SUBSCRIPTION_NOTICE_MAX_ATTEMPTS = 10
+# A notice taken by a worker that neither sent it nor recorded a failure this long after (it
+# died) is taken again: a lapse warning sent twice is better than none.
+SUBSCRIPTION_NOTICE_STALE_MINUTES = 30
