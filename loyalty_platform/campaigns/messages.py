@@ -120,9 +120,16 @@ def rate_reserve(wanted: int) -> Reservation:
     return Reservation(granted=granted, retry_in=61 - int(time.time()) % 60, key=key)
 
 
+# Give back only to a minute's key that still exists: a DECRBY after it expired would
+# recreate it without a lifetime.
+_RELEASE_SCRIPT = (
+    "if redis.call('exists', KEYS[1]) == 1 then return redis.call('decrby', KEYS[1], ARGV[1]) end return 0"
+)
+
+
 def rate_release(reservation: Reservation, unused: int) -> None:
     if unused > 0:
-        lp_redis.client().decrby(reservation.key, unused)
+        lp_redis.client().eval(_RELEASE_SCRIPT, 1, reservation.key, unused)
 
 
 def unsubscribe_token(*, customer_id: int, campaign_id: int) -> str:

@@ -205,6 +205,15 @@ def test_a_customer_who_left_since_the_claim_is_skipped_and_an_erased_ones_addre
         assert campaign_report(campaign)["messages"] == {"sent": 1, "failed": 0, "queued": 0, "skipped": 2}
 
 
+def test_budget_given_back_after_its_minutes_key_expired_leaves_no_key_behind(organization, programs):
+    with tenant_context(organization):
+        reservation = messages.rate_reserve(5)
+        client = lp_redis.client()
+        client.delete(reservation.key)  # its 120 s are over
+        messages.rate_release(reservation, 5)
+        assert client.exists(reservation.key) == 0
+
+
 def test_budget_left_unused_goes_back_to_the_minute_it_was_taken_from(organization, programs):
     with tenant_context(organization):
         started = timezone.now().replace(second=50)
