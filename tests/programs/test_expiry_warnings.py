@@ -6,6 +6,7 @@ email budget shared with campaigns; real Celery workers, two at once, and a run 
 stopped half-way."""
 
 import email
+import os
 import socket
 import threading
 import time
@@ -514,18 +515,20 @@ def _queue_length() -> int:
         return conn.default_channel.queue_declare(queue=app.conf.task_default_queue).message_count
 
 
-def _wait_until_idle(mail_dir: Path, expected: int, seconds: float = 120) -> None:
-    """Until the expected emails are written and no worker has a task left or queued."""
+def _wait_until_idle(mail_dir: Path, expected: int, workers: tuple[str, ...], seconds: float = 120) -> None:
+    """Until the expected emails are written, the queue is empty and every one of `workers`
+    answers that it has no task running or reserved (a solo worker busy with a task does not
+    answer at all)."""
+    prefixes = tuple(f"{name}-{os.getpid()}@" for name in workers)
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if len(_emails(mail_dir)) >= expected and _queue_length() == 0:
             inspect = app.control.inspect(timeout=1)
-            busy = [
-                tasks
-                for reply in (inspect.active() or {}, inspect.reserved() or {})
-                for tasks in reply.values()
+            ours = [
+                {node: tasks for node, tasks in (reply or {}).items() if node.startswith(prefixes)}
+                for reply in (inspect.active(), inspect.reserved())
             ]
-            if not any(busy):
+            if all(len(reply) == len(workers) and not any(reply.values()) for reply in ours):
                 return
         time.sleep(0.2)
     raise AssertionError(f"the workers did not finish within {seconds} s")
@@ -545,7 +548,7 @@ def test_a_real_worker_runs_the_scheduled_job(committed_db, mail_dir):
     with celery_worker("warn-solo", TEST_EMAIL_FILE_PATH=str(mail_dir)):
         with tenant_context(organization):
             warn_points_expiry.delay()
-        _wait_until_idle(mail_dir, 3)
+        _wait_until_idle(mail_dir, 3, ("warn-solo",))
     assert _addressees(mail_dir) == sorted(customer.email for customer in customers)
     (message,) = [message for message in _emails(mail_dir) if message["To"] == customers[0].email]
     # (a subject that is not ASCII is folded onto a line of its own in the file)
@@ -565,7 +568,7 @@ def test_two_workers_running_the_job_at_once_send_each_warning_once(committed_db
         with tenant_context(organization):
             for _ in range(4):
                 warn_points_expiry.delay()
-        _wait_until_idle(mail_dir, len(customers))
+        _wait_until_idle(mail_dir, len(customers), ("warn-one", "warn-two"))
     assert _addressees(mail_dir) == sorted(customer.email for customer in customers)
     with tenant_context(organization):
         lots = PointLot.objects.filter(card__customer__in=customers)
@@ -589,7 +592,7 @@ def test_a_run_that_stopped_half_way_then_runs_again_sends_each_warning_once(
         with tenant_context(organization):
             warn_points_expiry.delay()
             warn_points_expiry.delay()  # and beat's next run comes too
-        _wait_until_idle(mail_dir, 4)
+        _wait_until_idle(mail_dir, 4, ("warn-again",))
     emailed = sorted([message.to[0] for message in mailoutbox] + _addressees(mail_dir))
     assert emailed == sorted(customer.email for customer in customers)
     assert sorted(message.to[0] for message in mailoutbox) == sorted(
