@@ -53,6 +53,13 @@ def _record(job: str, organization_id: int | None, **fields) -> None:
         logger.warning("job %s: could not record its outcome", job)
 
 
+def _error_text(error: BaseException) -> str:
+    """The error's type and the first line of its message (PostgreSQL's go on with the
+    statement they quote), cut to the column."""
+    lines = str(error).splitlines()
+    return f"{type(error).__name__}: {lines[0] if lines else ''}"[:255]
+
+
 def _summary(result) -> dict:
     if isinstance(result, dict):
         return result
@@ -89,7 +96,7 @@ def scheduled_job(function: Callable) -> Callable:
                 organization_id,
                 last_started_at=started,
                 last_failed_at=timezone.now(),
-                last_error=f"{type(error).__name__}: {error}"[:255],
+                last_error=_error_text(error),
             )
             logger.warning("job %s in %s failed: %s", name, connection.schema_name, type(error).__name__)
             raise
