@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
-from django.db.models import Prefetch
+from django.db.models import Case, F, IntegerField, Prefetch, Q, QuerySet, Value, When
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat
@@ -15,6 +15,7 @@ from unfold.admin import ModelAdmin, TabularInline
 from loyalty_platform.accounts.services import StaffError
 from loyalty_platform.core.admin_sites import ReadOnlyAdmin, platform_admin_site
 from loyalty_platform.core.errors import PLAN_LIMIT_REACHED, DomainError
+from loyalty_platform.core.jobs import beat_jobs
 from tenants.console_forms import OrganizationOpenForm, ReasonForm
 from tenants.lifecycle import (
     LifecycleError,
@@ -30,6 +31,7 @@ from tenants.limits import plan_limit_message
 from tenants.models import (
     ApiKey,
     Domain,
+    JobStatus,
     OperatorAction,
     Organization,
     OrganizationExport,
@@ -466,6 +468,70 @@ class OrganizationExportAdmin(ReadOnlyAdmin):
     @admin.display(description=gettext_lazy("File"))
     def download(self, export: OrganizationExport) -> str:
         return _export_link(export)
+
+
+# JobStatusAdmin's order: what needs a look first.
+_FAILING, _STALE, _OK = 0, 1, 2
+_JOB_STATES = {
+    _FAILING: gettext_lazy("Failing"),
+    _STALE: gettext_lazy("Stale"),
+    _OK: gettext_lazy("OK"),
+}
+
+
+@admin.register(JobStatus, site=platform_admin_site)
+class JobStatusAdmin(ReadOnlyAdmin):
+    """The scheduled jobs' last outcomes (core.jobs), per organization and on the platform:
+    failing ones first (their last run failed), then stale ones (no success within their
+    threshold, core.jobs.stale_after), the longest without success first. /healthz counts the
+    same; a job that never ran anywhere has no row here (docs/decisions/0044)."""
+
+    list_display = [
+        "state_display",
+        "job",
+        "organization_display",
+        "last_succeeded_at",
+        "last_failed_at",
+        "last_error",
+        "summary_display",
+    ]
+    list_display_links = ["job"]
+    search_fields = ["job", "organization__slug", "last_error"]
+    list_per_page = 50
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[JobStatus]:
+        now = timezone.now()
+        failing = Q(last_failed_at__isnull=False) & (
+            Q(last_succeeded_at__isnull=True) | Q(last_failed_at__gt=F("last_succeeded_at"))
+        )
+        states = [When(failing, then=Value(_FAILING))]
+        for job in beat_jobs():
+            states.append(
+                When(
+                    Q(job=job.job)
+                    & (Q(last_succeeded_at__isnull=True) | Q(last_succeeded_at__lt=now - job.stale_after)),
+                    then=Value(_STALE),
+                )
+            )
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("organization")
+            .annotate(state=Case(*states, default=Value(_OK), output_field=IntegerField()))
+            .order_by("state", F("last_succeeded_at").asc(nulls_first=True), "job", "organization__slug")
+        )
+
+    @admin.display(description=gettext_lazy("State"), ordering="state")
+    def state_display(self, status: JobStatus) -> str:
+        return _JOB_STATES[status.state]
+
+    @admin.display(description=gettext_lazy("Organization"), ordering="organization__slug")
+    def organization_display(self, status: JobStatus) -> str:
+        return status.organization.slug if status.organization else _("Platform")
+
+    @admin.display(description=gettext_lazy("Last run did"))
+    def summary_display(self, status: JobStatus) -> str:
+        return " ".join(f"{key}={value}" for key, value in status.last_summary.items()) or "—"
 
 
 @admin.register(Domain, site=platform_admin_site)

@@ -3,7 +3,6 @@ purging the organizations whose deletion is due, and usage metering."""
 
 from celery import shared_task
 from django.db import transaction
-from tenant_schemas_celery.task import TenantTask
 
 from loyalty_platform.core.jobs import scheduled_job
 from loyalty_platform.core.retention import platform_records_purge
@@ -32,28 +31,31 @@ def organization_export_build_task(export_id: int) -> None:
         organization_export_build(export=export)
 
 
-@shared_task(ignore_result=True)
-def purge_due_organizations() -> int:
-    """Beat, hourly: organizations past their deletion date whose export is built."""
-    return len(organizations_purge_due())
+@scheduled_job
+def purge_due_organizations() -> dict[str, int]:
+    """Beat, hourly: organizations past their deletion date whose export is built, one at a
+    time (a purged one is gone, so a rerun does not see it again)."""
+    return {"purged": len(organizations_purge_due())}
 
 
-@shared_task(ignore_result=True)
-def purge_signup_requests() -> int:
+@scheduled_job
+def purge_signup_requests() -> dict[str, int]:
     """Beat, daily: sign-ups never confirmed whose link expired a week ago."""
-    return signup_requests_purge()
+    return {"purged": signup_requests_purge()}
 
 
-@shared_task(base=TenantTask, ignore_result=True)
-def flush_usage() -> int:
+@scheduled_job
+def flush_usage() -> dict[str, int]:
     """Beat, in the public schema, every few minutes: the usage counters into UsageDay."""
-    return usage_flush()
+    return {"counters": usage_flush()}
 
 
-@shared_task(base=TenantTask, ignore_result=True)
-def measure_usage() -> None:
-    """Once a day per organization (core.tasks.dispatch_to_organizations), in its schema."""
-    usage_measure(organization=current_organization())
+@scheduled_job
+def measure_usage() -> dict[str, int]:
+    """Once a day per organization (core.tasks.dispatch_to_organizations), in its schema;
+    measuring again the same day replaces the figures."""
+    measured = usage_measure(organization=current_organization())
+    return {"customers": measured.customers, "storage_bytes": measured.storage_bytes}
 
 
 @scheduled_job

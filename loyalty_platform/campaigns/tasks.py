@@ -2,16 +2,18 @@ from celery import shared_task
 from tenant_schemas_celery.task import TenantTask
 
 from loyalty_platform.campaigns import messages, runner, triggers
+from loyalty_platform.core.jobs import scheduled_job
 
 
-@shared_task(base=TenantTask, ignore_result=True)
-def campaigns_tick() -> int:
+@scheduled_job
+def campaigns_tick() -> dict[str, int]:
     """Open and close the organization's campaign runs and queue the work of those with grants
-    or messages due; returns how many runs were queued."""
+    or messages due (each run's work is locked and resumes from its cursor, so a run queued
+    twice grants once)."""
     due = runner.tick()
     for run_id in due:
         campaign_run_work.delay(run_id)
-    return len(due)
+    return {"runs_queued": len(due)}
 
 
 @shared_task(base=TenantTask, ignore_result=True)
@@ -33,10 +35,11 @@ def campaign_messages_send(message_ids: list[int]) -> int:
     return sending.tried
 
 
-@shared_task(base=TenantTask, ignore_result=True)
-def campaign_triggers_daily() -> int:
-    """Birthday and win-back triggers (hourly; each looks at the organization's local day)."""
-    return triggers.triggers_daily()
+@scheduled_job
+def campaign_triggers_daily() -> dict[str, int]:
+    """Birthday and win-back triggers (hourly; each looks at the organization's local day).
+    Their claim rows make a rerun, or two at once, grant nobody twice."""
+    return {"grants": triggers.triggers_daily()}
 
 
 @shared_task(base=TenantTask, ignore_result=True)

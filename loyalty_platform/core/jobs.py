@@ -14,19 +14,27 @@ import functools
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from celery import shared_task
+from celery.schedules import crontab
 from django.db import connection
 from django.utils import timezone
 from tenant_schemas_celery.task import TenantTask
 
+from loyalty_platform.celery import app
 from loyalty_platform.core.faults import SERVICE_FAULTS
+from loyalty_platform.core.logs import HEARTBEAT_TASK
+from tenants.models import JobStatus
 
 logger = logging.getLogger("loyalty_platform.jobs")
 
 JOB_MAX_RETRIES = 5
 JOB_RETRY_BACKOFF_MAX = 600
+
+# The beat entries whose task sends args[0] into every active organization's schema.
+DISPATCH_TASK = "loyalty_platform.core.tasks.dispatch_to_organizations"
 
 
 def _organization_id() -> int | None:
@@ -39,12 +47,17 @@ def _organization_id() -> int | None:
 def _record(job: str, organization_id: int | None, **fields) -> None:
     """Best effort: a job whose database is down cannot record that either; the staleness
     /healthz sees says it anyway."""
-    from tenants.models import JobStatus
-
     try:
         JobStatus.objects.update_or_create(job=job, organization_id=organization_id, defaults=fields)
     except SERVICE_FAULTS:
         logger.warning("job %s: could not record its outcome", job)
+
+
+def _error_text(error: BaseException) -> str:
+    """The error's type and the first line of its message (PostgreSQL's go on with the
+    statement they quote), cut to the column."""
+    lines = str(error).splitlines()
+    return f"{type(error).__name__}: {lines[0] if lines else ''}"[:255]
 
 
 def _summary(result) -> dict:
@@ -81,8 +94,9 @@ def scheduled_job(function: Callable) -> Callable:
             _record(
                 name,
                 organization_id,
+                last_started_at=started,
                 last_failed_at=timezone.now(),
-                last_error=f"{type(error).__name__}: {error}"[:255],
+                last_error=_error_text(error),
             )
             logger.warning("job %s in %s failed: %s", name, connection.schema_name, type(error).__name__)
             raise
@@ -111,9 +125,34 @@ def scheduled_job(function: Callable) -> Callable:
 def stale_after(schedule) -> timedelta:
     """How long a job may go without success before /healthz reports it: three of its
     intervals, and at least an hour (a daily crontab: a day and a half)."""
-    from celery.schedules import crontab
-
     if isinstance(schedule, crontab):
         return timedelta(hours=36)
     seconds = schedule.total_seconds() if isinstance(schedule, timedelta) else float(schedule)
     return timedelta(seconds=max(3 * seconds, 3600))
+
+
+@dataclass(frozen=True)
+class BeatJob:
+    """One scheduled job as the beat schedule starts it."""
+
+    entry: str  # the beat entry's name
+    job: str  # the task that records a JobStatus
+    per_organization: bool  # sent into each active organization (JobStatus.organization set)
+    stale_after: timedelta
+
+
+def beat_jobs(schedule: dict | None = None) -> list[BeatJob]:
+    """The jobs of the beat schedule (loyalty_platform.celery, or `schedule`), read from it
+    so the schedule stays the one place: a dispatch entry's job is its first argument and runs
+    per organization, any other entry's task is a platform job. The heartbeat is no job (the
+    worker check reports it)."""
+    if schedule is None:
+        schedule = app.conf.beat_schedule
+    jobs = []
+    for entry, spec in schedule.items():
+        per_organization = spec["task"] == DISPATCH_TASK
+        job = spec["args"][0] if per_organization else spec["task"]
+        if job == HEARTBEAT_TASK:
+            continue
+        jobs.append(BeatJob(entry, job, per_organization, stale_after(spec["schedule"])))
+    return jobs

@@ -149,6 +149,7 @@ PLATFORM_NAVIGATION: tuple[tuple[str, tuple[Entry, ...]], ...] = (
             Entry(_("API keys"), "key", "tenants_apikey_changelist"),
             Entry(_("Operator actions"), "history", "tenants_operatoraction_changelist"),
             Entry(_("Exports"), "archive", "tenants_organizationexport_changelist"),
+            Entry(_("Scheduled jobs"), "schedule", "tenants_jobstatus_changelist"),
             Entry(_("Operators"), "badge", "accounts_user_changelist"),
         ),
     ),

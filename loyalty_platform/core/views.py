@@ -4,7 +4,7 @@ from django.views.decorators.http import require_safe
 
 from loyalty_platform.core.clients import is_machine_path
 from loyalty_platform.core.faults import RETRY_AFTER_SECONDS
-from loyalty_platform.core.health import database_status, redis_status, worker_status
+from loyalty_platform.core.health import database_status, jobs_status, redis_status, worker_status
 from loyalty_platform.programs.models import Program
 from loyalty_platform.programs.selectors import active_programs
 from loyalty_platform.rewards.models import Reward
@@ -15,12 +15,15 @@ from tenants.platform import platform_base_url
 def healthz(request: HttpRequest) -> JsonResponse:
     """The database must answer for the process to serve (503 otherwise). Without Redis or a
     worker it still serves, degraded: rate limits and caches fail open, realtime falls back
-    to polling, queued jobs wait (core.faults)."""
+    to polling, queued jobs wait (core.faults). Scheduled jobs that have not succeeded for too
+    long make it degraded too (core.jobs, docs/decisions/0044)."""
+    database = database_status()
     redis = redis_status()
     checks = {
-        "database": database_status(),
+        "database": database,
         "redis": redis,
         "worker": worker_status(broker_reachable=redis["ok"]),
+        "jobs": jobs_status(database_reachable=database["ok"]),
     }
     serving = checks["database"]["ok"]
     healthy = all(check["ok"] for check in checks.values())

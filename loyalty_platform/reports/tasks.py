@@ -1,6 +1,4 @@
-from celery import shared_task
-from tenant_schemas_celery.task import TenantTask
-
+from loyalty_platform.core.jobs import scheduled_job
 from loyalty_platform.reports.services import rollups_rebuild
 
 # Nightly, the two days before today: yesterday, and the day before for entries whose
@@ -8,8 +6,8 @@ from loyalty_platform.reports.services import rollups_rebuild
 NIGHTLY_DAYS = 2
 
 
-@shared_task(base=TenantTask, ignore_result=True)
-def build_daily_rollups(days: int = NIGHTLY_DAYS) -> int:
+@scheduled_job
+def build_daily_rollups(days: int = NIGHTLY_DAYS) -> dict[str, int]:
     """Rebuild the rollups of the organization's last `days` finished days (in the schema the
     task was sent from). Safe to rerun: each day is replaced, never added to."""
-    return len(rollups_rebuild(days=days))
+    return {"days": len(rollups_rebuild(days=days))}

@@ -164,7 +164,7 @@ def test_nothing_is_purged_before_the_due_date_or_without_an_export(doomed, oper
     organization_export_build(export=export)
     # Exported, but a minute before the due date.
     with time_machine.travel(due - timedelta(minutes=1), tick=False):
-        assert purge_due_organizations.apply().get() == 0
+        assert purge_due_organizations.apply().get() == {"purged": 0}
     assert _counts(doomed) == (1, 1, 1, True) and _reload(doomed).status == "deletion_scheduled"
 
     # Exported, but the file is gone: not purged either.
@@ -182,7 +182,7 @@ def test_after_the_due_date_with_an_export_the_schema_and_public_rows_go(doomed,
     _checks_done()
 
     with time_machine.travel(due + timedelta(minutes=1), tick=False):
-        assert purge_due_organizations.apply().get() == 1
+        assert purge_due_organizations.apply().get() == {"purged": 1}
 
     assert _reload(doomed) is None
     assert _counts(doomed) == (0, 0, 0, False)

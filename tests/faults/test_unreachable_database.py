@@ -105,8 +105,9 @@ def test_healthz_answers_its_own_status_with_503(server_without_database):
 
     assert (response.status_code, response.headers["Retry-After"]) == (503, "5")
     body = response.json()
-    assert (body["status"], body["database"], body["redis"]) == (
+    assert (body["status"], body["database"], body["redis"], body["jobs"]) == (
         "down",
         {"ok": False, "error": "OperationalError"},
         {"ok": True},
+        {"ok": False, "error": "database_unreachable"},
     )

@@ -18,5 +18,5 @@ def test_records_older_than_the_retention_are_purged_and_recent_ones_kept(organi
 
         purged = purge_idempotency_records.apply().get()
 
-        assert purged == 1
+        assert purged == {"purged": 1}
         assert list(IdempotencyRecord.objects.values_list("external_id", flat=True)) == ["kept"]

@@ -23,7 +23,7 @@ def rollup_counts() -> list[int]:
 def test_the_task_for_one_organization_rolls_up_only_its_own_schema(organization, other_organization):
     with tenant_context(organization):
         seed_history()
-        assert build_daily_rollups.apply(kwargs={"days": HISTORY_DAYS}).get() == HISTORY_DAYS
+        assert build_daily_rollups.apply(kwargs={"days": HISTORY_DAYS}).get() == {"days": HISTORY_DAYS}
     with tenant_context(organization):
         counts_a = rollup_counts()
     with tenant_context(other_organization):

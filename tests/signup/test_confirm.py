@@ -238,7 +238,7 @@ def test_beat_purges_expired_sign_ups_daily(platform_client):
     entry = celery_app.conf.beat_schedule["purge-signup-requests"]
     assert (entry["task"], entry["schedule"]) == ("tenants.tasks.purge_signup_requests", 24 * 3600.0)
     assert purge_signup_requests.name == entry["task"]
-    assert purge_signup_requests.apply().get() == 1
+    assert purge_signup_requests.apply().get() == {"purged": 1}
     assert not SignupRequest.objects.filter(slug="stale-one").exists()
 
 

@@ -215,12 +215,12 @@ def test_beat_flushes_every_few_minutes_and_measures_each_organization_daily(org
     assert schedule["measure-usage"]["args"] == [measure_usage.name]
 
     usage_add(schema_name=organization.schema_name, metric="messages", amount=2)
-    assert flush_usage.apply().get() == 1
+    assert flush_usage.apply().get() == {"counters": 1}
     create_customer(organization)
     with tenant_context(organization):
-        measure_usage.apply().get()
+        measured = measure_usage.apply().get()
 
-    assert UsageDay.objects.filter(organization=organization).values_list("messages", "customers").get() == (
-        2,
-        1,
-    )
+    row = UsageDay.objects.get(organization=organization)
+    assert (row.messages, row.customers) == (2, 1)
+    assert measured == {"customers": 1, "storage_bytes": row.storage_bytes}
+    assert row.storage_bytes > 0
