@@ -1,6 +1,6 @@
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -346,13 +346,6 @@ def _age_chunk(due: QuerySet, size: int, **changes) -> int:
         return Voucher.objects.filter(pk__in=ids).update(**changes)
 
 
-def _age_all(due: QuerySet, size: int, **changes) -> int:
-    total = 0
-    while count := _age_chunk(due, size, **changes):
-        total += count
-    return total
-
-
 def vouchers_due_to_expire(now: datetime) -> QuerySet:
     return Voucher.objects.filter(status=Voucher.Status.ACTIVE, promotion__valid_until__lte=now)
 
@@ -370,6 +363,15 @@ def voucher_locks_due(now: datetime) -> QuerySet:
     return Voucher.objects.filter(locked_until__lte=now)
 
 
+def vouchers_age_chunk(*, now: datetime, size: int = AGE_CHUNK) -> Ageing:
+    """One chunk of each of vouchers_age's changes, each in its own transaction."""
+    return Ageing(
+        expired=_age_chunk(vouchers_due_to_expire(now), size, status=Voucher.Status.EXPIRED),
+        reopened=_age_chunk(vouchers_due_to_reopen(now), size, status=Voucher.Status.ACTIVE),
+        locks_released=_age_chunk(voucher_locks_due(now), size, locked_until=None, release_key_hash=""),
+    )
+
+
 def vouchers_age(*, now: datetime | None = None, chunk_size: int = AGE_CHUNK) -> Ageing:
     """The statuses that time changes: active vouchers of a promotion that ended (by `now`)
     become expired (used-up and void ones stay as they are), expired ones whose promotion
@@ -378,8 +380,7 @@ def vouchers_age(*, now: datetime | None = None, chunk_size: int = AGE_CHUNK) ->
     Tills refuse by the promotion's date and the lock's time either way; this keeps the
     stored statuses, which lists and the portal read, in step with them."""
     now = now or timezone.now()
-    return Ageing(
-        expired=_age_all(vouchers_due_to_expire(now), chunk_size, status=Voucher.Status.EXPIRED),
-        reopened=_age_all(vouchers_due_to_reopen(now), chunk_size, status=Voucher.Status.ACTIVE),
-        locks_released=_age_all(voucher_locks_due(now), chunk_size, locked_until=None, release_key_hash=""),
-    )
+    total = Ageing()
+    while any(astuple(chunk := vouchers_age_chunk(now=now, size=chunk_size))):
+        total = Ageing(*(done + more for done, more in zip(astuple(total), astuple(chunk), strict=True)))
+    return total
