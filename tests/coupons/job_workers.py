@@ -52,3 +52,9 @@ def wait_until_idle(seconds: float = 60) -> None:
 def last_summary(organization: Organization, job: str) -> dict | None:
     status = JobStatus.objects.filter(organization=organization, job=job).first()
     return status.last_summary if status and status.last_succeeded_at else None
+
+
+def last_error(organization: Organization, job: str) -> str | None:
+    """The error of the job's last failed run in the organization, None if no run failed."""
+    status = JobStatus.objects.filter(organization=organization, job=job).first()
+    return status.last_error if status and status.last_failed_at else None

@@ -22,7 +22,7 @@ from loyalty_platform.coupons.services import (
 )
 from loyalty_platform.profile.selectors import coupons_payload, customer_wallet
 from loyalty_platform.programs.models import Program
-from tests.coupons.job_workers import last_summary, wait_for, wait_until_idle
+from tests.coupons.job_workers import last_error, last_summary, wait_for, wait_until_idle
 from tests.pos_fixtures import (
     committed_organization,
     create_customer,
@@ -187,5 +187,6 @@ def test_a_worker_runs_the_beat_entry_in_each_organization(committed_db):
 
     assert last_summary(organization, JOB) == {"expired": 2}
     assert last_summary(other, JOB) == {"expired": 0}
+    assert last_error(organization, JOB) is None
     assert _statuses(organization, [*due, kept]) == ["expired", "expired", "active"]
     assert _statuses(other, [theirs]) == ["active"]

@@ -27,7 +27,7 @@ from loyalty_platform.vouchers.services import (
     vouchers_age_chunk,
     vouchers_generate,
 )
-from tests.coupons.job_workers import last_summary, wait_for, wait_until_idle
+from tests.coupons.job_workers import last_error, last_summary, wait_for, wait_until_idle
 from tests.pos_fixtures import (
     committed_organization,
     create_customer,
@@ -257,6 +257,7 @@ def test_two_workers_running_the_beat_entry_at_once_age_each_voucher_once(commit
     assert _statuses(other, theirs) == ["active", "active"]
     assert last_summary(other, JOB) == {"expired": 0, "reopened": 0, "locks_released": 0}
     assert last_summary(organization, JOB) is not None
+    assert last_error(organization, JOB) is None
 
 
 def test_the_api_answers_an_expired_voucher_with_its_status_and_no_other_organization_sees_it(
