@@ -29,6 +29,15 @@ class Coupon(models.Model):
 
     class Meta:
         ordering = ["-issued_at"]
+        indexes = [
+            # The expiry job's search (coupons.services.coupons_expire): only coupons that can
+            # still expire are in it.
+            models.Index(
+                fields=["expires_at"],
+                condition=models.Q(status="active", expires_at__isnull=False),
+                name="coupon_due_idx",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.status})"

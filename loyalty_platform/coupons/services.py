@@ -1,6 +1,6 @@
 import secrets
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -95,3 +95,37 @@ def coupon_void(*, coupon_id, actor=None) -> bool:
             actor=actor, action="coupon_void", target=coupon, details={"customer": coupon.customer_id}
         )
     return voided
+
+
+EXPIRE_CHUNK = 1000
+
+
+def coupons_expire_chunk(*, now: datetime, size: int = EXPIRE_CHUNK) -> int:
+    """Mark up to `size` active coupons whose date passed by `now` expired, in one
+    transaction; returns how many. The rows are locked before they change (SKIP LOCKED: a
+    till holding one is redeeming it, and a second run of the job takes other rows), so a
+    redemption and the job never both win: the redemption that took the lock first commits
+    `redeemed`, one that came after finds the coupon `expired` (or refuses it by its date)."""
+    with transaction.atomic():
+        due = list(
+            Coupon.objects.select_for_update(skip_locked=True)
+            .filter(status=Coupon.Status.ACTIVE, expires_at__lte=now)
+            .order_by("expires_at", "pk")
+            .values_list("pk", flat=True)[:size]
+        )
+        if not due:
+            return 0
+        return Coupon.objects.filter(pk__in=due, status=Coupon.Status.ACTIVE).update(
+            status=Coupon.Status.EXPIRED
+        )
+
+
+def coupons_expire(*, now: datetime | None = None, chunk_size: int = EXPIRE_CHUNK) -> int:
+    """Every active coupon whose `expires_at` passed becomes expired, chunk by chunk (each
+    commits, so a run stopped half-way leaves only the rest for the next). Use-time checks
+    still refuse a coupon past its date that no run has marked yet."""
+    now = now or timezone.now()
+    expired = 0
+    while count := coupons_expire_chunk(now=now, size=chunk_size):
+        expired += count
+    return expired

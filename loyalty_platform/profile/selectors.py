@@ -10,7 +10,7 @@ from loyalty_platform.coupons.models import Coupon
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.programs.models import Card, LedgerEntry, Program
 from loyalty_platform.programs.selectors import active_programs, card_balances
-from loyalty_platform.rewards.models import RewardReception
+from loyalty_platform.rewards.selectors import collectable_receptions
 from loyalty_platform.rewards.services import reward_catalog
 from loyalty_platform.stored_value.models import PrepaidAccount
 from loyalty_platform.tiers.selectors import customer_tier
@@ -208,10 +208,6 @@ def customer_wallet(customer: Customer, *, currency: str) -> Wallet:
             .order_by("issued_at")
         ),
         vouchers=vouchers,
-        collectable_rewards=list(
-            RewardReception.objects.filter(customer=customer, status=RewardReception.Status.COLLECTABLE)
-            .select_related("reward", "customer")
-            .order_by("created_at")
-        ),
+        collectable_rewards=list(collectable_receptions(customer)),
         affordable_rewards=[entry.reward for entry in reward_catalog(points=points) if entry.affordable][:3],
     )

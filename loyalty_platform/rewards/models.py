@@ -52,6 +52,9 @@ class RewardReception(models.Model):
         COLLECTABLE = "collectable", "Collectable"
         COLLECTED = "collected", "Collected"
         REVERSED = "reversed", "Reversed"
+        # Not collected within the point program's reward_collect_days: the points came back
+        # (rewards.services.reward_reception_expire).
+        EXPIRED = "expired", _("Expired (not collected)")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     reward = models.ForeignKey(Reward, on_delete=models.PROTECT, related_name="receptions")
@@ -73,9 +76,18 @@ class RewardReception(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     collected_at = models.DateTimeField(null=True, blank=True)
     reversed_at = models.DateTimeField(null=True, blank=True)
+    expired_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            # The expiry job's search (rewards.services.reward_receptions_expire).
+            models.Index(
+                fields=["created_at", "id"],
+                condition=models.Q(status="collectable"),
+                name="reception_collectable_idx",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.reward.name} for {self.customer_id} ({self.status})"

@@ -1,10 +1,14 @@
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from loyalty_platform.core import errors
+from loyalty_platform.core.errors import DomainError
 from loyalty_platform.customers.blocks import refuse_blocked_customer, refuse_blocked_now, usable_card_balance
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.programs.models import Card, LedgerEntry, Program
@@ -83,10 +87,17 @@ def reward_reception_create(
 
 
 def _transition(
-    reception_id, *, allowed: tuple[str, ...], to: str, error: errors.ErrorType, **fields
+    reception_id,
+    *,
+    allowed: tuple[str, ...],
+    to: str,
+    error: errors.ErrorType,
+    created: Callable[[datetime], bool] | None = None,
+    **fields,
 ) -> RewardReception:
     """Move a reception between states under its row lock: concurrent calls cannot both
-    succeed. A blocked customer's reception does not move (customer_blocked)."""
+    succeed. A blocked customer's reception does not move (customer_blocked). `created`,
+    where given, must hold for the reception's creation time (else `error`)."""
     with transaction.atomic(savepoint=False):
         reception = (
             RewardReception.objects.select_for_update(of=("self",))
@@ -97,7 +108,7 @@ def _transition(
         if reception is None:
             raise errors.RECEPTION_NOT_FOUND()
         refuse_blocked_customer(reception.customer)  # read by the statement that took the lock
-        if reception.status not in allowed:
+        if reception.status not in allowed or (created is not None and not created(reception.created_at)):
             raise error()
         reception.status = to
         for name, value in fields.items():
@@ -118,32 +129,61 @@ def reward_reception_reverse(
             error=errors.RECEPTION_NOT_REVERSIBLE,
             reversed_at=timezone.now(),
         )
-        if reception.ledger_entry_id is None:
-            return reception  # a campaign's gift: it cost no points, none come back
-        card = (
-            Card.objects.select_for_update().select_related("program").get(pk=reception.ledger_entry.card_id)
-        )
-        refuse_blocked_now(customer_id=None, card=card)
-        ledger_post(
-            card=card,
-            delta=reception.points,
-            cause=LedgerEntry.Cause.REVERSAL,
+        _points_back(
+            reception,
+            note=f"reward reversed: {reception.reward.name}",
             external_id=external_id,
             api_key_lookup_id=api_key_lookup_id,
-            reversed_entry=reception.ledger_entry,
-            note=f"reward reversed: {reception.reward.name}"[:255],
         )
-        balance_updated_publish(customer_id=card.customer_id)
         return reception
 
 
+def _points_back(
+    reception: RewardReception, *, note: str, external_id: str = "", api_key_lookup_id: str = ""
+) -> int:
+    """Give a reception's points back (the opposite of its entry), in the caller's transaction
+    that moved the reception under its lock (_transition): the reception's row lock, then the
+    card's, the order every path that takes both follows. Returns the points given back."""
+    if reception.ledger_entry_id is None:
+        return 0  # a campaign's gift: it cost no points, none come back
+    card = Card.objects.select_for_update().select_related("program").get(pk=reception.ledger_entry.card_id)
+    refuse_blocked_now(customer_id=None, card=card)
+    ledger_post(
+        card=card,
+        delta=reception.points,
+        cause=LedgerEntry.Cause.REVERSAL,
+        external_id=external_id,
+        api_key_lookup_id=api_key_lookup_id,
+        reversed_entry=reception.ledger_entry,
+        note=note[:255],
+    )
+    balance_updated_publish(customer_id=card.customer_id)
+    return reception.points
+
+
+def reward_collect_deadline(program: Program | None, now: datetime) -> datetime | None:
+    """Receptions created at or before this moment are past the point program's window to
+    collect (reward_collect_days); None: no window."""
+    if program is None or not program.reward_collect_days:
+        return None
+    return now - timedelta(days=program.reward_collect_days)
+
+
+def _within(deadline: datetime | None) -> Callable[[datetime], bool] | None:
+    return None if deadline is None else (lambda created_at: created_at > deadline)
+
+
 def reward_reception_collect(*, reception_id) -> RewardReception:
+    """Hand the reward over. Past the program's window to collect it is refused
+    (reception_not_collectable) even before the expiry job gave its points back."""
+    now = timezone.now()
     return _transition(
         reception_id,
         allowed=(RewardReception.Status.COLLECTABLE,),
         to=RewardReception.Status.COLLECTED,
         error=errors.RECEPTION_NOT_COLLECTABLE,
-        collected_at=timezone.now(),
+        created=_within(reward_collect_deadline(active_programs().get(Program.Kind.POINT), now)),
+        collected_at=now,
     )
 
 
@@ -179,3 +219,91 @@ def reward_catalog(*, points: int) -> list[CatalogEntry]:
 def reward_catalog_for(*, customer: Customer) -> list[CatalogEntry]:
     """The catalog as this customer's point balance sees it."""
     return reward_catalog(points=card_balances(customer.pk).get(Program.Kind.POINT, 0))
+
+
+EXPIRE_CHUNK = 500
+_SKIPPED = (errors.RECEPTION_NOT_COLLECTABLE, errors.CUSTOMER_BLOCKED, errors.CARD_BLOCKED)
+
+
+def reward_reception_expire(*, reception_id, deadline: datetime) -> RewardReception:
+    """A collectable reception created at or before `deadline` expires and its points come
+    back, once: the same row lock and opposite entry as a reversal (reward_reception_reverse),
+    so a reversal, a collection or another run of the job racing it finds it expired
+    (reception_not_collectable). A blocked customer's or card's reception does not move."""
+    with transaction.atomic(savepoint=False):
+        reception = _transition(
+            reception_id,
+            allowed=(RewardReception.Status.COLLECTABLE,),
+            to=RewardReception.Status.EXPIRED,
+            error=errors.RECEPTION_NOT_COLLECTABLE,
+            created=lambda created_at: created_at <= deadline,
+            expired_at=timezone.now(),
+        )
+        _points_back(reception, note=f"reward not collected in time: {reception.reward.name}")
+        return reception
+
+
+def reward_receptions_due(deadline: datetime) -> QuerySet:
+    """Collectable receptions past the window, but not those of blocked customers or cards:
+    they wait (as their collection does) until the block is lifted."""
+    return (
+        RewardReception.objects.filter(status=RewardReception.Status.COLLECTABLE, created_at__lte=deadline)
+        .exclude(customer__status=Customer.Status.BLOCKED)
+        .exclude(ledger_entry__card__status=Card.Status.BLOCKED)
+    )
+
+
+@dataclass(frozen=True)
+class ReceptionExpiry:
+    """What expiring a chunk (or a whole run) did; `last` is where a chunk ended."""
+
+    expired: int = 0
+    points_returned: int = 0
+    last: tuple[datetime, uuid.UUID] | None = None
+
+
+def reward_receptions_expire_chunk(
+    *, deadline: datetime, size: int = EXPIRE_CHUNK, after: tuple[datetime, uuid.UUID] | None = None
+) -> ReceptionExpiry:
+    """Expire up to `size` due receptions (oldest first, from after `after`), each in its own
+    short transaction; one that a till or another run moved first, or whose customer was
+    blocked meanwhile, is passed over."""
+    due = reward_receptions_due(deadline)
+    if after is not None:
+        due = due.filter(Q(created_at__gt=after[0]) | Q(created_at=after[0], pk__gt=after[1]))
+    rows = list(due.order_by("created_at", "pk").values_list("created_at", "pk")[:size])
+    expired = points = 0
+    for _created_at, reception_id in rows:
+        try:
+            with transaction.atomic():
+                reception = reward_reception_expire(reception_id=reception_id, deadline=deadline)
+        except DomainError as refusal:
+            if refusal.error not in _SKIPPED:
+                raise
+            continue
+        expired += 1
+        points += reception.points if reception.ledger_entry_id else 0
+    return ReceptionExpiry(expired=expired, points_returned=points, last=rows[-1] if rows else None)
+
+
+def reward_receptions_expire(
+    *, now: datetime | None = None, chunk_size: int = EXPIRE_CHUNK
+) -> ReceptionExpiry:
+    """Every collectable reception older than the active point program's reward_collect_days
+    expires and gives its points back (a campaign's gift only expires). Chunk by chunk, each
+    reception committed on its own: a second run at once, or a run after a crash, finds only
+    what is left. Nothing without a window or without an active point program."""
+    now = now or timezone.now()
+    program = Program.objects.filter(kind=Program.Kind.POINT, is_active=True).first()  # fresh, not cached
+    deadline = reward_collect_deadline(program, now)
+    if deadline is None:
+        return ReceptionExpiry()
+    expired = points = 0
+    after = None
+    while True:
+        chunk = reward_receptions_expire_chunk(deadline=deadline, size=chunk_size, after=after)
+        expired += chunk.expired
+        points += chunk.points_returned
+        if chunk.last is None:
+            return ReceptionExpiry(expired=expired, points_returned=points)
+        after = chunk.last

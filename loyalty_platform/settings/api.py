@@ -28,7 +28,7 @@ SPECTACULAR_SETTINGS = {
         "TransactionKindEnum": ["earn", "redeem"],
         "QrCardSessionStatusEnum": ["pending", "authenticated", "expired"],
         "CouponStatusEnum": ["active", "redeemed", "expired", "void"],
-        "VoucherStatusEnum": ["active", "redeemed", "void"],
+        "VoucherStatusEnum": "loyalty_platform.vouchers.models.Voucher.Status",
         "OrderStatusEnum": "loyalty_platform.orders.models.Order.Status",
         "RewardReceptionStatusEnum": "loyalty_platform.rewards.models.RewardReception.Status",
     },

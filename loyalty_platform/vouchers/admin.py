@@ -216,7 +216,7 @@ class VoucherAdmin(MerchantModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.action(description="Void the selected active vouchers", permissions=["change"])
+    @admin.action(description="Void the selected active or expired vouchers", permissions=["change"])
     def void(self, request, queryset):
         audited_action(
             request, queryset, voucher_void, keyword="voucher", done="Voided %(count)d voucher(s)."

@@ -56,6 +56,9 @@ class Voucher(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
         REDEEMED = "redeemed", "Used up"
+        # Its promotion ended (vouchers.services.vouchers_age marks it; back to active if the
+        # promotion's end is moved later). Tills refuse it by the promotion's date either way.
+        EXPIRED = "expired", _("Expired")
         VOID = "void", "Void"
 
     promotion = models.ForeignKey(Promotion, on_delete=models.PROTECT, related_name="vouchers")
@@ -79,7 +82,19 @@ class Voucher(models.Model):
                 fields=["promotion", "id"],
                 condition=models.Q(customer__isnull=True, status="active", uses=0),
                 name="voucher_free_in_pool_idx",
-            )
+            ),
+            # The ageing job (vouchers.services.vouchers_age): a promotion's vouchers that may
+            # expire or come back, and the locks that may have run out.
+            models.Index(
+                fields=["promotion", "status"],
+                condition=models.Q(status__in=["active", "expired"]),
+                name="voucher_ageing_idx",
+            ),
+            models.Index(
+                fields=["locked_until"],
+                condition=models.Q(locked_until__isnull=False),
+                name="voucher_locked_idx",
+            ),
         ]
 
     def __str__(self) -> str:

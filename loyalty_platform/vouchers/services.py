@@ -1,10 +1,11 @@
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
@@ -83,6 +84,16 @@ def voucher_find(code: object) -> Voucher:
 
 def is_locked(voucher: Voucher, now: datetime) -> bool:
     return bool(voucher.locked_until and voucher.locked_until > now)
+
+
+def _standing_status(voucher: Voucher, now: datetime) -> str:
+    """The status its uses and its promotion's end give an unvoided voucher."""
+    promotion = voucher.promotion
+    if voucher.uses >= promotion.uses_per_voucher:
+        return Voucher.Status.REDEEMED
+    if promotion.valid_until and promotion.valid_until <= now:
+        return Voucher.Status.EXPIRED
+    return Voucher.Status.ACTIVE
 
 
 def voucher_refusal(
@@ -257,8 +268,7 @@ def voucher_redeem(
         if customer is not None and voucher.customer_id is None:
             voucher.customer = customer
         voucher.uses += 1
-        if voucher.uses >= voucher.promotion.uses_per_voucher:
-            voucher.status = Voucher.Status.REDEEMED
+        voucher.status = _standing_status(voucher, now)
         voucher.release_key_hash, voucher.locked_until = "", None
         voucher.save(update_fields=["customer", "uses", "status", "release_key_hash", "locked_until"])
         return VoucherRedemption.objects.create(
@@ -281,25 +291,96 @@ def voucher_reverse(*, code: object) -> Voucher:
         redemption.reversed_at = timezone.now()
         redemption.save(update_fields=["reversed_at"])
         voucher.uses -= 1
-        voucher.status = Voucher.Status.ACTIVE
+        voucher.status = _standing_status(voucher, redemption.reversed_at)
         voucher.save(update_fields=["uses", "status"])
     return voucher
 
 
 def voucher_void(*, voucher: Voucher, actor, reason: str) -> Voucher:
-    """Withdraw an active voucher for good (staff), with its audit record."""
+    """Withdraw an active voucher for good (staff), with its audit record. An expired one
+    can be voided too: it would come back if its promotion's end were moved later."""
     reason = staff_reason(reason)
     with transaction.atomic():
         locked = Voucher.objects.select_for_update().get(pk=voucher.pk)
-        if locked.status != Voucher.Status.ACTIVE:
+        if locked.status not in (Voucher.Status.ACTIVE, Voucher.Status.EXPIRED):
             raise errors.VOUCHER_NOT_ACTIVE()
+        was = locked.status
         locked.status = Voucher.Status.VOID
         locked.save(update_fields=["status"])
         audit_record(
             actor=actor,
             action="vouchers.void",
             target=locked,
-            details={"reason": reason, "changes": {"status": [Voucher.Status.ACTIVE.value, "void"]}},
+            details={"reason": reason, "changes": {"status": [was, "void"]}},
         )
     voucher.status = locked.status
     return locked
+
+
+AGE_CHUNK = 1000
+
+
+@dataclass(frozen=True)
+class Ageing:
+    """What one run of vouchers_age changed."""
+
+    expired: int = 0
+    reopened: int = 0
+    locks_released: int = 0
+
+
+def _age_chunk(due: QuerySet, size: int, **changes) -> int:
+    """Apply `changes` to up to `size` vouchers of `due`, in one transaction. The rows are
+    locked first and the conditions of `due` read again on the row as it is then
+    (READ COMMITTED's re-check of a locked row), so a till's lock, redemption or reversal
+    that committed meanwhile is seen; rows a till holds right now are skipped (SKIP LOCKED)
+    and left for the next run, as are those a second run of the job is changing."""
+    with transaction.atomic():
+        ids = list(
+            due.select_for_update(of=("self",), skip_locked=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:size]
+        )
+        if not ids:
+            return 0
+        return Voucher.objects.filter(pk__in=ids).update(**changes)
+
+
+def vouchers_due_to_expire(now: datetime) -> QuerySet:
+    return Voucher.objects.filter(status=Voucher.Status.ACTIVE, promotion__valid_until__lte=now)
+
+
+def vouchers_due_to_reopen(now: datetime) -> QuerySet:
+    """Expired vouchers whose promotion's end was moved later (or taken away) by staff."""
+    return Voucher.objects.filter(status=Voucher.Status.EXPIRED).filter(
+        Q(promotion__valid_until__isnull=True) | Q(promotion__valid_until__gt=now)
+    )
+
+
+def voucher_locks_due(now: datetime) -> QuerySet:
+    """Locks whose time ran out. A new lock another till takes sets a later locked_until,
+    so it is not in here: releasing what is here never undoes a lock still held."""
+    return Voucher.objects.filter(locked_until__lte=now)
+
+
+def vouchers_age_chunk(*, now: datetime, size: int = AGE_CHUNK) -> Ageing:
+    """One chunk of each of vouchers_age's changes, each in its own transaction."""
+    return Ageing(
+        expired=_age_chunk(vouchers_due_to_expire(now), size, status=Voucher.Status.EXPIRED),
+        reopened=_age_chunk(vouchers_due_to_reopen(now), size, status=Voucher.Status.ACTIVE),
+        locks_released=_age_chunk(voucher_locks_due(now), size, locked_until=None, release_key_hash=""),
+    )
+
+
+def vouchers_age(*, now: datetime | None = None, chunk_size: int = AGE_CHUNK) -> Ageing:
+    """The statuses that time changes: active vouchers of a promotion that ended (by `now`)
+    become expired (used-up and void ones stay as they are), expired ones whose promotion
+    was extended become active again, and locks past their time are released. In chunks
+    that each commit, so a second run at once or a run after a crash only finds the rest.
+    Tills refuse by the promotion's date and the lock's time either way; this keeps the
+    stored statuses, which lists and the portal read, in step with them."""
+    now = now or timezone.now()
+    total = Ageing()
+    while any(astuple(chunk := vouchers_age_chunk(now=now, size=chunk_size))):
+        total = Ageing(*(done + more for done, more in zip(astuple(total), astuple(chunk), strict=True)))
+    return total
