@@ -9,7 +9,12 @@ from loyalty_platform.core.money import money_text
 from loyalty_platform.coupons.models import Coupon
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.programs.models import Card, LedgerEntry, Program
-from loyalty_platform.programs.selectors import active_programs, card_balances
+from loyalty_platform.programs.selectors import (
+    ExpiringPoints,
+    active_programs,
+    card_balances,
+    points_expiring_soon,
+)
 from loyalty_platform.rewards.models import RewardReception
 from loyalty_platform.rewards.services import reward_catalog
 from loyalty_platform.stored_value.models import PrepaidAccount
@@ -171,6 +176,7 @@ class Wallet:
     points: int
     points_worth: str
     currency: str
+    points_expiring: ExpiringPoints
     stamps: int
     tier: object
     coupons: list
@@ -200,6 +206,7 @@ def customer_wallet(customer: Customer, *, currency: str) -> Wallet:
         if point_program
         else money_text(Decimal(0), currency),
         currency=currency,
+        points_expiring=points_expiring_soon(customer.pk, program=point_program, now=now),
         stamps=balances.get(Program.Kind.STAMP, 0),
         tier=customer_tier(customer.pk),
         coupons=list(

@@ -33,10 +33,10 @@ def expiry_rule(program: Program, rule: str = Program.PointsExpiry.LIFETIME) -> 
     return program
 
 
-def member(*, pk: int | None = None, program: Program | None = None) -> Card:
+def member(*, pk: int | None = None, code: int | None = None, program: Program | None = None) -> Card:
     """A customer (with the given primary key, to meet another schema's twin) and an empty card
     in the active point program, or in `program`."""
-    code = 100000 + (pk or Customer.objects.count() + 1) % 900000
+    code = code or 100000 + (pk or Customer.objects.count() + 1) % 900000
     customer = Customer.objects.create(
         pk=pk,
         customer_code=code,
