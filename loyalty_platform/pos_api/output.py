@@ -129,6 +129,22 @@ def campaign_shares_field(**options) -> CampaignShareData:
     )
 
 
+class ExpiringPointsData(serializers.Serializer):
+    """Points that expire soon (programs.selectors.points_expiring_soon; decision 47)."""
+
+    points = serializers.IntegerField(
+        help_text="Points of the balance that expire within the next 30 days (0: none)."
+    )
+    expires_at = IsoDateTimeField(
+        allow_null=True,
+        help_text="When the first of them expire (null when none do); it may have passed by up to "
+        "an hour, until the hourly expiry run takes them.",
+    )
+
+    def to_representation(self, expiring) -> dict:
+        return expiring.as_json()
+
+
 def customer_status_field(**options) -> serializers.CharField:
     """The customer's status in look-ups (contract: "Blocked customers and cards")."""
     return serializers.CharField(

@@ -8,7 +8,12 @@ from loyalty_platform.pos_api import endpoints
 from loyalty_platform.pos_api import serializers as s
 from loyalty_platform.pos_api.campaigns_views import CampaignData, campaigns_for_customer
 from loyalty_platform.pos_api.endpoints import Call, Command, PosApiView, Query
-from loyalty_platform.pos_api.output import DiscountField, IsoDateTimeField, customer_status_field
+from loyalty_platform.pos_api.output import (
+    DiscountField,
+    ExpiringPointsData,
+    IsoDateTimeField,
+    customer_status_field,
+)
 from loyalty_platform.profile.selectors import customer_wallet
 from loyalty_platform.programs.models import Program
 from loyalty_platform.programs.selectors import card_balances
@@ -229,6 +234,9 @@ class WalletData(serializers.Serializer):
     points = serializers.IntegerField()
     points_worth = serializers.CharField(help_text="What the points pay, in the currency.")
     currency = serializers.CharField(help_text="The organization's currency (ISO 4217 code).")
+    points_expiring = ExpiringPointsData(
+        help_text="Points of the balance that expire within the next 30 days, and when the first do."
+    )
     stamps = serializers.IntegerField(help_text="Stamps on the current stamp card.")
     tier = serializers.SerializerMethodField()
     coupons = WalletCouponData(many=True, help_text="Active coupons that have not expired.")

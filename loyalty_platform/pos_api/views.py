@@ -24,6 +24,7 @@ from loyalty_platform.pos_api import serializers as s
 from loyalty_platform.pos_api.campaigns_views import CampaignData, campaigns_for_customer
 from loyalty_platform.pos_api.endpoints import Call, Command, PosApiView, Query
 from loyalty_platform.pos_api.output import (
+    ExpiringPointsData,
     IsoDateTimeField,
     OmitNoneSerializer,
     campaign_shares_field,
@@ -35,7 +36,7 @@ from loyalty_platform.programs.reversals import (
     loyalty_transaction_reverse,
     reversal_original,
 )
-from loyalty_platform.programs.selectors import card_balances
+from loyalty_platform.programs.selectors import card_balances, points_expiring_soon
 from loyalty_platform.programs.services import (
     BalanceChange,
     customer_earn,
@@ -81,19 +82,27 @@ class CampaignsOfCustomerField(serializers.Field):
 
 
 class CustomerData(CustomerBrief):
-    """The look-up's body: the contract's, plus `campaigns` only when some apply (the
-    contract pins the body without them; docs/decisions/0040-campaign-boosts.md)."""
+    """The look-up's body: the contract's, plus `campaigns` only when some apply and
+    `points_expiring` only when some points expire within 30 days (the contract pins the body
+    without them; docs/decisions/0040-campaign-boosts.md, 0047-expiring-points-display.md)."""
 
     campaigns = CampaignsOfCustomerField(
         required=False, help_text="Present only when campaigns on now apply to the customer."
     )
-    omit_when_none = ("campaigns",)  # for the schema: not always there
+    points_expiring = ExpiringPointsData(
+        required=False,
+        help_text="Present only when some of the customer's points expire within the next 30 days.",
+    )
+    omit_when_none = ("campaigns", "points_expiring")  # for the schema: not always there
 
     def to_representation(self, customer: Customer) -> dict:
         data = super().to_representation(customer)
         campaigns = self.fields["campaigns"].to_representation(customer)
         if campaigns:
             data["campaigns"] = campaigns
+        expiring = points_expiring_soon(customer.pk)
+        if expiring.points:
+            data["points_expiring"] = expiring.as_json()
         return data
 
 

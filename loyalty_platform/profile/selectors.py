@@ -5,11 +5,18 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
+from loyalty_platform.campaigns.selectors import organization_zone
 from loyalty_platform.core.money import money_text
 from loyalty_platform.coupons.models import Coupon
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.programs.models import Card, LedgerEntry, Program
-from loyalty_platform.programs.selectors import active_programs, card_balances
+from loyalty_platform.programs.selectors import (
+    NOTHING_EXPIRING,
+    ExpiringPoints,
+    active_programs,
+    card_balances,
+    points_expiring_soon,
+)
 from loyalty_platform.rewards.selectors import collectable_receptions
 from loyalty_platform.rewards.services import reward_catalog
 from loyalty_platform.stored_value.models import PrepaidAccount
@@ -28,7 +35,9 @@ def points_worth(points: int, program: Program, currency: str) -> str:
     return money_text(Decimal(points) / program.redeem_points_per_unit, currency)
 
 
-def cards_payload(customer: Customer) -> list[dict]:
+def cards_payload(customer: Customer, *, expiring: ExpiringPoints | None = None) -> list[dict]:
+    """The customer's cards in the active programs; a point card says what of its balance
+    expires within 30 days (`expiring`, when the caller read it already)."""
     currency = connection.tenant.currency
     cards = {card.program_id: card for card in Card.objects.filter(customer=customer)}
     payload = []
@@ -45,6 +54,9 @@ def cards_payload(customer: Customer) -> list[dict]:
             item["worth"] = points_worth(balance, program, currency)
             item["currency"] = currency
             item["min_redeem_points"] = program.min_redeem_points
+            if expiring is None:
+                expiring = points_expiring_soon(customer.pk, program=program) if card else NOTHING_EXPIRING
+            item["points_expiring"] = expiring.as_json()
         else:
             item["stamps_per_card"] = program.stamps_per_card
             item["reward_name"] = program.reward_name
@@ -132,6 +144,7 @@ def profile_payload(customer: Customer) -> dict:
         "email": customer.email,
         "name": customer.name,
         "phone": customer.phone,
+        "points_expiry_warnings": customer.points_expiry_warnings,
         "consents": {
             "terms_at": customer.consent_terms_at.isoformat(),
             "privacy_at": customer.consent_privacy_at.isoformat(),
@@ -147,11 +160,26 @@ def qr_payload(customer: Customer) -> dict:
     return {"payload": qr.payload, "expires_at": qr.expires_at.isoformat()}
 
 
+def expiry_context(customer: Customer) -> dict:
+    """The profile's expiry notice and setting: the points expiring within 30 days and the
+    day the first do (in the organization's time zone); the setting shows while the point
+    program lets points expire."""
+    program = active_programs().get(Program.Kind.POINT)
+    expiring = points_expiring_soon(customer.pk, program=program) if program else NOTHING_EXPIRING
+    day = expiring.expires_at.astimezone(organization_zone()).date() if expiring.expires_at else None
+    return {
+        "points_expiring": {"points": expiring.points, "day": day, "data": expiring},
+        "expiry_setting": program is not None and program.points_expiry != Program.PointsExpiry.NEVER,
+    }
+
+
 def dashboard_context(customer: Customer) -> dict:
     organization = connection.tenant
+    expiry = expiry_context(customer)
     return {
+        **expiry,
         "customer": customer,
-        "cards": cards_payload(customer),
+        "cards": cards_payload(customer, expiring=expiry["points_expiring"]["data"]),
         "coupons": coupons_payload(customer),
         "vouchers": vouchers_payload(customer),
         "history": history_payload(customer, limit=20),
@@ -171,6 +199,7 @@ class Wallet:
     points: int
     points_worth: str
     currency: str
+    points_expiring: ExpiringPoints
     stamps: int
     tier: object
     coupons: list
@@ -200,6 +229,7 @@ def customer_wallet(customer: Customer, *, currency: str) -> Wallet:
         if point_program
         else money_text(Decimal(0), currency),
         currency=currency,
+        points_expiring=points_expiring_soon(customer.pk, program=point_program, now=now),
         stamps=balances.get(Program.Kind.STAMP, 0),
         tier=customer_tier(customer.pk),
         coupons=list(

@@ -5,10 +5,12 @@ import math
 from functools import wraps
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -39,6 +41,7 @@ from loyalty_platform.orders.claims import receipt_claim_verify
 from loyalty_platform.orders.selectors import order_by_external_id
 from loyalty_platform.orders.services import order_claim
 from loyalty_platform.profile.selectors import dashboard_context
+from loyalty_platform.profile.services import customer_expiry_warnings_set
 from loyalty_platform.realtime.publish import customer_channel
 from loyalty_platform.realtime.signing import app_key
 
@@ -209,6 +212,26 @@ def birth_date(request: HttpRequest) -> HttpResponse:
     except DomainError as error:
         return _message(request, error.error)
     return redirect("/me/#birthday-title")
+
+
+EXPIRY_WARNING_CHOICES = {"on": True, "off": False}
+
+
+@customer_required
+@require_POST
+def expiry_warnings(request: HttpRequest) -> HttpResponse:
+    """Turn the emails before points expire on or off; anything but "on" or "off" is refused
+    and changes nothing."""
+    enabled = EXPIRY_WARNING_CHOICES.get(request.POST.get("points_expiry_warnings", ""))
+    if enabled is None:
+        text = gettext("Please choose whether we should email you before your points expire.")
+        return render(request, "profile/message.html", {"title": gettext("Sorry"), "text": text}, status=422)
+    customer_expiry_warnings_set(customer=request.customer, enabled=enabled)
+    if enabled:
+        messages.success(request, gettext("Saved: we will email you before your points expire."))
+    else:
+        messages.success(request, gettext("Saved: we will not email you before your points expire."))
+    return redirect("/me/")
 
 
 @customer_required

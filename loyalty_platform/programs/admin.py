@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
@@ -6,11 +8,42 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from loyalty_platform.core.admin_sites import MerchantModelAdmin, ReadOnlyAdmin, merchant_admin_site
-from loyalty_platform.core.money import currency_exponent
+from loyalty_platform.core.money import currency_exponent, money_text
 from loyalty_platform.programs.models import LedgerEntry, Program
+from loyalty_platform.programs.selectors import (
+    EXPIRING_SOON_DAYS,
+    LIABILITY_MONTHS,
+    program_expiry_liability,
+    program_points_expiring_soon,
+)
+from loyalty_platform.programs.services import program_expiry_rule_changed
 from tenants.branding import safe_brand_color, text_color_on
 
 Kind = Program.Kind
+
+EXPIRY_FIELDS = ("points_expiry", "points_expiry_months", "expiry_warning_days", "reward_collect_days")
+# The rule that dates the lots (programs.lots.lot_expires_at); its months mean nothing under "never".
+EXPIRY_RULE_FIELDS = ("points_expiry", "points_expiry_months")
+# What static/js/kind_fields.js shows for each choice of Points expire.
+EXPIRY_KIND_FIELDS = [
+    {
+        "select": "points_expiry",
+        "fields": {
+            Program.PointsExpiry.NEVER: [],
+            Program.PointsExpiry.LIFETIME: ["points_expiry_months", "expiry_warning_days"],
+            Program.PointsExpiry.INACTIVITY: ["points_expiry_months", "expiry_warning_days"],
+        },
+        "managed": ["points_expiry_months", "expiry_warning_days"],
+    }
+]
+
+
+def expiry_rule(values) -> tuple[str, int | None]:
+    """The expiry rule that `values` (a form's initial data, or a program) set."""
+    read = values.get if isinstance(values, dict) else lambda name: getattr(values, name)
+    rule = read("points_expiry")
+    return rule, None if rule == Program.PointsExpiry.NEVER else read("points_expiry_months")
+
 
 # Each kind's form shows only its own fields.
 KIND_FIELDSETS = {
@@ -25,6 +58,7 @@ KIND_FIELDSETS = {
                 "allow_negative_balance",
                 "excluded_categories",
                 "tier_period_days",
+                *EXPIRY_FIELDS,
             )
         },
     ),
@@ -118,9 +152,20 @@ class ProgramAdmin(MerchantModelAdmin):
         form = super().get_form(request, obj, change, **kwargs)
         return type(form.__name__, (form,), {"kind": self._kind(request, obj) or ""})
 
+    def save_model(self, request, obj, form, change) -> None:
+        previous = {name: form.initial.get(name) for name in EXPIRY_RULE_FIELDS}
+        super().save_model(request, obj, form, change)
+        if change and obj.kind == Kind.POINT and expiry_rule(previous) != expiry_rule(obj):
+            # The service dates the open lots again and audits the change.
+            program_expiry_rule_changed(program=obj, staff_user=request.user, previous=previous)
+
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         kind = self._kind(request, obj)
         organization = request.organization
+        if kind == Kind.POINT:
+            context["kind_fields"] = EXPIRY_KIND_FIELDS
+        if obj is not None and kind == Kind.POINT:
+            context["expiry_liability"] = expiry_liability_context(obj, organization.currency)
         if kind:
             brand = safe_brand_color(organization.brand_color)
             context["card_preview"] = {
@@ -141,6 +186,31 @@ class ProgramAdmin(MerchantModelAdmin):
                 },
             }
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+
+def expiry_liability_context(program: Program, currency: str) -> dict:
+    """The program page's table: open points by the month they expire in, with their worth."""
+    liability = program_expiry_liability(program)
+
+    per_unit = program.redeem_points_per_unit
+
+    def row(points: int) -> dict:
+        worth = Decimal(points) / per_unit if per_unit else Decimal(0)
+        return {"points": points, "worth": money_text(worth, currency)}
+
+    return {
+        "months": [{"month": month, **row(points)} for month, points in liability.months],
+        "later": row(liability.later) if liability.later else None,
+        "never": row(liability.never),
+        "dated": row(liability.dated),
+        "total": row(liability.total),
+        "months_ahead": LIABILITY_MONTHS,
+        "soon": program_points_expiring_soon(program),
+        "soon_days": EXPIRING_SOON_DAYS,
+        "currency": currency,
+        # Saved a new rule that the expiry job has not applied to the open lots yet.
+        "redating": program.points_expiry_since != program.lots_redated_for,
+    }
 
 
 @admin.register(LedgerEntry, site=merchant_admin_site)
