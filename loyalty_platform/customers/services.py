@@ -446,9 +446,10 @@ def customer_erase(*, customer: Customer, actor: User | None = None, reason: str
         coupons = Coupon.objects.filter(customer=locked, status=Coupon.Status.ACTIVE).update(
             status=Coupon.Status.VOID
         )
-        vouchers = Voucher.objects.filter(customer=locked, status=Voucher.Status.ACTIVE).update(
-            status=Voucher.Status.VOID
-        )
+        # An expired voucher too: extending its promotion would make it active again.
+        vouchers = Voucher.objects.filter(
+            customer=locked, status__in=[Voucher.Status.ACTIVE, Voucher.Status.EXPIRED]
+        ).update(status=Voucher.Status.VOID)
         giftcards = Giftcard.objects.filter(recipient_email__iexact=old_email).update(
             recipient_email="", recipient_name=""
         )

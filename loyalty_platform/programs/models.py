@@ -297,7 +297,7 @@ class PointLot(models.Model):
     expired = models.BigIntegerField(default=0)
     earned_at = models.DateTimeField()
     expires_at = models.DateTimeField(null=True, blank=True)
-    # When the customer was told this lot expires soon (programs.expiry): once per lot.
+    # When the customer was told this lot expires soon (programs.warnings), for its current date.
     warned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -16,4 +16,4 @@ def collectable_receptions(customer: Customer) -> QuerySet:
     deadline = reward_collect_deadline(active_programs().get(Program.Kind.POINT), timezone.now())
     if deadline is not None:
         receptions = receptions.filter(created_at__gt=deadline)
-    return receptions.select_related("reward", "customer").order_by("created_at")
+    return receptions.select_related("reward", "customer").order_by("created_at", "ledger_entry_id")

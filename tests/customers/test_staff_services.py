@@ -27,7 +27,7 @@ from loyalty_platform.stored_value.services import (
     giftcard_unblock,
 )
 from loyalty_platform.vouchers.models import Promotion, Voucher
-from loyalty_platform.vouchers.services import voucher_void
+from loyalty_platform.vouchers.services import voucher_void, vouchers_age
 from tests.pos_fixtures import create_customer
 
 
@@ -268,3 +268,18 @@ def test_data_export_holds_every_section_and_is_audited(organization, programs, 
     assert [(row[1], row[3], row[4]) for row in audit_rows()] == [
         ("customers.data_export", str(customer.pk), {"cards": 2, "orders": 0})
     ]
+
+
+def test_an_erased_customers_expired_voucher_stays_void_when_its_promotion_is_extended(
+    organization, programs, actor
+):
+    customer = create_customer(organization)
+    promotion = Promotion.objects.create(title="Cake", valid_until="2026-01-01T00:00:00Z")
+    voucher = Voucher.objects.create(promotion=promotion, code="ERASED-EXPIRED", customer=customer)
+    vouchers_age()
+    assert Voucher.objects.get(pk=voucher.pk).status == "expired"
+
+    customer_erase(customer=customer, actor=actor, reason="asked")
+    Promotion.objects.filter(pk=promotion.pk).update(valid_until=None)
+    vouchers_age()
+    assert Voucher.objects.get(pk=voucher.pk).status == "void"

@@ -17,7 +17,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='voucher',
-            index=models.Index(condition=models.Q(('status__in', ['active', 'expired'])), fields=['promotion', 'status'], name='voucher_ageing_idx'),
+            index=models.Index(condition=models.Q(('status', 'active'), ('status', 'expired'), _connector='OR'), fields=['promotion', 'status'], name='voucher_ageing_idx'),
         ),
         migrations.AddIndex(
             model_name='voucher',
