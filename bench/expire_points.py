@@ -12,11 +12,12 @@ expires them all in <= 30 s.
    tenants.JobStatus row records its success. Checks afterwards (not timed) that every card's
    balance equals the sum of its entries and of its open lots, that every card got exactly
    one `expire` entry for what its lots held, and that a second run expires nothing.
-3. For comparison in the same run, after putting the lots back as seeded (and VACUUM ANALYZE):
-   points_expire() in this process with chunks of 2,000 cards (the job's) and of --chunks
-   others, each checked the same way; and the floor: one plain UPDATE emptying the same
-   1,000,000 lots (no chunks, locks, cards or entries), which gives a ratio that does not
-   depend on the machine's speed.
+3. For comparison in the same run, each after the lots are put back as seeded (the table
+   reloaded from a copy, so that no run finds the free space another left; VACUUM ANALYZE and
+   a CHECKPOINT, as before the worker's run): points_expire() in this process with chunks of
+   2,000 cards (the job's EXPIRY_CHUNK_CARDS) and of --chunks others, each checked the same
+   way; and the floor: one plain UPDATE emptying the same 1,000,000 lots (no chunks, locks,
+   cards or entries), which gives a ratio that does not depend on the machine's speed.
 
 A database of its own (bench_expire_points) is created and dropped; --keep leaves it (lots
 put back) and --reuse measures it again without seeding. --explain prints the plans of the
@@ -50,8 +51,7 @@ WORKER_COMMAND = [sys.executable, "-m", "celery", "-A", "loyalty_platform", "wor
 # The plain indexes of the filled tables are dropped while they fill and built again after.
 INDEXES_SQL = (
     "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
-    "AND tablename IN ('programs_ledgerentry', 'programs_pointlot') "
-    "AND indexdef NOT LIKE 'CREATE UNIQUE%'"
+    "AND tablename = ANY(%s) AND indexdef NOT LIKE 'CREATE UNIQUE%%'"
 )
 
 
@@ -100,23 +100,36 @@ def seed(cursor, *, customers: int, lots_per_card: int) -> None:
         "WHERE s.card_id = c.id",
     ]
     values = {"customers": str(customers), "lots": str(lots_per_card)}
-    cursor.execute(INDEXES_SQL)
-    indexes = cursor.fetchall()
-    for name, _definition in indexes:
-        cursor.execute(f"DROP INDEX {name}")
+    indexes = drop_indexes(cursor, ("programs_ledgerentry", "programs_pointlot"))
     for statement in statements:
         # No parameters: the statements' own % operators stay as they are.
         for name, value in values.items():
             statement = statement.replace(f"%({name})s", value)
         cursor.execute(statement)
-    for _name, definition in indexes:
+    for definition in indexes:
         cursor.execute(definition)
+    cursor.execute("CREATE TABLE bench_seeded_lots AS SELECT * FROM programs_pointlot ORDER BY id")
+
+
+def drop_indexes(cursor, tables: tuple[str, ...]) -> list[str]:
+    """Drops the tables' plain indexes (kept: the unique ones) and returns their definitions."""
+    cursor.execute(INDEXES_SQL, [list(tables)])
+    indexes = cursor.fetchall()
+    for name, _definition in indexes:
+        cursor.execute(f"DROP INDEX {name}")
+    return [definition for _name, definition in indexes]
 
 
 def reset(cursor) -> None:
-    """The lots, balances and ledger as seeded: the expire entries gone, every lot full."""
+    """The lots, balances and ledger as seeded, the lots' table also physically (reloaded from
+    the seeded copy: full pages, as lots written over time leave them), so that every run
+    starts from the same state: an UPDATE finds no free space the previous run left."""
     cursor.execute("DELETE FROM programs_ledgerentry WHERE cause = 'expire'")
-    cursor.execute("UPDATE programs_pointlot SET remaining = points, expired = 0 WHERE remaining <> points")
+    cursor.execute("TRUNCATE programs_pointlot, programs_pointlotdraw")
+    indexes = drop_indexes(cursor, ("programs_pointlot",))
+    cursor.execute("INSERT INTO programs_pointlot SELECT * FROM bench_seeded_lots ORDER BY id")
+    for definition in indexes:
+        cursor.execute(definition)
     cursor.execute(
         "UPDATE programs_card c SET balance = s.total FROM (SELECT card_id, sum(delta) AS total "
         "FROM programs_ledgerentry GROUP BY card_id) s WHERE s.card_id = c.id AND c.balance <> s.total"
@@ -124,9 +137,12 @@ def reset(cursor) -> None:
 
 
 def vacuum(cursor) -> None:
-    """As autovacuum would have by the hour the job runs: not during the measurement."""
+    """As autovacuum would have by the hour the job runs: not during the measurement. Then a
+    checkpoint, so that no run pays for the writes of the reset before it, and every run
+    writes each page it changes whole into the WAL once, alike."""
     for table in ("programs_pointlot", "programs_ledgerentry", "programs_card"):
         cursor.execute(f"VACUUM ANALYZE {table}")
+    cursor.execute("CHECKPOINT")
 
 
 def due_state(cursor) -> tuple[int, int, int]:
