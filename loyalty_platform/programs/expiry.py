@@ -34,17 +34,19 @@ _DUE_CARDS_SQL = (
     f"JOIN {CARD_TABLE} AS card ON card.id = lot.card_id "
     "WHERE lot.remaining > 0 AND lot.expires_at <= %s AND card.program_id = %s ORDER BY 1"
 )
-# Run after the cards' locks are held, so that its snapshot sees every committed change.
+# Run after the cards' locks are held, so that its snapshot sees every committed change. The
+# repeated `= ANY(cards)` lets each UPDATE find its rows by index rather than hash-join a scan
+# of every lot and card.
 _EXPIRE_SQL = (
     f"WITH due AS (SELECT id, card_id, remaining FROM {lots.LOT_TABLE} "  # noqa: S608
     "WHERE card_id = ANY(%(cards)s) AND remaining > 0 AND expires_at <= %(now)s), "
     f"emptied AS (UPDATE {lots.LOT_TABLE} AS lot SET remaining = 0, expired = lot.expired + due.remaining "
-    "FROM due WHERE lot.id = due.id RETURNING due.card_id, due.remaining), "
+    "FROM due WHERE lot.id = due.id AND lot.card_id = ANY(%(cards)s) RETURNING due.card_id, due.remaining), "
     "sums AS (SELECT card_id, SUM(remaining)::bigint AS points, COUNT(*) AS lots FROM emptied "
     "GROUP BY card_id), "
     f"cards AS (UPDATE {CARD_TABLE} AS card SET balance = card.balance - sums.points, updated_at = %(now)s "
-    "FROM sums WHERE card.id = sums.card_id RETURNING card.id, card.customer_id, card.balance, sums.points, "
-    "sums.lots), "
+    "FROM sums WHERE card.id = sums.card_id AND card.id = ANY(%(cards)s) "
+    "RETURNING card.id, card.customer_id, card.balance, sums.points, sums.lots), "
     f"inserted AS (INSERT INTO {ENTRY_TABLE} (card_id, delta, balance_after, cause, external_id, "
     "api_key_lookup_id, note, created_at) SELECT id, -points, balance, %(cause)s, '', '', "
     "%(note)s || lots, %(now)s FROM cards) "
