@@ -456,11 +456,17 @@ class JobStatus(models.Model):
 
     class Meta:
         constraints = [
+            # Two partial constraints rather than NULLS NOT DISTINCT, which PostgreSQL 14 lacks.
             models.UniqueConstraint(
                 fields=["job", "organization"],
+                condition=models.Q(organization__isnull=False),
                 name="tenants_jobstatus_one_per_organization",
-                nulls_distinct=False,
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["job"],
+                condition=models.Q(organization__isnull=True),
+                name="tenants_jobstatus_one_on_the_platform",
+            ),
         ]
         verbose_name_plural = "job statuses"
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 from loyalty_platform.campaigns.models import CampaignAction, CampaignGrant, CampaignRun
 from loyalty_platform.coupons.services import coupon_issue
 from loyalty_platform.customers.models import Customer
+from loyalty_platform.programs import lots
 from loyalty_platform.programs.models import Card, LedgerEntry, Program
 from loyalty_platform.programs.selectors import active_program
 from loyalty_platform.programs.services import (
@@ -36,6 +37,7 @@ _GRANT = CampaignGrant._meta.db_table
 _CUSTOMER = Customer._meta.db_table
 _CARD = Card._meta.db_table
 _LEDGER = LedgerEntry._meta.db_table
+_LOT = lots.LOT_TABLE
 _VOUCHER = Voucher._meta.db_table
 
 # Active customers of the list who have not had this action from this run: their claim rows.
@@ -59,15 +61,24 @@ _CREATE_CARDS_SQL = (
     "SELECT c, %s, n, 'active', 0, now(), now() FROM unnest(%s::bigint[], %s::varchar[]) AS x(c, n) "
     "ON CONFLICT DO NOTHING"
 )
-# Every locked card's new balance and its entry, in one statement: the cards are locked by
-# this transaction, so balance_after is exact.
-_POST_POINTS_SQL = (
-    f"WITH moved AS (UPDATE {_CARD} SET balance = balance + %s, updated_at = %s "  # noqa: S608
-    "WHERE id = ANY(%s) RETURNING id, customer_id, balance) "
-    f"INSERT INTO {_LEDGER} (card_id, delta, balance_after, cause, external_id, api_key_lookup_id, "
-    "staff_user_id, reversed_entry_id, note, created_at) "
-    "SELECT id, %s, balance, %s, %s, '', NULL, NULL, %s, %s FROM moved ORDER BY id "
-    "RETURNING id, card_id, balance_after"
+# Every locked card's new balance, its entry and its lot in one statement: the cards are locked
+# by this transaction, so balance_after is exact. As ledger_post does for one card, the lot
+# holds what the grant added to the balance's positive part (a card below zero first pays its
+# debt), and the inactivity rule moves the card's open lots' date.
+_POST_POINTS_WITH_LOTS_SQL = (
+    f"WITH moved AS (UPDATE {_CARD} SET balance = balance + %(points)s, updated_at = %(now)s "  # noqa: S608
+    "WHERE id = ANY(%(cards)s) RETURNING id, customer_id, balance), "
+    f"entries AS (INSERT INTO {_LEDGER} (card_id, delta, balance_after, cause, external_id, "
+    "api_key_lookup_id, staff_user_id, reversed_entry_id, note, created_at) "
+    "SELECT id, %(points)s, balance, %(cause)s, %(external_id)s, '', NULL, NULL, %(note)s, %(now)s "
+    "FROM moved ORDER BY id RETURNING id, card_id, balance_after), "
+    f"redated AS (UPDATE {_LOT} SET expires_at = %(expires_at)s WHERE %(moves_open_lots)s "
+    "AND card_id = ANY(%(cards)s) AND remaining > 0), "
+    f"opened AS (INSERT INTO {_LOT} (card_id, entry_id, points, remaining, expired, earned_at, expires_at) "
+    "SELECT card_id, id, gain, gain, 0, %(now)s, %(expires_at)s FROM (SELECT card_id, id, "
+    "GREATEST(balance_after, 0) - GREATEST(balance_after - %(points)s, 0) AS gain FROM entries) AS g "
+    "WHERE gain > 0) "
+    "SELECT id, card_id, balance_after FROM entries"
 )
 # Free vouchers of the promotion, oldest first, locked; vouchers another transaction holds are
 # skipped, not waited for. One reserved at a till (locked_until) or already used is not free.
@@ -182,17 +193,17 @@ def _grant_points(run: CampaignRun, action: CampaignAction, claims: dict[int, in
     now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(
-            _POST_POINTS_SQL,
-            [
-                action.points,
-                now,
-                sorted(customer_of_card),
-                action.points,
-                LedgerEntry.Cause.CAMPAIGN,
-                _external_id(run),
-                _note(run),
-                now,
-            ],
+            _POST_POINTS_WITH_LOTS_SQL,
+            {
+                "points": action.points,
+                "now": now,
+                "cards": sorted(customer_of_card),
+                "cause": LedgerEntry.Cause.CAMPAIGN,
+                "external_id": _external_id(run),
+                "note": _note(run),
+                "expires_at": lots.lot_expires_at(program, now),
+                "moves_open_lots": program.points_expiry == Program.PointsExpiry.INACTIVITY,
+            },
         )
         entries = cursor.fetchall()
     rows = []

@@ -15,8 +15,8 @@ Runs in one organization's schema (core.tasks.purge_expired_records, hourly). Wh
 - removes what Redis keeps without a time-to-live under the organization's schema: the
   organization's set of live customer subscriptions (realtime.layer) is refreshed with every
   new subscription, so members left by processes that died age out of the count but never
-  out of the set; a campaign mail counter of a past minute given back after it expired
-  (campaigns.messages.rate_release) is a key with no time-to-live. The rate limits' own
+  out of the set. (Campaign mail counters given back after their minute no longer outlive it:
+  campaigns.messages.rate_release gives back only to a key that exists.) The rate limits' own
   counters (core.throttle, core.redis.window_incr) always carry one and need nothing.
 
 Work goes in chunks of RETENTION_CHUNK_SIZE rows, each its own transaction, so no busy table
@@ -24,7 +24,6 @@ is locked for long; a second worker running at once, or a run after a crash, onl
 is left. The public schema's counterpart, platform_records_purge, runs from tenants.tasks.
 purge_platform_records."""
 
-import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -54,13 +53,6 @@ EXPIRING: dict[str, tuple[type[models.Model], str]] = {
     "invitations": (Invitation, "invitation"),
     "staff_invitations": (StaffInvitation, "staff_invitation"),
 }
-
-# campaigns.messages keys its per-minute mail budget so (its _rate_key); a counter can only
-# lose its time-to-live minutes after its minute, so two days back covers a purge that could
-# not run for as long.
-CAMPAIGN_MAIL_KEY = "campaign-mail"
-CAMPAIGN_MAIL_LOOKBACK_MINUTES = 2 * 24 * 60
-_PTTL_BATCH = 500
 
 
 def retention_cutoff(name: str, *, now: datetime) -> datetime:
@@ -123,21 +115,7 @@ def redis_leftovers_purge(*, schema_name: str) -> dict[str, int]:
     key, live_since = listening_count_args(schema_name)
     # Members scored before live_since are no longer counted (realtime.publish).
     listeners = client.zremrangebyscore(key, "-inf", f"({live_since}")
-
-    this_minute = int(time.time() // 60)
-    # The current minute and the one before may still be in use; theirs carry a TTL anyway.
-    minutes = range(this_minute - CAMPAIGN_MAIL_LOOKBACK_MINUTES, this_minute - 1)
-    keys = [lp_redis.key(CAMPAIGN_MAIL_KEY, schema_name, minute) for minute in minutes]
-    endless = []
-    for start in range(0, len(keys), _PTTL_BATCH):
-        batch = keys[start : start + _PTTL_BATCH]
-        with client.pipeline(transaction=False) as pipe:
-            for counter in batch:
-                pipe.pttl(counter)
-            # -1: the key exists without a time-to-live (-2: there is no such key).
-            endless.extend(counter for counter, ttl in zip(batch, pipe.execute(), strict=True) if ttl == -1)
-    counters = client.delete(*endless) if endless else 0
-    return {"realtime_listeners": listeners, "campaign_mail_counters": counters}
+    return {"realtime_listeners": listeners}
 
 
 def expired_records_purge(*, schema_name: str, now: datetime | None = None) -> dict[str, int]:

@@ -258,8 +258,8 @@ def _order_entries(card, order_external_id: str) -> dict[str, LedgerEntry]:
         card=card,
         external_id=order_external_id,
         cause__in=[LedgerEntry.Cause.REDEEM, LedgerEntry.Cause.ORDER],
-    ).order_by("-pk")
-    return {entry.cause: entry for entry in entries}
+    ).order_by("pk")
+    return {entry.cause: entry for entry in entries}  # the newest of each cause
 
 
 def _points_back(line: OrderLine, returned_quantity: Decimal) -> int:

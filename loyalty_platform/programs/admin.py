@@ -16,14 +16,13 @@ from loyalty_platform.programs.selectors import (
     program_expiry_liability,
     program_points_expiring_soon,
 )
-from loyalty_platform.programs.services import program_expiry_rule_changed
+from loyalty_platform.programs.services import EXPIRY_RULE_FIELDS, program_expiry_rule_changed
 from tenants.branding import safe_brand_color, text_color_on
 
 Kind = Program.Kind
 
 EXPIRY_FIELDS = ("points_expiry", "points_expiry_months", "expiry_warning_days", "reward_collect_days")
 # The rule that dates the lots (programs.lots.lot_expires_at); its months mean nothing under "never".
-EXPIRY_RULE_FIELDS = ("points_expiry", "points_expiry_months")
 # What static/js/kind_fields.js shows for each choice of Points expire.
 EXPIRY_KIND_FIELDS = [
     {

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from loyalty_platform.customers.models import Customer
 from loyalty_platform.programs import lots
 from loyalty_platform.programs.models import Card, LedgerEntry, Program
 from loyalty_platform.programs.services import balances_changed_publish
@@ -24,15 +25,24 @@ logger = logging.getLogger(__name__)
 
 CARD_TABLE = Card._meta.db_table
 ENTRY_TABLE = LedgerEntry._meta.db_table
+CUSTOMER_TABLE = Customer._meta.db_table
 
-_LOCK_CARDS_SQL = f"SELECT id FROM {CARD_TABLE} WHERE id = ANY(%s) ORDER BY id FOR UPDATE"  # noqa: S608
+# The chunk's cards locked in key order; a blocked card or customer keeps its points (nothing of
+# theirs moves, decision 26) until it is unblocked.
+_LOCK_CARDS_SQL = (
+    f"SELECT card.id, card.status <> 'blocked' AND customer.status <> 'blocked' FROM {CARD_TABLE} AS card "  # noqa: S608
+    f"JOIN {CUSTOMER_TABLE} AS customer ON customer.id = card.customer_id "
+    "WHERE card.id = ANY(%s) ORDER BY card.id FOR UPDATE OF card"
+)
 _NEXT_CARDS_SQL = (
     f"SELECT id FROM {CARD_TABLE} WHERE program_id = %s AND id > %s ORDER BY id LIMIT %s FOR UPDATE"  # noqa: S608
 )
 _DUE_CARDS_SQL = (
     f"SELECT DISTINCT lot.card_id FROM {lots.LOT_TABLE} AS lot "  # noqa: S608
     f"JOIN {CARD_TABLE} AS card ON card.id = lot.card_id "
-    "WHERE lot.remaining > 0 AND lot.expires_at <= %s AND card.program_id = %s ORDER BY 1"
+    f"JOIN {CUSTOMER_TABLE} AS customer ON customer.id = card.customer_id "
+    "WHERE lot.remaining > 0 AND lot.expires_at <= %s AND card.program_id = %s "
+    "AND card.status <> 'blocked' AND customer.status <> 'blocked' ORDER BY 1"
 )
 # Run after the cards' locks are held, so that its snapshot sees every committed change. The
 # repeated `= ANY(cards)` lets each UPDATE find its rows by index rather than hash-join a scan
@@ -55,7 +65,7 @@ _EXPIRE_SQL = (
 _REDATE_SQL = {
     Program.PointsExpiry.LIFETIME: (
         f"UPDATE {lots.LOT_TABLE} SET expires_at = GREATEST(earned_at + make_interval(months => %(months)s), "  # noqa: S608
-        "%(floor)s) WHERE card_id = ANY(%(cards)s) AND remaining > 0"
+        "%(floor)s) WHERE card_id = ANY(%(cards)s)"
     ),
     Program.PointsExpiry.INACTIVITY: (
         f"UPDATE {lots.LOT_TABLE} AS lot SET expires_at = "  # noqa: S608
@@ -66,7 +76,8 @@ _REDATE_SQL = {
         "WHERE lot.card_id = last.id AND lot.remaining > 0"
     ),
     Program.PointsExpiry.NEVER: (
-        f"UPDATE {lots.LOT_TABLE} SET expires_at = NULL WHERE card_id = ANY(%(cards)s) AND remaining > 0"  # noqa: S608
+        f"UPDATE {lots.LOT_TABLE} SET expires_at = NULL "  # noqa: S608
+        "WHERE card_id = ANY(%(cards)s) AND expires_at IS NOT NULL"
     ),
 }
 
@@ -90,15 +101,25 @@ _RULE_STATE_SQL = (
 )
 
 
-def lots_redate(program: Program, *, chunk_cards: int | None = None) -> int:
-    """Date every open lot of the program by its rule as it is now (after a change), chunk by
-    chunk under the cards' locks; then record that the lots are dated for this change.
-    Running it again dates them the same way. Returns the cards looked at."""
+def rule_settled_at(program: Program):
+    """When every process has seen the program's rule change: tills read the program from a
+    cache at most LOCAL_CACHE_SECONDS old, so a lot opened by the old rule may still arrive
+    until then. Lots are dated again until this moment has passed."""
+    return program.points_expiry_since + timedelta(seconds=3 * settings.LOCAL_CACHE_SECONDS + 30)
+
+
+def lots_redate(program: Program, *, chunk_cards: int | None = None, now: datetime | None = None) -> int:
+    """Date the program's lots by its rule as it is now (after a change), chunk by chunk under
+    the cards' locks: every lot for a fixed lifetime (a spent lot's date counts again when a
+    reversal puts points back into it), the open ones for inactivity (ledger_post dates a lot
+    it puts points back into). Once the change has settled (rule_settled_at), record that the
+    lots are dated for it. Running it again dates them the same way. Returns the cards looked
+    at."""
     chunk_cards = chunk_cards or settings.EXPIRY_CHUNK_CARDS
     since = program.points_expiry_since
     params = {
         "months": program.points_expiry_months,
-        "floor": None if since is None else since + timezone.timedelta(days=lots.EXPIRY_CHANGE_NOTICE_DAYS),
+        "floor": None if since is None else since + timedelta(days=lots.EXPIRY_CHANGE_NOTICE_DAYS),
     }
     after, cards = 0, 0
     while True:
@@ -109,7 +130,8 @@ def lots_redate(program: Program, *, chunk_cards: int | None = None) -> int:
                 break
             cursor.execute(_REDATE_SQL[program.points_expiry], {**params, "cards": chunk})
         after, cards = chunk[-1], cards + len(chunk)
-    Program.objects.filter(pk=program.pk, points_expiry_since=since).update(lots_redated_for=since)
+    if since is None or (now or timezone.now()) >= rule_settled_at(program):
+        Program.objects.filter(pk=program.pk, points_expiry_since=since).update(lots_redated_for=since)
     return cards
 
 
@@ -121,8 +143,11 @@ def points_expire(*, now: datetime | None = None, chunk_cards: int | None = None
     run = ExpiryRun()
     for program in Program.objects.filter(kind=Program.Kind.POINT).order_by("pk"):
         if program.points_expiry_since != program.lots_redated_for:
-            run.lots_redated_cards += lots_redate(program, chunk_cards=chunk_cards)
+            run.lots_redated_cards += lots_redate(program, chunk_cards=chunk_cards, now=now)
             program.refresh_from_db()
+            if program.points_expiry_since != program.lots_redated_for:
+                run.stopped = "rule_settling"  # expired from the next run on
+                continue
         if program.points_expiry == Program.PointsExpiry.NEVER:
             continue
         with connection.cursor() as cursor:
@@ -140,6 +165,7 @@ def _expire_chunk(program: Program, card_ids: list[int], *, now: datetime, run: 
     False (nothing done) when the program's rule changed since its lots were dated."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_LOCK_CARDS_SQL, [card_ids])
+        card_ids = [card_id for card_id, usable in cursor.fetchall() if usable]
         # A change of the rule saved meanwhile waits for this chunk (the share lock).
         cursor.execute(_RULE_STATE_SQL, [program.pk])
         since, redated_for = cursor.fetchone()

@@ -104,7 +104,13 @@ def lots_take(*, card_id: int, entry_id: int, points: int, first_from_entry_id: 
             left -= take
         if left:
             # Only balances written around ledger_post get here; the balance still moves.
-            logger.warning("card %s: its lots held %s of the %s points taken", card_id, points - left, points)
+            logger.warning(
+                "card %s in %s: its lots held %s of the %s points taken",
+                card_id,
+                connection.schema_name,
+                points - left,
+                points,
+            )
         if lot_ids:
             cursor.execute(_DRAW_SQL, [lot_ids, takes, entry_id])
 

@@ -123,7 +123,7 @@ class Program(models.Model):
     reward_collect_days = models.PositiveIntegerField(
         null=True,
         blank=True,
-        validators=[MinValueValidator(1)],
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
         help_text=_(
             "Days a customer has to collect a reward bought in advance; after that it expires and the "
             "points come back. Empty: no limit."

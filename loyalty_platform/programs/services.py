@@ -3,6 +3,7 @@ import uuid
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -563,7 +564,7 @@ def card_adjust(
         return entry
 
 
-EXPIRY_RULE_FIELDS = ("points_expiry", "points_expiry_months")
+EXPIRY_RULE_FIELDS = ("points_expiry", "points_expiry_months")  # what program_expiry_rule_changed follows
 
 
 def program_expiry_rule_changed(*, program: Program, staff_user=None, previous: dict | None = None) -> None:
@@ -587,4 +588,5 @@ def program_expiry_rule_changed(*, program: Program, staff_user=None, previous: 
             "points_expiry_months": program.points_expiry_months,
         },
     )
-    task_send_on_commit(expire_points)
+    # Once every process's cached program has the new rule (programs.expiry.rule_settled_at).
+    task_send_on_commit(expire_points, countdown=int(3 * settings.LOCAL_CACHE_SECONDS) + 35)

@@ -1,9 +1,10 @@
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -16,6 +17,8 @@ from loyalty_platform.programs.selectors import active_programs, card_balances
 from loyalty_platform.programs.services import balance_updated_publish, ledger_post
 from loyalty_platform.rewards.models import Reward, RewardReception
 from loyalty_platform.verification.services import pin_challenge_spend
+
+logger = logging.getLogger(__name__)
 
 
 def _point_program() -> Program:
@@ -279,7 +282,10 @@ def reward_receptions_expire_chunk(
                 reception = reward_reception_expire(reception_id=reception_id, deadline=deadline)
         except DomainError as refusal:
             if refusal.error not in _SKIPPED:
-                raise
+                # One reception that cannot be given back must not hold up those after it.
+                logger.warning(
+                    "reception %s in %s not expired: %s", reception_id, connection.schema_name, refusal.code
+                )
             continue
         expired += 1
         points += reception.points if reception.ledger_entry_id else 0

@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'verbose_name_plural': 'job statuses',
-                'constraints': [models.UniqueConstraint(fields=('job', 'organization'), name='tenants_jobstatus_one_per_organization', nulls_distinct=False)],
+                'constraints': [models.UniqueConstraint(condition=models.Q(('organization__isnull', False)), fields=('job', 'organization'), name='tenants_jobstatus_one_per_organization'), models.UniqueConstraint(condition=models.Q(('organization__isnull', True)), fields=('job',), name='tenants_jobstatus_one_on_the_platform')],
             },
         ),
     ]

@@ -180,3 +180,19 @@ def test_healthz_is_degraded_but_serving_while_a_job_is_stale(all_done, now, pla
         ],
         "stale_count": 1,
     }
+
+
+def test_an_organizations_host_names_its_own_stale_jobs_and_only_counts_the_others(
+    all_done, now, organization, other_organization
+):
+    from tests.conftest import HostClient
+
+    _succeeded(TICK, organization, now - timedelta(hours=2))
+    _succeeded(TICK, other_organization, now - timedelta(hours=3))
+
+    own = HostClient(organization).get("/healthz").json()["jobs"]
+    other = HostClient(other_organization).get("/healthz").json()["jobs"]
+
+    assert [(job["job"], job["organization"]) for job in own["stale"]] == [(TICK, "test-a")]
+    assert [(job["job"], job["organization"]) for job in other["stale"]] == [(TICK, "test-b")]
+    assert own["stale_count"] == other["stale_count"] == 2

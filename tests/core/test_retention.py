@@ -33,7 +33,7 @@ KINDS = {
     "invitations": (Invitation, "invitation"),
     "staff_invitations": (StaffInvitation, "staff_invitation"),
 }
-NOTHING_IN_REDIS = {"realtime_listeners": 0, "campaign_mail_counters": 0}
+NOTHING_IN_REDIS = {"realtime_listeners": 0}
 
 
 def _make(kind: str, customer, staff: User, *, expires_at, **fields):
@@ -198,10 +198,6 @@ def test_purges_work_in_chunks_until_nothing_is_left(in_organization, settings, 
     assert _remaining("login_links") == {recent.pk}
 
 
-def _campaign_mail_key(schema_name: str, minute: int) -> str:
-    return lp_redis.key("campaign-mail", schema_name, minute)
-
-
 def test_redis_entries_without_a_lifetime_are_removed_and_the_rest_left_alone(
     organization, other_organization
 ):
@@ -214,13 +210,6 @@ def test_redis_entries_without_a_lifetime_are_removed_and_the_rest_left_alone(
     client.expire(listening, 86400)
     other_listening, _ = listening_count_args(other_organization.schema_name)
     client.zadd(other_listening, {"dead elsewhere": live_since - 3600})
-    minute = int(time.time() // 60)
-    # Given back after their minute's counter expired: no lifetime, never used again.
-    client.set(_campaign_mail_key(organization.schema_name, minute - 10), -3)
-    client.set(_campaign_mail_key(organization.schema_name, minute - 2 * 24 * 60), -1)
-    client.set(_campaign_mail_key(organization.schema_name, minute - 20), 5, ex=60)
-    client.set(_campaign_mail_key(organization.schema_name, minute), 7)
-    client.set(_campaign_mail_key(other_organization.schema_name, minute - 10), -2)
 
     with tenant_context(organization):
         counts = expired_records_purge(schema_name=organization.schema_name)
@@ -229,16 +218,10 @@ def test_redis_entries_without_a_lifetime_are_removed_and_the_rest_left_alone(
         **dict.fromkeys(KINDS, 0),
         "receipt_claims": 0,
         "realtime_listeners": 2,
-        "campaign_mail_counters": 2,
     }
     assert client.zrange(listening, 0, -1) == [b"live 1", b"live 2"]
     assert client.ttl(listening) > 0
     assert client.zrange(other_listening, 0, -1) == [b"dead elsewhere"]
-    assert client.exists(_campaign_mail_key(organization.schema_name, minute - 10)) == 0
-    assert client.exists(_campaign_mail_key(organization.schema_name, minute - 2 * 24 * 60)) == 0
-    assert client.get(_campaign_mail_key(organization.schema_name, minute - 20)) == b"5"
-    assert client.get(_campaign_mail_key(organization.schema_name, minute)) == b"7"
-    assert client.get(_campaign_mail_key(other_organization.schema_name, minute - 10)) == b"-2"
 
 
 def _handoff(organization, *, expires_at, used_at=None) -> PortalHandoff:

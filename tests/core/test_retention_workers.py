@@ -81,7 +81,6 @@ def test_a_worker_purges_an_organizations_expired_records_in_its_schema_only(com
         "staff_invitations": 0,
         "receipt_claims": 0,
         "realtime_listeners": 0,
-        "campaign_mail_counters": 0,
     }
     assert not gone & _rows(organization)
 

@@ -343,3 +343,62 @@ def test_a_worker_killed_half_way_leaves_committed_chunks_and_the_next_run_does_
             expire_points.delay()
         _wait_for_success(organization, started)
     _assert_expired_once(organization, cards)
+
+
+def test_a_blocked_card_or_customer_keeps_its_points_until_unblocked(lifetime, organization):
+    blocked_card, blocked_customer = create_customer(organization), create_customer(organization)
+    with time_machine.travel(START, tick=False):
+        earn(blocked_card, 100, "e1")
+        earn(blocked_customer, 60, "e2")
+    Card.objects.filter(customer=blocked_card).update(status="blocked")
+    blocked_customer.status = "blocked"
+    blocked_customer.save(update_fields=["status"])
+    assert points_expire(now=MONTH_LATER).summary()["cards"] == 0
+    Card.objects.filter(customer=blocked_card).update(status="active")
+    assert points_expire(now=MONTH_LATER).summary() == {"cards": 1, "points": 100, "redated_cards": 0}
+    assert expire_entries(blocked_customer) == []
+
+
+def test_a_rule_change_is_applied_only_once_every_process_has_seen_it(
+    in_organization, programs, organization
+):
+    program = programs["point"]
+    customer = create_customer(organization)
+    changed = START + timedelta(days=400)
+    with time_machine.travel(changed, tick=False), transaction.atomic():
+        configure(program, points_expiry="lifetime", points_expiry_months=1)
+        program_expiry_rule_changed(program=program, staff_user=None)
+    with time_machine.travel(changed + timedelta(seconds=5), tick=False):
+        # A till whose cached program still says "never" opens a lot without a date...
+        earn(customer, 40, "stale-till")
+        PointLot.objects.filter(card__customer=customer).update(expires_at=None)
+        run = points_expire()
+    assert run.stopped == "rule_settling"
+    program.refresh_from_db()
+    assert program.lots_redated_for is None
+    # ...which the next run, after the cache's lifetime, dates by the new rule.
+    points_expire(now=changed + timedelta(minutes=5))
+    program.refresh_from_db()
+    assert program.lots_redated_for == changed
+    assert PointLot.objects.get(card__customer=customer).expires_at == changed + timedelta(days=30)
+
+
+def test_a_spent_lot_is_dated_again_too_so_points_put_back_expire_by_the_new_rule(
+    in_organization, programs, organization
+):
+    program = configure(programs["point"], min_redeem_points=0)
+    customer = create_customer(organization)
+    with time_machine.travel(START, tick=False):
+        earn(customer, 100, "e1")
+        customer_redeem(customer=customer, value=100, card_type="point", external_id="r1")
+    changed = START + timedelta(days=10)
+    with time_machine.travel(changed, tick=False), transaction.atomic():
+        configure(program, points_expiry="lifetime", points_expiry_months=1)
+        program_expiry_rule_changed(program=program, staff_user=None)
+    points_expire(now=changed + timedelta(minutes=5))
+    from loyalty_platform.programs.reversals import loyalty_transaction_reverse
+
+    with time_machine.travel(changed + timedelta(days=1), tick=False):
+        loyalty_transaction_reverse(original_external_id="r1", external_id="void-r1")
+    lot = PointLot.objects.get(card__customer=customer)
+    assert (lot.remaining, lot.expires_at) == (100, changed + timedelta(days=30))

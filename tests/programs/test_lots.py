@@ -271,3 +271,32 @@ def test_any_sequence_keeps_balance_entries_and_lots_equal(lifetime, organizatio
         assert_consistent(card)
         # Everything is older than its lifetime now: nothing but a debt is left.
         assert card.balance == min(card.balance, 0)
+
+
+def test_a_campaign_grant_opens_a_lot_and_pays_a_debt_first(lifetime, organization):
+    from loyalty_platform.campaigns import runner
+    from tests.campaigns.runner_fixtures import make_action, make_campaign
+
+    configure(lifetime, allow_negative_balance=True)
+    saver, debtor = create_customer(organization, points=10), create_customer(organization)
+    card_adjust(customer=debtor, card_type="point", delta=-4, reason="correction", staff_user=None)
+    campaign = make_campaign(status="running")
+    make_action(campaign, "grant_points", points=25)
+    (run_id,) = runner.tick()
+    runner.grant_chunk(run_id)
+    assert [lot[:3] for lot in lots_of(saver)] == [(10, 10, 0), (25, 25, 0)]
+    assert [lot[:3] for lot in lots_of(debtor)] == [(21, 21, 0)]  # 4 of the 25 paid the debt
+    granted = PointLot.objects.filter(card__customer=saver).order_by("pk").last()
+    assert granted.expires_at == add_months(granted.earned_at, 1)
+    assert_consistent(point_card(saver))
+    assert_consistent(point_card(debtor))
+
+
+def test_a_collection_window_beyond_ten_years_is_refused(in_organization, programs):
+    from django.core.exceptions import ValidationError
+
+    program = programs["point"]
+    program.reward_collect_days = 100_000  # would overflow the deadline's date
+    with pytest.raises(ValidationError) as refused:
+        program.clean_fields()
+    assert list(refused.value.message_dict) == ["reward_collect_days"]

@@ -40,7 +40,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='program',
             name='reward_collect_days',
-            field=models.PositiveIntegerField(blank=True, help_text='Days a customer has to collect a reward bought in advance; after that it expires and the points come back. Empty: no limit.', null=True, validators=[django.core.validators.MinValueValidator(1)]),
+            field=models.PositiveIntegerField(blank=True, help_text='Days a customer has to collect a reward bought in advance; after that it expires and the points come back. Empty: no limit.', null=True, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(3650)]),
         ),
         migrations.CreateModel(
             name='PointLot',
