@@ -95,6 +95,8 @@ class Program(models.Model):
         max_length=10,
         choices=PointsExpiry.choices,
         default=PointsExpiry.NEVER,
+        # The expiry fields' db_default: programs written in SQL (benchmarks) get them too.
+        db_default=PointsExpiry.NEVER,
         help_text=_(
             "Never: points stay until they are spent. A fixed time: each earn's points expire that many "
             "months after they were earned, the oldest are spent first. Without any transaction: all of "
@@ -104,11 +106,13 @@ class Program(models.Model):
     )
     points_expiry_months = models.PositiveSmallIntegerField(
         default=12,
+        db_default=12,
         validators=[MinValueValidator(1), MaxValueValidator(120)],
         help_text=_("Months after which points expire (see Points expire), 1 to 120."),
     )
     expiry_warning_days = models.PositiveSmallIntegerField(
         default=30,
+        db_default=30,
         validators=[MaxValueValidator(365)],
         help_text=_(
             "Days before points expire that customers are told by email (if they have not turned it off); "

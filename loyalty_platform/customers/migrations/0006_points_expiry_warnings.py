@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='customer',
             name='points_expiry_warnings',
-            field=models.BooleanField(default=True, help_text='Email the customer before their points expire.'),
+            field=models.BooleanField(db_default=True, default=True, help_text='Email the customer before their points expire.'),
         ),
     ]

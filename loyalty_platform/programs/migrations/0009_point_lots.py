@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='program',
             name='expiry_warning_days',
-            field=models.PositiveSmallIntegerField(default=30, help_text='Days before points expire that customers are told by email (if they have not turned it off); 0: no warning.', validators=[django.core.validators.MaxValueValidator(365)]),
+            field=models.PositiveSmallIntegerField(db_default=30, default=30, help_text='Days before points expire that customers are told by email (if they have not turned it off); 0: no warning.', validators=[django.core.validators.MaxValueValidator(365)]),
         ),
         migrations.AddField(
             model_name='program',
@@ -25,12 +25,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='program',
             name='points_expiry',
-            field=models.CharField(choices=[('never', 'Never'), ('lifetime', 'A fixed time after they were earned'), ('inactivity', 'After a time without any transaction')], default='never', help_text="Never: points stay until they are spent. A fixed time: each earn's points expire that many months after they were earned, the oldest are spent first. Without any transaction: all of a customer's points expire once that many months pass without an earn, a redemption or another change to the card.", max_length=10),
+            field=models.CharField(db_default='never', choices=[('never', 'Never'), ('lifetime', 'A fixed time after they were earned'), ('inactivity', 'After a time without any transaction')], default='never', help_text="Never: points stay until they are spent. A fixed time: each earn's points expire that many months after they were earned, the oldest are spent first. Without any transaction: all of a customer's points expire once that many months pass without an earn, a redemption or another change to the card.", max_length=10),
         ),
         migrations.AddField(
             model_name='program',
             name='points_expiry_months',
-            field=models.PositiveSmallIntegerField(default=12, help_text='Months after which points expire (see Points expire), 1 to 120.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(120)]),
+            field=models.PositiveSmallIntegerField(db_default=12, default=12, help_text='Months after which points expire (see Points expire), 1 to 120.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(120)]),
         ),
         migrations.AddField(
             model_name='program',
