@@ -18,7 +18,6 @@ A database of its own (bench_campaign_grant) is created and dropped. Loopback on
 
 import argparse
 import os
-import secrets
 import subprocess
 import sys
 import time
@@ -27,26 +26,11 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from bench.common import drop_database, recreate_database  # noqa: E402
-from loyalty_platform import embedded  # noqa: E402
+from bench.common import configure_production, drop_database, recreate_database, start_worker, stop_worker  # noqa: E402
 
 DATABASE_NAME = "bench_campaign_grant"
 GOAL_SECONDS = 60.0
 TIMEOUT_SECONDS = 600.0
-WORKER_COMMAND = [sys.executable, "-m", "celery", "-A", "loyalty_platform", "worker", "--pool", "solo"]
-
-
-def configure() -> None:
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="loyalty_platform.settings",
-        DATABASE_NAME=DATABASE_NAME,
-        REDIS_NAMESPACE=f"bench-campaign-{os.getpid()}",
-        DEBUG="false",
-        SECRET_KEY=os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
-        PLATFORM_HOST="localhost:8000",
-        REDIS_URL=embedded.ensure_redis(),
-        LOG_LEVEL="WARNING",
-    )
 
 
 def seed(cursor, *, customers: int, pool: bool) -> None:
@@ -74,23 +58,6 @@ def seed(cursor, *, customers: int, pool: bool) -> None:
     return promotion_id
 
 
-def start_worker() -> subprocess.Popen:
-    from loyalty_platform.celery import app
-
-    hostname = f"bench-{os.getpid()}@%h"
-    process = subprocess.Popen(
-        [*WORKER_COMMAND, "--loglevel", "WARNING", "--hostname", hostname],
-        cwd=BASE_DIR,
-        env=os.environ.copy(),
-    )
-    deadline = time.monotonic() + 60
-    while not app.control.ping(timeout=0.5):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise SystemExit("the Celery worker did not come up")
-    return process
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -100,7 +67,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args()
 
-    configure()
+    configure_production(database_name=DATABASE_NAME, redis_namespace=f"bench-campaign-{os.getpid()}")
     import django
 
     django.setup()
@@ -129,7 +96,7 @@ def main() -> None:
                 f"{'' if args.no_pool else f' and {args.customers} pool vouchers'} "
                 f"in {time.perf_counter() - started:.1f} s"
             )
-        worker = start_worker()
+        worker = start_worker("bench")
         print("load average before measuring: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
         with tenant_context(organization):
             promotion = Promotion.objects.get(pk=promotion_id)
@@ -164,7 +131,7 @@ def main() -> None:
             failed = True
     finally:
         if worker is not None:
-            worker.terminate()
+            stop_worker(worker)
             try:
                 worker.wait(timeout=20)
             except subprocess.TimeoutExpired:

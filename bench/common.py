@@ -31,3 +31,64 @@ def drop_database() -> None:
     conn, name = _admin_connection()
     with conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def configure_production(
+    *, database_name: str, redis_namespace: str, platform_host: str = "localhost:8000"
+) -> None:
+    """Production settings (DEBUG off) for this process and any it starts (both read
+    os.environ), on the benchmark's own database and Redis namespace."""
+    import os
+    import secrets
+
+    from loyalty_platform import embedded
+
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="loyalty_platform.settings",
+        DATABASE_NAME=database_name,
+        REDIS_NAMESPACE=redis_namespace,
+        DEBUG="false",
+        SECRET_KEY=os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
+        PLATFORM_HOST=platform_host,
+        REDIS_URL=embedded.ensure_redis(),
+        LOG_LEVEL="WARNING",
+    )
+
+
+WORKER_COMMAND = ["-m", "celery", "-A", "loyalty_platform", "worker", "--pool", "solo"]
+
+
+def start_worker(name: str):
+    """One Celery worker (solo pool, as deployed per process) with this process's
+    environment; returns once it answers a ping by its own name."""
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from loyalty_platform.celery import app
+
+    hostname = f"{name}-{os.getpid()}"
+    process = subprocess.Popen(
+        [sys.executable, *WORKER_COMMAND, "--loglevel", "WARNING", "--hostname", f"{hostname}@%h"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=os.environ.copy(),
+    )
+    deadline = time.monotonic() + 60
+    while not any(hostname in node for reply in app.control.ping(timeout=0.5) for node in reply):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise SystemExit("the Celery worker did not come up")
+    return process
+
+
+def stop_worker(process) -> None:
+    import subprocess
+
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -28,27 +28,12 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from bench.common import drop_database, recreate_database  # noqa: E402
-from loyalty_platform import embedded  # noqa: E402
+from bench.common import configure_production, drop_database, recreate_database  # noqa: E402
 
 DATABASE_NAME = "bench_dashboard"
 PERIODS = (7, 30, 90)
 GOAL_P95_MS = 300.0
 HISTORY_DAYS = 365
-
-
-def configure() -> None:
-    """Production settings (DEBUG off), as the page is served."""
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="loyalty_platform.settings",
-        DATABASE_NAME=DATABASE_NAME,
-        REDIS_NAMESPACE="bench",
-        DEBUG="false",
-        SECRET_KEY=secrets.token_urlsafe(50),
-        PLATFORM_HOST="localhost:8000",
-        REDIS_URL=embedded.ensure_redis(),
-        LOG_LEVEL="WARNING",
-    )
 
 
 def seed(cursor, *, customers: int, entries: int) -> None:
@@ -197,7 +182,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    configure()
+    configure_production(database_name=DATABASE_NAME, redis_namespace="bench")
     import django
 
     django.setup()

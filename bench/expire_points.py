@@ -29,7 +29,6 @@ job's statements on the seeded data.
 
 import argparse
 import os
-import secrets
 import subprocess
 import sys
 import time
@@ -38,8 +37,7 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from bench.common import drop_database, recreate_database  # noqa: E402
-from loyalty_platform import embedded  # noqa: E402
+from bench.common import configure_production, drop_database, recreate_database, start_worker, stop_worker  # noqa: E402
 
 DATABASE_NAME = "bench_expire_points"
 GOAL_SECONDS = 30.0
@@ -47,25 +45,11 @@ TIMEOUT_SECONDS = 600.0
 # Once nothing is due any more, the job's success must be recorded within this long.
 RECORD_GRACE_SECONDS = 10.0
 TASK = "loyalty_platform.programs.tasks.expire_points"
-WORKER_COMMAND = [sys.executable, "-m", "celery", "-A", "loyalty_platform", "worker", "--pool", "solo"]
 # The plain indexes of the filled tables are dropped while they fill and built again after.
 INDEXES_SQL = (
     "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
     "AND tablename = ANY(%s) AND indexdef NOT LIKE 'CREATE UNIQUE%%'"
 )
-
-
-def configure() -> None:
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="loyalty_platform.settings",
-        DATABASE_NAME=DATABASE_NAME,
-        REDIS_NAMESPACE=f"bench-expiry-{os.getpid()}",
-        DEBUG="false",
-        SECRET_KEY=os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
-        PLATFORM_HOST="localhost:8000",
-        REDIS_URL=embedded.ensure_redis(),
-        LOG_LEVEL="WARNING",
-    )
 
 
 def seed(cursor, *, customers: int, lots_per_card: int) -> None:
@@ -191,32 +175,6 @@ def check(cursor, *, points: int) -> list[str]:
     return problems
 
 
-def start_worker() -> subprocess.Popen:
-    from loyalty_platform.celery import app
-
-    hostname = f"bench-expiry-{os.getpid()}"
-    process = subprocess.Popen(
-        [*WORKER_COMMAND, "--loglevel", "WARNING", "--hostname", f"{hostname}@%h"],
-        cwd=BASE_DIR,
-        env=os.environ.copy(),
-    )
-    deadline = time.monotonic() + 60
-    while not any(hostname in node for reply in app.control.ping(timeout=0.5) for node in reply):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise SystemExit("the Celery worker did not come up")
-    return process
-
-
-def stop_worker(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 def run_on_worker(organization, worker: subprocess.Popen) -> tuple[float, dict]:
     """Sends the job into the organization's schema; the seconds until its JobStatus row
     records success, and the summary it recorded. Stops when the job failed, or did its work
@@ -292,7 +250,7 @@ def main() -> None:
     parser.add_argument("--explain", action="store_true", help="print the plans of the job's statements")
     args = parser.parse_args()
 
-    configure()
+    configure_production(database_name=DATABASE_NAME, redis_namespace=f"bench-expiry-{os.getpid()}")
     import django
 
     django.setup()
@@ -339,7 +297,7 @@ def main() -> None:
             if args.explain:
                 explain(cursor, program_id, settings.EXPIRY_CHUNK_CARDS)
 
-        worker = start_worker()
+        worker = start_worker("bench-expiry")
         print("load average before measuring: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
         timings["worker"], summary = run_on_worker(organization, worker)
         with tenant_context(organization), connection.cursor() as cursor:

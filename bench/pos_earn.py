@@ -55,8 +55,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
 # Both need BASE_DIR on the path; neither imports Django.
-from bench.common import drop_database, recreate_database  # noqa: E402
-from loyalty_platform import embedded  # noqa: E402
+from bench.common import configure_production, drop_database, recreate_database  # noqa: E402
 
 DATABASE_NAME = "bench_pos_earn"
 HOST = "bench.localhost"
@@ -80,20 +79,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def configure(port: int) -> None:
-    """Production settings for this process and the server alike (both read os.environ)."""
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="loyalty_platform.settings",
-        DATABASE_NAME=DATABASE_NAME,
-        REDIS_NAMESPACE="bench",
-        DEBUG="false",
-        SECRET_KEY=secrets.token_urlsafe(50),
-        PLATFORM_HOST=f"localhost:{port}",
-        REDIS_URL=embedded.ensure_redis(),
-        LOG_LEVEL="WARNING",
-    )
 
 
 def prepare(customers: int) -> tuple[str, list[int]]:
@@ -1023,7 +1008,9 @@ def main() -> int:
     # Also when started where SIGINT is ignored (a background job of a script).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     port = free_port()
-    configure(port)
+    configure_production(
+        database_name=DATABASE_NAME, redis_namespace="bench", platform_host=f"localhost:{port}"
+    )
     started = time.monotonic()
     results = Results()
     try:

@@ -21,7 +21,6 @@ minutes on a small machine; `--customers 100000 --entries 1000000` is a quick ru
 
 import argparse
 import os
-import secrets
 import statistics
 import sys
 import time
@@ -30,8 +29,7 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from bench.common import drop_database, recreate_database  # noqa: E402
-from loyalty_platform import embedded  # noqa: E402
+from bench.common import configure_production, drop_database, recreate_database  # noqa: E402
 
 DATABASE_NAME = "bench_segments"
 GOAL_SECONDS = 2.0
@@ -50,19 +48,6 @@ LEDGER_INDEXES_SQL = (
     "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
     "AND tablename = 'programs_ledgerentry' AND indexdef NOT LIKE 'CREATE UNIQUE%%'"
 )
-
-
-def configure() -> None:
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="loyalty_platform.settings",
-        DATABASE_NAME=DATABASE_NAME,
-        REDIS_NAMESPACE="bench",
-        DEBUG="false",
-        SECRET_KEY=secrets.token_urlsafe(50),
-        PLATFORM_HOST="localhost:8000",
-        REDIS_URL=embedded.ensure_redis(),
-        LOG_LEVEL="WARNING",
-    )
 
 
 def seed(cursor, *, customers: int, entries: int, orders: int) -> None:
@@ -157,7 +142,7 @@ def main() -> None:
     parser.add_argument("--explain", action="store_true", help="print the plans")
     args = parser.parse_args()
 
-    configure()
+    configure_production(database_name=DATABASE_NAME, redis_namespace="bench")
     import django
 
     django.setup()
