@@ -11,7 +11,6 @@ import email
 import shutil
 import uuid
 from datetime import timedelta
-from email import policy
 from pathlib import Path
 
 import pytest
@@ -28,6 +27,7 @@ from loyalty_platform.programs.models import LedgerEntry
 from loyalty_platform.shops.models import Shop
 from loyalty_platform.vouchers.models import Promotion, Voucher
 from loyalty_platform.vouchers.services import vouchers_generate
+from tests.mail_files import emails_to
 from tests.pos_fixtures import committed_organization, create_customer
 from tests.processes import celery_worker
 
@@ -53,18 +53,6 @@ def _wait_for(check, page, timeout_ms: int = 60_000):
             return
         page.wait_for_timeout(250)
     raise AssertionError("the worker did not get there in time")
-
-
-def _emails_to(mail_dir: Path, address: str) -> list[email.message.EmailMessage]:
-    found = []
-    for path in sorted(mail_dir.glob("*.log")):
-        # Django's file backend writes each message followed by a line of dashes.
-        for raw in path.read_text().split("\n" + "-" * 79 + "\n"):
-            if raw.strip():
-                message = email.message_from_string(raw.strip() + "\n", policy=policy.default)
-                if message["To"] == address:
-                    found.append(message)
-    return found
 
 
 def _text_of(message: email.message.EmailMessage) -> str:
@@ -157,11 +145,11 @@ def test_staff_launch_a_weekend_boost_and_a_win_back_voucher_that_reaches_the_la
         (voucher,) = Voucher.objects.filter(promotion=promotion, customer__isnull=False)
         assert voucher.customer_id == lapsed.pk
         assert list(CampaignMessage.objects.values_list("customer_id", "status")) == [(lapsed.pk, "sent")]
-    (message,) = _emails_to(mail_dir, lapsed.email)
+    (message,) = emails_to(mail_dir, lapsed.email)
     assert message["Subject"] == "We kept a coffee for you"
     assert f"show {voucher.code} at the counter" in _text_of(message)
     assert "/unsubscribe/" in message["List-Unsubscribe"]
-    assert _emails_to(mail_dir, regular.email) == []
+    assert emails_to(mail_dir, regular.email) == []
 
     page.reload()
     expect(page.locator("[data-figure=vouchers] strong")).to_have_text("1 / 0")

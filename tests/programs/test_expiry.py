@@ -5,39 +5,26 @@ half-way whose job runs again. After each: balance = sum of entries = the open l
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
 import pytest
 import time_machine
 from django.db import connection, connections, transaction
-from django.db.models import Count, Sum
+from django.db.models import Count
 from django_tenants.utils import tenant_context
 
 from loyalty_platform.audit.models import AuditLogEntry
 from loyalty_platform.core.errors import DomainError
 from loyalty_platform.programs.expiry import points_expire
 from loyalty_platform.programs.models import Card, LedgerEntry, PointLot, Program
-from loyalty_platform.programs.services import customer_earn, customer_redeem, program_expiry_rule_changed
+from loyalty_platform.programs.services import customer_redeem, program_expiry_rule_changed
 from loyalty_platform.programs.tasks import expire_points
 from tenants.models import JobStatus
 from tests.pos_fixtures import committed_organization, create_customer
 from tests.processes import HELPER_APPLICATION_NAME, celery_worker
+from tests.programs.lot_helpers import assert_lots_consistent, configure, earn
 
 START = datetime(2026, 1, 10, 9, 0, tzinfo=UTC)
 MONTH_LATER = datetime(2026, 2, 10, 9, 0, tzinfo=UTC)
-
-
-def earn(customer, amount, external_id):
-    return customer_earn(
-        customer=customer, amount=Decimal(amount), card_type="point", external_id=external_id
-    )
-
-
-def configure(program: Program, **fields) -> Program:
-    for name, value in fields.items():
-        setattr(program, name, value)
-    program.save(update_fields=list(fields))
-    return program
 
 
 def expire_entries(customer) -> list[tuple[int, int, datetime]]:
@@ -46,22 +33,6 @@ def expire_entries(customer) -> list[tuple[int, int, datetime]]:
         .order_by("pk")
         .values_list("delta", "balance_after", "created_at")
     )
-
-
-def assert_cards_consistent(cards) -> None:
-    """Every card's balance is the sum of its entries and of its open lots."""
-    sums = dict(LedgerEntry.objects.filter(card__in=cards).values_list("card").annotate(total=Sum("delta")))
-    open_lots = dict(
-        PointLot.objects.filter(card__in=cards).values_list("card").annotate(total=Sum("remaining"))
-    )
-    for card in Card.objects.filter(pk__in=[card.pk for card in cards]):
-        assert card.balance == sums.get(card.pk, 0)
-        assert open_lots.get(card.pk, 0) == max(card.balance, 0)
-
-
-@pytest.fixture
-def lifetime(in_organization, programs):
-    return configure(programs["point"], points_expiry="lifetime", points_expiry_months=1)
 
 
 def test_points_expire_at_their_date_not_a_second_before_one_entry_per_card_and_run(lifetime, organization):
@@ -88,7 +59,7 @@ def test_points_expire_at_their_date_not_a_second_before_one_entry_per_card_and_
     ]
     points_expire(now=MONTH_LATER + timedelta(days=10))
     assert [entry[:2] for entry in expire_entries(customer)] == [(-120, 50), (-50, 0)]
-    assert_cards_consistent(list(Card.objects.filter(customer=customer)))
+    assert_lots_consistent(list(Card.objects.filter(customer=customer)))
 
 
 def test_spent_points_do_not_expire_and_the_oldest_are_spent_first(lifetime, organization):
@@ -208,7 +179,7 @@ def _assert_expired_once(organization, cards) -> None:
         assert per_card == {card.pk: 1 for card in cards}
         assert set(LedgerEntry.objects.filter(cause="expire").values_list("delta", flat=True)) == {-42}
         assert set(Card.objects.filter(pk__in=[c.pk for c in cards]).values_list("balance", flat=True)) == {5}
-        assert_cards_consistent(cards)
+        assert_lots_consistent(cards)
 
 
 def _wait_for_success(organization, since: datetime, seconds: float = 90) -> None:
@@ -295,7 +266,7 @@ def test_a_till_redeeming_while_the_job_runs_loses_nothing_and_doubles_nothing()
         expired = list(LedgerEntry.objects.filter(card=card, cause="expire").values_list("delta", flat=True))
         assert expired == ([-2] if outcome["till"] == "redeemed" else [-42])
         assert outcome["till"] in ("redeemed", "insufficient_balance")
-        assert_cards_consistent(cards)
+        assert_lots_consistent(cards)
     assert outcome["job"]["cards"] == CUSTOMERS
 
 
@@ -336,7 +307,7 @@ def test_a_worker_killed_half_way_leaves_committed_chunks_and_the_next_run_does_
         lock.release()
     with tenant_context(organization):
         assert LedgerEntry.objects.filter(cause="expire").count() == 150
-        assert_cards_consistent(cards)
+        assert_lots_consistent(cards)
     started = datetime.now(UTC)
     with celery_worker("expiry-again", EXPIRY_CHUNK_CARDS="50"):
         with tenant_context(organization):

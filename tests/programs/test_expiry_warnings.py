@@ -5,7 +5,6 @@ addressless customers handled without email, blocked ones left for later; the mi
 email budget shared with campaigns; real Celery workers, two at once, and a run that
 stopped half-way."""
 
-import email
 import os
 import socket
 import threading
@@ -14,7 +13,6 @@ import uuid
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from email import policy
 from pathlib import Path
 
 import pytest
@@ -31,6 +29,7 @@ from loyalty_platform.programs.models import Card, PointLot, Program
 from loyalty_platform.programs.services import customer_earn
 from loyalty_platform.programs.tasks import warn_points_expiry
 from tenants.models import JobStatus
+from tests.mail_files import emails_in, emails_to
 from tests.pos_fixtures import committed_organization, create_customer, create_programs
 from tests.processes import celery_worker, free_port
 
@@ -496,18 +495,8 @@ def _customers(organization, count: int, tag: str) -> list[Customer]:
     return customers
 
 
-def _emails(mail_dir: Path) -> list[email.message.EmailMessage]:
-    found = []
-    for path in sorted(mail_dir.glob("*.log")):
-        # Django's file backend writes each message followed by a line of dashes.
-        for raw in path.read_text().split("\n" + "-" * 79 + "\n"):
-            if raw.strip():
-                found.append(email.message_from_string(raw.strip() + "\n", policy=policy.default))
-    return found
-
-
 def _addressees(mail_dir: Path) -> list[str]:
-    return sorted(message["To"] for message in _emails(mail_dir))
+    return sorted(message["To"] for message in emails_in(mail_dir))
 
 
 def _queue_length() -> int:
@@ -522,7 +511,7 @@ def _wait_until_idle(mail_dir: Path, expected: int, workers: tuple[str, ...], se
     prefixes = tuple(f"{name}-{os.getpid()}@" for name in workers)
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if len(_emails(mail_dir)) >= expected and _queue_length() == 0:
+        if len(emails_in(mail_dir)) >= expected and _queue_length() == 0:
             inspect = app.control.inspect(timeout=1)
             ours = [
                 {node: tasks for node, tasks in (reply or {}).items() if node.startswith(prefixes)}
@@ -550,7 +539,7 @@ def test_a_real_worker_runs_the_scheduled_job(committed_db, mail_dir):
             warn_points_expiry.delay()
         _wait_until_idle(mail_dir, 3, ("warn-solo",))
     assert _addressees(mail_dir) == sorted(customer.email for customer in customers)
-    (message,) = [message for message in _emails(mail_dir) if message["To"] == customers[0].email]
+    (message,) = emails_to(mail_dir, customers[0].email)
     # (a subject that is not ASCII is folded onto a line of its own in the file)
     assert message["Subject"].strip().startswith("10 points at Warning Worker Café expire on ")
     status = JobStatus.objects.get(job=warn_points_expiry.name, organization_id=organization.pk)

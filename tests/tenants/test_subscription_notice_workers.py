@@ -1,13 +1,10 @@
 """Subscription notices with real Celery workers (not eager mode): two workers given the job
 several times at once send each notice once."""
 
-import email
 import time
 import uuid
 from contextlib import ExitStack
 from datetime import timedelta
-from email import policy
-from pathlib import Path
 
 from django.utils import timezone
 from django_tenants.utils import tenant_context
@@ -17,6 +14,7 @@ from loyalty_platform.accounts.services import staff_user_create
 from tenants.models import Subscription, SubscriptionNotice
 from tenants.notices import subscription_notices_send
 from tenants.tasks import notify_subscription_lapses
+from tests.mail_files import emails_to
 from tests.pos_fixtures import committed_organization
 from tests.processes import celery_worker
 
@@ -28,18 +26,6 @@ def _organization_with_owner(prefix: str, *, ends_at):
         staff_user_create(email=owner, password=None, role=roles.OWNER)
     Subscription.objects.filter(organization=organization).update(ends_at=ends_at)
     return organization, owner
-
-
-def _emails_to(mail_dir: Path, address: str) -> list[email.message.EmailMessage]:
-    found = []
-    for path in sorted(mail_dir.glob("*.log")):
-        # Django's file backend writes each message followed by a line of dashes.
-        for raw in path.read_text().split("\n" + "-" * 79 + "\n"):
-            if raw.strip():
-                message = email.message_from_string(raw.strip() + "\n", policy=policy.default)
-                if message["To"] == address:
-                    found.append(message)
-    return found
 
 
 def _sent(organization) -> list[tuple]:
@@ -68,11 +54,11 @@ def test_two_workers_given_the_job_at_once_send_each_notice_once(committed_db, t
     assert _sent(ending) == [("ending", 7, 1)]
     assert _sent(lapsed) == [("lapsed", 0, 1)]
     assert SubscriptionNotice.objects.filter(subscription__organization__in=[ending, lapsed]).count() == 2
-    (ending_mail,) = _emails_to(tmp_path, ending_owner)
-    (lapsed_mail,) = _emails_to(tmp_path, lapsed_owner)
+    (ending_mail,) = emails_to(tmp_path, ending_owner)
+    (lapsed_mail,) = emails_to(tmp_path, lapsed_owner)
     assert str(ending_mail["Subject"]).strip().startswith(f"The subscription of {ending.name} ends on ")
     assert str(lapsed_mail["Subject"]).strip() == f"The subscription of {lapsed.name} has ended"
     # A run after them finds nothing left to send for these two.
     subscription_notices_send()
-    assert len(_emails_to(tmp_path, ending_owner)) == 1
+    assert len(emails_to(tmp_path, ending_owner)) == 1
     assert SubscriptionNotice.objects.filter(subscription__organization__in=[ending, lapsed]).count() == 2
