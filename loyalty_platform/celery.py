@@ -70,6 +70,13 @@ app.conf.beat_schedule = {
     },
     # Expiry (docs/decisions/0043-point-expiry.md): points whose lot or card expired, within
     # the hour of their date; the warnings before it, once per batch of lots.
+    # Outgoing webhooks: retries that fell due and anything a lost kick left (a commit that
+    # recorded events queues the organization's delivery task itself).
+    "deliver-webhooks": {
+        "task": "loyalty_platform.core.tasks.dispatch_to_organizations",
+        "schedule": 60.0,
+        "args": ["loyalty_platform.webhooks.tasks.deliver_webhooks"],
+    },
     "expire-points": {
         "task": "loyalty_platform.core.tasks.dispatch_to_organizations",
         "schedule": 3600.0,

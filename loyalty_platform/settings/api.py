@@ -2,6 +2,8 @@
 
 from loyalty_platform.env import env
 
+from .base import PRODUCTION
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "loyalty_platform.pos_api.schema.PosAutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -92,6 +94,7 @@ RETENTION_DAYS = {
     "staff_invitation": 30,  # the audit log keeps who invited whom for good
     "receipt_claim": 90,  # a claimed order's claim deadline, which no longer decides anything
     "portal_handoff": 30,  # the operators' trail keeps the support sessions for good
+    "webhook_event": 30,  # an endpoint's delivery log (events whose deliveries are all done)
 }
 # Rows deleted (or updated) per transaction by the purges: short locks on busy tables.
 RETENTION_CHUNK_SIZE = 1000
@@ -108,3 +111,22 @@ SUBSCRIPTION_NOTICE_MAX_ATTEMPTS = 10
 # A notice taken by a worker that neither sent it nor recorded a failure this long after (it
 # died) is taken again: a lapse warning sent twice is better than none.
 SUBSCRIPTION_NOTICE_STALE_MINUTES = 30
+
+# Outgoing webhooks (loyalty_platform.webhooks, docs/decisions/0049-outgoing-webhooks.md).
+# After a failed attempt the next one waits this many seconds; after the last, it has failed.
+WEBHOOK_RETRY_DELAYS = (60, 300, 1800, 7200, 21600)
+# Connecting and reading the answer, each.
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+# Development receivers may be http:// and on this machine or the local network; production
+# ones are https:// on public addresses only, checked after DNS on every delivery.
+WEBHOOK_REQUIRE_HTTPS = env.bool("WEBHOOK_REQUIRE_HTTPS", default=PRODUCTION)
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=not PRODUCTION)
+# An endpoint whose attempts have all failed for this long is disabled and its owners emailed.
+WEBHOOK_DISABLE_AFTER_FAILING_DAYS = 3
+# How long a rotated-out secret keeps signing beside the new one, unless staff choose otherwise.
+WEBHOOK_SECRET_OVERLAP_HOURS = 24
+# What the delivery log keeps of an answer.
+WEBHOOK_LOG_RESPONSE_BYTES = 1024
+# Deliveries a worker sends at once, and takes per look at the outbox.
+WEBHOOK_SEND_THREADS = env.int("WEBHOOK_SEND_THREADS", default=16)
+WEBHOOK_BATCH_SIZE = 200

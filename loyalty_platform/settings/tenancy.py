@@ -50,6 +50,7 @@ TENANT_APPS = [
     "loyalty_platform.reports",
     "loyalty_platform.onboarding",
     "loyalty_platform.campaigns",
+    "loyalty_platform.webhooks",
     "loyalty_platform.till",  # no models; its AppConfig connects the log-out receiver
 ]
 

@@ -228,8 +228,8 @@ def test_an_organization_cloned_the_old_way_gets_the_template_names_back(db):
 
     # 1 of them is django-otp's sequence, 4 the unique constraints of the reports app's rollups,
     # 5 those of the campaigns app (run key, grant and message once per run, list member, run
-    # audience).
-    assert len(changes) == 24
+    # audience), 1 the webhooks app's delivery once per event and endpoint.
+    assert len(changes) == 25
     assert (
         "constraint programs_card.programs_card_customer_id_program_id_key -> one_card_per_program" in changes
     )

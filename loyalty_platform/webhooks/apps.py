@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class WebhooksConfig(AppConfig):
+    name = "loyalty_platform.webhooks"
+    label = "webhooks"
+    verbose_name = "Webhooks"
+
+    def ready(self) -> None:
+        from loyalty_platform.webhooks import signals  # noqa: F401

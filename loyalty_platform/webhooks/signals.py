@@ -1,0 +1,5 @@
+from loyalty_platform.core.schema_cache import forget_on_change
+from loyalty_platform.webhooks.models import WebhookEndpoint
+from loyalty_platform.webhooks.outbox import SUBSCRIBED_CACHE_KEY
+
+forget_on_change(WebhookEndpoint, SUBSCRIBED_CACHE_KEY)
