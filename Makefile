@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed-requirements
 
-.PHONY: run test stop lint format bench bench-tools bench-pos bench-dashboard bench-expiry install
+.PHONY: run test stop lint format bench bench-tools bench-pos bench-dashboard bench-expiry bench-webhooks install
 
 $(INSTALLED): requirements.txt constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -53,3 +53,7 @@ bench-dashboard: $(INSTALLED)
 # The hourly point expiry: 1,000,000 due lots of 100,000 cards on one real Celery worker (about six minutes).
 bench-expiry: $(INSTALLED)
 	$(PY) -m loyalty_platform.embedded run -- $(PY) bench/expire_points.py $(BENCH_ARGS)
+
+# 10,000 outgoing webhooks to a local receiver: events a second, lag from commit to arrival.
+bench-webhooks: $(INSTALLED)
+	$(PY) -m loyalty_platform.embedded run -- $(PY) bench/webhooks.py $(BENCH_ARGS)
