@@ -25,7 +25,7 @@ SUBSCRIBED_CACHE_KEY = "webhooks:subscribed"
 _ENDPOINT_TABLE = WebhookEndpoint._meta.db_table
 _TARGETS_SQL = (
     f"SELECT id FROM {_ENDPOINT_TABLE} "  # noqa: S608
-    "WHERE is_enabled AND (%(type)s = ANY(event_types) OR '*' = ANY(event_types))"
+    "WHERE is_enabled AND (%(type)s::varchar = ANY(event_types) OR '*' = ANY(event_types))"
 )
 _DELIVERY_COLUMNS = (
     "event_id, endpoint_id, ordering_key, status, attempts, attempts_total, next_attempt_at, created_at"
@@ -33,10 +33,12 @@ _DELIVERY_COLUMNS = (
 _RECORD_SQL = (
     f"WITH target AS ({_TARGETS_SQL}), "  # noqa: S608
     "event AS (INSERT INTO webhooks_webhookevent (event_id, type, customer_id, occurred_at, data) "
-    "SELECT %(event_id)s, %(type)s, %(customer_id)s, %(at)s, %(data)s::jsonb "
+    "SELECT %(event_id)s::uuid, %(type)s::varchar, %(customer_id)s::bigint, %(at)s::timestamptz, "
+    "%(data)s::jsonb "
     "WHERE EXISTS (SELECT 1 FROM target) RETURNING id, customer_id) "
     f"INSERT INTO webhooks_webhookdelivery ({_DELIVERY_COLUMNS}) "
-    "SELECT event.id, target.id, event.customer_id, 'pending', 0, 0, %(at)s, %(at)s FROM event, target"
+    "SELECT event.id, target.id, event.customer_id, 'pending', 0, 0, %(at)s::timestamptz, "
+    "%(at)s::timestamptz FROM event, target"
 )
 _RECORD_MANY_SQL = (
     f"WITH target AS ({_TARGETS_SQL}), "  # noqa: S608
@@ -88,7 +90,8 @@ def event_record(
     _require_transaction(event_type)
     if not is_subscribed(event_type):
         return
-    with connection.cursor() as cursor:
+    # Prepared: it may run on every till's earn (docs/decisions/0024-prepared-hot-statements.md).
+    with connection.prepared_cursor() as cursor:
         cursor.execute(
             _RECORD_SQL,
             {
