@@ -15,7 +15,7 @@ import uuid
 from django.db import connection, transaction
 from django.utils import timezone
 
-from loyalty_platform.campaigns.models import CampaignAction, CampaignGrant, CampaignRun
+from loyalty_platform.campaigns.models import Campaign, CampaignAction, CampaignGrant, CampaignRun
 from loyalty_platform.coupons.services import coupon_issue
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.programs import lots
@@ -30,6 +30,7 @@ from loyalty_platform.programs.services import (
 from loyalty_platform.rewards.models import Reward, RewardReception
 from loyalty_platform.vouchers.models import Promotion, Voucher
 from loyalty_platform.vouchers.services import voucher_code_generate
+from loyalty_platform.webhooks import outbox, payloads
 
 GRANT_CHUNK_SIZE = 1000
 
@@ -48,9 +49,11 @@ _CLAIM_SQL = (
     "ON CONFLICT (run_id, action_id, customer_id) DO NOTHING RETURNING customer_id, id"
 )
 # The claimed customers' cards of a program, locked in primary-key order, with the customer's
-# status read by the same statement (a customer blocked since the claim gets nothing).
+# status read by the same statement (a customer blocked since the claim gets nothing), and
+# what the webhook events name them by.
 _LOCK_CARDS_SQL = (
-    f"SELECT ca.id, ca.customer_id, ca.balance, ca.status, cu.status FROM {_CARD} AS ca "  # noqa: S608
+    f"SELECT ca.id, ca.customer_id, ca.balance, ca.status, cu.status, ca.card_number, cu.customer_code "  # noqa: S608
+    f"FROM {_CARD} AS ca "
     f"JOIN {_CUSTOMER} AS cu ON cu.id = ca.customer_id "
     "WHERE ca.program_id = %s AND ca.customer_id = ANY(%s) ORDER BY ca.id FOR UPDATE OF ca"
 )
@@ -124,6 +127,11 @@ def _external_id(run: CampaignRun) -> str:
     return f"campaign-{run.campaign_id}-{run.key}"[:128]
 
 
+def _source(run: CampaignRun) -> str:
+    """What points.earned and stamps.earned name as their source."""
+    return "referral" if run.campaign.trigger == Campaign.Trigger.REFERRAL else "campaign"
+
+
 def _note(run: CampaignRun) -> str:
     return f"campaign: {run.campaign.name}"[:255]
 
@@ -152,13 +160,17 @@ def _record(rows: list[tuple[int, int, int, int | None, int | None, uuid.UUID | 
         cursor.execute(_RECORD_SQL, [list(column) for column in columns])
 
 
-def _locked_cards(program: Program, customer_ids: list[int]) -> dict[int, tuple[int, int, str, str]]:
+LockedCard = tuple[int, int, str, str, str, int]
+
+
+def _locked_cards(program: Program, customer_ids: list[int]) -> dict[int, LockedCard]:
     """Each customer's card in the program, created when missing, row-locked in primary-key
-    order: {customer id: (card id, balance, card status, customer status)}."""
+    order: {customer id: (card id, balance, card status, customer status, card number,
+    customer code)}."""
     with connection.cursor() as cursor:
         for _ in range(10):
             cursor.execute(_LOCK_CARDS_SQL, [program.pk, customer_ids])
-            cards = {row[1]: (row[0], row[2], row[3], row[4]) for row in cursor.fetchall()}
+            cards = {row[1]: (row[0], row[2], row[3], row[4], row[5], row[6]) for row in cursor.fetchall()}
             missing = [customer_id for customer_id in customer_ids if customer_id not in cards]
             if not missing:
                 return cards
@@ -169,10 +181,10 @@ def _locked_cards(program: Program, customer_ids: list[int]) -> dict[int, tuple[
     raise RuntimeError("could not draw free card numbers")
 
 
-def _usable(cards: dict[int, tuple[int, int, str, str]], delta: int) -> list[int]:
+def _usable(cards: dict[int, LockedCard], delta: int) -> list[int]:
     return [
         customer_id
-        for customer_id, (_, balance, card_status, customer_status) in cards.items()
+        for customer_id, (_, balance, card_status, customer_status, _, _) in cards.items()
         if card_status == Card.Status.ACTIVE
         and customer_status == Customer.Status.ACTIVE
         and abs(balance + delta) < MAX_BALANCE
@@ -207,11 +219,27 @@ def _grant_points(run: CampaignRun, action: CampaignAction, claims: dict[int, in
         )
         entries = cursor.fetchall()
     rows = []
+    events = []
+    subscribed = outbox.is_subscribed("points.earned")
     for entry_id, card_id, balance in entries:
         customer_id = customer_of_card[card_id]
         rows.append((claims[customer_id], action.points, 0, entry_id, None, None))
         balance_updated_publish(customer_id=customer_id, balances={Program.Kind.POINT: balance})
+        if subscribed:
+            _, _, _, _, card_number, customer_code = cards[customer_id]
+            data = payloads.points_earned(
+                source=_source(run),
+                customer_code=customer_code,
+                card_number=card_number,
+                points=action.points,
+                balance=balance,
+                entry_id=entry_id,
+                external_id=_external_id(run),
+                campaign=run.campaign,
+            )
+            events.append((customer_id, data))
     _record(rows)
+    outbox.events_record_many("points.earned", events)
     return len(rows)
 
 
@@ -227,9 +255,13 @@ def _grant_stamps(run: CampaignRun, action: CampaignAction, claims: dict[int, in
     _unclaim([claims[customer_id] for customer_id in claims if customer_id not in usable])
     customers = Customer.objects.in_bulk(list(usable))
     rows = []
+    events = []
+    subscribed = outbox.is_subscribed("stamps.earned")
     for customer_id in sorted(usable, key=lambda customer: cards[customer][0]):
-        card_id, balance, _, _ = cards[customer_id]
-        card = Card(pk=card_id, customer_id=customer_id, program=program, balance=balance)
+        card_id, balance, _, _, card_number, customer_code = cards[customer_id]
+        card = Card(
+            pk=card_id, customer_id=customer_id, program=program, balance=balance, card_number=card_number
+        )
         card._state.adding = False
         entry = ledger_post(
             card=card,
@@ -249,7 +281,21 @@ def _grant_stamps(run: CampaignRun, action: CampaignAction, claims: dict[int, in
             coupon_issue(customer=customers[customer_id], program=program, issuing_entry=reward_entry)
         rows.append((claims[customer_id], 0, action.stamps, entry.pk, None, None))
         balance_updated_publish(customer_id=customer_id)
+        if subscribed:
+            data = payloads.stamps_earned(
+                source=_source(run),
+                customer_code=customer_code,
+                card_number=card_number,
+                stamps=action.stamps,
+                balance=card.balance,
+                entry_id=entry.pk,
+                coupons_issued=(entry.balance_after - card.balance) // program.stamps_per_card,
+                external_id=_external_id(run),
+                campaign=run.campaign,
+            )
+            events.append((customer_id, data))
     _record(rows)
+    outbox.events_record_many("stamps.earned", events)
     return len(rows)
 
 
@@ -294,7 +340,33 @@ def _grant_voucher(run: CampaignRun, action: CampaignAction, customer_ids: list[
     _record(
         [(short[customer_id], 0, 0, None, voucher_id, None) for customer_id, voucher_id in generated.items()]
     )
+    given = {customer_id: voucher_id for voucher_id, customer_id in from_pool} | generated
+    _vouchers_granted_record(run, promotion, given)
     return len(from_pool) + len(generated)
+
+
+def _vouchers_granted_record(run: CampaignRun, promotion: Promotion, given: dict[int, int]) -> None:
+    """coupon.issued for each voucher handed out ({customer id: voucher id}): their codes and
+    the customers' codes in one read, only while an endpoint receives the type."""
+    if not given or not outbox.is_subscribed("coupon.issued"):
+        return
+    codes = dict(Voucher.objects.filter(pk__in=list(given.values())).values_list("pk", "code"))
+    customer_codes = dict(Customer.objects.filter(pk__in=list(given)).values_list("pk", "customer_code"))
+    outbox.events_record_many(
+        "coupon.issued",
+        [
+            (
+                customer_id,
+                payloads.voucher_granted(
+                    customer_code=customer_codes[customer_id],
+                    code=codes[voucher_id],
+                    promotion=promotion,
+                    campaign=run.campaign,
+                ),
+            )
+            for customer_id, voucher_id in sorted(given.items())
+        ],
+    )
 
 
 def _grant_reward(run: CampaignRun, action: CampaignAction, claims: dict[int, int]) -> int:
@@ -317,6 +389,28 @@ def _grant_reward(run: CampaignRun, action: CampaignAction, claims: dict[int, in
     ]
     RewardReception.objects.bulk_create(receptions)
     _record([(claims[reception.customer_id], 0, 0, None, None, reception.pk) for reception in receptions])
+    if outbox.is_subscribed("reward.received"):
+        customer_codes = dict(Customer.objects.filter(pk__in=list(claims)).values_list("pk", "customer_code"))
+        outbox.events_record_many(
+            "reward.received",
+            [
+                (
+                    reception.customer_id,
+                    payloads.reward_received(
+                        customer_code=customer_codes[reception.customer_id],
+                        reception_id=reception.pk,
+                        reward=reward,
+                        points=0,
+                        status=reception.status,
+                        balance=None,
+                        entry_id=None,
+                        external_id=reception.external_id,
+                        campaign=run.campaign,
+                    ),
+                )
+                for reception in receptions
+            ],
+        )
     return len(receptions)
 
 

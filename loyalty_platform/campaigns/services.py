@@ -14,6 +14,7 @@ from loyalty_platform.campaigns.models import Campaign, CampaignAction, Campaign
 from loyalty_platform.core import errors
 from loyalty_platform.core.faults import task_send_on_commit
 from loyalty_platform.customers.models import Customer
+from loyalty_platform.customers.services import customer_updated_record
 
 Kind = CampaignAction.Kind
 Status = Campaign.Status
@@ -358,6 +359,7 @@ def customer_unsubscribe(*, customer_id: int, campaign_id: int | None) -> bool:
             return False
         customer.consent_marketing_at = None
         customer.save(update_fields=["consent_marketing_at", "updated_at"])
+        customer_updated_record(customer, changed=["consent_marketing"])
         campaign = Campaign.objects.filter(pk=campaign_id).first() if campaign_id else None
         CampaignUnsubscribe.objects.create(campaign=campaign, customer=customer)
         audit_record(

@@ -12,15 +12,18 @@ from loyalty_platform.customers.blocks import refuse_blocked_customer
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.programs.models import LedgerEntry, Program
 from loyalty_platform.verification.services import pin_challenge_spend
+from loyalty_platform.webhooks import outbox, payloads
 
 QR_TOKEN_PREFIX = "cq_"  # noqa: S105 - a prefix, not a secret
 
 
 def coupon_issue(*, customer: Customer, program: Program, issuing_entry: LedgerEntry | None = None) -> Coupon:
+    """The coupon of a full stamp card: `issuing_entry` is the reward entry that emptied it
+    (its card attached). Records coupon.issued."""
     expires_at = None
     if program.coupon_valid_days:
         expires_at = timezone.now() + timedelta(days=program.coupon_valid_days)
-    return Coupon.objects.create(
+    coupon = Coupon.objects.create(
         customer=customer,
         program=program,
         name=program.reward_name or program.name,
@@ -28,6 +31,17 @@ def coupon_issue(*, customer: Customer, program: Program, issuing_entry: LedgerE
         expires_at=expires_at,
         issuing_entry=issuing_entry,
     )
+    if outbox.is_subscribed("coupon.issued"):
+        outbox.event_record(
+            "coupon.issued",
+            customer_id=customer.pk,
+            data=payloads.coupon_issued(
+                coupon,
+                customer_code=customer.customer_code,
+                card_number=issuing_entry.card.card_number if issuing_entry else None,
+            ),
+        )
+    return coupon
 
 
 def _coupon_refusal(coupon: Coupon | None, now) -> errors.ErrorType | None:
@@ -78,6 +92,11 @@ def coupon_redeem(
         coupon.redeemed_api_key_lookup_id = api_key_lookup_id
         coupon.save(
             update_fields=["status", "redeemed_at", "redeemed_external_id", "redeemed_api_key_lookup_id"]
+        )
+        outbox.event_record(
+            "coupon.redeemed",
+            customer_id=coupon.customer_id,
+            data=payloads.coupon_redeemed(coupon, customer_code=coupon.customer.customer_code),
         )
         return coupon
 

@@ -22,7 +22,12 @@ from loyalty_platform.audit.services import audit_record
 from loyalty_platform.core import errors
 from loyalty_platform.core.errors import DomainError
 from loyalty_platform.customers.models import Customer
-from loyalty_platform.customers.services import customer_enroll, normalize_email, normalize_phone
+from loyalty_platform.customers.services import (
+    customer_enroll,
+    customer_updated_record,
+    normalize_email,
+    normalize_phone,
+)
 from tenants.limits import current_organization, plan_limit_reserve
 
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
@@ -218,6 +223,7 @@ def _update(customer: Customer, changes: dict) -> None:
         for name, (_old, new) in changes.items():
             setattr(customer, name, new)
         customer.save(update_fields=[*changes, "updated_at"])
+        customer_updated_record(customer, changed=list(changes))
 
 
 def customers_import(rows: list[dict], *, actor: User | None, apply: bool) -> ImportReport:
@@ -246,6 +252,7 @@ def customers_import(rows: list[dict], *, actor: User | None, apply: bool) -> Im
                 consent_marketing=row.consent_marketing,
                 name=row.name,
                 phone=row.phone,
+                source="import",
             )
             if not created:  # enrolled since the classification: update them instead
                 existing[row.email] = customer

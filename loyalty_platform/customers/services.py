@@ -20,6 +20,7 @@ from loyalty_platform.rewards.models import RewardReception
 from loyalty_platform.stored_value.models import Giftcard, PrepaidAccount
 from loyalty_platform.verification.models import PinChallenge
 from loyalty_platform.vouchers.models import Voucher, VoucherRedemption
+from loyalty_platform.webhooks import outbox, payloads
 from tenants.limits import current_organization, plan_limit_reserve
 
 E164_PATTERN = re.compile(r"^\+[1-9][0-9]{6,14}$")
@@ -81,9 +82,18 @@ def customer_birth_date_set(*, customer: Customer, birth_date: object) -> Custom
     """The customer sets or clears ("" or None) their own birth date; BIRTH_DATE_INVALID
     changes nothing."""
     value = normalize_birth_date(birth_date)
-    Customer.objects.filter(pk=customer.pk).update(birth_date=value, updated_at=timezone.now())
-    customer.birth_date = value
+    with transaction.atomic():
+        Customer.objects.filter(pk=customer.pk).update(birth_date=value, updated_at=timezone.now())
+        customer.birth_date = value
+        customer_updated_record(customer, changed=["birth_date"])
     return customer
+
+
+def customer_updated_record(customer: Customer, *, changed: list[str]) -> None:
+    """customer.updated, in the transaction of the change; `changed` names the fields."""
+    outbox.event_record(
+        "customer.updated", customer_id=customer.pk, data=payloads.customer_updated(customer, changed=changed)
+    )
 
 
 def customer_with_email(email: str) -> Customer | None:
@@ -102,10 +112,12 @@ def customer_enroll(
     name: str = "",
     phone: str = "",
     birth_date: date | None = None,
+    source: str = "pos_api",
 ) -> tuple[Customer, bool]:
     """Enroll a customer, or return the one already enrolled with this email (any case), as
     they are. Returns (customer, is_new). Safe under concurrent calls with the same email.
-    `birth_date` (optional) is checked by normalize_birth_date even for a known email."""
+    `birth_date` (optional) is checked by normalize_birth_date even for a known email.
+    `source` (pos_api, profile, import) is told in the customer.enrolled event."""
     normalized = normalize_email(email)
     birth_date = normalize_birth_date(birth_date)
     existing = customer_with_email(normalized)
@@ -138,6 +150,11 @@ def customer_enroll(
                     consent_marketing_at=now if consent_marketing else None,
                 )
                 campaign_events.customer_enrolled(customer_id=customer.pk)
+                outbox.event_record(
+                    "customer.enrolled",
+                    customer_id=customer.pk,
+                    data=payloads.customer_enrolled(customer, source=source),
+                )
             return customer, True
         except IntegrityError:
             # Another request enrolled the same email first, or the code was taken: the table
@@ -171,6 +188,19 @@ def _status_change(
             target=locked,
             details={"reason": reason, "changes": {"status": [old, to]}},
         )
+        if outbox.is_subscribed("customer.blocked"):
+            if model is Customer:
+                customer_id, customer_code, card_number = locked.pk, locked.customer_code, None
+            else:
+                customer_id, card_number = locked.customer_id, locked.card_number
+                customer_code = Customer.objects.values_list("customer_code", flat=True).get(pk=customer_id)
+            outbox.event_record(
+                "customer.blocked",
+                customer_id=customer_id,
+                data=payloads.customer_blocked(
+                    customer_code=customer_code, blocked=to == "blocked", card_number=card_number
+                ),
+            )
     return locked
 
 
@@ -258,6 +288,7 @@ def customer_update(
                 setattr(locked, field, value)
             locked.save(update_fields=[*values, "updated_at"])
             audit_record(actor=actor, action="customers.update", target=locked, details={"changes": changes})
+            customer_updated_record(locked, changed=list(changes))
     return locked
 
 
@@ -456,6 +487,9 @@ def customer_erase(*, customer: Customer, actor: User | None = None, reason: str
         locked.login_links.all().delete()
         campaign_events.customer_erased(customer_id=locked.pk)
         locked.refresh_from_db()  # the audit row names the erased customer, not their email
+        customer_updated_record(
+            locked, changed=["birth_date", "consent_marketing", "email", "name", "phone", "status"]
+        )
         audit_record(
             actor=actor,
             action="customers.erase",

@@ -9,7 +9,7 @@ from django.utils import timezone
 from loyalty_platform.core import errors
 from loyalty_platform.core.faults import task_send_on_commit
 from loyalty_platform.customers.models import Customer
-from loyalty_platform.customers.services import normalize_phone
+from loyalty_platform.customers.services import customer_updated_record, normalize_phone
 from loyalty_platform.identification.emails import invitation_email_send_on_commit
 from loyalty_platform.identification.models import Invitation, QrCardSession
 from loyalty_platform.programs.models import Card, Program
@@ -189,6 +189,8 @@ def invitation_accept(*, invitation_id: str, customer: Customer) -> Invitation:
         invitation.save(update_fields=["status", "customer", "accepted_at"])
         if invitation.phone and not customer.phone:
             Customer.objects.filter(pk=customer.pk).update(phone=invitation.phone)
+            customer.phone = invitation.phone
+            customer_updated_record(customer, changed=["phone"])
         publish_public_on_commit(
             channel=invitation_channel(invitation.pk),
             event="invitation_accepted",

@@ -30,12 +30,19 @@ from loyalty_platform.orders.models import Order, OrderLine, OrderReturn, OrderR
 from loyalty_platform.orders.selectors import active_earning_rules
 from loyalty_platform.programs.models import Card, LedgerEntry, Program
 from loyalty_platform.programs.selectors import active_program
-from loyalty_platform.programs.services import balance_updated_publish, card_get_or_create_locked, ledger_post
+from loyalty_platform.programs.services import (
+    balance_updated_publish,
+    card_get_or_create_locked,
+    earned_record,
+    ledger_post,
+    points_redeemed_record,
+)
 from loyalty_platform.tiers.models import Tier
 from loyalty_platform.tiers.selectors import customer_tier
 from loyalty_platform.tiers.services import customer_tier_recalculate
 from loyalty_platform.verification.models import PinChallenge
 from loyalty_platform.verification.services import pin_challenge_spend
+from loyalty_platform.webhooks import outbox, payloads
 from tenants.limits import organization_writable_check
 from tenants.models import Organization
 
@@ -223,7 +230,7 @@ def order_create(
             card = card_get_or_create_locked(customer_id=customer.pk, program=program)
             refuse_blocked_now(customer_id=customer.pk, card=card)
             if paid_with_points:
-                ledger_post(  # refuses to overdraw: insufficient_balance
+                paid = ledger_post(  # refuses to overdraw: insufficient_balance
                     card=card,
                     delta=-paid_with_points,
                     cause=LedgerEntry.Cause.REDEEM,
@@ -231,8 +238,11 @@ def order_create(
                     api_key_lookup_id=api_key_lookup_id,
                     note=f"paid order {external_id}"[:255],
                 )
+                points_redeemed_record(
+                    customer=customer, card=card, entry=paid, source="order", shop_id=shop_id
+                )
             if earning.points:
-                ledger_post(
+                earned = ledger_post(
                     card=card,
                     delta=earning.points,
                     cause=LedgerEntry.Cause.ORDER,
@@ -240,11 +250,26 @@ def order_create(
                     api_key_lookup_id=api_key_lookup_id,
                     note=f"order {external_id}"[:255],
                 )
+                earned_record(
+                    customer=customer,
+                    card=card,
+                    entry=earned,
+                    source="order",
+                    shop_id=shop_id,
+                    campaigns=effect_shares(earning.boosts),
+                )
                 tier = customer_tier_recalculate(customer_id=customer.pk, now=now)
             balance = card.balance
             if paid_with_points or earning.points:
                 balance_updated_publish(customer_id=customer.pk)
             campaign_events.purchase_recorded(customer_id=customer.pk, external_id=external_id)
+        outbox.event_record(
+            "order.created",
+            customer_id=customer.pk if customer else None,
+            data=payloads.order_created(
+                order, customer_code=customer.customer_code if customer else None, balance=balance
+            ),
+        )
         return OrderOutcome(
             order=order, point_balance=balance, tier=tier, campaigns=effect_shares(earning.boosts)
         )
@@ -404,6 +429,22 @@ def order_return(
         order.refresh_from_db()
         order_return_row.order = order
         order_return_row.campaigns = campaigns
+        if outbox.is_subscribed("order.returned"):
+            customer_code = None
+            if order.customer_id is not None:
+                customer_code = Customer.objects.values_list("customer_code", flat=True).get(
+                    pk=order.customer_id
+                )
+            outbox.event_record(
+                "order.returned",
+                customer_id=order.customer_id,
+                data=payloads.order_returned(
+                    order_return_row,
+                    order=order,
+                    customer_code=customer_code,
+                    balance=card.balance if order.customer_id is not None else None,
+                ),
+            )
         return order_return_row
 
 
@@ -424,12 +465,15 @@ def order_claim(*, order_external_id: str, customer: Customer) -> Order:
         if points > 0:
             program = point_program_or_404()
             card = card_get_or_create_locked(customer_id=customer.pk, program=program)
-            ledger_post(
+            entry = ledger_post(
                 card=card,
                 delta=points,
                 cause=LedgerEntry.Cause.ORDER,
                 external_id=order.external_id,
                 note=f"receipt claimed: order {order.external_id}"[:255],
+            )
+            earned_record(
+                customer=customer, card=card, entry=entry, source="receipt_claim", shop_id=order.shop_id
             )
             customer_tier_recalculate(customer_id=customer.pk)
             balance_updated_publish(customer_id=customer.pk)

@@ -224,13 +224,17 @@ class CustomerView(PosApiView):
 
 def earn(call: Call) -> BalanceChange:
     return customer_earn(
-        customer=call.customer, **call.arguments("amount", "card_type", "external_id", pin=True)
+        customer=call.customer,
+        shop_id=call.api_key.shop_id,
+        **call.arguments("amount", "card_type", "external_id", pin=True),
     )
 
 
 def redeem(call: Call) -> BalanceChange:
     return customer_redeem(
-        customer=call.customer, **call.arguments("value", "card_type", "external_id", pin=True)
+        customer=call.customer,
+        shop_id=call.api_key.shop_id,
+        **call.arguments("value", "card_type", "external_id", pin=True),
     )
 
 

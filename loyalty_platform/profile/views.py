@@ -142,6 +142,7 @@ def signup(request: HttpRequest) -> HttpResponse:
                 consent_terms=request.POST.get("consent_terms") == "on",
                 consent_privacy=request.POST.get("consent_privacy") == "on",
                 consent_marketing=request.POST.get("consent_marketing") == "on",
+                source="profile",
             )
         except DomainError as error:
             errors[error.code] = True

@@ -19,6 +19,7 @@ from loyalty_platform.programs import lots
 from loyalty_platform.programs.models import Card, LedgerEntry, Program
 from loyalty_platform.programs.services import balances_changed_publish
 from loyalty_platform.realtime.publish import someone_listens
+from loyalty_platform.webhooks import outbox, payloads
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ _DUE_CARDS_SQL = (
 # Run after the cards' locks are held, so that its snapshot sees every committed change. The
 # repeated `= ANY(cards)` lets each UPDATE find its rows by index rather than hash-join a scan
 # of every lot and card.
-_EXPIRE_SQL = (
+_EXPIRE_CTES = (
     f"WITH due AS (SELECT id, card_id, remaining FROM {lots.LOT_TABLE} "  # noqa: S608
     "WHERE card_id = ANY(%(cards)s) AND remaining > 0 AND expires_at <= %(now)s), "
     f"emptied AS (UPDATE {lots.LOT_TABLE} AS lot SET remaining = 0, expired = lot.expired + due.remaining "
@@ -56,11 +57,18 @@ _EXPIRE_SQL = (
     "GROUP BY card_id), "
     f"cards AS (UPDATE {CARD_TABLE} AS card SET balance = card.balance - sums.points, updated_at = %(now)s "
     "FROM sums WHERE card.id = sums.card_id AND card.id = ANY(%(cards)s) "
-    "RETURNING card.id, card.customer_id, card.balance, sums.points, sums.lots), "
+    "RETURNING card.id, card.customer_id, card.balance, sums.points, sums.lots, card.card_number), "
     f"inserted AS (INSERT INTO {ENTRY_TABLE} (card_id, delta, balance_after, cause, external_id, "
     "api_key_lookup_id, note, created_at) SELECT id, -points, balance, %(cause)s, '', '', "
-    "%(note)s || lots, %(now)s FROM cards) "
-    "SELECT id, customer_id, points, balance FROM cards"
+    "%(note)s || lots, %(now)s FROM cards RETURNING id, card_id) "
+)
+_EXPIRE_SQL = _EXPIRE_CTES + "SELECT id, customer_id, points, balance FROM cards"  # noqa: S608
+# The same when an endpoint receives points.expired: each card's row also carries what its
+# event says (card number, customer code, the expire entry).
+_EXPIRE_WITH_EVENTS_SQL = (
+    f"{_EXPIRE_CTES}SELECT cards.id, cards.customer_id, cards.points, cards.balance, cards.card_number, "  # noqa: S608
+    "customer.customer_code, inserted.id FROM cards JOIN inserted ON inserted.card_id = cards.id "
+    f"JOIN {CUSTOMER_TABLE} AS customer ON customer.id = cards.customer_id"
 )
 _REDATE_SQL = {
     Program.PointsExpiry.LIFETIME: (
@@ -171,8 +179,9 @@ def _expire_chunk(program: Program, card_ids: list[int], *, now: datetime, run: 
         since, redated_for = cursor.fetchone()
         if since != redated_for or since != program.points_expiry_since:
             return False
+        with_events = outbox.is_subscribed("points.expired")
         cursor.execute(
-            _EXPIRE_SQL,
+            _EXPIRE_WITH_EVENTS_SQL if with_events else _EXPIRE_SQL,
             {
                 "cards": card_ids,
                 "now": now,
@@ -181,8 +190,26 @@ def _expire_chunk(program: Program, card_ids: list[int], *, now: datetime, run: 
             },
         )
         expired = cursor.fetchall()
+        if with_events:
+            outbox.events_record_many(
+                "points.expired",
+                [
+                    (
+                        customer_id,
+                        payloads.points_expired(
+                            customer_code=customer_code,
+                            card_number=card_number,
+                            points=points,
+                            balance=balance,
+                            entry_id=entry_id,
+                        ),
+                    )
+                    for _card, customer_id, points, balance, card_number, customer_code, entry_id in expired
+                ],
+                occurred_at=now,
+            )
     run.cards += len(expired)
-    run.points += sum(points for _card, _customer, points, _balance in expired)
+    run.points += sum(row[2] for row in expired)
     if expired and someone_listens():
         balances_changed_publish(customer_ids=[row[1] for row in expired])
     return True

@@ -26,6 +26,7 @@ from loyalty_platform.programs.selectors import card_balances
 from loyalty_platform.programs.services import balance_updated_publish, ledger_post
 from loyalty_platform.tiers.services import customer_tier_recalculate
 from loyalty_platform.verification.services import pin_challenge_spend
+from loyalty_platform.webhooks import outbox, payloads
 
 Kind = TransactionReversal.Kind
 Cause = LedgerEntry.Cause
@@ -264,7 +265,7 @@ def loyalty_transaction_reverse(
         stamps, points = balances.get(Program.Kind.STAMP, 0), balances.get(Program.Kind.POINT, 0)
         balance_updated_publish(customer_id=customer.pk, balances=balances)
         is_points = card.program.kind == Program.Kind.POINT
-        return Reversal(
+        reversal = Reversal(
             record=record,
             reversed=original.external_id,
             kind=original.kind,
@@ -278,3 +279,11 @@ def loyalty_transaction_reverse(
             coupon_already_used=coupon_already_used,
             campaigns=campaigns,
         )
+        outbox.event_record(
+            "transaction.reversed",
+            customer_id=customer.pk,
+            data=payloads.transaction_reversed(
+                reversal, customer_code=customer.customer_code, card_number=card.card_number
+            ),
+        )
+        return reversal

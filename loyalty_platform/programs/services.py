@@ -34,6 +34,7 @@ from loyalty_platform.programs.selectors import active_programs, card_balance_an
 from loyalty_platform.realtime.publish import publish_to_customer_on_commit
 from loyalty_platform.tiers.services import customer_tier_recalculate
 from loyalty_platform.verification.services import pin_challenge_spend
+from loyalty_platform.webhooks import outbox, payloads
 
 
 def point_program_create(
@@ -398,6 +399,7 @@ def customer_earn(
     external_id: str,
     api_key_lookup_id: str = "",
     pin_challenge_id: uuid.UUID | None = None,
+    shop_id: int | None = None,
 ) -> BalanceChange:
     """Add points (earn ratio times amount, rounded by the program's rule) or stamps (the amount,
     rounded, 1 to a card's worth, else amount_invalid). A stamp card that fills issues a coupon
@@ -422,6 +424,7 @@ def customer_earn(
         card = cards[card_type]
         refuse_blocked(card_status=card.status)
         coupon = None
+        entry = None
         if applied > 0:
             entry = ledger_post(
                 card=card,
@@ -453,10 +456,76 @@ def customer_earn(
                 )
                 issued = coupon_issue(customer=customer, program=program, issuing_entry=reward_entry)
                 coupon = coupon or issued
+        if entry is not None:
+            earned_record(
+                customer=customer,
+                card=card,
+                entry=entry,
+                source="till",
+                coupons_issued=(entry.balance_after - card.balance) // program.stamps_per_card
+                if card_type == Program.Kind.STAMP
+                else 0,
+                shop_id=shop_id,
+                campaigns=effect_shares(effects) if effects else (),
+            )
         if applied > 0:
             balance_updated_publish(customer_id=customer.pk, balances=_balances(cards))
             campaign_events.purchase_recorded(customer_id=customer.pk, external_id=external_id)
         return _change(cards, applied=applied, coupon=coupon, campaigns=effect_shares(effects))
+
+
+def earned_record(
+    *,
+    customer: Customer,
+    card: Card,
+    entry: LedgerEntry,
+    source: str,
+    coupons_issued: int = 0,
+    shop_id: int | None = None,
+    campaigns=(),
+    campaign=None,
+) -> None:
+    """points.earned or stamps.earned for an earn entry of `card`, whose balance is the one
+    after the change (and after any full stamp card became a coupon)."""
+    is_points = card.program.kind == Program.Kind.POINT
+    event_type = "points.earned" if is_points else "stamps.earned"
+    if not outbox.is_subscribed(event_type):
+        return
+    common = {
+        "source": source,
+        "customer_code": customer.customer_code,
+        "card_number": card.card_number,
+        "balance": card.balance,
+        "entry_id": entry.pk,
+        "external_id": entry.external_id,
+        "shop_id": shop_id,
+        "campaigns": campaigns,
+        "campaign": campaign,
+    }
+    if is_points:
+        data = payloads.points_earned(points=entry.delta, **common)
+    else:
+        data = payloads.stamps_earned(stamps=entry.delta, coupons_issued=coupons_issued, **common)
+    outbox.event_record(event_type, customer_id=customer.pk, data=data)
+
+
+def points_redeemed_record(
+    *, customer: Customer, card: Card, entry: LedgerEntry, source: str, shop_id: int | None = None
+) -> None:
+    """points.redeemed for a redeem entry of a point card (a till's redeem, an order's points)."""
+    if not outbox.is_subscribed("points.redeemed"):
+        return
+    data = payloads.points_redeemed(
+        source=source,
+        customer_code=customer.customer_code,
+        card_number=card.card_number,
+        points=-entry.delta,
+        balance=entry.balance_after,
+        entry_id=entry.pk,
+        external_id=entry.external_id,
+        shop_id=shop_id,
+    )
+    outbox.event_record("points.redeemed", customer_id=customer.pk, data=data)
 
 
 def customer_redeem_check(*, customer: Customer, value: int, card_type: str) -> None:
@@ -479,6 +548,7 @@ def customer_redeem(
     external_id: str,
     api_key_lookup_id: str = "",
     pin_challenge_id: uuid.UUID | None = None,
+    shop_id: int | None = None,
 ) -> BalanceChange:
     """Take points or stamps. Refused below the program's minimum or beyond the balance;
     a refusal changes nothing. Spends the verified PIN challenge; the customer's profile
@@ -496,13 +566,16 @@ def customer_redeem(
             refuse_blocked(card_status=card.status)
         if card is None or (card.balance < value and not program.allow_negative_balance):
             raise errors.INSUFFICIENT_BALANCE()
-        ledger_post(
+        entry = ledger_post(
             card=card,
             delta=-value,
             cause=LedgerEntry.Cause.REDEEM,
             external_id=external_id,
             api_key_lookup_id=api_key_lookup_id,
         )
+        # Stamps taken have no event type of their own.
+        if card_type == Program.Kind.POINT:
+            points_redeemed_record(customer=customer, card=card, entry=entry, source="till", shop_id=shop_id)
         balance_updated_publish(customer_id=customer.pk, balances=_balances(cards))
         return _change(cards, applied=value)
 
@@ -560,6 +633,20 @@ def card_adjust(
             target=card,
             details={"delta": delta, "reason": reason.strip(), "entry": entry.pk, "balance": card.balance},
         )
+        # A stamp correction has no event type of its own.
+        if card_type == Program.Kind.POINT:
+            outbox.event_record(
+                "points.adjusted",
+                customer_id=customer.pk,
+                data=payloads.points_adjusted(
+                    customer_code=customer.customer_code,
+                    card_number=card.card_number,
+                    points=delta,
+                    balance=card.balance,
+                    entry_id=entry.pk,
+                    reason=reason.strip(),
+                ),
+            )
         balance_updated_publish(customer_id=customer.pk)
         return entry
 

@@ -17,6 +17,7 @@ from loyalty_platform.programs.selectors import active_programs, card_balances
 from loyalty_platform.programs.services import balance_updated_publish, ledger_post
 from loyalty_platform.rewards.models import Reward, RewardReception
 from loyalty_platform.verification.services import pin_challenge_spend
+from loyalty_platform.webhooks import outbox, payloads
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ def reward_reception_create(
             note=f"reward: {reward.name}"[:255],
         )
         balance_updated_publish(customer_id=customer.pk)
-        return RewardReception.objects.create(
+        reception = RewardReception.objects.create(
             reward=reward,
             customer=customer,
             points=reward.required_credits,
@@ -87,6 +88,21 @@ def reward_reception_create(
             api_key_lookup_id=api_key_lookup_id,
             ledger_entry=entry,
         )
+        outbox.event_record(
+            "reward.received",
+            customer_id=customer.pk,
+            data=payloads.reward_received(
+                customer_code=customer.customer_code,
+                reception_id=reception.pk,
+                reward=reward,
+                points=reception.points,
+                status=reception.status,
+                balance=entry.balance_after,
+                entry_id=entry.pk,
+                external_id=external_id,
+            ),
+        )
+        return reception
 
 
 def _transition(

@@ -18,6 +18,7 @@ from loyalty_platform.stored_value.codes import giftcard_code_generate, giftcard
 from loyalty_platform.stored_value.models import Giftcard, GiftcardBatch, MoneyEntry, PrepaidAccount
 from loyalty_platform.verification.models import PinChallenge
 from loyalty_platform.verification.services import pin_challenge_spend
+from loyalty_platform.webhooks import outbox, payloads
 
 Account = Giftcard | PrepaidAccount
 MAX_BATCH = 10_000
@@ -43,7 +44,7 @@ def _post(
         raise errors.INSUFFICIENT_BALANCE()
     account.balance = new_balance
     type(account).objects.filter(pk=account.pk).update(balance=new_balance, updated_at=timezone.now())
-    return MoneyEntry.objects.create(
+    entry = MoneyEntry.objects.create(
         giftcard=account if isinstance(account, Giftcard) else None,
         prepaid_account=account if isinstance(account, PrepaidAccount) else None,
         amount=amount,
@@ -55,6 +56,21 @@ def _post(
         reversed_entry=reversed_entry,
         note=note,
     )
+    _money_event_record(account, entry)
+    return entry
+
+
+def _money_event_record(account: Account, entry: MoneyEntry) -> None:
+    """giftcard.transaction or prepaid.transaction for every money entry."""
+    if isinstance(account, Giftcard):
+        if outbox.is_subscribed("giftcard.transaction"):
+            data = payloads.money_transaction(entry, currency=account.currency, giftcard=account)
+            outbox.event_record("giftcard.transaction", data=data)
+        return
+    if outbox.is_subscribed("prepaid.transaction"):
+        customer_code = Customer.objects.values_list("customer_code", flat=True).get(pk=account.customer_id)
+        data = payloads.money_transaction(entry, currency=account.currency, customer_code=customer_code)
+        outbox.event_record("prepaid.transaction", customer_id=account.customer_id, data=data)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ lower a tier."""
 
 from datetime import datetime, timedelta
 
+from django.db import connection, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
@@ -12,9 +13,24 @@ from loyalty_platform.programs.models import LedgerEntry, Program
 from loyalty_platform.programs.selectors import active_program
 from loyalty_platform.tiers.models import CustomerTier, Tier
 from loyalty_platform.tiers.selectors import tier_for_points, tiers_ascending
+from loyalty_platform.webhooks import outbox, payloads
 
 QUALIFYING_CAUSES = (LedgerEntry.Cause.EARN, LedgerEntry.Cause.ORDER, LedgerEntry.Cause.RETURN)
 _BATCH = 1000
+
+_TIER_TABLE = CustomerTier._meta.db_table
+# The upsert of _store for one customer, also returning the tier it replaced (whether there
+# was a row, and its tier) and the customer's code: what tier.changed needs, in the statement
+# that writes the tier anyway.
+_STORE_RETURNING_OLD_SQL = (
+    f"WITH old AS (SELECT tier_id FROM {_TIER_TABLE} WHERE customer_id = %(customer)s) "  # noqa: S608
+    f"INSERT INTO {_TIER_TABLE} (customer_id, tier_id, qualifying_points, recalculated_at) "
+    "VALUES (%(customer)s, %(tier)s, %(points)s, %(now)s) ON CONFLICT (customer_id) DO UPDATE SET "
+    "tier_id = EXCLUDED.tier_id, qualifying_points = EXCLUDED.qualifying_points, "
+    "recalculated_at = EXCLUDED.recalculated_at "
+    "RETURNING EXISTS (SELECT 1 FROM old), (SELECT tier_id FROM old), "
+    f"(SELECT customer_code FROM {Customer._meta.db_table} WHERE id = %(customer)s)"
+)
 
 
 def _window_start(program: Program, now: datetime) -> datetime:
@@ -61,8 +77,33 @@ def customer_tier_recalculate(*, customer_id: int, now: datetime | None = None) 
     now = now or timezone.now()
     points = qualifying_points(customer_id=customer_id, program=program, now=now)
     tier = tier_for_points(points, tiers)
-    _store([CustomerTier(customer_id=customer_id, tier=tier, qualifying_points=points, recalculated_at=now)])
+    if not outbox.is_subscribed("tier.changed"):
+        row = CustomerTier(customer_id=customer_id, tier=tier, qualifying_points=points, recalculated_at=now)
+        _store([row])
+        return tier
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        cursor.execute(
+            _STORE_RETURNING_OLD_SQL,
+            {"customer": customer_id, "tier": tier.pk if tier else None, "points": points, "now": now},
+        )
+        had_row, old_tier_id, customer_code = cursor.fetchone()
+        new_tier_id = tier.pk if tier else None
+        if (old_tier_id if had_row else None) != new_tier_id:
+            outbox.event_record(
+                "tier.changed",
+                customer_id=customer_id,
+                data=payloads.tier_changed(
+                    customer_code=customer_code,
+                    tier=tier,
+                    previous_tier=_tier_by_id(tiers, old_tier_id),
+                    qualifying_points=points,
+                ),
+            )
     return tier
+
+
+def _tier_by_id(tiers: list[Tier], tier_id: int | None) -> Tier | None:
+    return next((tier for tier in tiers if tier.pk == tier_id), None)
 
 
 def tiers_recalculate_all(*, now: datetime | None = None) -> int:
@@ -79,7 +120,8 @@ def tiers_recalculate_all(*, now: datetime | None = None) -> int:
         .annotate(total=Sum("delta"))
         .values_list("card__customer_id", "total")
     )
-    customer_ids = set(earned) | set(CustomerTier.objects.values_list("customer_id", flat=True))
+    stored = dict(CustomerTier.objects.values_list("customer_id", "tier_id"))
+    customer_ids = set(earned) | set(stored)
     rows = [
         CustomerTier(
             customer_id=customer_id,
@@ -90,8 +132,38 @@ def tiers_recalculate_all(*, now: datetime | None = None) -> int:
         for customer_id in sorted(customer_ids)
     ]
     for start in range(0, len(rows), _BATCH):
-        _store(rows[start : start + _BATCH])
+        batch = rows[start : start + _BATCH]
+        with transaction.atomic():
+            _store(batch)
+            _tiers_changed_record(batch, stored, tiers)
     return len(rows)
+
+
+def _tiers_changed_record(rows: list[CustomerTier], stored: dict[int, int | None], tiers: list[Tier]) -> None:
+    """tier.changed for the batch's customers whose tier moved (a customer without a row
+    before had no tier), in the batch's transaction."""
+    if not outbox.is_subscribed("tier.changed"):
+        return
+    changed = [row for row in rows if stored.get(row.customer_id) != row.tier_id]
+    if not changed:
+        return
+    changed_ids = [row.customer_id for row in changed]
+    codes = dict(Customer.objects.filter(pk__in=changed_ids).values_list("pk", "customer_code"))
+    outbox.events_record_many(
+        "tier.changed",
+        [
+            (
+                row.customer_id,
+                payloads.tier_changed(
+                    customer_code=codes[row.customer_id],
+                    tier=row.tier,
+                    previous_tier=_tier_by_id(tiers, stored.get(row.customer_id)),
+                    qualifying_points=row.qualifying_points,
+                ),
+            )
+            for row in changed
+        ],
+    )
 
 
 def customer_tier_progress(customer: Customer) -> dict | None:

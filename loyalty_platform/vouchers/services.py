@@ -17,6 +17,7 @@ from loyalty_platform.customers.blocks import refuse_blocked_customer
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.stored_value.codes import ALPHABET
 from loyalty_platform.vouchers.models import Promotion, Voucher, VoucherRedemption
+from loyalty_platform.webhooks import outbox, payloads
 
 CODE_PATTERN = re.compile(r"^[A-Z0-9_]{4,64}$")
 DEFAULT_LOCK_SECONDS = 120
@@ -271,12 +272,22 @@ def voucher_redeem(
         voucher.status = _standing_status(voucher, now)
         voucher.release_key_hash, voucher.locked_until = "", None
         voucher.save(update_fields=["customer", "uses", "status", "release_key_hash", "locked_until"])
-        return VoucherRedemption.objects.create(
+        redemption = VoucherRedemption.objects.create(
             voucher=voucher,
             customer=voucher.customer,
             external_id=external_id,
             api_key_lookup_id=api_key_lookup_id,
         )
+        outbox.event_record(
+            "voucher.redeemed",
+            customer_id=voucher.customer_id,
+            data=payloads.voucher_redeemed(
+                redemption,
+                voucher=voucher,
+                customer_code=voucher.customer.customer_code if voucher.customer else None,
+            ),
+        )
+        return redemption
 
 
 def voucher_reverse(*, code: object) -> Voucher:

@@ -99,9 +99,9 @@ def test_a_cold_process_looks_each_thing_up_once(organization, programs, key_a, 
 
     assert statuses == [200, 200, 200]
     assert sorted(sent) == sorted(
-        # The first earn: host, key, subscription, programs, running campaigns, tiers (each
-        # missed, then stored), ...
-        ["GET", "SET"] * 6
+        # The first earn: host, key, subscription, programs, running campaigns, tiers, the
+        # event types webhook endpoints receive (each missed, then stored), ...
+        ["GET", "SET"] * 7
         + ["EVALSHA"]
         # ... then the rate limit alone, twice.
         + ["EVALSHA", "EVALSHA"]
