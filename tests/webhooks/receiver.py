@@ -69,7 +69,7 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 request = Received(
                     path=self.path,
@@ -94,7 +94,7 @@ class Receiver:
                 except OSError:
                     pass  # the sender went away (timed out, or was killed)
 
-            def log_message(self, format, *args) -> None:  # noqa: A002
+            def log_message(self, format, *args) -> None:
                 pass
 
         self._release.clear()

@@ -31,11 +31,14 @@ def _event() -> WebhookEvent:
 
 def test_the_body_is_compact_utf8_json_in_a_fixed_order():
     body = event_body(_event(), "test-a")
-    assert body == (
-        '{"id":"evt_0123456789abcdef0123456789abcdef","type":"points.earned",'
-        '"timestamp":"2026-03-01T12:00:05.250Z","organization":"test-a",'
-        '"data":{"points":5,"note":"Café"}}'
-    ).encode()
+    assert (
+        body
+        == (
+            '{"id":"evt_0123456789abcdef0123456789abcdef","type":"points.earned",'
+            '"timestamp":"2026-03-01T12:00:05.250Z","organization":"test-a",'
+            '"data":{"points":5,"note":"Café"}}'
+        ).encode()
+    )
     assert event_body(_event(), "test-a") == body
 
 
