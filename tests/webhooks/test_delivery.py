@@ -3,6 +3,8 @@ receiver, with time moved by time-machine: the retry schedule to the second, the
 per customer while the first delivery is retried, refused addresses, other organizations,
 leases that passed and late outcomes, and disabling after days of failures."""
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -313,3 +315,26 @@ def test_an_endpoint_failing_for_three_days_is_disabled_once_its_owners_told_onc
         None,
         "failing_too_long",
     )
+
+
+def test_one_endpoint_gets_at_most_its_share_of_the_threads_at_once(in_organization, receiver, settings):
+    settings.WEBHOOK_SEND_THREADS = 8
+    settings.WEBHOOK_ENDPOINT_IN_FLIGHT = 2
+    lock, open_requests, most = threading.Lock(), [0], [0]
+
+    def slow(request) -> None:
+        with lock:
+            open_requests[0] += 1
+            most[0] = max(most[0], open_requests[0])
+        time.sleep(0.05)
+        with lock:
+            open_requests[0] -= 1
+
+    receiver.on_request = slow
+    _endpoint(receiver.url())
+    for n in range(8):
+        _record(customer_id=None, n=n)
+    counts = deliveries_deliver()
+    assert (counts["sent"], counts["succeeded"]) == (8, 8)
+    assert sorted(request.json["data"]["n"] for request in receiver.received()) == list(range(8))
+    assert most[0] <= 2
