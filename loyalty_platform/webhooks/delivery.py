@@ -256,11 +256,9 @@ class _Run:
             taken: Counter[int] = Counter()
             for row in rows:
                 delivery_id, _event, endpoint_id, key = row[:4]
-                if key is not None:
-                    head, head_at, head_until = heads[(endpoint_id, key)]
-                    if head != delivery_id:
-                        parked.append((delivery_id, (endpoint_id, key)))
-                        continue
+                if key is not None and heads[(endpoint_id, key)][0] != delivery_id:
+                    parked.append((delivery_id, (endpoint_id, key)))
+                    continue
                 if self.per_endpoint[endpoint_id] + taken[endpoint_id] >= self.endpoint_cap:
                     continue  # left as it is: the next look takes it
                 taken[endpoint_id] += 1
