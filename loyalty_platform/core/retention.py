@@ -12,6 +12,10 @@ Runs in one organization's schema (core.tasks.purge_expired_records, hourly). Wh
   Orders are business records and stay. An unclaimed order keeps its deadline for good:
   `orders.services.order_claim` reads an empty deadline as "no deadline", so clearing it
   would make an old receipt claimable again;
+- deletes outgoing webhook events (webhooks.WebhookEvent, the outbox) that occurred more than
+  their retention ago once none of their deliveries is still pending; their deliveries and
+  the attempt log go with them. A pending one (retried, or waiting for a disabled endpoint)
+  keeps its event until it is done;
 - removes what Redis keeps without a time-to-live under the organization's schema: the
   organization's set of live customer subscriptions (realtime.layer) is refreshed with every
   new subscription, so members left by processes that died age out of the count but never
@@ -38,6 +42,7 @@ from loyalty_platform.identification.models import Invitation, QrCardSession
 from loyalty_platform.orders.models import Order
 from loyalty_platform.realtime.publish import listening_count_args
 from loyalty_platform.verification.models import PinChallenge
+from loyalty_platform.webhooks.models import WebhookDelivery, WebhookEvent
 from tenants.models import PortalHandoff
 
 # The rows a purge reads at once before deleting them chunk by chunk: one scan of a table
@@ -108,6 +113,22 @@ def receipt_claims_clear(*, now: datetime) -> int:
     return in_chunks(claimed, lambda chunk: chunk.update(claim_expires_at=None))
 
 
+def _delete_webhook_events(chunk: models.QuerySet) -> int:
+    # The chunk's query still asks for no pending delivery, so one redelivered meanwhile stays.
+    _deleted, per_model = chunk.delete()
+    return per_model.get(WebhookEvent._meta.label, 0)
+
+
+def webhook_events_purge(*, now: datetime) -> int:
+    """Delete the webhook events past their retention whose deliveries are all done (with
+    those deliveries and their attempts); the events deleted."""
+    cutoff = retention_cutoff("webhook_event", now=now)
+    done = WebhookEvent.objects.filter(occurred_at__lt=cutoff).exclude(
+        deliveries__status=WebhookDelivery.Status.PENDING
+    )
+    return in_chunks(done, _delete_webhook_events)
+
+
 def redis_leftovers_purge(*, schema_name: str) -> dict[str, int]:
     """Remove the organization's Redis entries that no time-to-live would ever remove;
     counts per kind. Redis' own clock decides, as it does for the keys' lifetimes."""
@@ -123,6 +144,7 @@ def expired_records_purge(*, schema_name: str, now: datetime | None = None) -> d
     now = now or timezone.now()
     counts = expiring_records_purge(now=now)
     counts["receipt_claims"] = receipt_claims_clear(now=now)
+    counts["webhook_events"] = webhook_events_purge(now=now)
     counts.update(redis_leftovers_purge(schema_name=schema_name))
     return counts
 

@@ -23,6 +23,7 @@ from loyalty_platform.orders.models import Order
 from loyalty_platform.orders.services import order_claim
 from loyalty_platform.realtime.publish import listening_count_args
 from loyalty_platform.verification.models import PinChallenge
+from loyalty_platform.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from tenants.models import PortalHandoff
 from tests.pos_fixtures import create_customer
 
@@ -89,7 +90,7 @@ def test_each_kind_is_deleted_once_its_retention_passed_and_kept_inside_it(organ
         counts = expired_records_purge(schema_name=organization.schema_name)
         remaining = {kind: _remaining(kind) for kind in KINDS}
 
-    assert counts == {**dict.fromkeys(KINDS, 1), "receipt_claims": 0, **NOTHING_IN_REDIS}
+    assert counts == {**dict.fromkeys(KINDS, 1), "receipt_claims": 0, "webhook_events": 0, **NOTHING_IN_REDIS}
     for kind in KINDS:
         assert remaining[kind] == kept[kind], kind
         assert purged[kind] not in remaining[kind]
@@ -111,7 +112,7 @@ def test_used_spent_and_accepted_records_go_by_their_expiry_like_the_rest(in_org
 
     counts = expired_records_purge(schema_name=in_organization.schema_name)
 
-    assert counts == {**dict.fromkeys(KINDS, 1), "receipt_claims": 0, **NOTHING_IN_REDIS}
+    assert counts == {**dict.fromkeys(KINDS, 1), "receipt_claims": 0, "webhook_events": 0, **NOTHING_IN_REDIS}
     assert {kind: _remaining(kind) for kind in KINDS} == {kind: set() for kind in KINDS}
     # What referred to them stays: the customer and the staff member.
     assert customer.__class__.objects.filter(pk=customer.pk).exists()
@@ -217,6 +218,7 @@ def test_redis_entries_without_a_lifetime_are_removed_and_the_rest_left_alone(
     assert counts == {
         **dict.fromkeys(KINDS, 0),
         "receipt_claims": 0,
+        "webhook_events": 0,
         "realtime_listeners": 2,
     }
     assert client.zrange(listening, 0, -1) == [b"live 1", b"live 2"]
@@ -279,3 +281,67 @@ def test_a_purge_that_died_after_a_chunk_is_finished_by_the_next_run(in_organiza
 
     assert counts["login_links"] == 3
     assert _remaining("login_links") == set()
+
+
+def _webhook_event(endpoint: WebhookEndpoint, *, occurred_at, statuses: tuple[str, ...]) -> int:
+    """An event with one delivery per status (to `endpoint`, then to fresh endpoints), each
+    with an attempt in the log."""
+    event = WebhookEvent.objects.create(type="points.earned", occurred_at=occurred_at, data={"points": 1})
+    for index, status in enumerate(statuses):
+        target = (
+            endpoint if index == 0 else WebhookEndpoint.objects.create(url=endpoint.url, event_types=["*"])
+        )
+        delivery = WebhookDelivery.objects.create(
+            event=event, endpoint=target, status=status, attempts_total=1
+        )
+        WebhookAttempt.objects.create(delivery=delivery, number=1, outcome="failed", request_url=endpoint.url)
+    return event.pk
+
+
+def test_webhook_events_go_after_their_retention_once_no_delivery_is_pending(
+    organization, other_organization
+):
+    now = timezone.now()
+    days = settings.RETENTION_DAYS["webhook_event"]
+    old, recent = now - timedelta(days=days, seconds=1), now - timedelta(days=days) + timedelta(minutes=1)
+    with tenant_context(other_organization):
+        elsewhere = _webhook_event(
+            WebhookEndpoint.objects.create(url="http://127.0.0.1:9/", event_types=["*"]),
+            occurred_at=old,
+            statuses=("succeeded",),
+        )
+    with tenant_context(organization):
+        endpoint = WebhookEndpoint.objects.create(url="http://127.0.0.1:9/", event_types=["*"])
+        gone = {
+            _webhook_event(endpoint, occurred_at=old, statuses=("succeeded",)),
+            _webhook_event(endpoint, occurred_at=old, statuses=("failed", "succeeded")),
+            _webhook_event(endpoint, occurred_at=old, statuses=()),
+        }
+        kept = {
+            _webhook_event(endpoint, occurred_at=old, statuses=("succeeded", "pending")),
+            _webhook_event(endpoint, occurred_at=recent, statuses=("succeeded",)),
+        }
+
+        counts = expired_records_purge(schema_name=organization.schema_name)
+
+        assert counts["webhook_events"] == 3
+        assert set(WebhookEvent.objects.values_list("pk", flat=True)) == kept
+        assert set(WebhookDelivery.objects.values_list("event_id", flat=True)) == kept
+        assert set(WebhookAttempt.objects.values_list("delivery__event_id", flat=True)) == kept
+        assert WebhookDelivery.objects.filter(event_id__in=gone).count() == 0
+        assert expired_records_purge(schema_name=organization.schema_name)["webhook_events"] == 0
+    with tenant_context(other_organization):
+        assert list(WebhookEvent.objects.values_list("pk", flat=True)) == [elsewhere]
+
+
+def test_webhook_events_are_purged_in_chunks(in_organization, settings, monkeypatch):
+    settings.RETENTION_CHUNK_SIZE = 2
+    monkeypatch.setattr(retention, "CHUNKS_PER_SCAN", 2)
+    endpoint = WebhookEndpoint.objects.create(url="http://127.0.0.1:9/", event_types=["*"])
+    old = timezone.now() - timedelta(days=400)
+    for _ in range(7):
+        _webhook_event(endpoint, occurred_at=old, statuses=("succeeded",))
+    waiting = _webhook_event(endpoint, occurred_at=old, statuses=("pending",))
+
+    assert expired_records_purge(schema_name=in_organization.schema_name)["webhook_events"] == 7
+    assert list(WebhookEvent.objects.values_list("pk", flat=True)) == [waiting]

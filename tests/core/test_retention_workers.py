@@ -80,6 +80,7 @@ def test_a_worker_purges_an_organizations_expired_records_in_its_schema_only(com
         "invitations": 0,
         "staff_invitations": 0,
         "receipt_claims": 0,
+        "webhook_events": 0,
         "realtime_listeners": 0,
     }
     assert not gone & _rows(organization)
