@@ -107,6 +107,11 @@ class WebhookEndpointAdmin(MerchantModelAdmin):
     def save_related(self, request, form, formsets, change) -> None:
         pass  # no relations are edited here; the services saved everything
 
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if add:  # saving always leads to the secret's page
+            context.update(show_save_and_add_another=False, show_save_and_continue=False)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
     def response_add(self, request, obj, post_url_continue=None):
         return redirect("merchant_admin:webhooks_webhookendpoint_secret", obj.pk)
 

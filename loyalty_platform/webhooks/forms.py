@@ -47,7 +47,7 @@ class EndpointForm(forms.ModelForm):
     url = forms.CharField(
         label=_("URL"),
         max_length=services.URL_MAX_LENGTH,
-        widget=theme.UnfoldAdminURLInputWidget,
+        widget=theme.UnfoldAdminTextInputWidget(attrs={"inputmode": "url", "autocomplete": "off"}),
         help_text=_(
             "Where the events are POSTed, e.g. https://shop.example.com/loyalty-events. Outside "
             "development it must be https and reach a public address."
