@@ -2,6 +2,7 @@
 again when called), so a refusal shows beside its field and nothing is saved."""
 
 from django import forms
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from unfold import widgets as theme
@@ -128,5 +129,11 @@ class RedeliverFailedForm(PortalFormMixin, forms.Form):
         label=_("Failed deliveries since"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        help_text=_("Every failed delivery of an event from this time on is sent again, in your time zone."),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["since"].help_text = _(
+            "Every failed delivery created at or after this time is sent again. Times are in %(zone)s, "
+            "as on this page."
+        ) % {"zone": timezone.get_current_timezone_name()}
