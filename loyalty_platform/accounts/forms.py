@@ -15,7 +15,8 @@ class InviteForm(PortalFormMixin, forms.Form):
         help_text=_(
             "Owner: everything, including staff, API keys and settings. Manager: programs, rewards, "
             "vouchers, giftcards, customers and orders. Cashier: the till and customer look-up. "
-            "Marketing: promotions, vouchers, rewards and customer export."
+            "Marketing: promotions, vouchers, rewards and customer export. Developer: API keys, "
+            "webhooks and shops, no customer data."
         ),
     )
 

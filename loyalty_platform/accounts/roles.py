@@ -1,4 +1,4 @@
-"""The four staff roles of a merchant's admin and the permissions each one holds.
+"""The five staff roles of a merchant's admin and the permissions each one holds.
 
 A role is a Django permission group of the organization's schema; pages and services check
 `user.has_perm(...)`, never the group's name. This table is the only place that says what a
@@ -21,12 +21,14 @@ OWNER = "owner"
 MANAGER = "manager"
 CASHIER = "cashier"
 MARKETING = "marketing"
+DEVELOPER = "developer"
 
 ROLE_LABELS = {
     OWNER: _("Owner"),
     MANAGER: _("Manager"),
     CASHIER: _("Cashier"),
     MARKETING: _("Marketing"),
+    DEVELOPER: _("Developer"),
 }
 ROLE_CHOICES = list(ROLE_LABELS.items())
 
@@ -58,6 +60,14 @@ CAMPAIGN_PERMISSIONS = (
     *_model("campaigns.campaignmessage", "view"),
     *_model("campaigns.campaignboost", "view"),
     *_model("campaigns.referral", "view"),
+)
+
+# Outgoing webhooks: endpoints (their secrets with them) and the read-only event and delivery log.
+WEBHOOK_PERMISSIONS = (
+    *_model("webhooks.webhookendpoint"),
+    *_model("webhooks.webhookevent", "view"),
+    *_model("webhooks.webhookdelivery", "view"),
+    *_model("webhooks.webhookattempt", "view"),
 )
 
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
@@ -96,6 +106,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         *_model("identification.invitation", "view"),
         *_model("verification.pinchallenge", "view"),
         *CAMPAIGN_PERMISSIONS,
+        *WEBHOOK_PERMISSIONS,
     ),
     # The till and looking a customer up; reads only, no settings, exports or program changes.
     CASHIER: (
@@ -129,6 +140,13 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         *_model("attributes.attributedefinition"),
         *CAMPAIGN_PERMISSIONS,
     ),
+    # Integrations: API keys, webhooks and the shops keys belong to; no customers' personal
+    # data, balances or money (the dashboard shows balances, so not that either).
+    DEVELOPER: (
+        *_model("tenants.apikey"),
+        *_model("shops.shop", "view"),
+        *WEBHOOK_PERMISSIONS,
+    ),
 }
 
 
@@ -151,7 +169,7 @@ def _missing(role: str, granted: Iterable[Permission]) -> list[str]:
 
 @transaction.atomic
 def roles_ensure() -> dict[str, list[str]]:
-    """Create or update the four role groups of the current schema to match the table.
+    """Create or update the role groups of the current schema to match the table.
     Idempotent. Returns, per role, permissions the table names that the schema lacks (none,
     unless a migration was left out); the group gets the rest."""
     missing: dict[str, list[str]] = {}

@@ -430,3 +430,36 @@ CAMPAIGN_ACTION_INVALID = _define(
     "field",
     "kind",
 )
+
+# --- Outgoing webhooks (staff portal) -----------------------------------------------------------
+WEBHOOK_URL_REFUSED = _define(
+    "webhook_url_refused",
+    422,
+    "The endpoint's URL cannot be used; `reason` says why: url_invalid, https_required, "
+    "host_unresolvable or address_refused (a private, loopback, link-local or reserved address).",
+    "reason",
+)
+WEBHOOK_EVENT_TYPES_REQUIRED = _define(
+    "webhook_event_types_required", 422, "An endpoint receives at least one event type, or all of them."
+)
+WEBHOOK_EVENT_TYPE_UNKNOWN = _define(
+    "webhook_event_type_unknown", 422, "No event type of this name exists.", "event_type"
+)
+WEBHOOK_DESCRIPTION_INVALID = _define(
+    "webhook_description_invalid",
+    422,
+    "The description is longer than 200 characters or holds control characters.",
+)
+WEBHOOK_OVERLAP_INVALID = _define(
+    "webhook_overlap_invalid", 422, "The overlap of a secret rotation is not one of those offered.", "allowed"
+)
+WEBHOOK_ENDPOINT_DISABLED = _define(
+    "webhook_endpoint_disabled",
+    409,
+    "The endpoint is disabled: enable it before sending to it; nothing changed.",
+)
+WEBHOOK_DELIVERY_IN_PROGRESS = _define(
+    "webhook_delivery_in_progress",
+    409,
+    "The delivery is being sent right now; try again once it is recorded.",
+)

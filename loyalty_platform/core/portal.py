@@ -106,6 +106,7 @@ MERCHANT_NAVIGATION: tuple[tuple[str, tuple[Entry, ...]], ...] = (
         _("Developers"),
         (
             Entry(_("API keys"), "key", "tenants_apikey_changelist"),
+            Entry(_("Webhooks"), "webhook", "webhooks_webhookendpoint_changelist"),
             Entry(_("Money entries"), "receipt", "stored_value_moneyentry_changelist"),
             Entry(_("PIN challenges"), "pin", "verification_pinchallenge_changelist"),
             Entry(_("QR card sessions"), "qr_code", "identification_qrcardsession_changelist"),

@@ -52,9 +52,15 @@ CAMPAIGNS = {
     ),
 }
 
+WEBHOOKS = {
+    *crud("webhooks.webhookendpoint"),
+    *view("webhooks.webhookevent", "webhooks.webhookdelivery", "webhooks.webhookattempt"),
+}
+
 EXPECTED = {
     "manager": {
         *CAMPAIGNS,
+        *WEBHOOKS,
         "accounts.view_dashboard",
         "accounts.use_till",
         "accounts.export_customers",
@@ -122,6 +128,7 @@ EXPECTED = {
             "vouchers.voucherredemption",
         ),
     },
+    "developer": {*WEBHOOKS, *crud("tenants.apikey"), *view("shops.shop")},
 }
 
 
@@ -138,13 +145,14 @@ def all_permissions() -> set[str]:
     }
 
 
-def test_every_organization_has_the_four_roles_with_exactly_their_permissions(
+def test_every_organization_has_the_five_roles_with_exactly_their_permissions(
     organization, other_organization
 ):
     for org in (organization, other_organization):
         with tenant_context(org):
             assert sorted(Group.objects.values_list("name", flat=True)) == [
                 "cashier",
+                "developer",
                 "manager",
                 "marketing",
                 "owner",
@@ -157,7 +165,7 @@ def test_every_organization_has_the_four_roles_with_exactly_their_permissions(
 
 def test_the_table_names_only_permissions_that_exist(in_organization):
     assert roles_ensure() == {}
-    assert set(ROLE_PERMISSIONS) == {"owner", "manager", "cashier", "marketing"}
+    assert set(ROLE_PERMISSIONS) == {"owner", "manager", "cashier", "marketing", "developer"}
 
 
 def test_roles_ensure_is_idempotent_and_repairs_a_changed_group(in_organization):
@@ -198,6 +206,33 @@ def test_has_perm_follows_the_role(in_organization):
     )
     assert not marketing.has_perm("stored_value.add_moneyentry")
     assert owner.has_perm("accounts.manage_staff") and owner.has_perm("tenants.change_apikey")
+
+
+def test_a_developer_manages_keys_and_webhooks_and_sees_no_customer_or_balance(in_organization):
+    developer = StaffUserFactory(role="developer")
+
+    assert developer.has_perms(
+        [
+            "tenants.add_apikey",
+            "webhooks.add_webhookendpoint",
+            "webhooks.view_webhookattempt",
+            "shops.view_shop",
+        ]
+    )
+    assert [
+        developer.has_perm(name)
+        for name in (
+            "customers.view_customer",
+            "programs.view_card",
+            "programs.view_ledgerentry",
+            "stored_value.view_giftcard",
+            "stored_value.view_moneyentry",
+            "accounts.view_dashboard",
+            "accounts.export_customers",
+            "accounts.manage_staff",
+            "shops.change_shop",
+        )
+    ] == [False] * 9
 
 
 def test_merchant_superusers_of_before_roles_become_owners(in_organization):

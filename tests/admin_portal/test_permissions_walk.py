@@ -1,4 +1,4 @@
-"""Every page of the merchant portal, opened by each of the four roles: a role gets the page
+"""Every page of the merchant portal, opened by each of the five roles: a role gets the page
 exactly when accounts/roles.py grants it the page's permission, and 403 otherwise.
 
 The owner (who holds every permission) shows what each page answers when allowed; every other
@@ -12,7 +12,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, reverse
 from django_tenants.utils import tenant_context
 
-from loyalty_platform.accounts.roles import CASHIER, MANAGER, MARKETING, OWNER, ROLE_PERMISSIONS
+from loyalty_platform.accounts.roles import CASHIER, DEVELOPER, MANAGER, MARKETING, OWNER, ROLE_PERMISSIONS
 from loyalty_platform.attributes.models import AttributeDefinition
 from loyalty_platform.audit.services import audit_record
 from loyalty_platform.campaigns.models import Segment
@@ -24,12 +24,13 @@ from loyalty_platform.stored_value.services import giftcard_batch_generate
 from loyalty_platform.tiers.models import Tier
 from loyalty_platform.vouchers.models import Promotion
 from loyalty_platform.vouchers.services import vouchers_generate
+from loyalty_platform.webhooks.services import endpoint_create, test_event_send
 from tenants.models import ApiKey, Organization
 from tests.conftest import HostClient
 from tests.factories import ShopFactory, StaffUserFactory
 from tests.pos_fixtures import create_customer, issue_key
 
-ROLES = (OWNER, MANAGER, CASHIER, MARKETING)
+ROLES = (OWNER, MANAGER, CASHIER, MARKETING, DEVELOPER)
 PASSWORD = "correct horse battery"
 STANDARD_PAGES = ("changelist", "add", "change", "history", "delete")
 
@@ -39,6 +40,11 @@ MODEL_PAGE_PERMISSIONS = {
     "audit.auditlogentry": "accounts.view_auditlog",
 }
 
+WEBHOOK_LOG = (
+    "webhooks.view_webhookendpoint",
+    "webhooks.view_webhookdelivery",
+    "webhooks.view_webhookattempt",
+)
 # The portal's own pages: URL name -> (permissions, the URL's arguments by name).
 CUSTOM_PAGES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "till": (("accounts.use_till",), ()),
@@ -80,6 +86,11 @@ CUSTOM_PAGES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("campaigns.change_segmentlistmember", "campaigns.change_segment"),
         ("segment_id",),
     ),
+    "webhooks_webhookendpoint_secret": (("webhooks.view_webhookendpoint",), ("endpoint_id",)),
+    "webhooks_webhookendpoint_verify": (("webhooks.view_webhookendpoint",), ("endpoint_id",)),
+    "webhooks_webhookendpoint_rotate": (("webhooks.change_webhookendpoint",), ("endpoint_id",)),
+    "webhooks_webhookendpoint_deliveries": (WEBHOOK_LOG, ("endpoint_id",)),
+    "webhooks_webhookendpoint_delivery": (WEBHOOK_LOG, ("endpoint_id", "delivery_id")),
 }
 # Pages every signed-in staff member may open (what they show depends on the role).
 EVERY_STAFF_PAGES = {"index", "search", "two_factor_enrol", "password_change", "password_change_done"}
@@ -95,6 +106,10 @@ NOT_WALKED = {
     "view_on_site": "redirects to an object's public URL",
     "app_list": "one per app; lists what the role may see (404 when nothing)",
     "campaigns_campaign_state": "POST only (tests/campaigns/test_runner_admin.py)",
+    "webhooks_webhookendpoint_enabled": "POST only (tests/webhooks/test_portal.py)",
+    "webhooks_webhookendpoint_test": "POST only (tests/webhooks/test_portal.py)",
+    "webhooks_webhookendpoint_redeliver": "POST only (tests/webhooks/test_portal.py)",
+    "webhooks_webhookendpoint_redeliver_failed": "POST only (tests/webhooks/test_portal.py)",
 }
 # Models with no row in the walk's organization: their object pages are not opened.
 MODELS_WITHOUT_A_ROW = {
@@ -141,7 +156,7 @@ def url_names(patterns) -> set[str]:
 
 @pytest.fixture
 def walk(organization, programs):
-    """Signed-in clients of the four roles, and the rows whose pages the walk opens."""
+    """Signed-in clients of the five roles, and the rows whose pages the walk opens."""
     customer = create_customer(organization, points=300)
     issue_key(organization)
     with tenant_context(organization):
@@ -163,6 +178,10 @@ def walk(organization, programs):
             multiplier=Decimal("2"),
         )
         AttributeDefinition.objects.create(entity="promotion", name="colour", label="Colour", kind="text")
+        endpoint, _secret = endpoint_create(
+            url="http://127.0.0.1:9/hook", description="", event_types=["*"], staff_user=users[OWNER]
+        )
+        delivery = test_event_send(endpoint=endpoint, staff_user=users[OWNER])
         audit_record(actor=users[OWNER], action="walk", target=customer, details={})
         rows = {}
         for model in merchant_admin_site._registry:
@@ -184,6 +203,8 @@ def walk(organization, programs):
             "prepaid_id": prepaid.pk,
             "promotion_id": promotion.pk,
             "segment_id": segment.pk,
+            "endpoint_id": endpoint.pk,
+            "delivery_id": delivery.pk,
         }
     clients = {}
     for role in ROLES:
@@ -240,7 +261,7 @@ def test_each_role_opens_exactly_the_pages_its_permissions_allow(walk):
     for name, url, permissions in pages(rows, arguments):
         allowed = clients[OWNER].get(url).status_code
         assert allowed != 403 or permissions is not None, f"{name}: every staff member may open it"
-        for role in (MANAGER, CASHIER, MARKETING):
+        for role in (MANAGER, CASHIER, MARKETING, DEVELOPER):
             may = permissions is None or holds(role, permissions)
             expected = allowed if may else 403
             if name == "index" and not holds(role, ("accounts.view_dashboard",)):
