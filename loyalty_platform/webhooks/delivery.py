@@ -168,6 +168,8 @@ def deliveries_redeliver(deliveries: QuerySet[WebhookDelivery], *, now: datetime
     reset = deliveries.filter(
         Q(status__in=[WebhookDelivery.Status.SUCCEEDED, WebhookDelivery.Status.FAILED])
         | Q(status=WebhookDelivery.Status.PENDING, claimed_until__isnull=True)
+        # A lease that passed: its worker died. Kept, so the next claim logs the lost attempt.
+        | Q(status=WebhookDelivery.Status.PENDING, claimed_until__lt=now)
     ).update(
         status=WebhookDelivery.Status.PENDING,
         attempts=0,

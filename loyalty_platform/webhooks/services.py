@@ -17,6 +17,7 @@ from django.utils import timezone
 from loyalty_platform.audit.services import audit_record
 from loyalty_platform.core import errors
 from loyalty_platform.webhooks.addresses import URL_INVALID, url_problem
+from loyalty_platform.webhooks.delivery import deliveries_redeliver
 from loyalty_platform.webhooks.events import EVENT_TYPES, TEST_EVENT_TYPE
 from loyalty_platform.webhooks.models import (
     ALL_EVENTS,
@@ -193,13 +194,11 @@ def _require_enabled(endpoint: WebhookEndpoint) -> None:
         raise errors.WEBHOOK_ENDPOINT_DISABLED()
 
 
-_NEW_ROUND = {"status": WebhookDelivery.Status.PENDING, "attempts": 0, "claimed_until": None}
-
-
 @transaction.atomic
 def delivery_redeliver(*, delivery: WebhookDelivery, staff_user) -> WebhookDelivery:
-    """Send a delivery again from the start of the retry schedule, with the same webhook-id.
-    Its log stays and goes on numbering. Refused while a worker is sending it."""
+    """Send a delivery again from the start of the retry schedule, with the same webhook-id
+    (webhooks.delivery.deliveries_redeliver). Its log stays and goes on numbering. Refused
+    while a worker is sending it."""
     locked = (
         WebhookDelivery.objects.select_for_update(of=("self",))
         .select_related("endpoint", "event")
@@ -209,16 +208,14 @@ def delivery_redeliver(*, delivery: WebhookDelivery, staff_user) -> WebhookDeliv
     now = timezone.now()
     if locked.claimed_until is not None and locked.claimed_until > now:
         raise errors.WEBHOOK_DELIVERY_IN_PROGRESS()
-    for name, value in {**_NEW_ROUND, "next_attempt_at": now}.items():
-        setattr(locked, name, value)
-    locked.save(update_fields=[*_NEW_ROUND, "next_attempt_at"])
+    deliveries_redeliver(WebhookDelivery.objects.filter(pk=locked.pk), now=now)
+    locked.refresh_from_db()
     audit_record(
         actor=staff_user,
         action="webhook_redeliver",
         target=locked,
         details={"event": locked.event.public_id, "endpoint": locked.endpoint_id},
     )
-    deliveries_kick_on_commit()
     return locked
 
 
@@ -230,17 +227,17 @@ def deliveries_redeliver_failed(*, endpoint: WebhookEndpoint, since: datetime, s
         raise ValueError("since must be an aware datetime")
     locked = _locked(endpoint)
     _require_enabled(locked)
-    count = WebhookDelivery.objects.filter(
-        endpoint=locked, status=WebhookDelivery.Status.FAILED, created_at__gte=since
-    ).update(**_NEW_ROUND, next_attempt_at=timezone.now())
+    count = deliveries_redeliver(
+        WebhookDelivery.objects.filter(
+            endpoint=locked, status=WebhookDelivery.Status.FAILED, created_at__gte=since
+        )
+    )
     audit_record(
         actor=staff_user,
         action="webhook_redeliver_failed",
         target=locked,
         details={"since": since.isoformat(), "count": count},
     )
-    if count:
-        deliveries_kick_on_commit()
     return count
 
 
