@@ -52,7 +52,7 @@ from loyalty_platform.webhooks.signing import event_body, signed_headers, signin
 
 logger = logging.getLogger(__name__)
 
-DELIVER_TASK = "loyalty_platform.webhooks.tasks.deliver_webhooks"
+DELIVER_TASK = "loyalty_platform.webhooks.tasks.send_webhooks"
 # A queued or running delivery task of the organization holds this key. A run deletes it
 # before the look that may be its last, so an event committed after that look queues a task
 # again.

@@ -21,7 +21,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from loyalty_platform.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookSecret
 from loyalty_platform.webhooks.outbox import event_record
-from loyalty_platform.webhooks.tasks import deliver_webhooks
+from loyalty_platform.webhooks.tasks import send_webhooks
 from tests.pos_fixtures import committed_organization
 from tests.processes import celery_worker
 from tests.webhooks.conftest import new_secret
@@ -88,7 +88,7 @@ def test_a_worker_signs_so_that_both_secrets_of_an_overlap_verify_and_sends_noth
         _record(organization, 1, n=1, name="Zoë")
         _until(lambda: _statuses(organization) == {"succeeded": 1})
         with tenant_context(other):
-            deliver_webhooks.delay()
+            send_webhooks.delay()
         time.sleep(1)  # a task in the other organization finds nothing to send
     (request,) = receiver.received()
     assert request.path == "/mine"
@@ -123,8 +123,8 @@ def test_a_receiver_down_and_then_up_gets_every_event_exactly_once():
                 WebhookDelivery.objects.filter(status="pending").update(
                     next_attempt_at=F("next_attempt_at") - timedelta(seconds=60)
                 )
-                deliver_webhooks.delay()
-                deliver_webhooks.delay()
+                send_webhooks.delay()
+                send_webhooks.delay()
             _until(lambda: _statuses(organization) == {"succeeded": len(events)})
         finally:
             receiver.stop()
@@ -162,7 +162,7 @@ def test_a_worker_killed_between_sending_and_recording_sends_once_more_with_the_
         _until(lambda: WebhookDelivery.objects.get().claimed_until < timezone.now())
     with celery_worker("hooks-crash-2", WEBHOOK_LEASE_SECONDS="3"):
         with tenant_context(organization):
-            deliver_webhooks.delay()
+            send_webhooks.delay()
         _until(lambda: _statuses(organization) == {"succeeded": 1})
     first, second = receiver.received()
     assert first.webhook_id == second.webhook_id
