@@ -116,23 +116,18 @@ _UNPARK_CHAINS_SQL = (
     "AND endpoint_id = p.endpoint_id AND ordering_key = p.ordering_key ORDER BY id LIMIT 1) AS h"
     ") AS n WHERE d.id = n.id AND d.next_attempt_at > %(now)s"
 )
-_RECORD_SQL = {
-    "succeeded": (
-        f"UPDATE {_DELIVERY} SET status = 'succeeded', succeeded_at = %(now)s, claimed_until = NULL, "  # noqa: S608
-        "last_response_status = %(status)s "
-        "WHERE id = %(id)s AND attempts_total = %(number)s AND status = 'pending'"
-    ),
-    "retry": (
-        f"UPDATE {_DELIVERY} SET next_attempt_at = %(retry_at)s, claimed_until = NULL, "  # noqa: S608
-        "last_response_status = %(status)s "
-        "WHERE id = %(id)s AND attempts_total = %(number)s AND status = 'pending'"
-    ),
-    "failed": (
-        f"UPDATE {_DELIVERY} SET status = 'failed', claimed_until = NULL, "  # noqa: S608
-        "last_response_status = %(status)s "
-        "WHERE id = %(id)s AND attempts_total = %(number)s AND status = 'pending'"
-    ),
-}
+# A group's outcomes in one statement; a row no longer carrying this attempt's number (taken
+# again after its lease) is left alone and missing from what it returns.
+_RECORD_SQL = (
+    f"UPDATE {_DELIVERY} AS d SET "  # noqa: S608
+    "status = CASE p.kind WHEN 'retry' THEN 'pending' ELSE p.kind END, "
+    "succeeded_at = CASE WHEN p.kind = 'succeeded' THEN %(now)s ELSE d.succeeded_at END, "
+    "next_attempt_at = CASE WHEN p.kind = 'retry' THEN p.retry_at ELSE d.next_attempt_at END, "
+    "claimed_until = NULL, last_response_status = p.status "
+    "FROM unnest(%(ids)s::bigint[], %(numbers)s::bigint[], %(kinds)s::varchar[], "
+    "%(statuses)s::integer[], %(retry_ats)s::timestamptz[]) AS p(id, number, kind, status, retry_at) "
+    "WHERE d.id = p.id AND d.attempts_total = p.number AND d.status = 'pending' RETURNING d.id"
+)
 
 
 def kick_key(schema_name: str) -> str:
@@ -358,19 +353,35 @@ class _Run:
         # there a success in this group at all.
         last_succeeded: dict[int, bool] = {}
         any_success: set[int] = set()
+        kinds: list[str] = []
+        retry_ats: list[datetime | None] = []
+        for sent in group:
+            claimed, outcome = sent.claimed, sent.outcome
+            if outcome.succeeded:
+                kinds.append("succeeded")
+                retry_ats.append(None)
+            elif claimed.attempts < 1 + len(delays):
+                kinds.append("retry")
+                retry_ats.append(now + timedelta(seconds=delays[claimed.attempts - 1]))
+            else:
+                kinds.append("failed")
+                retry_ats.append(None)
         with connection.cursor() as cursor:
-            for sent in group:
+            cursor.execute(
+                _RECORD_SQL,
+                {
+                    "now": now,
+                    "ids": [sent.claimed.id for sent in group],
+                    "numbers": [sent.claimed.number for sent in group],
+                    "kinds": kinds,
+                    "statuses": [sent.outcome.status for sent in group],
+                    "retry_ats": retry_ats,
+                },
+            )
+            recorded = {row[0] for row in cursor.fetchall()}
+            for sent, kind, retry_at in zip(group, kinds, retry_ats, strict=True):
                 claimed, outcome = sent.claimed, sent.outcome
-                params = {"id": claimed.id, "number": claimed.number, "now": now, "status": outcome.status}
-                if outcome.succeeded:
-                    kind = "succeeded"
-                elif claimed.attempts < 1 + len(delays):
-                    kind = "retry"
-                    params["retry_at"] = now + timedelta(seconds=delays[claimed.attempts - 1])
-                else:
-                    kind = "failed"
-                cursor.execute(_RECORD_SQL[kind], params)
-                if not cursor.rowcount:
+                if claimed.id not in recorded:
                     # Taken again after its lease (this worker was presumed dead): that
                     # attempt's outcome is the one kept.
                     self.counts["stale"] += 1
@@ -380,7 +391,7 @@ class _Run:
                 chain = (claimed.endpoint_id, claimed.ordering_key)
                 if claimed.ordering_key is not None:
                     if kind == "retry":
-                        park.append((*chain, claimed.id, params["retry_at"]))
+                        park.append((*chain, claimed.id, retry_at))
                     else:
                         unpark.append(chain)
                 last_succeeded[claimed.endpoint_id] = outcome.succeeded
