@@ -117,6 +117,8 @@ SUBSCRIPTION_NOTICE_STALE_MINUTES = 30
 WEBHOOK_RETRY_DELAYS = (60, 300, 1800, 7200, 21600)
 # Connecting and reading the answer, each.
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+# One attempt in all, however slowly the receiver answers (shorter than the lease).
+WEBHOOK_ATTEMPT_SECONDS = 2 * WEBHOOK_TIMEOUT_SECONDS + 5
 # Development receivers may be http:// and on this machine or the local network; production
 # ones are https:// on public addresses only, checked after DNS on every delivery.
 WEBHOOK_REQUIRE_HTTPS = env.bool("WEBHOOK_REQUIRE_HTTPS", default=PRODUCTION)

@@ -73,7 +73,7 @@ _DUE_CONDITION = (
 _DUE_SQL = (
     "SELECT d.id, d.event_id, d.endpoint_id, d.ordering_key, d.claimed_until, d.attempts_total, "  # noqa: S608
     f"d.last_attempt_at FROM {_DELIVERY} d JOIN {_ENDPOINT} e ON e.id = d.endpoint_id "
-    f"WHERE {_DUE_CONDITION} AND NOT (d.endpoint_id = ANY(%(busy)s)) "
+    f"WHERE {_DUE_CONDITION} AND NOT (d.endpoint_id = ANY(%(busy)s)) AND NOT (d.id = ANY(%(mine)s)) "
     "ORDER BY d.next_attempt_at, d.id LIMIT %(limit)s FOR UPDATE OF d SKIP LOCKED"
 )
 _ANY_DUE_SQL = (
@@ -160,18 +160,35 @@ def deliveries_redeliver(deliveries: QuerySet[WebhookDelivery], *, now: datetime
     Call it in the staff action's transaction; the delivery task is queued on commit. The
     number of deliveries reset."""
     now = now or timezone.now()
-    reset = deliveries.filter(
+    chosen = deliveries.filter(
         Q(status__in=[WebhookDelivery.Status.SUCCEEDED, WebhookDelivery.Status.FAILED])
         | Q(status=WebhookDelivery.Status.PENDING, claimed_until__isnull=True)
         # A lease that passed: its worker died. Kept, so the next claim logs the lost attempt.
         | Q(status=WebhookDelivery.Status.PENDING, claimed_until__lt=now)
-    ).update(
+    )
+    # A pending one may head its customer's chain: leaving it, it lets the next one go now.
+    chains = set(
+        chosen.filter(status=WebhookDelivery.Status.PENDING, ordering_key__isnull=False).values_list(
+            "endpoint_id", "ordering_key"
+        )
+    )
+    reset = chosen.update(
         status=WebhookDelivery.Status.PENDING,
         attempts=0,
         next_attempt_at=now,
         ordering_key=None,
         succeeded_at=None,
     )
+    if chains:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _UNPARK_CHAINS_SQL,
+                {
+                    "endpoints": [chain[0] for chain in chains],
+                    "keys": [chain[1] for chain in chains],
+                    "now": now,
+                },
+            )
     if reset:
         deliveries_kick_on_commit()
     return reset
@@ -209,7 +226,8 @@ def _attempt(claimed: _Claimed) -> _Sent:
 
 
 def _log_text(data: bytes) -> str:
-    return data.decode("utf-8", errors="replace")
+    # PostgreSQL's text holds no NUL: a receiver's binary answer must not fail the record.
+    return data.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
 
 
 class _Run:
@@ -234,7 +252,14 @@ class _Run:
         busy = [endpoint for endpoint, count in self.per_endpoint.items() if count >= self.endpoint_cap]
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
-                _DUE_SQL, {"now": now, "busy": busy, "limit": min(free, settings.WEBHOOK_BATCH_SIZE)}
+                _DUE_SQL,
+                {
+                    "now": now,
+                    "busy": busy,
+                    # Its own sends still running past their lease are not taken again.
+                    "mine": [item.id for item in self.in_flight.values()],
+                    "limit": min(free, settings.WEBHOOK_BATCH_SIZE),
+                },
             )
             rows = cursor.fetchall()
             if not rows:

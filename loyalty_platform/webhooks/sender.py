@@ -7,6 +7,9 @@ could lead to an address nobody checked)."""
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 import time
 from dataclasses import dataclass
 
@@ -70,6 +73,48 @@ def _pool(target: Target, timeout: urllib3.Timeout) -> urllib3.HTTPConnectionPoo
     )
 
 
+class _Watchdog:
+    """Ends an attempt that outlives WEBHOOK_ATTEMPT_SECONDS in all: the socket timeouts bound
+    each read, not a receiver that answers a byte at a time. Shutting the socket down makes
+    the blocked read return at once."""
+
+    def __init__(self, seconds: float) -> None:
+        self.fired = False
+        self._sock: socket.socket | None = None
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sock = sock
+            if self.fired:
+                self._shutdown()
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            self._shutdown()
+
+    def _shutdown(self) -> None:
+        if self._sock is not None:
+            with contextlib.suppress(OSError):
+                self._sock.shutdown(socket.SHUT_RDWR)
+
+
+def _watched(pool: urllib3.HTTPConnectionPool, watchdog: _Watchdog) -> None:
+    class WatchedConnection(pool.ConnectionCls):
+        def connect(self) -> None:
+            super().connect()
+            watchdog.watch(self.sock)
+
+    pool.ConnectionCls = WatchedConnection
+
+
 def _error_code(error: HTTPError) -> str:
     if isinstance(error, SSLError):
         return TLS_FAILED
@@ -93,6 +138,8 @@ def send(url: str, headers: dict[str, str], body: bytes) -> Outcome:
         return Outcome(status=None, response_head=b"", duration_ms=elapsed(), error=refused.code)
     seconds = settings.WEBHOOK_TIMEOUT_SECONDS
     pool = _pool(target, urllib3.Timeout(connect=seconds, read=seconds))
+    watchdog = _Watchdog(settings.WEBHOOK_ATTEMPT_SECONDS)
+    _watched(pool, watchdog)
     try:
         response = pool.urlopen(
             "POST",
@@ -112,10 +159,12 @@ def send(url: str, headers: dict[str, str], body: bytes) -> Outcome:
         finally:
             response.close()
     except HTTPError as error:
-        return Outcome(status=None, response_head=b"", duration_ms=elapsed(), error=_error_code(error))
+        code = TIMEOUT if watchdog.fired else _error_code(error)
+        return Outcome(status=None, response_head=b"", duration_ms=elapsed(), error=code)
     except ValueError:  # a path or header urllib3 refuses to send
         return Outcome(status=None, response_head=b"", duration_ms=elapsed(), error=URL_INVALID)
     finally:
+        watchdog.cancel()
         pool.close()
     status = response.status
     error = REDIRECT_NOT_FOLLOWED if 300 <= status < 400 else ""

@@ -338,3 +338,34 @@ def test_one_endpoint_gets_at_most_its_share_of_the_threads_at_once(in_organizat
     assert (counts["sent"], counts["succeeded"]) == (8, 8)
     assert sorted(request.json["data"]["n"] for request in receiver.received()) == list(range(8))
     assert most[0] <= 2
+
+
+def test_redelivering_a_retried_head_lets_its_customers_next_event_go_at_once(in_organization, receiver):
+    failing = {"first": True}
+    receiver.answer = lambda request: Answer(
+        status=500 if request.json["data"]["n"] == 1 and failing["first"] else 200
+    )
+    _endpoint(receiver.url())
+    with time_machine.travel(T0, tick=False) as clock:
+        _record(customer_id=1, n=1)
+        _record(customer_id=1, n=2)
+        deliveries_deliver()
+        assert WebhookDelivery.objects.get(event__data__n=2).next_attempt_at == T0 + timedelta(seconds=60)
+        failing["first"] = False
+        clock.shift(timedelta(seconds=10))
+        head = WebhookDelivery.objects.filter(event__data__n=1)
+        assert deliveries_redeliver(head) == 1
+        deliveries_deliver()
+    assert [request.json["data"]["n"] for request in receiver.received()] == [1, 1, 2]
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"succeeded"}
+
+
+def test_an_answer_holding_nul_bytes_is_logged_and_recorded(in_organization, receiver):
+    receiver.answer_with(500, b"bad\x00answer")
+    _endpoint(receiver.url())
+    with time_machine.travel(T0, tick=False):
+        _record()
+        counts = deliveries_deliver()
+    assert (counts["sent"], counts["retried"]) == (1, 1)
+    (attempt,) = WebhookAttempt.objects.all()
+    assert (attempt.response_status, attempt.response_body) == (500, "bad\ufffdanswer")

@@ -82,3 +82,39 @@ def test_http_is_refused_where_https_is_required(receiver, settings):
 def test_an_unresolvable_host_is_refused():
     outcome = sender.send("http://no-such-host.invalid/", HEADERS, BODY)
     assert (outcome.status, outcome.error) == (None, "host_unresolvable")
+
+
+def test_a_receiver_dripping_its_answer_is_cut_off_as_a_timeout(settings):
+    """Each byte comes within the read timeout; the attempt's limit ends it all the same."""
+    import socket
+    import threading
+    import time
+
+    settings.WEBHOOK_TIMEOUT_SECONDS = 1.0
+    settings.WEBHOOK_ATTEMPT_SECONDS = 1.5
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    stop = threading.Event()
+
+    def drip() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 1000:
+                if stop.is_set():
+                    return
+                try:
+                    connection.sendall(bytes([byte]))
+                except OSError:
+                    return
+                time.sleep(0.2)
+
+    thread = threading.Thread(target=drip, daemon=True)
+    thread.start()
+    try:
+        outcome = sender.send(f"http://127.0.0.1:{port}/", HEADERS, BODY)
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        listener.close()
+    assert (outcome.status, outcome.error, outcome.succeeded) == (None, "timeout", False)
