@@ -56,12 +56,23 @@ def _parts(url: str) -> SplitResult:
     return parts
 
 
+# Ranges Python's is_global lets through (3.11) that reach IPv4 hosts by translation or are
+# not meant for the internet: NAT64 (well-known and local-use prefixes, which reach any IPv4
+# address, the cloud metadata one too), 6to4, IPv4-compatible, site-local, IETF assignments.
+REFUSED_NETWORKS = tuple(
+    ipaddress.ip_network(network)
+    for network in ("64:ff9b::/96", "64:ff9b:1::/48", "2002::/16", "::/96", "fec0::/10", "192.0.0.0/24")
+)
+
+
 def address_allowed(address: str) -> bool:
     if settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES:
         return True
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
+    if any(ip in network for network in REFUSED_NETWORKS if network.version == ip.version):
+        return False
     return ip.is_global and not ip.is_multicast
 
 
