@@ -62,6 +62,8 @@ RECORD_EVERY = 50
 RECORD_SECONDS = 0.2
 
 DISABLED_REASON = "failing_too_long"
+# Failures this far apart do not make one failing streak: twice the longest retry delay.
+FAILING_GAP_SECONDS = 2 * max(settings.WEBHOOK_RETRY_DELAYS)
 
 _DELIVERY = WebhookDelivery._meta.db_table
 _ENDPOINT = WebhookEndpoint._meta.db_table
@@ -472,9 +474,16 @@ class _Run:
             )
         if not failing:
             return
-        # Failing again after a success in this group: failing from now, not from before it.
-        endpoints.filter(pk__in=any_success).update(failing_since=now)
-        endpoints.filter(failing_since__isnull=True).update(failing_since=now)
+        # Failing again after a success in this group, or after a quiet spell longer than any
+        # retry waits (nothing was tried, so nothing failed): failing from now.
+        quiet_since = now - timedelta(seconds=FAILING_GAP_SECONDS)
+        endpoints.filter(
+            Q(pk__in=any_success)
+            | Q(failing_since__isnull=True)
+            | Q(last_failed_at__isnull=True)
+            | Q(last_failed_at__lt=quiet_since)
+        ).update(failing_since=now)
+        endpoints.update(last_failed_at=now)
         too_long = now - timedelta(days=settings.WEBHOOK_DISABLE_AFTER_FAILING_DAYS)
         for endpoint in endpoints.filter(is_enabled=True, failing_since__lte=too_long).select_for_update():
             self._disable(endpoint, now)

@@ -25,6 +25,8 @@ class WebhookEndpoint(models.Model):
     # The first failed attempt since the last success: failing for
     # WEBHOOK_DISABLE_AFTER_FAILING_DAYS disables the endpoint.
     failing_since = models.DateTimeField(null=True, blank=True)
+    # The last failed attempt: a quiet spell between failures starts a new streak.
+    last_failed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(
         "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -123,7 +123,12 @@ def endpoint_update(
     if changes:
         for name, value in new.items():
             setattr(locked, name, value)
-        locked.save(update_fields=list(changes))  # a save: the subscribed-types cache is forgotten
+        fields = list(changes)
+        if "url" in changes:
+            # Another receiver: the old one's failures do not count against it.
+            locked.failing_since = locked.last_failed_at = None
+            fields += ["failing_since", "last_failed_at"]
+        locked.save(update_fields=fields)  # a save: the subscribed-types cache is forgotten
         audit_record(
             actor=staff_user, action="webhook_endpoint_update", target=locked, details={"changes": changes}
         )

@@ -274,17 +274,18 @@ def test_an_endpoint_failing_for_three_days_is_disabled_once_its_owners_told_onc
     endpoint = _endpoint(receiver.url(), created_by=creator)
     three_days = T0 + timedelta(days=3)
     with time_machine.travel(T0, tick=False) as clock, django_capture_on_commit_callbacks(execute=True):
-        _record(n=1)
-        for delay in (0, *SCHEDULE):
-            clock.shift(timedelta(seconds=delay))
-            deliveries_deliver()
-        assert WebhookDelivery.objects.get(event__data__n=1).status == "failed"
+        # An event every 6 hours, each failing: the streak never pauses long enough to end.
+        for n in range(12):
+            clock.move_to(T0 + timedelta(hours=6 * n))
+            _record(customer_id=None, n=n)
+            assert deliveries_deliver()["disabled"] == 0
         clock.move_to(three_days - timedelta(seconds=60))
-        _record(n=2)
+        _record(customer_id=None, n=100)
         assert deliveries_deliver()["disabled"] == 0  # failing for a minute short of three days
         endpoint.refresh_from_db()
         assert (endpoint.is_enabled, endpoint.failing_since) == (True, T0)
         clock.move_to(three_days)
+        _record(customer_id=None, n=101)
         assert deliveries_deliver()["disabled"] == 1
         endpoint.refresh_from_db()
         assert (endpoint.is_enabled, endpoint.disabled_at, endpoint.disabled_reason) == (
@@ -293,15 +294,15 @@ def test_an_endpoint_failing_for_three_days_is_disabled_once_its_owners_told_onc
             "failing_too_long",
         )
         sent = len(receiver.received())
-        # New events are not written for it; the waiting one is not claimed any more.
-        _record(n=3)
+        # New events are not written for it; the waiting ones are not claimed any more.
+        _record(customer_id=None, n=102)
         for _ in range(3):
             clock.shift(timedelta(hours=7))
             assert deliveries_deliver()["sent"] == 0
-    assert len(receiver.received()) == sent == 8
-    waiting = WebhookDelivery.objects.get(event__data__n=2)
-    assert (waiting.status, waiting.attempts) == ("pending", 2)
-    assert WebhookDelivery.objects.filter(event__data__n=3).count() == 0
+    assert len(receiver.received()) == sent
+    waiting = WebhookDelivery.objects.get(event__data__n=101)
+    assert (waiting.status, waiting.attempts) == ("pending", 1)
+    assert WebhookDelivery.objects.filter(event__data__n=102).count() == 0
     assert len(mail.outbox) == 1
     (message,) = mail.outbox
     assert sorted(message.to) == sorted([*owners, "dev@hooks.example"])
@@ -369,3 +370,24 @@ def test_an_answer_holding_nul_bytes_is_logged_and_recorded(in_organization, rec
     assert (counts["sent"], counts["retried"]) == (1, 1)
     (attempt,) = WebhookAttempt.objects.all()
     assert (attempt.response_status, attempt.response_body) == (500, "bad\ufffdanswer")
+
+
+def test_failures_days_apart_are_not_one_streak(in_organization, receiver):
+    """One event failed on day 0; nothing was tried until day 4: its first failure then starts
+    a new streak instead of disabling the endpoint at once."""
+    receiver.answer_with(500)
+    endpoint = _endpoint(receiver.url())
+    with time_machine.travel(T0, tick=False) as clock:
+        _record(n=1)
+        for delay in (0, *SCHEDULE):
+            clock.shift(timedelta(seconds=delay))
+            deliveries_deliver()
+        clock.move_to(T0 + timedelta(days=4))
+        _record(n=2)
+        assert deliveries_deliver()["disabled"] == 0
+    endpoint.refresh_from_db()
+    assert (endpoint.is_enabled, endpoint.failing_since, endpoint.last_failed_at) == (
+        True,
+        T0 + timedelta(days=4),
+        T0 + timedelta(days=4),
+    )
