@@ -148,6 +148,16 @@ def deliveries_kick(*, schema_name: str) -> None:
             app.send_task(DELIVER_TASK)
     except (BrokerError, *REDIS_FAULTS) as error:
         logger.warning("webhook deliveries of %s not queued (%s): the sweep sends them", schema_name, error)
+        # No task holds the key: the next commit may try again.
+        _kick_key_release(schema_name)
+
+
+def _kick_key_release(schema_name: str) -> None:
+    try:
+        lp_redis.client().delete(kick_key(schema_name))
+    except REDIS_FAULTS as error:
+        # It expires by itself (KICK_SECONDS); the sweep delivers meanwhile.
+        logger.warning("webhook kick key of %s not released (%s)", schema_name, error)
 
 
 def lease_seconds() -> float:
@@ -557,15 +567,16 @@ class _Run:
                     break
                 # Nothing due and nothing in flight: one more look after giving up the kick
                 # key, so that an event committed from here on queues a task again.
-                lp_redis.client().delete(kick_key(self.schema_name))
+                _kick_key_release(self.schema_name)
                 last_look = True
             while self.in_flight:
                 self._collect(timeout=RECORD_SECONDS)
                 self._record()
             self._record(force=True)
-        if out_of_time and self._any_due():
-            lp_redis.client().delete(kick_key(self.schema_name))
-            deliveries_kick(schema_name=self.schema_name)
+        if out_of_time:
+            _kick_key_release(self.schema_name)
+            if self._any_due():
+                deliveries_kick(schema_name=self.schema_name)
         return dict(self.counts)
 
 
