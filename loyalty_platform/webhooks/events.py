@@ -3,7 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 
 EVENT_TYPES: dict[str, str] = {
-    "customer.enrolled": _("A customer joined (till, profile, import or portal)."),
+    "customer.enrolled": _("A customer joined (till, profile or import)."),
     "customer.updated": _("A customer's details or consents changed."),
     "customer.blocked": _("A customer or one of their cards was blocked or unblocked."),
     "points.earned": _("Points were added: a purchase, an order or a campaign."),
