@@ -134,8 +134,17 @@ def tiers_recalculate_all(*, now: datetime | None = None) -> int:
     for start in range(0, len(rows), _BATCH):
         batch = rows[start : start + _BATCH]
         with transaction.atomic():
+            before = stored
+            if outbox.is_subscribed("tier.changed"):
+                # What the rows hold now, locked: a till's earn may have moved a tier since the
+                # run began, and the event must describe what this batch changes.
+                before = dict(
+                    CustomerTier.objects.select_for_update()
+                    .filter(customer_id__in=[row.customer_id for row in batch])
+                    .values_list("customer_id", "tier_id")
+                )
             _store(batch)
-            _tiers_changed_record(batch, stored, tiers)
+            _tiers_changed_record(batch, before, tiers)
     return len(rows)
 
 
