@@ -134,7 +134,7 @@ WEBHOOK_SEND_THREADS = env.int("WEBHOOK_SEND_THREADS", default=16)
 WEBHOOK_BATCH_SIZE = 200
 # At most this many deliveries to one endpoint are sent at once by a worker, so a slow
 # endpoint cannot hold every thread.
-WEBHOOK_ENDPOINT_IN_FLIGHT = 8
+WEBHOOK_ENDPOINT_IN_FLIGHT = env.int("WEBHOOK_ENDPOINT_IN_FLIGHT", default=8)
 # A claimed delivery is not taken by another worker for this long: a worker that died while
 # sending it is presumed dead after that, and the delivery is sent again (same webhook-id).
 WEBHOOK_LEASE_SECONDS = env.float("WEBHOOK_LEASE_SECONDS", default=2 * WEBHOOK_TIMEOUT_SECONDS + 30)
