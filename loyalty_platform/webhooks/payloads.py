@@ -116,8 +116,9 @@ def points_earned(
 ) -> dict:
     """`source`: till, order, receipt_claim, campaign or referral. `campaigns`: what boosts
     added to a till earn (CampaignShare); `campaign`: the granting campaign."""
-    data = _card_change(
+    return _earned(
         "points",
+        source=source,
         customer_code=customer_code,
         card_number=card_number,
         amount=points,
@@ -125,13 +126,9 @@ def points_earned(
         entry_id=entry_id,
         external_id=external_id,
         shop_id=shop_id,
+        campaigns=campaigns,
+        campaign=campaign,
     )
-    data["source"] = source
-    if campaigns:
-        data["campaigns"] = _campaign_shares(campaigns)
-    if campaign is not None:
-        data["campaign"] = campaign_ref(campaign)
-    return data
 
 
 def stamps_earned(
@@ -149,8 +146,9 @@ def stamps_earned(
     campaign=None,
 ) -> dict:
     """`balance`: the stamps on the card after any full card turned into a coupon."""
-    data = _card_change(
+    data = _earned(
         "stamps",
+        source=source,
         customer_code=customer_code,
         card_number=card_number,
         amount=stamps,
@@ -158,9 +156,16 @@ def stamps_earned(
         entry_id=entry_id,
         external_id=external_id,
         shop_id=shop_id,
+        campaigns=campaigns,
+        campaign=campaign,
     )
-    data["source"] = source
     data["coupons_issued"] = coupons_issued
+    return data
+
+
+def _earned(unit: str, *, source: str, campaigns, campaign, **change) -> dict:
+    data = _card_change(unit, **change)
+    data["source"] = source
     if campaigns:
         data["campaigns"] = _campaign_shares(campaigns)
     if campaign is not None:

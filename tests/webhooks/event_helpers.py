@@ -33,3 +33,31 @@ def newest_entry(organization, customer, kind: str, **filters) -> LedgerEntry:
         return LedgerEntry.objects.filter(
             card__customer=customer, card__program__kind=kind, **filters
         ).latest("pk")
+
+
+def delivery_row(
+    endpoint: WebhookEndpoint,
+    *,
+    status: str,
+    at,
+    attempts: int = 6,
+    claimed_until=None,
+    last_response_status=500,
+) -> WebhookDelivery:
+    """A delivery of a points.earned event of customer 7, last tried at `at` (current schema)."""
+    event = WebhookEvent.objects.create(
+        type="points.earned", customer_id=7, data={"points": 5}, occurred_at=at
+    )
+    return WebhookDelivery.objects.create(
+        event=event,
+        endpoint=endpoint,
+        ordering_key=7,
+        status=status,
+        attempts=attempts,
+        attempts_total=attempts,
+        next_attempt_at=at,
+        claimed_until=claimed_until,
+        last_attempt_at=at,
+        last_response_status=last_response_status,
+        created_at=at,
+    )

@@ -22,6 +22,7 @@ from loyalty_platform.webhooks.models import (
 )
 from tests.conftest import HostClient
 from tests.factories import StaffUserFactory
+from tests.webhooks.event_helpers import delivery_row
 
 PASSWORD = "correct horse battery"
 URL = "http://127.0.0.1:9/hook"
@@ -56,21 +57,7 @@ def endpoint(organization):
 def delivery_of(organization, endpoint, *, status="failed", minutes_ago=60, attempts=6) -> WebhookDelivery:
     with tenant_context(organization):
         at = timezone.now() - timedelta(minutes=minutes_ago)
-        event = WebhookEvent.objects.create(
-            type="points.earned", customer_id=7, data={"points": 5}, occurred_at=at
-        )
-        return WebhookDelivery.objects.create(
-            event=event,
-            endpoint=endpoint,
-            ordering_key=7,
-            status=status,
-            attempts=attempts,
-            attempts_total=attempts,
-            next_attempt_at=at,
-            last_attempt_at=at,
-            last_response_status=503,
-            created_at=at,
-        )
+        return delivery_row(endpoint, status=status, at=at, attempts=attempts, last_response_status=503)
 
 
 def rows(organization) -> dict:

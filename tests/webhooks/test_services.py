@@ -20,6 +20,7 @@ from loyalty_platform.webhooks.models import (
     WebhookSecret,
 )
 from tests.factories import StaffUserFactory
+from tests.webhooks.event_helpers import delivery_row
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 URL = "http://127.0.0.1:9/hook"
@@ -70,21 +71,8 @@ def snapshot() -> dict:
 
 
 def delivery_of(endpoint, *, status, created_at=NOW, attempts=6, claimed_until=None) -> WebhookDelivery:
-    event = WebhookEvent.objects.create(
-        type="points.earned", customer_id=7, data={"points": 5}, occurred_at=created_at
-    )
-    return WebhookDelivery.objects.create(
-        event=event,
-        endpoint=endpoint,
-        ordering_key=7,
-        status=status,
-        attempts=attempts,
-        attempts_total=attempts,
-        next_attempt_at=created_at,
-        claimed_until=claimed_until,
-        last_attempt_at=created_at,
-        last_response_status=500,
-        created_at=created_at,
+    return delivery_row(
+        endpoint, status=status, at=created_at, attempts=attempts, claimed_until=claimed_until
     )
 
 
