@@ -76,3 +76,27 @@ def test_an_unknown_type_is_refused(endpoints, organization):
         with pytest.raises(ValueError), transaction.atomic():
             event_record("points.earnt", customer_id=7, data={})
         assert WebhookEvent.objects.count() == 0
+
+
+def test_a_kick_the_broker_refused_gives_its_key_back(organization, monkeypatch):
+    """With no task queued, nothing holds the organization's kick key: the next commit tries
+    again instead of waiting up to a minute for the sweep."""
+    from kombu.exceptions import OperationalError
+
+    from loyalty_platform.celery import app
+    from loyalty_platform.core import redis as lp_redis
+    from loyalty_platform.webhooks.delivery import deliveries_kick, kick_key
+
+    def refuse(*args, **kwargs):
+        raise OperationalError("broker down")
+
+    monkeypatch.setattr(app, "send_task", refuse)
+    deliveries_kick(schema_name=organization.schema_name)
+    assert lp_redis.client().exists(kick_key(organization.schema_name)) == 0
+
+    sent = []
+    monkeypatch.setattr(app, "send_task", lambda name, *args, **kwargs: sent.append(name))
+    deliveries_kick(schema_name=organization.schema_name)
+    deliveries_kick(schema_name=organization.schema_name)
+    assert sent == ["loyalty_platform.webhooks.tasks.send_webhooks"]
+    assert lp_redis.client().exists(kick_key(organization.schema_name)) == 1
