@@ -6,6 +6,9 @@ import logging
 from loyalty_platform.core.clients import is_machine_path
 
 HEARTBEAT_TASK = "loyalty_platform.core.tasks.heartbeat"
+# Tasks whose received and succeeded lines are not news either: the webhook run queued after
+# nearly every change while an endpoint listens (its failures and disabled endpoints still log).
+QUIET_TASKS = (HEARTBEAT_TASK, "loyalty_platform.webhooks.tasks.send_webhooks")
 
 
 class ClientErrorsQuiet(logging.Filter):
@@ -31,11 +34,12 @@ class ClientErrorsQuiet(logging.Filter):
 
 class HeartbeatQuiet(logging.Filter):
     """On Celery's beat, worker and trace loggers: drops the three lines (sent, received,
-    succeeded) of the heartbeat task every 30 s. Its failure still shows."""
+    succeeded) of the heartbeat task every 30 s, and those of the other QUIET_TASKS. Their
+    failures still show."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno > logging.INFO:
             return True
         args = record.args
         values = args.values() if isinstance(args, dict) else (args if isinstance(args, tuple) else ())
-        return not any(value == HEARTBEAT_TASK for value in values)
+        return not any(value in QUIET_TASKS for value in values)

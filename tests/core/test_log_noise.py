@@ -142,3 +142,21 @@ def test_the_heartbeat_lines_of_beat_and_worker_are_dropped_and_other_tasks_kept
     ]
 
     assert [quiet.filter(line) for line in lines] == [False, False, False, True, True]
+
+
+def test_the_webhook_run_after_each_change_logs_nothing_at_info_but_its_failure():
+    task = "loyalty_platform.webhooks.tasks.send_webhooks"
+    sweep = "loyalty_platform.webhooks.tasks.deliver_webhooks"
+    quiet = HeartbeatQuiet()
+    lines = [
+        record("celery.worker.strategy", logging.INFO, "Task %s[%s] received", (task, "id")),
+        record(
+            "celery.app.trace", logging.INFO, "Task %(name)s[%(id)s] succeeded", ({"name": task, "id": "i"},)
+        ),
+        record(
+            "celery.app.trace", logging.ERROR, "Task %(name)s[%(id)s] raised", ({"name": task, "id": "i"},)
+        ),
+        record("celery.worker.strategy", logging.INFO, "Task %s[%s] received", (sweep, "id")),
+    ]
+
+    assert [quiet.filter(line) for line in lines] == [False, False, True, True]
