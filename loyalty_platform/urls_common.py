@@ -2,7 +2,7 @@
 platform host the API key names the organization)."""
 
 from django.templatetags.static import static
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -12,6 +12,8 @@ from loyalty_platform.realtime.views import realtime_config
 urlpatterns = [
     # First, under its own prefix: a POS call is matched without trying the other patterns.
     path("webhook/", include("loyalty_platform.pos_api.urls")),
+    # The Loyalty.lt Shop API; the locale is the language of its messages.
+    re_path(r"^(?P<locale>lt|en)/shop/", include("loyalty_platform.shop_api.urls")),
     path("healthz", healthz, name="healthz"),
     path("ping", ping, name="ping"),
     # Browsers ask every host for /favicon.ico; without it each page view logged a 404.

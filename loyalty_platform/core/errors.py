@@ -463,3 +463,12 @@ WEBHOOK_DELIVERY_IN_PROGRESS = _define(
     409,
     "The delivery is being sent right now; try again once it is recorded.",
 )
+
+# --- The Loyalty.lt Shop API: the base (sections per area follow) ------------------------------
+NOT_SUPPORTED = _define(
+    "not_supported",
+    501,
+    "This platform does not offer this call (the XML product import: it would fetch a URL the "
+    "caller names); see the Shop API documentation.",
+)
+SHOP_NOT_FOUND = _define("shop_not_found", 404, "No active shop of this organization has this id.")

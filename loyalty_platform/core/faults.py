@@ -21,10 +21,10 @@ from collections.abc import Callable
 
 import redis
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from kombu.exceptions import OperationalError as BrokerError
 
-from loyalty_platform.core.clients import wants_json
+from loyalty_platform.core.clients import machine_error_response, wants_json
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ def service_unavailable_response(request: HttpRequest, error: BaseException) -> 
     service = "the database" if isinstance(error, DATABASE_FAULTS) else "Redis"
     warn_degraded(f"request needing {service}", error, outcome="answered 503")
     if wants_json(request):
-        response = JsonResponse({"error": "service_unavailable"}, status=503)
+        response = machine_error_response(request, "service_unavailable", 503)
     else:
         response = HttpResponse(_UNAVAILABLE_PAGE, status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)

@@ -9,7 +9,9 @@ from django.core.handlers.exception import convert_exception_to_response
 from django.http import HttpRequest
 from django.utils.module_loading import import_string
 
-MACHINE_PATH_PREFIX = "/webhook/"
+from loyalty_platform.core.clients import SHOP_API_PATH_PREFIXES
+
+MACHINE_PATH_PREFIXES = ("/webhook/", *SHOP_API_PATH_PREFIXES)
 REQUIRED_PAGE_MIDDLEWARE = (
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -21,7 +23,7 @@ REQUIRED_PAGE_MIDDLEWARE = (
 
 
 def is_machine_path(request: HttpRequest) -> bool:
-    return request.path_info.startswith(MACHINE_PATH_PREFIX)
+    return request.path_info.startswith(MACHINE_PATH_PREFIXES)
 
 
 class PageMiddleware:

@@ -11,10 +11,10 @@ import re
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
-from django.http import HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
+from django.http import HttpRequest, HttpResponse, UnreadablePostError
 from django.http.multipartparser import MultiPartParserError
 
-from loyalty_platform.core.clients import wants_json
+from loyalty_platform.core.clients import machine_error_response, wants_json
 
 NUL = "\x00"
 # `\u0000` in JSON text, unless its backslash is itself escaped (`\\u0000` is six characters).
@@ -39,7 +39,7 @@ def refusal_response(request: HttpRequest, code: str, status: int) -> HttpRespon
     # JSON for the API paths and for any script asking for JSON alone (the sign-up page's
     # address check, the share page's copy button), as the 503 of core.faults answers.
     if wants_json(request):
-        return JsonResponse({"error": code}, status=status)
+        return machine_error_response(request, code, status)
     return HttpResponse(PLAIN_TEXT[code], status=status, content_type="text/plain; charset=utf-8")
 
 

@@ -46,7 +46,7 @@ def authentication_recheck(request, view) -> None:
     """The key, its organization and the subscription checked again from fresh look-ups,
     after another process announced a change that may make the cached copies this request
     was let in with stale (pos_api.throttling). The request goes on with the fresh ones."""
-    found = api_key_authenticate(_raw_key(request))
+    found = api_key_authenticate(request.successful_authenticator.raw_key(request))
     django_request = request._request
     if found is None or found[1].pk != django_request.organization.pk:
         raise AuthenticationFailed()
@@ -62,8 +62,13 @@ class ApiKeyAuthentication(BaseAuthentication):
     key must belong to that organization; on the platform host the key picks the
     organization and its schema."""
 
+    @staticmethod
+    def raw_key(request) -> str:
+        """The key as tenants.selectors parses it (`sk_live_<lookup_id>_<secret>`)."""
+        return _raw_key(request)
+
     def authenticate(self, request):
-        raw_key = _raw_key(request)
+        raw_key = self.raw_key(request)
         if not raw_key:
             raise NotAuthenticated()
         found = api_key_authenticate(raw_key)

@@ -1,0 +1,71 @@
+"""The Shop API's words for the error catalog (core/errors.py): the `code` an integration
+matches (the catalog's code in capitals, as Loyalty.lt writes them) and the `message` in the
+path's language. English is the catalog's description; Lithuanian is kept here, by code, and
+falls back to English for a code it does not know yet."""
+
+import re
+
+from django.utils import translation
+
+from loyalty_platform.core import errors
+from loyalty_platform.core.errors import ErrorType
+
+# Codes whose Shop API name is not simply the catalog's in capitals.
+WIRE_CODES = {
+    errors.INVALID_API_KEY.code: "INVALID_CREDENTIALS",
+}
+
+LITHUANIAN = {
+    "invalid or missing API key": "Neteisingas API raktas arba slaptažodis.",
+    "too many requests": "Per daug užklausų; bandykite vėliau.",
+    "service_unavailable": "Paslauga laikinai nepasiekiama; bandykite po kelių sekundžių.",
+    "not_found": "Toks adresas ar įrašas nerastas.",
+    "method_not_allowed": "Šis adresas nepriima šio HTTP metodo.",
+    "invalid_json": "Užklausos turinys nėra JSON.",
+    "invalid_body": "Užklausos turinys nėra JSON objektas.",
+    "unknown_field": "Užklausoje yra nežinomas laukas.",
+    "invalid_request": "Užklausa atmesta.",
+    "invalid_characters": "Užklausoje yra neleistinų simbolių.",
+    "request_too_large": "Užklausos turinys per didelis.",
+    "unsupported_media_type": "Užklausos turinys turi būti application/json.",
+    "not_acceptable": "Antraštė Accept neleidžia JSON atsakymo.",
+    "forbidden": "Šis raktas negali atlikti šio veiksmo.",
+    "subscription_required": "Organizacijos prenumerata pasibaigė.",
+    "organization_suspended": "Organizacijos veikla sustabdyta.",
+    "idempotency_key_reused": "Šis užsakymo numeris jau panaudotas kitai užklausai.",
+    "request_in_progress": "Ta pati užklausa dar vykdoma; pakartokite vėliau.",
+    "customer_not_found": "Klientas nerastas.",
+    "customer_blocked": "Kliento paskyra užblokuota.",
+    "not_supported": "Ši funkcija šioje platformoje nepalaikoma.",
+    "qr_session_not_found": "QR sesija nerasta.",
+    "qr_session_expired": "QR sesijos galiojimas baigėsi.",
+    "qr_session_used": "Ši QR sesija jau panaudota.",
+    "pin_required": "Reikia kliento PIN kodo.",
+    "pin_invalid": "Neteisingas PIN kodas.",
+    "insufficient_balance": "Nepakanka taškų.",
+}
+
+
+def wire_code(error: ErrorType) -> str:
+    return WIRE_CODES.get(error.code) or re.sub(r"[^A-Z0-9]+", "_", error.code.upper()).strip("_")
+
+
+def message_for(error: ErrorType) -> str:
+    if translation.get_language() == "lt":
+        lithuanian = LITHUANIAN.get(error.code) or LITHUANIAN.get(_field_kind(error.code))
+        if lithuanian:
+            return lithuanian
+    return str(error.message or error.description).replace("`", "")
+
+
+def _field_kind(code: str) -> str | None:
+    """`<field>_required` and `<field>_invalid` are worded once for every field."""
+    if code.endswith("_required"):
+        return "field_required"
+    if code.endswith("_invalid"):
+        return "field_invalid"
+    return None
+
+
+LITHUANIAN["field_required"] = "Trūksta privalomo lauko."
+LITHUANIAN["field_invalid"] = "Lauko reikšmė neteisinga."

@@ -1,0 +1,3 @@
+"""The Shop API's auth paths."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""The Shop API's cards paths."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""The Shop API's coupons paths."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""The Shop API's games paths."""
+
+urlpatterns: list = []

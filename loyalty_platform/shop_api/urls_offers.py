@@ -1,0 +1,3 @@
+"""The Shop API's offers paths."""
+
+urlpatterns: list = []
