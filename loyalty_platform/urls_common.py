@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from loyalty_platform.core.views import healthz, ping, qr_image
 from loyalty_platform.realtime.views import realtime_config
+from loyalty_platform.shop_api.schema import SHOP_SCHEMA_SETTINGS
 
 urlpatterns = [
     # First, under its own prefix: a POS call is matched without trying the other patterns.
@@ -26,5 +27,15 @@ urlpatterns = [
         "api/docs/",
         SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="api_docs/swagger_ui.html"),
         name="api-docs",
+    ),
+    path(
+        "api/shop/schema/",
+        SpectacularAPIView.as_view(custom_settings=SHOP_SCHEMA_SETTINGS),
+        name="shop-schema",
+    ),
+    path(
+        "api/shop/docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="shop-schema", template_name="api_docs/swagger_ui.html"),
+        name="shop-api-docs",
     ),
 ]

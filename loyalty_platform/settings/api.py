@@ -34,6 +34,8 @@ SPECTACULAR_SETTINGS = {
         "OrderStatusEnum": "loyalty_platform.orders.models.Order.Status",
         "RewardReceptionStatusEnum": "loyalty_platform.rewards.models.RewardReception.Status",
     },
+    # The Shop API has a schema of its own (/api/shop/schema/, shop_api/schema.py).
+    "PREPROCESSING_HOOKS": ["loyalty_platform.shop_api.schema.without_shop_api"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "loyalty_platform.pos_api.schema.document_retry_after",

@@ -27,6 +27,7 @@ from loyalty_platform.pos_api.authentication import ApiKeyAuthentication
 from loyalty_platform.pos_api.endpoints import Call, Command, PosApiView, Query
 from loyalty_platform.pos_api.exception_handler import api_exception_handler
 from loyalty_platform.shop_api.messages import message_for, wire_code
+from loyalty_platform.shop_api.schema import ShopAutoSchema
 from tenants.selectors import API_KEY_PREFIX
 
 LOCALES = ("lt", "en")
@@ -196,6 +197,7 @@ class ShopApiView(PosApiView):
     """Authentication, wording and language of every Shop API operation."""
 
     authentication_classes = [ShopApiKeyAuthentication]
+    schema = ShopAutoSchema()
 
     def get_exception_handler(self) -> Callable:
         return shop_exception_handler

@@ -1,8 +1,10 @@
+import threading
+import time
 import uuid
 
 import requests
 
-from tests.shop_api.conftest import in_shop, make_sdk, refused, shop_credentials
+from tests.shop_api.conftest import in_shop, make_sdk, refused, shop_credentials, unique_email
 
 
 def test_validate_credentials_names_the_organization(sdk, shop_organization):
@@ -104,3 +106,51 @@ def test_a_qr_session_of_another_organization_is_not_found(sdk, sdk_other):
 def test_realtime_config_is_what_the_sdk_connects_to(sdk, server):
     config = sdk.get_realtime_config()
     assert (config["host"], config["port"], config["scheme"]) == ("localhost", server.port, "http")
+
+
+def test_the_sdk_hears_the_card_identified_on_its_realtime_subscription(sdk, shop_organization):
+    from loyalty_platform.customers.services import customer_enroll
+    from loyalty_platform.identification.services import qr_card_session_identify
+
+    session = sdk.generate_qr_card_session("Till 4")
+    heard: list = []
+    subscribed = threading.Event()
+
+    def listen(event: str, payload: dict):
+        subscribed.set()
+        if event == "card_identified":
+            heard.append(payload)
+            return True
+        return None
+
+    listener = threading.Thread(
+        target=lambda: sdk.subscribe_qr_card(session["session_id"], callback=listen, timeout=20)
+    )
+    listener.start()
+    with in_shop(shop_organization):
+        customer, _ = customer_enroll(email=unique_email(), consent_terms=True, consent_privacy=True)
+    # The SDK only hands frames of the channel to the callback; wait until it is subscribed.
+    deadline = time.monotonic() + 10
+    while not _subscribed(session["session_id"]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with in_shop(shop_organization):
+        qr_card_session_identify(session_id=session["session_id"], customer=customer)
+    listener.join(timeout=25)
+    assert len(heard) == 1
+    assert heard[0]["status"] == "authenticated"
+    assert heard[0]["card_data"]["customer_code"] == customer.customer_code
+
+
+def _subscribed(session_id: str) -> bool:
+    """Whether a socket joined the session's channel (its group in the channel layer)."""
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    group = f"qr-card.{session_id}"
+
+    async def members() -> int:
+        connection = layer.connection(layer.consistent_hash(group))
+        return await connection.zcard(layer._group_key(group))
+
+    return async_to_sync(members)() > 0
