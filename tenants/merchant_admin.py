@@ -11,6 +11,7 @@ from loyalty_platform.shops.models import Shop
 from tenants.branding import safe_brand_color, validate_brand_color
 from tenants.limit_admin import PlanLimitedAdminMixin
 from tenants.models import ApiKey, Organization
+from tenants.selectors import API_KEY_PREFIX
 from tenants.services import (
     api_key_create,
     api_key_revoke,
@@ -189,7 +190,12 @@ class MerchantApiKeyAdmin(PlanLimitedAdminMixin, MerchantModelAdmin):
         obj.lookup_id = issued.api_key.lookup_id
         obj._state.adding = False
         self.audit_form_save(request, obj, form, change)
-        messages.warning(request, f"New API key (shown only now, store it in the POS): {issued.secret_key}")
+        lookup_id, _, secret = issued.secret_key.removeprefix(API_KEY_PREFIX).partition("_")
+        messages.warning(
+            request,
+            f"New API key (shown only now, store it in the POS): {issued.secret_key} · For integrations "
+            f"built on the Loyalty.lt SDK (Shop API): API key lty_{lookup_id}, API secret {secret}",
+        )
 
     @admin.action(description="Revoke the selected keys")
     def revoke(self, request, queryset):

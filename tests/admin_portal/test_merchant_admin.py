@@ -1,5 +1,6 @@
 import re
 
+from django.test import Client
 from django_tenants.utils import tenant_context
 
 from tenants.models import ApiKey, Organization
@@ -31,8 +32,15 @@ def test_staff_issue_an_api_key_that_is_shown_once_and_works(organization, progr
         .status_code
         == 200
     )
+    lookup_id, shop_secret = secret.removeprefix("sk_live_").split("_")
+    assert f"API key lty_{lookup_id}, API secret {shop_secret}" in page
+    shop_api = Client(HTTP_HOST="test-a.localhost").post(
+        "/en/shop/validate-credentials", HTTP_X_API_KEY=f"lty_{lookup_id}", HTTP_X_API_SECRET=shop_secret
+    )
+    assert (shop_api.status_code, shop_api.json()["data"]["partner"]["id"]) == (200, organization.pk)
     detail = client_a.get(f"/admin/tenants/apikey/{api_key.pk}/change/").content.decode()
     assert secret not in detail
+    assert shop_secret not in detail
 
 
 def test_staff_see_only_their_own_keys_and_organization(organization, other_organization, client_a):
