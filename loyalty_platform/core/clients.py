@@ -16,13 +16,21 @@ MACHINE_PATH_PREFIXES = (
     "/ping",
     "/qr.",
 )
-# What the Shop API says for the refusals made before any view (its own view layer words the
-# rest, in the path's language).
+# What the Shop API says, in the path's language, for the refusals made before any view (its
+# own view layer words the rest).
 SHOP_API_MESSAGES = {
-    "service_unavailable": "The service is temporarily unavailable; please retry shortly.",
-    "invalid_characters": "The request contains a NUL character.",
-    "invalid_request": "The request body cannot be read.",
-    "request_too_large": "The request body is too large.",
+    "en": {
+        "service_unavailable": "The service is temporarily unavailable; please retry shortly.",
+        "invalid_characters": "The request contains a NUL character.",
+        "invalid_request": "The request body cannot be read.",
+        "request_too_large": "The request body is too large.",
+    },
+    "lt": {
+        "service_unavailable": "Paslauga laikinai nepasiekiama; bandykite po kelių sekundžių.",
+        "invalid_characters": "Užklausoje yra neleistinų simbolių.",
+        "invalid_request": "Užklausos turinio nepavyko perskaityti.",
+        "request_too_large": "Užklausos turinys per didelis.",
+    },
 }
 
 
@@ -42,7 +50,8 @@ def machine_error_response(request: HttpRequest, code: str, status: int) -> Json
     """A refusal as a program reads it: `{"error": code}`, or the Shop API's envelope
     (`{"success": false, "message", "code"}`) on its paths."""
     if is_shop_api_path(request):
-        body = {"success": False, "message": SHOP_API_MESSAGES.get(code, code), "code": code.upper()}
+        messages = SHOP_API_MESSAGES["lt" if request.path.startswith("/lt/") else "en"]
+        body = {"success": False, "message": messages.get(code, code), "code": code.upper()}
     else:
         body = {"error": code}
     return JsonResponse(body, status=status)

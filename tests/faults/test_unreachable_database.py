@@ -111,3 +111,24 @@ def test_healthz_answers_its_own_status_with_503(server_without_database):
         {"ok": True},
         {"ok": False, "error": "database_unreachable"},
     )
+
+
+@pytest.mark.parametrize("locale", ["lt", "en"])
+def test_the_shop_api_answers_503_in_its_own_envelope(server_without_database, routed_from_cache, locale):
+    """Through the Loyalty.lt SDK: the refusal is worded as the SDK reads it, with Retry-After."""
+    from loyalty_sdk import LoyaltySDK
+    from loyalty_sdk.exceptions import LoyaltyAPIError
+
+    lookup_id, _, secret = routed_from_cache.removeprefix("sk_live_").partition("_")
+    headers = {"X-API-Key": f"lty_{lookup_id}", "X-API-Secret": secret}
+    for method, path in (("GET", f"/{locale}/shop/shops"), ("POST", f"/{locale}/shop/qr-card/generate")):
+        response = _call(server_without_database, method, path, headers=headers, json={"device_name": "Till"})
+        assert (response.status_code, response.headers["Retry-After"]) == (503, "5")
+        body = response.json()
+        assert (body["success"], body["code"]) == (False, "SERVICE_UNAVAILABLE")
+        assert body["message"].startswith("Paslauga" if locale == "lt" else "The service")
+    sdk = LoyaltySDK(api_key=f"lty_{lookup_id}", api_secret=secret, locale=locale, retries=1)
+    sdk.base_url = f"http://localhost:{server_without_database.port}"
+    with pytest.raises(LoyaltyAPIError) as raised:
+        sdk.get_shops()
+    assert (raised.value.http_status, raised.value.code) == (503, "SERVICE_UNAVAILABLE")
