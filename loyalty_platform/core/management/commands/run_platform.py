@@ -71,6 +71,7 @@ class Command(BaseCommand):
         }
         children = {name: subprocess.Popen(command) for name, command in commands.items()}
         demo_url = base_url(organization_hostname(DEMO_SLUG))
+        shop_key, _, shop_secret = credentials.api_key.removeprefix("sk_live_").partition("_")
         self.stdout.write(
             "\n".join(
                 [
@@ -84,6 +85,9 @@ class Command(BaseCommand):
                     f"  API docs:            {platform_base_url()}/api/docs/",
                     f"  Health:              {platform_base_url()}/healthz",
                     f"  Demo POS API key:    {credentials.api_key}",
+                    f"  Shop API (Loyalty.lt SDK): {demo_url}/en/shop/  docs: {platform_base_url()}/api/shop/docs/",
+                    f"    X-API-Key:         lty_{shop_key}",
+                    f"    X-API-Secret:      {shop_secret}",
                     "",
                 ]
             )
