@@ -6,15 +6,16 @@ from email import policy
 from pathlib import Path
 
 # The file backend writes each message followed by a line of 79 dashes.
-_SEPARATOR = "\n" + "-" * 79 + "\n"
+_SEPARATOR = b"\n" + b"-" * 79 + b"\n"
 
 
 def emails_in(mail_dir: Path) -> list[email.message.EmailMessage]:
     found = []
     for path in sorted(mail_dir.glob("*.log")):
-        for raw in path.read_text().split(_SEPARATOR):
+        # Bytes: a body in 8bit UTF-8 (any non-ASCII text) parsed from str comes back escaped.
+        for raw in path.read_bytes().split(_SEPARATOR):
             if raw.strip():
-                found.append(email.message_from_string(raw.strip() + "\n", policy=policy.default))
+                found.append(email.message_from_bytes(raw.strip() + b"\n", policy=policy.default))
     return found
 
 

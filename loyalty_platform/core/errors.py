@@ -472,3 +472,17 @@ NOT_SUPPORTED = _define(
     "caller names); see the Shop API documentation.",
 )
 SHOP_NOT_FOUND = _define("shop_not_found", 404, "No active shop of this organization has this id.")
+
+# --- The Loyalty.lt Shop API: sign-in by QR and the app link ----------------------------------
+QR_LOGIN_EXPIRED = _define(
+    "qr_login_expired",
+    410,
+    "The QR sign-in session has expired.",
+    message=_("This sign-in code has expired. Start the sign-in again on the shop's screen."),
+)
+QR_LOGIN_CLOSED = _define(
+    "qr_login_closed",
+    409,
+    "The QR sign-in session was declined, or confirmed before the decline arrived.",
+    message=_("This sign-in is over. Start it again on the shop's screen if you still want to sign in."),
+)

@@ -1,9 +1,13 @@
 from django.core.mail import send_mail
 from django.db import connection
+from django.template.loader import render_to_string
 
 from loyalty_platform.core.faults import task_send_on_commit
 from loyalty_platform.core.text import header_safe
+from loyalty_platform.customers.login import LINK_MINUTES, login_link_create
+from loyalty_platform.customers.models import Customer
 from loyalty_platform.identification.models import Invitation
+from loyalty_platform.shops.models import Shop
 
 
 def invitation_email_send_on_commit(*, invitation_id: str, url: str) -> None:
@@ -27,3 +31,40 @@ def invitation_email_send(*, invitation_id: str, url: str) -> None:
         from_email=None,
         recipient_list=[invitation.email],
     )
+
+
+def app_link_email_send_on_commit(*, customer_id: int, shop_id: int, language: str) -> None:
+    """Mail the profile link by a Celery task once committed. The task makes the sign-in
+    link itself, so its token never waits in the broker."""
+    # A cycle: tasks import this module for app_link_email_send.
+    from loyalty_platform.identification.tasks import send_app_link_email
+
+    task_send_on_commit(send_app_link_email, (customer_id, shop_id, language))
+
+
+def app_link_email_send(*, customer_id: int, shop_id: int, language: str) -> bool:
+    """A sign-in link to the customer's profile, in their language where a template of it
+    exists (emails/app_link.<language>.txt, else English); False when the customer can no
+    longer sign in (blocked or gone since)."""
+    customer = Customer.objects.filter(pk=customer_id, status=Customer.Status.ACTIVE).first()
+    if customer is None:
+        return False
+    shop = Shop.objects.filter(pk=shop_id).first()
+    organization = connection.tenant
+    context = {
+        "url": login_link_create(customer=customer),
+        "organization": organization,
+        "shop": shop,
+        "minutes": LINK_MINUTES,
+        "customer": customer,
+    }
+    subject = render_to_string(
+        [f"emails/app_link_subject.{language}.txt", "emails/app_link_subject.txt"], context
+    )
+    send_mail(
+        subject=header_safe(subject.strip()),
+        message=render_to_string([f"emails/app_link.{language}.txt", "emails/app_link.txt"], context),
+        from_email=None,
+        recipient_list=[customer.email],
+    )
+    return True

@@ -1,3 +1,6 @@
+import base64
+import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -5,16 +8,23 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
-from loyalty_platform.core import errors
+from loyalty_platform.core import errors, throttle
 from loyalty_platform.core.faults import task_send_on_commit
+from loyalty_platform.core.tokens import token_hash
 from loyalty_platform.customers.models import Customer
+from loyalty_platform.customers.selectors import customer_by_phone
 from loyalty_platform.customers.services import customer_updated_record, normalize_phone
-from loyalty_platform.identification.emails import invitation_email_send_on_commit
-from loyalty_platform.identification.models import Invitation, QrCardSession
+from loyalty_platform.identification.emails import (
+    app_link_email_send_on_commit,
+    invitation_email_send_on_commit,
+)
+from loyalty_platform.identification.models import Invitation, QrCardSession, QrLoginSession
 from loyalty_platform.programs.models import Card, Program
 from loyalty_platform.programs.selectors import active_programs
 from loyalty_platform.realtime.publish import publish_public_on_commit, publish_to_customer_on_commit
+from loyalty_platform.shops.models import Shop
 from tenants.limits import organization_writable_check
 from tenants.platform import base_url
 
@@ -197,3 +207,188 @@ def invitation_accept(*, invitation_id: str, customer: Customer) -> Invitation:
             data={"invitation_id": invitation.pk, "customer_code": customer.customer_code},
         )
     return invitation
+
+
+# --- Sign-in by QR (an e-shop's screen) and the app link ----------------------------------------
+
+QR_LOGIN_EVENT = "status_update"
+# Open sessions: a customer may still answer them.
+_QR_LOGIN_OPEN = (QrLoginSession.Status.PENDING, QrLoginSession.Status.SCANNED)
+
+
+def qr_login_channel(session_id: str) -> str:
+    return f"qr-login.{session_id}"
+
+
+def qr_login_session_create(
+    *, device_name: str = "", shop_id: int | None = None, api_key_lookup_id: str = ""
+) -> QrLoginSession:
+    """A session for an e-shop's QR, open as long as a QR card session."""
+    from loyalty_platform.identification.tasks import expire_qr_login_session  # a cycle: tasks import us
+
+    lifetime = settings.QR_CARD_SESSION_SECONDS
+    session = QrLoginSession.objects.create(
+        device_name=device_name,
+        shop_id=shop_id,
+        api_key_lookup_id=api_key_lookup_id,
+        expires_at=timezone.now() + timedelta(seconds=lifetime),
+    )
+    task_send_on_commit(expire_qr_login_session, (session.pk,), countdown=lifetime + 1)
+    return session
+
+
+def qr_login_session_status(session: QrLoginSession) -> str:
+    """The status, with an open session past its end read as expired (before the task ran)."""
+    if session.status in _QR_LOGIN_OPEN and session.expires_at <= timezone.now():
+        return QrLoginSession.Status.EXPIRED
+    return session.status
+
+
+def qr_login_token(session: QrLoginSession) -> str:
+    """The sign-in reference of a confirmed session: random (its nonce) and derived with the
+    platform's secret, so the poll can show it again while only its hash is stored. It names
+    this sign-in for the e-shop's records; it opens no profile session and passes no PIN."""
+    digest = salted_hmac(
+        "identification.qr_login_token",
+        f"{connection.schema_name}:{session.pk}:{session.token_nonce}",
+        algorithm="sha256",
+    ).digest()
+    return "qrl_" + base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def qr_login_token_visible(session: QrLoginSession) -> bool:
+    """The poll shows the token for a session's lifetime after the customer confirmed."""
+    return (
+        session.status == QrLoginSession.Status.AUTHENTICATED
+        and session.completed_at is not None
+        and timezone.now() < session.completed_at + timedelta(seconds=settings.QR_CARD_SESSION_SECONDS)
+    )
+
+
+def qr_login_user(customer: Customer) -> dict:
+    return {"id": customer.pk, "name": customer.name, "email": customer.email, "phone": customer.phone}
+
+
+def _qr_login_publish(session_id: str, status: str, **data: object) -> None:
+    publish_public_on_commit(
+        channel=qr_login_channel(session_id),
+        event=QR_LOGIN_EVENT,
+        data={"session_id": session_id, "status": status, **data},
+    )
+
+
+def _qr_login_locked(session_id: str) -> QrLoginSession:
+    session = QrLoginSession.objects.select_for_update().filter(pk=session_id).first()
+    if session is None:
+        raise errors.QR_SESSION_NOT_FOUND()
+    return session
+
+
+def _qr_login_refuse_closed(session: QrLoginSession, customer: Customer) -> None:
+    """The refusal for a session nobody may answer any more."""
+    status = qr_login_session_status(session)
+    if status == QrLoginSession.Status.AUTHENTICATED:
+        raise errors.QR_SESSION_USED() if session.customer_id != customer.pk else errors.QR_LOGIN_CLOSED()
+    if status == QrLoginSession.Status.EXPIRED:
+        raise errors.QR_LOGIN_EXPIRED()
+    if status == QrLoginSession.Status.CANCELLED:
+        raise errors.QR_LOGIN_CLOSED()
+
+
+def qr_login_session_scan(*, session_id: str, customer: Customer) -> QrLoginSession:
+    """The customer opened the session's page: an open session becomes `scanned` (the shop's
+    screen may say so). A session this customer confirmed is returned as it is."""
+    organization_writable_check()
+    with transaction.atomic():
+        session = _qr_login_locked(session_id)
+        if session.status == QrLoginSession.Status.AUTHENTICATED and session.customer_id == customer.pk:
+            return session
+        _qr_login_refuse_closed(session, customer)
+        if session.status == QrLoginSession.Status.PENDING:
+            session.status = QrLoginSession.Status.SCANNED
+            session.scanned_at = timezone.now()
+            session.save(update_fields=["status", "scanned_at"])
+            _qr_login_publish(session.pk, QrLoginSession.Status.SCANNED)
+    return session
+
+
+def qr_login_session_confirm(*, session_id: str, customer: Customer) -> QrLoginSession:
+    """The customer signs the shop's screen in as themselves, once: the first confirmer wins,
+    an expired or declined session cannot complete. The shop hears who it is on the
+    session's channel, with the sign-in reference and the card."""
+    organization_writable_check()
+    with transaction.atomic():
+        session = _qr_login_locked(session_id)
+        if session.status == QrLoginSession.Status.AUTHENTICATED and session.customer_id == customer.pk:
+            return session  # the same customer confirming again (a second tap, a reload)
+        _qr_login_refuse_closed(session, customer)
+        session.status = QrLoginSession.Status.AUTHENTICATED
+        session.customer = customer
+        session.completed_at = timezone.now()
+        session.token_nonce = secrets.token_hex(16)
+        token = qr_login_token(session)
+        session.token_hash = token_hash(token)
+        session.save(update_fields=["status", "customer", "completed_at", "token_nonce", "token_hash"])
+        _qr_login_publish(
+            session.pk,
+            QrLoginSession.Status.AUTHENTICATED,
+            user=qr_login_user(customer),
+            token=token,
+            card=card_data(customer),
+        )
+    return session
+
+
+def qr_login_session_decline(*, session_id: str, customer: Customer) -> QrLoginSession:
+    """The customer refuses the sign-in: the session is over for everyone."""
+    organization_writable_check()
+    with transaction.atomic():
+        session = _qr_login_locked(session_id)
+        if session.status == QrLoginSession.Status.CANCELLED:
+            return session
+        _qr_login_refuse_closed(session, customer)
+        session.status = QrLoginSession.Status.CANCELLED
+        session.completed_at = timezone.now()
+        session.save(update_fields=["status", "completed_at"])
+        _qr_login_publish(session.pk, QrLoginSession.Status.CANCELLED)
+    return session
+
+
+def qr_login_session_expire(*, session_id: str) -> bool:
+    """End an open session past its end and tell the shop; False when it was answered."""
+    with transaction.atomic():
+        updated = QrLoginSession.objects.filter(
+            pk=session_id, status__in=_QR_LOGIN_OPEN, expires_at__lte=timezone.now()
+        ).update(status=QrLoginSession.Status.EXPIRED)
+        if updated:
+            _qr_login_publish(session_id, QrLoginSession.Status.EXPIRED)
+    return bool(updated)
+
+
+# The platform has no SMS sender yet: the app link goes by email only.
+SMS_STATUS = "not_configured"
+
+
+@dataclass(frozen=True)
+class AppLinkSent:
+    channels: tuple[str, ...]
+    sms: str
+
+
+def app_link_send(*, phone: str, shop_id: int, language: str) -> AppLinkSent:
+    """Email the customer with this phone a sign-in link to their profile (once committed),
+    in `language` where a template of it exists. A few per customer an hour: a shop cannot
+    flood a person's inbox."""
+    phone = normalize_phone(phone)
+    if not Shop.objects.filter(pk=shop_id, is_active=True).exists():
+        raise errors.SHOP_NOT_FOUND()
+    customer = customer_by_phone(phone)
+    if customer is None:
+        raise errors.CUSTOMER_NOT_FOUND()
+    if customer.status == Customer.Status.BLOCKED:
+        raise errors.CUSTOMER_BLOCKED()
+    wait = throttle.attempt(throttle.limit("app_link_customer"), str(customer.pk))
+    if wait is not None:
+        raise errors.TOO_MANY_REQUESTS(retry_after=wait)
+    app_link_email_send_on_commit(customer_id=customer.pk, shop_id=shop_id, language=language)
+    return AppLinkSent(channels=("email",), sms=SMS_STATUS)

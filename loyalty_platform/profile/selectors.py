@@ -9,6 +9,7 @@ from loyalty_platform.campaigns.selectors import organization_zone
 from loyalty_platform.core.money import money_text
 from loyalty_platform.coupons.models import Coupon
 from loyalty_platform.customers.models import Customer
+from loyalty_platform.identification.models import QrLoginSession
 from loyalty_platform.programs.models import Card, LedgerEntry, Program
 from loyalty_platform.programs.selectors import (
     NOTHING_EXPIRING,
@@ -19,6 +20,7 @@ from loyalty_platform.programs.selectors import (
 )
 from loyalty_platform.rewards.selectors import collectable_receptions
 from loyalty_platform.rewards.services import reward_catalog
+from loyalty_platform.shops.models import Shop
 from loyalty_platform.stored_value.models import PrepaidAccount
 from loyalty_platform.tiers.selectors import customer_tier
 from loyalty_platform.tiers.services import customer_tier_progress
@@ -241,3 +243,10 @@ def customer_wallet(customer: Customer, *, currency: str) -> Wallet:
         collectable_rewards=list(collectable_receptions(customer)),
         affordable_rewards=[entry.reward for entry in reward_catalog(points=points) if entry.affordable][:3],
     )
+
+
+def qr_login_shop_name(session: QrLoginSession) -> str:
+    """The name of the shop whose screen asks to sign in ("" when it named none)."""
+    if session.shop_id is None:
+        return ""
+    return Shop.objects.filter(pk=session.shop_id).values_list("name", flat=True).first() or ""

@@ -36,11 +36,18 @@ from loyalty_platform.customers.services import (
     customer_export,
 )
 from loyalty_platform.customers.session import current_customer, customer_session_end, customer_session_start
-from loyalty_platform.identification.services import invitation_accept, qr_card_session_identify
+from loyalty_platform.identification.models import QrLoginSession
+from loyalty_platform.identification.services import (
+    invitation_accept,
+    qr_card_session_identify,
+    qr_login_session_confirm,
+    qr_login_session_decline,
+    qr_login_session_scan,
+)
 from loyalty_platform.orders.claims import receipt_claim_verify
 from loyalty_platform.orders.selectors import order_by_external_id
 from loyalty_platform.orders.services import order_claim
-from loyalty_platform.profile.selectors import dashboard_context
+from loyalty_platform.profile.selectors import dashboard_context, qr_login_shop_name
 from loyalty_platform.profile.services import customer_expiry_warnings_set
 from loyalty_platform.realtime.publish import customer_channel
 from loyalty_platform.realtime.signing import app_key
@@ -274,6 +281,40 @@ def identify(request: HttpRequest, session_id: str) -> HttpResponse:
             "identified": True,
         },
     )
+
+
+QR_LOGIN_ANSWERS = {"confirm": qr_login_session_confirm, "decline": qr_login_session_decline}
+
+
+@customer_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def qr_login(request: HttpRequest, session_id: str) -> HttpResponse:
+    """An e-shop's screen asks to sign in as the customer: opening the page shows who asks
+    (the shop hears that it was scanned); the customer's POST confirms or declines."""
+    answer = QR_LOGIN_ANSWERS.get(request.POST.get("action", "")) if request.method == "POST" else None
+    try:
+        if answer is not None:
+            session = answer(session_id=session_id[:32], customer=request.customer)
+        else:
+            session = qr_login_session_scan(session_id=session_id[:32], customer=request.customer)
+    except DomainError as error:
+        text = error.error.message or gettext("This could not be done.")
+        context = {"state": "refused", "text": text, "customer": request.customer}
+        return render(request, "profile/qr_login.html", context, status=error.error.status)
+    state = {
+        QrLoginSession.Status.AUTHENTICATED: "confirmed",
+        QrLoginSession.Status.CANCELLED: "declined",
+    }.get(session.status, "ask")
+    context = {
+        "state": state,
+        "session": session,
+        "device": session.device_name,
+        "shop_name": qr_login_shop_name(session),
+        "customer": request.customer,
+    }
+    # A POST without a known answer changed nothing: the question again.
+    status = 422 if request.method == "POST" and answer is None else 200
+    return render(request, "profile/qr_login.html", context, status=status)
 
 
 def join(request: HttpRequest, invitation_id: str) -> HttpResponse:

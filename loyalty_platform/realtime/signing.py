@@ -13,7 +13,7 @@ from django.conf import settings
 from django.utils.crypto import constant_time_compare
 
 PRIVATE_CUSTOMER = re.compile(r"^private-customer\.(\d{1,18})$")
-PUBLIC_CHANNEL = re.compile(r"^(qr-card|invitation)\.[0-9a-f]{32}$")
+PUBLIC_CHANNEL = re.compile(r"^(qr-card|qr-login|invitation)\.[0-9a-f]{32}$")
 
 
 def app_key() -> str:

@@ -66,6 +66,7 @@ ABUSE_LIMITS = {
     "signup_ip": (5, 3600),  # merchant sign-ups and resent links asked from one IP
     "signup_email_domain": (20, 3600),  # merchant sign-ups and resent links to one email domain
     "signup_address_ip": (120, 600),  # live address checks of the sign-up page from one IP
+    "app_link_customer": (3, 3600),  # profile links a shop emails to one customer (Shop API)
 }
 # Merchant sign-up (tenants.signup): the trial's length and the email link's lifetime.
 SIGNUP_TRIAL_DAYS = 14

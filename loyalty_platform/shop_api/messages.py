@@ -43,6 +43,10 @@ LITHUANIAN = {
     "pin_required": "Reikia kliento PIN kodo.",
     "pin_invalid": "Neteisingas PIN kodas.",
     "insufficient_balance": "Nepakanka taškų.",
+    # Sign-in by QR and the app link.
+    "qr_login_expired": "QR prisijungimo sesijos galiojimas baigėsi.",
+    "qr_login_closed": "Šis QR prisijungimas jau atmestas arba patvirtintas.",
+    "phone_invalid": "Neteisingas telefono numeris.",
 }
 
 
