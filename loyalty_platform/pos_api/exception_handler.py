@@ -29,7 +29,10 @@ DRF_ERRORS = (
 
 def api_exception_handler(exc, context):
     if isinstance(exc, DomainError):
-        return error_response(exc.error, **exc.extra)
+        # A service's own wait (a per-person limit) is a header too, as the throttle's is.
+        retry_after = exc.extra.get("retry_after")
+        headers = {"Retry-After": str(retry_after)} if isinstance(retry_after, int) else None
+        return error_response(exc.error, headers=headers, **exc.extra)
     if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
         return error_response(errors.INVALID_API_KEY, headers={"WWW-Authenticate": 'Bearer realm="api"'})
     if isinstance(exc, exceptions.Throttled):

@@ -37,6 +37,7 @@ LITHUANIAN = {
     "customer_not_found": "Klientas nerastas.",
     "customer_blocked": "Kliento paskyra užblokuota.",
     "not_supported": "Ši funkcija šioje platformoje nepalaikoma.",
+    "shop_not_found": "Parduotuvė nerasta arba neaktyvi.",
     "qr_session_not_found": "QR sesija nerasta.",
     "qr_session_expired": "QR sesijos galiojimas baigėsi.",
     "qr_session_used": "Ši QR sesija jau panaudota.",

@@ -203,6 +203,14 @@ def test_a_customer_gets_three_links_an_hour_at_most(sdk, shop_organization, web
 
     assert answers == [SENT] * 3
     assert (error.http_status, error.code) == (429, "TOO_MANY_REQUESTS")
+    raw = requests.post(
+        f"{sdk.api_url}/auth/send-app-link",
+        json={"phone": customer.phone, "shop_id": web_shop.pk},
+        headers={"X-API-Key": sdk.api_key, "X-API-Secret": sdk.api_secret},
+        timeout=10,
+    )
+    assert raw.status_code == 429
+    assert int(raw.headers["Retry-After"]) == raw.json()["retry_after"] > 0
     assert sdk.send_app_link(other.phone, web_shop.pk, language="en") == SENT
     _emails(mail_dir, other)
     assert len(_emails(mail_dir, customer, 3)) == 3
