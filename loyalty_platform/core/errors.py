@@ -472,3 +472,11 @@ NOT_SUPPORTED = _define(
     "caller names); see the Shop API documentation.",
 )
 SHOP_NOT_FOUND = _define("shop_not_found", 404, "No active shop of this organization has this id.")
+
+# --- The Loyalty.lt Shop API: coupons ----------------------------------------------------------
+COUPON_PRODUCT_CHOICE_NOT_OFFERED = _define(
+    "coupon_product_choice_not_offered",
+    422,
+    "Coupons here have no choice of product: leave selected_product_id out; nothing changed.",
+    "field",
+)
