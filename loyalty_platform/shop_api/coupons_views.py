@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import uuid
 from datetime import datetime
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
@@ -18,6 +19,7 @@ from rest_framework import serializers
 
 from loyalty_platform.core import errors
 from loyalty_platform.core.errors import DomainError, ErrorType
+from loyalty_platform.core.money import currency_exponent, exact_decimal, money_text
 from loyalty_platform.coupons.models import Coupon
 from loyalty_platform.coupons.selectors import coupon_by_token
 from loyalty_platform.coupons.services import QR_TOKEN_PREFIX, coupon_redeem, coupon_redeem_check
@@ -39,15 +41,20 @@ from loyalty_platform.shop_api.wire import (
 from loyalty_platform.shops.models import Shop
 from loyalty_platform.vouchers.models import Voucher
 from loyalty_platform.vouchers.services import (
+    CartLine,
     is_locked,
     voucher_check,
+    voucher_discount,
     voucher_find,
+    voucher_hold,
     voucher_redeem,
+    voucher_release,
 )
 
 MAX_ID = 2**62
 # How long a checkout holds a voucher (`/coupons/pending`) unless it is cancelled or redeemed.
 PENDING_SECONDS = 900
+MAX_CART_LINES = 500
 
 Item = Voucher | Coupon
 
@@ -188,15 +195,23 @@ def coupon_data(item: Item, now: datetime) -> dict:
         "status": shop_status(item, now),
         "user": _user(item.customer),
         "expires_at": expires_at.isoformat() if expires_at else None,
+        "pending_until": _pending_until(item, now),
         "usable": refusal is None,
         "reason": wire_code(refusal) if refusal else None,
     }
 
 
+def _pending_until(item: Item, now: datetime) -> str | None:
+    if isinstance(item, Voucher) and is_locked(item, now):
+        return item.locked_until.isoformat()
+    return None
+
+
 class CouponData(serializers.Serializer):
     """type (voucher | stamp_card), id (integer | UUID text), code (voucher code | QR token),
     title, offer {id, title} or game {id, name}, status, user {id, email, name}, expires_at,
-    usable, reason (the refusal's code when not usable)."""
+    pending_until (a voucher held for a checkout, till when), usable, reason (the refusal's
+    code when not usable)."""
 
     def to_representation(self, item: Item) -> dict:
         return coupon_data(item, timezone.now())
@@ -338,8 +353,11 @@ def pending_release_key(call: Call) -> str:
 
 
 def _as_held_elsewhere(refused: DomainError, voucher: Voucher) -> DomainError:
+    """Another key's lock (a till's or another integration's) refuses this one's key."""
     if refused.error is errors.RELEASE_KEY_INVALID:
-        return errors.VOUCHER_LOCKED(locked_until=voucher.locked_until.isoformat())
+        # As read before the service's lock: the failed transaction can read no more.
+        locked_until = voucher.locked_until.isoformat() if voucher.locked_until else None
+        return errors.COUPON_HELD_ELSEWHERE(locked_until=locked_until)
     return refused
 
 
@@ -378,10 +396,211 @@ class CouponRedeemView(ShopApiView):
             errors.VOUCHER_ALREADY_USED,
             errors.VOUCHER_EXPIRED,
             errors.VOUCHER_NOT_YET_VALID,
-            errors.VOUCHER_LOCKED,
+            errors.COUPON_HELD_ELSEWHERE,
             errors.USAGE_LIMIT_REACHED,
             errors.AMOUNT_REQUIRED,
             errors.CUSTOMER_BLOCKED,
             errors.COUPON_PRODUCT_CHOICE_NOT_OFFERED,
         ),
+    )
+
+
+# --- POST /coupons/calculate-discount --------------------------------------------------------
+
+
+class CartItemRequest(s.PosRequestSerializer):
+    sku = s.StrictCharField(required=False, max_length=255, allow_blank=True, default="")
+    category = s.StrictCharField(required=False, max_length=120, allow_blank=True, default="")
+    price = s.RawValueField(schema=s.MONEY, help_text="The unit price.")
+    quantity = s.StrictIntegerField(required=False, min_value=1, max_value=100_000, default=1)
+    id = s.RawValueField(required=False, help_text="Ignored: the shop's own line id.")
+    name = s.StrictCharField(required=False, max_length=255, allow_blank=True)
+
+
+class DiscountRequest(s.PosRequestSerializer):
+    coupon_code = s.StrictCharField(max_length=100)
+    purchase_amount = s.RawValueField(schema=s.MONEY)
+    cart_items = s.RawValueField(
+        required=False,
+        schema={"type": "array", "maxItems": MAX_CART_LINES},
+        help_text="CartItemRequest lines.",
+    )
+
+
+def _money(value: object, currency: str, field: str) -> Decimal:
+    amount = exact_decimal(value, places=currency_exponent(currency))
+    if amount is None or amount < 0:
+        raise errors.field_error(field, "invalid")(field=field)
+    return amount
+
+
+def _cart_lines(raw: object) -> list[dict]:
+    invalid = errors.field_error("cart_items", "invalid")
+    if not isinstance(raw, list) or len(raw) > MAX_CART_LINES:
+        raise invalid(field="cart_items")
+    lines = []
+    for line in raw:
+        checked = CartItemRequest(data=line)
+        if not isinstance(line, dict) or not checked.is_valid():
+            raise invalid(field="cart_items")
+        lines.append(checked.validated_data)
+    return lines
+
+
+def _cart(call: Call) -> list[CartLine] | None:
+    if "cart_items" not in call.data:
+        return None
+    return [
+        CartLine(
+            sku=line["sku"],
+            category=line["category"],
+            unit_price=_money(line["price"], call.currency, "cart_items"),
+            quantity=line["quantity"],
+        )
+        for line in _cart_lines(call.data["cart_items"])
+    ]
+
+
+def coupon_discount(call: Call) -> dict:
+    currency = call.currency
+    amount = _money(call.data["purchase_amount"], currency, "purchase_amount")
+    cart = _cart(call)
+    item = coupon_by_code(call.data["coupon_code"])
+    if isinstance(item, Coupon):
+        raise errors.STAMP_COUPON_NO_DISCOUNT()
+    discount = voucher_discount(code=item.code, amount=amount, currency=currency, cart=cart)
+    promotion = item.promotion
+    value = promotion.discount_value
+    return {
+        "coupon_code": item.code,
+        "type": "voucher",
+        "currency": currency,
+        "purchase_amount": money_text(amount, currency),
+        "discount_amount": money_text(discount, currency),
+        "final_amount": money_text(amount - discount, currency),
+        "discount_type": promotion.discount_type or None,
+        "discount_value": str(value) if value is not None else None,
+    }
+
+
+class AsIs(serializers.Serializer):
+    def to_representation(self, data: dict) -> dict:
+        return data
+
+
+class CouponDiscountView(ShopApiView):
+    post = ShopCommand(
+        "shop_coupons_calculate_discount",
+        DiscountRequest,
+        AsIs,
+        coupon_discount,
+        rate_limit="customer",
+        errors=(
+            errors.COUPON_NOT_FOUND,
+            errors.VOUCHER_ALREADY_USED,
+            errors.VOUCHER_EXPIRED,
+            errors.VOUCHER_NOT_YET_VALID,
+            errors.MINIMUM_SPEND_NOT_MET,
+            errors.USAGE_LIMIT_REACHED,
+            errors.CUSTOMER_BLOCKED,
+            errors.CART_ITEMS_REQUIRED,
+            errors.COUPON_NOT_APPLICABLE,
+            errors.STAMP_COUPON_NO_DISCOUNT,
+        ),
+    )
+
+
+# --- GET /coupons/products -------------------------------------------------------------------
+
+
+class ProductsParams(ShopParams):
+    coupon_id = CouponIdField()
+
+
+class ProductsView(ShopApiView):
+    """No coupon here offers a choice of products (a promotion's SKUs are fixed, a stamp
+    card's reward is one item): always an empty list, no selection."""
+
+    get = ShopQuery(
+        "shop_coupons_products",
+        AsIs,
+        lambda call: coupon_by_id(call.data["coupon_id"]) and {"products": [], "selection_required": False},
+        params=ProductsParams,
+        errors=(errors.COUPON_NOT_FOUND,),
+    )
+
+
+# --- POST /coupons/pending, /coupons/cancel-pending ------------------------------------------
+
+
+class PendingRequest(s.PosRequestSerializer):
+    coupon_id = CouponIdField()
+    shop_id = s.StrictIntegerField(min_value=1, max_value=MAX_ID)
+    selected_product_id = s.StrictIntegerField(required=False, min_value=1, max_value=MAX_ID)
+
+
+class CancelPendingRequest(s.PosRequestSerializer):
+    coupon_id = CouponIdField()
+    shop_id = s.StrictIntegerField(min_value=1, max_value=MAX_ID)
+
+
+def _held_voucher(call: Call) -> Voucher:
+    active_shop(call.data["shop_id"])
+    no_product_choice(call)
+    item = coupon_by_id(call.data["coupon_id"])
+    if isinstance(item, Coupon):
+        raise errors.STAMP_COUPON_NOT_HELD()
+    return item
+
+
+def coupon_hold(call: Call) -> Voucher:
+    """Hold a voucher for this integration's checkout: a voucher lock whose release key is
+    derived from the API key, freed by the lock's expiry (PENDING_SECONDS) if never used."""
+    voucher = _held_voucher(call)
+    voucher_hold(code=voucher.code, release_key=pending_release_key(call), ttl_seconds=PENDING_SECONDS)
+    return _vouchers().get(pk=voucher.pk)
+
+
+def coupon_hold_cancel(call: Call) -> Voucher:
+    voucher = _held_voucher(call)
+    try:
+        voucher_release(code=voucher.code, release_key=pending_release_key(call))
+    except DomainError as refused:
+        raise _as_held_elsewhere(refused, voucher) from None
+    return _vouchers().get(pk=voucher.pk)
+
+
+HOLD_ERRORS = (
+    errors.SHOP_NOT_FOUND,
+    errors.COUPON_NOT_FOUND,
+    errors.STAMP_COUPON_NOT_HELD,
+    errors.COUPON_PRODUCT_CHOICE_NOT_OFFERED,
+)
+
+
+class CouponPendingView(ShopApiView):
+    post = ShopCommand(
+        "shop_coupons_pending",
+        PendingRequest,
+        CouponData,
+        coupon_hold,
+        errors=(
+            *HOLD_ERRORS,
+            errors.VOUCHER_LOCKED,
+            errors.VOUCHER_ALREADY_USED,
+            errors.VOUCHER_EXPIRED,
+            errors.VOUCHER_NOT_YET_VALID,
+            errors.USAGE_LIMIT_REACHED,
+            errors.CUSTOMER_BLOCKED,
+        ),
+    )
+
+
+class CouponCancelPendingView(ShopApiView):
+    post = ShopCommand(
+        "shop_coupons_cancel_pending",
+        CancelPendingRequest,
+        CouponData,
+        coupon_hold_cancel,
+        errors=(*HOLD_ERRORS, errors.COUPON_HELD_ELSEWHERE),
     )

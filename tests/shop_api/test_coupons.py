@@ -1,7 +1,7 @@
 """Coupons through the unmodified SDK: vouchers of promotions and stamp-card coupons."""
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -14,7 +14,7 @@ from loyalty_platform.programs.models import Card, Program
 from loyalty_platform.shops.models import Shop
 from loyalty_platform.vouchers.models import Promotion, Voucher, VoucherRedemption
 from tenants.models import Organization
-from tests.pos_fixtures import create_customer, run_at_once, snapshot
+from tests.pos_fixtures import create_customer, issue_key, run_at_once, snapshot
 from tests.shop_api.conftest import in_shop, make_sdk, refused
 
 _codes = iter(range(10**6))
@@ -90,6 +90,7 @@ def test_verify_a_voucher(sdk, shop_organization, shop):
         "status": "active",
         "user": {"id": customer.pk, "email": customer.email, "name": customer.name},
         "expires_at": ends.isoformat(),
+        "pending_until": None,
         "usable": True,
         "reason": None,
     }
@@ -113,6 +114,7 @@ def test_verify_a_stamp_coupon(sdk, shop_organization, shop):
         "status": "active",
         "user": {"id": customer.pk, "email": customer.email, "name": customer.name},
         "expires_at": None,
+        "pending_until": None,
         "usable": True,
         "reason": None,
     }
@@ -429,7 +431,7 @@ def test_redeeming_a_stamp_coupon_asks_the_pin_where_the_preset_does(sdk, shop_o
     try:
         before = state(shop_organization)
         error = refused(sdk.redeem_coupon, str(coupon.pk), shop.pk)
-        assert (error.http_status, error.code) == (401, "PIN_REQUIRED") or error.code == "PIN_REQUIRED"
+        assert (error.http_status, error.code) == (412, "PIN_REQUIRED")
         with in_shop(shop_organization):
             coupon.refresh_from_db()
         assert coupon.status == "active"
@@ -468,4 +470,172 @@ def test_another_organization_sees_none_of_these_coupons(sdk_other, shop_organiz
     assert voucher.code not in [row["code"] for row in sdk_other.list_coupons(per_page=100)["data"]]
     data = sdk_other.verify_coupon(same_id.code, other_shop.pk)
     assert (data["id"], data["code"]) == (voucher.pk, same_id.code)
+    assert state(shop_organization) == before
+
+
+# --- calculate-discount ------------------------------------------------------------------------
+
+
+def test_discount_of_a_percentage_and_of_an_amount(sdk, shop_organization):
+    percent = make_voucher(
+        shop_organization, discount_type="percentage_discount", discount_value=Decimal("15")
+    )
+    amount = make_voucher(
+        shop_organization, discount_type="absolute_discount", discount_value=Decimal("5.00")
+    )
+    none = make_voucher(shop_organization)
+    currency = shop_organization.currency
+
+    by_percent = sdk.calculate_coupon_discount(percent.code, 33.33)
+    by_amount = sdk.calculate_coupon_discount(amount.code, "3.20")
+
+    assert by_percent == {
+        "coupon_code": percent.code,
+        "type": "voucher",
+        "currency": currency,
+        "purchase_amount": "33.33",
+        "discount_amount": "5.00",  # 4.9995 rounds half up
+        "final_amount": "28.33",
+        "discount_type": "percentage_discount",
+        "discount_value": "15.00",
+    }
+    assert (by_amount["discount_amount"], by_amount["final_amount"]) == ("3.20", "0.00")
+    assert sdk.calculate_coupon_discount(none.code, 10)["discount_amount"] == "0.00"
+
+
+def test_discount_on_products_is_priced_from_the_cart(sdk, shop_organization):
+    sku = make_voucher(
+        shop_organization,
+        discount_type="percentage_discount",
+        discount_value=Decimal("50"),
+        product_code="A1, B2",
+    )
+    free = make_voucher(shop_organization, discount_type="free_item", product_code="CAKE")
+    cart = [
+        {"sku": "A1", "price": "4.00", "quantity": 2},
+        {"sku": "Z9", "price": "10.00"},
+        {"sku": "CAKE", "price": 3.5, "name": "Cake", "id": 7},
+    ]
+
+    assert sdk.calculate_coupon_discount(sku.code, 21.5, cart)["discount_amount"] == "4.00"
+    assert sdk.calculate_coupon_discount(free.code, 21.5, cart)["discount_amount"] == "3.50"
+    assert refused(sdk.calculate_coupon_discount, sku.code, 10).code == "CART_ITEMS_REQUIRED"
+    other_cart = [{"sku": "Z9", "price": "10.00"}]
+    assert refused(sdk.calculate_coupon_discount, free.code, 10, other_cart).code == "COUPON_NOT_APPLICABLE"
+
+
+def test_discount_refusals(sdk, shop_organization):
+    customer = create_customer(shop_organization)
+    minimum = make_voucher(
+        shop_organization,
+        discount_type="absolute_discount",
+        discount_value=Decimal("5.00"),
+        minimum_spend=Decimal("20.00"),
+    )
+    ended = make_voucher(shop_organization, valid_until=timezone.now() - timedelta(days=1))
+    stamp = make_stamp_coupon(shop_organization, customer)
+    before = state(shop_organization)
+    cases = [
+        ((minimum.code, 19.99), 422, "MINIMUM_SPEND_NOT_MET"),
+        ((ended.code, 30), 410, "VOUCHER_EXPIRED"),
+        ((stamp.qr_token, 30), 422, "STAMP_COUPON_NO_DISCOUNT"),
+        (("NOSUCHCODE9", 30), 404, "COUPON_NOT_FOUND"),
+        ((minimum.code, -1), 422, "PURCHASE_AMOUNT_INVALID"),
+        ((minimum.code, "1.005"), 422, "PURCHASE_AMOUNT_INVALID"),
+        ((minimum.code, 10**12), 422, "PURCHASE_AMOUNT_INVALID"),
+        ((minimum.code, "abc"), 422, "PURCHASE_AMOUNT_INVALID"),
+        ((minimum.code, True), 422, "PURCHASE_AMOUNT_INVALID"),
+        ((minimum.code, 30, [{"sku": "A", "price": "x"}]), 422, "CART_ITEMS_INVALID"),
+        ((minimum.code, 30, [{"sku": "A"}]), 422, "CART_ITEMS_INVALID"),
+        ((minimum.code, 30, "A"), 422, "CART_ITEMS_INVALID"),
+        ((minimum.code, 30, [{"sku": "A", "price": 1, "colour": "red"}]), 422, "UNKNOWN_FIELD"),
+    ]
+    for args, status, code in cases:
+        error = refused(sdk.calculate_coupon_discount, *args)
+        assert (error.http_status, error.code) == (status, code), args
+    assert sdk.calculate_coupon_discount(minimum.code, 20)["discount_amount"] == "5.00"
+    assert state(shop_organization) == before
+
+
+# --- products ----------------------------------------------------------------------------------
+
+
+def test_products_are_never_a_choice(sdk, sdk_other, shop_organization):
+    customer = create_customer(shop_organization)
+    voucher = make_voucher(shop_organization)
+    stamp = make_stamp_coupon(shop_organization, customer)
+
+    assert sdk.get_coupon_products(voucher.pk) == {"products": [], "selection_required": False}
+    assert sdk.get_coupon_products(str(stamp.pk)) == {"products": [], "selection_required": False}
+    assert refused(sdk.get_coupon_products, 2**62).http_status == 404
+    assert refused(sdk.get_coupon_products, str(uuid.uuid4())).code == "COUPON_NOT_FOUND"
+    assert refused(sdk.get_coupon_products, "x").code == "COUPON_ID_INVALID"
+    assert refused(sdk_other.get_coupon_products, str(stamp.pk)).code == "COUPON_NOT_FOUND"
+
+
+# --- pending -----------------------------------------------------------------------------------
+
+
+def test_a_held_voucher_is_this_integrations_until_it_cancels_or_redeems(
+    server, sdk, shop_organization, shop
+):
+    customer = create_customer(shop_organization)
+    voucher = make_voucher(shop_organization, customer=customer)
+    other_integration = make_sdk(server, issue_key(shop_organization))
+
+    held = sdk.set_coupon_pending(voucher.pk, shop.pk)
+    assert (held["usable"], held["reason"]) == (False, "VOUCHER_LOCKED")
+    until = datetime.fromisoformat(held["pending_until"])
+    assert timedelta(seconds=890) < until - timezone.now() <= timedelta(seconds=900)
+
+    assert refused(other_integration.set_coupon_pending, voucher.pk, shop.pk).code == "VOUCHER_LOCKED"
+    before = state(shop_organization)
+    elsewhere = refused(other_integration.redeem_coupon, voucher.pk, shop.pk)
+    assert (elsewhere.http_status, elsewhere.code) == (409, "COUPON_HELD_ELSEWHERE")
+    assert (
+        refused(other_integration.cancel_pending_coupon, voucher.pk, shop.pk).code == "COUPON_HELD_ELSEWHERE"
+    )
+    assert state(shop_organization) == before
+
+    cancelled = sdk.cancel_pending_coupon(voucher.pk, shop.pk)
+    assert (cancelled["pending_until"], cancelled["usable"]) == (None, True)
+    assert sdk.cancel_pending_coupon(voucher.pk, shop.pk)["usable"] is True  # nothing held: no change
+
+    sdk.set_coupon_pending(voucher.pk, shop.pk)
+    assert sdk.redeem_coupon(voucher.pk, shop.pk)["status"] == "redeemed"  # its own hold
+    with in_shop(shop_organization):
+        assert Voucher.objects.get(pk=voucher.pk).locked_until is None
+
+
+def test_an_expired_hold_frees_the_voucher(server, sdk, shop_organization, shop):
+    voucher = make_voucher(shop_organization)
+    sdk.set_coupon_pending(voucher.pk, shop.pk)
+    with in_shop(shop_organization):
+        Voucher.objects.filter(pk=voucher.pk).update(locked_until=timezone.now() - timedelta(seconds=1))
+    other_integration = make_sdk(server, issue_key(shop_organization))
+    assert other_integration.redeem_coupon(voucher.pk, shop.pk)["status"] == "redeemed"
+
+
+def test_pending_refusals(sdk, sdk_other, shop_organization, shop, closed_shop):
+    customer = create_customer(shop_organization)
+    voucher = make_voucher(shop_organization, customer=customer)
+    used = make_voucher(shop_organization)
+    with in_shop(shop_organization):
+        Voucher.objects.filter(pk=used.pk).update(status="redeemed", uses=1)
+    stamp = make_stamp_coupon(shop_organization, customer)
+    before = state(shop_organization)
+    cases = [
+        (sdk.set_coupon_pending, (str(stamp.pk), shop.pk), 422, "STAMP_COUPON_NOT_HELD"),
+        (sdk.cancel_pending_coupon, (str(stamp.pk), shop.pk), 422, "STAMP_COUPON_NOT_HELD"),
+        (sdk.set_coupon_pending, (used.pk, shop.pk), 409, "VOUCHER_ALREADY_USED"),
+        (sdk.set_coupon_pending, (voucher.pk, closed_shop.pk), 404, "SHOP_NOT_FOUND"),
+        (sdk.set_coupon_pending, (2**62, shop.pk), 404, "COUPON_NOT_FOUND"),
+        (sdk.set_coupon_pending, ("1.5", shop.pk), 422, "COUPON_ID_INVALID"),
+        (sdk.cancel_pending_coupon, (voucher.pk, "x"), 422, "SHOP_ID_INVALID"),
+        (sdk.set_coupon_pending, (voucher.pk, shop.pk, 3), 422, "COUPON_PRODUCT_CHOICE_NOT_OFFERED"),
+        (sdk_other.set_coupon_pending, (str(stamp.pk), shop.pk), 404, "COUPON_NOT_FOUND"),
+    ]
+    for call, args, status, code in cases:
+        error = refused(call, *args)
+        assert (error.http_status, error.code) == (status, code), (call.__name__, args)
     assert state(shop_organization) == before
