@@ -43,6 +43,16 @@ LITHUANIAN = {
     "pin_required": "Reikia kliento PIN kodo.",
     "pin_invalid": "Neteisingas PIN kodas.",
     "insufficient_balance": "Nepakanka taškų.",
+    # Coupons
+    "coupon_not_found": "Kuponas nerastas.",
+    "coupon_already_used": "Kuponas jau panaudotas.",
+    "coupon_expired": "Kupono galiojimas baigėsi.",
+    "coupon_product_choice_not_offered": "Šiam kuponui produkto pasirinkti negalima.",
+    "cart_items_required": "Nuolaidai apskaičiuoti reikia krepšelio prekių (cart_items).",
+    "coupon_not_applicable": "Kupono nuolaida netaikoma jokiai krepšelio prekei.",
+    "stamp_coupon_no_discount": "Spaudų kortelės kuponas yra dovana, o ne nuolaidos suma.",
+    "stamp_coupon_not_held": "Rezervuoti galima tik akcijos kuponą.",
+    "coupon_held_elsewhere": "Kuponą rezervavo kita integracija.",
 }
 
 
