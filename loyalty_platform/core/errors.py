@@ -494,11 +494,6 @@ STAMP_COUPON_NO_DISCOUNT = _define(
     422,
     "A stamp card's coupon is a reward item, not an amount off: there is no discount to compute.",
 )
-STAMP_COUPON_NOT_HELD = _define(
-    "stamp_coupon_not_held",
-    422,
-    "Only a voucher can be held for a checkout; redeem a stamp card's coupon directly.",
-)
 COUPON_HELD_ELSEWHERE = _define(
     "coupon_held_elsewhere", 409, "Another integration holds this coupon for its checkout.", "locked_until"
 )

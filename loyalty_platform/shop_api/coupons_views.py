@@ -22,7 +22,13 @@ from loyalty_platform.core.errors import DomainError, ErrorType
 from loyalty_platform.core.money import currency_exponent, exact_decimal, money_text
 from loyalty_platform.coupons.models import Coupon
 from loyalty_platform.coupons.selectors import coupon_by_token
-from loyalty_platform.coupons.services import QR_TOKEN_PREFIX, coupon_redeem, coupon_redeem_check
+from loyalty_platform.coupons.services import (
+    QR_TOKEN_PREFIX,
+    coupon_hold,
+    coupon_hold_release,
+    coupon_redeem,
+    coupon_redeem_check,
+)
 from loyalty_platform.customers.blocks import refuse_blocked_customer
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.pos_api import serializers as s
@@ -202,9 +208,9 @@ def coupon_data(item: Item, now: datetime) -> dict:
 
 
 def _pending_until(item: Item, now: datetime) -> str | None:
-    if isinstance(item, Voucher) and is_locked(item, now):
-        return item.locked_until.isoformat()
-    return None
+    if isinstance(item, Voucher):
+        return item.locked_until.isoformat() if is_locked(item, now) else None
+    return item.held_until.isoformat() if item.held_until and item.held_until > now else None
 
 
 class CouponData(serializers.Serializer):
@@ -341,7 +347,7 @@ def redeem_check(call: Call) -> None:
     no_product_choice(call)
     item = coupon_by_id(call.data["coupon_id"])
     if isinstance(item, Coupon):
-        coupon_redeem_check(coupon=item)
+        coupon_redeem_check(coupon=item, hold_key=pending_release_key(call))
     call.extra["coupon"] = item
 
 
@@ -364,7 +370,7 @@ def _as_held_elsewhere(refused: DomainError, voucher: Voucher) -> DomainError:
 def coupon_redeem_call(call: Call) -> Item:
     item = call.extra["coupon"]
     if isinstance(item, Coupon):
-        coupon_redeem(coupon_id=item.pk, **call.arguments(pin=True))
+        coupon_redeem(coupon_id=item.pk, hold_key=pending_release_key(call), **call.arguments(pin=True))
         return _stamp_coupons().get(pk=item.pk)
     try:
         # A voucher this integration holds (`/coupons/pending`) is redeemed with its key.
@@ -544,25 +550,29 @@ class CancelPendingRequest(s.PosRequestSerializer):
     shop_id = s.StrictIntegerField(min_value=1, max_value=MAX_ID)
 
 
-def _held_voucher(call: Call) -> Voucher:
+def _to_hold(call: Call) -> Item:
     active_shop(call.data["shop_id"])
     no_product_choice(call)
-    item = coupon_by_id(call.data["coupon_id"])
+    return coupon_by_id(call.data["coupon_id"])
+
+
+def coupon_pending(call: Call) -> Item:
+    """Hold the coupon for this integration's checkout with a key derived from the API key,
+    freed after PENDING_SECONDS if never redeemed: a voucher's lock, a stamp coupon's hold."""
+    item = _to_hold(call)
+    key = pending_release_key(call)
     if isinstance(item, Coupon):
-        raise errors.STAMP_COUPON_NOT_HELD()
-    return item
+        coupon_hold(coupon_id=item.pk, hold_key=key, ttl_seconds=PENDING_SECONDS)
+        return _stamp_coupons().get(pk=item.pk)
+    voucher_hold(code=item.code, release_key=key, ttl_seconds=PENDING_SECONDS)
+    return _vouchers().get(pk=item.pk)
 
 
-def coupon_hold(call: Call) -> Voucher:
-    """Hold a voucher for this integration's checkout: a voucher lock whose release key is
-    derived from the API key, freed by the lock's expiry (PENDING_SECONDS) if never used."""
-    voucher = _held_voucher(call)
-    voucher_hold(code=voucher.code, release_key=pending_release_key(call), ttl_seconds=PENDING_SECONDS)
-    return _vouchers().get(pk=voucher.pk)
-
-
-def coupon_hold_cancel(call: Call) -> Voucher:
-    voucher = _held_voucher(call)
+def coupon_pending_cancel(call: Call) -> Item:
+    voucher = _to_hold(call)
+    if isinstance(voucher, Coupon):
+        coupon_hold_release(coupon_id=voucher.pk, hold_key=pending_release_key(call))
+        return _stamp_coupons().get(pk=voucher.pk)
     try:
         voucher_release(code=voucher.code, release_key=pending_release_key(call))
     except DomainError as refused:
@@ -573,7 +583,6 @@ def coupon_hold_cancel(call: Call) -> Voucher:
 HOLD_ERRORS = (
     errors.SHOP_NOT_FOUND,
     errors.COUPON_NOT_FOUND,
-    errors.STAMP_COUPON_NOT_HELD,
     errors.COUPON_PRODUCT_CHOICE_NOT_OFFERED,
 )
 
@@ -583,10 +592,13 @@ class CouponPendingView(ShopApiView):
         "shop_coupons_pending",
         PendingRequest,
         CouponData,
-        coupon_hold,
+        coupon_pending,
         errors=(
             *HOLD_ERRORS,
             errors.VOUCHER_LOCKED,
+            errors.COUPON_HELD_ELSEWHERE,
+            errors.COUPON_ALREADY_USED,
+            errors.COUPON_EXPIRED,
             errors.VOUCHER_ALREADY_USED,
             errors.VOUCHER_EXPIRED,
             errors.VOUCHER_NOT_YET_VALID,
@@ -601,6 +613,6 @@ class CouponCancelPendingView(ShopApiView):
         "shop_coupons_cancel_pending",
         CancelPendingRequest,
         CouponData,
-        coupon_hold_cancel,
+        coupon_pending_cancel,
         errors=(*HOLD_ERRORS, errors.COUPON_HELD_ELSEWHERE),
     )

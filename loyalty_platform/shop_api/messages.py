@@ -51,7 +51,6 @@ LITHUANIAN = {
     "cart_items_required": "Nuolaidai apskaičiuoti reikia krepšelio prekių (cart_items).",
     "coupon_not_applicable": "Kupono nuolaida netaikoma jokiai krepšelio prekei.",
     "stamp_coupon_no_discount": "Spaudų kortelės kuponas yra dovana, o ne nuolaidos suma.",
-    "stamp_coupon_not_held": "Rezervuoti galima tik akcijos kuponą.",
     "coupon_held_elsewhere": "Kuponą rezervavo kita integracija.",
 }
 

@@ -8,8 +8,9 @@ import pytest
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from loyalty_platform.core.errors import DomainError
 from loyalty_platform.coupons.models import Coupon
-from loyalty_platform.coupons.services import coupon_issue
+from loyalty_platform.coupons.services import coupon_issue, coupon_redeem
 from loyalty_platform.programs.models import Card, Program
 from loyalty_platform.shops.models import Shop
 from loyalty_platform.vouchers.models import Promotion, Voucher, VoucherRedemption
@@ -61,7 +62,11 @@ def state(organization) -> dict:
                 Voucher.objects.order_by("pk").values_list("pk", "status", "uses", "locked_until", "customer")
             ),
             "redemptions": VoucherRedemption.objects.count(),
-            "stamp_coupons": list(Coupon.objects.order_by("pk").values_list("pk", "status", "redeemed_at")),
+            "stamp_coupons": list(
+                Coupon.objects.order_by("pk").values_list(
+                    "pk", "status", "redeemed_at", "held_until", "held_by"
+                )
+            ),
         }
 
 
@@ -623,10 +628,14 @@ def test_pending_refusals(sdk, sdk_other, shop_organization, shop, closed_shop):
     with in_shop(shop_organization):
         Voucher.objects.filter(pk=used.pk).update(status="redeemed", uses=1)
     stamp = make_stamp_coupon(shop_organization, customer)
+    used_stamp = make_stamp_coupon(shop_organization, customer, status="redeemed", redeemed_at=timezone.now())
+    expired = make_stamp_coupon(shop_organization, customer, expires_at=timezone.now() - timedelta(days=1))
     before = state(shop_organization)
     cases = [
-        (sdk.set_coupon_pending, (str(stamp.pk), shop.pk), 422, "STAMP_COUPON_NOT_HELD"),
-        (sdk.cancel_pending_coupon, (str(stamp.pk), shop.pk), 422, "STAMP_COUPON_NOT_HELD"),
+        (sdk.set_coupon_pending, (str(used_stamp.pk), shop.pk), 409, "COUPON_ALREADY_USED"),
+        (sdk.set_coupon_pending, (str(expired.pk), shop.pk), 410, "COUPON_EXPIRED"),
+        (sdk.set_coupon_pending, (str(uuid.uuid4()), shop.pk), 404, "COUPON_NOT_FOUND"),
+        (sdk.cancel_pending_coupon, (str(uuid.uuid4()), shop.pk), 404, "COUPON_NOT_FOUND"),
         (sdk.set_coupon_pending, (used.pk, shop.pk), 409, "VOUCHER_ALREADY_USED"),
         (sdk.set_coupon_pending, (voucher.pk, closed_shop.pk), 404, "SHOP_NOT_FOUND"),
         (sdk.set_coupon_pending, (2**62, shop.pk), 404, "COUPON_NOT_FOUND"),
@@ -639,3 +648,50 @@ def test_pending_refusals(sdk, sdk_other, shop_organization, shop, closed_shop):
         error = refused(call, *args)
         assert (error.http_status, error.code) == (status, code), (call.__name__, args)
     assert state(shop_organization) == before
+
+
+def test_a_held_stamp_coupon_is_this_integrations_until_it_cancels_or_redeems(
+    server, sdk, shop_organization, shop
+):
+    customer = create_customer(shop_organization)
+    coupon = make_stamp_coupon(shop_organization, customer)
+    coupon_id = str(coupon.pk)
+    other_integration = make_sdk(server, issue_key(shop_organization))
+
+    held = sdk.set_coupon_pending(coupon_id, shop.pk)
+    assert (held["usable"], held["reason"]) == (False, "COUPON_HELD_ELSEWHERE")
+    until = datetime.fromisoformat(held["pending_until"])
+    assert timedelta(seconds=890) < until - timezone.now() <= timedelta(seconds=900)
+    again = sdk.set_coupon_pending(coupon_id, shop.pk)  # its holder may hold it again
+    assert again["pending_until"] >= held["pending_until"]
+
+    before = state(shop_organization)
+    for call in (other_integration.set_coupon_pending, other_integration.redeem_coupon):
+        error = refused(call, coupon_id, shop.pk)
+        assert (error.http_status, error.code) == (409, "COUPON_HELD_ELSEWHERE")
+    assert (
+        refused(other_integration.cancel_pending_coupon, coupon_id, shop.pk).code == "COUPON_HELD_ELSEWHERE"
+    )
+    # The POS API's redemption (no holder's key) is refused too.
+    with in_shop(shop_organization), pytest.raises(DomainError) as pos_refusal:
+        coupon_redeem(coupon_id=coupon.pk)
+    assert pos_refusal.value.error.code == "coupon_held_elsewhere"
+    assert state(shop_organization) == before
+
+    cancelled = sdk.cancel_pending_coupon(coupon_id, shop.pk)
+    assert (cancelled["pending_until"], cancelled["usable"]) == (None, True)
+    assert sdk.cancel_pending_coupon(coupon_id, shop.pk)["usable"] is True
+
+    sdk.set_coupon_pending(coupon_id, shop.pk)
+    assert sdk.redeem_coupon(coupon_id, shop.pk)["status"] == "redeemed"
+    with in_shop(shop_organization):
+        assert Coupon.objects.filter(pk=coupon.pk, held_until=None, held_by="").exists()
+
+
+def test_an_expired_stamp_coupon_hold_frees_it(server, sdk, shop_organization, shop):
+    coupon = make_stamp_coupon(shop_organization, create_customer(shop_organization))
+    sdk.set_coupon_pending(str(coupon.pk), shop.pk)
+    with in_shop(shop_organization):
+        Coupon.objects.filter(pk=coupon.pk).update(held_until=timezone.now() - timedelta(seconds=1))
+    other_integration = make_sdk(server, issue_key(shop_organization))
+    assert other_integration.redeem_coupon(str(coupon.pk), shop.pk)["status"] == "redeemed"
