@@ -36,6 +36,7 @@ from loyalty_platform.pos_api.endpoints import Call, parse_uuid
 from loyalty_platform.programs.models import Card
 from loyalty_platform.shop_api.messages import wire_code
 from loyalty_platform.shop_api.wire import (
+    PER_PAGE_DEFAULT,
     Page,
     PageParams,
     ShopApiView,
@@ -253,7 +254,7 @@ def coupons_list(call: Call) -> Page:
     if "status" in data:
         vouchers = vouchers.filter(_status_filter(data["status"], "promotion__valid_until", now))
         coupons = coupons.filter(_status_filter(data["status"], "expires_at", now))
-    per_page, page = data.get("per_page") or 15, data.get("page") or 1
+    per_page, page = data.get("per_page") or PER_PAGE_DEFAULT, data.get("page") or 1
     start, end = (page - 1) * per_page, page * per_page
     voucher_count = vouchers.count()
     rows = list(vouchers[start:end]) if start < voucher_count else []
@@ -523,6 +524,11 @@ class ProductsParams(ShopParams):
     coupon_id = CouponIdField()
 
 
+def coupon_products(call: Call) -> dict:
+    coupon_by_id(call.data["coupon_id"])  # an unknown coupon is refused
+    return {"products": [], "selection_required": False}
+
+
 class ProductsView(ShopApiView):
     """No coupon here offers a choice of products (a promotion's SKUs are fixed, a stamp
     card's reward is one item): always an empty list, no selection."""
@@ -530,7 +536,7 @@ class ProductsView(ShopApiView):
     get = ShopQuery(
         "shop_coupons_products",
         AsIs,
-        lambda call: coupon_by_id(call.data["coupon_id"]) and {"products": [], "selection_required": False},
+        coupon_products,
         params=ProductsParams,
         errors=(errors.COUPON_NOT_FOUND,),
     )
