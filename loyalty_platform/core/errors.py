@@ -485,4 +485,27 @@ QR_LOGIN_CLOSED = _define(
     409,
     "The QR sign-in session was declined, or confirmed before the decline arrived.",
     message=_("This sign-in is over. Start it again on the shop's screen if you still want to sign in."),
+# --- The Loyalty.lt Shop API: coupons ----------------------------------------------------------
+COUPON_PRODUCT_CHOICE_NOT_OFFERED = _define(
+    "coupon_product_choice_not_offered",
+    422,
+    "Coupons here have no choice of product: leave selected_product_id out; nothing changed.",
+    "field",
+)
+CART_ITEMS_REQUIRED = _define(
+    "cart_items_required",
+    422,
+    "The discount is on certain products or a category, or a free item: send cart_items to price it.",
+    "field",
+)
+COUPON_NOT_APPLICABLE = _define(
+    "coupon_not_applicable", 422, "The coupon's discount applies to no item of this cart."
+)
+STAMP_COUPON_NO_DISCOUNT = _define(
+    "stamp_coupon_no_discount",
+    422,
+    "A stamp card's coupon is a reward item, not an amount off: there is no discount to compute.",
+)
+COUPON_HELD_ELSEWHERE = _define(
+    "coupon_held_elsewhere", 409, "Another integration holds this coupon for its checkout.", "locked_until"
 )

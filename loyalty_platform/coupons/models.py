@@ -23,6 +23,10 @@ class Coupon(models.Model):
     redeemed_at = models.DateTimeField(null=True, blank=True)
     redeemed_external_id = models.CharField(max_length=128, blank=True)
     redeemed_api_key_lookup_id = models.CharField(max_length=16, blank=True)
+    # Held for one integration's checkout (the Shop API's /coupons/pending) until then:
+    # coupon_redeem refuses other callers; `held_by` is the hash of the holder's key.
+    held_until = models.DateTimeField(null=True, blank=True)
+    held_by = models.CharField(max_length=64, blank=True, default="", db_default="")
     issuing_entry = models.ForeignKey(
         "programs.LedgerEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

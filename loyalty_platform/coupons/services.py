@@ -4,9 +4,11 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 
 from loyalty_platform.audit.services import audit_record
 from loyalty_platform.core import errors
+from loyalty_platform.core.tokens import token_hash
 from loyalty_platform.coupons.models import Coupon
 from loyalty_platform.customers.blocks import refuse_blocked_customer
 from loyalty_platform.customers.models import Customer
@@ -44,21 +46,30 @@ def coupon_issue(*, customer: Customer, program: Program, issuing_entry: LedgerE
     return coupon
 
 
-def _coupon_refusal(coupon: Coupon | None, now) -> errors.ErrorType | None:
+def _coupon_refusal(coupon: Coupon | None, now, hold_key: str = "") -> errors.ErrorType | None:
     if coupon is None or coupon.status == Coupon.Status.VOID:
         return errors.COUPON_NOT_FOUND
     if coupon.status == Coupon.Status.REDEEMED:
         return errors.COUPON_ALREADY_USED
     if coupon.status == Coupon.Status.EXPIRED or (coupon.expires_at and coupon.expires_at <= now):
         return errors.COUPON_EXPIRED
+    if coupon_held_elsewhere(coupon, now, hold_key):
+        return errors.COUPON_HELD_ELSEWHERE
     return None
 
 
-def coupon_redeem_check(*, coupon: Coupon) -> None:
+def coupon_held_elsewhere(coupon: Coupon, now, hold_key: str = "") -> bool:
+    """Held for a checkout (coupon_hold) by someone whose key this is not."""
+    if not (coupon.held_until and coupon.held_until > now):
+        return False
+    return not (hold_key and constant_time_compare(token_hash(hold_key), coupon.held_by))
+
+
+def coupon_redeem_check(*, coupon: Coupon, hold_key: str = "") -> None:
     """The refusals of a coupon redemption that need no PIN (coupon_not_found,
     coupon_already_used, coupon_expired, customer_blocked), from the coupon as read: call it
     before the PIN step. coupon_redeem checks again under its lock."""
-    refusal = _coupon_refusal(coupon, timezone.now())
+    refusal = _coupon_refusal(coupon, timezone.now(), hold_key)
     if refusal:
         raise refusal()
     refuse_blocked_customer(coupon.customer)
@@ -70,9 +81,11 @@ def coupon_redeem(
     external_id: str = "",
     api_key_lookup_id: str = "",
     pin_challenge_id: uuid.UUID | None = None,
+    hold_key: str = "",
 ) -> Coupon:
     """Mark a coupon used, exactly once: the row lock makes concurrent attempts wait, and
-    every one after the first finds it redeemed. Spends the verified PIN challenge."""
+    every one after the first finds it redeemed. Spends the verified PIN challenge. A coupon
+    held for a checkout needs its holder's `hold_key`."""
     with transaction.atomic(savepoint=False):
         pin_challenge_spend(challenge_id=pin_challenge_id)
         coupon = (
@@ -82,16 +95,24 @@ def coupon_redeem(
             .first()
         )
         now = timezone.now()
-        refusal = _coupon_refusal(coupon, now)
+        refusal = _coupon_refusal(coupon, now, hold_key)
         if refusal:
             raise refusal()
         refuse_blocked_customer(coupon.customer)  # read by the statement that took the lock
+        coupon.held_until, coupon.held_by = None, ""
         coupon.status = Coupon.Status.REDEEMED
         coupon.redeemed_at = now
         coupon.redeemed_external_id = external_id
         coupon.redeemed_api_key_lookup_id = api_key_lookup_id
         coupon.save(
-            update_fields=["status", "redeemed_at", "redeemed_external_id", "redeemed_api_key_lookup_id"]
+            update_fields=[
+                "status",
+                "redeemed_at",
+                "redeemed_external_id",
+                "redeemed_api_key_lookup_id",
+                "held_until",
+                "held_by",
+            ]
         )
         outbox.event_record(
             "coupon.redeemed",
@@ -148,3 +169,47 @@ def coupons_expire(*, now: datetime | None = None, chunk_size: int = EXPIRE_CHUN
     while count := coupons_expire_chunk(now=now, size=chunk_size):
         expired += count
     return expired
+
+
+# --- Holding a coupon for a checkout (the Shop API's /coupons/pending) ------------------------
+
+
+def _locked_coupon(coupon_id) -> Coupon:
+    coupon = (
+        Coupon.objects.select_for_update(of=("self",)).select_related("customer").filter(pk=coupon_id).first()
+    )
+    if coupon is None or coupon.status == Coupon.Status.VOID:
+        raise errors.COUPON_NOT_FOUND()
+    return coupon
+
+
+def coupon_hold(*, coupon_id, hold_key: str, ttl_seconds: int) -> Coupon:
+    """Hold a usable coupon for the holder of `hold_key` for `ttl_seconds`: coupon_redeem
+    refuses everyone else meanwhile; the time running out frees it. The holder may hold
+    it again (a new deadline)."""
+    with transaction.atomic(savepoint=False):
+        coupon = _locked_coupon(coupon_id)
+        now = timezone.now()
+        refusal = _coupon_refusal(coupon, now, hold_key)
+        if refusal is errors.COUPON_HELD_ELSEWHERE:
+            raise refusal(locked_until=coupon.held_until.isoformat())
+        if refusal:
+            raise refusal()
+        refuse_blocked_customer(coupon.customer)
+        coupon.held_until, coupon.held_by = now + timedelta(seconds=ttl_seconds), token_hash(hold_key)
+        coupon.save(update_fields=["held_until", "held_by"])
+    return coupon
+
+
+def coupon_hold_release(*, coupon_id, hold_key: str) -> Coupon:
+    """End the holder's hold; no hold (or one that ran out) is nothing to release."""
+    with transaction.atomic(savepoint=False):
+        coupon = _locked_coupon(coupon_id)
+        now = timezone.now()
+        if not (coupon.held_until and coupon.held_until > now):
+            return coupon
+        if coupon_held_elsewhere(coupon, now, hold_key):
+            raise errors.COUPON_HELD_ELSEWHERE(locked_until=coupon.held_until.isoformat())
+        coupon.held_until, coupon.held_by = None, ""
+        coupon.save(update_fields=["held_until", "held_by"])
+    return coupon

@@ -330,6 +330,7 @@ class CouponRedeemView(PosApiView):
             errors.COUPON_ALREADY_USED,
             errors.COUPON_EXPIRED,
             errors.CUSTOMER_BLOCKED,
+            errors.COUPON_HELD_ELSEWHERE,
         ),
     )
 

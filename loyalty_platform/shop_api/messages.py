@@ -48,6 +48,15 @@ LITHUANIAN = {
     "qr_login_expired": "QR prisijungimo sesijos galiojimas baigėsi.",
     "qr_login_closed": "Šis QR prisijungimas jau atmestas arba patvirtintas.",
     "phone_invalid": "Neteisingas telefono numeris.",
+    # Coupons
+    "coupon_not_found": "Kuponas nerastas.",
+    "coupon_already_used": "Kuponas jau panaudotas.",
+    "coupon_expired": "Kupono galiojimas baigėsi.",
+    "coupon_product_choice_not_offered": "Šiam kuponui produkto pasirinkti negalima.",
+    "cart_items_required": "Nuolaidai apskaičiuoti reikia krepšelio prekių (cart_items).",
+    "coupon_not_applicable": "Kupono nuolaida netaikoma jokiai krepšelio prekei.",
+    "stamp_coupon_no_discount": "Spaudų kortelės kuponas yra dovana, o ne nuolaidos suma.",
+    "coupon_held_elsewhere": "Kuponą rezervavo kita integracija.",
 }
 
 

@@ -2,7 +2,7 @@ import re
 import secrets
 from dataclasses import astuple, dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
@@ -12,9 +12,11 @@ from django.utils.crypto import constant_time_compare
 from loyalty_platform.audit.services import audit_record, staff_reason
 from loyalty_platform.core import errors
 from loyalty_platform.core.errors import DomainError
+from loyalty_platform.core.money import currency_exponent
 from loyalty_platform.core.tokens import token_hash
 from loyalty_platform.customers.blocks import refuse_blocked_customer
 from loyalty_platform.customers.models import Customer
+from loyalty_platform.rewards.discounts import DiscountType
 from loyalty_platform.stored_value.codes import ALPHABET
 from loyalty_platform.vouchers.models import Promotion, Voucher, VoucherRedemption
 from loyalty_platform.webhooks import outbox, payloads
@@ -395,3 +397,56 @@ def vouchers_age(*, now: datetime | None = None, chunk_size: int = AGE_CHUNK) ->
     while any(astuple(chunk := vouchers_age_chunk(now=now, size=chunk_size))):
         total = Ageing(*(done + more for done, more in zip(astuple(total), astuple(chunk), strict=True)))
     return total
+
+
+# --- What a voucher takes off a purchase (the Shop API's calculate-discount) -----------------
+
+
+@dataclass(frozen=True)
+class CartLine:
+    sku: str
+    category: str
+    unit_price: Decimal
+    quantity: int
+
+
+def voucher_discount(
+    *, code: object, amount: Decimal, currency: str, cart: list[CartLine] | None = None
+) -> Decimal:
+    """What the voucher's promotion takes off a purchase of `amount`, exact in the currency
+    (a percentage rounds half up), never more than the purchase. A discount limited to SKUs
+    or a category, and a free item, are priced from the cart's lines (cart_items_required
+    without one; coupon_not_applicable when no line matches). Refuses as voucher_check does
+    (minimum spend included); reads only."""
+    voucher = voucher_check(code=code, amount=amount)
+    promotion = voucher.promotion
+    quantum = Decimal(1).scaleb(-currency_exponent(currency))
+    kind = promotion.discount_type
+    if not kind:
+        return Decimal(0).quantize(quantum)
+    skus = {sku.strip() for sku in promotion.product_code.split(",") if sku.strip()}
+    category = promotion.category.strip()
+    base = amount
+    if skus or category or kind == DiscountType.FREE_ITEM:
+        if cart is None:
+            raise errors.CART_ITEMS_REQUIRED(field="cart_items")
+        lines = [line for line in cart if line.sku in skus or (category and line.category == category)]
+        if not lines:
+            raise errors.COUPON_NOT_APPLICABLE()
+        if kind == DiscountType.FREE_ITEM:
+            return min(min(line.unit_price for line in lines), amount).quantize(quantum)
+        base = min(sum(line.unit_price * line.quantity for line in lines), amount)
+    if kind == DiscountType.PERCENT:
+        return (base * promotion.discount_value / 100).quantize(quantum, rounding=ROUND_HALF_UP)
+    return min(promotion.discount_value, base).quantize(quantum)
+
+
+def voucher_hold(*, code: object, release_key: str, ttl_seconds: int) -> Lock:
+    """voucher_lock with a release key the caller derives (so it needs to keep none): the
+    same refusals, the same expiry."""
+    with transaction.atomic(savepoint=False):
+        lock = voucher_lock(code=code, ttl_seconds=ttl_seconds)
+        Voucher.objects.filter(code=voucher_code_normalize(code)).update(
+            release_key_hash=token_hash(release_key)
+        )
+    return Lock(release_key=release_key, locked_until=lock.locked_until)
