@@ -43,6 +43,26 @@ LITHUANIAN = {
     "pin_required": "Reikia kliento PIN kodo.",
     "pin_invalid": "Neteisingas PIN kodas.",
     "insufficient_balance": "Nepakanka taškų.",
+    # Loyalty cards and transactions
+    "loyalty_card_not_found": "Lojalumo kortelė nerasta.",
+    "card_identifier_required": "Nurodykite kortelę: card_id arba card_number.",
+    "user_required": "Nurodykite klientą: user_id, user_email arba loyalty_card_id.",
+    "customer_mismatch": "Nurodyti identifikatoriai priklauso skirtingiems klientams.",
+    "order_total_required": "Trūksta užsakymo sumos (order_total).",
+    "order_total_invalid": "Neteisinga užsakymo suma.",
+    "points_discount_amount_invalid": "Nuolaidos suma neatitinka panaudotų taškų vertės.",
+    "meta_data_invalid": "Laukas meta_data turi būti ne didesnis nei 2 KB JSON objektas.",
+    "field_not_allowed": "Šis laukas netinka šiai operacijai.",
+    "currency_mismatch": "Valiuta nesutampa su organizacijos valiuta.",
+    "below_minimum": "Per mažai taškų vienam panaudojimui.",
+    "balance_limit_exceeded": "Taškų likutis viršytų leidžiamą ribą.",
+    "transaction_not_found": "Operacija nerasta.",
+    "transaction_already_reversed": "Ši operacija jau atšaukta.",
+    "order_already_returned": "Visas užsakymas jau grąžintas.",
+    "order_exists": "Užsakymas su šiuo numeriu jau yra.",
+    "lines_invalid": "Neteisinga prekių eilutė.",
+    "sku_not_in_order": "Grąžinamos prekės užsakyme nėra.",
+    "return_exceeds_order": "Grąžinama daugiau, nei buvo pirkta.",
 }
 
 
