@@ -28,6 +28,7 @@ from loyalty_platform.branding.selectors import logo_url
 from loyalty_platform.core import errors
 from loyalty_platform.core.money import MAX_AMOUNT, currency_exponent, exact_decimal, money_text
 from loyalty_platform.core.text import ascii_digits
+from loyalty_platform.customers.blocks import refuse_blocked_customer
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.customers.selectors import customer_by_email
 from loyalty_platform.identification.services import card_data, organization_base_url
@@ -43,6 +44,7 @@ from loyalty_platform.orders.services import (
 from loyalty_platform.pos_api import serializers as s
 from loyalty_platform.pos_api.endpoints import Call, PathObject
 from loyalty_platform.pos_api.idempotency import OnceKey
+from loyalty_platform.pos_api.models import IdempotencyRecord
 from loyalty_platform.pos_api.orders_views import LINE_FIELDS, parse_order_lines, parse_return_lines
 from loyalty_platform.pos_api.output import (
     ExpiringPointsData,
@@ -72,6 +74,7 @@ from loyalty_platform.shop_api.wire import (
 )
 from loyalty_platform.shops.models import Shop
 from loyalty_platform.verification.models import PinChallenge
+from loyalty_platform.verification.services import pin_challenge_spend
 
 POINT = Program.Kind.POINT
 Cause = LedgerEntry.Cause
@@ -90,6 +93,7 @@ TYPE_CAUSES = {
 }
 TYPE_OF_CAUSE = {cause: kind for kind, causes in TYPE_CAUSES.items() for cause in causes}
 PURCHASE, CANCELLATION, REFUND = "purchase", "cancellation", "refund"
+TRANSACTION_ONCE = "shop_transaction"  # the purchases' idempotency records; the others' add their type
 
 
 # --- Finding cards and customers ---------------------------------------------------------------
@@ -678,13 +682,33 @@ def transaction_check(call: Call) -> None:
     if order is None:
         if "cart_items" in data:
             raise errors.FIELD_NOT_ALLOWED(field="cart_items")
-        purchase_reversal_originals(original_external_id=original, customer_id=customer.pk)
+        try:
+            purchase_reversal_originals(original_external_id=original, customer_id=customer.pk)
+        except errors.DomainError as refusal:
+            if refusal.error is not errors.TRANSACTION_NOT_FOUND or not _posted_nothing(original, customer):
+                raise
+            refuse_blocked_customer(customer)
+            extra["nothing_to_undo"] = True
         return
     if order.customer_id != customer.pk:
         raise errors.TRANSACTION_NOT_FOUND()
     if order.status == Order.Status.RETURNED:
         raise errors.ORDER_ALREADY_RETURNED()
     extra["return_lines"] = _refund_lines(data.get("cart_items"))
+
+
+def _posted_nothing(original: str, customer: Customer) -> bool:
+    """The customer's purchase that earned and spent no points left no ledger entry to
+    reverse; its stored answer (kept IDEMPOTENCY_KEEP_DAYS) says it was made."""
+    body = (
+        IdempotencyRecord.objects.filter(endpoint=TRANSACTION_ONCE, external_id=original)
+        .values_list("response_body", flat=True)
+        .first()
+    )
+    if body is None:
+        return False
+    answer = json.loads(bytes(body))["data"]
+    return answer["user_id"] == customer.pk and answer["id"] is None
 
 
 def transaction_pin_action(call: Call) -> str | None:
@@ -863,6 +887,9 @@ def _undo(call: Call, **common) -> Recorded:
     data, extra = call.data, call.extra
     customer = extra["customer"]
     original = _original_order_id(data)
+    if extra.get("nothing_to_undo"):
+        pin_challenge_spend(challenge_id=call.pin_challenge_id)
+        return Recorded(entries=(), balance=card_balances(customer.pk).get(POINT, 0), **common)
     if extra["order"] is not None:
         returned = order_return(
             order_external_id=original,
@@ -969,7 +996,7 @@ class TransactionCreateView(ShopApiView):
         TransactionRequest,
         TransactionData,
         transaction_record,
-        once="shop_transaction",
+        once=TRANSACTION_ONCE,
         once_field="order_id",
         pin_action=transaction_pin_action,
         check=transaction_check,

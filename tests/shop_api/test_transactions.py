@@ -327,6 +327,20 @@ def test_a_refund_of_points_already_spent_takes_what_is_left(sdk, shop_organizat
     assert (answer["points_returned"], answer["points_unrecovered"], answer["balance"]) == (30, 120, 0)
 
 
+def test_cancelling_a_purchase_that_earned_nothing_changes_nothing(sdk, shop_organization):
+    customer = create_customer(shop_organization, email=unique_email(), points=20)
+    other = create_customer(shop_organization, email=unique_email())
+    reference = order_id()
+    small = sdk.create_transaction(order_id=reference, user_id=customer.pk, order_total="0.99")
+    assert (small["id"], small["points_earned"], small["balance"]) == (None, 0, 20)
+    entries = ledger(shop_organization, customer)
+    answer = sdk.create_transaction(order_id=reference, user_id=customer.pk, transaction_type="cancellation")
+    assert (answer["id"], answer["points"], answer["balance"], answer["type"]) == (None, 0, 20, "refunded")
+    assert ledger(shop_organization, customer) == entries
+    error = refused(sdk.create_transaction, order_id=reference, user_id=other.pk, transaction_type="refund")
+    assert (error.http_status, error.code) == (404, "TRANSACTION_NOT_FOUND")
+
+
 def test_undoing_what_is_not_there_is_refused(sdk, shop_organization):
     customer = create_customer(shop_organization, email=unique_email())
     other = create_customer(shop_organization, email=unique_email())
