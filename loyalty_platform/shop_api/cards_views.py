@@ -15,6 +15,7 @@ transaction type, so a cancellation may carry the order_id of the purchase it ca
 """
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -571,25 +572,45 @@ def _points_discount_amount(data: dict, currency: str) -> Decimal | None:
     return amount
 
 
-def _depth(value: object) -> int:
+def _deeper_than(value: object, limit: int) -> bool:
+    """Level by level, without recursion: the parser takes nesting deeper than a recursive
+    walk inside a request may go."""
+    level, depth = [value], 0
+    while level:
+        containers = [item for item in level if isinstance(item, (Mapping, list))]
+        if not containers:
+            return False
+        depth += 1
+        if depth > limit:
+            return True
+        level = [
+            child for item in containers for child in (item.values() if isinstance(item, Mapping) else item)
+        ]
+    return False
+
+
+def _renders_as_json(value: object) -> bool:
+    """Decimal numbers are answered as JSON numbers (floats): one past a float's range would not render."""
+    if isinstance(value, Decimal):
+        return math.isfinite(float(value))
     if isinstance(value, Mapping):
-        return 1 + max((_depth(item) for item in value.values()), default=0)
+        return all(_renders_as_json(item) for item in value.values())
     if isinstance(value, list):
-        return 1 + max((_depth(item) for item in value), default=0)
-    return 0
+        return all(_renders_as_json(item) for item in value)
+    return True
 
 
 def _meta_data(data: dict) -> dict | None:
-    """An object of bounded size and nesting, answered back as sent (numbers as JSON numbers)."""
+    """An object of bounded size and nesting, answered back as sent."""
     value = data.get("meta_data")
     if value is None:
         return None
     refusal = errors.META_DATA_INVALID(field="meta_data", max_bytes=META_DATA_MAX_BYTES)
-    # The depth first: a deeply nested value would not even serialize.
-    if not isinstance(value, Mapping) or _depth(value) > META_DATA_MAX_DEPTH:
+    # The nesting first: a deeply nested value would not even serialize.
+    if not isinstance(value, Mapping) or _deeper_than(value, META_DATA_MAX_DEPTH):
         raise refusal
     size = len(json.dumps(value, default=str, separators=(",", ":"), ensure_ascii=False).encode())
-    if size > META_DATA_MAX_BYTES:
+    if size > META_DATA_MAX_BYTES or not _renders_as_json(value):
         raise refusal
     return value
 

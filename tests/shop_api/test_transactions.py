@@ -434,6 +434,7 @@ def refusal_cases(customer, other, card) -> list[tuple[dict, int, str]]:
             422,
             "META_DATA_INVALID",
         ),
+        ({**base, "meta_data": {"deep": json.loads("[" * 500 + "]" * 500)}}, 422, "META_DATA_INVALID"),
         ({**base, "points": 5, "cart_items": CART}, 422, "FIELD_NOT_ALLOWED"),
         ({**base, "original_order_id": "x"}, 422, "FIELD_NOT_ALLOWED"),
         ({**base, "cart_items": []}, 422, "LINES_INVALID"),
@@ -460,6 +461,9 @@ def test_refused_purchases_change_nothing(raw, shop_organization):
         ), fields
     nul = raw.create(data=b'{"order_id": "a\\u0000b", "user_id": %d, "order_total": 1}' % customer.pk)
     assert (nul.status_code, nul.json()["code"]) == (400, "INVALID_CHARACTERS")
+    too_big = b'{"order_id": "%s", "user_id": %d, "order_total": 1, "meta_data": {"n": 1E+400}}'
+    answer = raw.create(data=too_big % (order_id().encode(), customer.pk))
+    assert (answer.status_code, answer.json()["code"]) == (422, "META_DATA_INVALID")
     nobody = raw.create({"order_id": order_id(), "order_total": 1})
     assert (nobody.status_code, nobody.json()["code"]) == (422, "USER_REQUIRED")
     assert snapshot(shop_organization) == before
