@@ -485,6 +485,7 @@ QR_LOGIN_CLOSED = _define(
     409,
     "The QR sign-in session was declined, or confirmed before the decline arrived.",
     message=_("This sign-in is over. Start it again on the shop's screen if you still want to sign in."),
+)
 # --- The Loyalty.lt Shop API: coupons ----------------------------------------------------------
 COUPON_PRODUCT_CHOICE_NOT_OFFERED = _define(
     "coupon_product_choice_not_offered",
@@ -508,4 +509,57 @@ STAMP_COUPON_NO_DISCOUNT = _define(
 )
 COUPON_HELD_ELSEWHERE = _define(
     "coupon_held_elsewhere", 409, "Another integration holds this coupon for its checkout.", "locked_until"
+)
+# --- The Loyalty.lt Shop API: loyalty cards and transactions --------------------------------------
+LOYALTY_CARD_NOT_FOUND = _define(
+    "loyalty_card_not_found",
+    404,
+    "No loyalty card with this id or number here: a card of the organization's active point program "
+    "(a look-up of a customer by card also takes their stamp card).",
+)
+CARD_IDENTIFIER_REQUIRED = _define(
+    "card_identifier_required",
+    422,
+    "Name the card: `card_id` or `card_number` (or `user_id`, where the call takes it).",
+)
+USER_REQUIRED = _define(
+    "user_required", 422, "Name the customer: `user_id`, `user_email` or `loyalty_card_id`."
+)
+CUSTOMER_MISMATCH = _define(
+    "customer_mismatch",
+    422,
+    "`user_id`, `user_email` and `loyalty_card_id` name different customers; nothing changed.",
+)
+ORDER_TOTAL_REQUIRED = _define(
+    "order_total_required", 422, "A purchase gives `order_total`, or exactly `points`.", "field"
+)
+ORDER_TOTAL_INVALID = _define(
+    "order_total_invalid",
+    422,
+    "`order_total` is not an amount in the organization's currency: a number or numeric string, "
+    "not negative, with at most the currency's decimals, below 1,000,000,000.",
+    "field",
+)
+POINTS_DISCOUNT_AMOUNT_INVALID = _define(
+    "points_discount_amount_invalid",
+    422,
+    "`points_discount_amount` is not what `points_redeemed` are worth by the program's redemption "
+    "rule (`expected`), or comes without `points_redeemed`.",
+    "field",
+    "expected",
+)
+META_DATA_INVALID = _define(
+    "meta_data_invalid",
+    422,
+    "`meta_data` is a JSON object of at most `max_bytes` bytes (as compact JSON).",
+    "field",
+    "max_bytes",
+)
+FIELD_NOT_ALLOWED = _define(
+    "field_not_allowed",
+    422,
+    "The field does not go with this transaction (`field`): `points`, `points_redeemed` or "
+    "`points_discount_amount` on a cancellation or refund, `points` with `cart_items`, "
+    "`cart_items` on the refund of a purchase recorded without them.",
+    "field",
 )

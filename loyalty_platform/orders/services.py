@@ -112,6 +112,7 @@ class OrderOutcome:
     point_balance: int | None
     tier: Tier | None
     campaigns: tuple[CampaignShare, ...] = ()  # what each campaign's boosts added
+    entries: tuple[LedgerEntry, ...] = ()  # posted on the customer's card: points paid with, earned
 
 
 def order_create_check(
@@ -226,6 +227,7 @@ def order_create(
                 order_id=order.pk,
             )
         balance = None
+        posted = []
         if customer is not None:
             card = card_get_or_create_locked(customer_id=customer.pk, program=program)
             refuse_blocked_now(customer_id=customer.pk, card=card)
@@ -241,6 +243,7 @@ def order_create(
                 points_redeemed_record(
                     customer=customer, card=card, entry=paid, source="order", shop_id=shop_id
                 )
+                posted.append(paid)
             if earning.points:
                 earned = ledger_post(
                     card=card,
@@ -259,6 +262,7 @@ def order_create(
                     campaigns=effect_shares(earning.boosts),
                 )
                 tier = customer_tier_recalculate(customer_id=customer.pk, now=now)
+                posted.append(earned)
             balance = card.balance
             if paid_with_points or earning.points:
                 balance_updated_publish(customer_id=customer.pk)
@@ -271,7 +275,11 @@ def order_create(
             ),
         )
         return OrderOutcome(
-            order=order, point_balance=balance, tier=tier, campaigns=effect_shares(earning.boosts)
+            order=order,
+            point_balance=balance,
+            tier=tier,
+            campaigns=effect_shares(earning.boosts),
+            entries=tuple(posted),
         )
 
 
@@ -333,7 +341,8 @@ def order_return(
     lines earned. Once the whole order is back, the visit bonus goes too and points paid
     with are refunded. Points already spent are taken as far as the balance allows; the
     rest is recorded as unrecovered. The order's campaign boosts record what came back from
-    each (the returned row's `campaigns`: CampaignShare per campaign)."""
+    each (the returned row's `campaigns`: CampaignShare per campaign); the row's `entries`
+    are the ledger entries the return posted."""
     with transaction.atomic(savepoint=False):
         order = Order.objects.select_for_update().filter(external_id=order_external_id).first()
         if order is None:
@@ -370,13 +379,14 @@ def order_return(
         campaigns = boosts_return(order_id=order.pk, lines=boost_lines, everything_back=everything_back)
 
         taken = unrecovered = 0
+        posted = []
         if order.customer_id is not None:
             program = point_program_or_404()
             card = card_get_or_create_locked(customer_id=order.customer_id, program=program)
             refuse_blocked_now(customer_id=order.customer_id, card=card)
             order_entries = _order_entries(card, order.external_id) if refund or due else {}
             if refund:
-                ledger_post(
+                refunded = ledger_post(
                     card=card,
                     delta=refund,
                     undoes=order_entries.get(LedgerEntry.Cause.REDEEM),
@@ -385,10 +395,11 @@ def order_return(
                     api_key_lookup_id=api_key_lookup_id,
                     note=f"order {order.external_id} returned: points paid with"[:255],
                 )
+                posted.append(refunded)
             taken = due if program.allow_negative_balance else min(due, max(card.balance, 0))
             unrecovered = due - taken
             if taken:
-                ledger_post(
+                returned = ledger_post(
                     card=card,
                     delta=-taken,
                     undoes=order_entries.get(LedgerEntry.Cause.ORDER),
@@ -397,6 +408,7 @@ def order_return(
                     api_key_lookup_id=api_key_lookup_id,
                     note=f"return of order {order.external_id}"[:255],
                 )
+                posted.append(returned)
                 customer_tier_recalculate(customer_id=order.customer_id)
             if refund or taken:
                 balance_updated_publish(customer_id=order.customer_id)
@@ -429,6 +441,7 @@ def order_return(
         order.refresh_from_db()
         order_return_row.order = order
         order_return_row.campaigns = campaigns
+        order_return_row.entries = tuple(posted)  # posted on the customer's card, in order
         if outbox.is_subscribed("order.returned"):
             customer_code = None
             if order.customer_id is not None:

@@ -287,3 +287,62 @@ def loyalty_transaction_reverse(
             ),
         )
         return reversal
+
+
+def purchase_reversal_originals(
+    *, original_external_id: str, customer_id: int
+) -> tuple[ReversalOriginal, ...]:
+    """The redeem and the earn that a purchase (customer_purchase) posted under
+    `original_external_id` and that are not reversed yet, after every refusal that needs no
+    PIN: transaction_not_found when it posted neither for this customer,
+    transaction_already_reversed when both are reversed, customer_blocked, card_blocked."""
+    originals, reversed_before = [], False
+    for kind in (Kind.REDEEM, Kind.EARN):  # points paid with come back before earned ones go
+        try:
+            original = reversal_original(original_external_id=original_external_id, kind=kind)
+        except errors.DomainError as refusal:
+            if refusal.error is errors.TRANSACTION_ALREADY_REVERSED:
+                reversed_before = True
+                continue
+            # A kind the purchase did not post (its own reversal may share the external_id).
+            if refusal.error in (errors.TRANSACTION_NOT_FOUND, errors.REVERSAL_NOT_REVERSIBLE):
+                continue
+            raise
+        if original.customer.pk != customer_id:
+            raise errors.TRANSACTION_NOT_FOUND()
+        originals.append(original)
+    if not originals:
+        raise errors.TRANSACTION_ALREADY_REVERSED() if reversed_before else errors.TRANSACTION_NOT_FOUND()
+    return tuple(originals)
+
+
+def purchase_reverse(
+    *,
+    original_external_id: str,
+    external_id: str,
+    customer_id: int,
+    reason: str = "",
+    api_key_lookup_id: str = "",
+    pin_challenge_id: uuid.UUID | None = None,
+) -> tuple[Reversal, ...]:
+    """Undo what is left of a purchase: its redeem (the points paid with come back first, so
+    points since spent are taken from them) and its earn, each reversed once as
+    loyalty_transaction_reverse does, in one transaction. The verified PIN challenge is spent
+    by the first reversal."""
+    with transaction.atomic(savepoint=False):
+        reversals = []
+        for original in purchase_reversal_originals(
+            original_external_id=original_external_id, customer_id=customer_id
+        ):
+            reversals.append(
+                loyalty_transaction_reverse(
+                    original_external_id=original_external_id,
+                    external_id=external_id,
+                    kind=original.kind,
+                    reason=reason,
+                    api_key_lookup_id=api_key_lookup_id,
+                    pin_challenge_id=pin_challenge_id,
+                )
+            )
+            pin_challenge_id = None
+        return tuple(reversals)

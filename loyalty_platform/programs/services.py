@@ -260,6 +260,7 @@ class BalanceChange:
     coupon: object | None = None  # coupons.models.Coupon when a stamp card filled
     applied: int = 0
     campaigns: tuple[CampaignShare, ...] = ()  # what each campaign's boosts added to an earn
+    entry: LedgerEntry | None = None  # the earn's or redeem's own entry (None: nothing posted)
 
 
 def balance_updated_publish(*, customer_id: int, balances: dict[str, int] | None = None) -> None:
@@ -320,7 +321,7 @@ def _balances(cards: dict[str, Card]) -> dict[str, int]:
     return {kind: card.balance for kind, card in cards.items()}
 
 
-def _change(cards: dict[str, Card], *, applied: int, coupon=None, campaigns=()) -> BalanceChange:
+def _change(cards: dict[str, Card], *, applied: int, coupon=None, campaigns=(), entry=None) -> BalanceChange:
     balances = _balances(cards)
     return BalanceChange(
         stamps=balances.get(Program.Kind.STAMP, 0),
@@ -328,6 +329,7 @@ def _change(cards: dict[str, Card], *, applied: int, coupon=None, campaigns=()) 
         coupon=coupon,
         applied=applied,
         campaigns=campaigns,
+        entry=entry,
     )
 
 
@@ -394,26 +396,34 @@ def _earn_boost_effects(boosts: list[Boost], *, program: Program, amount) -> tup
 def customer_earn(
     *,
     customer: Customer,
-    amount,
+    amount=None,
     card_type: str,
     external_id: str,
     api_key_lookup_id: str = "",
     pin_challenge_id: uuid.UUID | None = None,
     shop_id: int | None = None,
+    points: int | None = None,
+    note: str = "",
 ) -> BalanceChange:
     """Add points (earn ratio times amount, rounded by the program's rule) or stamps (the amount,
     rounded, 1 to a card's worth, else amount_invalid). A stamp card that fills issues a coupon
     for the program's reward and starts again with the extra stamps. Campaign boosts on now
     for the customer add to the same ledger entry (bonus stamps fill the card as earned ones
     do; bonus stamps that fill it twice issue two coupons, the first is answered), with a
-    CampaignBoost row each. Spends the verified PIN challenge; the customer's profile hears
-    the new balances after commit."""
+    CampaignBoost row each. `points` (point cards only) adds exactly that many instead of an
+    amount's worth, without boosts. `note` is kept on the entry. Spends the verified PIN
+    challenge; the customer's profile hears the new balances after commit."""
     active = active_programs()
     program = _program_for(card_type, active)
-    worth = _earn_worth(program, amount)
-    # Cached running campaigns: nothing is read while none is on.
-    boosts = boosts_at(customer_id=customer.pk, at=timezone.now())
-    effects = _earn_boost_effects(boosts, program=program, amount=amount) if boosts else ()
+    if points is not None:
+        if program.kind != Program.Kind.POINT or points < 0:
+            raise ValueError("exact points are a non-negative number of points on a point card")
+        worth, effects = points, ()
+    else:
+        worth = _earn_worth(program, amount)
+        # Cached running campaigns: nothing is read while none is on.
+        boosts = boosts_at(customer_id=customer.pk, at=timezone.now())
+        effects = _earn_boost_effects(boosts, program=program, amount=amount) if boosts else ()
     applied = worth + sum(effect.points + effect.stamps for effect in effects)
     # No savepoint when nested: a refusal aborts the caller's whole transaction anyway.
     with transaction.atomic(savepoint=False):
@@ -432,6 +442,7 @@ def customer_earn(
                 cause=LedgerEntry.Cause.EARN,
                 external_id=external_id,
                 api_key_lookup_id=api_key_lookup_id,
+                note=note,
             )
             if effects:
                 boosts_record(
@@ -471,7 +482,7 @@ def customer_earn(
         if applied > 0:
             balance_updated_publish(customer_id=customer.pk, balances=_balances(cards))
             campaign_events.purchase_recorded(customer_id=customer.pk, external_id=external_id)
-        return _change(cards, applied=applied, coupon=coupon, campaigns=effect_shares(effects))
+        return _change(cards, applied=applied, coupon=coupon, campaigns=effect_shares(effects), entry=entry)
 
 
 def earned_record(
@@ -549,10 +560,11 @@ def customer_redeem(
     api_key_lookup_id: str = "",
     pin_challenge_id: uuid.UUID | None = None,
     shop_id: int | None = None,
+    note: str = "",
 ) -> BalanceChange:
     """Take points or stamps. Refused below the program's minimum or beyond the balance;
-    a refusal changes nothing. Spends the verified PIN challenge; the customer's profile
-    hears the new balances after commit."""
+    a refusal changes nothing. `note` is kept on the entry. Spends the verified PIN
+    challenge; the customer's profile hears the new balances after commit."""
     active = active_programs()
     program = _program_for(card_type, active)
     if card_type == Program.Kind.POINT and value < program.min_redeem_points:
@@ -572,12 +584,95 @@ def customer_redeem(
             cause=LedgerEntry.Cause.REDEEM,
             external_id=external_id,
             api_key_lookup_id=api_key_lookup_id,
+            note=note,
         )
         # Stamps taken have no event type of their own.
         if card_type == Program.Kind.POINT:
             points_redeemed_record(customer=customer, card=card, entry=entry, source="till", shop_id=shop_id)
         balance_updated_publish(customer_id=customer.pk, balances=_balances(cards))
-        return _change(cards, applied=value)
+        return _change(cards, applied=value, entry=entry)
+
+
+@dataclass(frozen=True)
+class Purchase:
+    """What customer_purchase did: the points paid with and the points earned, each change
+    with its entry (None: that part posted nothing), and the point balance after."""
+
+    redeemed: BalanceChange | None
+    earned: BalanceChange | None
+    points: int
+
+    @property
+    def entries(self) -> tuple[LedgerEntry, ...]:
+        return tuple(change.entry for change in (self.redeemed, self.earned) if change and change.entry)
+
+
+def purchase_earning_amount(*, program: Program, amount: Decimal, points_redeemed: int) -> Decimal:
+    """The part of a purchase paid with money, which earns: the amount less what the points
+    paid with are worth by the program's redemption rule, never below zero (as an order's
+    points paid with earn nothing: orders.earning)."""
+    if not points_redeemed or not program.redeem_points_per_unit:
+        return amount
+    return max(Decimal(0), amount - Decimal(points_redeemed) / program.redeem_points_per_unit)
+
+
+def customer_purchase_check(
+    *, customer: Customer, amount: Decimal | None, points_redeemed: int = 0, read_card: bool = True
+) -> None:
+    """The refusals of customer_purchase that need no PIN (program_not_found, below_minimum,
+    insufficient_balance, customer_blocked, card_blocked): call it before the PIN step; with
+    read_card=False (no PIN step) a purchase paying no points does not read the card."""
+    if points_redeemed:
+        customer_redeem_check(customer=customer, value=points_redeemed, card_type=Program.Kind.POINT)
+    else:
+        customer_earn_check(
+            customer=customer, amount=amount or 0, card_type=Program.Kind.POINT, read_card=read_card
+        )
+
+
+def customer_purchase(
+    *,
+    customer: Customer,
+    amount: Decimal | None = None,
+    points: int | None = None,
+    points_redeemed: int = 0,
+    external_id: str,
+    api_key_lookup_id: str = "",
+    pin_challenge_id: uuid.UUID | None = None,
+    shop_id: int | None = None,
+    note: str = "",
+) -> Purchase:
+    """A purchase on the customer's point card, paid partly with points, as one change: the
+    points paid with are taken first (a redeem: the purchase's own points cannot pay for
+    it), then the purchase earns as customer_earn does on the part paid with money
+    (purchase_earning_amount), or exactly `points` when given. Both entries carry
+    `external_id` and `note`. The verified PIN challenge is spent once, even when nothing is
+    posted (an amount worth no points); a blocked customer or card is refused then too."""
+    program = _program_for(Program.Kind.POINT, active_programs())
+    with transaction.atomic(savepoint=False):
+        common = {
+            "customer": customer,
+            "card_type": Program.Kind.POINT,
+            "external_id": external_id,
+            "api_key_lookup_id": api_key_lookup_id,
+            "shop_id": shop_id,
+            "note": note,
+        }
+        redeemed = earned = None
+        if points_redeemed:
+            redeemed = customer_redeem(value=points_redeemed, pin_challenge_id=pin_challenge_id, **common)
+            pin_challenge_id = None
+        if points is None and amount is not None:
+            amount = purchase_earning_amount(program=program, amount=amount, points_redeemed=points_redeemed)
+        if points or (points is None and amount):
+            earned = customer_earn(amount=amount, points=points, pin_challenge_id=pin_challenge_id, **common)
+        elif redeemed is None:
+            pin_challenge_spend(challenge_id=pin_challenge_id)
+            balance, status = card_balance_and_status(customer_id=customer.pk, program=program)
+            refuse_blocked_now(customer_id=customer.pk)
+            refuse_blocked(card_status=status)
+            return Purchase(redeemed=None, earned=None, points=balance)
+        return Purchase(redeemed=redeemed, earned=earned, points=(earned or redeemed).points)
 
 
 def card_adjust_check(*, customer: Customer, card_type: str, delta: int, reason: str) -> None:
