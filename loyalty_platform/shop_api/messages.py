@@ -43,6 +43,12 @@ LITHUANIAN = {
     "pin_required": "Reikia kliento PIN kodo.",
     "pin_invalid": "Neteisingas PIN kodas.",
     "insufficient_balance": "Nepakanka taškų.",
+    # Games (stamp cards)
+    "game_not_found": "Žaidimas nerastas.",
+    "card_not_found": "Kortelė nerasta.",
+    "game_not_completed": "Kortelė dar neužpildyta, laukiančio prizo nėra.",
+    "game_progress_empty": "Kortelėje nėra antspaudų, tad nėra ko pradėti iš naujo.",
+    "stamps_count_invalid": "Antspaudų skaičius turi būti nuo 1 iki pilnos kortelės.",
 }
 
 
