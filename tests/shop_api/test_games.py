@@ -561,6 +561,7 @@ def test_bad_query_strings_and_unknown_objects(sdk, raw, shop_organization, plac
         (("GET", "/games", {"shop_id": place.shop, "per_page": 101}), 422, "PER_PAGE_INVALID"),
         (("GET", f"/games/{place.game}/progress", {}), 422, "CARD_ID_REQUIRED"),
         (("GET", f"/games/{place.game}/progress", {"card_id": "1" * 40}), 422, "CARD_ID_INVALID"),
+        (("GET", f"/games/{place.game}/progress", {"card_id": "1\u0000"}), 400, "INVALID_CHARACTERS"),
         (("GET", "/games/abc/progress", {"card_id": someone.stamp_card}), 404, "GAME_NOT_FOUND"),
         (("GET", f"/games/{'9' * 40}", {}), 404, "GAME_NOT_FOUND"),
         (("GET", "/games/0", {}), 404, "GAME_NOT_FOUND"),
@@ -790,6 +791,7 @@ def test_strict_asks_the_pin_for_adding_stamps_and_restarting(server, preset_org
     assert card_row(organization, someone.stamp_card).balance == 4
     # Refusals that need no PIN come first: nobody is asked for one.
     assert refused(sdk.add_stamps, where.game, blocked.stamp_card, where.shop, 1).code == "CUSTOMER_BLOCKED"
+    assert refused(sdk.restart_game, where.game, blocked.stamp_card, where.shop).code == "CUSTOMER_BLOCKED"
     assert open_challenges(organization, blocked.customer) == []
 
     pin = pin_of(organization, someone.customer, "earn")
