@@ -17,6 +17,7 @@ ACTION_LABELS = {
     "giftcards.unblock": _("Unblocked a giftcard"),
     "vouchers.void": _("Voided a voucher"),
     "programs.adjust": _("Adjusted points or stamps"),
+    "programs.stamps_reset": _("Restarted a stamp card through the API"),
     "stored_value.adjust": _("Adjusted a money balance"),
     # The platform operator's actions on the organization (tenants.lifecycle).
     "platform.suspend": _("The platform suspended the organization"),

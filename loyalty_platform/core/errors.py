@@ -563,3 +563,24 @@ FIELD_NOT_ALLOWED = _define(
     "`cart_items` on the refund of a purchase recorded without them.",
     "field",
 )
+# --- The Loyalty.lt Shop API: games ------------------------------------------------------------
+GAME_NOT_FOUND = _define(
+    "game_not_found", 404, "No game with this id: a game is the organization's active stamp program."
+)
+CARD_NOT_FOUND = _define("card_not_found", 404, "No card of this organization has this id.")
+GAME_NOT_COMPLETED = _define(
+    "game_not_completed",
+    409,
+    "The customer has no full stamp card of this game and no reward coupon of one waiting; "
+    "nothing was issued.",
+)
+GAME_PROGRESS_EMPTY = _define(
+    "game_progress_empty", 409, "The customer's stamp card of this game holds no stamps to take off."
+)
+STAMPS_COUNT_INVALID = _define(
+    "stamps_count_invalid",
+    422,
+    "`stamps_count` is a whole number from 1 to the game's stamps per card (`max`).",
+    "field",
+    "max",
+)

@@ -81,6 +81,14 @@ def customer_by_card_number(card_number: str) -> Customer | None:
     return card.customer
 
 
+def customer_by_card_id(card_id: int) -> Customer | None:
+    """The customer holding the card with this id (a card of any program names them)."""
+    card = Card.objects.select_related("customer").filter(pk=card_id).first()
+    if card is None or card.customer.status == Customer.Status.DELETED:
+        return None
+    return card.customer
+
+
 # --- Staff search -------------------------------------------------------------------------------
 
 _SEPARATORS = re.compile(r"[\s().-]")

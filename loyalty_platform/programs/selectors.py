@@ -7,6 +7,8 @@ from django.utils import timezone
 
 from loyalty_platform.campaigns.selectors import organization_zone
 from loyalty_platform.core.schema_cache import schema_cached
+from loyalty_platform.coupons.models import Coupon
+from loyalty_platform.coupons.selectors import coupons_waiting
 from loyalty_platform.programs.models import Card, PointLot, Program
 
 ACTIVE_PROGRAMS_CACHE_KEY = "programs:active"
@@ -36,6 +38,42 @@ def card_balances(customer_id: int) -> dict[str, int]:
     ).values_list("program_id", "balance"):
         balances[by_program[program_id]] = balance
     return balances
+
+
+@dataclass(frozen=True)
+class StampCardProgress:
+    """A customer's way through a stamp program: the stamps on their card (`card` None
+    before their first stamp), the coupons of full cards still waiting to be used (oldest
+    first), and how many cards they filled (coupons issued and not voided)."""
+
+    program: Program
+    customer_id: int
+    card: Card | None
+    waiting: tuple
+    completed: int
+
+    @property
+    def stamps(self) -> int:
+        return self.card.balance if self.card is not None else 0
+
+    @property
+    def reward_waiting(self) -> bool:
+        """A full card's reward is there to take: a coupon waits, or the card holds a full
+        card's stamps that have not become one (stamps per card lowered since)."""
+        return bool(self.waiting) or self.stamps >= self.program.stamps_per_card
+
+
+def stamp_card_progress(*, customer_id: int, program: Program) -> StampCardProgress:
+    """A plain read (no lock) of the customer's progress in the stamp program."""
+    return StampCardProgress(
+        program=program,
+        customer_id=customer_id,
+        card=Card.objects.filter(customer_id=customer_id, program=program).first(),
+        waiting=tuple(coupons_waiting(customer_id=customer_id, program_id=program.pk)),
+        completed=Coupon.objects.filter(customer_id=customer_id, program=program)
+        .exclude(status=Coupon.Status.VOID)
+        .count(),
+    )
 
 
 def card_balance_and_status(*, customer_id: int, program: Program) -> tuple[int, str | None]:

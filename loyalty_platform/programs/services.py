@@ -20,6 +20,7 @@ from loyalty_platform.campaigns.boosts import (
 )
 from loyalty_platform.campaigns.models import CampaignAction
 from loyalty_platform.core import errors
+from loyalty_platform.coupons.selectors import coupons_waiting
 from loyalty_platform.coupons.services import coupon_issue
 from loyalty_platform.customers.blocks import (
     refuse_blocked,
@@ -261,6 +262,8 @@ class BalanceChange:
     applied: int = 0
     campaigns: tuple[CampaignShare, ...] = ()  # what each campaign's boosts added to an earn
     entry: LedgerEntry | None = None  # the earn's or redeem's own entry (None: nothing posted)
+    coupons: tuple = ()  # every coupon the change issued (bonus stamps may fill two cards)
+    card: Card | None = None  # the card of the call's card_type, as the change left it
 
 
 def balance_updated_publish(*, customer_id: int, balances: dict[str, int] | None = None) -> None:
@@ -321,15 +324,25 @@ def _balances(cards: dict[str, Card]) -> dict[str, int]:
     return {kind: card.balance for kind, card in cards.items()}
 
 
-def _change(cards: dict[str, Card], *, applied: int, coupon=None, campaigns=(), entry=None) -> BalanceChange:
+def _change(
+    cards: dict[str, Card],
+    *,
+    applied: int,
+    card: Card | None = None,
+    coupons=(),
+    campaigns=(),
+    entry: LedgerEntry | None = None,
+) -> BalanceChange:
     balances = _balances(cards)
     return BalanceChange(
         stamps=balances.get(Program.Kind.STAMP, 0),
         points=balances.get(Program.Kind.POINT, 0),
-        coupon=coupon,
+        coupon=coupons[0] if coupons else None,
         applied=applied,
         campaigns=campaigns,
         entry=entry,
+        coupons=tuple(coupons),
+        card=card,
     )
 
 
@@ -433,7 +446,7 @@ def customer_earn(
             cards[card_type] = card_get_or_create_locked(customer_id=customer.pk, program=program)
         card = cards[card_type]
         refuse_blocked(card_status=card.status)
-        coupon = None
+        coupons = []
         entry = None
         if applied > 0:
             entry = ledger_post(
@@ -456,17 +469,9 @@ def customer_earn(
                 customer_tier_recalculate(customer_id=customer.pk)
         else:
             # Earned stamps alone fill one card at most; bonus stamps may fill another.
-            while card.balance >= program.stamps_per_card:
-                reward_entry = ledger_post(
-                    card=card,
-                    delta=-program.stamps_per_card,
-                    cause=LedgerEntry.Cause.REWARD,
-                    external_id=external_id,
-                    api_key_lookup_id=api_key_lookup_id,
-                    note=program.reward_name,
-                )
-                issued = coupon_issue(customer=customer, program=program, issuing_entry=reward_entry)
-                coupon = coupon or issued
+            coupons = full_stamp_cards_issue(
+                customer=customer, card=card, external_id=external_id, api_key_lookup_id=api_key_lookup_id
+            )
         if entry is not None:
             earned_record(
                 customer=customer,
@@ -482,7 +487,31 @@ def customer_earn(
         if applied > 0:
             balance_updated_publish(customer_id=customer.pk, balances=_balances(cards))
             campaign_events.purchase_recorded(customer_id=customer.pk, external_id=external_id)
-        return _change(cards, applied=applied, coupon=coupon, campaigns=effect_shares(effects), entry=entry)
+        return _change(
+            cards, applied=applied, card=card, coupons=coupons, campaigns=effect_shares(effects), entry=entry
+        )
+
+
+def full_stamp_cards_issue(
+    *, customer: Customer, card: Card, external_id: str = "", api_key_lookup_id: str = ""
+) -> list:
+    """Turn every full card's worth of stamps on the locked stamp `card` (its program
+    attached) into a coupon for the program's reward: a reward entry takes the stamps, the
+    coupon names it. Returns the coupons issued, oldest first (none while the card is not
+    full)."""
+    program = card.program
+    coupons = []
+    while card.balance >= program.stamps_per_card:
+        reward_entry = ledger_post(
+            card=card,
+            delta=-program.stamps_per_card,
+            cause=LedgerEntry.Cause.REWARD,
+            external_id=external_id,
+            api_key_lookup_id=api_key_lookup_id,
+            note=program.reward_name,
+        )
+        coupons.append(coupon_issue(customer=customer, program=program, issuing_entry=reward_entry))
+    return coupons
 
 
 def earned_record(
@@ -742,6 +771,102 @@ def card_adjust(
                     reason=reason.strip(),
                 ),
             )
+        balance_updated_publish(customer_id=customer.pk)
+        return entry
+
+
+def _stamp_card_locked(*, customer: Customer, program: Program) -> Card | None:
+    """The customer's card of the stamp program, row-locked (None without one: never created
+    here), its program attached, after refusing a blocked customer or card."""
+    card = Card.objects.select_for_update().filter(customer_id=customer.pk, program=program).first()
+    refuse_blocked_now(customer_id=customer.pk, card=card)
+    if card is not None:
+        card.program = program
+    return card
+
+
+@dataclass(frozen=True)
+class StampCardCompletion:
+    """A completed stamp card's reward: the coupons waiting to be used (oldest first), among
+    them those `issued` by the completion itself."""
+
+    card: Card | None
+    issued: tuple
+    waiting: tuple
+
+
+def stamp_card_complete(
+    *, customer: Customer, program: Program, api_key_lookup_id: str = ""
+) -> StampCardCompletion:
+    """The reward of the customer's full stamp card in `program` (an active stamp program).
+    An earn turns a full card into a coupon at once, so this issues one only for stamps that
+    fill a card without having done so (the program's stamps per card lowered since), as
+    an earn would; otherwise it answers the coupons already waiting. Nothing is issued twice:
+    the stamps that made a coupon are off the card, under its lock. game_not_completed when
+    no coupon waits; customer_blocked, card_blocked."""
+    with transaction.atomic(savepoint=False):
+        card = _stamp_card_locked(customer=customer, program=program)
+        issued = []
+        if card is not None:
+            issued = full_stamp_cards_issue(customer=customer, card=card, api_key_lookup_id=api_key_lookup_id)
+        if issued:
+            balance_updated_publish(customer_id=customer.pk)
+        waiting = coupons_waiting(customer_id=customer.pk, program_id=program.pk)
+        if not waiting:
+            raise errors.GAME_NOT_COMPLETED()
+        return StampCardCompletion(card=card, issued=tuple(issued), waiting=tuple(waiting))
+
+
+STAMP_CARD_RESET_NOTE = "Stamp card restarted through the Shop API"
+
+
+def stamp_card_reset_check(*, customer: Customer, program: Program) -> None:
+    """The refusals of stamp_card_reset that need no PIN (customer_blocked, card_blocked,
+    game_progress_empty), from a plain read: call it before the PIN step."""
+    if usable_card_balance(customer, program) <= 0:
+        raise errors.GAME_PROGRESS_EMPTY()
+
+
+def stamp_card_reset(
+    *,
+    customer: Customer,
+    program: Program,
+    api_key_lookup_id: str = "",
+    shop_id: int | None = None,
+    pin_challenge_id: uuid.UUID | None = None,
+) -> LedgerEntry:
+    """Start the customer's stamp card in `program` again: an adjustment entry takes every
+    stamp on it (the coupons of cards filled before stay), in the audit log with the key
+    that asked. game_progress_empty when the card holds no stamps (nor a negative count,
+    which a reset would make up); customer_blocked, card_blocked. Spends the verified PIN
+    challenge; the customer's profile hears the new balances after commit."""
+    with transaction.atomic(savepoint=False):
+        pin_challenge_spend(challenge_id=pin_challenge_id)
+        card = _stamp_card_locked(customer=customer, program=program)
+        if card is None or card.balance <= 0:
+            raise errors.GAME_PROGRESS_EMPTY()
+        stamps = card.balance
+        entry = ledger_post(
+            card=card,
+            delta=-stamps,
+            cause=LedgerEntry.Cause.ADJUST,
+            api_key_lookup_id=api_key_lookup_id,
+            note=STAMP_CARD_RESET_NOTE,
+        )
+        audit_record(
+            actor=None,
+            action="programs.stamps_reset",
+            target=card,
+            details={
+                "delta": -stamps,
+                "reason": STAMP_CARD_RESET_NOTE,
+                "entry": entry.pk,
+                "balance": card.balance,
+                "api_key": api_key_lookup_id,
+                "shop_id": shop_id,
+            },
+        )
+        # A stamp correction has no event type of its own (card_adjust).
         balance_updated_publish(customer_id=customer.pk)
         return entry
 

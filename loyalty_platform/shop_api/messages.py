@@ -79,6 +79,12 @@ LITHUANIAN = {
     "lines_invalid": "Neteisinga prekių eilutė.",
     "sku_not_in_order": "Grąžinamos prekės užsakyme nėra.",
     "return_exceeds_order": "Grąžinama daugiau, nei buvo pirkta.",
+    # Games (stamp cards)
+    "game_not_found": "Žaidimas nerastas.",
+    "card_not_found": "Kortelė nerasta.",
+    "game_not_completed": "Kortelė dar neužpildyta, laukiančio prizo nėra.",
+    "game_progress_empty": "Kortelėje nėra antspaudų, tad nėra ko pradėti iš naujo.",
+    "stamps_count_invalid": "Antspaudų skaičius turi būti nuo 1 iki pilnos kortelės.",
 }
 
 
