@@ -16,6 +16,10 @@ ACTION_LABELS = {
     "giftcards.block": _("Blocked a giftcard"),
     "giftcards.unblock": _("Unblocked a giftcard"),
     "vouchers.void": _("Voided a voucher"),
+    "promotions.create": _("Created a promotion"),
+    "promotions.update": _("Edited a promotion"),
+    "promotions.withdraw": _("Withdrew a promotion that has vouchers"),
+    "promotions.delete": _("Deleted a promotion"),
     "programs.adjust": _("Adjusted points or stamps"),
     "stored_value.adjust": _("Adjusted a money balance"),
     # The platform operator's actions on the organization (tenants.lifecycle).
