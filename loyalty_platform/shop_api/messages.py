@@ -43,6 +43,13 @@ LITHUANIAN = {
     "pin_required": "Reikia kliento PIN kodo.",
     "pin_invalid": "Neteisingas PIN kodas.",
     "insufficient_balance": "Nepakanka taškų.",
+    # Offers (promotions) and product categories
+    "offer_not_found": "Pasiūlymas nerastas.",
+    "offer_type_not_supported": "Šio tipo pasiūlymai šioje platformoje nepalaikomi; niekas neišsaugota.",
+    "offer_field_not_supported": "Šis pasiūlymo laukas šioje platformoje nepalaikomas; niekas neišsaugota.",
+    "promotion_field_required": "Trūksta privalomo akcijos nustatymo.",
+    "promotion_field_invalid": "Akcijos nustatymas neteisingas.",
+    "attribute_invalid": "Akcijos atributo reikšmė neteisinga arba jos trūksta.",
 }
 
 
