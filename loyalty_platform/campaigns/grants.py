@@ -301,7 +301,9 @@ def _grant_stamps(run: CampaignRun, action: CampaignAction, claims: dict[int, in
 
 def _voucher_promotion(action: CampaignAction, now) -> Promotion | None:
     promotion = Promotion.objects.filter(pk=action.promotion_id).first()
-    if promotion is None or (promotion.valid_until is not None and promotion.valid_until <= now):
+    if promotion is None or not promotion.is_active:
+        return None  # gone, or withdrawn (vouchers.services.promotion_delete)
+    if promotion.valid_until is not None and promotion.valid_until <= now:
         return None
     return promotion
 

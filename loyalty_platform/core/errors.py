@@ -584,3 +584,30 @@ STAMPS_COUNT_INVALID = _define(
     "field",
     "max",
 )
+# --- The Loyalty.lt Shop API: offers (promotions) and product categories ------------------------
+# A promotion's settings refused by vouchers.services (any caller; the Shop API names its own field).
+PROMOTION_FIELD_REQUIRED = _define(
+    "promotion_field_required", 422, "A setting the promotion needs is missing.", "field", "reason"
+)
+PROMOTION_FIELD_INVALID = _define(
+    "promotion_field_invalid",
+    422,
+    "A setting of the promotion is of the wrong type or breaks a rule; `reason` says which.",
+    "field",
+    "reason",
+)
+OFFER_NOT_FOUND = _define("offer_not_found", 404, "No offer (promotion) with this id in this organization.")
+OFFER_TYPE_NOT_SUPPORTED = _define(
+    "offer_type_not_supported",
+    422,
+    "Offers here are promotions whose vouchers tills redeem: a discount or a free item. Points "
+    "multipliers are campaigns (set up in the portal); cashback is not offered. Nothing was saved.",
+    "type",
+)
+OFFER_FIELD_NOT_SUPPORTED = _define(
+    "offer_field_not_supported",
+    422,
+    "Promotions here have no such setting (an image, a featured flag, a points cost or multiplier, "
+    "a total usage limit, a maximum discount, terms); nothing was saved.",
+    "field",
+)

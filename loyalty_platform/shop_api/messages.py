@@ -85,6 +85,13 @@ LITHUANIAN = {
     "game_not_completed": "Kortelė dar neužpildyta, laukiančio prizo nėra.",
     "game_progress_empty": "Kortelėje nėra antspaudų, tad nėra ko pradėti iš naujo.",
     "stamps_count_invalid": "Antspaudų skaičius turi būti nuo 1 iki pilnos kortelės.",
+    # Offers (promotions) and product categories
+    "offer_not_found": "Pasiūlymas nerastas.",
+    "offer_type_not_supported": "Šio tipo pasiūlymai šioje platformoje nepalaikomi; niekas neišsaugota.",
+    "offer_field_not_supported": "Šis pasiūlymo laukas šioje platformoje nepalaikomas; niekas neišsaugota.",
+    "promotion_field_required": "Trūksta privalomo akcijos nustatymo.",
+    "promotion_field_invalid": "Akcijos nustatymas neteisingas.",
+    "attribute_invalid": "Akcijos atributo reikšmė neteisinga arba jos trūksta.",
 }
 
 

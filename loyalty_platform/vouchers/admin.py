@@ -21,7 +21,14 @@ from loyalty_platform.core.admin_sites import (
 from loyalty_platform.core.errors import DomainError
 from loyalty_platform.core.portal_forms import PortalFormMixin
 from loyalty_platform.vouchers.models import Promotion, Voucher, VoucherRedemption
-from loyalty_platform.vouchers.services import voucher_void, vouchers_generate, vouchers_import
+from loyalty_platform.vouchers.services import (
+    PROMOTION_FIELDS,
+    promotion_create,
+    promotion_update,
+    voucher_void,
+    vouchers_generate,
+    vouchers_import,
+)
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 
@@ -43,6 +50,7 @@ class PromotionForm(AttributeValuesForm):
             "minimum_spend",
             "uses_per_voucher",
             "uses_per_customer",
+            "is_active",
         ]
 
 
@@ -75,10 +83,23 @@ class PromotionAdmin(AttributeFieldsAdminMixin, MerchantModelAdmin):
         "valid_from",
         "valid_until",
         "uses_per_voucher",
+        "is_active",
         "voucher_count",
         "codes",
     ]
+    list_filter = ["is_active"]
     search_fields = ["title"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        # The services check the form's values again and write the audit record.
+        values = {name: getattr(obj, name) for name in PROMOTION_FIELDS}
+        if change:
+            promotion_update(promotion=obj, actor=request.user, **values)
+            return
+        created = promotion_create(actor=request.user, **values)
+        # The admin goes on with `obj` (its log entry, the redirect): make it the new promotion.
+        obj.pk, obj.created_at, obj.updated_at = created.pk, created.created_at, created.updated_at
+        obj._state.adding = False
 
     @admin.display(description="Vouchers")
     def voucher_count(self, promotion: Promotion) -> int:

@@ -1,7 +1,10 @@
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
-from loyalty_platform.rewards.discounts import Discount
+from loyalty_platform.rewards.discounts import Discount, discount_errors, organization_currency
+from loyalty_platform.vouchers.rules import promotion_errors
 
 
 class Promotion(Discount):
@@ -43,13 +46,54 @@ class Promotion(Discount):
     )
     uses_per_voucher = models.PositiveIntegerField(default=1, help_text="How often one voucher can be used.")
     uses_per_customer = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: no limit.")
+    is_active = models.BooleanField(
+        default=True,
+        db_default=True,
+        help_text=_(
+            "Untick to withdraw the promotion: tills refuse its vouchers as ended and campaigns stop "
+            "giving them; the vouchers and their history stay. Tick again to bring it back."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
 
     class Meta(Discount.Meta):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return self.title
+
+    def clean(self) -> None:
+        # The discount's rules and the promotion's own, reported together (vouchers.rules);
+        # the services check the same.
+        models.Model.clean(self)
+        currency = organization_currency()
+        errors: dict[str, list[str]] = {}
+        for problems in (
+            discount_errors(
+                discount_type=self.discount_type,
+                value=self.discount_value,
+                product_code=self.product_code,
+                category=self.category,
+                currency=currency,
+            ),
+            promotion_errors(
+                title=self.title,
+                description=self.description,
+                product_code=self.product_code,
+                category=self.category,
+                valid_from=self.valid_from,
+                valid_until=self.valid_until,
+                minimum_spend=self.minimum_spend,
+                uses_per_voucher=self.uses_per_voucher,
+                uses_per_customer=self.uses_per_customer,
+                currency=currency,
+            ),
+        ):
+            for name, message in problems.items():
+                errors.setdefault(name, []).append(message)
+        if errors:
+            raise ValidationError(errors)
 
 
 class Voucher(models.Model):

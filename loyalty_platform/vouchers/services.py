@@ -9,16 +9,19 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
+from loyalty_platform.attributes.models import AttributeDefinition
+from loyalty_platform.attributes.services import attributes_clean
 from loyalty_platform.audit.services import audit_record, staff_reason
 from loyalty_platform.core import errors
 from loyalty_platform.core.errors import DomainError
-from loyalty_platform.core.money import currency_exponent
+from loyalty_platform.core.money import currency_exponent, exact_decimal
 from loyalty_platform.core.tokens import token_hash
 from loyalty_platform.customers.blocks import refuse_blocked_customer
 from loyalty_platform.customers.models import Customer
-from loyalty_platform.rewards.discounts import DiscountType
+from loyalty_platform.rewards.discounts import DiscountType, discount_errors, organization_currency
 from loyalty_platform.stored_value.codes import ALPHABET
 from loyalty_platform.vouchers.models import Promotion, Voucher, VoucherRedemption
+from loyalty_platform.vouchers.rules import promotion_errors
 from loyalty_platform.webhooks import outbox, payloads
 
 CODE_PATTERN = re.compile(r"^[A-Z0-9_]{4,64}$")
@@ -74,6 +77,272 @@ def vouchers_import(*, promotion: Promotion, codes: list[str], pool: str) -> int
     return len(normalized)
 
 
+PROMOTION_FIELDS = (
+    "title",
+    "description",
+    "discount_type",
+    "discount_value",
+    "product_code",
+    "category",
+    "valid_from",
+    "valid_until",
+    "minimum_spend",
+    "uses_per_voucher",
+    "uses_per_customer",
+    "is_active",
+    "attributes",
+)
+# What vouchers.rules.promotion_errors reads (the discount's fields: rewards.discounts).
+PROMOTION_RULE_FIELDS = (
+    "title",
+    "description",
+    "product_code",
+    "category",
+    "valid_from",
+    "valid_until",
+    "minimum_spend",
+    "uses_per_voucher",
+    "uses_per_customer",
+)
+MAX_COUNT = 2**31 - 1  # PositiveIntegerField
+
+
+def _field_refusal(field: str, value: object, reason: object) -> DomainError:
+    missing = value is None or (isinstance(value, str) and not value.strip())
+    if missing:
+        return errors.PROMOTION_FIELD_REQUIRED(field=field, reason=str(reason))
+    return errors.PROMOTION_FIELD_INVALID(field=field, reason=str(reason))
+
+
+def _text(values: dict, name: str, *, required: bool = False) -> str:
+    value = values[name]
+    value = "" if value is None and not required else value
+    if not isinstance(value, str):
+        raise _field_refusal(name, value, "not text")
+    max_length = Promotion._meta.get_field(name).max_length
+    if max_length and len(value) > max_length:
+        raise _field_refusal(name, value, f"longer than {max_length} characters")
+    if required and not value.strip():
+        raise _field_refusal(name, value, "required")
+    return value.strip() if required else value
+
+
+def _decimal(values: dict, name: str) -> Decimal | None:
+    value = values[name]
+    if value is None:
+        return None
+    field = Promotion._meta.get_field(name)
+    limit = Decimal(10) ** (field.max_digits - field.decimal_places)
+    places = field.decimal_places
+    exact = None if isinstance(value, str) else exact_decimal(value, places=places, maximum=limit)
+    if exact is None:
+        raise _field_refusal(name, value, f"a decimal number below {limit} with at most {places} decimals")
+    return exact
+
+
+def _moment(values: dict, name: str) -> datetime | None:
+    value = values[name]
+    if value is not None and not (isinstance(value, datetime) and timezone.is_aware(value)):
+        raise _field_refusal(name, value, "a date and time with its UTC offset")
+    return value
+
+
+def _count(values: dict, name: str, *, optional: bool) -> int | None:
+    value = values[name]
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
+        raise _field_refusal(name, value, f"a whole number from 0 to {MAX_COUNT}")
+    return value
+
+
+def _promotion_values(values: dict) -> dict:
+    """A promotion's settings (every name of PROMOTION_FIELDS) as they would be saved, or the
+    first refusal: promotion_field_required / promotion_field_invalid with the field and the
+    reason, attribute_invalid / attribute_unknown. The rules are the portal's form's
+    (Promotion.clean: rewards.discounts and vouchers.rules), checked here for any caller."""
+    checked = {
+        "title": _text(values, "title", required=True),
+        "description": _text(values, "description"),
+        "discount_type": _text(values, "discount_type"),
+        "discount_value": _decimal(values, "discount_value"),
+        "product_code": _text(values, "product_code"),
+        "category": _text(values, "category"),
+        "valid_from": _moment(values, "valid_from"),
+        "valid_until": _moment(values, "valid_until"),
+        "minimum_spend": _decimal(values, "minimum_spend"),
+        "uses_per_voucher": _count(values, "uses_per_voucher", optional=False),
+        "uses_per_customer": _count(values, "uses_per_customer", optional=True),
+        "is_active": values["is_active"],
+    }
+    if not isinstance(checked["is_active"], bool):
+        raise _field_refusal("is_active", checked["is_active"], "true or false")
+    if checked["discount_type"] and checked["discount_type"] not in DiscountType.values:
+        raise _field_refusal("discount_type", checked["discount_type"], "not a discount type")
+    currency = organization_currency()
+    problems = {
+        **promotion_errors(**{name: checked[name] for name in PROMOTION_RULE_FIELDS}, currency=currency),
+        **discount_errors(
+            discount_type=checked["discount_type"],
+            value=checked["discount_value"],
+            product_code=checked["product_code"],
+            category=checked["category"],
+            currency=currency,
+        ),
+    }
+    for name in PROMOTION_FIELDS:
+        if name in problems:
+            raise _field_refusal(name, checked[name], problems[name])
+    checked["attributes"] = attributes_clean(
+        entity=AttributeDefinition.Entity.PROMOTION, values=values["attributes"]
+    )
+    return checked
+
+
+def _audit_value(value: object) -> object:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def _audit_details(api_key_lookup_id: str, **details: object) -> dict:
+    """Who did it when it was not a staff member: the API key."""
+    return {**details, "api_key": api_key_lookup_id} if api_key_lookup_id else details
+
+
+def promotion_create(
+    *,
+    title: str,
+    description: str = "",
+    discount_type: str = "",
+    discount_value: Decimal | None = None,
+    product_code: str = "",
+    category: str = "",
+    valid_from: datetime | None = None,
+    valid_until: datetime | None = None,
+    minimum_spend: Decimal | None = None,
+    uses_per_voucher: int = 1,
+    uses_per_customer: int | None = None,
+    is_active: bool = True,
+    attributes: dict | None = None,
+    actor=None,
+    api_key_lookup_id: str = "",
+) -> Promotion:
+    """A new promotion (by staff, `actor`, or an integration's key), checked as the portal
+    checks it, with its audit record. Its vouchers come from generating or importing codes."""
+    values = _promotion_values(
+        {
+            "title": title,
+            "description": description,
+            "discount_type": discount_type,
+            "discount_value": discount_value,
+            "product_code": product_code,
+            "category": category,
+            "valid_from": valid_from,
+            "valid_until": valid_until,
+            "minimum_spend": minimum_spend,
+            "uses_per_voucher": uses_per_voucher,
+            "uses_per_customer": uses_per_customer,
+            "is_active": is_active,
+            "attributes": {} if attributes is None else attributes,
+        }
+    )
+    with transaction.atomic():
+        promotion = Promotion.objects.create(**values)
+        audit_record(
+            actor=actor,
+            action="promotions.create",
+            target=promotion,
+            details=_audit_details(
+                api_key_lookup_id, fields={name: _audit_value(value) for name, value in values.items()}
+            ),
+        )
+    return promotion
+
+
+def promotion_update(
+    *, promotion: Promotion, actor=None, api_key_lookup_id: str = "", **changes: object
+) -> Promotion:
+    """Change some of a promotion's settings (names of PROMOTION_FIELDS); the result is
+    checked as a whole, as promotion_create checks a new one. Audited when anything changed.
+    Its vouchers follow at once: tills check them by the promotion as it is."""
+    unknown = set(changes) - set(PROMOTION_FIELDS)
+    if unknown:
+        raise TypeError(f"promotion_update() got unknown settings {sorted(unknown)}")
+    with transaction.atomic():
+        locked = Promotion.objects.select_for_update().get(pk=promotion.pk)
+        before = {name: getattr(locked, name) for name in PROMOTION_FIELDS}
+        values = _promotion_values({**before, **changes})
+        changed = {
+            name: [_audit_value(before[name]), _audit_value(value)]
+            for name, value in values.items()
+            if value != before[name]
+        }
+        if changed:
+            for name in changed:
+                setattr(locked, name, values[name])
+            locked.save(update_fields=[*changed, "updated_at"])
+            audit_record(
+                actor=actor,
+                action="promotions.update",
+                target=locked,
+                details=_audit_details(api_key_lookup_id, changes=changed),
+            )
+    return locked
+
+
+def promotion_in_use(promotion: Promotion) -> bool:
+    """Whether anything refers to the promotion: its vouchers (and through them redemptions
+    in customers' histories), a campaign's action, a segment's rule."""
+    for relation in Promotion._meta.get_fields(include_hidden=True):
+        if relation.auto_created and not relation.concrete:
+            rows = relation.related_model._base_manager.filter(**{relation.field.name: promotion})
+            if rows.exists():
+                return True
+    return False
+
+
+@dataclass(frozen=True)
+class PromotionRemoval:
+    """What promotion_delete did: deleted the row, or (it was in use) withdrew it."""
+
+    promotion: Promotion
+    deleted: bool
+
+
+def promotion_delete(*, promotion: Promotion, actor=None, api_key_lookup_id: str = "") -> PromotionRemoval:
+    """Delete a promotion nothing refers to. One that has vouchers, or that a campaign or a
+    segment names, is withdrawn instead (is_active off): tills refuse its vouchers as ended,
+    campaigns give none, and its vouchers, their redemptions and the campaigns' records stay.
+    Withdrawing one already withdrawn changes nothing. Audited either way."""
+    with transaction.atomic():
+        # FOR UPDATE, not NO KEY UPDATE: a voucher being inserted for it waits, or is seen.
+        locked = Promotion.objects.select_for_update().get(pk=promotion.pk)
+        if promotion_in_use(locked):
+            if locked.is_active:
+                locked.is_active = False
+                locked.save(update_fields=["is_active", "updated_at"])
+                audit_record(
+                    actor=actor,
+                    action="promotions.withdraw",
+                    target=locked,
+                    details=_audit_details(api_key_lookup_id, changes={"is_active": [True, False]}),
+                )
+            return PromotionRemoval(promotion=locked, deleted=False)
+        audit_record(
+            actor=actor,
+            action="promotions.delete",
+            target=locked,
+            details=_audit_details(api_key_lookup_id),
+        )
+        pk = locked.pk
+        locked.delete()
+        locked.pk = pk
+    return PromotionRemoval(promotion=locked, deleted=True)
+
+
 def voucher_find(code: object) -> Voucher:
     voucher = (
         Voucher.objects.select_related("promotion", "customer")
@@ -106,6 +375,8 @@ def voucher_refusal(
     promotion = voucher.promotion
     if voucher.status == Voucher.Status.REDEEMED or voucher.uses >= promotion.uses_per_voucher:
         return errors.VOUCHER_ALREADY_USED
+    if not promotion.is_active:
+        return errors.VOUCHER_EXPIRED  # withdrawn by staff or an integration: ended for the till
     if promotion.valid_until and promotion.valid_until <= now:
         return errors.VOUCHER_EXPIRED
     if promotion.valid_from and promotion.valid_from > now:
