@@ -50,8 +50,8 @@ LITHUANIAN = {
     "coupon_product_choice_not_offered": "Šiam kuponui produkto pasirinkti negalima.",
     "cart_items_required": "Nuolaidai apskaičiuoti reikia krepšelio prekių (cart_items).",
     "coupon_not_applicable": "Kupono nuolaida netaikoma jokiai krepšelio prekei.",
-    "stamp_coupon_no_discount": "Spaudų kortelės kuponas yra dovana, o ne nuolaidos suma.",
-    "coupon_held_elsewhere": "Kuponą rezervavo kita integracija.",
+    "coupon_no_discount": "Šis kuponas nesuteikia nuolaidos, kurią būtų galima apskaičiuoti.",
+    "coupon_held_elsewhere": "Kuponą šiuo metu rezervavo kita kasa ar integracija.",
 }
 
 
