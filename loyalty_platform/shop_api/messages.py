@@ -52,6 +52,12 @@ LITHUANIAN = {
     "coupon_not_applicable": "Kupono nuolaida netaikoma jokiai krepšelio prekei.",
     "coupon_no_discount": "Šis kuponas nesuteikia nuolaidos, kurią būtų galima apskaičiuoti.",
     "coupon_held_elsewhere": "Kuponą šiuo metu rezervavo kita kasa ar integracija.",
+    "voucher_already_used": "Šis kuponas jau panaudotas.",
+    "voucher_expired": "Akcija, kuriai priklauso kuponas, jau baigėsi.",
+    "voucher_not_yet_valid": "Akcija, kuriai priklauso kuponas, dar neprasidėjo.",
+    "minimum_spend_not_met": "Pirkinio suma mažesnė nei mažiausia akcijos suma.",
+    "usage_limit_reached": "Klientas šią akciją jau panaudojo leistiną kartų skaičių.",
+    "amount_required": "Nurodykite pirkinio sumą: akcijai taikoma mažiausia pirkinio suma.",
 }
 
 

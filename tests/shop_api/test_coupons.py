@@ -223,8 +223,12 @@ def test_verify_says_why_a_coupon_cannot_be_used(server, shop_key, sdk, shop_org
     assert (answers["ended"]["user"], answers["ended"]["card"]) == (None, None)
     assert answers["used"]["redeemed_at"] is not None
     assert answers["used"]["reason_message"] == "The coupon was redeemed before."
-    lithuanian = make_sdk(server, shop_key, locale="lt").verify_coupon(used.qr_token, shop.pk)
-    assert lithuanian["reason_message"] == "Kuponas jau panaudotas."
+    lithuanian = make_sdk(server, shop_key, locale="lt")
+    assert lithuanian.verify_coupon(used.qr_token, shop.pk)["reason_message"] == "Kuponas jau panaudotas."
+    assert (
+        lithuanian.verify_coupon(ended.code, shop.pk)["reason_message"]
+        == "Akcija, kuriai priklauso kuponas, jau baigėsi."
+    )
     assert state(shop_organization) == before
 
 
