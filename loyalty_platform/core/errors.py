@@ -502,13 +502,17 @@ CART_ITEMS_REQUIRED = _define(
 COUPON_NOT_APPLICABLE = _define(
     "coupon_not_applicable", 422, "The coupon's discount applies to no item of this cart."
 )
-STAMP_COUPON_NO_DISCOUNT = _define(
-    "stamp_coupon_no_discount",
+COUPON_NO_DISCOUNT = _define(
+    "coupon_no_discount",
     422,
-    "A stamp card's coupon is a reward item, not an amount off: there is no discount to compute.",
+    "The coupon gives no amount the platform can compute: a stamp card's reward item, or a "
+    "promotion without discount fields (its custom attributes may tell the till more).",
 )
 COUPON_HELD_ELSEWHERE = _define(
-    "coupon_held_elsewhere", 409, "Another integration holds this coupon for its checkout.", "locked_until"
+    "coupon_held_elsewhere",
+    409,
+    "Another till or integration holds this coupon for a checkout in progress, until `locked_until`.",
+    "locked_until",
 )
 # --- The Loyalty.lt Shop API: loyalty cards and transactions --------------------------------------
 LOYALTY_CARD_NOT_FOUND = _define(

@@ -58,6 +58,12 @@ def _coupon_refusal(coupon: Coupon | None, now, hold_key: str = "") -> errors.Er
     return None
 
 
+def _refused(refusal: errors.ErrorType, coupon: Coupon) -> errors.DomainError:
+    if refusal is errors.COUPON_HELD_ELSEWHERE:
+        return refusal(locked_until=coupon.held_until.isoformat())
+    return refusal()
+
+
 def coupon_held_elsewhere(coupon: Coupon, now, hold_key: str = "") -> bool:
     """Held for a checkout (coupon_hold) by someone whose key this is not."""
     if not (coupon.held_until and coupon.held_until > now):
@@ -67,11 +73,12 @@ def coupon_held_elsewhere(coupon: Coupon, now, hold_key: str = "") -> bool:
 
 def coupon_redeem_check(*, coupon: Coupon, hold_key: str = "") -> None:
     """The refusals of a coupon redemption that need no PIN (coupon_not_found,
-    coupon_already_used, coupon_expired, customer_blocked), from the coupon as read: call it
-    before the PIN step. coupon_redeem checks again under its lock."""
+    coupon_already_used, coupon_expired, coupon_held_elsewhere unless `hold_key` is the
+    holder's, customer_blocked), from the coupon as read: call it before the PIN step.
+    coupon_redeem checks again under its lock."""
     refusal = _coupon_refusal(coupon, timezone.now(), hold_key)
     if refusal:
-        raise refusal()
+        raise _refused(refusal, coupon)
     refuse_blocked_customer(coupon.customer)
 
 
@@ -97,7 +104,7 @@ def coupon_redeem(
         now = timezone.now()
         refusal = _coupon_refusal(coupon, now, hold_key)
         if refusal:
-            raise refusal()
+            raise _refused(refusal, coupon)
         refuse_blocked_customer(coupon.customer)  # read by the statement that took the lock
         coupon.held_until, coupon.held_by = None, ""
         coupon.status = Coupon.Status.REDEEMED
@@ -191,10 +198,8 @@ def coupon_hold(*, coupon_id, hold_key: str, ttl_seconds: int) -> Coupon:
         coupon = _locked_coupon(coupon_id)
         now = timezone.now()
         refusal = _coupon_refusal(coupon, now, hold_key)
-        if refusal is errors.COUPON_HELD_ELSEWHERE:
-            raise refusal(locked_until=coupon.held_until.isoformat())
         if refusal:
-            raise refusal()
+            raise _refused(refusal, coupon)
         refuse_blocked_customer(coupon.customer)
         coupon.held_until, coupon.held_by = now + timedelta(seconds=ttl_seconds), token_hash(hold_key)
         coupon.save(update_fields=["held_until", "held_by"])

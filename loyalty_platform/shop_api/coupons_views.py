@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -31,10 +31,12 @@ from loyalty_platform.coupons.services import (
 )
 from loyalty_platform.customers.blocks import refuse_blocked_customer
 from loyalty_platform.customers.models import Customer
+from loyalty_platform.identification.services import card_data
 from loyalty_platform.pos_api import serializers as s
 from loyalty_platform.pos_api.endpoints import Call, parse_uuid
-from loyalty_platform.programs.models import Card
-from loyalty_platform.shop_api.messages import wire_code
+from loyalty_platform.programs.models import Card, Program
+from loyalty_platform.rewards.discounts import DiscountType
+from loyalty_platform.shop_api.messages import message_for, wire_code
 from loyalty_platform.shop_api.wire import (
     PER_PAGE_DEFAULT,
     Page,
@@ -46,22 +48,24 @@ from loyalty_platform.shop_api.wire import (
     id_field,
 )
 from loyalty_platform.shops.models import Shop
-from loyalty_platform.vouchers.models import Voucher
+from loyalty_platform.vouchers.models import Promotion, Voucher
 from loyalty_platform.vouchers.services import (
     CartLine,
     is_locked,
-    voucher_check,
     voucher_discount,
     voucher_find,
+    voucher_held_with,
     voucher_hold,
     voucher_redeem,
+    voucher_refusal,
     voucher_release,
 )
 
 MAX_ID = 2**62
-# How long a checkout holds a voucher (`/coupons/pending`) unless it is cancelled or redeemed.
+# How long a checkout holds a coupon (`/coupons/pending`) unless it is cancelled or redeemed.
 PENDING_SECONDS = 900
 MAX_CART_LINES = 500
+STATUSES = ("active", "pending", "redeemed", "expired", "cancelled")
 
 Item = Voucher | Coupon
 
@@ -89,7 +93,10 @@ class CouponIdField(serializers.Field):
 
 
 def _vouchers():
-    return Voucher.objects.select_related("promotion", "customer")
+    """Vouchers as the answers show them: `redeemed_at` is the latest use standing."""
+    return Voucher.objects.select_related("promotion", "customer").annotate(
+        redeemed_at=Max("redemptions__created_at", filter=Q(redemptions__reversed_at__isnull=True))
+    )
 
 
 def _stamp_coupons():
@@ -113,9 +120,10 @@ def coupon_by_code(code: str) -> Item:
             return _stamp_coupons().get(pk=coupon.pk)
         raise errors.COUPON_NOT_FOUND()
     try:
-        return voucher_find(code)
+        found = voucher_find(code)
     except DomainError:
         raise errors.COUPON_NOT_FOUND() from None
+    return _vouchers().get(pk=found.pk)
 
 
 def active_shop(shop_id: int) -> Shop:
@@ -140,15 +148,36 @@ def customer_named(*, user_id: int | None, card_id: int | None) -> Customer | No
     return customer
 
 
-def refusal_of(item: Item) -> ErrorType | None:
-    """Why the coupon cannot be redeemed now (the services' own checks), or None."""
+def pending_release_key(call: Call) -> str:
+    """The key this API key holds coupons with for a checkout (`/coupons/pending`): only
+    this integration can derive it, it differs between organizations, and a retry finds the
+    same one, so nothing is kept. A voucher's lock stores its hash as the release key's, a
+    stamp coupon's hold as `held_by`."""
+    if "hold_key" not in call.extra:
+        message = f"shop-coupon-pending:{connection.schema_name}:{call.api_key_lookup_id}".encode()
+        call.extra["hold_key"] = hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
+    return call.extra["hold_key"]
+
+
+def _is_held(item: Item, now: datetime) -> bool:
+    if isinstance(item, Voucher):
+        return is_locked(item, now)
+    return bool(item.held_until and item.held_until > now)
+
+
+def refusal_of(item: Item, *, hold_key: str, now: datetime) -> ErrorType | None:
+    """Why the holder of `hold_key` cannot redeem the coupon now (the services' own
+    checks), or None. Another's hold is coupon_held_elsewhere for both kinds."""
     try:
         if isinstance(item, Voucher):
-            voucher_check(code=item.code)
-            if is_locked(item, timezone.now()):
-                return errors.VOUCHER_LOCKED
+            refusal = voucher_refusal(item, now=now)
+            if refusal:
+                return refusal
+            refuse_blocked_customer(item.customer)
+            if is_locked(item, now) and not voucher_held_with(item, hold_key, now):
+                return errors.COUPON_HELD_ELSEWHERE
         else:
-            coupon_redeem_check(coupon=item)
+            coupon_redeem_check(coupon=item, hold_key=hold_key)
     except DomainError as refused:
         return refused.error
     return None
@@ -156,25 +185,73 @@ def refusal_of(item: Item) -> ErrorType | None:
 
 # --- What a coupon looks like --------------------------------------------------------------
 
-SHOP_STATUS = {"void": "cancelled"}
-
 
 def shop_status(item: Item, now: datetime) -> str:
-    """active | redeemed | expired | cancelled: an active one past its end is expired."""
+    """active | pending (held for a checkout) | redeemed | expired | cancelled (void): an
+    active one past its end is expired."""
+    if item.status == "void":
+        return "cancelled"
+    if item.status != "active":
+        return item.status
     ends = item.promotion.valid_until if isinstance(item, Voucher) else item.expires_at
-    if item.status == "active" and ends is not None and ends <= now:
+    if ends is not None and ends <= now:
         return "expired"
-    return SHOP_STATUS.get(item.status, item.status)
+    return "pending" if _is_held(item, now) else "active"
+
+
+# The promotion's discount as the SDK's Offer names it.
+OFFER_DISCOUNT_TYPE = {DiscountType.PERCENT: "percentage", DiscountType.AMOUNT: "fixed_amount"}
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _percent_text(value: Decimal) -> str:
+    return format(Decimal(value).normalize(), "f")
+
+
+def offer_brief(promotion: Promotion, currency: str) -> dict:
+    """The promotion as /offers shows it, in brief (the same field names and forms)."""
+    kind, value = promotion.discount_type, promotion.discount_value
+    percent = kind == DiscountType.PERCENT and value is not None
+    amount = kind == DiscountType.AMOUNT and value is not None
+    minimum = promotion.minimum_spend
+    return {
+        "id": promotion.pk,
+        "title": promotion.title,
+        "description": promotion.description,
+        "type": "free_item" if kind == DiscountType.FREE_ITEM else "discount",
+        "discount_type": OFFER_DISCOUNT_TYPE.get(kind),
+        "discount_percentage": _percent_text(value) if percent else None,
+        "discount_amount": money_text(Decimal(value), currency) if amount else None,
+        "product_code": promotion.product_code,
+        "categories": [promotion.category] if promotion.category else [],
+        "minimum_purchase": money_text(Decimal(minimum), currency) if minimum is not None else None,
+        "starts_at": _iso(promotion.valid_from),
+        "ends_at": _iso(promotion.valid_until),
+    }
+
+
+def game_brief(program: Program) -> dict:
+    return {
+        "id": program.pk,
+        "name": program.name,
+        "type": "stamp_card",
+        "stamps_required": program.stamps_per_card,
+        "reward_name": program.reward_name or program.name,
+    }
 
 
 def _user(customer: Customer | None) -> dict | None:
     if customer is None:
         return None
-    return {"id": customer.pk, "email": customer.email, "name": customer.name}
+    return {"id": customer.pk, "name": customer.name, "email": customer.email, "phone": customer.phone}
 
 
-def coupon_data(item: Item, now: datetime) -> dict:
-    refusal = refusal_of(item)
+def coupon_data(item: Item, *, call: Call, now: datetime) -> dict:
+    hold_key = pending_release_key(call)
+    refusal = refusal_of(item, hold_key=hold_key, now=now)
     if isinstance(item, Voucher):
         promotion = item.promotion
         kind = {
@@ -182,9 +259,14 @@ def coupon_data(item: Item, now: datetime) -> dict:
             "id": item.pk,
             "code": item.code,
             "title": promotion.title,
-            "offer": {"id": promotion.pk, "title": promotion.title},
+            "offer_id": promotion.pk,
+            "game_id": None,
+            "offer": offer_brief(promotion, call.currency),
             "game": None,
-            "expires_at": promotion.valid_until,
+            "expires_at": _iso(promotion.valid_until),
+            "pending_until": _iso(item.locked_until) if is_locked(item, now) else None,
+            "redeemed_at": _iso(getattr(item, "redeemed_at", None)),
+            "created_at": _iso(item.created_at),
         }
     else:
         kind = {
@@ -192,51 +274,71 @@ def coupon_data(item: Item, now: datetime) -> dict:
             "id": str(item.pk),
             "code": item.qr_token,
             "title": item.name,
+            "offer_id": None,
+            "game_id": item.program_id,
             "offer": None,
-            "game": {"id": item.program_id, "name": item.program.name},
-            "expires_at": item.expires_at,
+            "game": game_brief(item.program),
+            "expires_at": _iso(item.expires_at),
+            "pending_until": _iso(item.held_until) if _is_held(item, now) else None,
+            "redeemed_at": _iso(item.redeemed_at),
+            "created_at": _iso(item.issued_at),
         }
-    expires_at = kind.pop("expires_at")
     return {
         **kind,
         "status": shop_status(item, now),
+        "user_id": item.customer_id,
         "user": _user(item.customer),
-        "expires_at": expires_at.isoformat() if expires_at else None,
-        "pending_until": _pending_until(item, now),
         "usable": refusal is None,
         "reason": wire_code(refusal) if refusal else None,
+        "reason_message": message_for(refusal) if refusal else None,
     }
 
 
-def _pending_until(item: Item, now: datetime) -> str | None:
-    if isinstance(item, Voucher):
-        return item.locked_until.isoformat() if is_locked(item, now) else None
-    return item.held_until.isoformat() if item.held_until and item.held_until > now else None
-
-
 class CouponData(serializers.Serializer):
-    """type (voucher | stamp_card), id (integer | UUID text), code (voucher code | QR token),
-    title, offer {id, title} or game {id, name}, status, user {id, email, name}, expires_at,
-    pending_until (a voucher held for a checkout, till when), usable, reason (the refusal's
-    code when not usable)."""
+    """type (voucher | stamp_card), id (integer | UUID text), code (voucher code | QR
+    token), title, status (active | pending | redeemed | expired | cancelled), offer_id and
+    offer (a voucher's promotion, as /offers names it) or game_id and game (a stamp coupon's
+    program), user_id and user {id, name, email, phone} (null: a pool voucher nobody has
+    used), expires_at, pending_until (held for a checkout, till when), redeemed_at,
+    created_at; usable: whether this integration could redeem it now, else reason (the
+    refusal's code) and reason_message (in the path's language)."""
 
     def to_representation(self, item: Item) -> dict:
-        return coupon_data(item, timezone.now())
+        return coupon_data(item, call=self.context["call"], now=timezone.now())
+
+
+# What card_data (the QR card scan's) says of the owner's card.
+CARD_FIELDS = ("id", "card_number", "points_balance", "stamp_count", "status")
+
+
+class VerifiedCouponData(CouponData):
+    """CouponData with the owner's loyalty card (card_data's: the point card, else the
+    stamp card), or null."""
+
+    def to_representation(self, item: Item) -> dict:
+        data = super().to_representation(item)
+        card = card_data(item.customer) if item.customer else None
+        data["card"] = {name: card[name] for name in CARD_FIELDS} if card and card["id"] else None
+        return data
 
 
 # --- GET /coupons, GET /coupons/card ---------------------------------------------------------
 
 
 class CouponsParams(PageParams):
-    status = serializers.ChoiceField(choices=["active", "redeemed", "expired", "cancelled"], required=False)
+    status = serializers.ChoiceField(choices=STATUSES, required=False)
     user_id = id_field(required=False)
     card_id = id_field(required=False)
+    offer_id = id_field(required=False)
+    game_id = id_field(required=False)
 
 
-def _status_filter(status: str, ends: str, now: datetime) -> Q:
+def _status_filter(status: str, *, ends: str, held: str, now: datetime) -> Q:
     past_end = Q(status="active", **{f"{ends}__lte": now})
+    held_now = Q(**{f"{held}__gt": now})
     return {
-        "active": Q(status="active") & ~past_end,
+        "active": Q(status="active") & ~past_end & ~held_now,
+        "pending": Q(status="active") & ~past_end & held_now,
         "expired": Q(status="expired") | past_end,
         "redeemed": Q(status="redeemed"),
         "cancelled": Q(status="void"),
@@ -251,9 +353,16 @@ def coupons_list(call: Call) -> Page:
     customer = customer_named(user_id=data.get("user_id"), card_id=data.get("card_id"))
     if customer is not None:
         vouchers, coupons = vouchers.filter(customer=customer), coupons.filter(customer=customer)
+    if "offer_id" in data:
+        vouchers, coupons = vouchers.filter(promotion_id=data["offer_id"]), coupons.none()
+    if "game_id" in data:
+        vouchers, coupons = vouchers.none(), coupons.filter(program_id=data["game_id"])
     if "status" in data:
-        vouchers = vouchers.filter(_status_filter(data["status"], "promotion__valid_until", now))
-        coupons = coupons.filter(_status_filter(data["status"], "expires_at", now))
+        status = data["status"]
+        vouchers = vouchers.filter(
+            _status_filter(status, ends="promotion__valid_until", held="locked_until", now=now)
+        )
+        coupons = coupons.filter(_status_filter(status, ends="expires_at", held="held_until", now=now))
     per_page, page = data.get("per_page") or PER_PAGE_DEFAULT, data.get("page") or 1
     start, end = (page - 1) * per_page, page * per_page
     voucher_count = vouchers.count()
@@ -280,8 +389,9 @@ class CardCouponsParams(ShopParams):
 
 
 def card_coupons(call: Call) -> list[Item]:
-    """The customer's coupons they can use now: their vouchers, then their stamp coupons."""
-    data = call.data
+    """The customer's coupons this integration could redeem now (those it holds for a
+    checkout included): their vouchers, then their stamp coupons."""
+    data, now, hold_key = call.data, timezone.now(), pending_release_key(call)
     active_shop(data["shop_id"])
     if "card_id" not in data and "user_id" not in data:
         raise errors.field_error("card_id", "required")(field="card_id")
@@ -289,7 +399,7 @@ def card_coupons(call: Call) -> list[Item]:
     refuse_blocked_customer(customer)
     vouchers = _vouchers().filter(customer=customer, status="active").order_by("-created_at", "-pk")
     coupons = _stamp_coupons().filter(customer=customer, status="active").order_by("-issued_at", "-pk")
-    return [item for item in [*vouchers, *coupons] if refusal_of(item) is None]
+    return [item for item in [*vouchers, *coupons] if refusal_of(item, hold_key=hold_key, now=now) is None]
 
 
 class CardCouponsView(ShopApiView):
@@ -320,7 +430,7 @@ class CouponVerifyView(ShopApiView):
     post = ShopCommand(
         "shop_coupons_verify",
         VerifyRequest,
-        CouponData,
+        VerifiedCouponData,
         coupon_verify,
         rate_limit="customer",
         errors=(errors.SHOP_NOT_FOUND, errors.COUPON_NOT_FOUND),
@@ -333,8 +443,24 @@ class CouponVerifyView(ShopApiView):
 class RedeemRequest(s.VerificationFieldsMixin, s.PosRequestSerializer):
     coupon_id = CouponIdField()
     shop_id = s.StrictIntegerField(min_value=1, max_value=MAX_ID)
-    selected_product_id = s.StrictIntegerField(required=False, min_value=1, max_value=MAX_ID)
-    notes = s.StrictCharField(required=False, max_length=500, allow_blank=True, multiline=True)
+    selected_product_id = s.StrictIntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_ID,
+        help_text="Refused: no coupon here offers a choice of product (see /coupons/products).",
+    )
+    notes = s.StrictCharField(
+        required=False,
+        max_length=500,
+        allow_blank=True,
+        multiline=True,
+        help_text="Accepted for compatibility and checked, but not kept: redemptions here have no notes.",
+    )
+    purchase_amount = s.RawValueField(
+        schema=s.MONEY,
+        required=False,
+        help_text="The basket's total: needed (and checked) where a voucher's promotion has a minimum spend.",
+    )
 
 
 def no_product_choice(call: Call) -> None:
@@ -343,28 +469,29 @@ def no_product_choice(call: Call) -> None:
 
 
 def redeem_check(call: Call) -> None:
-    """The refusals before any PIN prompt: the shop, the coupon, a stamp coupon's state."""
-    active_shop(call.data["shop_id"])
+    """The refusals before any PIN prompt: the input, the shop, the coupon, a stamp
+    coupon's state (a voucher asks no PIN: voucher_redeem makes its refusals)."""
+    if "purchase_amount" in call.data:
+        call.extra["amount"] = _money(call.data["purchase_amount"], call.currency, "purchase_amount")
     no_product_choice(call)
+    active_shop(call.data["shop_id"])
     item = coupon_by_id(call.data["coupon_id"])
     if isinstance(item, Coupon):
         coupon_redeem_check(coupon=item, hold_key=pending_release_key(call))
     call.extra["coupon"] = item
 
 
-def pending_release_key(call: Call) -> str:
-    """The release key of the vouchers this API key holds for a checkout: only this
-    integration can derive it, and it differs between organizations."""
-    message = f"shop-coupon-pending:{connection.schema_name}:{call.api_key_lookup_id}".encode()
-    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
-
-
-def _as_held_elsewhere(refused: DomainError, voucher: Voucher) -> DomainError:
-    """Another key's lock (a till's or another integration's) refuses this one's key."""
+def _in_shop_words(refused: DomainError, voucher: Voucher) -> DomainError:
+    """A voucher service's refusal as the Shop API names it: a lock this key does not hold
+    (a till's, or another integration's hold) is coupon_held_elsewhere, as for a stamp
+    coupon; the basket's amount is the body's purchase_amount."""
+    if refused.error is errors.VOUCHER_LOCKED:
+        return errors.COUPON_HELD_ELSEWHERE(**refused.extra)
     if refused.error is errors.RELEASE_KEY_INVALID:
         # As read before the service's lock: the failed transaction can read no more.
-        locked_until = voucher.locked_until.isoformat() if voucher.locked_until else None
-        return errors.COUPON_HELD_ELSEWHERE(locked_until=locked_until)
+        return errors.COUPON_HELD_ELSEWHERE(locked_until=_iso(voucher.locked_until))
+    if refused.error is errors.AMOUNT_REQUIRED:
+        return errors.AMOUNT_REQUIRED(field="purchase_amount")
     return refused
 
 
@@ -375,10 +502,15 @@ def coupon_redeem_call(call: Call) -> Item:
         return _stamp_coupons().get(pk=item.pk)
     try:
         # A voucher this integration holds (`/coupons/pending`) is redeemed with its key.
-        redemption = voucher_redeem(code=item.code, release_key=pending_release_key(call), **call.arguments())
+        voucher_redeem(
+            code=item.code,
+            release_key=pending_release_key(call),
+            amount=call.extra.get("amount"),
+            **call.arguments(),
+        )
     except DomainError as refused:
-        raise _as_held_elsewhere(refused, item) from None
-    return redemption.voucher
+        raise _in_shop_words(refused, item) from None
+    return _vouchers().get(pk=item.pk)
 
 
 def _redeem_pin_action(call: Call) -> str | None:
@@ -404,6 +536,7 @@ class CouponRedeemView(ShopApiView):
             errors.VOUCHER_EXPIRED,
             errors.VOUCHER_NOT_YET_VALID,
             errors.COUPON_HELD_ELSEWHERE,
+            errors.MINIMUM_SPEND_NOT_MET,
             errors.USAGE_LIMIT_REACHED,
             errors.AMOUNT_REQUIRED,
             errors.CUSTOMER_BLOCKED,
@@ -469,24 +602,27 @@ def _cart(call: Call) -> list[CartLine] | None:
 
 
 def coupon_discount(call: Call) -> dict:
+    """What the voucher takes off this purchase (vouchers.services.voucher_discount). A
+    stamp coupon's reward is an item with no price here: coupon_no_discount."""
     currency = call.currency
     amount = _money(call.data["purchase_amount"], currency, "purchase_amount")
     cart = _cart(call)
     item = coupon_by_code(call.data["coupon_code"])
     if isinstance(item, Coupon):
-        raise errors.STAMP_COUPON_NO_DISCOUNT()
+        coupon_redeem_check(coupon=item, hold_key=pending_release_key(call))
+        raise errors.COUPON_NO_DISCOUNT()
     discount = voucher_discount(code=item.code, amount=amount, currency=currency, cart=cart)
-    promotion = item.promotion
-    value = promotion.discount_value
+    offer = offer_brief(item.promotion, currency)
     return {
+        "coupon_id": item.pk,
         "coupon_code": item.code,
         "type": "voucher",
         "currency": currency,
         "purchase_amount": money_text(amount, currency),
         "discount_amount": money_text(discount, currency),
         "final_amount": money_text(amount - discount, currency),
-        "discount_type": promotion.discount_type or None,
-        "discount_value": str(value) if value is not None else None,
+        "discount_type": offer["discount_type"] or offer["type"],
+        "offer": offer,
     }
 
 
@@ -512,7 +648,9 @@ class CouponDiscountView(ShopApiView):
             errors.CUSTOMER_BLOCKED,
             errors.CART_ITEMS_REQUIRED,
             errors.COUPON_NOT_APPLICABLE,
-            errors.STAMP_COUPON_NO_DISCOUNT,
+            errors.COUPON_NO_DISCOUNT,
+            errors.COUPON_ALREADY_USED,
+            errors.COUPON_EXPIRED,
         ),
     )
 
@@ -525,7 +663,9 @@ class ProductsParams(ShopParams):
 
 
 def coupon_products(call: Call) -> dict:
-    coupon_by_id(call.data["coupon_id"])  # an unknown coupon is refused
+    """Rewards and promotions here name their SKUs (or a category) and offer no choice, so
+    there is never a product to pick; an unknown coupon is refused."""
+    coupon_by_id(call.data["coupon_id"])
     return {"products": [], "selection_required": False}
 
 
@@ -548,7 +688,9 @@ class ProductsView(ShopApiView):
 class PendingRequest(s.PosRequestSerializer):
     coupon_id = CouponIdField()
     shop_id = s.StrictIntegerField(min_value=1, max_value=MAX_ID)
-    selected_product_id = s.StrictIntegerField(required=False, min_value=1, max_value=MAX_ID)
+    selected_product_id = s.StrictIntegerField(
+        required=False, min_value=1, max_value=MAX_ID, help_text="Refused, as in /coupons/redeem."
+    )
 
 
 class CancelPendingRequest(s.PosRequestSerializer):
@@ -563,27 +705,33 @@ def _to_hold(call: Call) -> Item:
 
 
 def coupon_pending(call: Call) -> Item:
-    """Hold the coupon for this integration's checkout with a key derived from the API key,
-    freed after PENDING_SECONDS if never redeemed: a voucher's lock, a stamp coupon's hold."""
+    """Hold the coupon for this integration's checkout with its derived key
+    (pending_release_key) for PENDING_SECONDS, unless it is redeemed or cancelled first: a
+    voucher's lock, a stamp coupon's hold. Holding it again renews the time."""
     item = _to_hold(call)
     key = pending_release_key(call)
     if isinstance(item, Coupon):
         coupon_hold(coupon_id=item.pk, hold_key=key, ttl_seconds=PENDING_SECONDS)
         return _stamp_coupons().get(pk=item.pk)
-    voucher_hold(code=item.code, release_key=key, ttl_seconds=PENDING_SECONDS)
+    try:
+        voucher_hold(code=item.code, release_key=key, ttl_seconds=PENDING_SECONDS)
+    except DomainError as refused:
+        raise _in_shop_words(refused, item) from None
     return _vouchers().get(pk=item.pk)
 
 
 def coupon_pending_cancel(call: Call) -> Item:
-    voucher = _to_hold(call)
-    if isinstance(voucher, Coupon):
-        coupon_hold_release(coupon_id=voucher.pk, hold_key=pending_release_key(call))
-        return _stamp_coupons().get(pk=voucher.pk)
+    """End this integration's hold; a coupon it does not hold (any more) is answered as
+    it is, so a retried cancel succeeds. Another's hold is refused."""
+    item = _to_hold(call)
+    if isinstance(item, Coupon):
+        coupon_hold_release(coupon_id=item.pk, hold_key=pending_release_key(call))
+        return _stamp_coupons().get(pk=item.pk)
     try:
-        voucher_release(code=voucher.code, release_key=pending_release_key(call))
+        voucher_release(code=item.code, release_key=pending_release_key(call))
     except DomainError as refused:
-        raise _as_held_elsewhere(refused, voucher) from None
-    return _vouchers().get(pk=voucher.pk)
+        raise _in_shop_words(refused, item) from None
+    return _vouchers().get(pk=item.pk)
 
 
 HOLD_ERRORS = (
@@ -601,7 +749,6 @@ class CouponPendingView(ShopApiView):
         coupon_pending,
         errors=(
             *HOLD_ERRORS,
-            errors.VOUCHER_LOCKED,
             errors.COUPON_HELD_ELSEWHERE,
             errors.COUPON_ALREADY_USED,
             errors.COUPON_EXPIRED,

@@ -57,8 +57,6 @@ LITHUANIAN = {
     "coupon_product_choice_not_offered": "Šiam kuponui produkto pasirinkti negalima.",
     "cart_items_required": "Nuolaidai apskaičiuoti reikia krepšelio prekių (cart_items).",
     "coupon_not_applicable": "Kupono nuolaida netaikoma jokiai krepšelio prekei.",
-    "stamp_coupon_no_discount": "Spaudų kortelės kuponas yra dovana, o ne nuolaidos suma.",
-    "coupon_held_elsewhere": "Kuponą rezervavo kita integracija.",
     # Loyalty cards and transactions
     "loyalty_card_not_found": "Lojalumo kortelė nerasta.",
     "card_identifier_required": "Nurodykite kortelę: card_id arba card_number.",
@@ -92,6 +90,14 @@ LITHUANIAN = {
     "promotion_field_required": "Trūksta privalomo akcijos nustatymo.",
     "promotion_field_invalid": "Akcijos nustatymas neteisingas.",
     "attribute_invalid": "Akcijos atributo reikšmė neteisinga arba jos trūksta.",
+    "coupon_no_discount": "Šis kuponas nesuteikia nuolaidos, kurią būtų galima apskaičiuoti.",
+    "coupon_held_elsewhere": "Kuponą šiuo metu rezervavo kita kasa ar integracija.",
+    "voucher_already_used": "Šis kuponas jau panaudotas.",
+    "voucher_expired": "Akcija, kuriai priklauso kuponas, jau baigėsi.",
+    "voucher_not_yet_valid": "Akcija, kuriai priklauso kuponas, dar neprasidėjo.",
+    "minimum_spend_not_met": "Pirkinio suma mažesnė nei mažiausia akcijos suma.",
+    "usage_limit_reached": "Klientas šią akciją jau panaudojo leistiną kartų skaičių.",
+    "amount_required": "Nurodykite pirkinio sumą: akcijai taikoma mažiausia pirkinio suma.",
 }
 
 

@@ -127,6 +127,7 @@ class QueryBooleanField(serializers.Field):
     """A flag in a query string: true/false, 1/0."""
 
     VALUES = {"true": True, "1": True, "false": False, "0": False}
+    default_error_messages = {"invalid": "Must be true or false."}
 
     def to_internal_value(self, data):
         if isinstance(data, bool):

@@ -686,22 +686,28 @@ def voucher_discount(
 ) -> Decimal:
     """What the voucher's promotion takes off a purchase of `amount`, exact in the currency
     (a percentage rounds half up), never more than the purchase. A discount limited to SKUs
-    or a category, and a free item, are priced from the cart's lines (cart_items_required
-    without one; coupon_not_applicable when no line matches). Refuses as voucher_check does
-    (minimum spend included); reads only."""
+    or a category (matched as earning rules match it, ignoring case), and a free item (its
+    cheapest matching line's unit price), are priced from the cart's lines
+    (cart_items_required without one; coupon_not_applicable when no line matches). A
+    promotion without discount fields is coupon_no_discount: what it gives is not an amount
+    the platform knows. Refuses as voucher_check does (minimum spend included); reads only."""
     voucher = voucher_check(code=code, amount=amount)
     promotion = voucher.promotion
     quantum = Decimal(1).scaleb(-currency_exponent(currency))
     kind = promotion.discount_type
     if not kind:
-        return Decimal(0).quantize(quantum)
+        raise errors.COUPON_NO_DISCOUNT()
     skus = {sku.strip() for sku in promotion.product_code.split(",") if sku.strip()}
-    category = promotion.category.strip()
+    category = promotion.category.strip().casefold()
     base = amount
     if skus or category or kind == DiscountType.FREE_ITEM:
         if cart is None:
             raise errors.CART_ITEMS_REQUIRED(field="cart_items")
-        lines = [line for line in cart if line.sku in skus or (category and line.category == category)]
+        lines = [
+            line
+            for line in cart
+            if line.sku in skus or (category and line.category.strip().casefold() == category)
+        ]
         if not lines:
             raise errors.COUPON_NOT_APPLICABLE()
         if kind == DiscountType.FREE_ITEM:
@@ -713,11 +719,28 @@ def voucher_discount(
 
 
 def voucher_hold(*, code: object, release_key: str, ttl_seconds: int) -> Lock:
-    """voucher_lock with a release key the caller derives (so it needs to keep none): the
-    same refusals, the same expiry."""
+    """voucher_lock with a release key the caller derives, so it keeps none: the same
+    refusals, the same expiry. The holder of that key may hold it again (a new deadline);
+    anyone else's lock is voucher_locked."""
+    if not 1 <= ttl_seconds <= MAX_LOCK_SECONDS:
+        raise errors.TTL_SECONDS_INVALID(max=MAX_LOCK_SECONDS)
+    now = timezone.now()
     with transaction.atomic(savepoint=False):
-        lock = voucher_lock(code=code, ttl_seconds=ttl_seconds)
-        Voucher.objects.filter(code=voucher_code_normalize(code)).update(
-            release_key_hash=token_hash(release_key)
-        )
-    return Lock(release_key=release_key, locked_until=lock.locked_until)
+        voucher = _locked_voucher(code)
+        refusal = voucher_refusal(voucher, now=now)
+        if refusal:
+            raise refusal()
+        refuse_blocked_customer(voucher.customer)
+        if is_locked(voucher, now) and not voucher_held_with(voucher, release_key, now):
+            raise errors.VOUCHER_LOCKED(locked_until=voucher.locked_until.isoformat())
+        voucher.release_key_hash = token_hash(release_key)
+        voucher.locked_until = now + timedelta(seconds=ttl_seconds)
+        voucher.save(update_fields=["release_key_hash", "locked_until"])
+    return Lock(release_key=release_key, locked_until=voucher.locked_until)
+
+
+def voucher_held_with(voucher: Voucher, release_key: str, now: datetime) -> bool:
+    """Locked now, by the holder of this release key."""
+    return is_locked(voucher, now) and constant_time_compare(
+        token_hash(release_key), voucher.release_key_hash
+    )

@@ -5,18 +5,27 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
+from django.db import connection, transaction
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from loyalty_platform.core.errors import DomainError
 from loyalty_platform.coupons.models import Coupon
-from loyalty_platform.coupons.services import coupon_issue, coupon_redeem
+from loyalty_platform.coupons.services import coupon_hold, coupon_issue, coupon_redeem
+from loyalty_platform.customers.models import Customer
 from loyalty_platform.programs.models import Card, Program
+from loyalty_platform.shop_api.coupons_views import PENDING_SECONDS
 from loyalty_platform.shops.models import Shop
+from loyalty_platform.verification.models import PinChallenge
+from loyalty_platform.verification.services import open_pins_for_customer
 from loyalty_platform.vouchers.models import Promotion, Voucher, VoucherRedemption
+from loyalty_platform.vouchers.services import voucher_hold, voucher_redeem
 from tenants.models import Organization
 from tests.pos_fixtures import create_customer, issue_key, run_at_once, snapshot
-from tests.shop_api.conftest import in_shop, make_sdk, refused
+from tests.shop_api.conftest import in_shop, make_sdk, refused, unique_email
+
+STATUSES = ("active", "pending", "redeemed", "expired", "cancelled")
 
 _codes = iter(range(10**6))
 
@@ -78,10 +87,25 @@ def card_of(organization, customer, kind="point") -> Card:
 # --- verify ----------------------------------------------------------------------------------
 
 
+def user_of(customer) -> dict:
+    return {"id": customer.pk, "name": customer.name, "email": customer.email, "phone": customer.phone}
+
+
 def test_verify_a_voucher(sdk, shop_organization, shop):
-    customer = create_customer(shop_organization)
+    customer = create_customer(shop_organization, points=250)
     ends = timezone.now() + timedelta(days=3)
-    voucher = make_voucher(shop_organization, customer=customer, title="Free cake", valid_until=ends)
+    voucher = make_voucher(
+        shop_organization,
+        customer=customer,
+        title="Free cake",
+        description="Any cake",
+        valid_until=ends,
+        discount_type="percentage_discount",
+        discount_value=Decimal("12.50"),
+        category="bakery",
+        minimum_spend=Decimal("15.00"),
+    )
+    card = card_of(shop_organization, customer)
 
     data = sdk.verify_coupon(voucher.code.lower(), shop.pk)
 
@@ -90,14 +114,40 @@ def test_verify_a_voucher(sdk, shop_organization, shop):
         "id": voucher.pk,
         "code": voucher.code,
         "title": "Free cake",
-        "offer": {"id": voucher.promotion_id, "title": "Free cake"},
+        "offer_id": voucher.promotion_id,
+        "game_id": None,
+        "offer": {
+            "id": voucher.promotion_id,
+            "title": "Free cake",
+            "description": "Any cake",
+            "type": "discount",
+            "discount_type": "percentage",
+            "discount_percentage": "12.5",
+            "discount_amount": None,
+            "product_code": "",
+            "categories": ["bakery"],
+            "minimum_purchase": "15.00",
+            "starts_at": None,
+            "ends_at": ends.isoformat(),
+        },
         "game": None,
         "status": "active",
-        "user": {"id": customer.pk, "email": customer.email, "name": customer.name},
+        "user_id": customer.pk,
+        "user": user_of(customer),
+        "card": {
+            "id": card.pk,
+            "card_number": card.card_number,
+            "points_balance": 250,
+            "stamp_count": 0,
+            "status": "active",
+        },
         "expires_at": ends.isoformat(),
         "pending_until": None,
+        "redeemed_at": None,
+        "created_at": voucher.created_at.isoformat(),
         "usable": True,
         "reason": None,
+        "reason_message": None,
     }
 
 
@@ -107,6 +157,8 @@ def test_verify_a_stamp_coupon(sdk, shop_organization, shop):
     with in_shop(shop_organization):
         program = Program.objects.get(kind="stamp", is_active=True)
 
+    card = card_of(shop_organization, customer)
+
     data = sdk.verify_coupon(coupon.qr_token, shop.pk)
 
     assert data == {
@@ -114,18 +166,37 @@ def test_verify_a_stamp_coupon(sdk, shop_organization, shop):
         "id": str(coupon.pk),
         "code": coupon.qr_token,
         "title": "Free Coffee",
+        "offer_id": None,
+        "game_id": program.pk,
         "offer": None,
-        "game": {"id": program.pk, "name": program.name},
+        "game": {
+            "id": program.pk,
+            "name": program.name,
+            "type": "stamp_card",
+            "stamps_required": 10,
+            "reward_name": "Free Coffee",
+        },
         "status": "active",
-        "user": {"id": customer.pk, "email": customer.email, "name": customer.name},
+        "user_id": customer.pk,
+        "user": user_of(customer),
+        "card": {
+            "id": card.pk,
+            "card_number": card.card_number,
+            "points_balance": 0,
+            "stamp_count": 0,
+            "status": "active",
+        },
         "expires_at": None,
         "pending_until": None,
+        "redeemed_at": None,
+        "created_at": coupon.issued_at.isoformat(),
         "usable": True,
         "reason": None,
+        "reason_message": None,
     }
 
 
-def test_verify_says_why_a_coupon_cannot_be_used(sdk, shop_organization, shop):
+def test_verify_says_why_a_coupon_cannot_be_used(server, shop_key, sdk, shop_organization, shop):
     customer = create_customer(shop_organization)
     used = make_stamp_coupon(shop_organization, customer, status="redeemed", redeemed_at=timezone.now())
     past = make_stamp_coupon(shop_organization, customer, expires_at=timezone.now() - timedelta(days=1))
@@ -149,7 +220,15 @@ def test_verify_says_why_a_coupon_cannot_be_used(sdk, shop_organization, shop):
         "ended": ("expired", False, "VOUCHER_EXPIRED"),
         "early": ("active", False, "VOUCHER_NOT_YET_VALID"),
     }
-    assert answers["ended"]["user"] is None
+    assert (answers["ended"]["user"], answers["ended"]["card"]) == (None, None)
+    assert answers["used"]["redeemed_at"] is not None
+    assert answers["used"]["reason_message"] == "The coupon was redeemed before."
+    lithuanian = make_sdk(server, shop_key, locale="lt")
+    assert lithuanian.verify_coupon(used.qr_token, shop.pk)["reason_message"] == "Kuponas jau panaudotas."
+    assert (
+        lithuanian.verify_coupon(ended.code, shop.pk)["reason_message"]
+        == "Akcija, kuriai priklauso kuponas, jau baigėsi."
+    )
     assert state(shop_organization) == before
 
 
@@ -223,24 +302,55 @@ def test_list_pages_run_from_vouchers_into_stamp_coupons(sdk, shop_organization)
     assert pages[3]["data"] == []
 
 
-def test_list_filters_by_status(sdk, shop_organization):
+def test_list_filters_by_status(sdk, shop_organization, shop):
     customer = create_customer(shop_organization)
     now = timezone.now()
     active = make_voucher(shop_organization, customer=customer)
     ended = make_voucher(shop_organization, customer=customer, valid_until=now - timedelta(hours=1))
+    held = make_voucher(shop_organization, customer=customer)
+    used = make_voucher(shop_organization, customer=customer)
     redeemed = make_stamp_coupon(shop_organization, customer, status="redeemed", redeemed_at=now)
     expired = make_stamp_coupon(shop_organization, customer, expires_at=now - timedelta(hours=1))
     cancelled = make_stamp_coupon(shop_organization, customer, status="void")
+    held_stamp = make_stamp_coupon(shop_organization, customer)
     stamp = make_stamp_coupon(shop_organization, customer)
+    sdk.set_coupon_pending(held.pk, shop.pk)
+    sdk.set_coupon_pending(str(held_stamp.pk), shop.pk)
+    sdk.redeem_coupon(used.pk, shop.pk)
+
+    def rows(status):
+        return sdk.list_coupons(user_id=customer.pk, status=status)["data"]
 
     def ids(status):
-        return [row["id"] for row in sdk.list_coupons(user_id=customer.pk, status=status)["data"]]
+        return [row["id"] for row in rows(status)]
 
     assert ids("active") == [active.pk, str(stamp.pk)]
+    assert ids("pending") == [held.pk, str(held_stamp.pk)]
     assert ids("expired") == [ended.pk, str(expired.pk)]
-    assert ids("redeemed") == [str(redeemed.pk)]
+    assert ids("redeemed") == [used.pk, str(redeemed.pk)]
     assert ids("cancelled") == [str(cancelled.pk)]
-    assert sdk.list_coupons(user_id=customer.pk, status="cancelled")["data"][0]["status"] == "cancelled"
+    assert {status: {row["status"] for row in rows(status)} for status in STATUSES} == {
+        status: {status} for status in STATUSES
+    }
+    assert rows("redeemed")[0]["redeemed_at"] is not None
+    # The holder could redeem what it holds: pending, and usable to it.
+    assert [(row["usable"], row["reason"]) for row in rows("pending")] == [(True, None), (True, None)]
+
+
+def test_list_filters_by_offer_and_game(sdk, shop_organization):
+    customer = create_customer(shop_organization)
+    voucher = make_voucher(shop_organization, customer=customer)
+    make_voucher(shop_organization, customer=customer)
+    stamp = make_stamp_coupon(shop_organization, customer)
+    with in_shop(shop_organization):
+        game = Program.objects.get(kind="stamp", is_active=True)
+
+    by_offer = sdk.list_coupons(user_id=customer.pk, offer_id=voucher.promotion_id)["data"]
+    by_game = sdk.list_coupons(user_id=customer.pk, game_id=game.pk)["data"]
+
+    assert [row["id"] for row in by_offer] == [voucher.pk]
+    assert [row["id"] for row in by_game] == [str(stamp.pk)]
+    assert sdk.list_coupons(offer_id=2**62)["data"] == []
 
 
 def test_list_refusals(sdk, shop_organization):
@@ -269,21 +379,31 @@ def test_list_refusals(sdk, shop_organization):
 # --- card ------------------------------------------------------------------------------------
 
 
-def test_card_coupons_are_the_ones_the_customer_can_use(sdk, shop_organization, shop):
+def test_card_coupons_are_the_ones_the_customer_can_use(server, sdk, shop_organization, shop):
     customer = create_customer(shop_organization)
     usable = make_voucher(shop_organization, customer=customer)
     make_voucher(shop_organization, customer=customer, valid_until=timezone.now() - timedelta(hours=1))
+    make_voucher(shop_organization, customer=customer, valid_from=timezone.now() + timedelta(hours=1))
+    held_elsewhere = make_voucher(shop_organization, customer=customer)
     make_voucher(shop_organization)  # in the pool: nobody's yet
     stamp = make_stamp_coupon(shop_organization, customer)
+    held_here = make_stamp_coupon(shop_organization, customer)
     make_stamp_coupon(shop_organization, customer, status="redeemed", redeemed_at=timezone.now())
     card = card_of(shop_organization, customer)
+    make_sdk(server, issue_key(shop_organization)).set_coupon_pending(held_elsewhere.pk, shop.pk)
+    sdk.set_coupon_pending(str(held_here.pk), shop.pk)
 
     by_card = sdk.get_card_coupons(shop.pk, card_id=card.pk)
     by_user = sdk.get_card_coupons(shop.pk, user_id=customer.pk)
+    by_stamp_card = sdk.get_card_coupons(shop.pk, card_id=card_of(shop_organization, customer, "stamp").pk)
 
-    assert [row["id"] for row in by_card] == [usable.pk, str(stamp.pk)]
-    assert by_user == by_card
-    assert all(row["usable"] for row in by_card)
+    assert [row["id"] for row in by_card] == [usable.pk, str(held_here.pk), str(stamp.pk)]
+    assert by_user == by_card == by_stamp_card
+    assert [(row["status"], row["usable"]) for row in by_card] == [
+        ("active", True),
+        ("pending", True),
+        ("active", True),
+    ]
 
 
 def test_card_coupons_refusals(sdk, shop_organization, shop, closed_shop):
@@ -423,24 +543,57 @@ def test_redeem_refusals_change_nothing(sdk, shop_organization, shop, closed_sho
         sdk._request, "POST", "/coupons/redeem", {"coupon_id": voucher.pk, "shop_id": shop.pk, "x": 1}
     )
     assert extra.code == "UNKNOWN_FIELD"
+    huge = refused(sdk._request, "POST", "/coupons/redeem", {"coupon_id": 10**40, "shop_id": shop.pk})
+    assert (huge.http_status, huge.code) == (422, "COUPON_ID_INVALID")
     assert state(shop_organization) == before
+
+
+def test_a_minimum_spend_voucher_is_redeemed_with_the_baskets_amount(sdk, shop_organization, shop):
+    voucher = make_voucher(shop_organization, minimum_spend=Decimal("20.00"))
+    body = {"coupon_id": voucher.pk, "shop_id": shop.pk}
+    before = state(shop_organization)
+
+    without = sdk.session.post(f"{sdk.api_url}/coupons/redeem", json=body, timeout=10)
+    low = refused(sdk._request, "POST", "/coupons/redeem", {**body, "purchase_amount": "19.99"})
+    wrong = refused(sdk._request, "POST", "/coupons/redeem", {**body, "purchase_amount": "20.001"})
+
+    assert without.status_code == 422
+    assert (without.json()["code"], without.json()["field"]) == ("AMOUNT_REQUIRED", "purchase_amount")
+    assert (low.http_status, low.code) == (422, "MINIMUM_SPEND_NOT_MET")
+    assert (wrong.http_status, wrong.code) == (422, "PURCHASE_AMOUNT_INVALID")
+    assert state(shop_organization) == before
+    done = sdk._request("POST", "/coupons/redeem", {**body, "purchase_amount": 20})
+    assert (done["status"], done["user_id"]) == ("redeemed", None)
 
 
 def test_redeeming_a_stamp_coupon_asks_the_pin_where_the_preset_does(sdk, shop_organization, shop):
     customer = create_customer(shop_organization)
+    blocked = create_customer(shop_organization)
     coupon = make_stamp_coupon(shop_organization, customer)
+    blocked_coupon = make_stamp_coupon(shop_organization, blocked)
     voucher = make_voucher(shop_organization, customer=customer)
+    with in_shop(shop_organization):
+        Customer.objects.filter(pk=blocked.pk).update(status="blocked")
     organization = Organization.objects.get(pk=shop_organization.pk)
     organization.verification_preset = "balanced"
     organization.save(update_fields=["verification_preset"])
     try:
         before = state(shop_organization)
+        # What needs no PIN is refused before anyone is asked for one.
+        assert refused(sdk.redeem_coupon, str(blocked_coupon.pk), shop.pk).code == "CUSTOMER_BLOCKED"
+        assert state(shop_organization) == before
         error = refused(sdk.redeem_coupon, str(coupon.pk), shop.pk)
         assert (error.http_status, error.code) == (412, "PIN_REQUIRED")
-        with in_shop(shop_organization):
-            coupon.refresh_from_db()
-        assert coupon.status == "active"
         assert state(shop_organization)["stamp_coupons"] == before["stamp_coupons"]
+        with in_shop(shop_organization):
+            pin = open_pins_for_customer(customer=customer)[0]["pin"]
+        body = {"coupon_id": str(coupon.pk), "shop_id": shop.pk}
+        wrong = refused(sdk._request, "POST", "/coupons/redeem", {**body, "verification_pin": "x" + pin})
+        assert (wrong.http_status, wrong.code) == (422, "PIN_INVALID")
+        done = sdk._request("POST", "/coupons/redeem", {**body, "verification_pin": pin})
+        assert done["status"] == "redeemed"
+        with in_shop(shop_organization):
+            assert PinChallenge.objects.get(customer=customer, action="coupon_redeem").status == "spent"
         # The POS API asks no PIN for a voucher.
         assert sdk.redeem_coupon(voucher.pk, shop.pk)["status"] == "redeemed"
     finally:
@@ -451,30 +604,71 @@ def test_redeeming_a_stamp_coupon_asks_the_pin_where_the_preset_does(sdk, shop_o
 # --- another organization ----------------------------------------------------------------------
 
 
+def same_pk_in(organization, model, pk: int, **fields):
+    """The row of `model` that has this pk in another organization's schema (ids repeat
+    across schemas): made there when missing, its sequence moved past it so that later rows
+    of that organization never collide with it."""
+    with tenant_context(organization):
+        row = model.objects.filter(pk=pk).first()
+        if row is None:
+            row = model.objects.create(pk=pk, **fields)
+            table = model._meta.db_table
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT setval(pg_get_serial_sequence(%s, 'id'), (SELECT MAX(id) FROM {table}))",  # noqa: S608
+                    [table],
+                )
+        return row
+
+
+def free_customer_code(organization) -> int:
+    with tenant_context(organization):
+        taken = set(Customer.objects.values_list("customer_code", flat=True))
+    return next(code for code in range(999999, 100000, -1) if code not in taken)
+
+
 def test_another_organization_sees_none_of_these_coupons(sdk_other, shop_organization, shop):
     customer = create_customer(shop_organization)
-    voucher = make_voucher(shop_organization, customer=customer)
+    voucher = make_voucher(shop_organization, customer=customer, discount_type="free_item", product_code="X")
     coupon = make_stamp_coupon(shop_organization, customer)
     other = Organization.objects.get(slug="test-b")
     with tenant_context(other):
         other_shop = Shop.objects.create(name="B shop", address="B street")
-        # The same voucher id names test-b's own voucher there.
-        if not Voucher.objects.filter(pk=voucher.pk).exists():
-            promotion = Promotion.objects.create(title="B's offer")
-            Voucher.objects.create(
-                pk=voucher.pk, promotion=promotion, code=f"B{uuid.uuid4().hex[:10].upper()}"
-            )
-        same_id = Voucher.objects.get(pk=voucher.pk)
+        promotion = Promotion.objects.create(title="B's offer")
+    # The same ids name test-b's own voucher and customer there.
+    same_voucher = same_pk_in(
+        other, Voucher, voucher.pk, promotion=promotion, code=f"B{uuid.uuid4().hex[:10].upper()}"
+    )
+    same_customer = same_pk_in(
+        other,
+        Customer,
+        customer.pk,
+        customer_code=free_customer_code(other),
+        email=unique_email(),
+        consent_terms_at=timezone.now(),
+        consent_privacy_at=timezone.now(),
+    )
     before = state(shop_organization)
 
-    assert refused(sdk_other.verify_coupon, voucher.code, other_shop.pk).code == "COUPON_NOT_FOUND"
-    assert refused(sdk_other.verify_coupon, coupon.qr_token, other_shop.pk).code == "COUPON_NOT_FOUND"
-    assert refused(sdk_other.redeem_coupon, str(coupon.pk), other_shop.pk).code == "COUPON_NOT_FOUND"
-    redeemed_there = sdk_other.list_coupons(status="redeemed")["data"]
-    assert str(coupon.pk) not in [row["id"] for row in redeemed_there]
-    assert voucher.code not in [row["code"] for row in sdk_other.list_coupons(per_page=100)["data"]]
-    data = sdk_other.verify_coupon(same_id.code, other_shop.pk)
-    assert (data["id"], data["code"]) == (voucher.pk, same_id.code)
+    for call, args in (
+        (sdk_other.verify_coupon, (voucher.code, other_shop.pk)),
+        (sdk_other.verify_coupon, (coupon.qr_token, other_shop.pk)),
+        (sdk_other.redeem_coupon, (str(coupon.pk), other_shop.pk)),
+        (sdk_other.set_coupon_pending, (str(coupon.pk), other_shop.pk)),
+        (sdk_other.cancel_pending_coupon, (str(coupon.pk), other_shop.pk)),
+        (sdk_other.get_coupon_products, (str(coupon.pk),)),
+        (sdk_other.calculate_coupon_discount, (voucher.code, 10, [{"sku": "X", "price": 1}])),
+        (sdk_other.calculate_coupon_discount, (coupon.qr_token, 10)),
+    ):
+        error = refused(call, *args)
+        assert (error.http_status, error.code) == (404, "COUPON_NOT_FOUND"), (call.__name__, args)
+    listed = sdk_other.list_coupons(user_id=customer.pk, per_page=100)["data"]
+    assert [row["user_id"] for row in listed] == [same_customer.pk] * len(listed)
+    everything = sdk_other.list_coupons(per_page=100)["data"]
+    assert {voucher.code, coupon.qr_token}.isdisjoint(row["code"] for row in listed + everything)
+    data = sdk_other.verify_coupon(same_voucher.code, other_shop.pk)
+    assert (data["id"], data["code"], data["offer"]["title"]) == (voucher.pk, same_voucher.code, "B's offer")
+    assert sdk_other.get_coupon_products(voucher.pk) == {"products": [], "selection_required": False}
     assert state(shop_organization) == before
 
 
@@ -488,24 +682,44 @@ def test_discount_of_a_percentage_and_of_an_amount(sdk, shop_organization):
     amount = make_voucher(
         shop_organization, discount_type="absolute_discount", discount_value=Decimal("5.00")
     )
-    none = make_voucher(shop_organization)
     currency = shop_organization.currency
 
-    by_percent = sdk.calculate_coupon_discount(percent.code, 33.33)
+    by_percent = sdk.calculate_coupon_discount(percent.code.lower(), 33.33)
     by_amount = sdk.calculate_coupon_discount(amount.code, "3.20")
 
+    with in_shop(shop_organization):
+        offer = Promotion.objects.get(pk=percent.promotion_id)
     assert by_percent == {
+        "coupon_id": percent.pk,
         "coupon_code": percent.code,
         "type": "voucher",
         "currency": currency,
         "purchase_amount": "33.33",
         "discount_amount": "5.00",  # 4.9995 rounds half up
         "final_amount": "28.33",
-        "discount_type": "percentage_discount",
-        "discount_value": "15.00",
+        "discount_type": "percentage",
+        "offer": {
+            "id": offer.pk,
+            "title": "10% off",
+            "description": "",
+            "type": "discount",
+            "discount_type": "percentage",
+            "discount_percentage": "15",
+            "discount_amount": None,
+            "product_code": "",
+            "categories": [],
+            "minimum_purchase": None,
+            "starts_at": None,
+            "ends_at": None,
+        },
     }
-    assert (by_amount["discount_amount"], by_amount["final_amount"]) == ("3.20", "0.00")
-    assert sdk.calculate_coupon_discount(none.code, 10)["discount_amount"] == "0.00"
+    assert (by_amount["discount_amount"], by_amount["final_amount"], by_amount["discount_type"]) == (
+        "3.20",
+        "0.00",
+        "fixed_amount",
+    )
+    assert by_amount["offer"]["discount_amount"] == "5.00"
+    assert sdk.calculate_coupon_discount(amount.code, 12)["final_amount"] == "7.00"
 
 
 def test_discount_on_products_is_priced_from_the_cart(sdk, shop_organization):
@@ -515,15 +729,23 @@ def test_discount_on_products_is_priced_from_the_cart(sdk, shop_organization):
         discount_value=Decimal("50"),
         product_code="A1, B2",
     )
+    category = make_voucher(
+        shop_organization, discount_type="absolute_discount", discount_value=Decimal("25"), category="Bakery"
+    )
     free = make_voucher(shop_organization, discount_type="free_item", product_code="CAKE")
     cart = [
         {"sku": "A1", "price": "4.00", "quantity": 2},
         {"sku": "Z9", "price": "10.00"},
-        {"sku": "CAKE", "price": 3.5, "name": "Cake", "id": 7},
+        {"sku": "CAKE", "price": 3.5, "name": "Cake", "id": 7, "category": " bakery "},
+        {"sku": "CAKE", "price": "2.75", "category": "bakery"},
     ]
 
-    assert sdk.calculate_coupon_discount(sku.code, 21.5, cart)["discount_amount"] == "4.00"
-    assert sdk.calculate_coupon_discount(free.code, 21.5, cart)["discount_amount"] == "3.50"
+    assert sdk.calculate_coupon_discount(sku.code, 24.25, cart)["discount_amount"] == "4.00"
+    # An amount off a category takes at most what its lines cost.
+    assert sdk.calculate_coupon_discount(category.code, 24.25, cart)["discount_amount"] == "6.25"
+    # One item free: the cheapest matching one.
+    free_cake = sdk.calculate_coupon_discount(free.code, 24.25, cart)
+    assert (free_cake["discount_amount"], free_cake["discount_type"]) == ("2.75", "free_item")
     assert refused(sdk.calculate_coupon_discount, sku.code, 10).code == "CART_ITEMS_REQUIRED"
     other_cart = [{"sku": "Z9", "price": "10.00"}]
     assert refused(sdk.calculate_coupon_discount, free.code, 10, other_cart).code == "COUPON_NOT_APPLICABLE"
@@ -538,26 +760,42 @@ def test_discount_refusals(sdk, shop_organization):
         minimum_spend=Decimal("20.00"),
     )
     ended = make_voucher(shop_organization, valid_until=timezone.now() - timedelta(days=1))
+    no_discount = make_voucher(shop_organization)
+    used = make_voucher(shop_organization, discount_type="absolute_discount", discount_value=Decimal("1"))
+    with in_shop(shop_organization):
+        Voucher.objects.filter(pk=used.pk).update(status="redeemed", uses=1)
     stamp = make_stamp_coupon(shop_organization, customer)
+    used_stamp = make_stamp_coupon(shop_organization, customer, status="redeemed", redeemed_at=timezone.now())
     before = state(shop_organization)
     cases = [
         ((minimum.code, 19.99), 422, "MINIMUM_SPEND_NOT_MET"),
         ((ended.code, 30), 410, "VOUCHER_EXPIRED"),
-        ((stamp.qr_token, 30), 422, "STAMP_COUPON_NO_DISCOUNT"),
+        ((used.code, 30), 409, "VOUCHER_ALREADY_USED"),
+        ((no_discount.code, 30), 422, "COUPON_NO_DISCOUNT"),
+        ((stamp.qr_token, 30), 422, "COUPON_NO_DISCOUNT"),
+        ((used_stamp.qr_token, 30), 409, "COUPON_ALREADY_USED"),
         (("NOSUCHCODE9", 30), 404, "COUPON_NOT_FOUND"),
         ((minimum.code, -1), 422, "PURCHASE_AMOUNT_INVALID"),
         ((minimum.code, "1.005"), 422, "PURCHASE_AMOUNT_INVALID"),
         ((minimum.code, 10**12), 422, "PURCHASE_AMOUNT_INVALID"),
+        ((minimum.code, 1e308), 422, "PURCHASE_AMOUNT_INVALID"),
         ((minimum.code, "abc"), 422, "PURCHASE_AMOUNT_INVALID"),
         ((minimum.code, True), 422, "PURCHASE_AMOUNT_INVALID"),
+        ((minimum.code, "3\x00"), 400, "INVALID_CHARACTERS"),
+        ((7, 30), 422, "COUPON_CODE_INVALID"),
         ((minimum.code, 30, [{"sku": "A", "price": "x"}]), 422, "CART_ITEMS_INVALID"),
         ((minimum.code, 30, [{"sku": "A"}]), 422, "CART_ITEMS_INVALID"),
+        ((minimum.code, 30, [{"sku": "A", "price": 1, "quantity": 0}]), 422, "CART_ITEMS_INVALID"),
+        ((minimum.code, 30, [{"sku": "A", "price": 1}] * 501), 422, "CART_ITEMS_INVALID"),
+        ((minimum.code, 30, ["A"]), 422, "CART_ITEMS_INVALID"),
         ((minimum.code, 30, "A"), 422, "CART_ITEMS_INVALID"),
         ((minimum.code, 30, [{"sku": "A", "price": 1, "colour": "red"}]), 422, "UNKNOWN_FIELD"),
     ]
     for args, status, code in cases:
         error = refused(sdk.calculate_coupon_discount, *args)
         assert (error.http_status, error.code) == (status, code), args
+    missing = refused(sdk._request, "POST", "/coupons/calculate-discount", {"coupon_code": minimum.code})
+    assert missing.code == "PURCHASE_AMOUNT_REQUIRED"
     assert sdk.calculate_coupon_discount(minimum.code, 20)["discount_amount"] == "5.00"
     assert state(shop_organization) == before
 
@@ -589,21 +827,34 @@ def test_a_held_voucher_is_this_integrations_until_it_cancels_or_redeems(
     other_integration = make_sdk(server, issue_key(shop_organization))
 
     held = sdk.set_coupon_pending(voucher.pk, shop.pk)
-    assert (held["usable"], held["reason"]) == (False, "VOUCHER_LOCKED")
+    assert (held["status"], held["usable"], held["reason"]) == ("pending", True, None)
     until = datetime.fromisoformat(held["pending_until"])
     assert timedelta(seconds=890) < until - timezone.now() <= timedelta(seconds=900)
-
-    assert refused(other_integration.set_coupon_pending, voucher.pk, shop.pk).code == "VOUCHER_LOCKED"
-    before = state(shop_organization)
-    elsewhere = refused(other_integration.redeem_coupon, voucher.pk, shop.pk)
-    assert (elsewhere.http_status, elsewhere.code) == (409, "COUPON_HELD_ELSEWHERE")
-    assert (
-        refused(other_integration.cancel_pending_coupon, voucher.pk, shop.pk).code == "COUPON_HELD_ELSEWHERE"
+    again = sdk.set_coupon_pending(voucher.pk, shop.pk)  # its holder may hold it again
+    assert again["pending_until"] >= held["pending_until"]
+    seen_elsewhere = other_integration.verify_coupon(voucher.code, shop.pk)
+    assert (seen_elsewhere["status"], seen_elsewhere["usable"], seen_elsewhere["reason"]) == (
+        "pending",
+        False,
+        "COUPON_HELD_ELSEWHERE",
     )
+
+    before = state(shop_organization)
+    for call in (
+        other_integration.set_coupon_pending,
+        other_integration.redeem_coupon,
+        other_integration.cancel_pending_coupon,
+    ):
+        error = refused(call, voucher.pk, shop.pk)
+        assert (error.http_status, error.code) == (409, "COUPON_HELD_ELSEWHERE"), call.__name__
+    raw = other_integration.session.post(
+        f"{other_integration.api_url}/coupons/redeem", json={"coupon_id": voucher.pk, "shop_id": shop.pk}
+    ).json()
+    assert raw["locked_until"] == again["pending_until"]
     assert state(shop_organization) == before
 
     cancelled = sdk.cancel_pending_coupon(voucher.pk, shop.pk)
-    assert (cancelled["pending_until"], cancelled["usable"]) == (None, True)
+    assert (cancelled["status"], cancelled["pending_until"], cancelled["usable"]) == ("active", None, True)
     assert sdk.cancel_pending_coupon(voucher.pk, shop.pk)["usable"] is True  # nothing held: no change
 
     sdk.set_coupon_pending(voucher.pk, shop.pk)
@@ -659,7 +910,8 @@ def test_a_held_stamp_coupon_is_this_integrations_until_it_cancels_or_redeems(
     other_integration = make_sdk(server, issue_key(shop_organization))
 
     held = sdk.set_coupon_pending(coupon_id, shop.pk)
-    assert (held["usable"], held["reason"]) == (False, "COUPON_HELD_ELSEWHERE")
+    assert (held["status"], held["usable"], held["reason"]) == ("pending", True, None)
+    assert other_integration.verify_coupon(coupon.qr_token, shop.pk)["reason"] == "COUPON_HELD_ELSEWHERE"
     until = datetime.fromisoformat(held["pending_until"])
     assert timedelta(seconds=890) < until - timezone.now() <= timedelta(seconds=900)
     again = sdk.set_coupon_pending(coupon_id, shop.pk)  # its holder may hold it again
@@ -679,7 +931,7 @@ def test_a_held_stamp_coupon_is_this_integrations_until_it_cancels_or_redeems(
     assert state(shop_organization) == before
 
     cancelled = sdk.cancel_pending_coupon(coupon_id, shop.pk)
-    assert (cancelled["pending_until"], cancelled["usable"]) == (None, True)
+    assert (cancelled["status"], cancelled["pending_until"], cancelled["usable"]) == ("active", None, True)
     assert sdk.cancel_pending_coupon(coupon_id, shop.pk)["usable"] is True
 
     sdk.set_coupon_pending(coupon_id, shop.pk)
@@ -695,3 +947,53 @@ def test_an_expired_stamp_coupon_hold_frees_it(server, sdk, shop_organization, s
         Coupon.objects.filter(pk=coupon.pk).update(held_until=timezone.now() - timedelta(seconds=1))
     other_integration = make_sdk(server, issue_key(shop_organization))
     assert other_integration.redeem_coupon(str(coupon.pk), shop.pk)["status"] == "redeemed"
+
+
+@pytest.mark.parametrize("kind", ["voucher", "stamp"])
+def test_six_integrations_holding_one_coupon_at_once_leave_one_holder(server, shop_organization, shop, kind):
+    customer = create_customer(shop_organization)
+    if kind == "voucher":
+        coupon_id = make_voucher(shop_organization, customer=customer).pk
+    else:
+        coupon_id = str(make_stamp_coupon(shop_organization, customer).pk)
+    integrations = [make_sdk(server, issue_key(shop_organization)) for _ in range(6)]
+
+    def hold(index):
+        try:
+            return integrations[index].set_coupon_pending(coupon_id, shop.pk)["status"]
+        except Exception as error:  # noqa: BLE001 - the refusal is the result
+            return getattr(error, "code", repr(error))
+
+    results = run_at_once(6, hold)
+
+    assert sorted(results) == sorted(["pending"] + ["COUPON_HELD_ELSEWHERE"] * 5)
+    holder = integrations[results.index("pending")]
+    others = [sdk for sdk, result in zip(integrations, results, strict=True) if result != "pending"]
+    assert [refused(sdk.redeem_coupon, coupon_id, shop.pk).code for sdk in others] == [
+        "COUPON_HELD_ELSEWHERE"
+    ] * 5
+    assert holder.redeem_coupon(coupon_id, shop.pk)["status"] == "redeemed"
+
+
+def test_a_hold_runs_out_after_its_time(shop_organization, sdk, shop):
+    """The services as the Shop API calls them, with the clock moved on (the server's own
+    clock cannot be)."""
+    customer = create_customer(shop_organization)
+    voucher = make_voucher(shop_organization, customer=customer)
+    coupon = make_stamp_coupon(shop_organization, customer)
+    start = timezone.now()
+    with in_shop(shop_organization):
+        voucher_hold(code=voucher.code, release_key="holder", ttl_seconds=PENDING_SECONDS)
+        coupon_hold(coupon_id=coupon.pk, hold_key="holder", ttl_seconds=PENDING_SECONDS)
+        with time_machine.travel(start + timedelta(seconds=PENDING_SECONDS - 5), tick=False):
+            with pytest.raises(DomainError) as voucher_held, transaction.atomic():
+                voucher_redeem(code=voucher.code, release_key="another")
+            with pytest.raises(DomainError) as coupon_held, transaction.atomic():
+                coupon_redeem(coupon_id=coupon.pk, hold_key="another")
+            assert (voucher_held.value.code, coupon_held.value.code) == (
+                "release_key_invalid",
+                "coupon_held_elsewhere",
+            )
+        with time_machine.travel(start + timedelta(seconds=PENDING_SECONDS + 1), tick=False):
+            assert voucher_redeem(code=voucher.code, release_key="another").voucher.status == "redeemed"
+            assert coupon_redeem(coupon_id=coupon.pk, hold_key="another").status == "redeemed"

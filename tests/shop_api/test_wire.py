@@ -94,6 +94,12 @@ def test_bad_requests_are_refused_in_the_envelope(organization):
             code,
             next(iter(params)),
         )
+    flag = shop.get("/en/shop/shops", {"is_active": "yes"})
+    assert (flag.status_code, flag.json()["code"], flag.json()["field"]) == (
+        422,
+        "IS_ACTIVE_INVALID",
+        "is_active",
+    )
     not_an_object = shop.post("/en/shop/qr-card/generate", raw=b"[1, 2]")
     assert (not_an_object.status_code, not_an_object.json()["code"]) == (422, "INVALID_BODY")
     typed = shop.post("/en/shop/qr-card/generate", {"device_name": 5})
