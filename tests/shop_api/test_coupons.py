@@ -881,6 +881,9 @@ def test_pending_refusals(sdk, sdk_other, shop_organization, shop, closed_shop):
     stamp = make_stamp_coupon(shop_organization, customer)
     used_stamp = make_stamp_coupon(shop_organization, customer, status="redeemed", redeemed_at=timezone.now())
     expired = make_stamp_coupon(shop_organization, customer, expires_at=timezone.now() - timedelta(days=1))
+    # test-b's own shop: with this organization's shop id the other key would learn of no coupon at all.
+    with tenant_context(Organization.objects.get(slug="test-b")):
+        other_shop = Shop.objects.create(name="B pending shop", address="B street")
     before = state(shop_organization)
     cases = [
         (sdk.set_coupon_pending, (str(used_stamp.pk), shop.pk), 409, "COUPON_ALREADY_USED"),
@@ -893,7 +896,7 @@ def test_pending_refusals(sdk, sdk_other, shop_organization, shop, closed_shop):
         (sdk.set_coupon_pending, ("1.5", shop.pk), 422, "COUPON_ID_INVALID"),
         (sdk.cancel_pending_coupon, (voucher.pk, "x"), 422, "SHOP_ID_INVALID"),
         (sdk.set_coupon_pending, (voucher.pk, shop.pk, 3), 422, "COUPON_PRODUCT_CHOICE_NOT_OFFERED"),
-        (sdk_other.set_coupon_pending, (str(stamp.pk), shop.pk), 404, "COUPON_NOT_FOUND"),
+        (sdk_other.set_coupon_pending, (str(stamp.pk), other_shop.pk), 404, "COUPON_NOT_FOUND"),
     ]
     for call, args, status, code in cases:
         error = refused(call, *args)
