@@ -24,7 +24,7 @@ from loyalty_platform.identification.models import Invitation, QrCardSession, Qr
 from loyalty_platform.programs.models import Card, Program
 from loyalty_platform.programs.selectors import active_programs
 from loyalty_platform.realtime.publish import publish_public_on_commit, publish_to_customer_on_commit
-from loyalty_platform.shops.models import Shop
+from loyalty_platform.shops.selectors import open_shop
 from tenants.limits import organization_writable_check
 from tenants.platform import base_url
 
@@ -380,8 +380,7 @@ def app_link_send(*, phone: str, shop_id: int, language: str) -> AppLinkSent:
     in `language` where a template of it exists. A few per customer an hour: a shop cannot
     flood a person's inbox."""
     phone = normalize_phone(phone)
-    if not Shop.objects.filter(pk=shop_id, is_active=True).exists():
-        raise errors.SHOP_NOT_FOUND()
+    open_shop(shop_id)
     customer = customer_by_phone(phone)
     if customer is None:
         raise errors.CUSTOMER_NOT_FOUND()

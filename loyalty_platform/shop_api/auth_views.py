@@ -31,7 +31,7 @@ from loyalty_platform.pos_api.endpoints import Call, row_by_text_id
 from loyalty_platform.pos_api.output import IsoDateTimeField, OmitNoneSerializer
 from loyalty_platform.shop_api.system_views import QrCardRequest
 from loyalty_platform.shop_api.wire import LOCALES, ShopApiView, ShopCommand
-from loyalty_platform.shops.models import Shop
+from loyalty_platform.shops.selectors import open_shop
 
 
 class QrLoginRequest(QrCardRequest):
@@ -57,8 +57,8 @@ class QrLoginSessionData(serializers.Serializer):
 
 def qr_login_start(call: Call) -> QrLoginSession:
     shop_id = call.data.get("shop_id")
-    if shop_id is not None and not Shop.objects.filter(pk=shop_id, is_active=True).exists():
-        raise errors.SHOP_NOT_FOUND()
+    if shop_id is not None:
+        open_shop(shop_id)
     return qr_login_session_create(
         device_name=call.data["device_name"], shop_id=shop_id, api_key_lookup_id=call.api_key_lookup_id
     )

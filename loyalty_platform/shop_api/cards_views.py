@@ -73,7 +73,7 @@ from loyalty_platform.shop_api.wire import (
     id_field,
     paginate,
 )
-from loyalty_platform.shops.models import Shop
+from loyalty_platform.shops.selectors import open_shop
 from loyalty_platform.verification.models import PinChallenge
 from loyalty_platform.verification.services import pin_challenge_spend
 
@@ -619,8 +619,7 @@ def _shop_id(call: Call) -> int | None:
     shop_id = call.data.get("shop_id")
     if shop_id is None:
         return call.api_key.shop_id
-    if not Shop.objects.filter(pk=shop_id, is_active=True).exists():
-        raise errors.SHOP_NOT_FOUND()
+    open_shop(shop_id)
     return shop_id
 
 

@@ -47,7 +47,7 @@ from loyalty_platform.shop_api.wire import (
     ShopQuery,
     id_field,
 )
-from loyalty_platform.shops.models import Shop
+from loyalty_platform.shops.selectors import open_shop
 from loyalty_platform.vouchers.models import Promotion, Voucher
 from loyalty_platform.vouchers.services import (
     CartLine,
@@ -124,13 +124,6 @@ def coupon_by_code(code: str) -> Item:
     except DomainError:
         raise errors.COUPON_NOT_FOUND() from None
     return _vouchers().get(pk=found.pk)
-
-
-def active_shop(shop_id: int) -> Shop:
-    shop = Shop.objects.filter(pk=shop_id, is_active=True).first()
-    if shop is None:
-        raise errors.SHOP_NOT_FOUND()
-    return shop
 
 
 def customer_named(*, user_id: int | None, card_id: int | None) -> Customer | None:
@@ -392,7 +385,7 @@ def card_coupons(call: Call) -> list[Item]:
     """The customer's coupons this integration could redeem now (those it holds for a
     checkout included): their vouchers, then their stamp coupons."""
     data, now, hold_key = call.data, timezone.now(), pending_release_key(call)
-    active_shop(data["shop_id"])
+    open_shop(data["shop_id"])
     if "card_id" not in data and "user_id" not in data:
         raise errors.field_error("card_id", "required")(field="card_id")
     customer = customer_named(user_id=data.get("user_id"), card_id=data.get("card_id"))
@@ -422,7 +415,7 @@ class VerifyRequest(s.PosRequestSerializer):
 
 
 def coupon_verify(call: Call) -> Item:
-    active_shop(call.data["shop_id"])
+    open_shop(call.data["shop_id"])
     return coupon_by_code(call.data["code"])
 
 
@@ -474,7 +467,7 @@ def redeem_check(call: Call) -> None:
     if "purchase_amount" in call.data:
         call.extra["amount"] = _money(call.data["purchase_amount"], call.currency, "purchase_amount")
     no_product_choice(call)
-    active_shop(call.data["shop_id"])
+    open_shop(call.data["shop_id"])
     item = coupon_by_id(call.data["coupon_id"])
     if isinstance(item, Coupon):
         coupon_redeem_check(coupon=item, hold_key=pending_release_key(call))
@@ -699,7 +692,7 @@ class CancelPendingRequest(s.PosRequestSerializer):
 
 
 def _to_hold(call: Call) -> Item:
-    active_shop(call.data["shop_id"])
+    open_shop(call.data["shop_id"])
     no_product_choice(call)
     return coupon_by_id(call.data["coupon_id"])
 

@@ -48,7 +48,7 @@ from loyalty_platform.shop_api.wire import (
     id_field,
     paginate,
 )
-from loyalty_platform.shops.models import Shop
+from loyalty_platform.shops.selectors import open_shop
 
 GAME_TYPE = "stamp_card"
 # The game types the SDK names; here every game is a stamp card, the other types find none.
@@ -86,11 +86,6 @@ def card_customer(card_id: int) -> Customer:
     if customer is None:
         raise errors.CARD_NOT_FOUND()
     return customer
-
-
-def active_shop_check(shop_id: int | None) -> None:
-    if shop_id is not None and not Shop.objects.filter(pk=shop_id, is_active=True).exists():
-        raise errors.SHOP_NOT_FOUND()
 
 
 def reward_name(program: Program) -> str:
@@ -441,7 +436,7 @@ class RestartRequest(PinFields, s.PosRequestSerializer):
 
 
 def games_list(call: Call):
-    active_shop_check(call.data["shop_id"])
+    open_shop(call.data["shop_id"])
     program = active_program(Program.Kind.STAMP)
     games = [program] if program is not None and call.data.get("type", GAME_TYPE) == GAME_TYPE else []
     return paginate(games, call.data)
@@ -463,7 +458,8 @@ def game_progress(call: Call) -> StampCardProgress:
 
 
 def card_games(call: Call) -> list[GameAndProgress]:
-    active_shop_check(call.data.get("shop_id"))
+    if call.data.get("shop_id") is not None:
+        open_shop(call.data["shop_id"])
     program = active_program(Program.Kind.STAMP)
     return (
         [GameAndProgress(program, progress_of(program, call.path["card_id"]))] if program is not None else []
@@ -471,7 +467,8 @@ def card_games(call: Call) -> list[GameAndProgress]:
 
 
 def card_games_history(call: Call) -> list[Coupon]:
-    active_shop_check(call.data.get("shop_id"))
+    if call.data.get("shop_id") is not None:
+        open_shop(call.data["shop_id"])
     coupons = Coupon.objects.filter(customer=call.path["card_id"], program__kind=Program.Kind.STAMP)
     return list(coupons.select_related("program").order_by("-issued_at", "-pk")[:HISTORY_LIMIT])
 
@@ -479,7 +476,7 @@ def card_games_history(call: Call) -> list[Coupon]:
 def add_stamps_check(call: Call) -> None:
     program = call.path["game_id"]
     customer = card_customer(call.data["card_id"])
-    active_shop_check(call.data["shop_id"])
+    open_shop(call.data["shop_id"])
     if call.data["stamps_count"] > program.stamps_per_card:
         raise errors.STAMPS_COUNT_INVALID(field="stamps_count", max=program.stamps_per_card)
     customer_earn_check(
@@ -524,7 +521,7 @@ def complete(call: Call) -> Completed:
 
 def restart_check(call: Call) -> None:
     customer = card_customer(call.data["card_id"])
-    active_shop_check(call.data["shop_id"])
+    open_shop(call.data["shop_id"])
     stamp_card_reset_check(customer=customer, program=call.path["game_id"])
     call.extra["customer"] = customer
 

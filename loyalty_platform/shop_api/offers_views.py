@@ -212,14 +212,8 @@ class OfferData(serializers.Serializer):
         return None
 
 
-class FlagField(QueryBooleanField):
-    # wire.QueryBooleanField fails with "invalid" but defines no such message: a wrong value
-    # answered 500 (the fix belongs in wire.py; reported).
-    default_error_messages = {"invalid": "Must be true or false."}
-
-
 class OffersParams(PageParams):
-    is_active = FlagField(required=False)
+    is_active = QueryBooleanField(required=False)
     category = s.StrictCharField(required=False, max_length=MAX_CATEGORY)
     type = s.StrictCharField(required=False, max_length=40)
 

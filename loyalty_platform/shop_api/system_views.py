@@ -27,6 +27,7 @@ from loyalty_platform.shop_api.wire import (
     paginate,
 )
 from loyalty_platform.shops.models import Shop
+from loyalty_platform.shops.selectors import open_shop
 
 
 class ShopData(serializers.Serializer):
@@ -119,8 +120,8 @@ class QrCardSessionData(serializers.Serializer):
 
 def qr_card_start(call: Call) -> QrCardSession:
     shop_id = call.data.get("shop_id")
-    if shop_id is not None and not Shop.objects.filter(pk=shop_id, is_active=True).exists():
-        raise errors.SHOP_NOT_FOUND()
+    if shop_id is not None:
+        open_shop(shop_id)
     return qr_card_session_create(
         device_name=call.data["device_name"], shop_id=shop_id, api_key_lookup_id=call.api_key_lookup_id
     )
