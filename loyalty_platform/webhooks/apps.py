@@ -7,4 +7,4 @@ class WebhooksConfig(AppConfig):
     verbose_name = "Webhooks"
 
     def ready(self) -> None:
-        from loyalty_platform.webhooks import signals  # noqa: F401
+        from loyalty_platform.webhooks import checks, signals  # noqa: F401

@@ -89,6 +89,17 @@ def test_check_deploy_reports_no_issue():
     assert issues == []
 
 
+def test_check_deploy_warns_when_webhooks_may_reach_internal_hosts():
+    result = run(
+        ["manage.py", "check", "--deploy"],
+        WEBHOOK_REQUIRE_HTTPS="false",
+        WEBHOOK_ALLOW_PRIVATE_ADDRESSES="true",
+    )
+
+    issues = re.findall(r"^\S*: \((\S+)\)", result.stderr + result.stdout, flags=re.MULTILINE)
+    assert issues == ["webhooks.W001", "webhooks.W002"]
+
+
 @pytest.mark.usefixtures("committed_db")
 def test_production_redirects_http_except_the_probes_and_sends_hsts():
     answers = probe()
