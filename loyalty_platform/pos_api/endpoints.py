@@ -238,6 +238,9 @@ class Command(Operation):
     check: Callable[[Call], None] | None = field(default=None, kw_only=True)
     # Whose PIN: by default the customer the call names.
     pin_customer: Callable[[Call], Customer | None] = field(default=lambda call: call.customer, kw_only=True)
+    # What the customer's PIN box says the cashier asks for ("Redeem 150 points"); without
+    # it, the action's prompt.
+    pin_summary: Callable[[Call], str] | None = field(default=None, kw_only=True)
 
     def once_key(self, call: Call, request_body: dict, raw_path: dict) -> OnceKey | None:
         external_id = call.data.get("external_id")
@@ -307,6 +310,7 @@ class Command(Operation):
             pin=call.data.get("verification_pin"),
             challenge_id=call.data.get("challenge_id"),
             api_key_lookup_id=call.api_key_lookup_id,
+            summary=self.pin_summary(call) if self.pin_summary else "",
         )
 
 

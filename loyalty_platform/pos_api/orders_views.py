@@ -20,6 +20,7 @@ from loyalty_platform.orders.services import (
     order_return,
     point_program_or_404,
 )
+from loyalty_platform.pos_api import pin_summaries
 from loyalty_platform.pos_api import serializers as s
 from loyalty_platform.pos_api.endpoints import Call, Command, PosApiView
 from loyalty_platform.pos_api.output import (
@@ -380,6 +381,7 @@ class OrdersView(PosApiView):
         order_record,
         once="orders",
         pin_action=order_pin_action,
+        pin_summary=pin_summaries.order_summary,
         check=order_check,
         errors=(errors.ORDER_EXISTS, *ORDER_INPUT_ERRORS, errors.CUSTOMER_BLOCKED, errors.CARD_BLOCKED),
     )

@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from loyalty_platform.core import errors
-from loyalty_platform.pos_api import endpoints
+from loyalty_platform.pos_api import endpoints, pin_summaries
 from loyalty_platform.pos_api import serializers as s
 from loyalty_platform.pos_api.campaigns_views import CampaignData, campaigns_for_customer
 from loyalty_platform.pos_api.endpoints import Call, Command, PosApiView, Query
@@ -148,6 +148,7 @@ class ReceptionsView(PosApiView):
         reception_create,
         once="rewards/receptions",
         pin_action="redeem",
+        pin_summary=pin_summaries.reward_summary,
         check=reception_check,
         errors=(
             errors.CUSTOMER_NOT_FOUND,

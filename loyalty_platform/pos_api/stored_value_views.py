@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from loyalty_platform.core import errors
 from loyalty_platform.core.money import money_amount
-from loyalty_platform.pos_api import endpoints
+from loyalty_platform.pos_api import endpoints, pin_summaries
 from loyalty_platform.pos_api import serializers as s
 from loyalty_platform.pos_api.endpoints import Call, Command, PosApiView, Query
 from loyalty_platform.pos_api.output import IsoDateTimeField, MoneyField, OmitNoneSerializer
@@ -208,6 +208,7 @@ class PrepaidTransactionsView(PosApiView):
         prepaid_transaction,
         once="prepaid/transactions",
         pin_action=prepaid_pin_action_of,
+        pin_summary=pin_summaries.prepaid_summary,
         check=prepaid_check,
         errors=(
             errors.CUSTOMER_NOT_FOUND,

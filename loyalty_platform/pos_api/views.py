@@ -20,6 +20,7 @@ from loyalty_platform.customers.selectors import (
     masked_email,
 )
 from loyalty_platform.customers.services import customer_enroll, normalize_phone
+from loyalty_platform.pos_api import pin_summaries
 from loyalty_platform.pos_api import serializers as s
 from loyalty_platform.pos_api.campaigns_views import CampaignData, campaigns_for_customer
 from loyalty_platform.pos_api.endpoints import Call, Command, PosApiView, Query
@@ -277,6 +278,7 @@ class EarnView(PosApiView):
         earn,
         once="pos",
         pin_action="earn",
+        pin_summary=pin_summaries.earn_summary,
         check=earn_check,
         errors=EARN_ERRORS,
     )
@@ -290,6 +292,7 @@ class RedeemView(PosApiView):
         redeem,
         once="redeem",
         pin_action="redeem",
+        pin_summary=pin_summaries.redeem_summary,
         check=redeem_check,
         errors=REDEEM_ERRORS,
     )
@@ -324,6 +327,7 @@ class CouponRedeemView(PosApiView):
         coupon_redeem_call,
         once="coupons/redeem",
         pin_action="coupon_redeem",
+        pin_summary=pin_summaries.coupon_summary,
         **acting_on("coupon", usable_coupon),
         errors=(
             errors.COUPON_NOT_FOUND,

@@ -42,6 +42,7 @@ from loyalty_platform.orders.services import (
     order_return,
     point_program_or_404,
 )
+from loyalty_platform.pos_api import pin_summaries
 from loyalty_platform.pos_api import serializers as s
 from loyalty_platform.pos_api.endpoints import Call, PathObject
 from loyalty_platform.pos_api.idempotency import OnceKey
@@ -742,6 +743,17 @@ def transaction_pin_action(call: Call) -> str | None:
     return PinChallenge.Action.REVERSE
 
 
+def transaction_pin_summary(call: Call) -> str:
+    data = call.data
+    if data["type"] != PURCHASE:
+        return ""  # the reversal's prompt
+    if data.get("points_redeemed"):
+        return pin_summaries.redeem_points_summary(data["points_redeemed"])
+    if call.extra["total"] is None:
+        return ""
+    return pin_summaries.collect_points_summary(call.extra["total"], call.extra["currency"])
+
+
 @dataclass(frozen=True)
 class Recorded:
     """What a transaction did, for TransactionData to render."""
@@ -1019,6 +1031,7 @@ class TransactionCreateView(ShopApiView):
         once=TRANSACTION_ONCE,
         once_field="order_id",
         pin_action=transaction_pin_action,
+        pin_summary=transaction_pin_summary,
         check=transaction_check,
         pin_customer=lambda call: call.extra["customer"],
         errors=TRANSACTION_ERRORS,

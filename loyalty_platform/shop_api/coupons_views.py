@@ -32,6 +32,7 @@ from loyalty_platform.coupons.services import (
 from loyalty_platform.customers.blocks import refuse_blocked_customer
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.identification.services import card_data
+from loyalty_platform.pos_api import pin_summaries
 from loyalty_platform.pos_api import serializers as s
 from loyalty_platform.pos_api.endpoints import Call, parse_uuid
 from loyalty_platform.programs.models import Card, Program
@@ -518,6 +519,7 @@ class CouponRedeemView(ShopApiView):
         CouponData,
         coupon_redeem_call,
         pin_action=_redeem_pin_action,
+        pin_summary=pin_summaries.coupon_summary,
         check=redeem_check,
         pin_customer=lambda call: call.extra["coupon"].customer,
         errors=(

@@ -25,6 +25,7 @@ from loyalty_platform.core import errors
 from loyalty_platform.coupons.models import Coupon
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.customers.selectors import customer_by_card_id
+from loyalty_platform.pos_api import pin_summaries
 from loyalty_platform.pos_api import serializers as s
 from loyalty_platform.pos_api.endpoints import Call, PathObject
 from loyalty_platform.pos_api.output import IsoDateTimeField, campaign_shares_field
@@ -582,6 +583,7 @@ class AddStampsView(ShopApiView):
         add_stamps,
         once="shop/games/add-stamps",
         pin_action="earn",
+        pin_summary=lambda call: pin_summaries.collect_stamps_summary(call.data["stamps_count"]),
         check=add_stamps_check,
         pin_customer=the_named_customer,
         errors=(

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.translation import gettext_lazy as _
 
 from loyalty_platform.core import errors
 from loyalty_platform.core import redis as lp_redis
@@ -23,6 +24,16 @@ from tenants.models import Organization
 
 Preset = Organization.VerificationPreset
 Action = PinChallenge.Action
+
+# What the profile's PIN box says the cashier asks for, when the call gives nothing more exact.
+ACTION_PROMPTS = {
+    Action.EARN: _("Collect points or stamps"),
+    Action.REDEEM: _("Redeem points or stamps"),
+    Action.COUPON_REDEEM: _("Use a coupon"),
+    Action.ADJUST: _("A correction of your balance"),
+    Action.PREPAID_PAY: _("Pay with your credit"),
+    Action.REVERSE: _("Undo a purchase's points or stamps"),
+}
 
 # Which actions ask for the customer's PIN under each preset (the contract's table).
 PIN_REQUIRED = {
@@ -86,10 +97,16 @@ class IssuedChallenge:
 
 
 def pin_challenge_issue(
-    *, organization: Organization, customer: Customer, action: str, api_key_lookup_id: str = ""
+    *,
+    organization: Organization,
+    customer: Customer,
+    action: str,
+    api_key_lookup_id: str = "",
+    summary: str = "",
 ) -> IssuedChallenge:
     """Create a challenge with a fresh PIN, replacing the customer's open one for the same
-    action; the PIN is pushed to the customer's profile once the transaction commits."""
+    action; the PIN is pushed to the customer's profile once the transaction commits, with
+    `summary` (what the cashier asks for, "Redeem 150 points") or the action's prompt."""
     pin_lock_check(customer=customer)
     if _count_towards_lock(customer, "challenges", settings.PIN_LOCK_MAX_CHALLENGES):
         pin_lock_check(customer=customer)
@@ -124,6 +141,7 @@ def pin_challenge_issue(
             "challenge_id": str(challenge_id),
             "pin": pin,
             "action": action,
+            "summary": str(summary or ACTION_PROMPTS.get(action, "")),
             "expires_at": expires_at.isoformat(),
         }
         lp_redis.client().set(_pin_key(challenge_id), json.dumps(shown), ex=settings.PIN_CHALLENGE_SECONDS)
@@ -150,10 +168,12 @@ def pin_gate(
     pin: str | None,
     challenge_id: str | None = None,
     api_key_lookup_id: str = "",
+    summary: str = "",
 ) -> uuid.UUID | None:
     """Pass the PIN step of a gated call. Returns None when the preset asks no PIN for the
     action, else the id of the verified challenge, which the action spends in its own
-    transaction (pin_challenge_spend). Raises DomainError with the contract's codes.
+    transaction (pin_challenge_spend). Raises DomainError with the contract's codes; a new
+    challenge tells the customer `summary`.
 
     Wrong attempts are committed before the error is raised, so they count even though
     the call fails."""
@@ -162,7 +182,11 @@ def pin_gate(
     pin_lock_check(customer=customer)
     if pin is None:
         raise _new_challenge_error(
-            organization=organization, customer=customer, action=action, api_key_lookup_id=api_key_lookup_id
+            organization=organization,
+            customer=customer,
+            action=action,
+            api_key_lookup_id=api_key_lookup_id,
+            summary=summary,
         )
     error = None
     with transaction.atomic():
@@ -191,7 +215,11 @@ def pin_gate(
             challenge.save(update_fields=["remaining_attempts", "status"])
     if challenge is None:
         raise _new_challenge_error(
-            organization=organization, customer=customer, action=action, api_key_lookup_id=api_key_lookup_id
+            organization=organization,
+            customer=customer,
+            action=action,
+            api_key_lookup_id=api_key_lookup_id,
+            summary=summary,
         )
     if error.code in ("pin_invalid", "pin_attempts_exceeded"):
         _count_towards_lock(customer, "wrong", settings.PIN_LOCK_MAX_WRONG)
@@ -225,7 +253,10 @@ def open_pins_for_customer(*, customer: Customer) -> list[dict]:
     for challenge in challenges:
         raw = lp_redis.client().get(_pin_key(challenge.pk))
         if raw:
-            shown.append(json.loads(raw))
+            pin = json.loads(raw)
+            # Challenges issued before summaries existed.
+            pin["summary"] = pin.get("summary") or str(ACTION_PROMPTS.get(pin["action"], ""))
+            shown.append(pin)
     return shown
 
 

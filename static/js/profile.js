@@ -5,13 +5,8 @@
   const config = JSON.parse(document.getElementById("realtime").textContent);
   const pinSection = document.getElementById("pins");
   const pinList = document.getElementById("pin-list");
-  const actionNames = {
-    earn: "to collect points or stamps",
-    redeem: "to redeem points or stamps",
-    coupon_redeem: "to use a coupon",
-    adjust: "for a balance correction",
-    prepaid_pay: "to pay with your credit",
-  };
+  // The page's language: "%s s left" as the server translated it.
+  const secondsLeft = pinList.dataset.secondsLeft || "%s s";
 
   function showPins(pins) {
     const now = Date.now();
@@ -26,7 +21,7 @@
       digits.textContent = pin.pin;
       const action = document.createElement("span");
       action.className = "action";
-      action.textContent = actionNames[pin.action] || pin.action;
+      action.textContent = pin.summary || "";
       const countdown = document.createElement("span");
       countdown.className = "countdown";
       item.append(digits, " ", action, " ", countdown);
@@ -42,7 +37,7 @@
       .map((item) => ({
         challenge_id: item.dataset.challenge,
         pin: item.querySelector(".digits").textContent,
-        action: item.querySelector(".action").textContent,
+        summary: item.querySelector(".action").textContent,
         expires_at: item.dataset.expires,
       }));
     showPins([pin].concat(pins));
@@ -55,7 +50,7 @@
       if (left <= 0) {
         item.remove();
       } else {
-        item.querySelector(".countdown").textContent = "(" + left + " s)";
+        item.querySelector(".countdown").textContent = secondsLeft.replace("%s", left);
       }
     });
     pinSection.hidden = pinList.children.length === 0;

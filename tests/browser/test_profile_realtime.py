@@ -2,6 +2,7 @@
 
 import json
 import queue
+import re
 import uuid
 
 import pysher
@@ -121,7 +122,8 @@ def test_the_pin_appears_on_the_customers_phone_when_the_till_asks(page, server,
     with tenant_context(organization):
         pin = open_pins_for_customer(customer=customer)[0]["pin"]
     expect(page.locator("#pins .digits")).to_have_text(pin, timeout=10000)
-    expect(page.locator("#pins .action")).to_have_text("to redeem points or stamps")
+    expect(page.locator("#pins .action")).to_have_text("Redeem 1 stamp")
+    expect(page.locator("#pins .countdown")).to_have_text(re.compile(r"^\d+ s left$"))
     expect(page.locator("#pins")).to_be_visible()
 
 

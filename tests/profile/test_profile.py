@@ -166,8 +166,8 @@ def test_pins_show_only_in_the_customers_own_session(organization, programs):
     mine = signed_in(organization, customer).get("/me/api/pins").json()["data"]
     theirs = signed_in(organization, other).get("/me/api/pins").json()["data"]
 
-    assert [(p["challenge_id"], p["pin"], p["action"]) for p in mine] == [
-        (str(issued.challenge.pk), issued.pin, "redeem")
+    assert [(p["challenge_id"], p["pin"], p["action"], p["summary"]) for p in mine] == [
+        (str(issued.challenge.pk), issued.pin, "redeem", "Redeem points or stamps")
     ]
     assert theirs == []
 

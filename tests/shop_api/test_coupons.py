@@ -586,7 +586,9 @@ def test_redeeming_a_stamp_coupon_asks_the_pin_where_the_preset_does(sdk, shop_o
         assert (error.http_status, error.code) == (412, "PIN_REQUIRED")
         assert state(shop_organization)["stamp_coupons"] == before["stamp_coupons"]
         with in_shop(shop_organization):
-            pin = open_pins_for_customer(customer=customer)[0]["pin"]
+            [shown] = open_pins_for_customer(customer=customer)
+        pin = shown["pin"]
+        assert shown["summary"] == f"Use your coupon: {coupon.name}"
         body = {"coupon_id": str(coupon.pk), "shop_id": shop.pk}
         wrong = refused(sdk._request, "POST", "/coupons/redeem", {**body, "verification_pin": "x" + pin})
         assert (wrong.http_status, wrong.code) == (422, "PIN_INVALID")

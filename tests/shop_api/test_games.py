@@ -795,6 +795,7 @@ def test_strict_asks_the_pin_for_adding_stamps_and_restarting(server, preset_org
     assert open_challenges(organization, blocked.customer) == []
 
     pin = pin_of(organization, someone.customer, "earn")
+    assert pin["summary"] == "Collect 1 stamp"
     body = {"card_id": someone.stamp_card, "shop_id": where.shop, "stamps_count": 1}
     wrong = raw("POST", f"/games/{where.game}/add-stamps", body={**body, "verification_pin": "x"})
     added = raw("POST", f"/games/{where.game}/add-stamps", body={**body, "verification_pin": pin["pin"]})

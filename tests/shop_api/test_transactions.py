@@ -659,11 +659,12 @@ def test_a_preset_asking_a_pin_for_redeem_asks_it_through_the_shop_api(sdk, raw,
         assert (asked.status_code, asked.json()["code"]) == (412, "PIN_REQUIRED")
         challenge_id = asked.json()["challenge_id"]
         with in_shop(shop_organization):
-            pin = next(
-                item["pin"]
+            pin, summary = next(
+                (item["pin"], item["summary"])
                 for item in open_pins_for_customer(customer=customer)
                 if item["challenge_id"] == challenge_id
             )
+        assert summary == "Redeem 100 points"
         answer = sdk.create_transaction(**{**body, "verification_pin": pin, "challenge_id": challenge_id})
         assert (answer["points_redeemed"], answer["points_earned"], answer["balance"]) == (100, 9, 210)
     finally:

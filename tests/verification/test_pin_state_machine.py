@@ -292,5 +292,6 @@ def test_pin_issued_event_is_pushed_to_the_customers_group_on_commit(
         "challenge_id": prompt["challenge_id"],
         "pin": current_pin(organization, customer),
         "action": "redeem",
+        "summary": "Redeem 100 points",
         "expires_at": prompt["expires_at"],
     }
