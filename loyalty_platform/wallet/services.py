@@ -219,7 +219,8 @@ def google_wallet_claims(
     class_id, object_id = google_wallet_ids(
         organization=organization, customer=customer, issuer_id=credentials.issuer_id
     )
-    language = translation.get_language() or settings.LANGUAGE_CODE
+    # Google takes BCP 47 tags ("en-US"); Django's are lower-case ("en-us").
+    language = translation.to_locale(translation.get_language() or settings.LANGUAGE_CODE).replace("_", "-")
     loyalty_class = {
         "id": class_id,
         "issuerName": card.organization_name,
