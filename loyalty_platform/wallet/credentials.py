@@ -28,20 +28,23 @@ class GoogleWalletCredentials:
     private_key_pem: str
 
 
+# The settings a wallet needs, every one (the key password is optional).
+APPLE_SETTINGS = (
+    "APPLE_WALLET_PASS_TYPE_ID",
+    "APPLE_WALLET_TEAM_ID",
+    "APPLE_WALLET_CERTIFICATE_PATH",
+    "APPLE_WALLET_KEY_PATH",
+    "APPLE_WALLET_WWDR_CERTIFICATE_PATH",
+)
+GOOGLE_SETTINGS = ("GOOGLE_WALLET_ISSUER_ID", "GOOGLE_WALLET_SERVICE_ACCOUNT_FILE")
+
+
 def apple_wallet_configured() -> bool:
-    return all(
-        (
-            settings.APPLE_WALLET_PASS_TYPE_ID,
-            settings.APPLE_WALLET_TEAM_ID,
-            settings.APPLE_WALLET_CERTIFICATE_PATH,
-            settings.APPLE_WALLET_KEY_PATH,
-            settings.APPLE_WALLET_WWDR_CERTIFICATE_PATH,
-        )
-    )
+    return all(getattr(settings, name) for name in APPLE_SETTINGS)
 
 
 def google_wallet_configured() -> bool:
-    return bool(settings.GOOGLE_WALLET_ISSUER_ID and settings.GOOGLE_WALLET_SERVICE_ACCOUNT_FILE)
+    return all(getattr(settings, name) for name in GOOGLE_SETTINGS)
 
 
 def _read(path: str, what: str) -> bytes:

@@ -18,6 +18,7 @@ from PIL import Image
 from loyalty_platform.branding.models import Logo
 from loyalty_platform.identification.services import organization_base_url
 from loyalty_platform.verification.services import customer_code_from_qr
+from loyalty_platform.wallet.checks import wallet_credentials_check
 from loyalty_platform.wallet.credentials import apple_wallet_credentials
 from loyalty_platform.wallet.services import apple_pass_build
 from tests.pos_fixtures import create_customer
@@ -195,3 +196,15 @@ def test_a_key_that_is_not_the_certificates_is_a_configuration_error(settings, a
     settings.APPLE_WALLET_KEY_PASSWORD = "wrong"
     with pytest.raises(ImproperlyConfigured, match="APPLE_WALLET_KEY_PASSWORD"):
         apple_wallet_credentials()
+
+
+def test_the_system_check_names_a_wallet_left_half_configured_or_unloadable(settings, apple_wallet, tmp_path):
+    assert wallet_credentials_check(None) == []
+    settings.APPLE_WALLET_KEY_PATH = str(tmp_path / "missing.pem")
+    assert [(problem.id, problem.msg.split(" (")[0]) for problem in wallet_credentials_check(None)] == [
+        ("wallet.E001", "Apple Wallet: APPLE_WALLET_KEY_PATH")
+    ]
+    settings.APPLE_WALLET_TEAM_ID = ""
+    assert [(problem.id, problem.msg) for problem in wallet_credentials_check(None)] == [
+        ("wallet.W001", "Apple Wallet stays off: APPLE_WALLET_TEAM_ID not set")
+    ]

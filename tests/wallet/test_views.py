@@ -51,8 +51,7 @@ def test_the_signed_in_customer_downloads_their_own_pass(organization, programs,
     page = client.get("/me/")
     assert buttons(page) == (True, True)
     assert (
-        '<a href="/me/wallet/apple.pkpass" id="wallet-apple">Add to Apple Wallet</a>'
-        in page.content.decode()
+        '<a href="/me/wallet/apple.pkpass" id="wallet-apple">Add to Apple Wallet</a>' in page.content.decode()
     )
     response = client.get("/me/wallet/apple.pkpass")
     assert (response.status_code, response["Content-Type"], response["Cache-Control"]) == (
