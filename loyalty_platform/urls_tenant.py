@@ -13,6 +13,7 @@ urlpatterns = [
     path("admin/", merchant_admin_site.urls),
     path("", include("loyalty_platform.profile.urls")),
     path("", include("loyalty_platform.campaigns.urls")),
+    path("", include("loyalty_platform.wallet.urls")),
     path("logo.png", organization_logo, name="organization-logo"),
 ]
 

@@ -615,3 +615,12 @@ OFFER_FIELD_NOT_SUPPORTED = _define(
     "a total usage limit, a maximum discount, terms); nothing was saved.",
     "field",
 )
+
+# --- Wallet passes (loyalty_platform.wallet) -----------------------------------------------
+WALLET_NOT_CONFIGURED = _define(
+    "wallet_not_configured",
+    404,
+    "The platform's operator has not configured this wallet (Apple Wallet or Google Wallet), "
+    "so the profile offers no such pass.",
+    message=_("Adding the card to this wallet is not available here."),
+)

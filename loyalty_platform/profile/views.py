@@ -51,6 +51,7 @@ from loyalty_platform.profile.selectors import dashboard_context, qr_login_shop_
 from loyalty_platform.profile.services import customer_expiry_warnings_set
 from loyalty_platform.realtime.publish import customer_channel
 from loyalty_platform.realtime.signing import app_key
+from loyalty_platform.wallet.selectors import wallet_buttons
 
 
 def _message(request: HttpRequest, error: ErrorType) -> HttpResponse:
@@ -99,6 +100,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             **dashboard_context(request.customer),
             **realtime_context(request),
             **referral_invite_context(request, request.customer),
+            "wallet": wallet_buttons(),
         },
     )
 

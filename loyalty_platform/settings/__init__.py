@@ -6,3 +6,4 @@ from .portal import *  # noqa: F403
 from .security import *  # noqa: F403
 from .services import *  # noqa: F403
 from .tenancy import *  # noqa: F403
+from .wallet import *  # noqa: F403

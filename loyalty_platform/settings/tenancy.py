@@ -52,6 +52,7 @@ TENANT_APPS = [
     "loyalty_platform.campaigns",
     "loyalty_platform.webhooks",
     "loyalty_platform.till",  # no models; its AppConfig connects the log-out receiver
+    "loyalty_platform.wallet",  # no models; its AppConfig registers the credentials check
 ]
 
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]

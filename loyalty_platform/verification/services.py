@@ -280,17 +280,22 @@ def _qr_signature(organization: Organization, message: str) -> str:
 
 
 def customer_qr_payload(
-    *, organization: Organization, customer: Customer, now: datetime | None = None
+    *,
+    organization: Organization,
+    customer: Customer,
+    now: datetime | None = None,
+    lifetime: timedelta | None = None,
 ) -> QrPayload:
-    """The signed content of the customer's QR: valid 24 hours, or on Strict a code that
-    rotates every 30 seconds (TOTP style)."""
+    """The signed content of the customer's QR: valid 24 hours (or `lifetime`: a wallet pass
+    carries one that lasts longer, docs/decisions/0051-wallet-passes.md), or on Strict a code
+    that rotates every 30 seconds (TOTP style)."""
     now = now or timezone.now()
     if organization.verification_preset == Preset.STRICT:
         step = int(now.timestamp()) // settings.QR_ROTATION_SECONDS
         message = f"{QR_ROTATING_PREFIX}.{customer.customer_code}.{step}"
         expires_at = datetime.fromtimestamp((step + 1) * settings.QR_ROTATION_SECONDS, tz=now.tzinfo)
     else:
-        expires_at = now + timedelta(seconds=settings.QR_STATIC_SECONDS)
+        expires_at = now + (lifetime or timedelta(seconds=settings.QR_STATIC_SECONDS))
         message = f"{QR_STATIC_PREFIX}.{customer.customer_code}.{int(expires_at.timestamp())}"
     return QrPayload(payload=f"{message}.{_qr_signature(organization, message)}", expires_at=expires_at)
 
