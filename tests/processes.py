@@ -1,6 +1,7 @@
 """Real helper processes for integration tests: the ASGI server and a Celery worker, both on
 the test database and this run's Redis namespace."""
 
+import itertools
 import os
 import socket
 import subprocess
@@ -21,18 +22,28 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+# Every helper's sessions are named HELPER_APPLICATION_NAME-<n>: stopping one waits for its own
+# sessions only (the session's web server keeps its own open all along).
 HELPER_APPLICATION_NAME = f"test-helper-{os.getpid()}"
+_helper_numbers = itertools.count(1)
 
 
 def helper_environment(**extra: str) -> dict[str, str]:
     return {
         **os.environ,
-        "DATABASE_APPLICATION_NAME": HELPER_APPLICATION_NAME,
+        "DATABASE_APPLICATION_NAME": f"{HELPER_APPLICATION_NAME}-{next(_helper_numbers)}",
         "DJANGO_SETTINGS_MODULE": "loyalty_platform.settings.test",
         "DATABASE_NAME": settings.DATABASES["default"]["NAME"],
         "TEST_REDIS_NAMESPACE": settings.REDIS_NAMESPACE,
         **extra,
     }
+
+
+def helper_process(args: list[str], environment: dict[str, str], **popen) -> subprocess.Popen:
+    """Start a helper with `environment` (helper_environment's); stop() knows its sessions."""
+    process = subprocess.Popen(args, cwd=BASE_DIR, env=environment, **popen)
+    process.application_name = environment["DATABASE_APPLICATION_NAME"]
+    return process
 
 
 def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
@@ -49,18 +60,18 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30) -> 
 
 
 def stop(process: subprocess.Popen) -> None:
-    """Stop a helper and wait until its database sessions are gone, so that dropping the test
-    database at the end of the run is not refused."""
+    """Stop a helper (started by helper_process) and wait until its database sessions are
+    gone, so that dropping the test database at the end of the run is not refused."""
     process.terminate()
     try:
         process.wait(timeout=15)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
-    _wait_for_helper_sessions_to_close()
+    _wait_for_sessions_to_close(process.application_name)
 
 
-def _wait_for_helper_sessions_to_close(timeout: float = 10) -> None:
+def _wait_for_sessions_to_close(application_name: str, timeout: float = 10) -> None:
     from django.db import connections
 
     # A connection of its own, closed here: the caller may be inside a transaction, or in a
@@ -72,7 +83,7 @@ def _wait_for_helper_sessions_to_close(timeout: float = 10) -> None:
             while time.monotonic() < deadline:
                 cursor.execute(
                     "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
-                    [HELPER_APPLICATION_NAME],
+                    [application_name],
                 )
                 if cursor.fetchone()[0] == 0:
                     return
@@ -94,7 +105,7 @@ def live_server(**environment: str) -> Iterator[LiveServer]:
     """uvicorn on a free port; `environment` adds to or overrides the helper's variables
     (DEBUG=false for production mode, another Redis or PostgreSQL for the fault tests)."""
     port = free_port()
-    process = subprocess.Popen(
+    process = helper_process(
         [
             sys.executable,
             "-m",
@@ -109,8 +120,7 @@ def live_server(**environment: str) -> Iterator[LiveServer]:
             "--log-level",
             "warning",
         ],
-        cwd=BASE_DIR,
-        env=helper_environment(PLATFORM_HOST=f"localhost:{port}", **environment),
+        helper_environment(PLATFORM_HOST=f"localhost:{port}", **environment),
     )
     try:
         wait_for_port(port, process)
@@ -127,7 +137,7 @@ def celery_worker(name: str = "test", **environment: str) -> Iterator[subprocess
 
     hostname = f"{name}-{os.getpid()}"
 
-    process = subprocess.Popen(
+    process = helper_process(
         [
             sys.executable,
             "-m",
@@ -142,8 +152,7 @@ def celery_worker(name: str = "test", **environment: str) -> Iterator[subprocess
             "--hostname",
             f"{hostname}@%h",
         ],
-        cwd=BASE_DIR,
-        env=helper_environment(**environment),
+        helper_environment(**environment),
     )
     try:
         deadline = time.monotonic() + 30

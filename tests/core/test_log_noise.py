@@ -14,9 +14,8 @@ import requests
 from django_tenants.utils import tenant_context
 
 from loyalty_platform.core.logs import ClientErrorsQuiet, HeartbeatQuiet
-from loyalty_platform.embedded import BASE_DIR
 from tests.factories import StaffUserFactory
-from tests.processes import free_port, helper_environment, stop, wait_for_port
+from tests.processes import free_port, helper_environment, helper_process, stop, wait_for_port
 
 LOG_LINE = re.compile(
     r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (?P<level>[A-Z]+) (?P<logger>\S+) (?P<message>.*)$"
@@ -29,13 +28,12 @@ def debug_server_log(busy):
     (base url, read) where read() returns what it wrote after start-up."""
     port = free_port()
     with tempfile.TemporaryFile(mode="w+") as output:
-        process = subprocess.Popen(
+        process = helper_process(
             [
                 *(sys.executable, "-m", "uvicorn", "loyalty_platform.asgi:application"),
                 *("--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--lifespan", "off"),
             ],
-            cwd=BASE_DIR,
-            env=helper_environment(PLATFORM_HOST=f"localhost:{port}", DEBUG="true"),
+            helper_environment(PLATFORM_HOST=f"localhost:{port}", DEBUG="true"),
             stdout=output,
             stderr=subprocess.STDOUT,
         )

@@ -195,13 +195,14 @@ def _wait_for_success(organization, since: datetime, seconds: float = 90) -> Non
 
 
 def _helpers_waiting_on_locks(application_name: str | None = HELPER_APPLICATION_NAME) -> int:
-    """Sessions waiting on a lock: the helper processes' (workers), or with None any other."""
+    """Sessions waiting on a lock: the helper processes' (workers, each named
+    <application_name>-<n>), or with None any other."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
             "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid() "
-            "AND (%s::text IS NULL OR application_name = %s)",
-            [application_name, application_name],
+            "AND (%s::text IS NULL OR application_name LIKE %s)",
+            [application_name, f"{application_name}-%"],
         )
         return cursor.fetchone()[0]
 
