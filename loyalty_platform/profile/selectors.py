@@ -10,6 +10,7 @@ from loyalty_platform.core.money import money_text
 from loyalty_platform.coupons.models import Coupon
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.identification.models import QrLoginSession
+from loyalty_platform.profile.history import entry_titles, history_days, history_lines
 from loyalty_platform.programs.models import Card, LedgerEntry, Program
 from loyalty_platform.programs.selectors import (
     NOTHING_EXPIRING,
@@ -103,17 +104,20 @@ def vouchers_payload(customer: Customer) -> list[dict]:
 
 
 def history_payload(customer: Customer, limit: int = 50) -> list[dict]:
-    entries = (
+    """The ledger's newest entries with their title in words (/me/api/history)."""
+    entries = list(
         LedgerEntry.objects.filter(card__customer=customer)
         .select_related("card__program")
         .order_by("-pk")[:limit]
     )
+    titles = entry_titles(entries)
     return [
         {
             "at": e.created_at.isoformat(),
             "program": e.card.program.name,
             "kind": e.card.program.kind,
             "cause": e.cause,
+            "title": titles[e.pk],
             "delta": e.delta,
             "balance_after": e.balance_after,
         }
@@ -184,7 +188,7 @@ def dashboard_context(customer: Customer) -> dict:
         "cards": cards_payload(customer, expiring=expiry["points_expiring"]["data"]),
         "coupons": coupons_payload(customer),
         "vouchers": vouchers_payload(customer),
-        "history": history_payload(customer, limit=20),
+        "history": history_days(history_lines(customer, limit=30)),
         "prepaid": prepaid_payload(customer),
         "qr": qr_payload(customer),
         "rotating_qr": organization.verification_preset == "strict",
