@@ -325,6 +325,30 @@ INVITATION_USED = _define(
 INVITATION_EXPIRED = _define(
     "invitation_expired", 410, "The invitation has expired.", message=_("This invitation has expired.")
 )
+JOIN_LINK_INVALID = _define(
+    "join_link_invalid",
+    404,
+    "No such link to finish joining here (a wrong token, or another organization's).",
+    message=_("This link to finish joining is not valid."),
+)
+JOIN_LINK_EXPIRED = _define(
+    "join_link_expired",
+    410,
+    "The link to finish joining has expired.",
+    message=_("This link has expired. Ask at the till for a new one."),
+)
+JOIN_LINK_USED = _define(
+    "join_link_used",
+    410,
+    "The link was used before, or the customer finished joining by another one.",
+    message=_("You have already finished joining: you are a member."),
+)
+EMAIL_TAKEN = _define(
+    "email_taken",
+    409,
+    "Another member has this email.",
+    message=_("Another member has this email address. Leave it empty, or use another one."),
+)
 LOGIN_LINK_INVALID = _define(
     "login_link_invalid",
     400,

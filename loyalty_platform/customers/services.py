@@ -14,6 +14,7 @@ from loyalty_platform.campaigns import events as campaign_events
 from loyalty_platform.core import errors
 from loyalty_platform.coupons.models import Coupon
 from loyalty_platform.customers.models import Customer
+from loyalty_platform.customers.welcome import welcome_email_send_on_commit
 from loyalty_platform.orders.models import Order, OrderReturn
 from loyalty_platform.programs.models import Card, LedgerEntry
 from loyalty_platform.rewards.models import RewardReception
@@ -100,7 +101,12 @@ def customer_with_email(email: str) -> Customer | None:
     """The customer with this email in any case, any status. Compared with lower() on both
     sides, the expression of the unique index (Django's iexact compares upper(), which no
     index serves: a scan of the table per call)."""
-    return Customer.objects.alias(email_lower=Lower("email")).filter(email_lower=email.lower()).first()
+    return (
+        Customer.objects.alias(email_lower=Lower("email"))
+        .filter(email_lower=email.lower())
+        .exclude(email="")  # the unique index's condition, so that it serves the look-up
+        .first()
+    )
 
 
 def customer_enroll(
@@ -155,6 +161,9 @@ def customer_enroll(
                     customer_id=customer.pk,
                     data=payloads.customer_enrolled(customer, source=source),
                 )
+                if source == "pos_api":
+                    # Enrolled at a till: nobody sent them a sign-in link, so the welcome does.
+                    welcome_email_send_on_commit(customer_id=customer.pk)
             return customer, True
         except IntegrityError:
             # Another request enrolled the same email first, or the code was taken: the table

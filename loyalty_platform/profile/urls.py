@@ -8,6 +8,7 @@ urlpatterns = [
     path("me/login", views.login, name="profile-login"),
     path("me/signup", views.signup, name="profile-signup"),
     path("me/login/<str:token>", views.login_with_link, name="profile-login-link"),
+    path("me/finish/<str:token>", views.finish_joining, name="profile-finish-joining"),
     path("me/logout", views.logout, name="profile-logout"),
     path("me/export", views.export, name="profile-export"),
     path("me/delete", views.delete_account, name="profile-delete"),
