@@ -289,8 +289,9 @@ def _money_items(customer: Customer, before, limit) -> list[TimelineItem]:
         )
         for e in prepaid
     ]
-    if customer.status != Customer.Status.DELETED:
-        # Giftcards have no owner; the ones sent to the customer's email are theirs to see.
+    if customer.status != Customer.Status.DELETED and customer.email:
+        # Giftcards have no owner; the ones sent to the customer's email are theirs to see
+        # (none for a member without an email: "" would match every giftcard sent to nobody).
         gifts = _recent(
             MoneyEntry.objects.filter(giftcard__recipient_email__iexact=customer.email).select_related(
                 "giftcard"

@@ -490,8 +490,14 @@ def customer_erase(*, customer: Customer, actor: User | None = None, reason: str
         vouchers = Voucher.objects.filter(
             customer=locked, status__in=[Voucher.Status.ACTIVE, Voucher.Status.EXPIRED]
         ).update(status=Voucher.Status.VOID)
-        giftcards = Giftcard.objects.filter(recipient_email__iexact=old_email).update(
-            recipient_email="", recipient_name=""
+        # A member without an email had none sent to them ("" would match every giftcard
+        # sent to nobody and erase their names).
+        giftcards = (
+            Giftcard.objects.filter(recipient_email__iexact=old_email).update(
+                recipient_email="", recipient_name=""
+            )
+            if old_email
+            else 0
         )
         locked.login_links.all().delete()
         campaign_events.customer_erased(customer_id=locked.pk)

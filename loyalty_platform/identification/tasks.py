@@ -2,7 +2,11 @@ from celery import shared_task
 from tenant_schemas_celery.task import TenantTask
 
 from loyalty_platform.core.sms import SmsError
-from loyalty_platform.identification.emails import app_link_email_send, invitation_email_send
+from loyalty_platform.identification.emails import (
+    app_link_email_send,
+    app_link_sms_send,
+    invitation_email_send,
+)
 from loyalty_platform.identification.joining import join_sms_send
 from loyalty_platform.identification.services import qr_card_session_expire, qr_login_session_expire
 
@@ -35,3 +39,10 @@ def send_app_link_email(customer_id: int, shop_id: int, language: str) -> None:
 def send_join_sms(invitation_id: str) -> None:
     """The text with the link to finish joining; a provider outage retries it."""
     join_sms_send(invitation_id=invitation_id)
+
+
+@shared_task(
+    base=TenantTask, ignore_result=True, autoretry_for=(SmsError,), retry_backoff=True, max_retries=5
+)
+def send_app_link_sms(customer_id: int, language: str) -> None:
+    app_link_sms_send(customer_id=customer_id, language=language)

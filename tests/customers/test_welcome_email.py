@@ -97,10 +97,14 @@ def test_a_rolled_back_enrollment_sends_nothing(organization, mailoutbox, django
 
     celery_app.conf.task_always_eager = True
     try:
-        with tenant_context(organization), django_capture_on_commit_callbacks(execute=True) as callbacks:
-            with pytest.raises(Abort), transaction.atomic():
-                customer_enroll(email="e@example.com", consent_terms=True, consent_privacy=True)
-                raise Abort
+        with (
+            tenant_context(organization),
+            django_capture_on_commit_callbacks(execute=True) as callbacks,
+            pytest.raises(Abort),
+            transaction.atomic(),
+        ):
+            customer_enroll(email="e@example.com", consent_terms=True, consent_privacy=True)
+            raise Abort
     finally:
         celery_app.conf.task_always_eager = False
 

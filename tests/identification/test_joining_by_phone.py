@@ -13,10 +13,16 @@ from django_tenants.utils import tenant_context
 
 from loyalty_platform.celery import app as celery_app
 from loyalty_platform.core import sms
+from loyalty_platform.core.errors import DomainError
+from loyalty_platform.customers.login import login_link_consume
 from loyalty_platform.customers.models import Customer
+from loyalty_platform.customers.services import customer_erase
 from loyalty_platform.customers.session import SESSION_KEY
 from loyalty_platform.identification.joining import join_link_create, join_link_hash
 from loyalty_platform.identification.models import Invitation, JoinLink
+from loyalty_platform.identification.services import app_link_send
+from loyalty_platform.shops.models import Shop
+from loyalty_platform.stored_value.models import Giftcard
 from loyalty_platform.webhooks.models import WebhookEvent
 from tests.conftest import HostClient
 from tests.identification.test_qr_sessions import listen
@@ -459,3 +465,61 @@ def test_a_pending_member_cannot_sign_in(phone_enrollment, pending):
     client.cookies["sessionid"] = session.session_key
 
     assert client.get("/me/").status_code == 302
+
+
+# --- After joining: the profile link by text for a member without an email -----------------------
+
+
+def test_a_shops_profile_link_is_texted_to_a_member_without_an_email(
+    phone_enrollment, pending, django_capture_on_commit_callbacks
+):
+    token, _invitation_id, code = pending
+    HostClient(phone_enrollment).post(f"/me/finish/{token}", CONSENTS)
+    with tenant_context(phone_enrollment):
+        shop = Shop.objects.create(name="Web shop")
+        with tasks_run(django_capture_on_commit_callbacks):
+            sent = app_link_send(phone=PHONE, shop_id=shop.pk, language="en")
+    assert (sent.channels, sent.sms) == (("sms",), "sent")
+    assert sms.outbox[-1].to == PHONE
+    signed = re.search(r"http://test-a\.localhost:8000/me/login/([A-Za-z0-9_-]+)", sms.outbox[-1].text)
+    assert sms.outbox[-1].text == (
+        f"Test Org A: your sign-in link: {signed.group(0)} (works once, for 15 minutes)"
+    )
+    with tenant_context(phone_enrollment):
+        assert login_link_consume(token=signed.group(1)).customer.customer_code == code
+
+
+def test_a_pending_member_gets_no_profile_link(phone_enrollment, pending, django_capture_on_commit_callbacks):
+    before = everything(phone_enrollment)
+    with tenant_context(phone_enrollment):
+        shop = Shop.objects.create(name="Web shop")
+        with pytest.raises(DomainError, match=r"^customer_not_found$"):
+            app_link_send(phone=PHONE, shop_id=shop.pk, language="en")
+    assert everything(phone_enrollment) == before
+
+
+def test_without_an_sms_sender_a_member_without_an_email_gets_nothing(
+    phone_enrollment, pending, settings, django_capture_on_commit_callbacks
+):
+    token, _invitation_id, _code = pending
+    HostClient(phone_enrollment).post(f"/me/finish/{token}", CONSENTS)
+    settings.SMS_BACKEND = ""
+    texts = len(sms.outbox)
+    with tenant_context(phone_enrollment):
+        shop = Shop.objects.create(name="Web shop")
+        with tasks_run(django_capture_on_commit_callbacks):
+            sent = app_link_send(phone=PHONE, shop_id=shop.pk, language="en")
+    assert (sent.channels, sent.sms) == ((), "not_configured")
+    assert len(sms.outbox) == texts
+
+
+def test_erasing_a_member_without_an_email_leaves_other_giftcards_alone(phone_enrollment, pending):
+    token, _invitation_id, code = pending
+    HostClient(phone_enrollment).post(f"/me/finish/{token}", CONSENTS)
+    with tenant_context(phone_enrollment):
+        giftcard = Giftcard.objects.create(
+            code="GIFT-0001", kind="digital", recipient_name="Somebody", currency="EUR"
+        )
+        customer_erase(customer=Customer.objects.get(customer_code=code))
+        giftcard.refresh_from_db()
+    assert giftcard.recipient_name == "Somebody"
