@@ -343,6 +343,20 @@ JOIN_LINK_USED = _define(
     "The link was used before, or the customer finished joining by another one.",
     message=_("You have already finished joining: you are a member."),
 )
+PHONE_REQUIRED = _define(
+    "phone_required",
+    422,
+    "A member without an email is known by their phone, which cannot be removed.",
+    "field",
+    message=_("A member without an email is known by their phone number: it cannot be removed."),
+)
+PHONE_TAKEN = _define(
+    "phone_taken",
+    409,
+    "Another member without an email has this phone number.",
+    "field",
+    message=_("Another member without an email has this phone number."),
+)
 EMAIL_TAKEN = _define(
     "email_taken",
     409,

@@ -271,6 +271,18 @@ def card_unblock(*, card: Card, actor: User | None, reason: str) -> Card:
     return locked
 
 
+def phone_change_check(*, customer: Customer, phone: str) -> None:
+    """A member without an email (docs/decisions/0052) keeps a phone, their own among such
+    members: phone_required, phone_taken."""
+    if customer.email:
+        return
+    if not phone:
+        raise errors.PHONE_REQUIRED(field="phone")
+    others = Customer.objects.filter(phone=phone, email="").exclude(pk=customer.pk)
+    if others.exists():
+        raise errors.PHONE_TAKEN(field="phone")
+
+
 EDITABLE_FIELDS = ("name", "phone", "birth_date")
 _KEEP = object()
 
@@ -287,6 +299,7 @@ def customer_update(
         locked = Customer.objects.select_for_update().get(pk=customer.pk)
         if locked.status == Customer.Status.DELETED:
             raise errors.CUSTOMER_ERASED()
+        phone_change_check(customer=locked, phone=values["phone"])
         changes = {
             field: [_audit_text(getattr(locked, field)), _audit_text(value)]
             for field, value in values.items()
