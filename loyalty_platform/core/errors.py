@@ -148,7 +148,13 @@ CUSTOMER_CODE_INVALID = _define("customer_code_invalid", 422, "A customer code i
 CUSTOMER_CODE_REQUIRED = _define("customer_code_required", 422, "`customer_code` is missing.", "field")
 EMAIL_REQUIRED = _define("email_required", 422, "`email` is missing.")
 INVALID_EMAIL = _define("invalid_email", 422, "`email` is not an email address.")
-PHONE_INVALID = _define("phone_invalid", 422, "`phone` is not a phone number.", "field")
+PHONE_INVALID = _define(
+    "phone_invalid",
+    422,
+    "`phone` is not a phone number.",
+    "field",
+    message=_("This is not a phone number: write it with its country code, e.g. +31 6 1234 5678."),
+)
 PHONE_OR_EMAIL_REQUIRED = _define("phone_or_email_required", 422, "Give `phone` or `email`.")
 CONSENT_TERMS_REQUIRED = _define("consent_terms_required", 422, "The customer must accept the terms.")
 CONSENT_PRIVACY_REQUIRED = _define(

@@ -27,6 +27,7 @@ from loyalty_platform.customers.services import (
     normalize_email,
     normalize_phone,
 )
+from loyalty_platform.identification.emails import app_link_sms_send_on_commit
 from loyalty_platform.identification.models import Invitation, JoinLink
 from loyalty_platform.identification.services import invitation_channel, organization_base_url
 from loyalty_platform.realtime.publish import publish_public_on_commit
@@ -237,3 +238,20 @@ def _invitations_accept(customer: Customer, *, now) -> None:
             event="invitation_accepted",
             data={"invitation_id": invitation_id, "customer_code": customer.customer_code},
         )
+
+
+def login_text_request(*, phone: object, ip: str) -> int | None:
+    """A member without an email asks for a sign-in link by text (the profile's sign-in page):
+    it is sent to the active member known by this number alone, once committed. The seconds
+    to wait when the number or the IP asked too often, else None; the same answer whether or
+    not the number is a member's (PHONE_INVALID for what is no phone number)."""
+    phone = normalize_phone(phone if isinstance(phone, str) else "")
+    wait = throttle.attempt(throttle.limit("login_email_ip"), ip)
+    if wait is None:
+        wait = throttle.attempt(throttle.limit("login_sms_phone"), throttle.digest(phone))
+    if wait is not None:
+        return wait
+    customer = Customer.objects.filter(phone=phone, email="", status=Customer.Status.ACTIVE).first()
+    if customer is not None and sms_configured():
+        app_link_sms_send_on_commit(customer_id=customer.pk, language=translation.get_language() or "en")
+    return None

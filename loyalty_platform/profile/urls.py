@@ -7,6 +7,7 @@ urlpatterns = [
     path("me/", views.dashboard, name="profile"),
     path("me/login", views.login, name="profile-login"),
     path("me/signup", views.signup, name="profile-signup"),
+    path("me/login/phone", views.login_by_phone, name="profile-login-phone"),
     path("me/login/<str:token>", views.login_with_link, name="profile-login-link"),
     path("me/finish/<str:token>", views.finish_joining, name="profile-finish-joining"),
     path("me/logout", views.logout, name="profile-logout"),

@@ -21,6 +21,7 @@ from loyalty_platform.campaigns.referral_views import (
 )
 from loyalty_platform.core import errors
 from loyalty_platform.core.errors import ORGANIZATION_SUSPENDED, DomainError, ErrorType
+from loyalty_platform.core.sms import sms_configured
 from loyalty_platform.core.throttle import client_ip
 from loyalty_platform.customers.login import (
     login_email_wait,
@@ -36,7 +37,7 @@ from loyalty_platform.customers.services import (
     customer_export,
 )
 from loyalty_platform.customers.session import current_customer, customer_session_end, customer_session_start
-from loyalty_platform.identification.joining import customer_join_finish, join_link_check
+from loyalty_platform.identification.joining import customer_join_finish, join_link_check, login_text_request
 from loyalty_platform.identification.models import QrLoginSession
 from loyalty_platform.identification.services import (
     invitation_accept,
@@ -127,7 +128,30 @@ def login(request: HttpRequest) -> HttpResponse:
                 ),
             },
         )
-    return render(request, "profile/login.html", {"next": next_path})
+    return render(request, "profile/login.html", {"next": next_path, "sms": sms_configured()})
+
+
+@require_POST
+def login_by_phone(request: HttpRequest) -> HttpResponse:
+    """A member without an email (who joined by phone) asks for a sign-in link by text; the
+    same answer whether or not the number is a member's."""
+    try:
+        wait = login_text_request(phone=request.POST.get("phone", "")[:32], ip=client_ip(request))
+    except DomainError as error:
+        return _message(request, error.error)
+    if wait:
+        return _too_many_sign_in_emails(request, wait)
+    return render(
+        request,
+        "profile/message.html",
+        {
+            "title": gettext("Check your messages"),
+            "text": gettext(
+                "If this number belongs to a member without an email, a sign-in link is on its way "
+                "by text message. It works once, for 15 minutes."
+            ),
+        },
+    )
 
 
 @require_http_methods(["GET", "HEAD", "POST"])

@@ -68,6 +68,7 @@ ABUSE_LIMITS = {
     "signup_address_ip": (120, 600),  # live address checks of the sign-up page from one IP
     "app_link_customer": (3, 3600),  # profile links a shop emails to one customer (Shop API)
     "join_sms_customer": (3, 3600),  # texts with the link to finish joining, to one pending member
+    "login_sms_phone": (3, 3600),  # sign-in links texted to one phone number (members without email)
 }
 # Merchant sign-up (tenants.signup): the trial's length and the email link's lifetime.
 SIGNUP_TRIAL_DAYS = 14

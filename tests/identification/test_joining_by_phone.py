@@ -523,3 +523,69 @@ def test_erasing_a_member_without_an_email_leaves_other_giftcards_alone(phone_en
         customer_erase(customer=Customer.objects.get(customer_code=code))
         giftcard.refresh_from_db()
     assert giftcard.recipient_name == "Somebody"
+
+
+# --- Signing in again by text ------------------------------------------------------------------
+
+
+def test_a_member_without_an_email_signs_in_by_a_texted_link(
+    phone_enrollment, pending, django_capture_on_commit_callbacks
+):
+    token, _invitation_id, code = pending
+    HostClient(phone_enrollment).post(f"/me/finish/{token}", CONSENTS)
+    client = HostClient(phone_enrollment)
+    assert 'action="/me/login/phone"' in client.get("/me/login").content.decode()
+
+    with tasks_run(django_capture_on_commit_callbacks):
+        answer = client.post("/me/login/phone", {"phone": "+370 612 34567"})
+
+    assert answer.status_code == 200 and "Check your messages" in answer.content.decode()
+    signed = re.search(r"http://test-a\.localhost:8000(/me/login/[A-Za-z0-9_-]+)", sms.outbox[-1].text)
+    assert sms.outbox[-1].to == PHONE
+    assert client.get(signed.group(1)).status_code == 302
+    with tenant_context(phone_enrollment):
+        assert client.session[SESSION_KEY] == Customer.objects.get(customer_code=code).pk
+
+
+@pytest.mark.parametrize("who", ["pending", "with_email", "unknown"])
+def test_nobody_else_is_texted_and_the_answer_is_the_same(
+    phone_enrollment, pending, who, django_capture_on_commit_callbacks
+):
+    phone = {"pending": PHONE, "with_email": "+37069999999", "unknown": "+37068888888"}[who]
+    if who == "with_email":
+        member = create_customer(phone_enrollment, email="ona@example.com")
+        with tenant_context(phone_enrollment):
+            Customer.objects.filter(pk=member.pk).update(phone=phone)
+    before = everything(phone_enrollment)
+
+    with tasks_run(django_capture_on_commit_callbacks):
+        answer = HostClient(phone_enrollment).post("/me/login/phone", {"phone": phone})
+
+    assert answer.status_code == 200 and "Check your messages" in answer.content.decode()
+    assert everything(phone_enrollment) == before
+
+
+def test_texted_sign_in_links_are_limited_per_number(
+    phone_enrollment, pending, django_capture_on_commit_callbacks
+):
+    token, _invitation_id, _code = pending
+    HostClient(phone_enrollment).post(f"/me/finish/{token}", CONSENTS)
+    with tasks_run(django_capture_on_commit_callbacks):
+        answers = [HostClient(phone_enrollment).post("/me/login/phone", {"phone": PHONE}) for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert int(answers[-1]["Retry-After"]) > 0
+
+
+@pytest.mark.parametrize("phone", ["", "12", "x" * 40])
+def test_a_bad_number_is_refused(phone_enrollment, phone):
+    answer = HostClient(phone_enrollment).post("/me/login/phone", {"phone": phone})
+
+    assert answer.status_code == 422
+    assert "This is not a phone number" in answer.content.decode()
+    assert sms.outbox == []
+
+
+def test_without_an_sms_sender_the_sign_in_page_offers_no_text(phone_enrollment, settings):
+    settings.SMS_BACKEND = ""
+
+    assert "/me/login/phone" not in HostClient(phone_enrollment).get("/me/login").content.decode()
