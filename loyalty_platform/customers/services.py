@@ -15,8 +15,10 @@ from loyalty_platform.core import errors
 from loyalty_platform.coupons.models import Coupon
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.customers.welcome import welcome_email_send_on_commit
+from loyalty_platform.identification.models import Invitation, invitation_channel
 from loyalty_platform.orders.models import Order, OrderReturn
 from loyalty_platform.programs.models import Card, LedgerEntry
+from loyalty_platform.realtime.publish import publish_public_on_commit
 from loyalty_platform.rewards.models import RewardReception
 from loyalty_platform.stored_value.models import Giftcard, PrepaidAccount
 from loyalty_platform.verification.models import PinChallenge
@@ -109,6 +111,60 @@ def customer_with_email(email: str) -> Customer | None:
     )
 
 
+def pending_member_activate(
+    *,
+    customer: Customer,
+    email: str,
+    name: str,
+    consent_marketing: bool,
+    source: str,
+    birth_date: date | None = None,
+) -> None:
+    """A pending member (enrolled by phone, docs/decisions/0052; `customer` locked by the
+    caller) becomes an active member with the consents given now: each open invitation of
+    theirs is accepted and its till told (invitation_accepted), and the enrollment's events
+    are recorded as for a new customer."""
+    now = timezone.now()
+    customer.status = Customer.Status.ACTIVE
+    customer.consent_terms_at = now
+    customer.consent_privacy_at = now
+    customer.consent_marketing_at = now if consent_marketing else None
+    customer.email = email
+    if name.strip():
+        customer.name = name.strip()[:150]
+    if birth_date is not None:
+        customer.birth_date = birth_date
+    customer.save(
+        update_fields=[
+            "status",
+            "consent_terms_at",
+            "consent_privacy_at",
+            "consent_marketing_at",
+            "email",
+            "name",
+            "birth_date",
+            "updated_at",
+        ]
+    )
+    invitations = list(
+        Invitation.objects.select_for_update()
+        .filter(customer=customer, status=Invitation.Status.PENDING)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    Invitation.objects.filter(pk__in=invitations).update(status=Invitation.Status.ACCEPTED, accepted_at=now)
+    for invitation_id in invitations:
+        publish_public_on_commit(
+            channel=invitation_channel(invitation_id),
+            event="invitation_accepted",
+            data={"invitation_id": invitation_id, "customer_code": customer.customer_code},
+        )
+    campaign_events.customer_enrolled(customer_id=customer.pk)
+    outbox.event_record(
+        "customer.enrolled", customer_id=customer.pk, data=payloads.customer_enrolled(customer, source=source)
+    )
+
+
 def customer_enroll(
     *,
     email: object,
@@ -123,7 +179,9 @@ def customer_enroll(
     """Enroll a customer, or return the one already enrolled with this email (any case), as
     they are. Returns (customer, is_new). Safe under concurrent calls with the same email.
     `birth_date` (optional) is checked by normalize_birth_date even for a known email.
-    `source` (pos_api, profile, import) is told in the customer.enrolled event."""
+    `source` (pos_api, profile, import) is told in the customer.enrolled event. A pending
+    member with the `phone` given (one a till enrolled by phone, who has not finished joining)
+    becomes this customer: they join now, with this email and these consents (is_new)."""
     normalized = normalize_email(email)
     birth_date = normalize_birth_date(birth_date)
     existing = customer_with_email(normalized)
@@ -138,6 +196,26 @@ def customer_enroll(
     for _ in range(_CODE_ATTEMPTS):
         try:
             with transaction.atomic():
+                # Not a new row: the pending member the phone names joins (no plan place taken).
+                pending = (
+                    Customer.objects.select_for_update()
+                    .filter(phone=phone, email="", status=Customer.Status.PENDING)
+                    .first()
+                    if phone
+                    else None
+                )
+                if pending is not None:
+                    pending_member_activate(
+                        customer=pending,
+                        email=normalized,
+                        name=name,
+                        consent_marketing=consent_marketing,
+                        source=source,
+                        birth_date=birth_date,
+                    )
+                    if source == "pos_api":
+                        welcome_email_send_on_commit(customer_id=pending.pk)
+                    return pending, True
                 try:
                     plan_limit_reserve(organization=current_organization(), limit="customers")
                 except errors.DomainError:

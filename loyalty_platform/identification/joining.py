@@ -13,7 +13,6 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
-from loyalty_platform.campaigns import events as campaign_events
 from loyalty_platform.core import errors, throttle
 from loyalty_platform.core.faults import task_send_on_commit
 from loyalty_platform.core.sms import send_sms, sms_configured
@@ -26,12 +25,11 @@ from loyalty_platform.customers.services import (
     normalize_birth_date,
     normalize_email,
     normalize_phone,
+    pending_member_activate,
 )
 from loyalty_platform.identification.emails import app_link_sms_send_on_commit
 from loyalty_platform.identification.models import Invitation, JoinLink
-from loyalty_platform.identification.services import invitation_channel, organization_base_url
-from loyalty_platform.realtime.publish import publish_public_on_commit
-from loyalty_platform.webhooks import outbox, payloads
+from loyalty_platform.identification.services import organization_base_url
 from tenants.limits import current_organization, organization_writable_check, plan_limit_reserve
 
 JOIN_TOKEN_PREFIX = "jn_"  # noqa: S105 (a prefix, not a secret)
@@ -183,7 +181,6 @@ def customer_join_finish(
     email = normalize_email(email) if email.strip() else ""
     if email and customer_with_email(email) is not None:
         raise errors.EMAIL_TAKEN()
-    now = timezone.now()
     try:
         with transaction.atomic():
             link = JoinLink.objects.select_for_update().get(token_hash=join_link_hash(token))
@@ -191,53 +188,13 @@ def customer_join_finish(
             # Again under the locks: a second tab may have finished a moment ago.
             if link.used_at is not None or customer.status != Customer.Status.PENDING:
                 raise errors.JOIN_LINK_USED()
-            customer.status = Customer.Status.ACTIVE
-            customer.consent_terms_at = now
-            customer.consent_privacy_at = now
-            customer.consent_marketing_at = now if consent_marketing else None
-            customer.email = email
-            if name.strip():
-                customer.name = name.strip()[:150]
-            customer.save(
-                update_fields=[
-                    "status",
-                    "consent_terms_at",
-                    "consent_privacy_at",
-                    "consent_marketing_at",
-                    "email",
-                    "name",
-                    "updated_at",
-                ]
+            pending_member_activate(
+                customer=customer, email=email, name=name, consent_marketing=consent_marketing, source="phone"
             )
-            JoinLink.objects.filter(pk=link.pk).update(used_at=now)
-            _invitations_accept(customer, now=now)
-            campaign_events.customer_enrolled(customer_id=customer.pk)
-            outbox.event_record(
-                "customer.enrolled",
-                customer_id=customer.pk,
-                data=payloads.customer_enrolled(customer, source="phone"),
-            )
+            JoinLink.objects.filter(pk=link.pk).update(used_at=timezone.now())
     except IntegrityError:
         raise errors.EMAIL_TAKEN() from None  # the email enrolled by someone else meanwhile
     return customer
-
-
-def _invitations_accept(customer: Customer, *, now) -> None:
-    """Each open invitation of the member (one per till call that enrolled them) is accepted,
-    and its channel told."""
-    invitations = list(
-        Invitation.objects.select_for_update()
-        .filter(customer=customer, status=Invitation.Status.PENDING)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    Invitation.objects.filter(pk__in=invitations).update(status=Invitation.Status.ACCEPTED, accepted_at=now)
-    for invitation_id in invitations:
-        publish_public_on_commit(
-            channel=invitation_channel(invitation_id),
-            event="invitation_accepted",
-            data={"invitation_id": invitation_id, "customer_code": customer.customer_code},
-        )
 
 
 def login_text_request(*, phone: object, ip: str) -> int | None:

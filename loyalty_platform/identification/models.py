@@ -7,6 +7,11 @@ def _hex_id() -> str:
     return uuid.uuid4().hex
 
 
+def invitation_channel(invitation_id: str) -> str:
+    """The public channel where the till hears what became of its invitation."""
+    return f"invitation.{invitation_id}"
+
+
 class QrCardSession(models.Model):
     """A POS shows a QR of /identify/<id>; the customer who opens it first is identified."""
 

@@ -22,7 +22,12 @@ from loyalty_platform.identification.emails import (
     app_link_sms_send_on_commit,
     invitation_email_send_on_commit,
 )
-from loyalty_platform.identification.models import Invitation, QrCardSession, QrLoginSession
+from loyalty_platform.identification.models import (
+    Invitation,
+    QrCardSession,
+    QrLoginSession,
+    invitation_channel,
+)
 from loyalty_platform.programs.models import Card, Program
 from loyalty_platform.programs.selectors import active_programs
 from loyalty_platform.realtime.publish import publish_public_on_commit, publish_to_customer_on_commit
@@ -33,10 +38,6 @@ from tenants.platform import base_url
 
 def qr_card_channel(session_id: str) -> str:
     return f"qr-card.{session_id}"
-
-
-def invitation_channel(invitation_id: str) -> str:
-    return f"invitation.{invitation_id}"
 
 
 def organization_base_url() -> str:

@@ -589,3 +589,59 @@ def test_without_an_sms_sender_the_sign_in_page_offers_no_text(phone_enrollment,
     settings.SMS_BACKEND = ""
 
     assert "/me/login/phone" not in HostClient(phone_enrollment).get("/me/login").content.decode()
+
+
+# --- Enrolled with an email meanwhile ----------------------------------------------------------
+
+
+def test_enrolling_the_pending_number_with_an_email_makes_that_member_join(
+    phone_enrollment, pending, pos, mailoutbox, django_capture_on_commit_callbacks
+):
+    token, invitation_id, code = pending
+    receive = listen(f"invitation.{invitation_id}")
+
+    with tasks_run(django_capture_on_commit_callbacks):
+        response = pos.post(
+            "/webhook/customer",
+            {
+                "email": "Ona@Example.com",
+                "phone": PHONE,
+                "name": "Ona",
+                "consent_terms": True,
+                "consent_privacy": True,
+            },
+        )
+
+    assert response.json()["data"] == {
+        "customer_code": code,
+        "is_new": True,
+        "masked_email": "o***@example.com",
+        "stamp_count": 0,
+        "point_balance": 0,
+        "status": "active",
+    }
+    assert json.loads(receive()["data"]) == {"invitation_id": invitation_id, "customer_code": code}
+    with tenant_context(phone_enrollment):
+        assert Customer.objects.count() == 1
+        customer = Customer.objects.get()
+        event = WebhookEvent.objects.get(type="customer.enrolled")
+    assert (customer.email, customer.name, customer.status) == ("ona@example.com", "Ona", "active")
+    assert customer.consent_terms_at is not None
+    assert event.data["source"] == "pos_api"
+    assert [mail.to for mail in mailoutbox] == [["ona@example.com"]]  # the welcome
+    # The texted link is spent: they are a member already.
+    assert HostClient(phone_enrollment).get(f"/me/finish/{token}").status_code == 410
+
+
+def test_enrolling_the_pending_number_without_consents_changes_nothing(
+    phone_enrollment, pending, pos, django_capture_on_commit_callbacks
+):
+    before = everything(phone_enrollment)
+
+    with tasks_run(django_capture_on_commit_callbacks):
+        response = pos.post(
+            "/webhook/customer", {"email": "ona@example.com", "phone": PHONE, "consent_terms": True}
+        )
+
+    assert (response.status_code, response.json()) == (422, {"error": "consent_privacy_required"})
+    assert everything(phone_enrollment) == before
