@@ -126,3 +126,28 @@ def test_a_till_enrolls_a_phone_and_hears_when_the_person_finished_joining(
         timeout=10,
     ).json()["data"]
     assert (polled["status"], polled["customer_code"]) == ("accepted", data["customer_code"])
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_join_page_and_the_texted_sign_in_pass_axe(
+    chromium, server, joining_organization, sms_dir, width
+):
+    _organization, key = joining_organization
+    phone = f"+3706{time.time_ns() % 10**7:07d}"
+    host = {"Host": f"{SLUG}.localhost:{server.port}", "X-Api-Key": key}
+    response = requests.post(
+        f"http://127.0.0.1:{server.port}/webhook/customer", json={"phone": phone}, headers=host, timeout=10
+    )
+    assert response.status_code == 200, response.text
+    link = re.search(r"/me/finish/jn_[A-Za-z0-9_-]+", texted_to(sms_dir, phone)["text"]).group(0)
+    context = chromium.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)
+    page = context.new_page()
+    try:
+        page.goto(server.url(f"{SLUG}.localhost", link))
+        expect(page.get_by_role("heading", name="Finish joining Phone Café")).to_be_visible()
+        assert (horizontal_overflow(page), axe_violations(page)) == (0, [])
+        page.goto(server.url(f"{SLUG}.localhost", "/me/login"))
+        expect(page.get_by_role("button", name="Text me a sign-in link")).to_be_visible()
+        assert (horizontal_overflow(page), axe_violations(page)) == (0, [])
+    finally:
+        context.close()
