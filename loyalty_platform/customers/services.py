@@ -591,6 +591,9 @@ def customer_erase(*, customer: Customer, actor: User | None = None, reason: str
             else 0
         )
         locked.login_links.all().delete()
+        # The tills' invitations named their phone or email; links to finish joining go too.
+        Invitation.objects.filter(customer=locked).update(phone="", email="")
+        locked.join_links.all().delete()
         campaign_events.customer_erased(customer_id=locked.pk)
         locked.refresh_from_db()  # the audit row names the erased customer, not their email
         customer_updated_record(

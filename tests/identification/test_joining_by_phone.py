@@ -645,3 +645,14 @@ def test_enrolling_the_pending_number_without_consents_changes_nothing(
 
     assert (response.status_code, response.json()) == (422, {"error": "consent_privacy_required"})
     assert everything(phone_enrollment) == before
+
+
+def test_erasing_a_pending_member_erases_the_number_from_the_invitations(phone_enrollment, pending):
+    token, _invitation_id, code = pending
+    with tenant_context(phone_enrollment):
+        customer_erase(customer=Customer.objects.get(customer_code=code))
+        assert list(Invitation.objects.values_list("phone", "email")) == [("", "")]
+        assert not JoinLink.objects.exists()
+        erased = Customer.objects.get(customer_code=code)
+    assert (erased.status, erased.phone) == ("deleted", "")
+    assert HostClient(phone_enrollment).get(f"/me/finish/{token}").status_code == 404
