@@ -179,9 +179,9 @@ def customer_enroll(
     """Enroll a customer, or return the one already enrolled with this email (any case), as
     they are. Returns (customer, is_new). Safe under concurrent calls with the same email.
     `birth_date` (optional) is checked by normalize_birth_date even for a known email.
-    `source` (pos_api, profile, import) is told in the customer.enrolled event. A pending
-    member with the `phone` given (one a till enrolled by phone, who has not finished joining)
-    becomes this customer: they join now, with this email and these consents (is_new)."""
+    `source` (pos_api, profile, import) is told in the customer.enrolled event. At a till
+    (pos_api), a pending member with the `phone` given (enrolled by phone, not finished
+    joining) becomes this customer: they join now, with this email and these consents."""
     normalized = normalize_email(email)
     birth_date = normalize_birth_date(birth_date)
     existing = customer_with_email(normalized)
@@ -197,11 +197,13 @@ def customer_enroll(
         try:
             with transaction.atomic():
                 # Not a new row: the pending member the phone names joins (no plan place taken).
+                # Only from a till, which enrolled the number itself: a sign-up form's phone is
+                # not verified, and must not take over someone else's pending membership.
                 pending = (
                     Customer.objects.select_for_update()
                     .filter(phone=phone, email="", status=Customer.Status.PENDING)
                     .first()
-                    if phone
+                    if phone and source == "pos_api"
                     else None
                 )
                 if pending is not None:

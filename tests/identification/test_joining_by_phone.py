@@ -656,3 +656,20 @@ def test_erasing_a_pending_member_erases_the_number_from_the_invitations(phone_e
         erased = Customer.objects.get(customer_code=code)
     assert (erased.status, erased.phone) == ("deleted", "")
     assert HostClient(phone_enrollment).get(f"/me/finish/{token}").status_code == 404
+
+
+def test_a_profile_sign_up_with_the_pending_number_does_not_take_the_membership_over(
+    phone_enrollment, pending
+):
+    _token, _invitation_id, code = pending
+
+    response = HostClient(phone_enrollment).post(
+        "/me/signup",
+        {"email": "someone@example.com", "phone": PHONE, "consent_terms": "on", "consent_privacy": "on"},
+    )
+
+    assert response.status_code == 200
+    with tenant_context(phone_enrollment):
+        assert Customer.objects.get(customer_code=code).status == "pending"
+        assert Customer.objects.get(email="someone@example.com").customer_code != code
+        assert Invitation.objects.get().status == "pending"
