@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 from loyalty_platform.audit.services import audit_record
 from loyalty_platform.core.admin_sites import MerchantModelAdmin, merchant_admin_site
 from loyalty_platform.core.errors import DomainError
+from loyalty_platform.core.sms import sms_configured
 from loyalty_platform.orders.claims import receipt_claim_key as claim_key_for
 from loyalty_platform.shops.models import Shop
 from tenants.branding import safe_brand_color, validate_brand_color
@@ -36,7 +37,14 @@ def validate_rate_limits(value) -> None:
 class OrganizationSettingsForm(forms.ModelForm):
     class Meta:
         model = Organization
-        fields = ["name", "verification_preset", "pin_length", "brand_color", "rate_limits"]
+        fields = [
+            "name",
+            "verification_preset",
+            "pin_length",
+            "brand_color",
+            "rate_limits",
+            "phone_enrollment",
+        ]
         widgets = {"brand_color": forms.TextInput(attrs={"type": "color"})}
         help_texts = {
             "verification_preset": "When the till asks for the one-time PIN shown in the customer's profile. "
@@ -49,6 +57,10 @@ class OrganizationSettingsForm(forms.ModelForm):
             "the platform defaults; a key may override them.",
             "brand_color": "The colour of the customer pages' header and buttons; their text is "
             "white or black, whichever reads better on it.",
+            "phone_enrollment": "Tills may enroll a customer with only a phone number (POST "
+            "/webhook/customer with phone and no email): the customer is texted a link where they "
+            "accept the terms and privacy notice and finish joining; the till hears when they have. "
+            "Off: an email is required.",
         }
 
     def __init__(self, *args, **kwargs):
@@ -64,6 +76,15 @@ class OrganizationSettingsForm(forms.ModelForm):
     def clean_rate_limits(self):
         value = self.cleaned_data["rate_limits"]
         validate_rate_limits(value)
+        return value
+
+    def clean_phone_enrollment(self):
+        value = self.cleaned_data["phone_enrollment"]
+        if value and not self.instance.phone_enrollment and not sms_configured():
+            raise forms.ValidationError(
+                "The platform has no SMS sender yet, so customers could not get their link. "
+                "Ask the operator to configure one (SMS_BACKEND)."
+            )
         return value
 
 

@@ -84,6 +84,13 @@ class Organization(TenantMixin):
             "sign-ups). Empty: 60 and 30; a key's own limits come first."
         ),
     )
+    phone_enrollment = models.BooleanField(
+        default=False,
+        help_text=_(
+            "Tills may enroll a customer with only a phone number: the customer gets a text message "
+            "with a link where they accept the terms and finish joining. Needs the platform's SMS sender."
+        ),
+    )
     staff_two_factor_required = models.BooleanField(
         default=False,
         help_text="Owners must sign in with a code from an authenticator app as well as their password.",

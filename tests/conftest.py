@@ -11,7 +11,7 @@ from django.db import connection, connections
 from django.test import Client
 from django_tenants.utils import tenant_context
 
-from loyalty_platform.core import local_cache
+from loyalty_platform.core import local_cache, sms
 from tenants.models import Organization
 from tenants.services import organization_create
 
@@ -62,6 +62,7 @@ def _fresh_cache():
     _delete_namespace_keys()
     # A test's rolled-back changes send no signal, so nothing would forget their copies.
     local_cache.clear_all()
+    sms.outbox.clear()  # as pytest-django empties django.core.mail.outbox
     yield
     connection.set_schema_to_public()
 

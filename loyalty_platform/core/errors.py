@@ -148,7 +148,13 @@ CUSTOMER_CODE_INVALID = _define("customer_code_invalid", 422, "A customer code i
 CUSTOMER_CODE_REQUIRED = _define("customer_code_required", 422, "`customer_code` is missing.", "field")
 EMAIL_REQUIRED = _define("email_required", 422, "`email` is missing.")
 INVALID_EMAIL = _define("invalid_email", 422, "`email` is not an email address.")
-PHONE_INVALID = _define("phone_invalid", 422, "`phone` is not a phone number.", "field")
+PHONE_INVALID = _define(
+    "phone_invalid",
+    422,
+    "`phone` is not a phone number.",
+    "field",
+    message=_("This is not a phone number: write it with its country code, e.g. +31 6 1234 5678."),
+)
 PHONE_OR_EMAIL_REQUIRED = _define("phone_or_email_required", 422, "Give `phone` or `email`.")
 CONSENT_TERMS_REQUIRED = _define("consent_terms_required", 422, "The customer must accept the terms.")
 CONSENT_PRIVACY_REQUIRED = _define(
@@ -324,6 +330,44 @@ INVITATION_USED = _define(
 )
 INVITATION_EXPIRED = _define(
     "invitation_expired", 410, "The invitation has expired.", message=_("This invitation has expired.")
+)
+JOIN_LINK_INVALID = _define(
+    "join_link_invalid",
+    404,
+    "No such link to finish joining here (a wrong token, or another organization's).",
+    message=_("This link to finish joining is not valid."),
+)
+JOIN_LINK_EXPIRED = _define(
+    "join_link_expired",
+    410,
+    "The link to finish joining has expired.",
+    message=_("This link has expired. Ask at the till for a new one."),
+)
+JOIN_LINK_USED = _define(
+    "join_link_used",
+    410,
+    "The link was used before, or the customer finished joining by another one.",
+    message=_("You have already finished joining: you are a member."),
+)
+PHONE_REQUIRED = _define(
+    "phone_required",
+    422,
+    "A member without an email is known by their phone, which cannot be removed.",
+    "field",
+    message=_("A member without an email is known by their phone number: it cannot be removed."),
+)
+PHONE_TAKEN = _define(
+    "phone_taken",
+    409,
+    "Another member without an email has this phone number.",
+    "field",
+    message=_("Another member without an email has this phone number."),
+)
+EMAIL_TAKEN = _define(
+    "email_taken",
+    409,
+    "Another member has this email.",
+    message=_("Another member has this email address. Leave it empty, or use another one."),
 )
 LOGIN_LINK_INVALID = _define(
     "login_link_invalid",

@@ -40,6 +40,7 @@ from loyalty_platform.customers.services import (
     customer_update,
     normalize_birth_date,
     normalize_phone,
+    phone_change_check,
 )
 from loyalty_platform.programs.models import Card
 from loyalty_platform.programs.selectors import active_programs, card_balances
@@ -114,14 +115,18 @@ class CustomerForm(forms.ModelForm):
 
     def clean_phone(self) -> str:
         phone = self.cleaned_data["phone"].strip()
-        if not phone:
-            return ""
+        if phone:
+            try:
+                phone = normalize_phone(phone)
+            except DomainError:
+                raise forms.ValidationError(
+                    _("Not a phone number; write it as +31612345678."), code="phone_invalid"
+                ) from None
         try:
-            return normalize_phone(phone)
-        except DomainError:
-            raise forms.ValidationError(
-                _("Not a phone number; write it as +31612345678."), code="phone_invalid"
-            ) from None
+            phone_change_check(customer=self.instance, phone=phone)
+        except DomainError as error:
+            raise forms.ValidationError(error.error.message, code=error.code) from None
+        return phone
 
 
 class ReasonForm(forms.Form):

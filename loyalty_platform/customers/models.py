@@ -5,13 +5,17 @@ from django.utils.translation import gettext_lazy as _
 
 class Customer(models.Model):
     class Status(models.TextChoices):
+        # Enrolled at a till by phone, without an email: no consent yet, so no profile and no
+        # sign-in until they finish joining by the link sent to them (docs/decisions/0052).
+        PENDING = "pending", "Pending"
         ACTIVE = "active", "Active"
         BLOCKED = "blocked", "Blocked"
         DELETED = "deleted", "Deleted"
 
     # Six random digits, unique within the organization; never sequential.
     customer_code = models.PositiveIntegerField(unique=True, editable=False)
-    email = models.EmailField(max_length=254)
+    # Empty for a member who joined by phone (docs/decisions/0052-joining-by-phone.md).
+    email = models.EmailField(max_length=254, blank=True)
     phone = models.CharField(max_length=16, blank=True, help_text="E.164, e.g. +31612345678")
     name = models.CharField(
         max_length=150,
@@ -25,7 +29,8 @@ class Customer(models.Model):
         help_text=_(
             "Blocked: tills are refused every change to the customer's points, stamps and prepaid credit "
             "and every use of their coupons, vouchers and rewards; look-ups still answer. Deleted: the "
-            "customer closed their account and tills no longer find them."
+            "customer closed their account and tills no longer find them. Pending: a till enrolled their "
+            "phone number and they have not finished joining (accepted the terms) by the texted link yet."
         ),
     )
     birth_date = models.DateField(
@@ -33,8 +38,9 @@ class Customer(models.Model):
         blank=True,
         help_text=_("Optional; birthday campaigns and segments use the day and month."),
     )
-    consent_terms_at = models.DateTimeField()
-    consent_privacy_at = models.DateTimeField()
+    # Empty only while the customer is pending: a pending member has not consented yet.
+    consent_terms_at = models.DateTimeField(null=True, blank=True)
+    consent_privacy_at = models.DateTimeField(null=True, blank=True)
     consent_marketing_at = models.DateTimeField(null=True, blank=True)
     # An account notice, not marketing: on unless the customer turned it off in the profile.
     # db_default too: rows written in SQL (imports, benchmarks) get it without naming it.
@@ -45,11 +51,25 @@ class Customer(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(Lower("email"), name="customer_email_ci_unique")]
+        constraints = [
+            # Look-ups by email say `email <> ''` too, so that this partial index serves them.
+            models.UniqueConstraint(
+                Lower("email"), condition=~models.Q(email=""), name="customer_email_ci_unique"
+            ),
+            # A member without an email is known by their phone: one such member per number.
+            models.UniqueConstraint(
+                fields=["phone"],
+                condition=models.Q(email="") & ~models.Q(phone=""),
+                name="customer_phone_only_unique",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(email="") | ~models.Q(phone=""), name="customer_email_or_phone"
+            ),
+        ]
         indexes = [models.Index(fields=["phone"], name="customer_phone_idx")]
 
     def __str__(self) -> str:
-        return f"{self.customer_code} {self.email}"
+        return f"{self.customer_code} {self.email or self.phone}"
 
 
 class LoginLink(models.Model):

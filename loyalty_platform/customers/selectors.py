@@ -32,6 +32,9 @@ _CUSTOMER_BY_CODE_SQL = (
 
 
 def masked_email(email: str) -> str:
+    """ "a***@example.com"; "" for a member without an email (one who joined by phone)."""
+    if not email:
+        return ""
     local, _, domain = email.partition("@")
     return f"{local[:1]}***@{domain}"
 
@@ -65,6 +68,7 @@ def customer_by_email(email: str) -> Customer | None:
     return (
         Customer.objects.alias(email_lower=Lower("email"))
         .filter(email_lower=email.strip().lower())
+        .exclude(email="")  # the unique index's condition, so that it serves the look-up
         .exclude(status=Customer.Status.DELETED)
         .first()
     )
@@ -285,8 +289,9 @@ def _money_items(customer: Customer, before, limit) -> list[TimelineItem]:
         )
         for e in prepaid
     ]
-    if customer.status != Customer.Status.DELETED:
-        # Giftcards have no owner; the ones sent to the customer's email are theirs to see.
+    if customer.status != Customer.Status.DELETED and customer.email:
+        # Giftcards have no owner; the ones sent to the customer's email are theirs to see
+        # (none for a member without an email: "" would match every giftcard sent to nobody).
         gifts = _recent(
             MoneyEntry.objects.filter(giftcard__recipient_email__iexact=customer.email).select_related(
                 "giftcard"

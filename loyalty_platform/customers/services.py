@@ -14,8 +14,11 @@ from loyalty_platform.campaigns import events as campaign_events
 from loyalty_platform.core import errors
 from loyalty_platform.coupons.models import Coupon
 from loyalty_platform.customers.models import Customer
+from loyalty_platform.customers.welcome import welcome_email_send_on_commit
+from loyalty_platform.identification.models import Invitation, invitation_channel
 from loyalty_platform.orders.models import Order, OrderReturn
 from loyalty_platform.programs.models import Card, LedgerEntry
+from loyalty_platform.realtime.publish import publish_public_on_commit
 from loyalty_platform.rewards.models import RewardReception
 from loyalty_platform.stored_value.models import Giftcard, PrepaidAccount
 from loyalty_platform.verification.models import PinChallenge
@@ -100,7 +103,66 @@ def customer_with_email(email: str) -> Customer | None:
     """The customer with this email in any case, any status. Compared with lower() on both
     sides, the expression of the unique index (Django's iexact compares upper(), which no
     index serves: a scan of the table per call)."""
-    return Customer.objects.alias(email_lower=Lower("email")).filter(email_lower=email.lower()).first()
+    return (
+        Customer.objects.alias(email_lower=Lower("email"))
+        .filter(email_lower=email.lower())
+        .exclude(email="")  # the unique index's condition, so that it serves the look-up
+        .first()
+    )
+
+
+def pending_member_activate(
+    *,
+    customer: Customer,
+    email: str,
+    name: str,
+    consent_marketing: bool,
+    source: str,
+    birth_date: date | None = None,
+) -> None:
+    """A pending member (enrolled by phone, docs/decisions/0052; `customer` locked by the
+    caller) becomes an active member with the consents given now: each open invitation of
+    theirs is accepted and its till told (invitation_accepted), and the enrollment's events
+    are recorded as for a new customer."""
+    now = timezone.now()
+    customer.status = Customer.Status.ACTIVE
+    customer.consent_terms_at = now
+    customer.consent_privacy_at = now
+    customer.consent_marketing_at = now if consent_marketing else None
+    customer.email = email
+    if name.strip():
+        customer.name = name.strip()[:150]
+    if birth_date is not None:
+        customer.birth_date = birth_date
+    customer.save(
+        update_fields=[
+            "status",
+            "consent_terms_at",
+            "consent_privacy_at",
+            "consent_marketing_at",
+            "email",
+            "name",
+            "birth_date",
+            "updated_at",
+        ]
+    )
+    invitations = list(
+        Invitation.objects.select_for_update()
+        .filter(customer=customer, status=Invitation.Status.PENDING)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    Invitation.objects.filter(pk__in=invitations).update(status=Invitation.Status.ACCEPTED, accepted_at=now)
+    for invitation_id in invitations:
+        publish_public_on_commit(
+            channel=invitation_channel(invitation_id),
+            event="invitation_accepted",
+            data={"invitation_id": invitation_id, "customer_code": customer.customer_code},
+        )
+    campaign_events.customer_enrolled(customer_id=customer.pk)
+    outbox.event_record(
+        "customer.enrolled", customer_id=customer.pk, data=payloads.customer_enrolled(customer, source=source)
+    )
 
 
 def customer_enroll(
@@ -117,7 +179,9 @@ def customer_enroll(
     """Enroll a customer, or return the one already enrolled with this email (any case), as
     they are. Returns (customer, is_new). Safe under concurrent calls with the same email.
     `birth_date` (optional) is checked by normalize_birth_date even for a known email.
-    `source` (pos_api, profile, import) is told in the customer.enrolled event."""
+    `source` (pos_api, profile, import) is told in the customer.enrolled event. At a till
+    (pos_api), a pending member with the `phone` given (enrolled by phone, not finished
+    joining) becomes this customer: they join now, with this email and these consents."""
     normalized = normalize_email(email)
     birth_date = normalize_birth_date(birth_date)
     existing = customer_with_email(normalized)
@@ -132,6 +196,28 @@ def customer_enroll(
     for _ in range(_CODE_ATTEMPTS):
         try:
             with transaction.atomic():
+                # Not a new row: the pending member the phone names joins (no plan place taken).
+                # Only from a till, which enrolled the number itself: a sign-up form's phone is
+                # not verified, and must not take over someone else's pending membership.
+                pending = (
+                    Customer.objects.select_for_update()
+                    .filter(phone=phone, email="", status=Customer.Status.PENDING)
+                    .first()
+                    if phone and source == "pos_api"
+                    else None
+                )
+                if pending is not None:
+                    pending_member_activate(
+                        customer=pending,
+                        email=normalized,
+                        name=name,
+                        consent_marketing=consent_marketing,
+                        source=source,
+                        birth_date=birth_date,
+                    )
+                    if source == "pos_api":
+                        welcome_email_send_on_commit(customer_id=pending.pk)
+                    return pending, True
                 try:
                     plan_limit_reserve(organization=current_organization(), limit="customers")
                 except errors.DomainError:
@@ -155,6 +241,9 @@ def customer_enroll(
                     customer_id=customer.pk,
                     data=payloads.customer_enrolled(customer, source=source),
                 )
+                if source == "pos_api":
+                    # Enrolled at a till: nobody sent them a sign-in link, so the welcome does.
+                    welcome_email_send_on_commit(customer_id=customer.pk)
             return customer, True
         except IntegrityError:
             # Another request enrolled the same email first, or the code was taken: the table
@@ -262,6 +351,18 @@ def card_unblock(*, card: Card, actor: User | None, reason: str) -> Card:
     return locked
 
 
+def phone_change_check(*, customer: Customer, phone: str) -> None:
+    """A member without an email (docs/decisions/0052) keeps a phone, their own among such
+    members: phone_required, phone_taken."""
+    if customer.email:
+        return
+    if not phone:
+        raise errors.PHONE_REQUIRED(field="phone")
+    others = Customer.objects.filter(phone=phone, email="").exclude(pk=customer.pk)
+    if others.exists():
+        raise errors.PHONE_TAKEN(field="phone")
+
+
 EDITABLE_FIELDS = ("name", "phone", "birth_date")
 _KEEP = object()
 
@@ -278,6 +379,7 @@ def customer_update(
         locked = Customer.objects.select_for_update().get(pk=customer.pk)
         if locked.status == Customer.Status.DELETED:
             raise errors.CUSTOMER_ERASED()
+        phone_change_check(customer=locked, phone=values["phone"])
         changes = {
             field: [_audit_text(getattr(locked, field)), _audit_text(value)]
             for field, value in values.items()
@@ -481,10 +583,19 @@ def customer_erase(*, customer: Customer, actor: User | None = None, reason: str
         vouchers = Voucher.objects.filter(
             customer=locked, status__in=[Voucher.Status.ACTIVE, Voucher.Status.EXPIRED]
         ).update(status=Voucher.Status.VOID)
-        giftcards = Giftcard.objects.filter(recipient_email__iexact=old_email).update(
-            recipient_email="", recipient_name=""
+        # A member without an email had none sent to them ("" would match every giftcard
+        # sent to nobody and erase their names).
+        giftcards = (
+            Giftcard.objects.filter(recipient_email__iexact=old_email).update(
+                recipient_email="", recipient_name=""
+            )
+            if old_email
+            else 0
         )
         locked.login_links.all().delete()
+        # The tills' invitations named their phone or email; links to finish joining go too.
+        Invitation.objects.filter(customer=locked).update(phone="", email="")
+        locked.join_links.all().delete()
         campaign_events.customer_erased(customer_id=locked.pk)
         locked.refresh_from_db()  # the audit row names the erased customer, not their email
         customer_updated_record(

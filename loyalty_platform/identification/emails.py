@@ -1,8 +1,11 @@
 from django.core.mail import send_mail
 from django.db import connection
 from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext
 
 from loyalty_platform.core.faults import task_send_on_commit
+from loyalty_platform.core.sms import send_sms
 from loyalty_platform.core.text import header_safe
 from loyalty_platform.customers.login import LINK_MINUTES, login_link_create
 from loyalty_platform.customers.models import Customer
@@ -42,11 +45,40 @@ def app_link_email_send_on_commit(*, customer_id: int, shop_id: int, language: s
     task_send_on_commit(send_app_link_email, (customer_id, shop_id, language))
 
 
+def app_link_sms_send_on_commit(*, customer_id: int, language: str) -> None:
+    """Text the profile link to a member without an email, by a Celery task once committed."""
+    # A cycle: tasks import this module for app_link_sms_send.
+    from loyalty_platform.identification.tasks import send_app_link_sms
+
+    task_send_on_commit(send_app_link_sms, (customer_id, language))
+
+
+def app_link_sms_send(*, customer_id: int, language: str) -> bool:
+    """The sign-in link to the profile, texted; False when the customer can no longer sign in."""
+    customer = Customer.objects.filter(pk=customer_id, status=Customer.Status.ACTIVE).first()
+    if customer is None or not customer.phone:
+        return False
+    organization = connection.tenant
+    url = login_link_create(customer=customer)
+    with translation.override(language):
+        text = gettext(
+            "%(organization)s: your sign-in link: %(url)s (works once, for %(minutes)s minutes)"
+        ) % {
+            "organization": organization.name,
+            "url": url,
+            "minutes": LINK_MINUTES,
+        }
+    send_sms(customer.phone, text)
+    return True
+
+
 def app_link_email_send(*, customer_id: int, shop_id: int, language: str) -> bool:
     """A sign-in link to the customer's profile, in their language where a template of it
     exists (emails/app_link.<language>.txt, else English); False when the customer can no
     longer sign in (blocked or gone since)."""
-    customer = Customer.objects.filter(pk=customer_id, status=Customer.Status.ACTIVE).first()
+    customer = (
+        Customer.objects.filter(pk=customer_id, status=Customer.Status.ACTIVE).exclude(email="").first()
+    )
     if customer is None:
         return False
     shop = Shop.objects.filter(pk=shop_id).first()

@@ -7,6 +7,11 @@ def _hex_id() -> str:
     return uuid.uuid4().hex
 
 
+def invitation_channel(invitation_id: str) -> str:
+    """The public channel where the till hears what became of its invitation."""
+    return f"invitation.{invitation_id}"
+
+
 class QrCardSession(models.Model):
     """A POS shows a QR of /identify/<id>; the customer who opens it first is identified."""
 
@@ -94,3 +99,20 @@ class QrLoginSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.device_name or 'e-shop'} sign-in {self.status}"
+
+
+class JoinLink(models.Model):
+    """The link texted to a person a till enrolled by phone: it opens the page where they
+    consent and finish joining, once and until it expires. Only a hash of its token is kept,
+    taken over the organization's schema and the token (services.join_link_hash), so a token
+    names its organization. The invitation is the till's channel for the outcome."""
+
+    invitation = models.ForeignKey(Invitation, on_delete=models.CASCADE, related_name="join_links")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="join_links")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"join link for {self.customer_id}"

@@ -12,15 +12,22 @@ from django.utils.crypto import salted_hmac
 
 from loyalty_platform.core import errors, throttle
 from loyalty_platform.core.faults import task_send_on_commit
+from loyalty_platform.core.sms import sms_configured
 from loyalty_platform.core.tokens import token_hash
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.customers.selectors import customer_by_phone
 from loyalty_platform.customers.services import customer_updated_record, normalize_phone
 from loyalty_platform.identification.emails import (
     app_link_email_send_on_commit,
+    app_link_sms_send_on_commit,
     invitation_email_send_on_commit,
 )
-from loyalty_platform.identification.models import Invitation, QrCardSession, QrLoginSession
+from loyalty_platform.identification.models import (
+    Invitation,
+    QrCardSession,
+    QrLoginSession,
+    invitation_channel,
+)
 from loyalty_platform.programs.models import Card, Program
 from loyalty_platform.programs.selectors import active_programs
 from loyalty_platform.realtime.publish import publish_public_on_commit, publish_to_customer_on_commit
@@ -31,10 +38,6 @@ from tenants.platform import base_url
 
 def qr_card_channel(session_id: str) -> str:
     return f"qr-card.{session_id}"
-
-
-def invitation_channel(invitation_id: str) -> str:
-    return f"invitation.{invitation_id}"
 
 
 def organization_base_url() -> str:
@@ -365,7 +368,8 @@ def qr_login_session_expire(*, session_id: str) -> bool:
     return bool(updated)
 
 
-# The platform has no SMS sender yet: the app link goes by email only.
+# The app link goes by email; only a member without an email (one who joined by phone) is
+# texted it, where the platform has an SMS sender.
 SMS_STATUS = "not_configured"
 
 
@@ -386,8 +390,15 @@ def app_link_send(*, phone: str, shop_id: int, language: str) -> AppLinkSent:
         raise errors.CUSTOMER_NOT_FOUND()
     if customer.status == Customer.Status.BLOCKED:
         raise errors.CUSTOMER_BLOCKED()
+    if customer.status == Customer.Status.PENDING:
+        raise errors.CUSTOMER_NOT_FOUND()  # not a member until they finish joining
+    if not customer.email and not sms_configured():
+        return AppLinkSent(channels=(), sms=SMS_STATUS)  # nowhere to send it
     wait = throttle.attempt(throttle.limit("app_link_customer"), str(customer.pk))
     if wait is not None:
         raise errors.TOO_MANY_REQUESTS(retry_after=wait)
+    if not customer.email:
+        app_link_sms_send_on_commit(customer_id=customer.pk, language=language)
+        return AppLinkSent(channels=("sms",), sms="sent")
     app_link_email_send_on_commit(customer_id=customer.pk, shop_id=shop_id, language=language)
     return AppLinkSent(channels=("email",), sms=SMS_STATUS)

@@ -1,7 +1,13 @@
 from celery import shared_task
 from tenant_schemas_celery.task import TenantTask
 
-from loyalty_platform.identification.emails import app_link_email_send, invitation_email_send
+from loyalty_platform.core.sms import SmsError
+from loyalty_platform.identification.emails import (
+    app_link_email_send,
+    app_link_sms_send,
+    invitation_email_send,
+)
+from loyalty_platform.identification.joining import join_sms_send
 from loyalty_platform.identification.services import qr_card_session_expire, qr_login_session_expire
 
 
@@ -25,3 +31,18 @@ def send_invitation_email(invitation_id: str, url: str) -> None:
 @shared_task(base=TenantTask, ignore_result=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def send_app_link_email(customer_id: int, shop_id: int, language: str) -> None:
     app_link_email_send(customer_id=customer_id, shop_id=shop_id, language=language)
+
+
+@shared_task(
+    base=TenantTask, ignore_result=True, autoretry_for=(SmsError,), retry_backoff=True, max_retries=5
+)
+def send_join_sms(invitation_id: str) -> None:
+    """The text with the link to finish joining; a provider outage retries it."""
+    join_sms_send(invitation_id=invitation_id)
+
+
+@shared_task(
+    base=TenantTask, ignore_result=True, autoretry_for=(SmsError,), retry_backoff=True, max_retries=5
+)
+def send_app_link_sms(customer_id: int, language: str) -> None:
+    app_link_sms_send(customer_id=customer_id, language=language)

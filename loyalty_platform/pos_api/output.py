@@ -149,7 +149,8 @@ def customer_status_field(**options) -> serializers.CharField:
     """The customer's status in look-ups (contract: "Blocked customers and cards")."""
     return serializers.CharField(
         help_text="active, or blocked: staff blocked the customer; calls that would change their "
-        "balances or use their value are refused with customer_blocked.",
+        "balances or use their value are refused with customer_blocked. pending: enrolled by phone, "
+        "they have not finished joining (consented) by the texted link yet.",
         **options,
     )
 

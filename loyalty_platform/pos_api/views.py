@@ -20,6 +20,8 @@ from loyalty_platform.customers.selectors import (
     masked_email,
 )
 from loyalty_platform.customers.services import customer_enroll, normalize_phone
+from loyalty_platform.identification.joining import Enrollment, customer_phone_enroll
+from loyalty_platform.identification.services import invitation_channel
 from loyalty_platform.pos_api import pin_summaries
 from loyalty_platform.pos_api import serializers as s
 from loyalty_platform.pos_api.campaigns_views import CampaignData, campaigns_for_customer
@@ -108,11 +110,25 @@ class CustomerData(CustomerBrief):
 
 
 class EnrolledCustomerData(CustomerBrief):
-    is_new = serializers.BooleanField()
+    """The contract's body; for a member enrolled by phone (pending until they finish joining
+    by the link texted to them) also `invitation_id` and `channel`, where the till hears
+    invitation_accepted when they have (docs/decisions/0052-joining-by-phone.md)."""
 
-    def to_representation(self, enrolled: tuple[Customer, bool]) -> dict:
-        customer, is_new = enrolled
-        return {**super().to_representation(customer), "is_new": is_new}
+    is_new = serializers.BooleanField()
+    invitation_id = serializers.CharField(
+        required=False,
+        help_text="Only for a pending member enrolled by phone: poll it at /customer/invitations/<id>.",
+    )
+    channel = serializers.CharField(
+        required=False, help_text="Only for a pending member enrolled by phone: invitation.<invitation_id>."
+    )
+
+    def to_representation(self, enrolled: Enrollment) -> dict:
+        data = {**super().to_representation(enrolled.customer), "is_new": enrolled.is_new}
+        if enrolled.invitation is not None:
+            data["invitation_id"] = enrolled.invitation.pk
+            data["channel"] = invitation_channel(enrolled.invitation.pk)
+        return data
 
 
 class CouponBrief(serializers.Serializer):
@@ -175,9 +191,18 @@ def customer_find(call: Call) -> Customer:
     return customer
 
 
-def customer_enroll_call(call: Call) -> tuple[Customer, bool]:
+def customer_enroll_call(call: Call) -> Enrollment:
     data = call.data
-    return customer_enroll(
+    if data.get("email") in (None, "") and data["phone"]:
+        # No email but a phone: joining by phone, where the organization allows it (else
+        # email_required, as without a phone).
+        return customer_phone_enroll(
+            phone=data["phone"],
+            name=data["name"],
+            birth_date=data.get("birth_date"),
+            api_key_lookup_id=call.api_key_lookup_id,
+        )
+    customer, is_new = customer_enroll(
         email=data.get("email"),
         consent_terms=data["consent_terms"],
         consent_privacy=data["consent_privacy"],
@@ -185,7 +210,9 @@ def customer_enroll_call(call: Call) -> tuple[Customer, bool]:
         name=data["name"],
         phone=data["phone"],
         birth_date=data.get("birth_date"),
+        source="pos_api",
     )
+    return Enrollment(customer=customer, is_new=is_new)
 
 
 LOOKUP_PARAMETERS = tuple(

@@ -21,6 +21,7 @@ from loyalty_platform.campaigns.referral_views import (
 )
 from loyalty_platform.core import errors
 from loyalty_platform.core.errors import ORGANIZATION_SUSPENDED, DomainError, ErrorType
+from loyalty_platform.core.sms import sms_configured
 from loyalty_platform.core.throttle import client_ip
 from loyalty_platform.customers.login import (
     login_email_wait,
@@ -36,6 +37,7 @@ from loyalty_platform.customers.services import (
     customer_export,
 )
 from loyalty_platform.customers.session import current_customer, customer_session_end, customer_session_start
+from loyalty_platform.identification.joining import customer_join_finish, join_link_check, login_text_request
 from loyalty_platform.identification.models import QrLoginSession
 from loyalty_platform.identification.services import (
     invitation_accept,
@@ -128,7 +130,30 @@ def login(request: HttpRequest) -> HttpResponse:
                 ),
             },
         )
-    return render(request, "profile/login.html", {"next": next_path})
+    return render(request, "profile/login.html", {"next": next_path, "sms": sms_configured()})
+
+
+@require_POST
+def login_by_phone(request: HttpRequest) -> HttpResponse:
+    """A member without an email (who joined by phone) asks for a sign-in link by text; the
+    same answer whether or not the number is a member's."""
+    try:
+        wait = login_text_request(phone=request.POST.get("phone", "")[:32], ip=client_ip(request))
+    except DomainError as error:
+        return _message(request, error.error)
+    if wait:
+        return _too_many_sign_in_emails(request, wait)
+    return render(
+        request,
+        "profile/message.html",
+        {
+            "title": gettext("Check your messages"),
+            "text": gettext(
+                "If this number belongs to a member without an email, a sign-in link is on its way "
+                "by text message. It works once, for 15 minutes."
+            ),
+        },
+    )
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -172,6 +197,53 @@ def signup(request: HttpRequest) -> HttpResponse:
         {"next": next_path, "errors": errors, "values": values},
         status=422 if errors else 200,
     )
+
+
+# The consents and fields a POST of the page may carry; every other field is ignored.
+FINISH_CONSENTS = ("consent_terms", "consent_privacy", "consent_marketing")
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def finish_joining(request: HttpRequest, token: str) -> HttpResponse:
+    """The page of the link texted to a member a till enrolled by phone: opening it changes
+    nothing (message previews open links too); the POST consents and finishes joining, once,
+    and signs the new member in (docs/decisions/0052-joining-by-phone.md)."""
+    token = token[:100]
+    try:
+        link = join_link_check(token=token)
+    except DomainError as error:
+        return _message(request, error.error)
+    errors_found: dict[str, bool] = {}
+    values = {"name": "", "email": ""}
+    if request.method == "POST":
+        values = {
+            "name": request.POST.get("name", "").strip()[:150],
+            "email": request.POST.get("email", "")[:254],
+        }
+        try:
+            customer = customer_join_finish(
+                token=token,
+                **{name: request.POST.get(name) == "on" for name in FINISH_CONSENTS},
+                **values,
+            )
+        except DomainError as error:
+            if error.code not in FINISH_FORM_ERRORS:
+                return _message(request, error.error)
+            errors_found[error.code] = True
+        else:
+            customer_session_start(request, customer)
+            messages.success(request, gettext("Welcome! You're a member now."))
+            return redirect("/me/")
+    return render(
+        request,
+        "profile/finish_joining.html",
+        {"customer": None, "pending": link.customer, "values": values, "errors": errors_found},
+        status=422 if errors_found else 200,
+    )
+
+
+# Refusals the page shows next to its fields; any other (the link spent meanwhile) is a page.
+FINISH_FORM_ERRORS = {"consent_terms_required", "consent_privacy_required", "invalid_email", "email_taken"}
 
 
 def login_with_link(request: HttpRequest, token: str) -> HttpResponse:

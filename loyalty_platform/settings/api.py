@@ -67,6 +67,8 @@ ABUSE_LIMITS = {
     "signup_email_domain": (20, 3600),  # merchant sign-ups and resent links to one email domain
     "signup_address_ip": (120, 600),  # live address checks of the sign-up page from one IP
     "app_link_customer": (3, 3600),  # profile links a shop emails to one customer (Shop API)
+    "join_sms_customer": (3, 3600),  # texts with the link to finish joining, to one pending member
+    "login_sms_phone": (3, 3600),  # sign-in links texted to one phone number (members without email)
 }
 # Merchant sign-up (tenants.signup): the trial's length and the email link's lifetime.
 SIGNUP_TRIAL_DAYS = 14
@@ -80,6 +82,8 @@ IDEMPOTENCY_KEEP_DAYS = 35
 REALTIME_ACTIVITY_TIMEOUT = 120
 QR_CARD_SESSION_SECONDS = 300
 INVITATION_SECONDS = 7 * 24 * 3600
+# The texted link to finish joining after a till enrolled a phone (identification.joining).
+JOIN_LINK_HOURS = 24
 
 # Orders reported without a customer: how long the receipt's claim link stays usable.
 RECEIPT_CLAIM_DAYS = 30

@@ -126,6 +126,21 @@ EMAIL_BACKEND = "loyalty_platform.core.mail.CountingBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="loyalty@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+# Text messages (core.sms): "console", "file" (under SMS_FILE_PATH), "locmem" (tests), "http"
+# (the operator's provider: POST JSON to SMS_HTTP_URL with a bearer token), or "" for none.
+# Development writes files under var/sms/ and prints them; production sends none until the
+# operator names a backend, and the features that need SMS stay off (core.sms.sms_configured).
+SMS_BACKEND = env.str("SMS_BACKEND", default="" if PRODUCTION else "file")
+SMS_FILE_PATH = env.str("SMS_FILE_PATH", default=str(VAR_DIR / "sms"))
+SMS_HTTP_URL = env.str("SMS_HTTP_URL", default="")
+SMS_HTTP_TOKEN = env.str("SMS_HTTP_TOKEN", default="")
+SMS_HTTP_TIMEOUT = env.float("SMS_HTTP_TIMEOUT", default=10.0)
+SMS_SENDER = env.str("SMS_SENDER", default="Loyalty")
+if SMS_BACKEND not in ("", "console", "file", "locmem", "http"):
+    raise ValueError(f"SMS_BACKEND={SMS_BACKEND!r}: use console, file, locmem, http or leave it empty")
+if SMS_BACKEND == "http" and not (SMS_HTTP_URL and SMS_HTTP_TOKEN):
+    raise ValueError("SMS_BACKEND=http needs SMS_HTTP_URL and SMS_HTTP_TOKEN")
+
 # Campaign emails each organization may send per minute (campaigns.messages).
 CAMPAIGN_MESSAGES_PER_MINUTE = env.int("CAMPAIGN_MESSAGES_PER_MINUTE", default=600)
 # How often an open campaign run looks again for customers who entered its audience.

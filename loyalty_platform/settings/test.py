@@ -21,3 +21,9 @@ if os.environ.get("TEST_EMAIL_FILE_PATH"):
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = os.environ["TEST_EMAIL_FILE_PATH"]
 EMAIL_DELIVERY_BACKEND = EMAIL_BACKEND
+
+SMS_BACKEND = "locmem"
+# A helper process whose text messages a test reads writes them as files there.
+if os.environ.get("TEST_SMS_FILE_PATH"):
+    SMS_BACKEND = "file"
+    SMS_FILE_PATH = os.environ["TEST_SMS_FILE_PATH"]

@@ -142,7 +142,10 @@ class AppLinkRequest(s.PosRequestSerializer):
 class AppLinkData(serializers.Serializer):
     sent = serializers.SerializerMethodField()
     channels = serializers.ListField(child=serializers.CharField())
-    sms = serializers.CharField(help_text='"not_configured": the platform has no SMS sender.')
+    sms = serializers.CharField(
+        help_text='"sent": texted to a member without an email (who joined by phone); '
+        '"not_configured": not texted (members with an email get it by email).'
+    )
 
     def get_sent(self, result) -> bool:
         return bool(result.channels)

@@ -1,0 +1,59 @@
+"""The welcome email of a customer enrolled at a till with their email (they consented to the
+terms there): a sign-in link to their profile, in plain text and HTML."""
+
+from django.core.mail import EmailMultiAlternatives
+from django.db import connection
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext
+
+from loyalty_platform.core.faults import task_send_on_commit
+from loyalty_platform.core.text import header_safe
+from loyalty_platform.customers.login import LINK_MINUTES, login_link_create
+from loyalty_platform.customers.models import Customer
+
+
+def welcome_email_send_on_commit(*, customer_id: int) -> None:
+    """Mail the welcome by a Celery task once the enrollment committed (nothing when it rolls
+    back). The task makes the sign-in link itself, so its token never waits in the broker."""
+    # A cycle: tasks import this module for welcome_email_send.
+    from loyalty_platform.customers.tasks import send_welcome_email
+
+    task_send_on_commit(send_welcome_email, (customer_id,))
+
+
+def welcome_email(*, customer: Customer, language: str) -> EmailMultiAlternatives:
+    """The message, in `language` where templates of it exist (emails/welcome.<language>.txt
+    and .html), else English; its strings are translatable as well."""
+    organization = connection.tenant
+    with translation.override(language):
+        context = {
+            "organization": organization,
+            "customer": customer,
+            "url": login_link_create(customer=customer),
+            "minutes": LINK_MINUTES,
+        }
+        subject = gettext("Welcome to %(organization)s's loyalty program") % {
+            "organization": organization.name
+        }
+        email = EmailMultiAlternatives(
+            subject=header_safe(subject)[:200],
+            body=render_to_string([f"emails/welcome.{language}.txt", "emails/welcome.txt"], context),
+            to=[customer.email],
+        )
+        email.attach_alternative(
+            render_to_string([f"emails/welcome.{language}.html", "emails/welcome.html"], context), "text/html"
+        )
+    return email
+
+
+def welcome_email_send(*, customer_id: int) -> bool:
+    """Send the welcome, in the organization's language; False when the customer can no
+    longer sign in (blocked, erased or without an email since)."""
+    customer = (
+        Customer.objects.filter(pk=customer_id, status=Customer.Status.ACTIVE).exclude(email="").first()
+    )
+    if customer is None:
+        return False
+    welcome_email(customer=customer, language=connection.tenant.language).send()
+    return True
