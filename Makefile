@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed-requirements
 
-.PHONY: run test stop lint format bench bench-tools bench-pos bench-dashboard bench-expiry bench-webhooks install
+.PHONY: run test translations stop lint format bench bench-tools bench-pos bench-dashboard bench-expiry bench-webhooks install
 
 $(INSTALLED): requirements.txt constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,12 +16,16 @@ $(INSTALLED): requirements.txt constraints.txt
 
 install: $(INSTALLED)
 
-run: $(INSTALLED)
+# The .mo files are built, not kept in git (locale/*.po are the source).
+translations: $(INSTALLED)
+	@$(PY) manage.py compile_translations
+
+run: translations
 	$(PY) manage.py run_platform
 
 # Starts the embedded servers if they are not running and stops them afterwards if it did,
 # so it also works while `make run` is up.
-test: $(INSTALLED)
+test: translations
 	$(PY) -m loyalty_platform.embedded run -- $(PY) -m pytest $(PYTEST_ARGS)
 
 stop: $(INSTALLED)

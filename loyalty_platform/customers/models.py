@@ -38,6 +38,11 @@ class Customer(models.Model):
         blank=True,
         help_text=_("Optional; birthday campaigns and segments use the day and month."),
     )
+    language = models.CharField(
+        max_length=10,
+        blank=True,
+        help_text=_("The customer's choice of language for their pages and emails; empty: their browser's."),
+    )
     # Empty only while the customer is pending: a pending member has not consented yet.
     consent_terms_at = models.DateTimeField(null=True, blank=True)
     consent_privacy_at = models.DateTimeField(null=True, blank=True)

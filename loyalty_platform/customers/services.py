@@ -92,6 +92,14 @@ def customer_birth_date_set(*, customer: Customer, birth_date: object) -> Custom
     return customer
 
 
+def customer_language_set(*, customer: Customer, language: str) -> Customer:
+    """The customer's choice of language for their pages and emails ("" follows the browser).
+    A preference of the pages, not customer data an integration keeps: no customer.updated."""
+    Customer.objects.filter(pk=customer.pk).update(language=language, updated_at=timezone.now())
+    customer.language = language
+    return customer
+
+
 def customer_updated_record(customer: Customer, *, changed: list[str]) -> None:
     """customer.updated, in the transaction of the change; `changed` names the fields."""
     outbox.event_record(

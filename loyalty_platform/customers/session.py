@@ -2,6 +2,7 @@
 
 from django.http import HttpRequest
 
+from loyalty_platform.core.i18n import SESSION_LANGUAGE_KEY
 from loyalty_platform.customers.models import Customer
 
 SESSION_KEY = "customer_id"
@@ -19,6 +20,9 @@ def current_customer(request: HttpRequest) -> Customer | None:
 def customer_session_start(request: HttpRequest, customer: Customer) -> None:
     request.session.cycle_key()
     request.session[SESSION_KEY] = customer.pk
+    if customer.language:
+        # The page language follows it from the next request on (core.i18n).
+        request.session[SESSION_LANGUAGE_KEY] = customer.language
 
 
 def customer_session_end(request: HttpRequest) -> None:

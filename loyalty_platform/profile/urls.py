@@ -11,6 +11,7 @@ urlpatterns = [
     path("me/login/<str:token>", views.login_with_link, name="profile-login-link"),
     path("me/finish/<str:token>", views.finish_joining, name="profile-finish-joining"),
     path("me/logout", views.logout, name="profile-logout"),
+    path("me/language", views.language, name="profile-language"),
     path("me/export", views.export, name="profile-export"),
     path("me/delete", views.delete_account, name="profile-delete"),
     path("me/birth-date", views.birth_date, name="profile-birth-date"),

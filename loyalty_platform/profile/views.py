@@ -5,11 +5,13 @@ import math
 from functools import wraps
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -21,6 +23,7 @@ from loyalty_platform.campaigns.referral_views import (
 )
 from loyalty_platform.core import errors
 from loyalty_platform.core.errors import ORGANIZATION_SUSPENDED, DomainError, ErrorType
+from loyalty_platform.core.i18n import SESSION_LANGUAGE_KEY, SUPPORTED
 from loyalty_platform.core.sms import sms_configured
 from loyalty_platform.core.throttle import client_ip
 from loyalty_platform.customers.login import (
@@ -35,6 +38,7 @@ from loyalty_platform.customers.services import (
     customer_enroll,
     customer_erase,
     customer_export,
+    customer_language_set,
 )
 from loyalty_platform.customers.session import current_customer, customer_session_end, customer_session_start
 from loyalty_platform.identification.joining import customer_join_finish, join_link_check, login_text_request
@@ -294,6 +298,33 @@ def birth_date(request: HttpRequest) -> HttpResponse:
     except DomainError as error:
         return _message(request, error.error)
     return redirect("/me/#birthday-title")
+
+
+@require_POST
+def language(request: HttpRequest) -> HttpResponse:
+    """Choose the language of the pages (a cookie; for a signed-in customer also their
+    emails, Customer.language); one we do not have is refused and changes nothing."""
+    chosen = request.POST.get("language", "")
+    if chosen not in SUPPORTED:
+        text = gettext("Please choose one of the languages offered.")
+        return render(request, "profile/message.html", {"title": gettext("Sorry"), "text": text}, status=422)
+    customer = current_customer(request)
+    if customer is not None:
+        customer_language_set(customer=customer, language=chosen)
+        request.session[SESSION_LANGUAGE_KEY] = chosen
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=False):
+        target = "/me/"
+    response = redirect(target)
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        chosen,
+        max_age=365 * 24 * 3600,
+        samesite="Lax",
+        secure=request.is_secure(),
+        httponly=True,
+    )
+    return response
 
 
 EXPIRY_WARNING_CHOICES = {"on": True, "off": False}

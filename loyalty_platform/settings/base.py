@@ -71,6 +71,7 @@ MIDDLEWARE = [
 PAGE_MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    "loyalty_platform.core.i18n.LanguageMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # request.user.is_verified(): signed in with a two-factor code (loyalty_platform.accounts).
     "django_otp.middleware.OTPMiddleware",
@@ -100,7 +101,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+# The languages of people's pages and emails (docs/decisions/0054-languages.md).
+LANGUAGES = [("en", "English"), ("lt", "Lietuvių"), ("nb", "Norsk bokmål"), ("nl", "Nederlands")]
+# What browsers send for a language we have under another code.
+LANGUAGE_ALIASES = {"no": "nb", "nn": "nb", "no-no": "nb", "nn-no": "nb"}
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -72,7 +72,7 @@ def test_the_save_link_is_signed_by_the_service_account_and_carries_class_and_ob
                     "programName": "Points",
                     "programLogo": {
                         "sourceUri": {"uri": f"{base_url}/wallet/logo.png"},
-                        "contentDescription": {"defaultValue": {"language": "en-US", "value": "Test Org A"}},
+                        "contentDescription": {"defaultValue": {"language": "en", "value": "Test Org A"}},
                     },
                     "hexBackgroundColor": "#1f6f5c",
                     "reviewStatus": "UNDER_REVIEW",
