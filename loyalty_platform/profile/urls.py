@@ -13,6 +13,7 @@ urlpatterns = [
     path("me/delete", views.delete_account, name="profile-delete"),
     path("me/birth-date", views.birth_date, name="profile-birth-date"),
     path("me/expiry-warnings", views.expiry_warnings, name="profile-expiry-warnings"),
+    path("me/rewards/take", views.take_reward, name="profile-reward-take"),
     path("me/api/profile", api.profile),
     path("me/api/cards", api.cards),
     path("me/api/qr", api.qr),
