@@ -52,6 +52,7 @@ from loyalty_platform.profile.selectors import dashboard_context, qr_login_shop_
 from loyalty_platform.profile.services import customer_expiry_warnings_set
 from loyalty_platform.realtime.publish import customer_channel
 from loyalty_platform.realtime.signing import app_key
+from loyalty_platform.rewards.models import RewardReception
 from loyalty_platform.rewards.services import reward_take
 from loyalty_platform.wallet.selectors import wallet_buttons
 
@@ -271,9 +272,11 @@ def take_reward(request: HttpRequest) -> HttpResponse:
         text = REWARD_REFUSALS.get(error.error) or error.error.message or gettext("This could not be done.")
         return _refusal(request, error.error, text)
     name = taken.reception.reward.name
-    if taken.again:
+    if taken.again and taken.reception.status == RewardReception.Status.COLLECTABLE:
         text = gettext("You took %(reward)s already: it is waiting for you at the till.")
         messages.info(request, text % {"reward": name})
+    elif taken.again:  # collected, reversed or expired since
+        messages.info(request, gettext("You took %(reward)s already.") % {"reward": name})
     else:
         messages.success(
             request,

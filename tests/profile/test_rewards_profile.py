@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from django.db import connections
+from django.db import IntegrityError, connections, transaction
 from django.test import Client
 from django.utils import timezone
 from django_tenants.utils import tenant_context
@@ -19,7 +19,7 @@ from loyalty_platform.coupons.models import Coupon
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.programs.models import Card, LedgerEntry, Program
 from loyalty_platform.rewards.models import Reward, RewardReception
-from loyalty_platform.rewards.services import reward_take
+from loyalty_platform.rewards.services import reward_reception_collect, reward_take
 from loyalty_platform.vouchers.models import Promotion, Voucher
 from loyalty_platform.webhooks.models import WebhookEvent
 from tests.identification.test_qr_sessions import signed_in
@@ -43,6 +43,7 @@ def rewards(organization, programs) -> dict[str, Reward]:
                 description="Any croissant from the counter",
                 required_credits=80,
                 allow_pre_redeem=True,
+                image="rewards/croissant.png",
             ),
             "mug": Reward.objects.create(name="Mug", required_credits=200, allow_pre_redeem=True),
             "cake": Reward.objects.create(name="Cake", required_credits=100),  # only at the till
@@ -87,6 +88,7 @@ def test_the_catalogue_says_what_each_reward_costs_and_how_many_points_are_missi
     ]
     assert "You have 120 points to spend." in catalogue
     assert "Any croissant from the counter" in catalogue and "Costs 80 points" in catalogue
+    assert catalogue.count('<img class="reward-image" src="/media/rewards/croissant.png" alt=""') == 1
     assert 'max="200" value="120"' in catalogue and 'max="80" value="80"' in catalogue
     assert "80 more points needed" in catalogue  # the mug
     assert catalogue.count("You have enough points.") == 2
@@ -185,6 +187,12 @@ def test_the_same_form_sent_again_takes_nothing_more(organization, rewards):
     assert balances(organization, customer)["point"] == (220, 220, 2)
     page = client.get("/me/").content.decode()
     assert "You took Croissant already: it is waiting for you at the till." in page
+    # Once collected, the same form still takes nothing.
+    with tenant_context(organization):
+        reward_reception_collect(reception_id=RewardReception.objects.get().pk)
+    assert take(client, rewards["croissant"], key).status_code == 302
+    assert "You took Croissant already." in client.get("/me/").content.decode()
+    assert balances(organization, customer)["point"] == (220, 220, 2)
     # A new form (a new key) takes another one.
     assert take(client, rewards["croissant"]).status_code == 302
     assert balances(organization, customer)["point"] == (140, 140, 3)
@@ -221,6 +229,19 @@ def test_a_refused_reward_says_why_and_changes_nothing(
     body = response.content.decode()
     assert (response.status_code, f'data-error="{code}"' in body, text in body) == (status, True, True)
     assert state(organization) == before
+
+
+def test_one_reception_per_customer_and_form_key(organization, rewards):
+    customer = create_customer(organization, points=500)
+    other = create_customer(organization, points=500)
+    with tenant_context(organization):
+        first = {"reward": rewards["croissant"], "points": 80, "status": "collectable"}
+        RewardReception.objects.create(customer=customer, external_id="profile-k", **first)
+        RewardReception.objects.create(customer=other, external_id="profile-k", **first)
+        RewardReception.objects.create(customer=customer, external_id="till-1", **first)
+        RewardReception.objects.create(customer=customer, external_id="till-1", **first)
+        with pytest.raises(IntegrityError), transaction.atomic():
+            RewardReception.objects.create(customer=customer, external_id="profile-k", **first)
 
 
 def test_a_blocked_customer_takes_nothing(organization, rewards):
