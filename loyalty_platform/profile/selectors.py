@@ -239,6 +239,41 @@ def rewards_context(customer: Customer) -> dict:
     return {"rewards": {"points": points, "catalogue": catalogue}, "to_collect": to_collect}
 
 
+def rewards_payload(customer: Customer) -> dict:
+    """The catalogue and the rewards waiting at the till, as /me/api/rewards serves them
+    (the catalogue null without an active point program)."""
+    context = rewards_context(customer)
+    rewards = context["rewards"]
+    return {
+        "points": rewards["points"] if rewards else 0,
+        "catalogue": None
+        if rewards is None
+        else [
+            {
+                "id": line.reward.pk,
+                "name": line.reward.name,
+                "description": line.reward.description,
+                "image": line.reward.image.url if line.reward.image else None,
+                "required_credits": line.reward.required_credits,
+                "affordable": line.affordable,
+                "points_needed": line.points_needed,
+                "can_take": line.can_take,
+            }
+            for line in rewards["catalogue"]
+        ],
+        "to_collect": [
+            {
+                "id": str(item.reception.pk),
+                "reward": {"id": item.reception.reward_id, "name": item.reception.reward.name},
+                "points": item.reception.points,
+                "created_at": item.reception.created_at.isoformat(),
+                "valid_until": item.valid_until.isoformat() if item.valid_until else None,
+            }
+            for item in context["to_collect"]
+        ],
+    }
+
+
 def offers_context(customer: Customer) -> list[dict]:
     """The campaigns on now that apply to the customer (as a till's wallet shows them), with
     their boosts in words and the day the current occurrence ends."""

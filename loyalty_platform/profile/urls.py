@@ -19,6 +19,7 @@ urlpatterns = [
     path("me/api/qr", api.qr),
     path("me/api/pins", api.pins),
     path("me/api/history", api.history),
+    path("me/api/rewards", api.rewards),
     path("identify/<str:session_id>", views.identify, name="identify"),
     path("qr-login/<str:session_id>", views.qr_login, name="qr-login"),
     path("join/<str:invitation_id>", views.join, name="join"),

@@ -408,3 +408,35 @@ def test_submits_of_different_forms_at_once_never_overdraw(rewards_organization)
     assert balances(organization, customer)["point"] == (40, 40, 3)
     with tenant_context(organization):
         assert RewardReception.objects.filter(customer=customer).count() == 2
+
+
+def test_the_rewards_api_serves_the_catalogue_and_what_waits_at_the_till(organization, rewards):
+    customer = create_customer(organization, points=120)
+    with tenant_context(organization):
+        Program.objects.filter(kind="point").update(reward_collect_days=10)
+    with time_machine.travel(datetime(2026, 12, 20, 9, 0, tzinfo=UTC), tick=False):
+        client = signed_in(organization, customer)
+        take(client, rewards["croissant"])
+        answer = client.get("/me/api/rewards")
+    with tenant_context(organization):
+        reception = RewardReception.objects.get()
+
+    assert (answer.status_code, answer["Cache-Control"]) == (200, "no-store")
+    data = answer.json()["data"]
+    assert data["points"] == 40
+    assert [(r["name"], r["affordable"], r["points_needed"], r["can_take"]) for r in data["catalogue"]] == [
+        ("Croissant", False, 40, True),
+        ("Cake", False, 60, False),
+        ("Mug", False, 160, True),
+    ]
+    assert data["catalogue"][0]["image"] == "/media/rewards/croissant.png"
+    assert data["to_collect"] == [
+        {
+            "id": str(reception.pk),
+            "reward": {"id": rewards["croissant"].pk, "name": "Croissant"},
+            "points": 80,
+            "created_at": "2026-12-20T09:00:00+00:00",
+            "valid_until": "2026-12-30",
+        }
+    ]
+    assert Client(HTTP_HOST="test-a.localhost").get("/me/api/rewards").status_code == 401
