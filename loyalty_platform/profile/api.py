@@ -13,6 +13,7 @@ from loyalty_platform.profile.selectors import (
     prepaid_payload,
     profile_payload,
     qr_payload,
+    rewards_payload,
 )
 from loyalty_platform.tiers.services import customer_tier_progress
 from loyalty_platform.verification.services import open_pins_for_customer
@@ -60,3 +61,8 @@ def pins(customer):
 @session_customer_api
 def history(customer):
     return history_payload(customer)
+
+
+@session_customer_api
+def rewards(customer):
+    return rewards_payload(customer)

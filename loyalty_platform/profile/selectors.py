@@ -1,10 +1,13 @@
+import uuid
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
+from loyalty_platform.campaigns.boosts import boost_text, campaigns_on_display
 from loyalty_platform.campaigns.selectors import organization_zone
 from loyalty_platform.core.money import money_text
 from loyalty_platform.coupons.models import Coupon
@@ -19,6 +22,7 @@ from loyalty_platform.programs.selectors import (
     card_balances,
     points_expiring_soon,
 )
+from loyalty_platform.rewards.models import Reward, RewardReception
 from loyalty_platform.rewards.selectors import collectable_receptions
 from loyalty_platform.rewards.services import reward_catalog
 from loyalty_platform.shops.models import Shop
@@ -179,15 +183,128 @@ def expiry_context(customer: Customer) -> dict:
     }
 
 
+@dataclass(frozen=True)
+class CatalogueLine:
+    """A reward of the catalogue as the customer's balance sees it: `covered` of its cost
+    (for the progress bar: at most the cost), `points_needed` still missing, whether it can be
+    taken in the profile (a reward that may be collected later, `allow_pre_redeem`), and the
+    fresh idempotency key of its form (one per page view: a double submit sends it twice)."""
+
+    reward: Reward
+    affordable: bool
+    points_needed: int
+    covered: int
+    can_take: bool
+    form_key: uuid.UUID
+
+
+@dataclass(frozen=True)
+class ToCollect:
+    """A reward taken for points, waiting at the till until `valid_until` (the day, in the
+    organization's time zone; None: no limit)."""
+
+    reception: RewardReception
+    valid_until: date | None
+
+
+def rewards_context(customer: Customer) -> dict:
+    """The profile's reward catalogue (None without an active point program) and the
+    rewards waiting at the till."""
+    program = active_programs().get(Program.Kind.POINT)
+    if program is None:
+        return {"rewards": None, "to_collect": []}
+    points = card_balances(customer.pk).get(Program.Kind.POINT, 0)
+    catalogue = [
+        CatalogueLine(
+            reward=entry.reward,
+            affordable=entry.affordable,
+            points_needed=entry.points_needed,
+            covered=min(points, entry.reward.required_credits),
+            can_take=entry.reward.allow_pre_redeem,
+            form_key=uuid.uuid4(),
+        )
+        for entry in reward_catalog(points=points)
+    ]
+    zone = organization_zone()
+    days = program.reward_collect_days
+    to_collect = [
+        ToCollect(
+            reception=reception,
+            valid_until=(reception.created_at + timedelta(days=days)).astimezone(zone).date()
+            if days
+            else None,
+        )
+        for reception in collectable_receptions(customer)
+    ]
+    return {"rewards": {"points": points, "catalogue": catalogue}, "to_collect": to_collect}
+
+
+def rewards_payload(customer: Customer) -> dict:
+    """The catalogue and the rewards waiting at the till, as /me/api/rewards serves them
+    (the catalogue null without an active point program)."""
+    context = rewards_context(customer)
+    rewards = context["rewards"]
+    return {
+        "points": rewards["points"] if rewards else 0,
+        "catalogue": None
+        if rewards is None
+        else [
+            {
+                "id": line.reward.pk,
+                "name": line.reward.name,
+                "description": line.reward.description,
+                "image": line.reward.image.url if line.reward.image else None,
+                "required_credits": line.reward.required_credits,
+                "affordable": line.affordable,
+                "points_needed": line.points_needed,
+                "can_take": line.can_take,
+            }
+            for line in rewards["catalogue"]
+        ],
+        "to_collect": [
+            {
+                "id": str(item.reception.pk),
+                "reward": {"id": item.reception.reward_id, "name": item.reception.reward.name},
+                "points": item.reception.points,
+                "created_at": item.reception.created_at.isoformat(),
+                "valid_until": item.valid_until.isoformat() if item.valid_until else None,
+            }
+            for item in context["to_collect"]
+        ],
+    }
+
+
+def offers_context(customer: Customer) -> list[dict]:
+    """The campaigns on now that apply to the customer (as a till's wallet shows them), with
+    their boosts in words and the day the current occurrence ends."""
+    zone = organization_zone()
+    return [
+        {
+            "name": on.campaign.name,
+            "description": on.campaign.description,
+            "boosts": [boost_text(action) for action in on.boosts],
+            "ends_on": on.occurrence.ends_at.astimezone(zone).date() if on.occurrence.ends_at else None,
+        }
+        for on in campaigns_on_display(at=timezone.now(), customer_id=customer.pk)
+    ]
+
+
+def _day(moment: str | None) -> date | None:
+    """The day of an ISO moment in the organization's time zone (for "valid until ...")."""
+    return datetime.fromisoformat(moment).astimezone(organization_zone()).date() if moment else None
+
+
 def dashboard_context(customer: Customer) -> dict:
     organization = connection.tenant
     expiry = expiry_context(customer)
     return {
         **expiry,
+        **rewards_context(customer),
+        "offers": offers_context(customer),
         "customer": customer,
         "cards": cards_payload(customer, expiring=expiry["points_expiring"]["data"]),
-        "coupons": coupons_payload(customer),
-        "vouchers": vouchers_payload(customer),
+        "coupons": [{**c, "valid_until": _day(c["expires_at"])} for c in coupons_payload(customer)],
+        "vouchers": [{**v, "valid_until_day": _day(v["valid_until"])} for v in vouchers_payload(customer)],
         "history": history_days(history_lines(customer, limit=30)),
         "prepaid": prepaid_payload(customer),
         "qr": qr_payload(customer),

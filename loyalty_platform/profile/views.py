@@ -2,6 +2,7 @@
 
 import json
 import math
+import uuid
 from functools import wraps
 from urllib.parse import urlencode
 
@@ -57,6 +58,8 @@ from loyalty_platform.profile.selectors import dashboard_context, qr_login_shop_
 from loyalty_platform.profile.services import customer_expiry_warnings_set
 from loyalty_platform.realtime.publish import customer_channel
 from loyalty_platform.realtime.signing import app_key
+from loyalty_platform.rewards.models import RewardReception
+from loyalty_platform.rewards.services import reward_take
 from loyalty_platform.wallet.selectors import wallet_buttons
 
 
@@ -325,6 +328,64 @@ def language(request: HttpRequest) -> HttpResponse:
         httponly=True,
     )
     return response
+
+
+# What the customer reads when taking a reward is refused (the catalog's own messages are
+# worded for tills and other callers too).
+REWARD_REFUSALS = {
+    errors.REWARD_NOT_FOUND: _("This reward is not in the catalogue any more. Nothing was taken."),
+    errors.PRE_REDEEM_NOT_ALLOWED: _("This reward cannot be taken in advance: ask for it at the till."),
+    errors.INSUFFICIENT_BALANCE: _("You do not have enough points for this reward yet. Nothing was taken."),
+    errors.CUSTOMER_BLOCKED: _("Your account is blocked, so no reward can be taken. Please ask the staff."),
+    errors.CARD_BLOCKED: _("Your card is blocked, so no reward can be taken. Please ask the staff."),
+    errors.PROGRAM_NOT_FOUND: errors.PROGRAM_NOT_FOUND.message,
+}
+REWARD_FORM_INVALID = _("This form is not valid any more. Please reload the page and try again.")
+
+
+def _refusal(request: HttpRequest, error: ErrorType, text) -> HttpResponse:
+    context = {"title": gettext("Sorry"), "text": text, "error_code": error.code}
+    return render(request, "profile/message.html", context, status=error.status)
+
+
+def _reward_form(request: HttpRequest) -> tuple[int, uuid.UUID]:
+    """The reward's id and the form's idempotency key, or reward_invalid / key_invalid."""
+    raw_reward = request.POST.get("reward", "")
+    if not (raw_reward.isascii() and raw_reward.isdigit() and len(raw_reward) < 19):
+        raise errors.field_error("reward", "invalid")(field="reward")
+    try:
+        key = uuid.UUID(request.POST.get("key", "")[:64])
+    except ValueError:
+        raise errors.field_error("key", "invalid")(field="key") from None
+    return int(raw_reward), key
+
+
+@customer_required
+@require_POST
+def take_reward(request: HttpRequest) -> HttpResponse:
+    """The customer takes a reward with their points: it waits for them at the till. Once per
+    form (its hidden key): a double submit or a retry shows the same reward, taken once."""
+    try:
+        reward_id, key = _reward_form(request)
+    except DomainError as error:
+        return _refusal(request, error.error, REWARD_FORM_INVALID)
+    try:
+        taken = reward_take(customer=request.customer, reward_id=reward_id, form_key=key)
+    except DomainError as error:
+        text = REWARD_REFUSALS.get(error.error) or error.error.message or gettext("This could not be done.")
+        return _refusal(request, error.error, text)
+    name = taken.reception.reward.name
+    if taken.again and taken.reception.status == RewardReception.Status.COLLECTABLE:
+        text = gettext("You took %(reward)s already: it is waiting for you at the till.")
+        messages.info(request, text % {"reward": name})
+    elif taken.again:  # collected, reversed or expired since
+        messages.info(request, gettext("You took %(reward)s already.") % {"reward": name})
+    else:
+        messages.success(
+            request,
+            gettext("%(reward)s is yours: show it at the till to collect it.") % {"reward": name},
+        )
+    return redirect("/me/#to-collect-title")
 
 
 EXPIRY_WARNING_CHOICES = {"on": True, "off": False}

@@ -88,6 +88,14 @@ class RewardReception(models.Model):
                 name="reception_collectable_idx",
             )
         ]
+        constraints = [
+            # A reward taken in the profile, once per form (rewards.services.reward_take).
+            models.UniqueConstraint(
+                fields=["customer", "external_id"],
+                condition=models.Q(external_id__startswith="profile-"),
+                name="reception_profile_once",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.reward.name} for {self.customer_id} ({self.status})"

@@ -4,10 +4,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from loyalty_platform.audit.services import audit_record
 from loyalty_platform.core import errors
 from loyalty_platform.core.errors import DomainError
 from loyalty_platform.customers.blocks import refuse_blocked_customer, refuse_blocked_now, usable_card_balance
@@ -51,9 +52,11 @@ def reward_reception_create(
     external_id: str = "",
     api_key_lookup_id: str = "",
     pin_challenge_id: uuid.UUID | None = None,
+    source: str = "till",
 ) -> RewardReception:
     """Spend the reward's points now; with pre_redeem the reward is collected later. Spends
-    the verified PIN challenge; the customer's profile hears the new balances after commit."""
+    the verified PIN challenge; the customer's profile hears the new balances after commit.
+    `source` tells the reward.received event where it was taken (till or profile)."""
     if not reward.is_active:
         raise errors.REWARD_NOT_FOUND()
     if pre_redeem and not reward.allow_pre_redeem:
@@ -100,9 +103,85 @@ def reward_reception_create(
                 balance=entry.balance_after,
                 entry_id=entry.pk,
                 external_id=external_id,
+                source=source,
             ),
         )
         return reception
+
+
+# A reward taken in the profile: its reception's (and its ledger entry's) external_id is this
+# prefix and the key generated into the form; one reception per customer and key
+# (the constraint reception_profile_once, docs/decisions/0053-rewards-in-the-profile.md).
+PROFILE_EXTERNAL_ID_PREFIX = "profile-"
+
+
+@dataclass(frozen=True)
+class RewardTaken:
+    """A reward the customer took in their profile; `again`: the same form was sent before
+    (a double submit, a retry), and this is the first submit's reception, nothing changed."""
+
+    reception: RewardReception
+    again: bool
+
+
+def _profile_reception(customer: Customer, external_id: str) -> RewardReception | None:
+    return (
+        RewardReception.objects.select_related("reward")
+        .filter(customer=customer, external_id=external_id)
+        .first()
+    )
+
+
+def reward_take(*, customer: Customer, reward_id: int, form_key: uuid.UUID) -> RewardTaken:
+    """The customer takes a reward with their points in their own profile, without a PIN
+    (it is their own session): the points are spent now and the reward waits to be collected
+    at the till (a collectable reception, as pre_redeem; the till's POST
+    /webhook/reward-receptions/<id>/collect hands it over). Once per form: the form's key is
+    the reception's external_id, so a double submit or a retry finds the first submit's
+    reception and takes nothing again. Refusals change nothing: reward_not_found (inactive,
+    or no such reward in this organization), pre_redeem_not_allowed, program_not_found,
+    customer_blocked, card_blocked, insufficient_balance. Records reward.received (source
+    profile) and an audit record."""
+    external_id = f"{PROFILE_EXTERNAL_ID_PREFIX}{form_key}"
+    try:
+        with transaction.atomic():
+            program = _point_program()
+            # The customer's point card first, as reward_reception_create takes it: submits of
+            # one form queue here, and the one after the first finds its reception below.
+            Card.objects.select_for_update().filter(customer=customer, program=program).first()
+            existing = _profile_reception(customer, external_id)
+            if existing is not None:
+                return RewardTaken(reception=existing, again=True)
+            reward = Reward.objects.filter(pk=reward_id, is_active=True).first()
+            if reward is None:
+                raise errors.REWARD_NOT_FOUND()
+            reception = reward_reception_create(
+                reward=reward,
+                customer=customer,
+                pre_redeem=True,
+                external_id=external_id,
+                source="profile",
+            )
+            audit_record(
+                actor=None,
+                action="rewards.take",
+                target=reception,
+                details={
+                    "by": "customer",
+                    "reward": {"id": reward.pk, "name": reward.name},
+                    "points": reception.points,
+                    "balance": reception.ledger_entry.balance_after,
+                    "external_id": external_id,
+                },
+            )
+            return RewardTaken(reception=reception, again=False)
+    except IntegrityError:
+        # Without a point card to queue on, two submits could both get this far: the
+        # constraint lets one reception in; the other answers with it.
+        existing = _profile_reception(customer, external_id)
+        if existing is None:
+            raise
+        return RewardTaken(reception=existing, again=True)
 
 
 def _transition(

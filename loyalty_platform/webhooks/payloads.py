@@ -338,12 +338,14 @@ def reward_received(
     entry_id: int | None,
     external_id: str = "",
     campaign=None,
+    source: str = "till",
 ) -> dict:
-    """Points spent on a reward at a till (source till) or a campaign's gift (source campaign,
-    0 points, no balance change: `balance` and `ledger_entry_id` null)."""
+    """Points spent on a reward at a till (source till) or by the customer in their profile
+    (source profile), or a campaign's gift (source campaign, 0 points, no balance change:
+    `balance` and `ledger_entry_id` null)."""
     data = {
         "customer": customer_ref(customer_code),
-        "source": "till" if campaign is None else "campaign",
+        "source": source if campaign is None else "campaign",
         "id": str(reception_id),
         "reward": {"id": reward.pk, "name": reward.name},
         "points": points,

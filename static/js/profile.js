@@ -119,6 +119,15 @@
     if (left <= 0) refreshQr();
   }
 
+  // A reward's form answers the same to a second submit (its hidden key); the button is
+  // still turned off once pressed, so a double tap sends one request.
+  document.querySelectorAll("form.take-reward").forEach((form) => {
+    form.addEventListener("submit", () => {
+      const button = form.querySelector("button");
+      setTimeout(() => { button.disabled = true; }, 0);
+    });
+  });
+
   const refreshButton = document.getElementById("qr-refresh");
   if (refreshButton) refreshButton.addEventListener("click", refreshQr);
   setInterval(tick, 1000);
