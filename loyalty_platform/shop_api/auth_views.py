@@ -18,7 +18,6 @@ from loyalty_platform.identification.models import QrLoginSession
 from loyalty_platform.identification.services import (
     QR_LOGIN_EVENT,
     app_link_send,
-    organization_base_url,
     qr_login_channel,
     qr_login_session_create,
     qr_login_session_status,
@@ -29,7 +28,7 @@ from loyalty_platform.identification.services import (
 from loyalty_platform.pos_api import serializers as s
 from loyalty_platform.pos_api.endpoints import Call, row_by_text_id
 from loyalty_platform.pos_api.output import IsoDateTimeField, OmitNoneSerializer
-from loyalty_platform.shop_api.system_views import QrCardRequest
+from loyalty_platform.shop_api.system_views import QrCardRequest, ScanSessionData
 from loyalty_platform.shop_api.wire import LOCALES, ShopApiView, ShopCommand
 from loyalty_platform.shops.selectors import open_shop
 
@@ -38,21 +37,10 @@ class QrLoginRequest(QrCardRequest):
     """The QR card session's fields: the screen's name and, optionally, its shop."""
 
 
-class QrLoginSessionData(serializers.Serializer):
-    session_id = serializers.CharField(source="pk")
-    qr_code = serializers.SerializerMethodField(help_text="The deep link the QR encodes.")
-    expires_at = IsoDateTimeField()
-    channel = serializers.SerializerMethodField()
-    event = serializers.SerializerMethodField()
-
-    def get_qr_code(self, session: QrLoginSession) -> str:
-        return f"{organization_base_url()}/qr-login/{session.pk}"
-
-    def get_channel(self, session: QrLoginSession) -> str:
-        return qr_login_channel(session.pk)
-
-    def get_event(self, session: QrLoginSession) -> str:
-        return QR_LOGIN_EVENT
+class QrLoginSessionData(ScanSessionData):
+    page = "qr-login"
+    event_name = QR_LOGIN_EVENT
+    channel_of = staticmethod(qr_login_channel)
 
 
 def qr_login_start(call: Call) -> QrLoginSession:

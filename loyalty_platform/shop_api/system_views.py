@@ -101,21 +101,37 @@ class QrCardRequest(s.PosRequestSerializer):
     shop_id = s.StrictIntegerField(required=False, min_value=1, max_value=2**62)
 
 
-class QrCardSessionData(serializers.Serializer):
+class ScanSessionData(serializers.Serializer):
+    """A session a customer answers by scanning its QR with their phone (QR card scan, QR
+    login): the profile page the QR opens, and where the shop hears the answer."""
+
+    page = ""  # the profile's path the QR opens, before the session id
+    event_name = ""
+
     session_id = serializers.CharField(source="pk")
     qr_code = serializers.SerializerMethodField(help_text="The deep link the QR encodes.")
     expires_at = IsoDateTimeField()
     channel = serializers.SerializerMethodField()
     event = serializers.SerializerMethodField()
 
-    def get_qr_code(self, session: QrCardSession) -> str:
-        return f"{organization_base_url()}/identify/{session.pk}"
+    @staticmethod
+    def channel_of(session_id) -> str:
+        raise NotImplementedError
 
-    def get_channel(self, session: QrCardSession) -> str:
-        return qr_card_channel(session.pk)
+    def get_qr_code(self, session) -> str:
+        return f"{organization_base_url()}/{self.page}/{session.pk}"
 
-    def get_event(self, session: QrCardSession) -> str:
-        return "card_identified"
+    def get_channel(self, session) -> str:
+        return self.channel_of(session.pk)
+
+    def get_event(self, session) -> str:
+        return self.event_name
+
+
+class QrCardSessionData(ScanSessionData):
+    page = "identify"
+    event_name = "card_identified"
+    channel_of = staticmethod(qr_card_channel)
 
 
 def qr_card_start(call: Call) -> QrCardSession:

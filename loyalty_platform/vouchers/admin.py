@@ -38,20 +38,8 @@ class PromotionForm(AttributeValuesForm):
 
     class Meta:
         model = Promotion
-        fields = [
-            "title",
-            "description",
-            "discount_type",
-            "discount_value",
-            "product_code",
-            "category",
-            "valid_from",
-            "valid_until",
-            "minimum_spend",
-            "uses_per_voucher",
-            "uses_per_customer",
-            "is_active",
-        ]
+        # The attributes have fields of their own (AttributeValuesForm).
+        fields = [name for name in PROMOTION_FIELDS if name != "attributes"]
 
 
 class GenerateForm(PortalFormMixin, forms.Form):
