@@ -168,3 +168,55 @@ def test_a_worker_killed_between_sending_and_recording_sends_once_more_with_the_
     assert first.webhook_id == second.webhook_id
     assert first.body == second.body
     assert _log(organization) == {1: [(1, "lost", ""), (2, "succeeded", "")]}
+
+
+def _attempts(organization) -> list[tuple]:
+    with tenant_context(organization):
+        return list(
+            WebhookAttempt.objects.order_by("number").values_list("number", "outcome", "error", "started_at")
+        )
+
+
+def test_a_worker_retries_on_the_schedule_then_fails_the_delivery(receiver, settings):
+    """The worker's own clock runs: each time it has failed, the test checks when it set the
+    next attempt (the schedule's delay after the attempt, to the second) and brings that time
+    forward to now, as the clock would have moved (the in-process test moves the clock itself
+    with time-machine, tests/webhooks/test_delivery.py)."""
+    receiver.answer_with(500, b"not now")
+    organization, _ = _organization_with_endpoint("hooks-schedule", receiver.url())
+    with celery_worker("hooks-schedule"):
+        _record(organization, 1, n=1)
+        for number, delay in enumerate(settings.WEBHOOK_RETRY_DELAYS, start=1):
+            _until(lambda number=number: len(_attempts(organization)) == number)
+            with tenant_context(organization):
+                _until(lambda: WebhookDelivery.objects.get().claimed_until is None)
+                row = WebhookDelivery.objects.get()
+                started_at = _attempts(organization)[-1][3]
+                assert (row.status, row.attempts) == ("pending", number)
+                # The delay runs from when the outcome was recorded, a moment after the start.
+                waited = row.next_attempt_at - started_at
+                assert timedelta(seconds=delay) <= waited < timedelta(seconds=delay + 1), (number, waited)
+                WebhookDelivery.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())
+                send_webhooks.delay()
+        last = len(settings.WEBHOOK_RETRY_DELAYS) + 1
+        _until(lambda: len(_attempts(organization)) == last)
+        with tenant_context(organization):
+            _until(lambda: WebhookDelivery.objects.get().status == "failed")
+    assert [attempt[:3] for attempt in _attempts(organization)] == [
+        (number, "failed", "") for number in range(1, last + 1)
+    ]
+    assert len(receiver.received()) == last
+    assert len(set(receiver.webhook_ids())) == 1
+
+
+def test_a_worker_refuses_a_url_that_resolves_to_a_private_address(receiver):
+    organization, _ = _organization_with_endpoint("hooks-private", receiver.url(host="localhost"))
+    with celery_worker("hooks-private", WEBHOOK_ALLOW_PRIVATE_ADDRESSES="false"):
+        _record(organization, 1, n=1)
+        _until(lambda: len(_attempts(organization)) == 1)
+        with tenant_context(organization):
+            _until(lambda: WebhookDelivery.objects.get().claimed_until is None)
+            row = WebhookDelivery.objects.get()
+    assert [attempt[:3] for attempt in _attempts(organization)] == [(1, "failed", "address_refused")]
+    assert (row.status, row.attempts) == ("pending", 1)
+    assert receiver.received() == []
