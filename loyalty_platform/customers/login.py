@@ -6,6 +6,7 @@ from django.core.mail import send_mail
 from django.db import connection
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from loyalty_platform.core import errors, throttle
 from loyalty_platform.core.text import header_safe
@@ -61,7 +62,9 @@ def login_link_send(*, customer: Customer, next_path: str = "/me/") -> str:
     organization = connection.tenant
     context = {"url": url, "organization": organization, "minutes": LINK_MINUTES, "customer": customer}
     send_mail(
-        subject=header_safe(f"Your sign-in link for {organization.name}"),
+        subject=header_safe(
+            gettext("Your sign-in link for %(organization)s") % {"organization": organization.name}
+        ),
         message=render_to_string("emails/login_link.txt", context),
         from_email=None,
         recipient_list=[customer.email],

@@ -26,10 +26,17 @@ def invitation_email_send(*, invitation_id: str, url: str) -> None:
     organization = connection.tenant
     invitation = Invitation.objects.get(pk=invitation_id)
     send_mail(
-        subject=header_safe(f"Join {organization.name}'s loyalty program"),
+        subject=header_safe(
+            gettext("Join %(organization)s's loyalty program") % {"organization": organization.name}
+        ),
         message=(
-            f"Hello,\n\nYou were invited to join {organization.name}'s loyalty program at the till.\n"
-            f"Open this link to become a member:\n\n{url}\n"
+            gettext("Hello,")
+            + "\n\n"
+            + gettext("You were invited to join %(organization)s's loyalty program at the till.")
+            % {"organization": organization.name}
+            + "\n"
+            + gettext("Open this link to become a member:")
+            + f"\n\n{url}\n"
         ),
         from_email=None,
         recipient_list=[invitation.email],
@@ -90,12 +97,14 @@ def app_link_email_send(*, customer_id: int, shop_id: int, language: str) -> boo
         "minutes": LINK_MINUTES,
         "customer": customer,
     }
-    subject = render_to_string(
-        [f"emails/app_link_subject.{language}.txt", "emails/app_link_subject.txt"], context
-    )
+    with translation.override(language or None):
+        subject = render_to_string(
+            [f"emails/app_link_subject.{language}.txt", "emails/app_link_subject.txt"], context
+        )
+        body = render_to_string([f"emails/app_link.{language}.txt", "emails/app_link.txt"], context)
     send_mail(
         subject=header_safe(subject.strip()),
-        message=render_to_string([f"emails/app_link.{language}.txt", "emails/app_link.txt"], context),
+        message=body,
         from_email=None,
         recipient_list=[customer.email],
     )

@@ -11,9 +11,9 @@ from django.contrib import messages
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -74,9 +74,15 @@ def _too_many_sign_in_emails(request: HttpRequest, wait_seconds: int) -> HttpRes
         request,
         "profile/message.html",
         {
-            "title": "Too many sign-in emails",
-            "text": f"We sent enough sign-in links for now. Try again in {minutes} minutes, "
-            "or use the last link we sent.",
+            "title": gettext("Too many sign-in emails"),
+            "text": ngettext(
+                "We sent enough sign-in links for now. Try again in %(minutes)d minute, "
+                "or use the last link we sent.",
+                "We sent enough sign-in links for now. Try again in %(minutes)d minutes, "
+                "or use the last link we sent.",
+                minutes,
+            )
+            % {"minutes": minutes},
         },
         status=429,
     )
@@ -130,8 +136,8 @@ def login(request: HttpRequest) -> HttpResponse:
             request,
             "profile/message.html",
             {
-                "title": "Check your email",
-                "text": (
+                "title": gettext("Check your email"),
+                "text": gettext(
                     "If this address belongs to a member, a sign-in link is on its way. "
                     "It works once, for 15 minutes."
                 ),
@@ -194,8 +200,8 @@ def signup(request: HttpRequest) -> HttpResponse:
                 request,
                 "profile/message.html",
                 {
-                    "title": "Check your email",
-                    "text": "We sent you a sign-in link. Open it on this device to continue.",
+                    "title": gettext("Check your email"),
+                    "text": gettext("We sent you a sign-in link. Open it on this device to continue."),
                 },
             )
     return render(
@@ -277,12 +283,12 @@ def export(request: HttpRequest) -> HttpResponse:
             request,
             "profile/confirm.html",
             {
-                "title": "Download your data",
-                "text": (
+                "title": gettext("Download your data"),
+                "text": gettext(
                     "A JSON file with everything we hold about you: "
                     "profile, consents, cards, history, coupons."
                 ),
-                "button": "Download",
+                "button": gettext("Download"),
             },
         )
     response = HttpResponse(
@@ -416,10 +422,14 @@ def delete_account(request: HttpRequest) -> HttpResponse:
             request,
             "profile/confirm.html",
             {
-                "title": "Delete your account",
-                "text": "Your personal data is erased and your points, stamps and coupons are lost. "
-                "Type DELETE to confirm.",
-                "button": "Delete my account",
+                "title": gettext("Delete your account"),
+                # DELETE is the word typed to confirm; it stays the same in every language.
+                "text": gettext(
+                    "Your personal data is erased and your points, stamps and coupons are lost. "
+                    "Type %(word)s to confirm."
+                )
+                % {"word": "DELETE"},
+                "button": gettext("Delete my account"),
                 "confirm_word": "DELETE",
                 "error": request.method == "POST",
             },
@@ -428,7 +438,9 @@ def delete_account(request: HttpRequest) -> HttpResponse:
     customer_erase(customer=request.customer)
     customer_session_end(request)
     return render(
-        request, "profile/message.html", {"title": "Account deleted", "text": "Your account is gone."}
+        request,
+        "profile/message.html",
+        {"title": gettext("Account deleted"), "text": gettext("Your account is gone.")},
     )
 
 
@@ -438,14 +450,14 @@ def identify(request: HttpRequest, session_id: str) -> HttpResponse:
         session = qr_card_session_identify(session_id=session_id[:32], customer=request.customer)
     except DomainError as error:
         return _message(request, error.error)
+    if session.device_name:
+        text = gettext("The till %(device)s now knows it's you.") % {"device": session.device_name}
+    else:
+        text = gettext("The till now knows it's you.")
     return render(
         request,
         "profile/message.html",
-        {
-            "title": "You're identified",
-            "text": f"The till {session.device_name or ''} now knows it's you.".replace("  ", " "),
-            "identified": True,
-        },
+        {"title": gettext("You're identified"), "text": text, "identified": True},
     )
 
 
@@ -491,7 +503,11 @@ def join(request: HttpRequest, invitation_id: str) -> HttpResponse:
         invitation_accept(invitation_id=invitation_id[:32], customer=customer)
     except DomainError as error:
         return _message(request, error.error)
-    return render(request, "profile/message.html", {"title": "Welcome!", "text": "You're a member now."})
+    return render(
+        request,
+        "profile/message.html",
+        {"title": gettext("Welcome!"), "text": gettext("You're a member now.")},
+    )
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -524,15 +540,33 @@ def claim(request: HttpRequest) -> HttpResponse:
         return render(
             request,
             "profile/message.html",
-            {"title": "Points added", "text": f"{points} points from your receipt are on your card now."},
+            {
+                "title": gettext("Points added"),
+                "text": ngettext(
+                    "%(points)d point from your receipt is on your card now.",
+                    "%(points)d points from your receipt are on your card now.",
+                    points,
+                )
+                % {"points": points},
+            },
         )
     return render(
         request,
         "profile/confirm.html",
         {
-            "title": "Add your receipt's points",
-            "text": f"Your purchase of {order.total} {order.currency} on {order.created_at:%d %B %Y} "
-            f"earned {points} points.",
-            "button": f"Add {points} points to my card",
+            "title": gettext("Add your receipt's points"),
+            "text": ngettext(
+                "Your purchase of %(total)s %(currency)s on %(day)s earned %(points)d point.",
+                "Your purchase of %(total)s %(currency)s on %(day)s earned %(points)d points.",
+                points,
+            )
+            % {
+                "total": order.total,
+                "currency": order.currency,
+                "day": dateformat.format(order.created_at, "d F Y"),
+                "points": points,
+            },
+            "button": ngettext("Add %(points)d point to my card", "Add %(points)d points to my card", points)
+            % {"points": points},
         },
     )
