@@ -13,7 +13,13 @@ from django.core.management.base import BaseCommand, CommandError
 def compile_catalog(source: Path) -> None:
     with source.open("rb") as po_file:
         catalog = read_po(po_file, abort_invalid=True)
-    errors = [(message.id, problem) for message, problems in catalog.check() for problem in problems]
+    # Fuzzy entries are not compiled (they fall back to English), so their problems do not count.
+    errors = [
+        (message.id, problem)
+        for message, problems in catalog.check()
+        if not message.fuzzy
+        for problem in problems
+    ]
     if errors:
         raise CommandError(f"{source}: {errors[0][1]} ({errors[0][0]!r}) and {len(errors) - 1} more")
     target = source.with_suffix(".mo")
