@@ -199,7 +199,10 @@ def _classify(rows: list[dict]) -> tuple[ImportReport, dict[str, Customer]]:
     emails = [row.email for row in checked if not row.error]
     existing = {
         customer.email.lower(): customer
-        for customer in Customer.objects.annotate(lower_email=Lower("email")).filter(lower_email__in=emails)
+        # Non-empty emails only: the partial unique index on lower(email) serves the look-up.
+        for customer in Customer.objects.annotate(lower_email=Lower("email"))
+        .filter(lower_email__in=emails)
+        .exclude(email="")
     }
     for row in checked:
         if row.error:

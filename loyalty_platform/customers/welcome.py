@@ -48,12 +48,12 @@ def welcome_email(*, customer: Customer, language: str) -> EmailMultiAlternative
 
 
 def welcome_email_send(*, customer_id: int) -> bool:
-    """Send the welcome, in the organization's language; False when the customer can no
-    longer sign in (blocked, erased or without an email since)."""
+    """Send the welcome, in the customer's language (else the organization's); False when
+    the customer can no longer sign in (blocked, erased or without an email since)."""
     customer = (
         Customer.objects.filter(pk=customer_id, status=Customer.Status.ACTIVE).exclude(email="").first()
     )
     if customer is None:
         return False
-    welcome_email(customer=customer, language=connection.tenant.language).send()
+    welcome_email(customer=customer, language=customer.language or connection.tenant.language).send()
     return True

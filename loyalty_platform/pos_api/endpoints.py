@@ -18,6 +18,7 @@ from functools import cached_property, partial
 
 from django.db import transaction
 from django.http import HttpResponse
+from django.utils import translation
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
@@ -303,6 +304,13 @@ class Command(Operation):
         customer = self.pin_customer(call)
         if customer is None:
             raise RuntimeError(f"{self.operation_id} asks a PIN but names no customer to ask")
+        summary = fingerprint = ""
+        if self.pin_summary is not None:
+            # The customer reads it in their language; the PIN is bound to it in English.
+            with translation.override("en"):
+                fingerprint = self.pin_summary(call)
+            with translation.override(customer.language or call.organization.language or "en"):
+                summary = self.pin_summary(call)
         return pin_gate(
             organization=call.organization,
             customer=customer,
@@ -310,7 +318,8 @@ class Command(Operation):
             pin=call.data.get("verification_pin"),
             challenge_id=call.data.get("challenge_id"),
             api_key_lookup_id=call.api_key_lookup_id,
-            summary=self.pin_summary(call) if self.pin_summary else "",
+            summary=summary,
+            fingerprint=fingerprint,
         )
 
 

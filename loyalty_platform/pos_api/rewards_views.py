@@ -19,6 +19,7 @@ from loyalty_platform.programs.models import Program
 from loyalty_platform.programs.selectors import card_balances
 from loyalty_platform.rewards.models import Reward, RewardReception
 from loyalty_platform.rewards.services import (
+    PROFILE_EXTERNAL_ID_PREFIX,
     reward_catalog_for,
     reward_reception_check,
     reward_reception_collect,
@@ -38,8 +39,17 @@ RECEPTION = endpoints.row_by_uuid(errors.RECEPTION_NOT_FOUND)
 
 class ReceptionRequest(s.VerificationFieldsMixin, s.PosRequestSerializer):
     customer_code = s.CustomerCodeField()
-    external_id = s.StrictCharField(max_length=128)
+    external_id = s.StrictCharField(
+        max_length=128, help_text=f'Not beginning with "{PROFILE_EXTERNAL_ID_PREFIX}": the profile\'s own.'
+    )
     pre_redeem = s.StrictBooleanField(required=False, default=False)
+
+    def validate_external_id(self, value: str) -> str:
+        # The profile's takes are unique per customer and key (reception_profile_once): a
+        # till's id in that space could collide with one and fail on the constraint.
+        if value.startswith(PROFILE_EXTERNAL_ID_PREFIX):
+            raise serializers.ValidationError("reserved", code="invalid")
+        return value
 
 
 class ReceptionActionRequest(s.PosRequestSerializer):

@@ -345,6 +345,9 @@ REWARD_REFUSALS = {
     errors.CUSTOMER_BLOCKED: _("Your account is blocked, so no reward can be taken. Please ask the staff."),
     errors.CARD_BLOCKED: _("Your card is blocked, so no reward can be taken. Please ask the staff."),
     errors.PROGRAM_NOT_FOUND: errors.PROGRAM_NOT_FOUND.message,
+    errors.ORGANIZATION_SUSPENDED: _(
+        "The programme is paused for now, so no reward can be taken. Nothing was taken."
+    ),
 }
 REWARD_FORM_INVALID = _("This form is not valid any more. Please reload the page and try again.")
 

@@ -19,6 +19,7 @@ from loyalty_platform.programs.services import balance_updated_publish, ledger_p
 from loyalty_platform.rewards.models import Reward, RewardReception
 from loyalty_platform.verification.services import pin_challenge_spend
 from loyalty_platform.webhooks import outbox, payloads
+from tenants.limits import organization_writable_check
 
 logger = logging.getLogger(__name__)
 
@@ -142,6 +143,7 @@ def reward_take(*, customer: Customer, reward_id: int, form_key: uuid.UUID) -> R
     or no such reward in this organization), pre_redeem_not_allowed, program_not_found,
     customer_blocked, card_blocked, insufficient_balance. Records reward.received (source
     profile) and an audit record."""
+    organization_writable_check()
     external_id = f"{PROFILE_EXTERNAL_ID_PREFIX}{form_key}"
     try:
         with transaction.atomic():

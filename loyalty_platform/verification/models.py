@@ -34,6 +34,9 @@ class PinChallenge(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     api_key_lookup_id = models.CharField(max_length=16, blank=True)
+    # SHA-256 of what the customer was told the PIN is for ("Redeem 150 points", in English):
+    # the PIN passes only a call that is still that, not the same action for another amount.
+    summary_digest = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-created_at"]

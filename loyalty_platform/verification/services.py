@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext_lazy as _
 
@@ -103,10 +103,12 @@ def pin_challenge_issue(
     action: str,
     api_key_lookup_id: str = "",
     summary: str = "",
+    fingerprint: str = "",
 ) -> IssuedChallenge:
     """Create a challenge with a fresh PIN, replacing the customer's open one for the same
     action; the PIN is pushed to the customer's profile once the transaction commits, with
-    `summary` (what the cashier asks for, "Redeem 150 points") or the action's prompt."""
+    `summary` (what the cashier asks for, "Redeem 150 points") or the action's prompt. The
+    PIN then passes only calls with the same `fingerprint` (the summary in English)."""
     pin_lock_check(customer=customer)
     if _count_towards_lock(customer, "challenges", settings.PIN_LOCK_MAX_CHALLENGES):
         pin_lock_check(customer=customer)
@@ -136,17 +138,27 @@ def pin_challenge_issue(
             remaining_attempts=settings.PIN_MAX_ATTEMPTS,
             expires_at=expires_at,
             api_key_lookup_id=api_key_lookup_id,
+            summary_digest=summary_digest(fingerprint),
         )
         shown = {
             "challenge_id": str(challenge_id),
             "pin": pin,
             "action": action,
-            "summary": str(summary or ACTION_PROMPTS.get(action, "")),
+            "summary": summary or _default_prompt(customer, organization, action),
             "expires_at": expires_at.isoformat(),
         }
         lp_redis.client().set(_pin_key(challenge_id), json.dumps(shown), ex=settings.PIN_CHALLENGE_SECONDS)
         publish_to_customer_on_commit(customer_id=customer.pk, event="pin_issued", data=shown)
     return IssuedChallenge(challenge=challenge, pin=pin)
+
+
+def _default_prompt(customer: Customer, organization: Organization, action: str) -> str:
+    with translation.override(customer.language or organization.language or "en"):
+        return str(ACTION_PROMPTS.get(action, ""))
+
+
+def summary_digest(fingerprint: str) -> str:
+    return hashlib.sha256(fingerprint.encode()).hexdigest()
 
 
 def _new_challenge_error(**issue_arguments) -> DomainError:
@@ -169,11 +181,13 @@ def pin_gate(
     challenge_id: str | None = None,
     api_key_lookup_id: str = "",
     summary: str = "",
+    fingerprint: str = "",
 ) -> uuid.UUID | None:
     """Pass the PIN step of a gated call. Returns None when the preset asks no PIN for the
     action, else the id of the verified challenge, which the action spends in its own
     transaction (pin_challenge_spend). Raises DomainError with the contract's codes; a new
-    challenge tells the customer `summary`.
+    challenge tells the customer `summary`. A challenge issued for another `fingerprint` (the
+    same action for another amount) is not this call's: a new one is issued.
 
     Wrong attempts are committed before the error is raised, so they count even though
     the call fails."""
@@ -187,6 +201,7 @@ def pin_gate(
             action=action,
             api_key_lookup_id=api_key_lookup_id,
             summary=summary,
+            fingerprint=fingerprint,
         )
     error = None
     with transaction.atomic():
@@ -195,7 +210,11 @@ def pin_gate(
             .filter(customer=customer, action=action, status=PinChallenge.Status.OPEN)
             .first()
         )
-        if challenge is None or (challenge_id and str(challenge.pk) != str(challenge_id)):
+        if (
+            challenge is None
+            or (challenge_id and str(challenge.pk) != str(challenge_id))
+            or not constant_time_compare(challenge.summary_digest, summary_digest(fingerprint))
+        ):
             challenge = None
         elif challenge.expires_at <= timezone.now():
             error = errors.PIN_EXPIRED(challenge_id=str(challenge.pk))
@@ -220,6 +239,7 @@ def pin_gate(
             action=action,
             api_key_lookup_id=api_key_lookup_id,
             summary=summary,
+            fingerprint=fingerprint,
         )
     if error.code in ("pin_invalid", "pin_attempts_exceeded"):
         _count_towards_lock(customer, "wrong", settings.PIN_LOCK_MAX_WRONG)

@@ -439,3 +439,36 @@ def test_the_rewards_api_serves_the_catalogue_and_what_waits_at_the_till(organiz
         }
     ]
     assert Client(HTTP_HOST="test-a.localhost").get("/me/api/rewards").status_code == 401
+
+
+def test_a_suspended_organizations_customer_takes_nothing(organization, rewards):
+    customer = create_customer(organization, points=500)
+    client = signed_in(organization, customer)
+    before = state(organization)
+    organization.status = "suspended"
+    organization.save(update_fields=["status"])
+
+    with tenant_context(organization), refused("organization_suspended"):
+        reward_take(customer=customer, reward_id=rewards["croissant"].pk, form_key=uuid.uuid4())
+    response = take(client, rewards["croissant"])
+
+    assert response.status_code in (403, 423, 503)
+    assert state(organization) == before
+
+
+def test_the_profiles_external_ids_are_not_a_tills_to_use(organization, rewards, pos):
+    customer = create_customer(organization, points=500)
+    before = state(organization)
+    body = {
+        "customer_code": customer.customer_code,
+        "external_id": f"profile-{uuid.uuid4()}",
+        "pre_redeem": True,
+    }
+
+    response = pos.post(f"/webhook/rewards/{rewards['croissant'].pk}/receptions", body)
+
+    assert (response.status_code, response.json()) == (
+        422,
+        {"error": "external_id_invalid", "field": "external_id"},
+    )
+    assert state(organization) == before

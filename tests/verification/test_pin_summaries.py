@@ -2,9 +2,13 @@
 profile receives it (the pin_issued event and /me/api/pins)."""
 
 import pytest
+from django.utils import translation
+from django.utils.translation import gettext, ngettext
 from django_tenants.utils import tenant_context
 
 from loyalty_platform.coupons.services import coupon_issue
+from loyalty_platform.customers.models import Customer
+from loyalty_platform.programs.models import Card
 from loyalty_platform.rewards.models import Reward
 from loyalty_platform.verification.services import open_pins_for_customer
 from tests.pos_fixtures import create_customer
@@ -91,3 +95,58 @@ def test_a_reversal_has_its_actions_prompt(organization, programs, pos):
 
     prompted(pos.post("/webhook/transactions/sale-1/reverse", {"external_id": "undo-1"}))
     assert asked(organization, customer) == [("reverse", "Undo a purchase's points or stamps")]
+
+
+def test_a_pin_given_for_one_amount_does_not_pass_another(organization, programs, pos):
+    organization.verification_preset = "balanced"
+    organization.save()
+    customer = create_customer(organization, points=1000)
+    body = {"customer_code": customer.customer_code, "card_type": "point", "external_id": "r-1"}
+    prompt = pos.post("/webhook/redeem", {**body, "value": 100}).json()
+    with tenant_context(organization):
+        [shown] = open_pins_for_customer(customer=customer)
+    assert shown["summary"] == "Redeem 100 points"
+
+    changed = pos.post(
+        "/webhook/redeem",
+        {**body, "value": 900, "verification_pin": shown["pin"], "challenge_id": prompt["challenge_id"]},
+    )
+
+    # Not the call the customer was told of: a new challenge, nothing redeemed.
+    assert (changed.status_code, changed.json()["error"]) == (412, "pin_required")
+    assert changed.json()["challenge_id"] != prompt["challenge_id"]
+    assert asked(organization, customer) == [("redeem", "Redeem 900 points")]
+    with tenant_context(organization):
+        assert Card.objects.get(customer=customer, program__kind="point").balance == 1000
+    pin = open_pin(organization, customer)
+    done = pos.post(
+        "/webhook/redeem",
+        {**body, "value": 900, "verification_pin": pin, "challenge_id": changed.json()["challenge_id"]},
+    )
+    assert done.status_code == 200
+
+
+def test_the_customer_reads_the_summary_in_their_language(strict, programs, pos):
+    customer = create_customer(strict, points=300)
+    with tenant_context(strict):
+        Customer.objects.filter(pk=customer.pk).update(language="nl")
+    body = {
+        "customer_code": customer.customer_code,
+        "value": 150,
+        "card_type": "point",
+        "external_id": "nl-1",
+    }
+
+    prompted(pos.post("/webhook/redeem", body))
+
+    with translation.override("nl"):
+        expected = gettext("Redeem %(value)s") % {
+            "value": ngettext("%(count)s point", "%(count)s points", 150) % {"count": 150}
+        }
+    assert expected != "Redeem 150 points"
+    assert asked(strict, customer) == [("redeem", expected)]
+
+
+def open_pin(organization, customer) -> str:
+    with tenant_context(organization):
+        return open_pins_for_customer(customer=customer)[0]["pin"]

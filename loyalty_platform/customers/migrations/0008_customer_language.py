@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='customer',
             name='language',
-            field=models.CharField(blank=True, help_text="The customer's choice of language for their pages and emails; empty: their browser's.", max_length=10),
+            field=models.CharField(blank=True, db_default='', default='', help_text="The customer's choice of language for their pages and emails; empty: their browser's.", max_length=10),
         ),
     ]

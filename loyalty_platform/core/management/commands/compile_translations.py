@@ -2,6 +2,7 @@
 Django's compilemessages needs GNU gettext's msgfmt, which a fresh machine does not have.
 Only catalogs whose .mo is missing or older are compiled; `make run` and `make test` call it."""
 
+import os
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -23,8 +24,12 @@ def compile_catalog(source: Path) -> None:
     if errors:
         raise CommandError(f"{source}: {errors[0][1]} ({errors[0][0]!r}) and {len(errors) - 1} more")
     target = source.with_suffix(".mo")
-    with target.open("wb") as mo_file:
+    # Written aside and moved into place: a half-written .mo newer than its .po would be
+    # skipped by the next run and break every page in its language.
+    partial = target.with_suffix(".mo.partial")
+    with partial.open("wb") as mo_file:
         write_mo(mo_file, catalog, use_fuzzy=False)
+    os.replace(partial, target)
 
 
 class Command(BaseCommand):
