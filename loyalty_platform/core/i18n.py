@@ -5,6 +5,7 @@ Django's LocaleMiddleware would fall back to LANGUAGE_CODE when the browser asks
 ours; an organization in Vilnius wants Lithuanian then, so the choice is made here."""
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
@@ -37,11 +38,22 @@ def browser_language(request: HttpRequest) -> str | None:
     return None
 
 
-def page_language(request: HttpRequest) -> str:
+def _session_language(request: HttpRequest) -> str | None:
     session = getattr(request, "session", None)
+    if session is None:
+        return None
+    try:
+        return session.get(SESSION_LANGUAGE_KEY)
+    except DatabaseError:
+        # Sessions live in the database: while it is out of reach the view answers the
+        # outage (a 503); the page's language falls back to what needs no database.
+        return None
+
+
+def page_language(request: HttpRequest) -> str:
     organization = getattr(request, "organization", None)
     return (
-        supported_language(session.get(SESSION_LANGUAGE_KEY) if session is not None else None)
+        supported_language(_session_language(request))
         or supported_language(request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME))
         or browser_language(request)
         or supported_language(getattr(organization, "language", None))
