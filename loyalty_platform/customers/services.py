@@ -396,7 +396,13 @@ def customer_update(
         if changes:
             for field, value in values.items():
                 setattr(locked, field, value)
-            locked.save(update_fields=[*values, "updated_at"])
+            try:
+                with transaction.atomic():
+                    locked.save(update_fields=[*values, "updated_at"])
+            except IntegrityError:
+                # Another edit gave the number to another member without an email meanwhile
+                # (customer_phone_only_unique): phone_change_check could not see it yet.
+                raise errors.PHONE_TAKEN(field="phone") from None
             audit_record(actor=actor, action="customers.update", target=locked, details={"changes": changes})
             customer_updated_record(locked, changed=list(changes))
     return locked

@@ -118,14 +118,18 @@ def customer_phone_enroll(
 
 def join_link_create(*, invitation: Invitation) -> str:
     """A link to finish joining, valid JOIN_LINK_HOURS and once."""
+    return _join_link_new(invitation)[0]
+
+
+def _join_link_new(invitation: Invitation) -> tuple[str, JoinLink]:
     token = JOIN_TOKEN_PREFIX + secrets.token_urlsafe(32)
-    JoinLink.objects.create(
+    link = JoinLink.objects.create(
         invitation=invitation,
         customer_id=invitation.customer_id,
         token_hash=join_link_hash(token),
         expires_at=timezone.now() + timedelta(hours=settings.JOIN_LINK_HOURS),
     )
-    return f"{organization_base_url()}/me/finish/{token}"
+    return f"{organization_base_url()}/me/finish/{token}", link
 
 
 def join_sms_send(*, invitation_id: str) -> bool:
@@ -138,12 +142,17 @@ def join_sms_send(*, invitation_id: str) -> bool:
     if invitation.customer.status != Customer.Status.PENDING:
         return False
     organization = connection.tenant
-    url = join_link_create(invitation=invitation)
+    url, link = _join_link_new(invitation)
     with translation.override(organization.language):
         text = gettext(
             "%(organization)s: tap to finish joining our loyalty program: %(url)s (valid %(hours)s hours)"
         ) % {"organization": organization.name, "url": url, "hours": settings.JOIN_LINK_HOURS}
-    send_sms(invitation.customer.phone, text)
+    try:
+        send_sms(invitation.customer.phone, text)
+    except Exception:
+        # The task retries with a link of its own: none is left valid that nobody received.
+        link.delete()
+        raise
     return True
 
 

@@ -18,7 +18,7 @@ from loyalty_platform.customers.login import login_link_consume
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.customers.services import customer_erase
 from loyalty_platform.customers.session import SESSION_KEY
-from loyalty_platform.identification.joining import join_link_create, join_link_hash
+from loyalty_platform.identification.joining import join_link_create, join_link_hash, join_sms_send
 from loyalty_platform.identification.models import Invitation, JoinLink
 from loyalty_platform.identification.services import app_link_send
 from loyalty_platform.shops.models import Shop
@@ -27,6 +27,7 @@ from loyalty_platform.webhooks.models import WebhookEvent
 from tests.conftest import HostClient
 from tests.identification.test_qr_sessions import listen
 from tests.pos_fixtures import create_customer, snapshot
+from tests.processes import free_port
 from tests.webhooks.event_helpers import subscribe
 
 PHONE = "+37061234567"
@@ -673,3 +674,21 @@ def test_a_profile_sign_up_with_the_pending_number_does_not_take_the_membership_
         assert Customer.objects.get(customer_code=code).status == "pending"
         assert Customer.objects.get(email="someone@example.com").customer_code != code
         assert Invitation.objects.get().status == "pending"
+
+
+def test_a_text_that_fails_leaves_no_link_behind(phone_enrollment, pending, settings):
+    _token, invitation_id, _code = pending
+    with tenant_context(phone_enrollment):
+        links = list(JoinLink.objects.values_list("pk", flat=True))
+    # The provider cannot be reached: nothing listens on the port.
+    settings.SMS_BACKEND = "http"
+    settings.SMS_HTTP_URL = f"http://127.0.0.1:{free_port()}/sms"
+    settings.SMS_HTTP_TOKEN = "t"
+    sent_before = len(sms.outbox)
+
+    with tenant_context(phone_enrollment), pytest.raises(sms.SmsError):
+        join_sms_send(invitation_id=invitation_id)
+
+    with tenant_context(phone_enrollment):
+        assert list(JoinLink.objects.values_list("pk", flat=True)) == links
+    assert len(sms.outbox) == sent_before
