@@ -269,3 +269,16 @@ def refused(code: str):
     call runs in one here (as a view's transaction would hold it) and the test can go on."""
     with pytest.raises(DomainError, match=f"^{code}$") as caught, transaction.atomic():
         yield caught
+
+
+@contextmanager
+def tasks_run(django_capture_on_commit_callbacks):
+    """The block's on-commit work done, the Celery tasks it queues run here (eager)."""
+    from loyalty_platform.celery import app as celery_app
+
+    celery_app.conf.task_always_eager = True
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            yield
+    finally:
+        celery_app.conf.task_always_eager = False

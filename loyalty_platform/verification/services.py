@@ -194,15 +194,16 @@ def pin_gate(
     if not pin_required_for(organization=organization, action=action):
         return None
     pin_lock_check(customer=customer)
+    new_challenge = {
+        "organization": organization,
+        "customer": customer,
+        "action": action,
+        "api_key_lookup_id": api_key_lookup_id,
+        "summary": summary,
+        "fingerprint": fingerprint,
+    }
     if pin is None:
-        raise _new_challenge_error(
-            organization=organization,
-            customer=customer,
-            action=action,
-            api_key_lookup_id=api_key_lookup_id,
-            summary=summary,
-            fingerprint=fingerprint,
-        )
+        raise _new_challenge_error(**new_challenge)
     error = None
     with transaction.atomic():
         challenge = (
@@ -233,14 +234,7 @@ def pin_gate(
                 )
             challenge.save(update_fields=["remaining_attempts", "status"])
     if challenge is None:
-        raise _new_challenge_error(
-            organization=organization,
-            customer=customer,
-            action=action,
-            api_key_lookup_id=api_key_lookup_id,
-            summary=summary,
-            fingerprint=fingerprint,
-        )
+        raise _new_challenge_error(**new_challenge)
     if error.code in ("pin_invalid", "pin_attempts_exceeded"):
         _count_towards_lock(customer, "wrong", settings.PIN_LOCK_MAX_WRONG)
     raise error

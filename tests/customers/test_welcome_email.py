@@ -2,7 +2,6 @@
 link in them, sent after commit by Celery, never for a rolled-back enrollment."""
 
 import re
-from contextlib import contextmanager
 
 import pytest
 from django.db import transaction
@@ -13,18 +12,9 @@ from loyalty_platform.customers.login import login_link_consume
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.customers.services import customer_enroll, customer_erase
 from loyalty_platform.customers.welcome import welcome_email_send
+from tests.pos_fixtures import tasks_run
 
 LINK = re.compile(r"http://test-a\.localhost:8000/me/login/([A-Za-z0-9_-]+)")
-
-
-@contextmanager
-def tasks_run(django_capture_on_commit_callbacks):
-    celery_app.conf.task_always_eager = True
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            yield
-    finally:
-        celery_app.conf.task_always_eager = False
 
 
 def test_a_till_enrollment_with_an_email_sends_the_welcome_with_a_sign_in_link(

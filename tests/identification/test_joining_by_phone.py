@@ -4,14 +4,12 @@ till's invitation channel."""
 
 import json
 import re
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from loyalty_platform.celery import app as celery_app
 from loyalty_platform.core import sms
 from loyalty_platform.core.errors import DomainError
 from loyalty_platform.customers.login import login_link_consume
@@ -26,7 +24,7 @@ from loyalty_platform.stored_value.models import Giftcard
 from loyalty_platform.webhooks.models import WebhookEvent
 from tests.conftest import HostClient
 from tests.identification.test_qr_sessions import listen
-from tests.pos_fixtures import create_customer, snapshot
+from tests.pos_fixtures import create_customer, snapshot, tasks_run
 from tests.processes import free_port
 from tests.webhooks.event_helpers import subscribe
 
@@ -40,17 +38,6 @@ def phone_enrollment(organization):
     organization.save(update_fields=["phone_enrollment"])
     subscribe(organization)  # so that webhook events are recorded
     return organization
-
-
-@contextmanager
-def tasks_run(django_capture_on_commit_callbacks):
-    """The call's on-commit work done, its Celery tasks run here (eager)."""
-    celery_app.conf.task_always_eager = True
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            yield
-    finally:
-        celery_app.conf.task_always_eager = False
 
 
 def enroll_by_phone(pos, django_capture_on_commit_callbacks, phone: str = PHONE, **body):
