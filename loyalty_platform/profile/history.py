@@ -10,12 +10,11 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.utils import formats
 from django.utils.translation import gettext, ngettext
 
 from loyalty_platform.campaigns.models import CampaignGrant
 from loyalty_platform.campaigns.selectors import organization_zone
-from loyalty_platform.core.money import money_text
+from loyalty_platform.core.formats import money_display, number_display, time_display
 from loyalty_platform.coupons.models import Coupon
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.orders.models import Order, OrderReturn
@@ -33,9 +32,9 @@ Cause = LedgerEntry.Cause
 class HistoryLine:
     at: datetime
     title: str
-    change: str  # "+12 points", "-5.00 EUR" with a minus sign
+    change: str  # "+12 points", "-€5.00" (a minus sign, U+2212), in the active language
     delta: int | Decimal
-    balance: str  # "112 points", "15.00 EUR"
+    balance: str  # "1,112 points", "€15.00"
     kind: str  # point, stamp or prepaid
     time: str = ""  # the time of day in the organization's zone (history_days)
 
@@ -48,8 +47,10 @@ class HistoryDay:
 
 def _amount(value: int, kind: str) -> str:
     if kind == Program.Kind.STAMP:
-        return ngettext("%(count)s stamp", "%(count)s stamps", abs(value)) % {"count": abs(value)}
-    return ngettext("%(count)s point", "%(count)s points", abs(value)) % {"count": abs(value)}
+        text = ngettext("%(count)s stamp", "%(count)s stamps", abs(value))
+    else:
+        text = ngettext("%(count)s point", "%(count)s points", abs(value))
+    return text % {"count": number_display(abs(value))}
 
 
 def _signed(text: str, negative: bool) -> str:
@@ -206,9 +207,9 @@ def _money_lines(account: PrepaidAccount, limit: int) -> list[HistoryLine]:
         HistoryLine(
             at=entry.created_at,
             title=MONEY_TITLES[entry.cause]() if entry.cause in MONEY_TITLES else entry.get_cause_display(),
-            change=_signed(f"{money_text(abs(entry.amount), currency)} {currency}", entry.amount < 0),
+            change=_signed(money_display(abs(entry.amount), currency), entry.amount < 0),
             delta=entry.amount,
-            balance=f"{money_text(entry.balance_after, currency)} {currency}",
+            balance=money_display(entry.balance_after, currency),
             kind="prepaid",
         )
         for entry in account.entries.order_by("-created_at", "-pk")[:limit]
@@ -238,6 +239,6 @@ def history_days(lines: Iterable[HistoryLine]) -> list[HistoryDay]:
         local = line.at.astimezone(zone)
         if not days or days[-1].day != local.date():
             days.append(HistoryDay(day=local.date(), lines=[]))
-        time = formats.time_format(local.replace(tzinfo=None), "H:i")
+        time = time_display(local.replace(tzinfo=None))
         days[-1].lines.append(replace(line, time=time))
     return days

@@ -30,11 +30,11 @@ from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format, number_format
 from django.utils.translation import ngettext
 
 from loyalty_platform.campaigns.messages import rate_release, rate_reserve
 from loyalty_platform.campaigns.selectors import organization_zone
+from loyalty_platform.core.formats import day_display, number_display
 from loyalty_platform.core.text import header_safe
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.identification.services import organization_base_url
@@ -270,9 +270,7 @@ def points_expiry_warn(*, now: datetime | None = None, chunk_cards: int = WARN_C
 
 
 def _points_text(points: int) -> str:
-    return ngettext("%(points)s point", "%(points)s points", points) % {
-        "points": number_format(points, force_grouping=True)
-    }
+    return ngettext("%(points)s point", "%(points)s points", points) % {"points": number_display(points)}
 
 
 def _by_day(batch: WarningBatch) -> list[tuple[date, int]]:
@@ -290,14 +288,14 @@ def warning_email(*, program: Program, batch: WarningBatch, customer: Customer) 
     organization = connection.tenant
     days = _by_day(batch)
     listed, later = days[:LISTED_DATES], days[LISTED_DATES:]
-    first_date = date_format(days[0][0])
+    first_date = day_display(days[0][0])
     context = {
         "organization": organization,
         "customer_name": customer.name,
         "total": batch.points,
-        "total_text": number_format(batch.points, force_grouping=True),
+        "total_text": number_display(batch.points),
         "first_date": first_date,
-        "rows": [{"date": date_format(day), "points": _points_text(points)} for day, points in listed],
+        "rows": [{"date": day_display(day), "points": _points_text(points)} for day, points in listed],
         "later_text": _points_text(sum(points for _day, points in later)) if later else "",
         "balance_text": _points_text(batch.balance),
         "inactivity": program.points_expiry == Program.PointsExpiry.INACTIVITY,

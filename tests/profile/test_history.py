@@ -61,7 +61,7 @@ def test_each_change_is_told_by_what_caused_it(organization, programs, pos):
     assert pos.post(f"/webhook/customers/{code}/prepaid/transactions", top_up).status_code == 200
 
     assert lines_of(organization, customer) == [
-        ("Credit topped up", "+20.00 EUR", "20.00 EUR"),
+        ("Credit topped up", "+€20.00", "€20.00"),
         ("Full card: Free Coffee", "\u221210 stamps", "0 stamps"),
         ("Stamps collected at Vilnius Old Town", "+10 stamps", "10 stamps"),
         ("Correction: machine broke", "+2 points", "41 points"),

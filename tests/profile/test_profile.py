@@ -140,7 +140,7 @@ def test_dashboard_and_api(organization, programs):
     client = signed_in(organization, customer)
 
     page = client.get("/me/").content.decode()
-    assert "250</strong> points, worth 2.50 EUR" in page
+    assert "250</strong> points, worth €2.50" in page
     assert "4 of 10 stamps" in page
     assert str(customer.customer_code) in page
 

@@ -98,15 +98,15 @@ def test_a_card_with_lots_in_the_window_gets_one_email_listing_them(
     assert run.summary() == {"cards": 1, "emails": 1, "not_emailed": 0, "failed": 0}
     (message,) = mailoutbox
     assert message.to == ["anna@example.com"]
-    assert message.subject == "1,280 points at Test Org A expire on June 4, 2026"
+    assert message.subject == "1,280 points at Test Org A expire on 4 June 2026"
     profile_url = "http://test-a.localhost:8000/me/"
     assert message.body == (
         "Hello Anna,\n"
         "\n"
         "1,280 points at Test Org A expire soon. Use them before then:\n"
         "\n"
-        "  June 4, 2026: 1,250 points\n"
-        "  June 6, 2026: 30 points\n"
+        "  4 June 2026: 1,250 points\n"
+        "  6 June 2026: 30 points\n"
         "\n"
         "Your balance: 2,279 points.\n"
         "\n"
@@ -118,7 +118,7 @@ def test_a_card_with_lots_in_the_window_gets_one_email_listing_them(
     assert mimetype == "text/html"
     assert "background: #aa3300" in html
     assert "<strong>1,280 points</strong> at Test Org A expire soon." in html
-    assert '<th scope="row" style="text-align: left; padding: 0.2em 1em 0.2em 0;">June 4, 2026</th>' in html
+    assert '<th scope="row" style="text-align: left; padding: 0.2em 1em 0.2em 0;">4 June 2026</th>' in html
     assert f'<a href="{profile_url}">Turn these emails off in your profile</a>' in html
     assert warned(anna) == [(1200, NOW), (50, NOW), (30, NOW), (999, None)]
 
@@ -131,7 +131,7 @@ def test_a_single_point_the_lots_beyond_five_days_and_an_inactivity_rule_read_ri
     earn(one, 1, at=add_months(NOW + timedelta(days=10), -MONTHS))
     run_at(NOW)
     (message,) = mailoutbox
-    assert message.subject == "1 point at Test Org A expires on June 11, 2026"
+    assert message.subject == "1 point at Test Org A expires on 11 June 2026"
     assert "Hello,\n\n1 point at Test Org A expires soon. Use it before then:\n" in message.body
     assert "Any purchase or redemption keeps your points for another 12 months.\n" in message.body
 
@@ -141,7 +141,7 @@ def test_a_single_point_the_lots_beyond_five_days_and_an_inactivity_rule_read_ri
         earn_expiring(many, day, expires_at=NOW + timedelta(days=20 + day))
     run_at(NOW)
     message = to(mailoutbox, many)[0]
-    assert "  June 26, 2026: 5 points\n  Later: 13 points\n\nYour balance: 28 points.\n" in message.body
+    assert "  26 June 2026: 5 points\n  Later: 13 points\n\nYour balance: 28 points.\n" in message.body
     assert "Any purchase" not in message.body
 
 
@@ -177,8 +177,8 @@ def test_each_lot_is_warned_once_and_a_lot_that_comes_close_later_gets_its_own_e
     assert run_at(later).emails == 1
     first, second = mailoutbox
     assert "100 points" in first.subject
-    assert second.subject == "20 points at Test Org A expire on June 11, 2026"
-    assert "  June 11, 2026: 20 points\n\n" in second.body
+    assert second.subject == "20 points at Test Org A expire on 11 June 2026"
+    assert "  11 June 2026: 20 points\n\n" in second.body
     assert warned(customer) == [(100, NOW), (20, later)]
     assert run_at(later + timedelta(hours=1)).cards == 0
 
@@ -199,7 +199,7 @@ def test_inactivity_lots_are_warned_again_when_a_visit_moved_their_date(
     again = new_date - timedelta(days=DAYS)
     assert run_at(again).emails == 1
     second = mailoutbox[1]
-    assert second.subject == "65 points at Test Org A expire on June 2, 2027"
+    assert second.subject == "65 points at Test Org A expire on 2 June 2027"
     assert warned(customer) == [(60, again), (5, again)]
 
 
