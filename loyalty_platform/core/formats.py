@@ -15,7 +15,7 @@ from babel.numbers import format_currency, format_decimal
 from django.conf import settings
 from django.utils import translation
 
-from loyalty_platform.core.money import currency_exponent
+from loyalty_platform.core.money import money_exact
 
 # CLDR's names for the widths the templates use.
 DAY = "long"  # "3 December 2026", "3. desember 2026"
@@ -41,8 +41,7 @@ def active_locale() -> Locale:
 def money_display(amount: Decimal | int | str, currency: str) -> str:
     """An amount with its currency the language's way, with the currency's decimals:
     "€1.20" (en), "1,20 €" (lt, nb), "€ 1,20" (nl). Babel's spaces are non-breaking."""
-    exact = Decimal(amount).quantize(Decimal(1).scaleb(-currency_exponent(currency)))
-    return format_currency(exact, currency, locale=active_locale())
+    return format_currency(money_exact(Decimal(amount), currency), currency, locale=active_locale())
 
 
 def number_display(value: int | Decimal) -> str:

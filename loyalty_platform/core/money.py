@@ -54,6 +54,11 @@ def money_amount(value: object, currency: str, *, allow_negative: bool = True) -
     return amount
 
 
+def money_exact(amount: Decimal, currency: str) -> Decimal:
+    """The amount with exactly the currency's decimals (2.5 EUR is 2.50)."""
+    return amount.quantize(Decimal(1).scaleb(-currency_exponent(currency)))
+
+
 def money_text(amount: Decimal, currency: str) -> str:
     """Money in API responses: a string with the currency's decimals, never a float."""
-    return str(amount.quantize(Decimal(1).scaleb(-currency_exponent(currency))))
+    return str(money_exact(amount, currency))
