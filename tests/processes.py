@@ -3,9 +3,12 @@ the test database and this run's Redis namespace."""
 
 import itertools
 import os
+import pwd
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -162,3 +165,63 @@ def celery_worker(name: str = "test", **environment: str) -> Iterator[subprocess
         yield process
     finally:
         stop(process)
+
+
+PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+
+
+@contextmanager
+def pgbouncer(pool_size: int) -> Iterator[int]:
+    """PgBouncer in transaction mode on a free loopback port, in front of this run's
+    PostgreSQL with `pool_size` server sessions per database and user (so clients share
+    them); yields its port."""
+    database = settings.DATABASES["default"]
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="pgbouncer-") as directory:
+        auth_file = os.path.join(directory, "userlist.txt")
+        with open(auth_file, "w") as file:
+            file.write(f'"{database["USER"]}" ""\n')
+        config = os.path.join(directory, "pgbouncer.ini")
+        with open(config, "w") as file:
+            file.write(
+                "\n".join(
+                    [
+                        "[databases]",
+                        f"* = host={database['HOST']} port={database['PORT']}",
+                        "[pgbouncer]",
+                        "listen_addr = 127.0.0.1",
+                        f"listen_port = {port}",
+                        "unix_socket_dir =",
+                        "auth_type = trust",
+                        f"auth_file = {auth_file}",
+                        "pool_mode = transaction",
+                        f"default_pool_size = {pool_size}",
+                        "min_pool_size = 0",
+                        "reserve_pool_size = 0",
+                        "max_client_conn = 200",
+                        f"logfile = {os.path.join(directory, 'pgbouncer.log')}",
+                        "",
+                    ]
+                )
+            )
+        command = [PGBOUNCER, config]
+        if os.geteuid() == 0:
+            # PgBouncer refuses to run as root: run it as the owner of PostgreSQL's socket directory.
+            owner = os.stat(database["HOST"]).st_uid
+            os.chown(directory, owner, -1)
+            command[1:1] = ["-u", pwd.getpwuid(owner).pw_name]
+            os.chmod(directory, 0o755)  # noqa: S103 - read by that user; holds no secret
+            for name in (auth_file, config):
+                os.chmod(name, 0o644)
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            wait_for_port(port, process)
+            yield port
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            process.stderr.close()

@@ -18,17 +18,29 @@ if env.str("DATABASE_HOST", default=""):
     _database["HOST"] = env.str("DATABASE_HOST")
     _database["PORT"] = env.str("DATABASE_PORT", default="5432")
 
+# "transaction" when PostgreSQL is reached through a pooler in transaction mode (PgBouncer's
+# pool_mode=transaction): every transaction then sets its own search path (SET LOCAL), and
+# server-side cursors and prepared statements, which outlive a transaction, are off
+# (docs/decisions/0060-search-path-behind-a-transaction-pooler.md). Empty: a direct connection.
+DATABASE_POOLER = env.str("DATABASE_POOLER", default="")
+_TRANSACTION_POOLING = DATABASE_POOLER == "transaction"
+
 DATABASES = {
     "default": {
         **_database,
         "ENGINE": "loyalty_platform.core.postgresql_backend",
+        "POOLER": DATABASE_POOLER,
+        "DISABLE_SERVER_SIDE_CURSORS": _TRANSACTION_POOLING,
         "CONN_MAX_AGE": env.int("DATABASE_CONN_MAX_AGE", default=60),
         "CONN_HEALTH_CHECKS": True,
         # Statements run through connection.prepared_cursor() are prepared on first use (the
-        # ORM's are not). Off behind a pooler that cannot keep prepared statements.
+        # ORM's are not). Off behind a pooler that cannot keep prepared statements (PgBouncer
+        # before 1.21, or without max_prepared_statements; Debian 12 ships 1.18).
         "OPTIONS": {
             **_database.get("OPTIONS", {}),
-            "prepare_threshold": 0 if env.bool("DATABASE_PREPARED_STATEMENTS", default=True) else None,
+            "prepare_threshold": (
+                0 if env.bool("DATABASE_PREPARED_STATEMENTS", default=not _TRANSACTION_POOLING) else None
+            ),
         },
         "TEST": {"NAME": env.str("TEST_DATABASE_NAME", default="test_loyalty")},
     }

@@ -1,14 +1,66 @@
 import time
 
-from django.db.backends.postgresql.base import TIMESTAMPTZ_OID, ServerBindingCursor
+from django.core.exceptions import ImproperlyConfigured
+from django.db.backends.postgresql.base import TIMESTAMPTZ_OID, Cursor, ServerBindingCursor
 from django.db.backends.postgresql.operations import DatabaseOperations as PostgresOperations
 from django.db.backends.postgresql.psycopg_any import register_tzloader
 from django_tenants.postgresql_backend import base
-from psycopg import errors
-from psycopg.pq import Format
+from django_tenants.utils import quote_schema_name
+from psycopg import errors, sql
+from psycopg.pq import Format, TransactionStatus
 
 # Not a cursor name: create_cursor's sign for a server-binding cursor (see prepared_cursor).
 _PREPARED = object()
+
+# DATABASES["default"]["POOLER"]: how the connection reaches PostgreSQL (settings.services,
+# DATABASE_POOLER). "transaction": through a pooler in transaction mode (PgBouncer's
+# pool_mode=transaction), where consecutive transactions of one connection may run on
+# different server sessions (docs/decisions/0060-search-path-behind-a-transaction-pooler.md).
+TRANSACTION_POOLER = "transaction"
+POOLERS = ("", TRANSACTION_POOLER)
+
+
+class TransactionPooledCursor(Cursor):
+    """Django's client-side binding cursor that gives every transaction its search path as
+    its first statement: `SET LOCAL search_path`, sent in the same simple-protocol query as
+    the statement it precedes (one round trip, one implicit transaction in autocommit).
+
+    In autocommit every statement carries it; in a transaction only the first statement
+    (and the first after the schema changed or a savepoint was rolled back to). A SET LOCAL
+    ends with its transaction, so no server session keeps an organization's path for the
+    next client of the pooler."""
+
+    database: "DatabaseWrapper"
+
+    def execute(self, query, params=None, **kwargs):
+        prefix = self.database.search_path_prefix()
+        if prefix is None:
+            return super().execute(query, params, **kwargs)
+        super().execute(_prefixed(prefix, query, params), params, **kwargs)
+        # The SET's result comes first; the caller reads its own statement's.
+        self.nextset()
+        return self
+
+    def executemany(self, query, params_seq, **kwargs):
+        prefix = self.database.search_path_prefix()
+        if prefix is None:
+            return super().executemany(query, params_seq, **kwargs)
+        if not self.connection.autocommit:
+            super().execute(prefix)
+            return super().executemany(query, params_seq, **kwargs)
+        # One statement per parameter set, so the SET cannot ride along: a short transaction.
+        with self.connection.transaction():
+            super().execute(prefix)
+            return super().executemany(query, params_seq, **kwargs)
+
+
+def _prefixed(prefix: str, query, params):
+    if isinstance(query, sql.Composable):
+        return sql.Composed([sql.SQL(prefix.replace("{", "{{").replace("}", "}}")), query])
+    if isinstance(query, bytes):
+        query = query.decode()
+    # With parameters, a literal % must be doubled to survive the interpolation.
+    return (prefix.replace("%", "%%") if params is not None else prefix) + query
 
 
 class DatabaseOperations(PostgresOperations):
@@ -30,6 +82,68 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     ops_class = DatabaseOperations
     fresh_until = 0.0
+    # The search path the current transaction has set with SET LOCAL (transaction pooling).
+    search_path_in_transaction = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        pooler = self.settings_dict.get("POOLER") or ""
+        if pooler not in POOLERS:
+            raise ImproperlyConfigured(f"DATABASES POOLER must be one of {POOLERS}, not {pooler!r}")
+        self.transaction_pooling = pooler == TRANSACTION_POOLER
+        if self.transaction_pooling and not self.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS"):
+            # A server-side cursor lives in one server session across transactions.
+            raise ImproperlyConfigured("POOLER 'transaction' needs DISABLE_SERVER_SIDE_CURSORS")
+
+    def _handle_search_path(self, cursor=None):
+        # Under transaction pooling every statement's cursor sets the path itself (search_path_prefix).
+        if not self.transaction_pooling:
+            super()._handle_search_path(cursor)
+
+    def search_path_prefix(self) -> str | None:
+        """The `SET LOCAL search_path` to send before the next statement, or None when the
+        transaction it will run in has set this path already."""
+        connection = self.connection
+        search_paths = self._get_cursor_search_paths()
+        status = connection.info.transaction_status
+        if connection.autocommit:
+            # The statement is a transaction of its own.
+            self.search_path_in_transaction = None
+        elif status == TransactionStatus.INERROR:
+            # Fails whatever it carries; the rollback that follows forgets the path.
+            return None
+        elif status == TransactionStatus.INTRANS and self.search_path_in_transaction == search_paths:
+            return None
+        else:
+            # psycopg begins a transaction with this statement (IDLE), or the schema changed.
+            self.search_path_in_transaction = search_paths
+        return "SET LOCAL search_path = {};".format(",".join(quote_schema_name(s) for s in search_paths))
+
+    def _forget_transaction_search_path(self) -> None:
+        self.search_path_in_transaction = None
+
+    def _commit(self):
+        self._forget_transaction_search_path()
+        return super()._commit()
+
+    def _rollback(self):
+        self._forget_transaction_search_path()
+        return super()._rollback()
+
+    def _set_autocommit(self, autocommit):
+        self._forget_transaction_search_path()
+        return super()._set_autocommit(autocommit)
+
+    def savepoint_rollback(self, sid):
+        try:
+            super().savepoint_rollback(sid)
+        finally:
+            # ROLLBACK TO SAVEPOINT undoes a SET LOCAL sent after the savepoint.
+            self._forget_transaction_search_path()
+
+    def close(self):
+        self._forget_transaction_search_path()
+        super().close()
 
     def close_if_health_check_failed(self) -> None:
         if self.connection is not None and time.monotonic() < self.fresh_until:
@@ -48,10 +162,20 @@ class DatabaseWrapper(base.DatabaseWrapper):
             return self._cursor(name=_PREPARED)
 
     def create_cursor(self, name=None):
+        if self.transaction_pooling and name in (None, _PREPARED):
+            # Prepared statements are off behind the pooler (settings.services), and a
+            # server-binding cursor cannot carry the SET in its statement's query.
+            cursor = TransactionPooledCursor(self.connection)
+            cursor.database = self
+            self._register_timezone(cursor)
+            return cursor
         if name is not _PREPARED:
             return super().create_cursor(name)
         cursor = ServerBindingCursor(self.connection)
+        self._register_timezone(cursor)
+        return cursor
+
+    def _register_timezone(self, cursor) -> None:
         # As Django's create_cursor: timestamps load in the connection's time zone.
         if self.timezone != self.connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT).timezone:
             register_tzloader(self.timezone, cursor)
-        return cursor
