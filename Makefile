@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed-requirements
 
-.PHONY: run test translations stop lint format bench bench-tools bench-pos bench-dashboard bench-expiry bench-webhooks install
+.PHONY: run test translations stop lint format bench bench-tools bench-pos bench-dashboard bench-expiry bench-webhooks bench-pooler install
 
 $(INSTALLED): requirements.txt constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -61,3 +61,7 @@ bench-expiry: $(INSTALLED)
 # 10,000 outgoing webhooks to a local receiver: events a second, lag from commit to arrival.
 bench-webhooks: $(INSTALLED)
 	$(PY) -m loyalty_platform.embedded run -- $(PY) bench/webhooks.py $(BENCH_ARGS)
+
+# What transaction pooling costs an earn: direct, SET LOCAL per transaction, and through PgBouncer (about a minute).
+bench-pooler: $(INSTALLED)
+	$(PY) -m loyalty_platform.embedded run -- $(PY) bench/pooler.py $(BENCH_ARGS)

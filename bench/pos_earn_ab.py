@@ -19,7 +19,7 @@ WORKER = r"""
 import os, sys, time
 sys.path.insert(0, os.getcwd())
 from bench import pos_earn
-pos_earn.configure(pos_earn.free_port())
+pos_earn.configure_production(database_name=pos_earn.DATABASE_NAME, redis_namespace="bench")
 key, codes = pos_earn.prepare(2000)
 app = pos_earn.InProcess(key, codes)
 try:
