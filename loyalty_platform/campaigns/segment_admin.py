@@ -32,6 +32,7 @@ from loyalty_platform.campaigns.segments import (
 from loyalty_platform.core import errors
 from loyalty_platform.core.admin_sites import MerchantModelAdmin, merchant_admin_site
 from loyalty_platform.core.errors import DomainError
+from loyalty_platform.core.replica import replica_reads
 from loyalty_platform.customers.admin import PAGE_ERRORS
 from loyalty_platform.customers.csv_files import (
     import_preview_drop,
@@ -207,12 +208,13 @@ class SegmentAdmin(MerchantModelAdmin):
     def _audience(self, request, segment: Segment) -> dict:
         """The size and the sample, or the refusal of a stored rule that is incomplete."""
         try:
-            return {
-                "segment_size": segment_size(segment),
-                "segment_sample": segment_sample(segment, limit=SAMPLE_SIZE),
-                "list_count": SegmentListMember.objects.filter(segment=segment).count(),
-                "can_import_list": request.user.has_perm(LIST_PERMISSION),
-            }
+            with replica_reads():
+                return {
+                    "segment_size": segment_size(segment),
+                    "segment_sample": segment_sample(segment, limit=SAMPLE_SIZE),
+                    "list_count": SegmentListMember.objects.filter(segment=segment).count(),
+                    "can_import_list": request.user.has_perm(LIST_PERMISSION),
+                }
         except DomainError as error:
             return {"segment_error": error.code}
 

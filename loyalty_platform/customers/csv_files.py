@@ -21,6 +21,7 @@ from loyalty_platform.accounts.models import User
 from loyalty_platform.audit.services import audit_record
 from loyalty_platform.core import errors
 from loyalty_platform.core.errors import DomainError
+from loyalty_platform.core.replica import replica_reads
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.customers.services import (
     customer_enroll,
@@ -314,7 +315,8 @@ def _export_lines(schema: str, customers) -> Iterator[str]:
     yield writer.writerow(EXPORT_COLUMNS)
     last = 0
     while True:
-        with schema_context(schema):
+        # A response's generator runs after the view: the replica is chosen here, per chunk.
+        with schema_context(schema), replica_reads():
             chunk = list(customers.filter(pk__gt=last).order_by("pk")[:EXPORT_CHUNK])
         if not chunk:
             return

@@ -39,12 +39,13 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loyalty_platform.core.money import currency_exponent
+from loyalty_platform.core.replica import read_alias
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.programs.models import Card, Program
 from loyalty_platform.reports import ledgers
@@ -139,7 +140,7 @@ def _active_customers(start: date, end: date, live: list[tuple[date, date]]) -> 
         for first, last in live:
             params.extend(days_bounds(first, last) * 4)
         params.extend([start, end])
-    with connection.cursor() as cursor:
+    with connections[read_alias()].cursor() as cursor:
         cursor.execute(f"SELECT {rolled}", params)
         return cursor.fetchone()[0]
 
@@ -210,13 +211,15 @@ def dashboard_figures(*, start: date, end: date) -> DashboardFigures:
     """The figures of the days start..end (inclusive, local days), as the module defines them.
     Call it inside the organization's schema. Its reads share one snapshot (a transaction in
     REPEATABLE READ when the caller has none): a rollup committed between two of them would
-    otherwise count its day both live and rolled up."""
+    otherwise count its day both live and rolled up. Inside replica_reads() it reads from the
+    replica when one is configured."""
     if start > end:
         raise ValueError("start after end")
-    if connection.in_atomic_block:
+    alias = read_alias()
+    if connections[alias].in_atomic_block:
         return _figures(start, end)
-    with transaction.atomic():
-        with connection.cursor() as cursor:
+    with transaction.atomic(using=alias):
+        with connections[alias].cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         return _figures(start, end)
 

@@ -5,6 +5,7 @@ from django.utils.translation import gettext as _
 
 from loyalty_platform.core.admin_sites import merchant_admin_site
 from loyalty_platform.core.money import currency_exponent
+from loyalty_platform.core.replica import replica_reads
 from loyalty_platform.onboarding.selectors import CHECKLIST_PERMISSION, onboarding_checklist
 from loyalty_platform.reports.forms import PeriodForm
 from loyalty_platform.reports.selectors import dashboard_figures
@@ -19,7 +20,8 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     form = PeriodForm(request.GET or None)
     start, end = form.chosen_period()
-    figures = dashboard_figures(start=start, end=end)
+    with replica_reads():
+        figures = dashboard_figures(start=start, end=end)
     series = {
         "labels": [day.day.isoformat() for day in figures.daily],
         "issued": [day.points_issued for day in figures.daily],

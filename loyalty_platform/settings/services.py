@@ -45,7 +45,16 @@ DATABASES = {
         "TEST": {"NAME": env.str("TEST_DATABASE_NAME", default="test_loyalty")},
     }
 }
-DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+# A streaming replica of the primary, optional: the dashboard, segment sizes and the customer
+# export read from it (loyalty_platform.core.replica, docs/decisions/0062-read-replica.md).
+if env.str("DATABASE_REPLICA_URL", default=""):
+    _replica = env.db_url("DATABASE_REPLICA_URL")
+    DATABASES["replica"] = {
+        **DATABASES["default"],
+        **{key: _replica[key] for key in ("NAME", "USER", "PASSWORD", "HOST", "PORT") if key in _replica},
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["loyalty_platform.core.replica.ReplicaRouter", "django_tenants.routers.TenantSyncRouter"]
 
 if PRODUCTION:
     REDIS_URL = require("REDIS_URL")
