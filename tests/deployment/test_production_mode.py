@@ -244,7 +244,7 @@ def layout(django_db_setup, django_db_blocker) -> Iterator[Layout]:
         port = free_port()
         worker_names = (f"production-1-{os.getpid()}", f"production-2-{os.getpid()}")
         processes = Processes(environment, directory)
-        # Each command as docs/deployment.md's units run it.
+        # Each command as docs/deployment.md's units run it (fewer Celery processes, quieter).
         web = processes.start(
             "web",
             [
@@ -261,8 +261,7 @@ def layout(django_db_setup, django_db_blocker) -> Iterator[Layout]:
                 "--proxy-headers",
                 "--forwarded-allow-ips",
                 "127.0.0.1",
-                "--log-level",
-                "warning",
+                "--no-access-log",
             ],
         )
         for number, worker_name in enumerate(worker_names, start=1):
