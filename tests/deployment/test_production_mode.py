@@ -40,6 +40,7 @@ from loyalty_platform.customers.login import login_link_create
 from loyalty_platform.customers.models import Customer, LoginLink
 from loyalty_platform.embedded import BASE_DIR
 from loyalty_platform.programs.models import LedgerEntry
+from tenants.models import Organization
 from tests.pos_fixtures import committed_organization, issue_key
 from tests.processes import HELPER_APPLICATION_NAME, PGBOUNCER, free_port, pgbouncer, wait_for_port
 
@@ -78,12 +79,12 @@ class Layout:
     namespace: str
     mail_dir: Path
     celery: Celery
-    organization_a: object
-    organization_b: object
+    organization_a: Organization
+    organization_b: Organization
     key_a: str
     key_b: str
     worker_names: tuple[str, str]
-    processes: "Processes | None" = None
+    processes: "Processes"
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -309,6 +310,7 @@ def layout(django_db_setup, django_db_blocker) -> Iterator[Layout]:
             key_a=key_a,
             key_b=key_b,
             worker_names=worker_names,
+            processes=processes,
         )
         try:
             wait_for_port(port, web, timeout=WAIT_SECONDS)
@@ -326,7 +328,6 @@ def layout(django_db_setup, django_db_blocker) -> Iterator[Layout]:
                 return _healthz(port)
 
             wait_until("/healthz to answer 200", web_serves)
-            layout.processes = processes
             yield layout
         finally:
             killed = processes.stop_all()
