@@ -15,6 +15,7 @@ from loyalty_platform.profile.selectors import (
     qr_payload,
     rewards_payload,
 )
+from loyalty_platform.profile.webapp import CACHE_KEY_HEADER, offline_cache_key
 from loyalty_platform.tiers.services import customer_tier_progress
 from loyalty_platform.verification.services import open_pins_for_customer
 
@@ -28,6 +29,7 @@ def session_customer_api(view):
             return JsonResponse({"error": "not_signed_in"}, status=401)
         response = JsonResponse({"data": view(customer)})
         response["Cache-Control"] = "no-store"
+        response[CACHE_KEY_HEADER] = offline_cache_key(customer)
         return response
 
     return wrapper

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from loyalty_platform.profile import api, views
+from loyalty_platform.profile import api, views, webapp
 from loyalty_platform.realtime.views import realtime_auth
 
 urlpatterns = [
@@ -17,6 +17,10 @@ urlpatterns = [
     path("me/birth-date", views.birth_date, name="profile-birth-date"),
     path("me/expiry-warnings", views.expiry_warnings, name="profile-expiry-warnings"),
     path("me/rewards/take", views.take_reward, name="profile-reward-take"),
+    path("me/manifest.webmanifest", webapp.manifest, name="profile-manifest"),
+    path("me/icons/<str:name>.png", webapp.icon, name="profile-icon"),
+    path("me/sw.js", webapp.service_worker, name="profile-service-worker"),
+    path("me/offline", webapp.offline, name="profile-offline"),
     path("me/api/profile", api.profile),
     path("me/api/cards", api.cards),
     path("me/api/qr", api.qr),

@@ -22,6 +22,7 @@ from loyalty_platform.campaigns.referral_views import (
     referral_after_signup,
     referral_invite_context,
 )
+from loyalty_platform.campaigns.selectors import organization_zone
 from loyalty_platform.core import errors
 from loyalty_platform.core.errors import ORGANIZATION_SUSPENDED, DomainError, ErrorType
 from loyalty_platform.core.i18n import SESSION_LANGUAGE_KEY, SUPPORTED
@@ -56,6 +57,7 @@ from loyalty_platform.orders.selectors import order_by_external_id
 from loyalty_platform.orders.services import order_claim
 from loyalty_platform.profile.selectors import dashboard_context, qr_login_shop_name
 from loyalty_platform.profile.services import customer_expiry_warnings_set
+from loyalty_platform.profile.webapp import CACHE_KEY_HEADER, offline_cache_key
 from loyalty_platform.realtime.publish import customer_channel
 from loyalty_platform.realtime.signing import app_key
 from loyalty_platform.rewards.models import RewardReception
@@ -108,7 +110,7 @@ def realtime_context(request: HttpRequest) -> dict:
 
 @customer_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(
+    response = render(
         request,
         "profile/dashboard.html",
         {
@@ -116,8 +118,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             **realtime_context(request),
             **referral_invite_context(request, request.customer),
             "wallet": wallet_buttons(),
+            # What the offline copy of this page says it shows (the organization's time).
+            "updated_at": timezone.localtime(timezone.now(), organization_zone()),
         },
     )
+    # The service worker keeps the last copy of this page for offline use, filed under the
+    # customer (docs/decisions/0057-installable-profile.md).
+    response[CACHE_KEY_HEADER] = offline_cache_key(request.customer)
+    return response
 
 
 @require_http_methods(["GET", "HEAD", "POST"])

@@ -18,6 +18,9 @@ _POLICY = {
         # Swagger UI's and Django admin's stylesheets draw icons from data: URIs.
         "img-src": [SELF, "data:"],
         "connect-src": [SELF],
+        # The profile's service worker and web app manifest (docs/decisions/0057-installable-profile.md).
+        "worker-src": [SELF],
+        "manifest-src": [SELF],
         "object-src": [NONE],
         "base-uri": [SELF],
         "form-action": [SELF],

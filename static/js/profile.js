@@ -7,6 +7,7 @@
   const pinList = document.getElementById("pin-list");
   // The page's language: "%s s left" as the server translated it.
   const secondsLeft = pinList.dataset.secondsLeft || "%s s";
+  const pointsFormat = new Intl.NumberFormat(document.documentElement.lang);
 
   function showPins(pins) {
     const now = Date.now();
@@ -85,7 +86,8 @@
       } else if (frame.event === "balance_updated") {
         const balances = JSON.parse(frame.data);
         const points = document.getElementById("points-balance");
-        if (points) points.textContent = balances.points;
+        // Grouped the page language's way, as the server writes it (core/formats.py).
+        if (points) points.textContent = pointsFormat.format(balances.points);
       }
     };
     socket.onclose = () => {
