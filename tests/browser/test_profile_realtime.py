@@ -149,3 +149,39 @@ def test_a_customer_claims_a_receipts_points_on_their_phone(page, server, balanc
     expect(page.get_by_role("heading", name="Points added")).to_be_visible()
     page.get_by_role("link", name="Go to your profile").click()
     expect(page.locator("#points-balance")).to_have_text("9")
+
+
+def test_a_live_balance_update_is_written_the_way_the_pages_language_groups_numbers(
+    chromium, server, balanced_organization
+):
+    organization, key = balanced_organization
+    with tenant_context(organization):
+        customer, _ = customer_enroll(
+            email=f"{uuid.uuid4().hex}@example.com", consent_terms=True, consent_privacy=True
+        )
+        url = login_link_create(customer=customer)
+    context = chromium.new_context(locale="nl-NL")
+    page = context.new_page()
+    try:
+        page.goto(server.url(f"{SLUG}.localhost", "/" + url.split("/", 3)[3]))
+        expect(page.locator("html[lang=nl]")).to_have_count(1)
+        expect(page.locator("body[data-realtime=subscribed]")).to_have_count(1, timeout=15000)
+        expect(page.locator("#points-balance")).to_have_text("0")
+
+        earned = requests.post(
+            f"http://127.0.0.1:{server.port}/webhook/pos",
+            json={
+                "customer_code": customer.customer_code,
+                "amount": 1250,
+                "card_type": "point",
+                "external_id": uuid.uuid4().hex,
+            },
+            headers={"Host": f"{SLUG}.localhost:{server.port}", "X-Api-Key": key},
+            timeout=10,
+        )
+
+        assert earned.status_code == 200
+        # As the server writes it in Dutch (core/formats.py): 1.250, not 1250.
+        expect(page.locator("#points-balance")).to_have_text("1.250", timeout=10000)
+    finally:
+        context.close()
