@@ -26,8 +26,8 @@ const SHELL_FILES = [
 const SHELL_PREFIXES = ["{% static '' %}", SCOPE + "icons/", SCOPE + "manifest.webmanifest"];
 // What the dashboard reads; /me/api/pins is never kept (a PIN is good for minutes).
 const CUSTOMER_DATA = new Set([SCOPE + "api/qr", SCOPE + "api/cards", SCOPE + "api/profile"]);
+const QR_ANSWER = SCOPE + "api/qr";
 const QR_IMAGE = "/qr.svg";
-const KEPT_QR_IMAGES = 20;
 // The dashboard marks itself; the copy kept for offline use is marked as such.
 const LIVE_MARK = 'id="offline-notice" data-copy="network"';
 const COPY_MARK = 'id="offline-notice" data-copy="offline"';
@@ -83,25 +83,57 @@ function unescapeAttribute(text) {
   return text.replace(/&amp;/g, "&").replace(/&quot;/g, '"').replace(/&#x27;|&#39;/g, "'");
 }
 
-async function keepQrImage(cache, url, fetched) {
-  const response = fetched || (await fetch(url, { credentials: "same-origin" }));
-  if (!response.ok) return;
-  await cache.put(url, response);
+// The QR images a dashboard shows (the customer's and their coupons').
+function qrImagesOf(page) {
+  return Array.from(page.matchAll(/src="(\/qr\.svg\?[^"]+)"/g), (match) =>
+    new URL(unescapeAttribute(match[1]), self.location.origin).href
+  );
+}
+
+// The image profile.js shows for a /me/api/qr answer (the URL it builds, refreshQr).
+function qrImageOfAnswer(body) {
+  return new URL(QR_IMAGE + "?size=256&data=" + encodeURIComponent(body.data.payload), self.location.origin).href;
+}
+
+async function keepQrImages(cache, urls) {
+  await Promise.all(
+    urls.map(async (url) => {
+      if (await cache.match(url)) return;
+      const response = await fetch(url, { credentials: "same-origin" });
+      if (response.ok) await cache.put(url, response);
+    })
+  );
+}
+
+// Keeps exactly the QR images of the kept dashboard and of the kept /me/api/qr answer.
+async function pruneQrImages(cache) {
+  const wanted = new Set();
+  const page = await cache.match(DASHBOARD);
+  if (page) qrImagesOf(await page.text()).forEach((url) => wanted.add(url));
+  const answer = await cache.match(QR_ANSWER);
+  if (answer) wanted.add(qrImageOfAnswer(await answer.json()));
   const kept = (await cache.keys()).filter((request) => new URL(request.url).pathname === QR_IMAGE);
-  await Promise.all(kept.slice(0, Math.max(0, kept.length - KEPT_QR_IMAGES)).map((request) => cache.delete(request)));
+  await Promise.all(kept.filter((request) => !wanted.has(request.url)).map((request) => cache.delete(request)));
 }
 
 async function keepDashboard(cache, response) {
   const page = await response.text();
   const headers = new Headers(response.headers);
   headers.delete("Content-Length");
+  await keepQrImages(cache, qrImagesOf(page)).catch(() => undefined);
   await cache.put(
     new Request(DASHBOARD),
     new Response(page.replace(LIVE_MARK, COPY_MARK), { status: response.status, statusText: response.statusText, headers })
   );
-  // The QR images of this copy, so that it shows them offline.
-  const images = Array.from(page.matchAll(/src="(\/qr\.svg\?[^"]+)"/g), (match) => unescapeAttribute(match[1]));
-  await Promise.all(images.map((url) => keepQrImage(cache, url).catch(() => undefined)));
+  await pruneQrImages(cache);
+}
+
+async function keepAnswer(cache, request, response) {
+  await cache.put(request, response.clone());
+  if (new URL(request.url).pathname === QR_ANSWER) {
+    await keepQrImages(cache, [qrImageOfAnswer(await response.json())]).catch(() => undefined);
+    await pruneQrImages(cache);
+  }
 }
 
 // Network first; the customer's kept copy only when the network fails.
@@ -120,15 +152,13 @@ async function customerData(request, isDashboard) {
   if (response.type === "opaqueredirect" || response.status === 401) {
     // Nobody is signed in (any more): nothing of anybody's stays on the phone.
     await forgetCustomers();
-  } else if (response.ok && path === QR_IMAGE) {
-    const name = await customerCacheName();
-    if (name) await keepQrImage(await caches.open(name), request.url, response.clone()).catch(() => undefined);
-  } else if (response.ok) {
+  } else if (response.ok && path !== QR_IMAGE) {
+    // QR images are kept with the dashboard and the /me/api/qr answer that show them.
     const key = response.headers.get(KEY_HEADER) || "";
     if (/^[0-9a-f]{16,64}$/.test(key)) {
       const cache = await openCustomerCache(key);
       if (isDashboard) await keepDashboard(cache, response.clone());
-      else await cache.put(request, response.clone());
+      else await keepAnswer(cache, request, response.clone());
     }
   }
   return response;

@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 from loyalty_platform.customers.login import login_link_create
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.customers.services import customer_enroll
+from loyalty_platform.profile.webapp import offline_cache_key
 from loyalty_platform.programs.services import customer_earn
 from loyalty_platform.verification.services import customer_code_from_qr
 from tests.browser.accessibility import axe_violations, horizontal_overflow
@@ -25,6 +26,10 @@ SLUG = "test-installable"
 HOST = f"{SLUG}.localhost"
 PHONE = {"width": 390, "height": 844}
 KEPT_CARD = "caches.keys().then(names => names.some(name => name.startsWith('lp-customer-')))"
+KEPT_QR_ANSWER = (
+    "caches.keys().then(async names => { const name = names.find(name => name.startsWith('lp-customer-'));"
+    " return Boolean(name) && Boolean(await (await caches.open(name)).match('/me/api/qr')); })"
+)
 NOTICE = "You are offline - this may be out of date (last updated "
 
 
@@ -43,6 +48,11 @@ def sign_in_link(organization, points: int) -> tuple[str, Customer]:
         )
         customer_earn(customer=customer, amount=points, card_type="point", external_id=uuid.uuid4().hex)
         return "/" + login_link_create(customer=customer).split("/", 3)[3], customer
+
+
+def offline_cache_key_of(organization, customer) -> str:
+    with tenant_context(organization):
+        return offline_cache_key(customer)
 
 
 def wait_for_the_kept_card(page) -> None:
@@ -73,6 +83,12 @@ def test_the_installed_profile_shows_the_last_card_offline_until_signing_out(
         assert cdp.send("Page.getInstallabilityErrors") == {"installabilityErrors": []}
         expect(page.locator("#offline-notice")).to_be_hidden()
         expect(page.locator("#points-balance")).to_have_text("1,250")
+        # A fresh QR asked for online is kept too.
+        first_payload = page.locator("#my-qr").get_attribute("data-payload")
+        page.get_by_role("button", name="Refresh my QR").click()
+        expect(page.locator("#my-qr")).not_to_have_attribute("data-payload", first_payload)
+        refreshed = page.locator("#my-qr").get_attribute("data-payload")
+        page.wait_for_function(f"() => {KEPT_QR_ANSWER}")
 
         context.set_offline(True)
         page.reload()
@@ -93,6 +109,11 @@ def test_the_installed_profile_shows_the_last_card_offline_until_signing_out(
         page.wait_for_function("document.getElementById('my-qr').complete")
         assert page.evaluate("document.getElementById('my-qr').naturalWidth") > 0
         assert horizontal_overflow(page) == 0
+        # Refreshing offline shows the last QR the server gave, from what was kept.
+        page.get_by_role("button", name="Refresh my QR").click()
+        expect(qr).to_have_attribute("data-payload", refreshed)
+        page.wait_for_function("document.getElementById('my-qr').complete")
+        assert page.evaluate("document.getElementById('my-qr').naturalWidth") > 0
 
         # Back online, the live page again. (Playwright's emulation fires no "online" event,
         # on which webapp.js reloads the copy itself.)
@@ -110,6 +131,23 @@ def test_the_installed_profile_shows_the_last_card_offline_until_signing_out(
         expect(page.get_by_role("heading", name="You are offline")).to_be_visible()
         expect(page.locator("#my-qr")).to_have_count(0)
         expect(page.locator("#points-balance")).to_have_count(0)
+
+        # Another customer signs in on the same phone: only their card is kept.
+        context.set_offline(False)
+        link, second = sign_in_link(installable_organization, points=7)
+        page.goto(server.url(HOST, link))
+        expect(page.locator("#points-balance")).to_have_text("7")
+        page.wait_for_function(f"() => {KEPT_CARD}")
+        context.set_offline(True)
+        page.reload()
+        expect(page.locator("#offline-notice[data-copy=offline]")).to_be_visible()
+        payload = page.locator("#my-qr").get_attribute("data-payload")
+        assert customer_code_from_qr(organization=installable_organization, payload=payload) == (
+            second.customer_code
+        )
+        assert page.evaluate(
+            "caches.keys().then(names => names.filter(name => name.startsWith('lp-customer-')))"
+        ) == ["lp-customer-1-" + offline_cache_key_of(installable_organization, second)]
     finally:
         context.close()
 
