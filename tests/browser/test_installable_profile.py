@@ -90,7 +90,12 @@ def test_the_installed_profile_shows_the_last_card_offline_until_signing_out(
         refreshed = page.locator("#my-qr").get_attribute("data-payload")
         page.wait_for_function(f"() => {KEPT_QR_ANSWER}")
 
+        # Playwright's offline emulation fires no "offline" or "online" events: the test
+        # sends them as the browser would.
         context.set_offline(True)
+        page.evaluate("dispatchEvent(new Event('offline'))")
+        expect(page.locator("#offline-notice")).to_be_visible()
+        assert page.locator("#offline-notice").get_attribute("data-copy") == "network"
         page.reload()
 
         expect(page.locator("#offline-notice")).to_be_visible()
@@ -115,10 +120,9 @@ def test_the_installed_profile_shows_the_last_card_offline_until_signing_out(
         page.wait_for_function("document.getElementById('my-qr').complete")
         assert page.evaluate("document.getElementById('my-qr').naturalWidth") > 0
 
-        # Back online, the live page again. (Playwright's emulation fires no "online" event,
-        # on which webapp.js reloads the copy itself.)
+        # Back online, the copy makes way for the live page by itself.
         context.set_offline(False)
-        page.reload()
+        page.evaluate("dispatchEvent(new Event('online'))")
         expect(page.locator("#offline-notice[data-copy=network]")).to_have_count(1)
         expect(page.locator("#offline-notice")).to_be_hidden()
         page.get_by_role("button", name="Sign out").click()
