@@ -136,18 +136,27 @@ async function keepAnswer(cache, request, response) {
   }
 }
 
-// Network first; the customer's kept copy only when the network fails.
+async function keptCopy(request, isDashboard) {
+  const name = await customerCacheName();
+  if (!name) return null;
+  return (await (await caches.open(name)).match(isDashboard ? DASHBOARD : request, { ignoreVary: true })) || null;
+}
+
+// Network first; the customer's kept copy only when the network fails (or the server is out
+// of reach behind its proxy: 502, 503, 504).
 async function customerData(request, isDashboard) {
   const path = new URL(request.url).pathname;
   let response;
   try {
     response = await fetch(request);
   } catch (error) {
-    const name = await customerCacheName();
-    const kept = name && (await (await caches.open(name)).match(isDashboard ? DASHBOARD : request, { ignoreVary: true }));
+    const kept = await keptCopy(request, isDashboard);
     if (kept) return kept;
     if (isDashboard) return (await caches.match(OFFLINE_PAGE, { ignoreVary: true })) || Response.error();
     return Response.error();
+  }
+  if (response.status >= 502 && response.status <= 504) {
+    return (await keptCopy(request, isDashboard)) || response;
   }
   if (response.type === "opaqueredirect" || response.status === 401) {
     // Nobody is signed in (any more): nothing of anybody's stays on the phone.
