@@ -108,7 +108,7 @@ def _draw(source: IconSource, kind: IconKind) -> bytes:
     return out.getvalue()
 
 
-def _initial(name: str) -> str:
+def name_initial(name: str) -> str:
     """The name's first letter or digit without accents ("Ž" -> "Z"), or "" when it has none
     in Latin letters (the bundled font may lack the glyph)."""
     for character in unicodedata.normalize("NFKD", name):
@@ -121,7 +121,7 @@ def _initial(name: str) -> str:
 
 def _draw_initial(draw: ImageDraw.ImageDraw, source: IconSource, size: int, plate: int) -> None:
     ink = text_color_on(source.color)
-    letter = _initial(source.name)
+    letter = name_initial(source.name)
     if not letter:
         # A card: a rounded rectangle with a stripe.
         width, height = plate, round(plate * 0.63)

@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django_tenants.utils import tenant_context
 from PIL import Image
 
-from loyalty_platform.branding.app_icons import _initial
+from loyalty_platform.branding.app_icons import name_initial
 from loyalty_platform.branding.models import Logo
 from loyalty_platform.branding.services import logo_replace
 from tests.conftest import HostClient
@@ -225,4 +225,18 @@ def test_the_offline_page_needs_no_customer(client_a):
     ("name", "letter"), [("Žalias", "Z"), ("café", "C"), ("7 Days", "7"), ("Ёлка", ""), ("!!", "")]
 )
 def test_an_icon_without_a_logo_shows_the_names_latin_initial_or_a_card(name, letter):
-    assert _initial(name) == letter
+    assert name_initial(name) == letter
+
+
+def test_an_icon_without_a_logo_draws_the_initial_or_a_card_in_the_text_colour(branded, client_a):
+    lettered = png(client_a.get("/me/icons/icon-192.png"))
+    colours = dict((colour, count) for count, colour in lettered.getcolors(maxcolors=192 * 192))
+    assert colours[(255, 255, 255)] > 100  # the C, white on #aa3300
+
+    branded[0].name = "Ёлка"
+    branded[0].save(update_fields=["name"])
+
+    card = png(client_a.get("/me/icons/icon-192.png"))
+    # The card's stripe crosses the middle of its upper third, in the text colour.
+    assert card.getpixel((96, 82)) == (255, 255, 255)
+    assert card.getpixel((96, 120)) == (0xAA, 0x33, 0x00)
