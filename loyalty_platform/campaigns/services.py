@@ -13,7 +13,7 @@ from loyalty_platform.audit.services import audit_record
 from loyalty_platform.campaigns.models import Campaign, CampaignAction, CampaignRun, CampaignUnsubscribe
 from loyalty_platform.core import errors
 from loyalty_platform.core.faults import task_send_on_commit
-from loyalty_platform.customers.models import Customer
+from loyalty_platform.customers.models import ConsentEvent, Customer
 from loyalty_platform.customers.services import customer_updated_record
 
 Kind = CampaignAction.Kind
@@ -357,8 +357,17 @@ def customer_unsubscribe(*, customer_id: int, campaign_id: int | None) -> bool:
         customer = Customer.objects.select_for_update().filter(pk=customer_id).first()
         if customer is None or customer.consent_marketing_at is None:
             return False
+        # Campaigns send email: the link withdraws the email channel's consent, SMS stays.
+        now = timezone.now()
         customer.consent_marketing_at = None
         customer.save(update_fields=["consent_marketing_at", "updated_at"])
+        ConsentEvent.objects.create(
+            customer=customer,
+            channel=ConsentEvent.Channel.EMAIL,
+            given=False,
+            source=ConsentEvent.Source.UNSUBSCRIBE,
+            created_at=now,
+        )
         customer_updated_record(customer, changed=["consent_marketing"])
         campaign = Campaign.objects.filter(pk=campaign_id).first() if campaign_id else None
         CampaignUnsubscribe.objects.create(campaign=campaign, customer=customer)

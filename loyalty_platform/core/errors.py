@@ -410,6 +410,73 @@ IMPORT_TOKEN_INVALID = _define(
     "import_token_invalid", 400, "The preview expired or belongs to another organization or user."
 )
 
+# --- The customer's own data (docs/decisions/0055) -----------------------------------------------
+NAME_INVALID = _define(
+    "name_invalid",
+    422,
+    "`name` is longer than 150 characters.",
+    "field",
+    message=_("Your name can be at most 150 characters long."),
+)
+LANGUAGE_INVALID = _define(
+    "language_invalid",
+    422,
+    "`language` is not one of the languages offered.",
+    "field",
+    message=_("Please choose one of the languages offered."),
+)
+CONSENT_CHANNEL_INVALID = _define(
+    "consent_channel_invalid",
+    422,
+    "The consent's channel is email or sms, given or withdrawn.",
+    "field",
+    message=_("This form is not valid any more. Please reload the page and try again."),
+)
+CONSENT_SMS_PHONE_REQUIRED = _define(
+    "consent_sms_phone_required",
+    422,
+    "Offers by text message need the customer's phone number.",
+    "field",
+    message=_("Add your phone number first: we need it to text you offers."),
+)
+PHONE_UNCHANGED = _define(
+    "phone_unchanged",
+    422,
+    "The number is the customer's own already.",
+    "field",
+    message=_("This is your phone number already."),
+)
+PHONE_CHANGE_NOT_FOUND = _define(
+    "phone_change_not_found",
+    404,
+    "No change of phone number waits for a code.",
+    "field",
+    message=_("No new phone number waits for a code. Please enter the new number again."),
+)
+PHONE_CODE_INVALID = _define(
+    "phone_code_invalid",
+    422,
+    "The code is not the one texted.",
+    "field",
+    "remaining_attempts",
+    message=_("This is not the code we texted. Please check it and try again."),
+)
+PHONE_CODE_EXPIRED = _define(
+    "phone_code_expired",
+    410,
+    "The code expired or was entered wrong too often.",
+    "field",
+    message=_("This code has expired. Please enter the new number again to get a new code."),
+)
+PHONE_CODE_TOO_MANY = _define(
+    "phone_code_too_many",
+    429,
+    "Too many codes were texted for this customer or number.",
+    "field",
+    "retry_after",
+    message=_("We texted enough codes for now. Please try again later."),
+)
+
 # --- Campaigns, segments, referrals ------------------------------------------------------------
 BIRTH_DATE_INVALID = _define(
     "birth_date_invalid",

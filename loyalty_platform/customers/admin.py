@@ -9,7 +9,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -17,6 +18,7 @@ from loyalty_platform.audit.admin_actions import ReasonActionForm, audited_actio
 from loyalty_platform.core import errors
 from loyalty_platform.core.admin_sites import MerchantModelAdmin, merchant_admin_site, permission_required
 from loyalty_platform.core.errors import DomainError
+from loyalty_platform.core.formats import day_display, time_display
 from loyalty_platform.customers.csv_files import (
     MAX_IMPORT_BYTES,
     MAX_IMPORT_ROWS,
@@ -29,7 +31,11 @@ from loyalty_platform.customers.csv_files import (
     parse_customers_csv,
 )
 from loyalty_platform.customers.models import Customer
-from loyalty_platform.customers.selectors import customer_search_filter, customer_timeline_page
+from loyalty_platform.customers.selectors import (
+    consent_history,
+    customer_search_filter,
+    customer_timeline_page,
+)
 from loyalty_platform.customers.services import (
     card_block,
     card_unblock,
@@ -186,6 +192,8 @@ class CustomerAdmin(MerchantModelAdmin):
         "consent_terms_at",
         "consent_privacy_at",
         "consent_marketing_at",
+        "consent_sms_at",
+        "consent_history",
         "created_at",
         "updated_at",
         "adjust_link",
@@ -200,6 +208,8 @@ class CustomerAdmin(MerchantModelAdmin):
         "consent_terms_at",
         "consent_privacy_at",
         "consent_marketing_at",
+        "consent_sms_at",
+        "consent_history",
         "created_at",
         "updated_at",
         "adjust_link",
@@ -257,6 +267,17 @@ class CustomerAdmin(MerchantModelAdmin):
     # --- The customer page ----------------------------------------------------------------------
 
     @admin.display(description="Balances")
+    @admin.display(description=gettext_lazy("Marketing consent history"))
+    def consent_history(self, customer: Customer):
+        lines = consent_history(customer, limit=50)
+        if not lines:
+            return _("None yet.")
+        return format_html_join(
+            mark_safe("<br>"),
+            "{} {}: {} ({})",
+            ((day_display(line.at), time_display(line.at), line.title, line.source) for line in lines),
+        )
+
     def adjust_link(self, customer: Customer):
         url = reverse("merchant_admin:customers_customer_adjust", args=[customer.pk])
         return format_html('<a href="{}">Adjust points or stamps</a>', url)

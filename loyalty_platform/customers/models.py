@@ -49,7 +49,16 @@ class Customer(models.Model):
     # Empty only while the customer is pending: a pending member has not consented yet.
     consent_terms_at = models.DateTimeField(null=True, blank=True)
     consent_privacy_at = models.DateTimeField(null=True, blank=True)
-    consent_marketing_at = models.DateTimeField(null=True, blank=True)
+    # Marketing consent per channel (docs/decisions/0055): the email channel keeps its old
+    # name; each given or withdrawn consent is also one ConsentEvent, the history.
+    consent_marketing_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("Since when the customer agrees to offers by email; empty: not.")
+    )
+    consent_sms_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=_("Since when the customer agrees to offers by text message; empty: not."),
+    )
     # An account notice, not marketing: on unless the customer turned it off in the profile.
     # db_default too: rows written in SQL (imports, benchmarks) get it without naming it.
     points_expiry_warnings = models.BooleanField(
@@ -92,3 +101,51 @@ class LoginLink(models.Model):
 
     def __str__(self) -> str:
         return f"login link for {self.customer_id}"
+
+
+class ConsentEvent(models.Model):
+    """One marketing consent given or withdrawn, on one channel: the history behind
+    Customer.consent_marketing_at (email) and consent_sms_at (docs/decisions/0055)."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("Email")
+        SMS = "sms", _("Text message")
+
+    class Source(models.TextChoices):
+        SIGNUP = "signup", _("Joining on the website")
+        TILL = "till", _("At the till")
+        IMPORT = "import", _("Customer import")
+        PROFILE = "profile", _("The customer's profile")
+        UNSUBSCRIBE = "unsubscribe", _("Unsubscribe link")
+        STAFF = "staff", _("Staff")
+        # Consents given before the history was kept (customers migration 0009).
+        EARLIER = "earlier", _("Before the history was kept")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="consent_events")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    given = models.BooleanField(help_text=_("Given (true) or withdrawn (false)."))
+    source = models.CharField(max_length=20, choices=Source.choices)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["customer", "created_at"], name="consent_event_customer_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {'given' if self.given else 'withdrawn'} by {self.customer_id}"
+
+
+class PhoneChange(models.Model):
+    """A customer's request to change their phone number, verified by a code texted to the new
+    number. The code is drawn by the Celery task that texts it and only its hash is kept
+    (empty until then); it works once, until expires_at, for a few attempts."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="phone_changes")
+    phone = models.CharField(max_length=16)
+    code_hash = models.CharField(max_length=64, blank=True)
+    remaining_attempts = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"phone change of {self.customer_id}"

@@ -6,6 +6,7 @@ from datetime import datetime
 from django.db import connection
 from django.db.models import CharField, Exists, OuterRef, Q
 from django.db.models.functions import Cast, Lower
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loyalty_platform.audit.actions import action_label
@@ -13,7 +14,7 @@ from loyalty_platform.audit.models import AuditLogEntry
 from loyalty_platform.core.errors import DomainError
 from loyalty_platform.core.text import ascii_digits
 from loyalty_platform.coupons.models import Coupon
-from loyalty_platform.customers.models import Customer
+from loyalty_platform.customers.models import ConsentEvent, Customer
 from loyalty_platform.customers.services import normalize_phone
 from loyalty_platform.orders.models import Order, OrderReturn
 from loyalty_platform.programs.models import Card, LedgerEntry
@@ -339,7 +340,9 @@ def _audit_items(customer: Customer, before, limit) -> list[TimelineItem]:
         AuditLogEntry.objects.filter(
             Q(target_type=Customer._meta.label, target_id=str(customer.pk))
             | Q(target_type=Card._meta.label, target_id__in=card_ids)
-        ).select_related("actor"),
+        )
+        .exclude(action="customers.consent")  # the consent items tell these, with their source
+        .select_related("actor"),
         "created_at",
         before,
         limit,
@@ -363,17 +366,58 @@ def _audit_items(customer: Customer, before, limit) -> list[TimelineItem]:
     ]
 
 
-def _consent_items(customer: Customer, before) -> list[TimelineItem]:
+@dataclass(frozen=True)
+class ConsentLine:
+    at: datetime
+    channel: str
+    given: bool
+    title: str  # in words, in the active language
+    source: str  # where it was given or withdrawn, in words
+
+
+def consent_event_title(*, channel: str, given: bool) -> str:
+    if channel == ConsentEvent.Channel.SMS:
+        if given:
+            return _("Agreed to offers by text message")
+        return _("Withdrew consent to offers by text message")
+    return _("Agreed to offers by email") if given else _("Withdrew consent to offers by email")
+
+
+def consent_history(
+    customer: Customer, *, before: datetime | None = None, limit: int | None = None
+) -> list[ConsentLine]:
+    """The customer's marketing consents given and withdrawn, per channel, newest first."""
+    events = ConsentEvent.objects.filter(customer=customer)
+    if before is not None:
+        events = events.filter(created_at__lt=before)
+    events = events.order_by("-created_at", "-pk")
+    if limit is not None:
+        events = events[:limit]
+    return [
+        ConsentLine(
+            at=timezone.localtime(e.created_at),  # the organization's zone, for its days
+            channel=e.channel,
+            given=e.given,
+            title=consent_event_title(channel=e.channel, given=e.given),
+            source=str(e.get_source_display()),
+        )
+        for e in events
+    ]
+
+
+def _consent_items(customer: Customer, before, limit) -> list[TimelineItem]:
     consents = [
         (customer.created_at, _("Enrolled")),
         (customer.consent_terms_at, _("Accepted the terms")),
         (customer.consent_privacy_at, _("Accepted the privacy notice")),
-        (customer.consent_marketing_at, _("Agreed to marketing messages")),
     ]
     return [
         TimelineItem(at=at, kind="consent", title=title)
         for at, title in consents
         if at is not None and (before is None or at < before)
+    ] + [
+        TimelineItem(at=line.at, kind="consent", title=line.title, detail=line.source)
+        for line in consent_history(customer, before=before, limit=limit)
     ]
 
 
@@ -396,7 +440,7 @@ def customer_timeline_page(
     is one query of at most limit + 1 rows. A page never ends inside a group of events of
     the same instant (an earn and the coupon it issued), so `before` = the last item's time
     loses nothing on the next page."""
-    items = _consent_items(customer, before)
+    items = _consent_items(customer, before, limit + 1)
     for source in _SOURCES:
         items += source(customer, before, limit + 1)
     items.sort(key=lambda item: item.at, reverse=True)

@@ -13,7 +13,7 @@ from loyalty_platform.audit.services import audit_record, staff_reason
 from loyalty_platform.campaigns import events as campaign_events
 from loyalty_platform.core import errors
 from loyalty_platform.coupons.models import Coupon
-from loyalty_platform.customers.models import Customer
+from loyalty_platform.customers.models import ConsentEvent, Customer
 from loyalty_platform.customers.welcome import welcome_email_send_on_commit
 from loyalty_platform.identification.models import Invitation, invitation_channel
 from loyalty_platform.orders.models import Order, OrderReturn
@@ -119,6 +119,78 @@ def customer_with_email(email: str) -> Customer | None:
     )
 
 
+# --- Marketing consent per channel (docs/decisions/0055) -----------------------------------------
+
+# The customer's column of each channel's marketing consent; the email one keeps its old name.
+CONSENT_FIELDS = {
+    ConsentEvent.Channel.EMAIL: "consent_marketing_at",
+    ConsentEvent.Channel.SMS: "consent_sms_at",
+}
+# The `source` of an enrollment (customer_enroll, pending_member_activate) as a consent source.
+ENROLL_CONSENT_SOURCES = {
+    "pos_api": ConsentEvent.Source.TILL,
+    "profile": ConsentEvent.Source.SIGNUP,
+    "phone": ConsentEvent.Source.SIGNUP,
+    "import": ConsentEvent.Source.IMPORT,
+}
+
+
+def _consents_given_record(customer: Customer, *, source: str, at) -> None:
+    """The events of the marketing consents a customer gave when joining."""
+    ConsentEvent.objects.bulk_create(
+        ConsentEvent(
+            customer=customer,
+            channel=channel,
+            given=True,
+            source=ENROLL_CONSENT_SOURCES.get(source, ConsentEvent.Source.SIGNUP),
+            created_at=at,
+        )
+        for channel, field in CONSENT_FIELDS.items()
+        if getattr(customer, field) is not None
+    )
+
+
+def customer_marketing_consent_set(
+    *, customer: Customer, channel: str, given: bool, source: str, actor: User | None = None
+) -> bool:
+    """Give or withdraw the customer's marketing consent on one channel (email or sms), from
+    `source` (a ConsentEvent.Source): the column, one ConsentEvent, the audit record and
+    customer.updated, in one transaction. False, with nothing recorded, when the consent is
+    already so (a double click, a second unsubscribe). consent_channel_invalid,
+    consent_sms_phone_required (offers by text need a number),
+    customer_erased and customer_not_found (pending: no consent yet) change nothing."""
+    valid = channel in CONSENT_FIELDS and source in ConsentEvent.Source.values and isinstance(given, bool)
+    if not valid:
+        raise errors.CONSENT_CHANNEL_INVALID(field="channel")
+    field = CONSENT_FIELDS[channel]
+    with transaction.atomic():
+        locked = Customer.objects.select_for_update().filter(pk=customer.pk).first()
+        if locked is None or locked.status == Customer.Status.PENDING:
+            raise errors.CUSTOMER_NOT_FOUND()
+        if locked.status == Customer.Status.DELETED:
+            raise errors.CUSTOMER_ERASED()
+        if (getattr(locked, field) is not None) == given:
+            return False
+        if given and channel == ConsentEvent.Channel.SMS and not locked.phone:
+            raise errors.CONSENT_SMS_PHONE_REQUIRED(field="channel")
+        now = timezone.now()
+        value = now if given else None
+        Customer.objects.filter(pk=locked.pk).update(**{field: value, "updated_at": now})
+        setattr(locked, field, value)
+        setattr(customer, field, value)
+        ConsentEvent.objects.create(
+            customer=locked, channel=channel, given=given, source=source, created_at=now
+        )
+        audit_record(
+            actor=actor,
+            action="customers.consent",
+            target=locked,
+            details={"channel": channel, "given": given, "source": source},
+        )
+        customer_updated_record(locked, changed=[field])
+    return True
+
+
 def pending_member_activate(
     *,
     customer: Customer,
@@ -127,6 +199,7 @@ def pending_member_activate(
     consent_marketing: bool,
     source: str,
     birth_date: date | None = None,
+    consent_sms: bool = False,
 ) -> None:
     """A pending member (enrolled by phone, docs/decisions/0052; `customer` locked by the
     caller) becomes an active member with the consents given now: each open invitation of
@@ -137,6 +210,7 @@ def pending_member_activate(
     customer.consent_terms_at = now
     customer.consent_privacy_at = now
     customer.consent_marketing_at = now if consent_marketing else None
+    customer.consent_sms_at = now if consent_sms else None
     customer.email = email
     if name.strip():
         customer.name = name.strip()[:150]
@@ -148,6 +222,7 @@ def pending_member_activate(
             "consent_terms_at",
             "consent_privacy_at",
             "consent_marketing_at",
+            "consent_sms_at",
             "email",
             "name",
             "birth_date",
@@ -161,6 +236,7 @@ def pending_member_activate(
         .values_list("pk", flat=True)
     )
     Invitation.objects.filter(pk__in=invitations).update(status=Invitation.Status.ACCEPTED, accepted_at=now)
+    _consents_given_record(customer, source=source, at=now)
     for invitation_id in invitations:
         publish_public_on_commit(
             channel=invitation_channel(invitation_id),
@@ -183,13 +259,16 @@ def customer_enroll(
     phone: str = "",
     birth_date: date | None = None,
     source: str = "pos_api",
+    consent_sms: bool = False,
 ) -> tuple[Customer, bool]:
     """Enroll a customer, or return the one already enrolled with this email (any case), as
     they are. Returns (customer, is_new). Safe under concurrent calls with the same email.
     `birth_date` (optional) is checked by normalize_birth_date even for a known email.
     `source` (pos_api, profile, import) is told in the customer.enrolled event. At a till
     (pos_api), a pending member with the `phone` given (enrolled by phone, not finished
-    joining) becomes this customer: they join now, with this email and these consents."""
+    joining) becomes this customer: they join now, with this email and these consents.
+    `consent_marketing` is the email channel's marketing consent, `consent_sms` the text
+    messages'; each one given is a ConsentEvent too."""
     normalized = normalize_email(email)
     birth_date = normalize_birth_date(birth_date)
     existing = customer_with_email(normalized)
@@ -220,6 +299,7 @@ def customer_enroll(
                         email=normalized,
                         name=name,
                         consent_marketing=consent_marketing,
+                        consent_sms=consent_sms,
                         source=source,
                         birth_date=birth_date,
                     )
@@ -242,7 +322,9 @@ def customer_enroll(
                     consent_terms_at=now,
                     consent_privacy_at=now,
                     consent_marketing_at=now if consent_marketing else None,
+                    consent_sms_at=now if consent_sms else None,
                 )
+                _consents_given_record(customer, source=source, at=now)
                 campaign_events.customer_enrolled(customer_id=customer.pk)
                 outbox.event_record(
                     "customer.enrolled",
@@ -480,6 +562,11 @@ def customer_export(*, customer: Customer) -> dict:
             "terms_at": _when(customer.consent_terms_at),
             "privacy_at": _when(customer.consent_privacy_at),
             "marketing_at": _when(customer.consent_marketing_at),
+            "marketing_sms_at": _when(customer.consent_sms_at),
+            "history": [
+                {"at": _when(e.created_at), "channel": e.channel, "given": e.given, "source": e.source}
+                for e in customer.consent_events.order_by("created_at", "pk")
+            ],
         },
         "cards": cards,
         "coupons": [
@@ -569,13 +656,31 @@ def customer_data_export(*, customer: Customer, actor: User) -> dict:
     return data
 
 
+def _consents_withdrawn_on_erase(customer: Customer, *, by_staff: bool) -> None:
+    """Erasure withdraws the marketing consents still given (`customer` as read before it).
+    The history stays: it holds no personal data, only channels and times, and it is the
+    record of when each consent was given and withdrawn (docs/decisions/0055)."""
+    now = timezone.now()
+    ConsentEvent.objects.bulk_create(
+        ConsentEvent(
+            customer=customer,
+            channel=channel,
+            given=False,
+            source=ConsentEvent.Source.STAFF if by_staff else ConsentEvent.Source.PROFILE,
+            created_at=now,
+        )
+        for channel, field in CONSENT_FIELDS.items()
+        if getattr(customer, field) is not None
+    )
+
+
 def customer_erase(*, customer: Customer, actor: User | None = None, reason: str = "") -> Customer:
     """Erase the customer's personal data, irreversibly: name, email, phone, birth date, marketing
-    consent, the names on giftcards sent to them. The row stays, anonymized, so ledgers,
-    orders and balances keep adding up for the books; the status `deleted` ends every further
-    use (the POS API and the profile no longer find them). Open coupons and vouchers are
-    voided, sign-in links dropped. Staff erase on request (actor set); customers themselves
-    from their profile (no actor)."""
+    consents (withdrawn events added; the history kept), the names on giftcards sent to them.
+    The row stays, anonymized, so ledgers, orders and balances keep adding up for the books;
+    the status `deleted` ends every further use (the POS API and the profile no longer find
+    them). Open coupons and vouchers are voided, sign-in links and phone changes dropped.
+    Staff erase on request (actor set); customers themselves from their profile (no actor)."""
     with transaction.atomic():
         locked = Customer.objects.select_for_update().get(pk=customer.pk)
         if locked.status == Customer.Status.DELETED:
@@ -588,8 +693,10 @@ def customer_erase(*, customer: Customer, actor: User | None = None, reason: str
             birth_date=None,
             status=Customer.Status.DELETED,
             consent_marketing_at=None,
+            consent_sms_at=None,
             updated_at=timezone.now(),
         )
+        _consents_withdrawn_on_erase(locked, by_staff=actor is not None)
         coupons = Coupon.objects.filter(customer=locked, status=Coupon.Status.ACTIVE).update(
             status=Coupon.Status.VOID
         )
@@ -607,13 +714,15 @@ def customer_erase(*, customer: Customer, actor: User | None = None, reason: str
             else 0
         )
         locked.login_links.all().delete()
+        locked.phone_changes.all().delete()  # numbers waiting for their code
         # The tills' invitations named their phone or email; links to finish joining go too.
         Invitation.objects.filter(customer=locked).update(phone="", email="")
         locked.join_links.all().delete()
         campaign_events.customer_erased(customer_id=locked.pk)
         locked.refresh_from_db()  # the audit row names the erased customer, not their email
         customer_updated_record(
-            locked, changed=["birth_date", "consent_marketing", "email", "name", "phone", "status"]
+            locked,
+            changed=["birth_date", "consent_marketing", "consent_sms", "email", "name", "phone", "status"],
         )
         audit_record(
             actor=actor,

@@ -161,6 +161,7 @@ def profile_payload(customer: Customer) -> dict:
             "marketing_at": customer.consent_marketing_at.isoformat()
             if customer.consent_marketing_at
             else None,
+            "marketing_sms_at": customer.consent_sms_at.isoformat() if customer.consent_sms_at else None,
         },
     }
 

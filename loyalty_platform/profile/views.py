@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import dateformat, timezone
+from django.utils import dateformat, timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -34,13 +34,21 @@ from loyalty_platform.customers.login import (
     login_link_send,
     safe_next_path,
 )
-from loyalty_platform.customers.selectors import customer_by_email
+from loyalty_platform.customers.models import ConsentEvent, Customer
+from loyalty_platform.customers.phone_change import (
+    customer_phone_change_confirm,
+    customer_phone_change_request,
+    phone_change_waiting,
+    phone_verified_by_code,
+)
+from loyalty_platform.customers.selectors import consent_history, customer_by_email
 from loyalty_platform.customers.services import (
     customer_birth_date_set,
     customer_enroll,
     customer_erase,
     customer_export,
     customer_language_set,
+    customer_marketing_consent_set,
 )
 from loyalty_platform.customers.session import current_customer, customer_session_end, customer_session_start
 from loyalty_platform.identification.joining import customer_join_finish, join_link_check, login_text_request
@@ -56,7 +64,7 @@ from loyalty_platform.orders.claims import receipt_claim_verify
 from loyalty_platform.orders.selectors import order_by_external_id
 from loyalty_platform.orders.services import order_claim
 from loyalty_platform.profile.selectors import dashboard_context, qr_login_shop_name
-from loyalty_platform.profile.services import customer_expiry_warnings_set
+from loyalty_platform.profile.services import customer_details_set, customer_expiry_warnings_set
 from loyalty_platform.profile.webapp import CACHE_KEY_HEADER, offline_cache_key
 from loyalty_platform.realtime.publish import customer_channel
 from loyalty_platform.realtime.signing import app_key
@@ -328,11 +336,20 @@ def language(request: HttpRequest) -> HttpResponse:
     customer = current_customer(request)
     if customer is not None:
         customer_language_set(customer=customer, language=chosen)
-        request.session[SESSION_LANGUAGE_KEY] = chosen
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=False):
         target = "/me/"
-    response = redirect(target)
+    return _language_applied(request, redirect(target), chosen)
+
+
+def _language_applied(request: HttpRequest, response: HttpResponse, chosen: str) -> HttpResponse:
+    """The pages follow `chosen` from the next request on ("": the browser's language again)."""
+    if not chosen:
+        request.session.pop(SESSION_LANGUAGE_KEY, None)
+        response.delete_cookie(settings.LANGUAGE_COOKIE_NAME, samesite="Lax")
+        return response
+    if current_customer(request) is not None:
+        request.session[SESSION_LANGUAGE_KEY] = chosen
     response.set_cookie(
         settings.LANGUAGE_COOKIE_NAME,
         chosen,
@@ -342,6 +359,171 @@ def language(request: HttpRequest) -> HttpResponse:
         httponly=True,
     )
     return response
+
+
+# --- My details: name, birth date, language, phone, marketing consent per channel -------------
+
+DETAILS_FORM_ERRORS = {"name_invalid", "birth_date_invalid", "language_invalid"}
+PHONE_FORM_ERRORS = {
+    "phone_invalid",
+    "phone_unchanged",
+    "phone_required",
+    "phone_taken",
+    "phone_code_too_many",
+}
+CODE_FORM_ERRORS = {"phone_code_invalid", "phone_code_expired", "phone_change_not_found", "phone_taken"}
+CONSENT_CHOICES = {"give": True, "withdraw": False}
+
+
+def _details_page(
+    request: HttpRequest,
+    *,
+    errors_found: dict | None = None,
+    values: dict | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    customer = Customer.objects.get(pk=request.customer.pk)  # as saved, whatever a refusal left
+    channels = [
+        {
+            "channel": channel,
+            "given_at": getattr(customer, field),
+            "needs_phone": channel == ConsentEvent.Channel.SMS and not customer.phone,
+        }
+        for channel, field in (
+            (ConsentEvent.Channel.EMAIL, "consent_marketing_at"),
+            (ConsentEvent.Channel.SMS, "consent_sms_at"),
+        )
+        if channel != ConsentEvent.Channel.EMAIL or customer.email
+    ]
+    context = {
+        "customer": customer,
+        "values": values
+        or {
+            "name": customer.name,
+            "birth_date": customer.birth_date.isoformat() if customer.birth_date else "",
+            "language": customer.language,
+            "phone": "",
+        },
+        "errors": errors_found or {},
+        "phone_error": bool(set(errors_found or {}) & PHONE_FORM_ERRORS),
+        "code_error": next(
+            (
+                text
+                for code, text in (errors_found or {}).items()
+                if code in CODE_FORM_ERRORS - {"phone_taken"}
+            ),
+            "",
+        ),
+        "languages": settings.LANGUAGES,
+        "verified_by_code": phone_verified_by_code(),
+        "waiting": phone_change_waiting(customer),
+        "channels": channels,
+        "consent_history": consent_history(customer, limit=100),
+    }
+    return render(request, "profile/details.html", context, status=status)
+
+
+def _form_refusal(request: HttpRequest, error: DomainError, *, values: dict | None = None) -> HttpResponse:
+    """The page again, the refusal next to its field, the input kept: 422 for what was wrong
+    with the input, 429 (Retry-After) for too many codes."""
+    status = 429 if error.status == 429 else 422
+    response = _details_page(
+        request, errors_found={error.code: error.error.message}, values=values, status=status
+    )
+    if "retry_after" in error.extra:
+        response["Retry-After"] = str(error.extra["retry_after"])
+    return response
+
+
+@customer_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def details(request: HttpRequest) -> HttpResponse:
+    """The customer's own name, birth date and language; a refusal changes nothing."""
+    if request.method != "POST":
+        return _details_page(request)
+    values = {
+        "name": request.POST.get("name", "")[:1000],
+        "birth_date": request.POST.get("birth_date", "")[:20],
+        "language": request.POST.get("language", "")[:20],
+        "phone": "",
+    }
+    try:
+        customer_details_set(customer=request.customer, **{k: v for k, v in values.items() if k != "phone"})
+    except DomainError as error:
+        if error.code not in DETAILS_FORM_ERRORS:
+            return _message(request, error.error)
+        return _form_refusal(request, error, values=values)
+    if values["language"]:
+        translation.activate(values["language"])
+    messages.success(request, gettext("Saved: your details."))
+    return _language_applied(request, redirect("/me/details"), values["language"])
+
+
+@customer_required
+@require_POST
+def details_phone(request: HttpRequest) -> HttpResponse:
+    """A new phone number: texted a code to confirm it where texts can be sent, else saved."""
+    phone = request.POST.get("phone", "")[:32]
+    try:
+        change = customer_phone_change_request(
+            customer=request.customer, phone=phone, language=translation.get_language() or ""
+        )
+    except DomainError as error:
+        if error.code not in PHONE_FORM_ERRORS:
+            return _message(request, error.error)
+        return _form_refusal(request, error, values=None)
+    if change is not None:
+        messages.info(
+            request, gettext("We texted a code to %(phone)s. Enter it below.") % {"phone": change.phone}
+        )
+        return redirect("/me/details#phone-code")
+    if request.customer.phone:
+        messages.success(request, gettext("Saved: your phone number."))
+    else:
+        messages.success(request, gettext("Your phone number is removed."))
+    return redirect("/me/details#phone-title")
+
+
+@customer_required
+@require_POST
+def details_phone_confirm(request: HttpRequest) -> HttpResponse:
+    """The texted code: the new number is the customer's once it matches."""
+    try:
+        customer_phone_change_confirm(customer=request.customer, code=request.POST.get("code", "")[:20])
+    except DomainError as error:
+        if error.code not in CODE_FORM_ERRORS:
+            return _message(request, error.error)
+        return _form_refusal(request, error)
+    messages.success(request, gettext("Saved: your phone number is confirmed."))
+    return redirect("/me/details#phone-title")
+
+
+@customer_required
+@require_POST
+def consent(request: HttpRequest) -> HttpResponse:
+    """Give or withdraw marketing consent on one channel, in one click."""
+    given = CONSENT_CHOICES.get(request.POST.get("action", ""))
+    channel = request.POST.get("channel", "")[:10]
+    try:
+        if given is None:
+            raise errors.CONSENT_CHANNEL_INVALID(field="action")
+        customer_marketing_consent_set(
+            customer=request.customer, channel=channel, given=given, source=ConsentEvent.Source.PROFILE
+        )
+    except DomainError as error:
+        if error.code not in {"consent_channel_invalid", "consent_sms_phone_required"}:
+            return _message(request, error.error)
+        return _form_refusal(request, error)
+    messages.success(request, CONSENT_SAVED[(channel, given)])
+    return redirect("/me/details#consent-title")
+
+
+CONSENT_SAVED = {
+    ("email", True): _("Saved: we may email you our offers."),
+    ("email", False): _("Saved: we will not email you offers any more."),
+    ("sms", True): _("Saved: we may text you our offers."),
+    ("sms", False): _("Saved: we will not text you offers any more."),
+}
 
 
 # What the customer reads when taking a reward is refused (the catalog's own messages are

@@ -69,7 +69,13 @@ ABUSE_LIMITS = {
     "app_link_customer": (3, 3600),  # profile links a shop emails to one customer (Shop API)
     "join_sms_customer": (3, 3600),  # texts with the link to finish joining, to one pending member
     "login_sms_phone": (3, 3600),  # sign-in links texted to one phone number (members without email)
+    "phone_change_customer": (3, 3600),  # codes texted to confirm a new phone number, per customer
+    "phone_change_phone": (3, 3600),  # codes texted to one phone number, whoever asks
 }
+# A customer's change of phone number on the profile (customers.phone_change): the texted
+# code's lifetime and how many wrong tries it survives.
+PHONE_CHANGE_CODE_MINUTES = 10
+PHONE_CHANGE_CODE_ATTEMPTS = 5
 # Merchant sign-up (tenants.signup): the trial's length and the email link's lifetime.
 SIGNUP_TRIAL_DAYS = 14
 SIGNUP_LINK_HOURS = 24

@@ -39,17 +39,20 @@ def customer_enrolled(customer, *, source: str) -> dict:
         "customer": _customer_details(customer),
         "source": source,
         "consent_marketing": customer.consent_marketing_at is not None,
+        "consent_sms": customer.consent_sms_at is not None,
     }
 
 
 def customer_updated(customer, *, changed: list[str]) -> dict:
-    """`changed`: the fields that changed, among name, phone, birth_date, consent_marketing,
-    email and status (the last two only when the customer's data was erased)."""
-    names = {"consent_marketing_at": "consent_marketing"}
+    """`changed`: the fields that changed, among name, phone, birth_date, consent_marketing
+    (offers by email), consent_sms (offers by text message), email and status (the last two
+    only when the customer's data was erased)."""
+    names = {"consent_marketing_at": "consent_marketing", "consent_sms_at": "consent_sms"}
     return {
         "customer": _customer_details(customer),
         "changed": sorted({names.get(field, field) for field in changed}),
         "consent_marketing": customer.consent_marketing_at is not None,
+        "consent_sms": customer.consent_sms_at is not None,
     }
 
 
