@@ -322,7 +322,7 @@ def customer_enroll(
                     consent_terms_at=now,
                     consent_privacy_at=now,
                     consent_marketing_at=now if consent_marketing else None,
-                    consent_sms_at=now if consent_sms else None,
+                    consent_sms_at=now if consent_sms and phone else None,  # texts need a number
                 )
                 _consents_given_record(customer, source=source, at=now)
                 campaign_events.customer_enrolled(customer_id=customer.pk)

@@ -177,8 +177,10 @@ def customer_join_finish(
     consent_marketing: bool = False,
     name: str = "",
     email: str = "",
+    consent_sms: bool = False,
 ) -> Customer:
-    """The pending member consents (terms and privacy required, marketing optional) and may
+    """The pending member consents (terms and privacy required, offers by email and by text
+    optional) and may
     add a name and an email: they become an active member, the link is spent, and every till
     that enrolled them hears invitation_accepted on its channel. A refusal changes nothing."""
     organization_writable_check()
@@ -198,7 +200,12 @@ def customer_join_finish(
             if link.used_at is not None or customer.status != Customer.Status.PENDING:
                 raise errors.JOIN_LINK_USED()
             pending_member_activate(
-                customer=customer, email=email, name=name, consent_marketing=consent_marketing, source="phone"
+                customer=customer,
+                email=email,
+                name=name,
+                consent_marketing=consent_marketing,
+                consent_sms=consent_sms,
+                source="phone",
             )
             JoinLink.objects.filter(pk=link.pk).update(used_at=timezone.now())
     except IntegrityError:

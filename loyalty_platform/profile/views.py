@@ -205,6 +205,7 @@ def signup(request: HttpRequest) -> HttpResponse:
                 consent_terms=request.POST.get("consent_terms") == "on",
                 consent_privacy=request.POST.get("consent_privacy") == "on",
                 consent_marketing=request.POST.get("consent_marketing") == "on",
+                consent_sms=request.POST.get("consent_sms") == "on",
                 source="profile",
             )
         except DomainError as error:
@@ -229,7 +230,7 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 
 # The consents and fields a POST of the page may carry; every other field is ignored.
-FINISH_CONSENTS = ("consent_terms", "consent_privacy", "consent_marketing")
+FINISH_CONSENTS = ("consent_terms", "consent_privacy", "consent_marketing", "consent_sms")
 
 
 @require_http_methods(["GET", "HEAD", "POST"])

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.db import transaction
 from django.utils import timezone
+from django_tenants.utils import tenant_context
 
 from loyalty_platform.accounts.models import User
 from loyalty_platform.audit.models import AuditLogEntry
@@ -23,6 +24,7 @@ from loyalty_platform.customers.services import (
     pending_member_activate,
 )
 from loyalty_platform.webhooks.models import WebhookEvent
+from tests.conftest import HostClient
 from tests.pos_fixtures import create_customer
 from tests.webhooks.event_helpers import subscribe
 
@@ -254,3 +256,24 @@ def test_the_staff_timeline_tells_the_history_in_words_without_duplicate_audit_l
         "Withdrew consent to offers by email",
         "Agreed to offers by email",
     ]
+
+
+@pytest.mark.parametrize(("phone", "sms_events"), [("+37061200010", [("sms", True, "signup")]), ("", [])])
+def test_the_signup_page_records_offers_by_text_only_with_a_number(
+    organization, mailoutbox, phone, sms_events
+):
+    response = HostClient(organization).post(
+        "/me/signup",
+        {
+            "email": "texts@example.com",
+            "phone": phone,
+            "consent_terms": "on",
+            "consent_privacy": "on",
+            "consent_sms": "on",
+        },
+    )
+    assert response.status_code == 200
+    with tenant_context(organization):
+        customer = Customer.objects.get(email="texts@example.com")
+        assert (customer.consent_marketing_at, customer.consent_sms_at is not None) == (None, bool(phone))
+        assert events_of(customer) == sms_events

@@ -9,7 +9,7 @@ import pytest
 from loyalty_platform.accounts.models import User
 from loyalty_platform.audit.models import AuditLogEntry
 from loyalty_platform.coupons.models import Coupon
-from loyalty_platform.customers.models import Customer
+from loyalty_platform.customers.models import ConsentEvent, Customer
 from loyalty_platform.customers.selectors import customer_timeline, customer_timeline_page
 from loyalty_platform.customers.services import customer_block
 from loyalty_platform.orders.models import Order, OrderReturn
@@ -36,6 +36,9 @@ def customer(organization, programs, in_organization):
     customer = create_customer(organization, email="tim@example.com", points=100)
     Customer.objects.filter(pk=customer.pk).update(
         created_at=at(-3), consent_terms_at=at(-3), consent_privacy_at=at(-3), consent_marketing_at=at(-2)
+    )
+    ConsentEvent.objects.create(
+        customer=customer, channel="email", given=True, source="signup", created_at=at(-2)
     )
     customer.refresh_from_db()
     card = Card.objects.get(customer=customer, program__kind="point")
@@ -103,7 +106,7 @@ EXPECTED = [
     (at(3), "coupon", "Coupon issued: Free Coffee"),
     (at(2), "ledger", "Points: Reversal -100 points"),
     (at(1), "ledger", "Points: Adjustment +100 points"),
-    (at(-2), "consent", "Agreed to marketing messages"),
+    (at(-2), "consent", "Agreed to offers by email"),
 ]
 
 
@@ -113,8 +116,9 @@ def expected(customer) -> list[tuple]:
 
 def test_the_timeline_merges_every_source_newest_first_in_one_query_each(customer, django_assert_num_queries):
     # ledger, coupons issued and redeemed, vouchers, orders, returns, rewards, prepaid,
-    # giftcards, PIN challenges, audit: 11; the consents are the customer's own fields.
-    with django_assert_num_queries(11):
+    # giftcards, PIN challenges, audit, marketing consent events: 12; the terms and privacy
+    # consents are the customer's own fields.
+    with django_assert_num_queries(12):
         items = customer_timeline(customer, limit=14)
 
     assert [(item.at, item.kind, item.title) for item in items] == expected(customer)

@@ -280,6 +280,7 @@ def test_consenting_makes_an_active_member_signed_in_and_tells_the_till(
         "customer": {"customer_code": code, "masked_email": "o***@example.com", "status": "active"},
         "source": "phone",
         "consent_marketing": True,
+        "consent_sms": False,
     }
     polled = pos.get(f"/webhook/customer/invitations/{invitation_id}").json()["data"]
     assert (polled["status"], polled["customer_code"]) == ("accepted", code)

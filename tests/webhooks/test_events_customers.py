@@ -44,6 +44,7 @@ def test_an_enrollment_records_customer_enrolled(
                 },
                 "source": "pos_api",
                 "consent_marketing": True,
+                "consent_sms": False,
             },
         )
     ]
@@ -82,6 +83,7 @@ def test_a_staff_edit_records_customer_updated_with_the_changed_fields(organizat
                 },
                 "changed": ["name", "phone"],
                 "consent_marketing": False,
+                "consent_sms": False,
             },
         )
     ]
