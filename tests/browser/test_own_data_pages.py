@@ -73,11 +73,11 @@ def test_editing_the_profile_and_withdrawing_marketing_consent(chromium, server,
         expect(page.get_by_role("heading", name="My details", level=1)).to_be_visible()
         found["details"] = problems(page)
 
-        page.get_by_label("Name").fill("Rūta Jonaitė")
+        page.get_by_role("textbox", name="Name (optional)").fill("Rūta Jonaitė")
         page.get_by_label("Birth date").fill("1991-04-02")
         page.get_by_role("button", name="Save my details").click()
         expect(page.get_by_role("status")).to_have_text("Saved: your details.")
-        expect(page.get_by_label("Name")).to_have_value("Rūta Jonaitė")
+        expect(page.get_by_role("textbox", name="Name (optional)")).to_have_value("Rūta Jonaitė")
 
         page.get_by_label("New phone number, with its country code").fill(phone)
         page.get_by_role("button", name="Change my number").click()
