@@ -52,9 +52,13 @@ class Customer(models.Model):
     # Marketing consent per channel (docs/decisions/0055): the email channel keeps its old
     # name; each given or withdrawn consent is also one ConsentEvent, the history.
     consent_marketing_at = models.DateTimeField(
-        null=True, blank=True, help_text=_("Since when the customer agrees to offers by email; empty: not.")
+        _("offers by email since"),
+        null=True,
+        blank=True,
+        help_text=_("Since when the customer agrees to offers by email; empty: not."),
     )
     consent_sms_at = models.DateTimeField(
+        _("offers by text message since"),
         null=True,
         blank=True,
         help_text=_("Since when the customer agrees to offers by text message; empty: not."),

@@ -24,6 +24,7 @@ from loyalty_platform.customers.services import (
     pending_member_activate,
 )
 from loyalty_platform.webhooks.models import WebhookEvent
+from tests.admin_portal.test_customer_pages import CUSTOMERS, owner_login
 from tests.conftest import HostClient
 from tests.pos_fixtures import create_customer
 from tests.webhooks.event_helpers import subscribe
@@ -277,3 +278,23 @@ def test_the_signup_page_records_offers_by_text_only_with_a_number(
         customer = Customer.objects.get(email="texts@example.com")
         assert (customer.consent_marketing_at, customer.consent_sms_at is not None) == (None, bool(phone))
         assert events_of(customer) == sms_events
+
+
+def test_the_portal_shows_both_channels_and_the_history(organization, other_organization, client_a, client_b):
+    customer = create_customer(organization)
+    with tenant_context(organization):
+        Customer.objects.filter(pk=customer.pk).update(phone="+37061200011")
+        customer_marketing_consent_set(customer=customer, channel="sms", given=True, source="profile")
+        customer_marketing_consent_set(customer=customer, channel="sms", given=False, source="unsubscribe")
+    owner_login(client_a, organization)
+
+    response = client_a.get(f"{CUSTOMERS}{customer.pk}/change/")
+    page = response.content.decode()
+
+    assert "Offers by text message since" in page
+    assert "Withdrew consent to offers by text message (Unsubscribe link)" in page
+    assert "Agreed to offers by text message (The customer&#x27;s profile)" in page
+    # Organization B's portal has no such history for its own row of the same pk.
+    owner_login(client_b, other_organization)
+    other = client_b.get(f"{CUSTOMERS}{customer.pk}/change/").content.decode()
+    assert "offers by text message (" not in other

@@ -23,12 +23,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='customer',
             name='consent_sms_at',
-            field=models.DateTimeField(blank=True, help_text='Since when the customer agrees to offers by text message; empty: not.', null=True),
+            field=models.DateTimeField(blank=True, help_text='Since when the customer agrees to offers by text message; empty: not.', null=True, verbose_name='offers by text message since'),
         ),
         migrations.AlterField(
             model_name='customer',
             name='consent_marketing_at',
-            field=models.DateTimeField(blank=True, help_text='Since when the customer agrees to offers by email; empty: not.', null=True),
+            field=models.DateTimeField(blank=True, help_text='Since when the customer agrees to offers by email; empty: not.', null=True, verbose_name='offers by email since'),
         ),
         migrations.CreateModel(
             name='PhoneChange',
