@@ -394,7 +394,8 @@ def _details_page(
             (ConsentEvent.Channel.EMAIL, "consent_marketing_at"),
             (ConsentEvent.Channel.SMS, "consent_sms_at"),
         )
-        if channel != ConsentEvent.Channel.EMAIL or customer.email
+        # A member without an email sees the email channel only to withdraw a consent given.
+        if channel != ConsentEvent.Channel.EMAIL or customer.email or customer.consent_marketing_at
     ]
     context = {
         "customer": customer,

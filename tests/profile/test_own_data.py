@@ -13,8 +13,13 @@ from django_tenants.utils import tenant_context
 
 from loyalty_platform.audit.models import AuditLogEntry
 from loyalty_platform.core import sms
+from loyalty_platform.core.sms import SmsError
 from loyalty_platform.customers.models import ConsentEvent, Customer, PhoneChange
-from loyalty_platform.customers.phone_change import phone_code_hash
+from loyalty_platform.customers.phone_change import (
+    customer_phone_change_request,
+    phone_change_code_send,
+    phone_code_hash,
+)
 from loyalty_platform.webhooks.models import WebhookEvent
 from tests.conftest import HostClient, host_of
 from tests.identification.test_qr_sessions import signed_in
@@ -499,3 +504,35 @@ def test_a_code_texted_in_a_is_useless_in_b(
         assert Customer.objects.get(pk=theirs.pk).phone == ""
     with tenant_context(organization):
         assert Customer.objects.get(pk=member.pk).phone == ""
+
+
+def test_a_provider_outage_leaves_no_code_valid_and_a_retry_draws_a_new_one(
+    organization, member, django_capture_on_commit_callbacks
+):
+    client = signed_in(organization, member)
+    outage = override_settings(SMS_BACKEND="http", SMS_HTTP_URL="http://127.0.0.1:9/sms", SMS_HTTP_TOKEN="t")
+    with outage, tenant_context(organization):
+        change = customer_phone_change_request(customer=member, phone=NEW_PHONE, language="en")
+        with pytest.raises(SmsError):
+            phone_change_code_send(change_id=change.pk, language="en")
+        assert PhoneChange.objects.get(pk=change.pk).code_hash == ""
+    with tenant_context(organization):
+        assert phone_change_code_send(change_id=change.pk, language="en")  # the task's retry
+        assert not phone_change_code_send(change_id=change.pk, language="en")  # texted already
+    assert len(sms.outbox) == 1
+    assert client.post("/me/details/phone/confirm", {"code": texted_code()}).status_code == 302
+    with tenant_context(organization):
+        assert not phone_change_code_send(change_id=change.pk, language="en")  # confirmed
+
+
+def test_a_member_without_email_may_withdraw_an_email_consent_but_not_give_one(organization):
+    customer = create_customer(organization)
+    with tenant_context(organization):
+        Customer.objects.filter(pk=customer.pk).update(email="", phone="+37061277770")
+    client = signed_in(organization, customer)
+    assert 'data-channel="email"' not in client.get("/me/details").content.decode()
+    with tenant_context(organization):
+        Customer.objects.filter(pk=customer.pk).update(consent_marketing_at=timezone.now())
+    page = client.get("/me/details").content.decode()
+    assert 'data-channel="email" data-given="true"' in page
+    assert client.post("/me/consent", {"channel": "email", "action": "withdraw"}).status_code == 302
