@@ -2,10 +2,11 @@
 and their effects wherever consent is given or withdrawn: enrollment, joining by phone, the
 profile, the unsubscribe link, erasure, the export; campaigns email only email consenters."""
 
+import importlib
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
@@ -298,3 +299,21 @@ def test_the_portal_shows_both_channels_and_the_history(organization, other_orga
     owner_login(client_b, other_organization)
     other = client_b.get(f"{CUSTOMERS}{customer.pk}/change/").content.decode()
     assert "offers by text message (" not in other
+
+
+def test_the_migration_starts_each_history_where_the_email_consent_column_does(organization, in_organization):
+    backfill = importlib.import_module(
+        "loyalty_platform.customers.migrations.0009_consent_per_channel"
+    ).BACKFILL
+    consenting, quiet = create_customer(organization), create_customer(organization)
+    given_at = timezone.now() - timedelta(days=30)
+    Customer.objects.filter(pk=consenting.pk).update(consent_marketing_at=given_at)
+
+    with connection.cursor() as cursor:
+        cursor.execute(backfill)
+
+    assert list(
+        ConsentEvent.objects.values_list("customer_id", "channel", "given", "source", "created_at")
+    ) == [(consenting.pk, "email", True, "earlier", given_at)]
+    assert events_of(quiet) == []
+    assert [line.source for line in consent_history(consenting)] == ["Before the history was kept"]
