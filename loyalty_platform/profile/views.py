@@ -450,7 +450,12 @@ def details(request: HttpRequest) -> HttpResponse:
         "phone": "",
     }
     try:
-        customer_details_set(customer=request.customer, **{k: v for k, v in values.items() if k != "phone"})
+        customer_details_set(
+            customer=request.customer,
+            name=values["name"],
+            birth_date=values["birth_date"],
+            language=values["language"],
+        )
     except DomainError as error:
         if error.code not in DETAILS_FORM_ERRORS:
             return _message(request, error.error)
