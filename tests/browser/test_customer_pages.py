@@ -83,6 +83,8 @@ PAGES = [
         lambda: gettext("Hello %(name)s") % {"name": CUSTOMER_NAME},
         signed_in=True,
     ),
+    Page("my details", lambda member: "/me/details", "h1", lambda: gettext("My details"), signed_in=True),
+    Page("offline", lambda member: "/me/offline", "h1", lambda: gettext("You are offline"), signed_in=False),
     Page(
         "data export",
         lambda member: "/me/export",
