@@ -107,6 +107,9 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         *_model("verification.pinchallenge", "view"),
         *CAMPAIGN_PERMISSIONS,
         *WEBHOOK_PERMISSIONS,
+        # The terms and privacy pages: new versions are added, never changed or deleted.
+        *_model("branding.legalversion", "add", "view"),
+        *_model("branding.contactemail"),
     ),
     # The till and looking a customer up; reads only, no settings, exports or program changes.
     CASHIER: (

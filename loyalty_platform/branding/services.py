@@ -2,12 +2,16 @@ import hashlib
 import io
 
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, UnidentifiedImageError
 
 from loyalty_platform.audit.services import audit_record
-from loyalty_platform.branding.models import Logo
+from loyalty_platform.branding.legal import MAX_TEXT
+from loyalty_platform.branding.models import ContactEmail, LegalVersion, Logo
+from loyalty_platform.core import errors
+from loyalty_platform.core.text import has_control_characters
 
 MAX_UPLOAD_BYTES = 1024 * 1024
 # Larger images are refused before they are decoded (a small file can hold a huge image).
@@ -58,3 +62,66 @@ def logo_replace(*, upload, actor) -> Logo:
 def logo_remove(*, logo: Logo, actor) -> None:
     audit_record(actor=actor, action="logo_remove", target=logo, details={"digest": logo.digest})
     logo.delete()
+
+
+def legal_text_clean(*, kind: str, body: str) -> str:
+    """The text as it would be published: line endings made \\n, trailing spaces of the whole
+    cut. Refuses (changing nothing) an unknown kind, an empty or too long text, control
+    characters, and a text identical to the current version."""
+    if kind not in LegalVersion.Kind.values:
+        raise errors.field_error("kind", "invalid")(field="kind")
+    text = body.replace("\r\n", "\n").replace("\r", "\n").strip()
+    if not text:
+        raise errors.field_error("body", "required")(field="body")
+    if len(text) > MAX_TEXT or has_control_characters(text, multiline=True):
+        raise errors.field_error("body", "invalid")(field="body")
+    current = LegalVersion.objects.filter(kind=kind).values_list("body", flat=True).first()
+    if current == text:
+        raise errors.LEGAL_TEXT_UNCHANGED()
+    return text
+
+
+@transaction.atomic
+def legal_version_publish(*, kind: str, body: str, actor) -> LegalVersion:
+    """Publish a new version of the terms or the privacy page: from now on it is the page's
+    text; earlier versions stay, unchanged, for the consents given under them."""
+    text = legal_text_clean(kind=kind, body=body)
+    version = LegalVersion.objects.create(kind=kind, body=text, published_by=actor)
+    audit_record(
+        actor=actor,
+        action="legal_publish",
+        target=version,
+        details={"kind": kind, "characters": len(text)},
+    )
+    return version
+
+
+@transaction.atomic
+def contact_email_set(*, email: str, actor) -> ContactEmail | None:
+    """Set the customers' contact address (an empty one removes it)."""
+    email = email.strip()
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            raise errors.INVALID_EMAIL() from None
+    current = ContactEmail.objects.select_for_update().filter(is_current=True).first()
+    old = current.email if current else ""
+    if old == email:
+        return current
+    if not email:
+        current.delete()
+        contact = None
+    elif current is None:
+        contact = ContactEmail.objects.create(email=email)
+    else:
+        current.email = email
+        current.save(update_fields=["email", "updated_at"])
+        contact = current
+    audit_record(
+        actor=actor,
+        action="contact_email_set",
+        target=contact or current,
+        details={"changes": {"email": [old, email]}},
+    )
+    return contact

@@ -735,3 +735,17 @@ WALLET_NOT_CONFIGURED = _define(
     "so the profile offers no such pass.",
     message=_("Adding the card to this wallet is not available here."),
 )
+
+# --- Terms, privacy and deletion with money left (docs/decisions/0056) ------------------------
+CUSTOMER_HAS_MONEY = _define(
+    "customer_has_money",
+    409,
+    "The customer has prepaid credit or giftcard money left; nothing was erased. `money_left` "
+    "lists each balance (kind: prepaid or giftcard, amount, currency). Spend it or refund it "
+    "first.",
+    "money_left",
+    message=_("There is money left on this account, so it cannot be deleted yet."),
+)
+LEGAL_TEXT_UNCHANGED = _define(
+    "legal_text_unchanged", 409, "The text is the same as the current version; nothing was published."
+)

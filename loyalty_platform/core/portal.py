@@ -94,6 +94,8 @@ MERCHANT_NAVIGATION: tuple[tuple[str, tuple[Entry, ...]], ...] = (
         (
             Entry(_("Organization"), "storefront", "tenants_organization_changelist"),
             Entry(_("Logo"), "image", "branding_logo_changelist"),
+            Entry(_("Terms and privacy"), "gavel", "branding_legalversion_changelist"),
+            Entry(_("Contact email"), "contact_mail", "branding_contactemail_changelist"),
             Entry(_("Shops"), "store", "shops_shop_changelist"),
             Entry(_("Staff"), "badge", "accounts_user_changelist"),
             Entry(_("Custom attributes"), "tune", "attributes_attributedefinition_changelist"),

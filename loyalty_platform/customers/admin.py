@@ -4,6 +4,7 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
@@ -15,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from loyalty_platform.audit.admin_actions import ReasonActionForm, audited_action
+from loyalty_platform.branding.selectors import contact_email
 from loyalty_platform.core import errors
 from loyalty_platform.core.admin_sites import MerchantModelAdmin, merchant_admin_site, permission_required
 from loyalty_platform.core.errors import DomainError
@@ -51,6 +53,7 @@ from loyalty_platform.customers.services import (
 from loyalty_platform.programs.models import Card
 from loyalty_platform.programs.selectors import active_programs, card_balances
 from loyalty_platform.programs.services import card_adjust, card_adjust_check
+from loyalty_platform.stored_value.money_left import money_left_explanation, money_left_lines
 from loyalty_platform.verification.admin_forms import PinStepFields, staff_pin_step
 from tenants.limits import plan_limit_message
 
@@ -69,6 +72,15 @@ ADJUST_ERRORS = {
     "program_not_found": "There is no active program of this kind.",
     "pin_already_used": "That PIN was already used; submit again for a new one.",
 }
+
+
+def money_left_message(error: DomainError) -> str:
+    """An erase refused while money is left (customer_has_money): how much, and how the
+    customer gets it back, as the profile tells them."""
+    left = "; ".join(money_left_lines(error.extra["money_left"]))
+    how = money_left_explanation(organization=connection.tenant.name, contact_email=contact_email())
+    return _("Money is left on this account, so it was not erased: %(left)s.") % {"left": left} + " " + how
+
 
 # What staff read when a block, an erase or an import is refused; the code is shown beside it.
 PAGE_ERRORS = {
@@ -484,6 +496,8 @@ class CustomerAdmin(MerchantModelAdmin):
                     customer_erase(customer=customer, actor=request.user, reason=form.cleaned_data["reason"])
                 except DomainError as error:
                     status, context = error.status, self._error(error.code)
+                    if error.error is errors.CUSTOMER_HAS_MONEY:
+                        context["error_message"] = money_left_message(error)
                 else:
                     messages.success(request, _("The customer's personal data is erased."))
                     return redirect("merchant_admin:customers_customer_change", customer.pk)

@@ -14,6 +14,7 @@ from loyalty_platform.programs.models import Card, Program
 from loyalty_platform.programs.selectors import card_balance_and_status
 
 _BLOCKED = Customer.Status.BLOCKED.value  # read once: an enum member's value is a slow property
+_DELETED = Customer.Status.DELETED.value
 _CARD_BLOCKED = Card.Status.BLOCKED.value
 _CUSTOMER_STATUS_SQL = f"SELECT status FROM {Customer._meta.db_table} WHERE id = %s"  # noqa: S608
 
@@ -32,16 +33,28 @@ def refuse_blocked_customer(customer: Customer | None) -> None:
         refuse_blocked(customer_status=customer.status)
 
 
+def _status_now(customer_id: int) -> str | None:
+    with connection.prepared_cursor() as cursor:
+        cursor.execute(_CUSTOMER_STATUS_SQL, [customer_id])
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
 def refuse_blocked_now(*, customer_id: int | None, card: Card | None = None) -> None:
     """The refusal in the transaction: the customer's status read again by a statement of
     its own (run it after taking the call's locks), and the locked card's."""
     if customer_id is not None:
-        with connection.prepared_cursor() as cursor:
-            cursor.execute(_CUSTOMER_STATUS_SQL, [customer_id])
-            row = cursor.fetchone()
-        refuse_blocked(customer_status=row[0] if row else None)
+        refuse_blocked(customer_status=_status_now(customer_id))
     if card is not None:
         refuse_blocked(card_status=card.status)
+
+
+def refuse_erased_now(*, customer_id: int | None) -> None:
+    """customer_not_found when the customer was erased while the call waited for its lock:
+    money must not arrive on an erased account (docs/decisions/0056). Run it after the
+    call's locks, as refuse_blocked_now."""
+    if customer_id is not None and _status_now(customer_id) == _DELETED:
+        raise errors.CUSTOMER_NOT_FOUND()
 
 
 def usable_card_balance(customer: Customer, program: Program) -> int:

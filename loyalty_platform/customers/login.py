@@ -50,11 +50,15 @@ def login_link_create(*, customer: Customer, next_path: str = "/me/") -> str:
         next_path=safe_next_path(next_path),
         expires_at=timezone.now() + timedelta(minutes=LINK_MINUTES),
     )
-    organization = connection.tenant
-    domain = organization.domains.filter(is_primary=True).first()
+    return organization_url(f"/me/login/{token}")
+
+
+def organization_url(path: str) -> str:
+    """An absolute URL of `path` on the current organization's primary host (for emails)."""
+    domain = connection.tenant.domains.filter(is_primary=True).first()
     port = settings.PLATFORM_HOST.partition(":")[2]
     host = domain.domain + (f":{port}" if port else "")
-    return f"{settings.PLATFORM_SCHEME}://{host}/me/login/{token}"
+    return f"{settings.PLATFORM_SCHEME}://{host}{path}"
 
 
 def login_link_send(*, customer: Customer, next_path: str = "/me/") -> str:

@@ -21,6 +21,7 @@ from loyalty_platform.programs.models import Card, LedgerEntry
 from loyalty_platform.realtime.publish import publish_public_on_commit
 from loyalty_platform.rewards.models import RewardReception
 from loyalty_platform.stored_value.models import Giftcard, PrepaidAccount
+from loyalty_platform.stored_value.money_left import refuse_erase_with_money_left
 from loyalty_platform.verification.models import PinChallenge
 from loyalty_platform.vouchers.models import Voucher, VoucherRedemption
 from loyalty_platform.webhooks import outbox, payloads
@@ -680,11 +681,16 @@ def customer_erase(*, customer: Customer, actor: User | None = None, reason: str
     The row stays, anonymized, so ledgers, orders and balances keep adding up for the books;
     the status `deleted` ends every further use (the POS API and the profile no longer find
     them). Open coupons and vouchers are voided, sign-in links and phone changes dropped.
-    Staff erase on request (actor set); customers themselves from their profile (no actor)."""
+    Refused (customer_has_money, nothing changed) while the customer has prepaid credit or
+    giftcard money left (stored_value.money_left). Staff erase on request (actor set);
+    customers themselves from their profile (no actor)."""
     with transaction.atomic():
         locked = Customer.objects.select_for_update().get(pk=customer.pk)
         if locked.status == Customer.Status.DELETED:
             raise errors.CUSTOMER_ERASED()
+        # Refused while prepaid credit or giftcard money is left; the rows it lives in stay
+        # locked until the erasure commits, so no top-up lands in between (decision 0056).
+        refuse_erase_with_money_left(customer=locked, email=locked.email)
         old_email = locked.email
         Customer.objects.filter(pk=locked.pk).update(
             email=f"deleted-{locked.pk}@deleted.invalid",

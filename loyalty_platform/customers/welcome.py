@@ -9,7 +9,7 @@ from django.utils.translation import gettext
 
 from loyalty_platform.core.faults import task_send_on_commit
 from loyalty_platform.core.text import header_safe
-from loyalty_platform.customers.login import LINK_MINUTES, login_link_create
+from loyalty_platform.customers.login import LINK_MINUTES, login_link_create, organization_url
 from loyalty_platform.customers.models import Customer
 
 
@@ -32,6 +32,8 @@ def welcome_email(*, customer: Customer, language: str) -> EmailMultiAlternative
             "customer": customer,
             "url": login_link_create(customer=customer),
             "minutes": LINK_MINUTES,
+            "terms_url": organization_url("/terms"),
+            "privacy_url": organization_url("/privacy"),
         }
         subject = gettext("Welcome to %(organization)s's loyalty program") % {
             "organization": organization.name

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from loyalty_platform.profile import api, views, webapp
+from loyalty_platform.profile import api, legal, views, webapp
 from loyalty_platform.realtime.views import realtime_auth
 
 urlpatterns = [
@@ -31,6 +31,8 @@ urlpatterns = [
     path("me/api/pins", api.pins),
     path("me/api/history", api.history),
     path("me/api/rewards", api.rewards),
+    path("terms", legal.terms, name="legal-terms"),
+    path("privacy", legal.privacy, name="legal-privacy"),
     path("identify/<str:session_id>", views.identify, name="identify"),
     path("qr-login/<str:session_id>", views.qr_login, name="qr-login"),
     path("join/<str:invitation_id>", views.join, name="join"),

@@ -63,6 +63,7 @@ from loyalty_platform.identification.services import (
 from loyalty_platform.orders.claims import receipt_claim_verify
 from loyalty_platform.orders.selectors import order_by_external_id
 from loyalty_platform.orders.services import order_claim
+from loyalty_platform.profile.legal import money_left_refusal
 from loyalty_platform.profile.selectors import dashboard_context, qr_login_shop_name
 from loyalty_platform.profile.services import customer_details_set, customer_expiry_warnings_set
 from loyalty_platform.profile.webapp import CACHE_KEY_HEADER, offline_cache_key
@@ -635,7 +636,12 @@ def delete_account(request: HttpRequest) -> HttpResponse:
             },
             status=422 if request.method == "POST" else 200,
         )
-    customer_erase(customer=request.customer)
+    try:
+        customer_erase(customer=request.customer)
+    except DomainError as error:
+        if error.error is errors.CUSTOMER_HAS_MONEY:
+            return money_left_refusal(request, error)
+        return _message(request, error.error)
     customer_session_end(request)
     return render(
         request,

@@ -12,7 +12,7 @@ from loyalty_platform.audit.services import audit_record, staff_reason
 from loyalty_platform.core import errors
 from loyalty_platform.core.money import currency_exponent, exact_decimal
 from loyalty_platform.core.text import has_control_characters
-from loyalty_platform.customers.blocks import refuse_blocked_customer, refuse_blocked_now
+from loyalty_platform.customers.blocks import refuse_blocked_customer, refuse_blocked_now, refuse_erased_now
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.stored_value.codes import giftcard_code_generate, giftcard_code_normalize
 from loyalty_platform.stored_value.models import Giftcard, GiftcardBatch, MoneyEntry, PrepaidAccount
@@ -297,6 +297,8 @@ def prepaid_transact(
         pin_challenge_spend(challenge_id=pin_challenge_id)
         account = prepaid_account_locked(customer=customer, currency=currency)
         refuse_blocked_now(customer_id=customer.pk)
+        if amount > 0:
+            refuse_erased_now(customer_id=customer.pk)
         return _transact(
             account=account,
             amount=amount,
@@ -329,6 +331,8 @@ def money_entry_reverse(
             raise errors.TRANSACTION_ALREADY_REVERSED()
         # Giftcards have no owner; prepaid credit is its customer's.
         refuse_blocked_now(customer_id=getattr(account, "customer_id", None))
+        if -entry.amount > 0:
+            refuse_erased_now(customer_id=getattr(account, "customer_id", None))
         reversal = _post(
             account=account,
             amount=-entry.amount,
@@ -360,6 +364,8 @@ def money_adjust(
     with transaction.atomic():
         pin_challenge_spend(challenge_id=pin_challenge_id)
         locked = type(account).objects.select_for_update().get(pk=account.pk)
+        if amount > 0:
+            refuse_erased_now(customer_id=getattr(locked, "customer_id", None))
         entry = _post(
             account=locked,
             amount=amount,

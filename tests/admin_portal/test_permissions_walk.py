@@ -113,6 +113,8 @@ NOT_WALKED = {
 }
 # Models with no row in the walk's organization: their object pages are not opened.
 MODELS_WITHOUT_A_ROW = {
+    "branding.contactemail",
+    "branding.legalversion",
     "branding.logo",
     "campaigns.campaign",
     "campaigns.campaigngrant",
