@@ -86,6 +86,11 @@ class LegalVersionForm(forms.ModelForm):
     class Meta:
         model = LegalVersion
         fields = ["kind", "body"]
+        help_texts = {
+            "kind": _(
+                "The page this text is for: the terms customers accept when they join, or the privacy policy."
+            )
+        }
 
     def clean(self):
         cleaned = super().clean()

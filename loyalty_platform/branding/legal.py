@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.utils.html import linebreaks, urlize
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
 from loyalty_platform.branding.models import LegalVersion
@@ -36,8 +36,9 @@ class LegalPage:
 
 
 def legal_html(text: str) -> SafeString:
-    """`text` as HTML paragraphs: escaped first (urlize escapes what is not a link)."""
-    return linebreaks(urlize(text, nofollow=True, autoescape=True), autoescape=False)
+    """`text` as HTML paragraphs: escaped first (urlize escapes what is not a link, and the
+    links it makes), so the result is safe to mark so; linebreaks only adds its tags."""
+    return mark_safe(linebreaks(urlize(text, nofollow=True, autoescape=True), autoescape=False))  # noqa: S308
 
 
 def default_terms(*, organization: str) -> str:

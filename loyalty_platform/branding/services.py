@@ -109,19 +109,18 @@ def contact_email_set(*, email: str, actor) -> ContactEmail | None:
     old = current.email if current else ""
     if old == email:
         return current
-    if not email:
-        current.delete()
-        contact = None
-    elif current is None:
-        contact = ContactEmail.objects.create(email=email)
-    else:
-        current.email = email
-        current.save(update_fields=["email", "updated_at"])
-        contact = current
+    contact = ContactEmail.objects.create(email=email) if current is None else current
+    # Recorded before a removal, while the row still has its id.
     audit_record(
         actor=actor,
         action="contact_email_set",
-        target=contact or current,
+        target=contact,
         details={"changes": {"email": [old, email]}},
     )
+    if not email:
+        current.delete()
+        return None
+    if current is not None:
+        current.email = email
+        current.save(update_fields=["email", "updated_at"])
     return contact

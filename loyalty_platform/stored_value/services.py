@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from loyalty_platform.audit.services import audit_record, staff_reason
@@ -22,6 +22,7 @@ from loyalty_platform.webhooks import outbox, payloads
 
 Account = Giftcard | PrepaidAccount
 MAX_BATCH = 10_000
+_CUSTOMER_KEY_SHARE_SQL = f"SELECT 1 FROM {Customer._meta.db_table} WHERE id = %s FOR KEY SHARE"  # noqa: S608
 
 
 def _post(
@@ -259,6 +260,13 @@ def prepaid_account_locked(*, customer: Customer, currency: str) -> PrepaidAccou
     account = PrepaidAccount.objects.select_for_update().filter(customer=customer).first()
     if account is not None:
         return account
+    # No account to lock yet, so an erasure running now locked nothing of this customer's
+    # money but their row: wait for it (KEY SHARE conflicts with its FOR UPDATE), and the
+    # caller's refuse_erased_now then sees the erasure. Without this the new account's
+    # foreign key is checked only at commit, after the top-up has read the status
+    # (decision 0056).
+    with connection.cursor() as cursor:
+        cursor.execute(_CUSTOMER_KEY_SHARE_SQL, [customer.pk])
     try:
         with transaction.atomic():
             PrepaidAccount.objects.create(customer=customer, currency=currency)

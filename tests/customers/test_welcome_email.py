@@ -38,13 +38,17 @@ def test_a_till_enrollment_with_an_email_sends_the_welcome_with_a_sign_in_link(
         f"http://test-a.localhost:8000/me/login/{token}\n\n"
         "This link signs you in once and works for 15 minutes. Afterwards, sign in from the "
         "profile's page with your email address.\n"
-        "If you did not join, ignore this email.\n"
+        "If you did not join, ignore this email.\n\n"
+        "Terms: http://test-a.localhost:8000/terms\n"
+        "Privacy policy: http://test-a.localhost:8000/privacy\n"
     )
     [(html, mimetype)] = email.alternatives
     assert mimetype == "text/html"
     assert '<html lang="en">' in html
     assert f'<a href="http://test-a.localhost:8000/me/login/{token}"' in html
     assert "Hello Anna," in html and "Open my profile" in html
+    assert '<a href="http://test-a.localhost:8000/terms">Terms</a>' in html
+    assert '<a href="http://test-a.localhost:8000/privacy">Privacy policy</a>' in html
     assert "Welcome to Test Org A's loyalty program: you joined at the till." in html
     # The link signs the customer in, once.
     with tenant_context(organization):
