@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from loyalty_platform.core import errors
+from loyalty_platform.core.formats import money_display
 from loyalty_platform.core.money import money_text
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.stored_value.models import Giftcard, PrepaidAccount
@@ -65,15 +66,15 @@ def refuse_erase_with_money_left(*, customer: Customer, email: str) -> None:
 
 
 def money_left_lines(money_left: list[dict]) -> list[str]:
-    """The refusal's balances as sentences ("20.00 EUR of prepaid credit")."""
+    """The refusal's balances as sentences for a page, each amount the active language's way
+    ("€20.00 of prepaid credit", decision 0059)."""
     lines = []
     for item in money_left:
-        values = {"amount": item["amount"], "currency": item["currency"]}
+        values = {"amount": money_display(item["amount"], item["currency"])}
         if item["kind"] == PREPAID:
-            lines.append(gettext("%(amount)s %(currency)s of prepaid credit") % values)
+            lines.append(gettext("%(amount)s of prepaid credit") % values)
         else:
-            text = gettext("%(amount)s %(currency)s on a giftcard sent to this account's email address")
-            lines.append(text % values)
+            lines.append(gettext("%(amount)s on a giftcard sent to this account's email address") % values)
     return lines
 
 

@@ -86,9 +86,7 @@ def test_the_profile_refuses_while_prepaid_credit_is_left_and_says_how_to_get_it
     page = response.content.decode()
     assert '<h1 data-error="customer_has_money">Your account still holds money</h1>' in page
     assert "Your account was not deleted: there is money left on it." in page
-    assert (
-        re.findall(r"<li>(.*?)</li>", page.split('class="money-left"')[1])[0] == "20.00 EUR of prepaid credit"
-    )
+    assert re.findall(r"<li>(.*?)</li>", page.split('class="money-left"')[1])[0] == "€20.00 of prepaid credit"
     assert (
         '<p id="money-left-how">To get it back, spend it at the till, or ask Test Org A for a refund. '
         "When nothing is left, the account can be deleted.</p>"
@@ -130,8 +128,7 @@ def test_a_giftcard_with_money_sent_to_the_customer_refuses_the_deletion(organiz
 
     assert response.status_code == 409
     assert (
-        "<li>5.00 EUR on a giftcard sent to this account&#x27;s email address</li>"
-        in response.content.decode()
+        "<li>€5.00 on a giftcard sent to this account&#x27;s email address</li>" in response.content.decode()
     )
     assert state(organization, mia) == before
 
@@ -162,7 +159,7 @@ def test_the_staff_portal_refuses_with_the_same_code_and_explanation(client_a, o
 
     assert (response.status_code, response.context["error_code"]) == (409, "customer_has_money")
     assert response.context["error_message"] == (
-        "Money is left on this account, so it was not erased: 20.00 EUR of prepaid credit. "
+        "Money is left on this account, so it was not erased: €20.00 of prepaid credit. "
         "To get it back, spend it at the till, or ask Test Org A for a refund. When nothing is "
         "left, the account can be deleted. Write to help@a.example."
     )
