@@ -30,7 +30,7 @@ class LegalVersion(models.Model):
     (plain text: paragraphs and line breaks, never HTML). Versions are never changed or
     deleted: a customer consented to the version in force at their consent's time. The
     newest one of a kind is the current text; without one, the platform's default is shown
-    (docs/decisions/0056-terms-privacy-and-money-left.md)."""
+    (docs/decisions/0056-legal-pages-and-deletion-with-money.md)."""
 
     class Kind(models.TextChoices):
         TERMS = "terms", _("Terms")

@@ -3,7 +3,7 @@ import io
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, UnidentifiedImageError
 
@@ -106,21 +106,26 @@ def contact_email_set(*, email: str, actor) -> ContactEmail | None:
         except ValidationError:
             raise errors.INVALID_EMAIL() from None
     current = ContactEmail.objects.select_for_update().filter(is_current=True).first()
+    if current is None and email:
+        try:
+            with transaction.atomic():
+                ContactEmail.objects.create(email="")
+        except IntegrityError:
+            pass  # another staff member's call added it at this moment: change theirs
+        current = ContactEmail.objects.select_for_update().get(is_current=True)
     old = current.email if current else ""
     if old == email:
-        return current
-    contact = ContactEmail.objects.create(email=email) if current is None else current
+        return current if email else None
     # Recorded before a removal, while the row still has its id.
     audit_record(
         actor=actor,
         action="contact_email_set",
-        target=contact,
+        target=current,
         details={"changes": {"email": [old, email]}},
     )
     if not email:
         current.delete()
         return None
-    if current is not None:
-        current.email = email
-        current.save(update_fields=["email", "updated_at"])
-    return contact
+    current.email = email
+    current.save(update_fields=["email", "updated_at"])
+    return current

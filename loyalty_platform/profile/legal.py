@@ -1,6 +1,6 @@
 """The organization's terms and privacy pages on its host, open to everyone (no sign-in):
 the current version with its date, or an earlier published version by ?version=<id>
-(docs/decisions/0056-terms-privacy-and-money-left.md)."""
+(docs/decisions/0056-legal-pages-and-deletion-with-money.md)."""
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render

@@ -1,5 +1,5 @@
 """Money a customer still has with the organization, which keeps their account from being
-erased (docs/decisions/0056-terms-privacy-and-money-left.md). It counts:
+erased (docs/decisions/0056-legal-pages-and-deletion-with-money.md). It counts:
 
 - their prepaid credit (PrepaidAccount.balance > 0);
 - digital giftcards sent to their email address (recipient_email, case-insensitive) with a
