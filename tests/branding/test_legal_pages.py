@@ -287,6 +287,8 @@ def test_staff_publish_a_version_in_the_portal_starting_from_the_current_text(cl
     listing = client_a.get(LIST).content.decode()
     assert '<li data-legal-kind="terms">' in listing
     assert '<li data-legal-kind="privacy" data-default="true">' in listing
+    new_privacy = f'<a class="portal-tool" href="{ADD}?kind=privacy">New version of the Privacy policy</a>'
+    assert new_privacy in listing
     assert text_of(client_a.get("/terms").content.decode()) == "<p>Our own terms.</p>\n\n<p>Part two.</p>"
 
 

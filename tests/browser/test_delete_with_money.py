@@ -3,6 +3,7 @@
 (axe-core's WCAG 2.1 A/AA rules pass on that page, nothing wider than the screen); staff pay
 the credit out through the stored-value service; then the deletion goes through."""
 
+import re
 import uuid
 from decimal import Decimal
 
@@ -11,7 +12,8 @@ from django.db import connections
 from django_tenants.utils import tenant_context
 from playwright.sync_api import expect
 
-from loyalty_platform.branding.services import contact_email_set
+from loyalty_platform.branding.models import LegalVersion
+from loyalty_platform.branding.services import contact_email_set, legal_version_publish
 from loyalty_platform.customers.login import login_link_create
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.stored_value.models import MoneyEntry, PrepaidAccount
@@ -110,3 +112,34 @@ def test_deletion_refused_with_prepaid_left_and_allowed_after(chromium, server, 
         (Decimal("20.00"), Decimal("20.00"), "load", ""),
         (Decimal("-20.00"), Decimal("0.00"), "adjust", "Paid out in cash"),
     ]
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_terms_and_privacy_pages_pass_axe_and_fit_the_screen(chromium, server, shop, width):
+    organization, staff = shop
+    with tenant_context(organization):
+        if not LegalVersion.objects.filter(kind="terms").exists():
+            legal_version_publish(kind="terms", body="Our first terms.", actor=staff)
+            legal_version_publish(
+                kind="terms",
+                body="Our terms.\n\nRules: https://corner.example/" + "a-very-long-path-segment" * 8,
+                actor=staff,
+            )
+    context = chromium.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)
+    page = context.new_page()
+    findings = {}
+    try:
+        for path in ("/terms", "/privacy"):
+            page.goto(server.url(HOST, path))
+            problems = axe_violations(page)
+            if overflow := horizontal_overflow(page):
+                problems.append(f"{overflow}px wider than the screen")
+            findings[path] = problems
+        page.goto(server.url(HOST, "/terms"))
+        page.get_by_role("link", name=re.compile("^Version of ")).click()
+        expect(page.locator(".legal-text")).to_have_text("Our first terms.")
+        findings["earlier version"] = axe_violations(page)
+    finally:
+        context.close()
+
+    assert findings == {"/terms": [], "/privacy": [], "earlier version": []}

@@ -23,6 +23,9 @@ PAGES = [
     "/admin/vouchers/promotion/",
     "/admin/stored_value/giftcardbatch/add/",
     "/admin/branding/logo/add/",
+    "/admin/branding/legalversion/",
+    "/admin/branding/legalversion/add/?kind=terms",
+    "/admin/branding/contactemail/add/",
 ]
 
 
