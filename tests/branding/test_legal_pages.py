@@ -384,3 +384,34 @@ def test_another_organizations_staff_never_see_or_edit_these_texts(
     client_b_on_a = HostClient(organization)
     client_b_on_a.cookies = client_b.cookies
     assert client_b_on_a.get(LIST).status_code == 302
+
+
+def test_a_bad_contact_email_in_the_portal_is_a_form_error_and_changes_nothing(client_a, organization):
+    staff(client_a, organization)
+
+    response = client_a.post(CONTACT_ADD, {"email": "not an address"})
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {"email": ["Enter a valid email address."]}
+    with tenant_context(organization):
+        assert ContactEmail.objects.count() == 0
+    assert legal_audit(organization) == []
+
+
+def test_another_organizations_staff_never_see_this_contact_email(client_b, organization, other_organization):
+    with tenant_context(organization):
+        contact = contact_email_set(email="only-a@a.example", actor=None)
+    staff(client_b, other_organization)
+
+    listing = client_b.get("/admin/branding/contactemail/").content.decode()
+    opened = client_b.get(f"/admin/branding/contactemail/{contact.pk}/change/")
+    removed = client_b.post(f"/admin/branding/contactemail/{contact.pk}/delete/", {"post": "yes"})
+
+    assert "only-a@a.example" not in listing
+    assert opened.status_code in (302, 404) and b"only-a@a.example" not in opened.content
+    assert removed.status_code in (302, 404)
+    with tenant_context(organization):
+        assert list(ContactEmail.objects.values_list("email", flat=True)) == ["only-a@a.example"]
+    # A's privacy page names A's address; B's page has none.
+    assert "only-a@a.example" in HostClient(organization).get("/privacy").content.decode()
+    assert "only-a@a.example" not in client_b.get("/privacy").content.decode()
