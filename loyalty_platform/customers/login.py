@@ -2,15 +2,14 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import connection
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext
 
 from loyalty_platform.core import errors, throttle
-from loyalty_platform.core.text import header_safe
+from loyalty_platform.core.mail import email_build
 from loyalty_platform.core.tokens import token_hash
+from loyalty_platform.customers.mail import customer_email_language
 from loyalty_platform.customers.models import Customer, LoginLink
 
 LINK_MINUTES = 15
@@ -64,15 +63,14 @@ def organization_url(path: str) -> str:
 def login_link_send(*, customer: Customer, next_path: str = "/me/") -> str:
     url = login_link_create(customer=customer, next_path=next_path)
     organization = connection.tenant
-    context = {"url": url, "organization": organization, "minutes": LINK_MINUTES, "customer": customer}
-    send_mail(
-        subject=header_safe(
-            gettext("Your sign-in link for %(organization)s") % {"organization": organization.name}
-        ),
-        message=render_to_string("emails/login_link.txt", context),
-        from_email=None,
-        recipient_list=[customer.email],
-    )
+    email_build(
+        language=customer_email_language(customer),
+        template="emails/login_link",
+        subject=lambda: gettext("Your sign-in link for %(organization)s") % {"organization": organization.name},
+        context={"url": url, "minutes": LINK_MINUTES, "customer": customer},
+        to=[customer.email],
+        organization=organization,
+    ).send()
     return url
 
 

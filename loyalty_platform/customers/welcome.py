@@ -3,13 +3,12 @@ terms there): a sign-in link to their profile, in plain text and HTML."""
 
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection
-from django.template.loader import render_to_string
-from django.utils import translation
 from django.utils.translation import gettext
 
 from loyalty_platform.core.faults import task_send_on_commit
-from loyalty_platform.core.text import header_safe
+from loyalty_platform.core.mail import email_build
 from loyalty_platform.customers.login import LINK_MINUTES, login_link_create, organization_url
+from loyalty_platform.customers.mail import customer_email_language
 from loyalty_platform.customers.models import Customer
 
 
@@ -22,31 +21,25 @@ def welcome_email_send_on_commit(*, customer_id: int) -> None:
     task_send_on_commit(send_welcome_email, (customer_id,))
 
 
-def welcome_email(*, customer: Customer, language: str) -> EmailMultiAlternatives:
-    """The message, in `language` where templates of it exist (emails/welcome.<language>.txt
-    and .html), else English; its strings are translatable as well."""
+def welcome_email(*, customer: Customer) -> EmailMultiAlternatives:
+    """The message in the customer's language (customer_email_language)."""
     organization = connection.tenant
-    with translation.override(language):
-        context = {
-            "organization": organization,
+    return email_build(
+        language=customer_email_language(customer),
+        template="emails/welcome",
+        subject=lambda: (
+            gettext("Welcome to %(organization)s's loyalty program") % {"organization": organization.name}
+        ),
+        context={
             "customer": customer,
             "url": login_link_create(customer=customer),
             "minutes": LINK_MINUTES,
             "terms_url": organization_url("/terms"),
             "privacy_url": organization_url("/privacy"),
-        }
-        subject = gettext("Welcome to %(organization)s's loyalty program") % {
-            "organization": organization.name
-        }
-        email = EmailMultiAlternatives(
-            subject=header_safe(subject)[:200],
-            body=render_to_string([f"emails/welcome.{language}.txt", "emails/welcome.txt"], context),
-            to=[customer.email],
-        )
-        email.attach_alternative(
-            render_to_string([f"emails/welcome.{language}.html", "emails/welcome.html"], context), "text/html"
-        )
-    return email
+        },
+        to=[customer.email],
+        organization=organization,
+    )
 
 
 def welcome_email_send(*, customer_id: int) -> bool:
@@ -57,5 +50,5 @@ def welcome_email_send(*, customer_id: int) -> bool:
     )
     if customer is None:
         return False
-    welcome_email(customer=customer, language=customer.language or connection.tenant.language).send()
+    welcome_email(customer=customer).send()
     return True

@@ -1,13 +1,12 @@
-from django.core.mail import send_mail
 from django.db import connection
-from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext
 
 from loyalty_platform.core.faults import task_send_on_commit
+from loyalty_platform.core.mail import email_build, email_language
 from loyalty_platform.core.sms import send_sms
-from loyalty_platform.core.text import header_safe
 from loyalty_platform.customers.login import LINK_MINUTES, login_link_create
+from loyalty_platform.customers.mail import customer_email_language
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.identification.models import Invitation
 from loyalty_platform.shops.models import Shop
@@ -23,24 +22,18 @@ def invitation_email_send_on_commit(*, invitation_id: str, url: str) -> None:
 
 
 def invitation_email_send(*, invitation_id: str, url: str) -> None:
+    """The invitation, in the organization's language: the person is no customer yet, so
+    nobody has chosen another."""
     organization = connection.tenant
     invitation = Invitation.objects.get(pk=invitation_id)
-    send_mail(
-        subject=header_safe(
-            gettext("Join %(organization)s's loyalty program") % {"organization": organization.name}
-        ),
-        message=(
-            gettext("Hello,")
-            + "\n\n"
-            + gettext("You were invited to join %(organization)s's loyalty program at the till.")
-            % {"organization": organization.name}
-            + "\n"
-            + gettext("Open this link to become a member:")
-            + f"\n\n{url}\n"
-        ),
-        from_email=None,
-        recipient_list=[invitation.email],
-    )
+    email_build(
+        language=customer_email_language(None),
+        template="identification/emails/invitation",
+        subject=lambda: gettext("Join %(organization)s's loyalty program") % {"organization": organization.name},
+        context={"url": url},
+        to=[invitation.email],
+        organization=organization,
+    ).send()
 
 
 def app_link_email_send_on_commit(*, customer_id: int, shop_id: int, language: str) -> None:
@@ -80,32 +73,26 @@ def app_link_sms_send(*, customer_id: int, language: str) -> bool:
 
 
 def app_link_email_send(*, customer_id: int, shop_id: int, language: str) -> bool:
-    """A sign-in link to the customer's profile, in their language where a template of it
-    exists (emails/app_link.<language>.txt, else English); False when the customer can no
+    """A sign-in link to the customer's profile, in `language` (the Shop API's path language
+    or the one its caller asked for), else the customer's; False when the customer can no
     longer sign in (blocked or gone since)."""
     customer = (
         Customer.objects.filter(pk=customer_id, status=Customer.Status.ACTIVE).exclude(email="").first()
     )
     if customer is None:
         return False
-    shop = Shop.objects.filter(pk=shop_id).first()
     organization = connection.tenant
-    context = {
-        "url": login_link_create(customer=customer),
-        "organization": organization,
-        "shop": shop,
-        "minutes": LINK_MINUTES,
-        "customer": customer,
-    }
-    with translation.override(language or None):
-        subject = render_to_string(
-            [f"emails/app_link_subject.{language}.txt", "emails/app_link_subject.txt"], context
-        )
-        body = render_to_string([f"emails/app_link.{language}.txt", "emails/app_link.txt"], context)
-    send_mail(
-        subject=header_safe(subject.strip()),
-        message=body,
-        from_email=None,
-        recipient_list=[customer.email],
-    )
+    email_build(
+        language=email_language(language, customer.language, organization.language),
+        template="emails/app_link",
+        subject=lambda: gettext("Your %(organization)s loyalty profile") % {"organization": organization.name},
+        context={
+            "url": login_link_create(customer=customer),
+            "shop": Shop.objects.filter(pk=shop_id).first(),
+            "minutes": LINK_MINUTES,
+            "customer": customer,
+        },
+        to=[customer.email],
+        organization=organization,
+    ).send()
     return True
