@@ -66,7 +66,9 @@ def login_link_send(*, customer: Customer, next_path: str = "/me/") -> str:
     email_build(
         language=customer_email_language(customer),
         template="emails/login_link",
-        subject=lambda: gettext("Your sign-in link for %(organization)s") % {"organization": organization.name},
+        subject=lambda: (
+            gettext("Your sign-in link for %(organization)s") % {"organization": organization.name}
+        ),
         context={"url": url, "minutes": LINK_MINUTES, "customer": customer},
         to=[customer.email],
         organization=organization,

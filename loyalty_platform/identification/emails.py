@@ -29,7 +29,9 @@ def invitation_email_send(*, invitation_id: str, url: str) -> None:
     email_build(
         language=customer_email_language(None),
         template="identification/emails/invitation",
-        subject=lambda: gettext("Join %(organization)s's loyalty program") % {"organization": organization.name},
+        subject=lambda: (
+            gettext("Join %(organization)s's loyalty program") % {"organization": organization.name}
+        ),
         context={"url": url},
         to=[invitation.email],
         organization=organization,
@@ -85,7 +87,9 @@ def app_link_email_send(*, customer_id: int, shop_id: int, language: str) -> boo
     email_build(
         language=email_language(language, customer.language, organization.language),
         template="emails/app_link",
-        subject=lambda: gettext("Your %(organization)s loyalty profile") % {"organization": organization.name},
+        subject=lambda: (
+            gettext("Your %(organization)s loyalty profile") % {"organization": organization.name}
+        ),
         context={
             "url": login_link_create(customer=customer),
             "shop": Shop.objects.filter(pk=shop_id).first(),

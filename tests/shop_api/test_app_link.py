@@ -103,7 +103,7 @@ def test_the_customer_gets_an_email_in_lithuanian_whose_link_signs_them_in(
     assert message["Subject"] == f"Jūsų {shop_organization.name} lojalumo profilis"
     text = message.get_content()
     assert text.startswith("Sveiki, Ona,")
-    assert "Web shop atsiuntė jums nuorodą" in text
+    assert "Web shop atsiuntė Jums nuorodą" in text
     assert "Someone else" not in text
     profile = _signed_in_by(server, shop_organization, _link(message))
     assert profile.status_code == 200
