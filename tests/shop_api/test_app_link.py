@@ -76,7 +76,7 @@ def _nothing_sent_to(mail_dir: Path, organization: Organization, customer: Custo
 
 
 def _link(message) -> str:
-    return re.search(r"https?://\S+/me/login/\S+", message.get_content()).group(0)
+    return re.search(r"https?://\S+/me/login/\S+", message.get_body(("plain",)).get_content()).group(0)
 
 
 def _signed_in_by(server, organization: Organization, link: str) -> requests.Response:
@@ -101,10 +101,12 @@ def test_the_customer_gets_an_email_in_lithuanian_whose_link_signs_them_in(
     assert answer == SENT
     (message,) = _emails(mail_dir, customer)
     assert message["Subject"] == f"Jūsų {shop_organization.name} lojalumo profilis"
-    text = message.get_content()
+    text = message.get_body(("plain",)).get_content()
     assert text.startswith("Sveiki, Ona,")
     assert "Web shop atsiuntė Jums nuorodą" in text
     assert "Someone else" not in text
+    # The HTML part, in the same language (a real worker has no request language).
+    assert '<html lang="lt">' in message.get_body(("html",)).get_content()
     profile = _signed_in_by(server, shop_organization, _link(message))
     assert profile.status_code == 200
     assert f'"channel": "private-customer.{customer.pk}"' in profile.text  # their own page
@@ -127,7 +129,7 @@ def test_english_when_asked_and_the_paths_language_by_default(
     assert by_path.json() == {"success": True, "data": SENT}
     (message,) = _emails(mail_dir, english)
     assert message["Subject"] == f"Your {shop_organization.name} loyalty profile"
-    assert message.get_content().startswith("Hello,\n\nWeb shop sent you a link to your")
+    assert message.get_body(("plain",)).get_content().startswith("Hello,\n\nWeb shop sent you a link to your")
     assert _signed_in_by(server, shop_organization, _link(message)).status_code == 200
     (lithuanian,) = _emails(mail_dir, default)
     assert lithuanian["Subject"].startswith("Jūsų ")
