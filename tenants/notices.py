@@ -27,15 +27,14 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection
 from django.db.models import F, Q
-from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django_tenants.utils import tenant_context
 
 from loyalty_platform.accounts import roles
 from loyalty_platform.accounts.models import User
-from loyalty_platform.core.text import header_safe
+from loyalty_platform.core.mail import email_build, email_language
 from tenants.models import Organization, Subscription, SubscriptionNotice
 from tenants.platform import base_url
 from tenants.services import organization_primary_hostname
@@ -181,38 +180,44 @@ def organization_owner_emails(organization: Organization) -> list[str]:
 
 
 def _email(due: DueNotice, recipients: list[str]) -> EmailMultiAlternatives:
+    """The notice in the organization's language (its owners have none of their own, decision
+    0058) and time zone, as its customers' pages and emails have."""
     organization = due.organization
     subscription = due.subscription
     hostname = organization_primary_hostname(organization=organization)
-    context = {
-        "organization": organization,
-        "lapsed": due.kind == SubscriptionNotice.Kind.LAPSED,
-        "trial": subscription.status == Subscription.Status.TRIALING,
-        "plan": subscription.plan.name,
-        "ends_at": subscription.ends_at,
-        "days": due.days_before,
-        "plan_url": f"{base_url(hostname)}/admin/plan/",
-    }
-    # The organization's language and time zone, as its customers' pages and emails have.
-    with translation.override(organization.language), timezone.override(organization.timezone):
-        when = date_format(timezone.localtime(subscription.ends_at), "DATETIME_FORMAT")
-        values = {"name": organization.name, "when": f"{when} ({organization.timezone})"}
-        if context["lapsed"]:
-            subject = _("The subscription of %(name)s has ended") % values
-        elif context["trial"]:
-            subject = _("The trial of %(name)s ends on %(when)s") % values
-        else:
-            subject = _("The subscription of %(name)s ends on %(when)s") % values
-        context["when"] = values["when"]
-        message = EmailMultiAlternatives(
-            subject=header_safe(subject)[:200],
-            body=render_to_string("tenants/emails/subscription_notice.txt", context),
+    lapsed = due.kind == SubscriptionNotice.Kind.LAPSED
+    trial = subscription.status == Subscription.Status.TRIALING
+
+    # Under the email's language: the end's month name is a word.
+    def when() -> str:
+        moment = date_format(timezone.localtime(subscription.ends_at), "DATETIME_FORMAT")
+        return f"{moment} ({organization.timezone})"
+
+    def subject() -> str:
+        values = {"name": organization.name, "when": when()}
+        if lapsed:
+            return _("The subscription of %(name)s has ended") % values
+        if trial:
+            return _("The trial of %(name)s ends on %(when)s") % values
+        return _("The subscription of %(name)s ends on %(when)s") % values
+
+    with timezone.override(organization.timezone):
+        return email_build(
+            language=email_language(organization.language),
+            template="tenants/emails/subscription_notice",
+            subject=subject,
+            context=lambda: {
+                "lapsed": lapsed,
+                "trial": trial,
+                "plan": subscription.plan.name,
+                "ends_at": subscription.ends_at,
+                "when": when(),
+                "days": due.days_before,
+                "plan_url": f"{base_url(hostname)}/admin/plan/",
+            },
             to=recipients,
+            organization=organization,
         )
-        message.attach_alternative(
-            render_to_string("tenants/emails/subscription_notice.html", context), "text/html"
-        )
-    return message
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,8 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -31,7 +29,7 @@ from django_tenants.utils import tenant_context
 
 from loyalty_platform.accounts.services import staff_user_create
 from loyalty_platform.core.errors import DomainError
-from loyalty_platform.core.text import header_safe
+from loyalty_platform.core.mail import email_build, email_language
 from loyalty_platform.core.tokens import token_hash
 from loyalty_platform.demo.services import sample_data_create
 from tenants.models import SignupRequest
@@ -164,16 +162,21 @@ def verification_url(token: str) -> str:
     return f"{platform_base_url()}/signup/verify/{token}"
 
 
-def _send_verification(*, signup: SignupRequest, token: str) -> None:
-    context = {
-        "url": verification_url(token),
-        "name": signup.name,
-        "address": slug_address(signup.slug),
-        "hours": settings.SIGNUP_LINK_HOURS,
-    }
-    subject = header_safe(_("Confirm your email to create %(name)s") % {"name": signup.name})
-    message = render_to_string("signup/emails/verify.txt", context)
-    transaction.on_commit(lambda: send_mail(subject, message, None, [signup.email]))
+def _send_verification(*, signup: SignupRequest, token: str, language: str | None) -> None:
+    """The link, in `language`: the one the visitor's sign-up page was in (decision 0058)."""
+    message = email_build(
+        language=email_language(language),
+        template="signup/emails/verify",
+        subject=lambda: _("Confirm your email to create %(name)s") % {"name": signup.name},
+        context={
+            "url": verification_url(token),
+            "name": signup.name,
+            "address": slug_address(signup.slug),
+            "hours": settings.SIGNUP_LINK_HOURS,
+        },
+        to=[signup.email],
+    )
+    transaction.on_commit(message.send)
 
 
 def email_normalized(email: str) -> str:
@@ -198,9 +201,11 @@ def signup_request_create(
     country: str,
     sample_data: bool = False,
     timezone_hint: str = "",
+    language: str | None = None,
 ) -> SignupRequest:
-    """Store a sign-up and email its confirmation link. Nothing of the organization exists
-    until the link is confirmed (signup_confirm); the password is kept only as its hash."""
+    """Store a sign-up and email its confirmation link, in `language` (the sign-up page's;
+    English when none). Nothing of the organization exists until the link is confirmed
+    (signup_confirm); the password is kept only as its hash."""
     name = " ".join((name or "").split())
     if not name or len(name) > NAME_MAX_LENGTH:
         raise SignupError("name_invalid", _("Give your business's name (at most 120 characters)."))
@@ -231,14 +236,15 @@ def signup_request_create(
         created_at=now,
         expires_at=now + timedelta(hours=settings.SIGNUP_LINK_HOURS),
     )
-    _send_verification(signup=signup, token=token)
+    _send_verification(signup=signup, token=token, language=language)
     return signup
 
 
 @transaction.atomic
-def signup_link_resend(*, email: str) -> SignupRequest | None:
+def signup_link_resend(*, email: str, language: str | None = None) -> SignupRequest | None:
     """A new link for the newest pending sign-up of `email` (the old link stops working);
-    None, and no email, when there is none. Its 24 hours still count from the sign-up."""
+    None, and no email, when there is none. Its 24 hours still count from the sign-up. The
+    email is in `language`, the page's the visitor asked from."""
     signup = (
         SignupRequest.objects.select_for_update()
         .filter(
@@ -254,7 +260,7 @@ def signup_link_resend(*, email: str) -> SignupRequest | None:
     token = secrets.token_urlsafe(32)
     signup.token_hash = token_hash(token)
     signup.save(update_fields=["token_hash"])
-    _send_verification(signup=signup, token=token)
+    _send_verification(signup=signup, token=token, language=language)
     return signup
 
 

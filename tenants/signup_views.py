@@ -126,6 +126,7 @@ def signup_page(request: HttpRequest) -> HttpResponse:
             country=data["country"],
             sample_data=data["sample_data"],
             timezone_hint=data["timezone"],
+            language=get_language(),
         )
     except signup.SignupError as error:
         form.add_error(None, str(error))
@@ -169,7 +170,7 @@ def signup_resend(request: HttpRequest) -> HttpResponse:
         )
     if wait := _signup_wait(request, email):
         return _too_many(request, wait)
-    signup.signup_link_resend(email=email)
+    signup.signup_link_resend(email=email, language=get_language())
     return _sent(request, email)
 
 

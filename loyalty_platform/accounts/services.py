@@ -8,9 +8,7 @@ import secrets
 from datetime import timedelta
 
 from django.contrib.auth.password_validation import validate_password
-from django.core.mail import send_mail
 from django.db import connection, transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -19,7 +17,7 @@ from django_tenants.utils import get_public_schema_name
 from loyalty_platform.accounts import roles
 from loyalty_platform.accounts.models import StaffInvitation, User
 from loyalty_platform.audit.services import audit_record
-from loyalty_platform.core.text import header_safe
+from loyalty_platform.core.mail import email_build, email_language
 from loyalty_platform.core.tokens import token_hash
 from loyalty_platform.till.services import till_keys_revoke
 from tenants.limits import current_organization, plan_limit_reserve
@@ -121,20 +119,22 @@ def staff_invite(*, organization: Organization, email: str, role: str, invited_b
     )
     audit_record(actor=invited_by, action="staff.invite", target=user, details=_role_snapshot(user))
     url = invitation_url(organization=organization, token=token)
-    context = {
-        "url": url,
-        "organization": organization,
-        "hours": INVITATION_HOURS,
-        "role": roles.ROLE_LABELS[role],
-        "invited_by": invited_by,
-    }
-    subject = _("You are invited to the %(name)s loyalty admin") % {"name": organization.name}
-    message = render_to_string("accounts/emails/invitation.txt", context)
-    transaction.on_commit(
-        lambda: send_mail(
-            subject=header_safe(subject), message=message, from_email=None, recipient_list=[normalized]
-        )
+    # In the organization's language, not the inviting owner's page's: staff have no language
+    # of their own yet (decision 0058).
+    message = email_build(
+        language=email_language(organization.language),
+        template="accounts/emails/invitation",
+        subject=lambda: _("You are invited to the %(name)s loyalty admin") % {"name": organization.name},
+        context={
+            "url": url,
+            "hours": INVITATION_HOURS,
+            "role": roles.ROLE_LABELS[role],
+            "invited_by": invited_by,
+        },
+        to=[normalized],
+        organization=organization,
     )
+    transaction.on_commit(message.send)
     return url
 
 

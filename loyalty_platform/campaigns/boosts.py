@@ -21,6 +21,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Q
+from django.utils.translation import gettext, ngettext
 
 from loyalty_platform.campaigns.models import Campaign, CampaignAction, CampaignBoost, CampaignRun
 from loyalty_platform.campaigns.schedule import Occurrence
@@ -251,21 +252,34 @@ def _figure(value: Decimal) -> str:
 
 
 def boost_text(action: CampaignAction) -> str:
-    """A boost in words for a till's display, e.g. "2x points on coffee"."""
-    target = {
-        AppliesTo.CATEGORY: f" on {action.match_values}",
-        AppliesTo.SKU: f" on {action.match_values}",
-    }.get(action.applies_to, "")
+    """A boost in words for a till's display or a customer's page, in the active language,
+    e.g. "2x points on coffee". The categories and SKUs are the merchant's, as written."""
     if action.kind == Kind.POINTS_MULTIPLIER:
-        return f"{_figure(action.multiplier)}x points" + (target or " on everything")
+        values = {"multiplier": _figure(action.multiplier), "items": action.match_values}
+        if action.applies_to in PER_LINE:
+            return gettext("%(multiplier)sx points on %(items)s") % values
+        return gettext("%(multiplier)sx points on everything") % values
     if action.kind == Kind.BONUS_STAMPS:
-        return f"+{action.stamps} stamp{'s' if action.stamps != 1 else ''} per visit"
+        return ngettext("+%(stamps)s stamp per visit", "+%(stamps)s stamps per visit", action.stamps) % {
+            "stamps": action.stamps
+        }
+    values = {"points": action.points, "items": action.match_values}
     if action.applies_to in PER_LINE:
-        return f"+{action.points} points per unit{target}"
-    text = f"+{action.points} points per visit"
+        return (
+            ngettext(
+                "+%(points)s point per unit on %(items)s",
+                "+%(points)s points per unit on %(items)s",
+                action.points,
+            )
+            % values
+        )
     if action.minimum_spend is not None:
-        text += f" (minimum spend {_figure(action.minimum_spend)})"
-    return text
+        return ngettext(
+            "+%(points)s point per visit (minimum spend %(spend)s)",
+            "+%(points)s points per visit (minimum spend %(spend)s)",
+            action.points,
+        ) % {**values, "spend": _figure(action.minimum_spend)}
+    return ngettext("+%(points)s point per visit", "+%(points)s points per visit", action.points) % values
 
 
 @dataclass(frozen=True)

@@ -22,15 +22,15 @@ from django.core import signing
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
 from django.db.models import QuerySet
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape, linebreaks
 
 from loyalty_platform.campaigns.models import CampaignAction, CampaignGrant, CampaignMessage, CampaignRun
 from loyalty_platform.core import redis as lp_redis
+from loyalty_platform.core.mail import email_build
 from loyalty_platform.core.qr import qr_png
-from loyalty_platform.core.text import header_safe
+from loyalty_platform.customers.mail import customer_email_language
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.identification.services import organization_base_url
 from loyalty_platform.programs.models import Program
@@ -182,23 +182,25 @@ def _render(message: CampaignMessage) -> EmailMultiAlternatives:
     html_body = linebreaks(
         _fill(escape(action.body), {name: escape(value) for name, value in values.items()})
     )
-    context = {
-        "organization": organization,
-        "text_body": text_body,
-        "html_body": html_body,
-        "voucher_code": code,
-        "unsubscribe_url": unsubscribe_url,
-    }
-    email = EmailMultiAlternatives(
-        subject=header_safe(_fill(action.subject, values))[:200],
-        body=render_to_string("campaigns/email/message.txt", context),
+    # The merchant's subject and body stay as written; the chrome around them (voucher line,
+    # why they get it, unsubscribe) is in the customer's language.
+    email = email_build(
+        language=customer_email_language(customer),
+        template="campaigns/email/message",
+        subject=_fill(action.subject, values),
+        context={
+            "text_body": text_body,
+            "html_body": html_body,
+            "voucher_code": code,
+            "unsubscribe_url": unsubscribe_url,
+        },
         to=[message.email],
+        organization=organization,
         headers={
             "List-Unsubscribe": f"<{unsubscribe_url}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         },
     )
-    email.attach_alternative(render_to_string("campaigns/email/message.html", context), "text/html")
     if code:
         qr = MIMEImage(qr_png(code), "png")
         qr.add_header("Content-ID", "<voucher-qr>")

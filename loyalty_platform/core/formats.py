@@ -44,6 +44,15 @@ def money_display(amount: Decimal | int | str, currency: str) -> str:
     return format_currency(money_exact(Decimal(amount), currency), currency, locale=active_locale())
 
 
+def money_figure(amount: Decimal | int | str, currency: str) -> str:
+    """An amount's figure without its currency, with the currency's decimals, grouped the
+    language's way: "1,250.50" (en), "1 250,50" (lt, nb), "1.250,50" (nl); for texts that
+    name the currency by its code next to it ("25,00 EUR")."""
+    return format_currency(
+        money_exact(Decimal(amount), currency), currency, format="#,##0", locale=active_locale()
+    )
+
+
 def number_display(value: int | Decimal) -> str:
     """A count grouped the language's way: "1,250" (en), "1 250" (lt, nb), "1.250" (nl)."""
     return format_decimal(value, locale=active_locale())

@@ -27,7 +27,6 @@ from datetime import date, datetime, timedelta
 
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import ngettext
@@ -35,7 +34,8 @@ from django.utils.translation import ngettext
 from loyalty_platform.campaigns.messages import rate_release, rate_reserve
 from loyalty_platform.campaigns.selectors import organization_zone
 from loyalty_platform.core.formats import day_display, number_display
-from loyalty_platform.core.text import header_safe
+from loyalty_platform.core.mail import email_build
+from loyalty_platform.customers.mail import customer_email_language
 from loyalty_platform.customers.models import Customer
 from loyalty_platform.identification.services import organization_base_url
 from loyalty_platform.programs import lots
@@ -202,7 +202,7 @@ def warnings_send(program: Program, batches: list[WarningBatch], *, run: Warning
     for batch in batches:
         customer = (
             Customer.objects.filter(pk=batch.customer_id)
-            .only("email", "name", "status", "points_expiry_warnings")
+            .only("email", "name", "language", "status", "points_expiry_warnings")
             .first()
         )
         if not _emailable(customer):
@@ -283,34 +283,43 @@ def _by_day(batch: WarningBatch) -> list[tuple[date, int]]:
 
 
 def warning_email(*, program: Program, batch: WarningBatch, customer: Customer) -> EmailMultiAlternatives:
-    """The email of one batch: the points that expire, the first date and the next ones, in the
-    organization's branding and time zone, with the profile link that turns them off."""
+    """The email of one batch, in the customer's language (its counts and days too): the
+    points that expire, the first date and the next ones, in the organization's branding and
+    time zone, with the profile link that turns them off."""
     organization = connection.tenant
     days = _by_day(batch)
     listed, later = days[:LISTED_DATES], days[LISTED_DATES:]
-    first_date = day_display(days[0][0])
-    context = {
-        "organization": organization,
-        "customer_name": customer.name,
-        "total": batch.points,
-        "total_text": number_display(batch.points),
-        "first_date": first_date,
-        "rows": [{"date": day_display(day), "points": _points_text(points)} for day, points in listed],
-        "later_text": _points_text(sum(points for _day, points in later)) if later else "",
-        "balance_text": _points_text(batch.balance),
-        "inactivity": program.points_expiry == Program.PointsExpiry.INACTIVITY,
-        "expiry_months": program.points_expiry_months,
-        "profile_url": organization_base_url() + reverse("profile"),
-    }
-    subject = ngettext(
-        "%(points)s point at %(organization)s expires on %(date)s",
-        "%(points)s points at %(organization)s expire on %(date)s",
-        batch.points,
-    ) % {"points": context["total_text"], "organization": organization.name, "date": first_date}
-    email = EmailMultiAlternatives(
-        subject=header_safe(subject)[:200],
-        body=render_to_string("emails/points_expiry_warning.txt", context),
+
+    # Called under the email's language: the counts and days are written its way.
+    def context() -> dict:
+        return {
+            "customer_name": customer.name,
+            "total": batch.points,
+            "total_text": number_display(batch.points),
+            "rows": [{"date": day_display(day), "points": _points_text(points)} for day, points in listed],
+            "later_text": _points_text(sum(points for _day, points in later)) if later else "",
+            "balance_text": _points_text(batch.balance),
+            "inactivity": program.points_expiry == Program.PointsExpiry.INACTIVITY,
+            "expiry_months": program.points_expiry_months,
+            "profile_url": organization_base_url() + reverse("profile"),
+        }
+
+    def subject() -> str:
+        return ngettext(
+            "%(points)s point at %(organization)s expires on %(date)s",
+            "%(points)s points at %(organization)s expire on %(date)s",
+            batch.points,
+        ) % {
+            "points": number_display(batch.points),
+            "organization": organization.name,
+            "date": day_display(days[0][0]),
+        }
+
+    return email_build(
+        language=customer_email_language(customer),
+        template="emails/points_expiry_warning",
+        subject=subject,
+        context=context,
         to=[customer.email],
+        organization=organization,
     )
-    email.attach_alternative(render_to_string("emails/points_expiry_warning.html", context), "text/html")
-    return email

@@ -9,13 +9,12 @@ import logging
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
 
-from loyalty_platform.core.text import header_safe
+from loyalty_platform.core.mail import email_build, email_language
 from loyalty_platform.webhooks.models import WebhookAttempt, WebhookEndpoint
 from tenants.models import Organization
 from tenants.notices import organization_owner_emails
@@ -47,33 +46,33 @@ def _last_problem(endpoint: WebhookEndpoint) -> str:
     return attempt.error
 
 
-def endpoint_disabled_email(organization: Organization, endpoint: WebhookEndpoint, recipients: list[str]):
-    """The message, rendered in the organization's language and time zone."""
+def endpoint_disabled_email(
+    organization: Organization, endpoint: WebhookEndpoint, recipients: list[str]
+) -> EmailMultiAlternatives:
+    """The message, in the organization's language (staff have no language of their own,
+    decision 0058) and time zone."""
     hostname = organization_primary_hostname(organization=organization)
-    with translation.override(organization.language), timezone.override(organization.timezone):
 
-        def when(moment) -> str:
-            return f"{date_format(timezone.localtime(moment), 'DATETIME_FORMAT')} ({organization.timezone})"
+    def when(moment) -> str:
+        return f"{date_format(timezone.localtime(moment), 'DATETIME_FORMAT')} ({organization.timezone})"
 
-        context = {
-            "organization": organization,
-            "endpoint": endpoint,
-            "failing_since": when(endpoint.failing_since),
-            "disabled_at": when(endpoint.disabled_at),
-            "days": settings.WEBHOOK_DISABLE_AFTER_FAILING_DAYS,
-            "last_problem": _last_problem(endpoint),
-            "endpoint_url": f"{base_url(hostname)}/admin/webhooks/webhookendpoint/{endpoint.pk}/change/",
-        }
-        subject = _("A webhook endpoint of %(name)s was disabled") % {"name": organization.name}
-        message = EmailMultiAlternatives(
-            subject=header_safe(subject)[:200],
-            body=render_to_string("webhooks/emails/endpoint_disabled.txt", context),
+    with timezone.override(organization.timezone):
+        return email_build(
+            language=email_language(organization.language),
+            template="webhooks/emails/endpoint_disabled",
+            subject=lambda: _("A webhook endpoint of %(name)s was disabled") % {"name": organization.name},
+            # Under the email's language: the dates' month names are words.
+            context=lambda: {
+                "endpoint": endpoint,
+                "failing_since": when(endpoint.failing_since),
+                "disabled_at": when(endpoint.disabled_at),
+                "days": settings.WEBHOOK_DISABLE_AFTER_FAILING_DAYS,
+                "last_problem": _last_problem(endpoint),
+                "endpoint_url": f"{base_url(hostname)}/admin/webhooks/webhookendpoint/{endpoint.pk}/change/",
+            },
             to=recipients,
+            organization=organization,
         )
-        message.attach_alternative(
-            render_to_string("webhooks/emails/endpoint_disabled.html", context), "text/html"
-        )
-    return message
 
 
 def endpoint_disabled_notify(*, organization: Organization, endpoint_id: int) -> bool:
