@@ -23,6 +23,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_tenants.utils import tenant_context
@@ -164,12 +165,14 @@ def verification_url(token: str) -> str:
 
 def _send_verification(*, signup: SignupRequest, token: str, language: str | None) -> None:
     """The link, in `language`: the one the visitor's sign-up page was in (decision 0058)."""
+    url = verification_url(token)
     message = email_build(
         language=email_language(language),
         template="signup/emails/verify",
         subject=lambda: _("Confirm your email to create %(name)s") % {"name": signup.name},
         context={
-            "url": verification_url(token),
+            "url": url,
+            "url_link": format_html('<a href="{}">{}</a>', url, url),
             "name": signup.name,
             "address": slug_address(signup.slug),
             "hours": settings.SIGNUP_LINK_HOURS,
