@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext_lazy as _
 
 
-@dataclass(frozen=True)
+# eq=False: one object per error, hashed by identity. A generated __hash__ would hash the
+# lazily translated message, so a dict keyed by errors built in one language missed them in another.
+@dataclass(frozen=True, eq=False)
 class ErrorType:
     code: str
     status: int

@@ -65,7 +65,7 @@ def _action(**fields) -> CampaignAction:
     return CampaignAction(**fields)
 
 
-def test_boost_texts_are_translatable_and_counted_in_english():
+def test_boost_texts_are_translated_and_counted_by_language():
     cases = [
         (
             _action(kind="points_multiplier", multiplier=Decimal("2.00"), applies_to="all"),
@@ -95,6 +95,15 @@ def test_boost_texts_are_translatable_and_counted_in_english():
     ]
     with translation.override("en"):
         assert [boost_text(action) for action, _text in cases] == [text for _action, text in cases]
-    # New strings, not in the Lithuanian catalog yet: English until it has them.
+    # Lithuanian counts in four forms: 1 taškas, 5 taškai, 50 taškų.
     with translation.override("lt"):
-        assert [boost_text(action) for action, _text in cases] == [text for _action, text in cases]
+        assert [boost_text(action) for action, _text in cases] == [
+            "2x taškų už viską",
+            "1.5x taškų už: tea",
+            "+1 antspaudas už apsilankymą",
+            "+3 antspaudai už apsilankymą",
+            "+1 taškas už vienetą: A1",
+            "+5 taškai už vienetą: A1",
+            "+50 taškų už apsilankymą (kai išleidžiama bent 20)",
+            "+1 taškas už apsilankymą",
+        ]

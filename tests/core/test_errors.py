@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 
 from loyalty_platform.core import errors
 from loyalty_platform.core.errors import CATALOG, DomainError
@@ -66,3 +67,13 @@ def test_no_code_is_raised_as_a_bare_string():
     bare = re.compile(r"\bDomainError\(\s*[\"f]")
     offenders = [str(source.relative_to(ROOT)) for source in SOURCES if bare.search(source.read_text())]
     assert offenders == []
+
+
+def test_an_error_is_the_same_key_in_every_language():
+    """A dict keyed by errors (profile.views.REWARD_REFUSALS) is built in the language active
+    at import; the lookup runs in the page's. The generated hash hashed the translated message,
+    so the lookup missed once the import had happened under another language."""
+    with translation.override("nb"):
+        refusals = {errors.ORGANIZATION_SUSPENDED: "paused"}
+    with translation.override("en"):
+        assert refusals.get(errors.ORGANIZATION_SUSPENDED) == "paused"

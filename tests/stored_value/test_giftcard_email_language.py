@@ -40,8 +40,7 @@ def test_a_recipient_who_is_a_lithuanian_customer_gets_it_in_lithuanian_with_the
         giftcard_email_send(giftcard_id=card.pk)
 
     (message,) = mailoutbox
-    # A new string, not translated yet: English until the catalogs have it.
-    assert message.subject == "A giftcard from <b>Al</b> & Co"
+    assert message.subject == "Dovanų kortelė nuo <b>Al</b> & Co"
     assert message.to == ["Ona@Example.com"]
     lines = message.body.splitlines()
     assert lines[0] == "Sveiki, Ona,"
