@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed-requirements
 
-.PHONY: run test translations stop lint format bench bench-tools bench-pos bench-dashboard bench-expiry bench-webhooks bench-pooler install
+.PHONY: run test translations stop lint format bench bench-tools bench-pos bench-dashboard bench-scale bench-many-orgs bench-expiry bench-webhooks bench-pooler install
 
 $(INSTALLED): requirements.txt constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,11 @@ bench-pos: $(INSTALLED)
 # The merchant dashboard at 100,000 customers and 1,000,000 ledger entries (a few minutes).
 bench-dashboard: $(INSTALLED)
 	$(PY) -m loyalty_platform.embedded run -- $(PY) bench/dashboard.py $(BENCH_ARGS)
+
+# One organization of 1,000,000 customers and 10,000,000 ledger entries beside one of 1,000:
+# the till's, the member's and the staff's calls on both, ratio big / small (about 15 minutes).
+bench-scale: $(INSTALLED)
+	$(PY) -m loyalty_platform.embedded run -- $(PY) bench/scale.py $(BENCH_ARGS)
 
 # The hourly point expiry: 1,000,000 due lots of 100,000 cards on one real Celery worker (about six minutes).
 bench-expiry: $(INSTALLED)

@@ -1,6 +1,39 @@
 """Helpers shared by the benchmarks: a throwaway database on the same server."""
 
+import math
+
 import psycopg
+
+# A table's plain indexes (the unique ones stay: they are the table's constraints).
+PLAIN_INDEXES_SQL = (
+    "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+    "AND tablename = ANY(%s) AND indexdef NOT LIKE 'CREATE UNIQUE%%'"
+)
+
+
+def drop_indexes(cursor, tables: tuple[str, ...]) -> list[str]:
+    """Drops the tables' plain indexes (kept: the unique ones) and returns their definitions,
+    to build again once the tables are filled (faster than keeping them up to date)."""
+    cursor.execute(PLAIN_INDEXES_SQL, [list(tables)])
+    indexes = cursor.fetchall()
+    for name, _definition in indexes:
+        cursor.execute(f"DROP INDEX {name}")
+    return [definition for _name, definition in indexes]
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, math.ceil(share * len(ordered)) - 1)]
+
+
+def unlimited_api_key(organization) -> str:
+    """A POS key of the organization that no rate limit slows down; its secret."""
+    from tenants.services import api_key_create
+
+    issued = api_key_create(organization=organization, label="bench")
+    issued.api_key.rate_limits = {"transactions": 100_000_000, "customer": 100_000_000}
+    issued.api_key.save(update_fields=["rate_limits"])
+    return issued.secret_key
 
 
 def _admin_connection():

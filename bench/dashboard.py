@@ -17,7 +17,6 @@ A database of its own (bench_dashboard) is created and dropped. Goal: p95 <= 300
 """
 
 import argparse
-import math
 import os
 import secrets
 import statistics
@@ -28,7 +27,7 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from bench.common import configure_production, drop_database, recreate_database  # noqa: E402
+from bench.common import configure_production, drop_database, percentile, recreate_database  # noqa: E402
 
 DATABASE_NAME = "bench_dashboard"
 PERIODS = (7, 30, 90)
@@ -139,11 +138,6 @@ def seed(cursor, *, customers: int, entries: int) -> None:
         for name, value in values.items():
             statement = statement.replace(f"%({name})s", value)
         cursor.execute(statement)
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, math.ceil(share * len(ordered)) - 1)]
 
 
 def measure(client, host: str, count: int) -> dict[int, list[float]]:

@@ -37,7 +37,14 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from bench.common import configure_production, drop_database, recreate_database, start_worker, stop_worker  # noqa: E402
+from bench.common import (  # noqa: E402
+    configure_production,
+    drop_database,
+    drop_indexes,
+    recreate_database,
+    start_worker,
+    stop_worker,
+)
 
 DATABASE_NAME = "bench_expire_points"
 GOAL_SECONDS = 30.0
@@ -45,11 +52,6 @@ TIMEOUT_SECONDS = 600.0
 # Once nothing is due any more, the job's success must be recorded within this long.
 RECORD_GRACE_SECONDS = 10.0
 TASK = "loyalty_platform.programs.tasks.expire_points"
-# The plain indexes of the filled tables are dropped while they fill and built again after.
-INDEXES_SQL = (
-    "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
-    "AND tablename = ANY(%s) AND indexdef NOT LIKE 'CREATE UNIQUE%%'"
-)
 
 
 def seed(cursor, *, customers: int, lots_per_card: int) -> None:
@@ -93,15 +95,6 @@ def seed(cursor, *, customers: int, lots_per_card: int) -> None:
     for definition in indexes:
         cursor.execute(definition)
     cursor.execute("CREATE TABLE bench_seeded_lots AS SELECT * FROM programs_pointlot ORDER BY id")
-
-
-def drop_indexes(cursor, tables: tuple[str, ...]) -> list[str]:
-    """Drops the tables' plain indexes (kept: the unique ones) and returns their definitions."""
-    cursor.execute(INDEXES_SQL, [list(tables)])
-    indexes = cursor.fetchall()
-    for name, _definition in indexes:
-        cursor.execute(f"DROP INDEX {name}")
-    return [definition for _name, definition in indexes]
 
 
 def reset(cursor) -> None:

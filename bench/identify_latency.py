@@ -36,24 +36,22 @@ def prepare() -> tuple[str, str]:
     from django.db import connections
     from django_tenants.utils import tenant_context
 
-    from bench.common import recreate_database
+    from bench.common import recreate_database, unlimited_api_key
     from loyalty_platform.customers.login import login_link_create
     from loyalty_platform.customers.services import customer_enroll
     from loyalty_platform.programs.models import Program
-    from tenants.services import api_key_create, organization_create
+    from tenants.services import organization_create
 
     recreate_database()
     call_command("migrate_platform", verbosity=0)
     organization = organization_create(slug="bench", name="Bench Café")
-    issued = api_key_create(organization=organization, label="bench")
-    issued.api_key.rate_limits = {"transactions": 100_000_000, "customer": 100_000_000}
-    issued.api_key.save(update_fields=["rate_limits"])
+    secret_key = unlimited_api_key(organization)
     with tenant_context(organization):
         Program.objects.create(kind="point", name="Points")
         customer, _ = customer_enroll(email="bench@example.com", consent_terms=True, consent_privacy=True)
         login_path = "/" + login_link_create(customer=customer).split("/", 3)[3]
     connections.close_all()
-    return issued.secret_key, login_path
+    return secret_key, login_path
 
 
 async def http(

@@ -55,7 +55,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
 # Both need BASE_DIR on the path; neither imports Django.
-from bench.common import configure_production, drop_database, recreate_database  # noqa: E402
+from bench.common import configure_production, drop_database, recreate_database, unlimited_api_key  # noqa: E402
 
 DATABASE_NAME = "bench_pos_earn"
 HOST = "bench.localhost"
@@ -94,14 +94,12 @@ def prepare(customers: int) -> tuple[str, list[int]]:
     from loyalty_platform.customers.models import Customer
     from loyalty_platform.programs.models import Card, Program
     from loyalty_platform.programs.services import card_number_candidate
-    from tenants.services import api_key_create, organization_create
+    from tenants.services import organization_create
 
     recreate_database()
     call_command("migrate_platform", verbosity=0)
     organization = organization_create(slug="bench", name="Bench Café")
-    issued = api_key_create(organization=organization, label="bench")
-    issued.api_key.rate_limits = {"transactions": 100_000_000, "customer": 100_000_000}
-    issued.api_key.save(update_fields=["rate_limits"])
+    secret_key = unlimited_api_key(organization)
     with tenant_context(organization):
         point = Program.objects.create(kind="point", name="Points")
         stamp = Program.objects.create(kind="stamp", name="Stamps", stamps_per_card=10, reward_name="Coffee")
@@ -121,7 +119,7 @@ def prepare(customers: int) -> tuple[str, list[int]]:
             for program in (point, stamp)
         )
     connections.close_all()
-    return issued.secret_key, codes
+    return secret_key, codes
 
 
 def earn_body(code: int, external_id: str) -> bytes:

@@ -29,7 +29,7 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from bench.common import configure_production, drop_database, recreate_database  # noqa: E402
+from bench.common import configure_production, drop_database, drop_indexes, recreate_database  # noqa: E402
 
 DATABASE_NAME = "bench_segments"
 GOAL_SECONDS = 2.0
@@ -43,11 +43,6 @@ SEGMENT_INDEXES = {
     "order_customer_created_idx": "CREATE INDEX order_customer_created_idx ON orders_order "
     "(customer_id, created_at)",
 }
-# The ledger's plain indexes are dropped while it is filled and built again after (faster).
-LEDGER_INDEXES_SQL = (
-    "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
-    "AND tablename = 'programs_ledgerentry' AND indexdef NOT LIKE 'CREATE UNIQUE%%'"
-)
 
 
 def seed(cursor, *, customers: int, entries: int, orders: int) -> None:
@@ -107,15 +102,13 @@ def seed(cursor, *, customers: int, entries: int, orders: int) -> None:
         "orders": str(orders),
         "history": f"interval '{HISTORY_DAYS} days'",
     }
-    cursor.execute(LEDGER_INDEXES_SQL.replace("%%", "%"))
-    ledger_indexes = cursor.fetchall()
-    for name, _definition in ledger_indexes:
-        cursor.execute(f"DROP INDEX {name}")
+    # The ledger's plain indexes are dropped while it is filled and built again after (faster).
+    ledger_indexes = drop_indexes(cursor, ("programs_ledgerentry",))
     for statement in statements:
         for name, value in values.items():
             statement = statement.replace(f"%({name})s", value)
         cursor.execute(statement)
-    for _name, definition in ledger_indexes:
+    for definition in ledger_indexes:
         cursor.execute(definition)
 
 
