@@ -30,6 +30,7 @@ import os
 import secrets
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -55,7 +56,7 @@ ROUNDS = 10  # ledger entries per customer
 STAMP_ROUNDS = (3, 6, 9)  # of a customer with a stamp card, these rounds are stamps
 CODES = 900_000  # six-digit customer codes: 100000 to 999999
 CODE_STRIDE = 7919  # prime to CODES: n -> code is a permutation, codes not in id order
-SEEDED_TABLES = ("customers_customer", "programs_card", "programs_ledgerentry")
+SEEDED_TABLES = ("customers_customer", "programs_card", "programs_ledgerentry", "programs_pointlot")
 BLOCK = 20_000  # rows per write to the COPY stream
 SAMPLE = 400  # customers drawn per organization for the measured calls
 SIGNED_IN = 20  # of them, signed in as members (a session each) for /me/api/history
@@ -85,6 +86,22 @@ def point_card_number(n: int) -> str:
 
 def has_stamp_card(n: int) -> bool:
     return n % 3 == 0
+
+
+def _mix(n: int, round_: int) -> int:
+    """A customer's pseudo-random 16 bits for a round: the same in every pass and run."""
+    return (n * 2654435761 + round_ * 40503) & 0xFFFF
+
+
+def point_delta(n: int, round_: int, balance: int) -> tuple[str, int]:
+    """The cause and points of customer n's point entry in a round: mostly earns, redeems
+    of up to 60 while the balance has 20 or more, now and then an adjustment."""
+    mix = _mix(n, round_)
+    if mix % 10 < 7 or balance < 20:
+        return "earn", 1 + mix % 120
+    if mix % 10 < 9:
+        return "redeem", -(1 + mix % min(balance, 60))
+    return "adjust", 5
 
 
 def _copy(cursor, table: str, columns: str, lines) -> None:
@@ -122,21 +139,32 @@ def seed(cursor, *, customers: int, point_program: int, stamp_program: int) -> d
             for n in range(1, customers + 1)
         ),
     )
-    # The ledger in ten rounds over the year; every entry's balance_after follows its card's.
+    # The ledger in ten rounds over the year; every entry's balance_after follows its card's,
+    # and each positive point entry opens a lot (programs.lots). Spending takes the oldest
+    # lots first (none expire), so what is left are the newest: a first pass finds each
+    # card's final balance and lot total, from which each lot's remaining follows.
+    final_points = [0] * (customers + 1)
+    lot_total = [0] * (customers + 1)
+    for round_ in range(ROUNDS):
+        for n in range(1, customers + 1):
+            if not (round_ in STAMP_ROUNDS and has_stamp_card(n)):
+                delta = point_delta(n, round_, final_points[n])[1]
+                final_points[n] += delta
+                lot_total[n] += max(delta, 0)
     points = [0] * (customers + 1)
+    lotted = [0] * (customers + 1)
     stamps = [0] * (customers + 1)
     first_stamp_card = customers + 1
     stamp_card = {n: first_stamp_card + n // 3 - 1 for n in range(3, customers + 1, 3)}
     days = [_stamp(now - timedelta(days=365) + timedelta(days=day)).split()[0] for day in range(366)]
     round_seconds = 365 * 86400 // ROUNDS
 
-    def entries():
-        entry = 0
+    def entries(lots):
+        entry = lot = 0
         for round_ in range(ROUNDS):
             for n in range(1, customers + 1):
                 entry += 1
-                mix = (n * 2654435761 + round_ * 40503) & 0xFFFF
-                second = round_ * round_seconds + mix * round_seconds // 0x10000
+                second = round_ * round_seconds + _mix(n, round_) * round_seconds // 0x10000
                 at = (
                     f"{days[second // 86400]} {second // 3600 % 24:02d}:{second // 60 % 60:02d}:"
                     f"{second % 60:02d}+00"
@@ -147,23 +175,33 @@ def seed(cursor, *, customers: int, point_program: int, stamp_program: int) -> d
                     balance = stamps[n]
                 else:
                     card = n
-                    if mix % 10 < 7 or points[n] < 20:
-                        cause, delta = "earn", 1 + mix % 120
-                    elif mix % 10 < 9:
-                        cause, delta = "redeem", -(1 + mix % min(points[n], 60))
-                    else:
-                        cause, delta = "adjust", 5
+                    cause, delta = point_delta(n, round_, points[n])
                     points[n] += delta
                     balance = points[n]
+                    if delta > 0:
+                        lot += 1
+                        lotted[n] += delta
+                        # The points of the card's later lots are spent last: this one
+                        # keeps what the final balance holds beyond them.
+                        remaining = min(delta, max(0, final_points[n] - (lot_total[n] - lotted[n])))
+                        lots.write(f"{lot}\t{n}\t{entry}\t{delta}\t{remaining}\t0\t{at}\t\\N\t\\N\n")
                 yield f"{entry}\t{card}\t{delta}\t{balance}\t{cause}\ts{entry}\t\t\\N\t\\N\t\t{at}\n"
 
-    _copy(
-        cursor,
-        "programs_ledgerentry",
-        "id, card_id, delta, balance_after, cause, external_id, api_key_lookup_id, staff_user_id, "
-        "reversed_entry_id, note, created_at",
-        entries(),
-    )
+    with tempfile.TemporaryFile("w+") as lots:
+        _copy(
+            cursor,
+            "programs_ledgerentry",
+            "id, card_id, delta, balance_after, cause, external_id, api_key_lookup_id, staff_user_id, "
+            "reversed_entry_id, note, created_at",
+            entries(lots),
+        )
+        lots.seek(0)
+        _copy(
+            cursor,
+            "programs_pointlot",
+            "id, card_id, entry_id, points, remaining, expired, earned_at, expires_at, warned_at",
+            lots,
+        )
     _copy(
         cursor,
         "programs_card",
@@ -210,6 +248,7 @@ def table_sizes(cursor) -> dict[str, tuple[int, int]]:
 @dataclass
 class Organization:
     label: str
+    tenant: object  # tenants.models.Organization
     customers: int
     host: str
     key: str
@@ -225,7 +264,9 @@ class Organization:
         return self.sample[self.calls % len(self.sample)]
 
 
-def prepare(label: str, customers: int, *, seed_rows: bool = True) -> Organization:
+def prepare(label: str, customers: int, *, vacuum: bool = True, signed_in: int = SIGNED_IN) -> Organization:
+    """The organization, seeded, with its key, a staff session and `signed_in` member sessions.
+    Without `vacuum` (inside a transaction, as in a test), ANALYZE alone."""
     # Django's modules can be imported only once the settings are configured.
     from django.db import connection
     from django.test import Client
@@ -248,8 +289,8 @@ def prepare(label: str, customers: int, *, seed_rows: bool = True) -> Organizati
             seconds = seed(cursor, customers=customers, point_program=point.pk, stamp_program=stamp.pk)
             started = time.perf_counter()
             for table in SEEDED_TABLES:
-                cursor.execute(f"VACUUM ANALYZE {table}")
-            seconds["vacuum analyze"] = time.perf_counter() - started
+                cursor.execute(f"{'VACUUM ANALYZE' if vacuum else 'ANALYZE'} {table}")
+            seconds["vacuum analyze" if vacuum else "analyze"] = time.perf_counter() - started
             sizes = table_sizes(cursor)
         user = User.objects.create_superuser(email=f"owner@{label}.example", password=secrets.token_urlsafe())
         staff = Client()
@@ -257,7 +298,7 @@ def prepare(label: str, customers: int, *, seed_rows: bool = True) -> Organizati
         step = min(customers, CODES) // SAMPLE or 1
         sample = [1 + (index * step + index % step) % min(customers, CODES) for index in range(SAMPLE)]
         members = []
-        for n in sample[:SIGNED_IN]:
+        for n in sample[:signed_in]:
             member = Client()
             link = login_link_create(customer=Customer.objects.get(pk=n))
             response = member.get("/" + link.split("/", 3)[3], HTTP_HOST=host, headers=PROXY_HEADERS)
@@ -266,6 +307,7 @@ def prepare(label: str, customers: int, *, seed_rows: bool = True) -> Organizati
             members.append(member)
     return Organization(
         label=label,
+        tenant=organization,
         customers=customers,
         host=host,
         key=key,
@@ -384,7 +426,7 @@ def report(small: Organization, big: Organization, timings: dict, requests: int)
         print(
             f"  {table:<22} {rows:>12,} rows {size / 2**20:>10,.1f} MiB {size / max(rows, 1):>8.0f} B a row"
         )
-    print(f"  {'per customer, all three':<22} {total / big.customers:>46.0f} B")
+    print(f"  {'per customer, all four':<22} {total / big.customers:>46.0f} B")
     print()
     print(
         f"server time per call (ms), {requests} calls each; "

@@ -15,6 +15,10 @@ class AuditLogEntry(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name_plural = "audit log"
+        indexes = [
+            # What happened to one record, newest first (a customer's history page).
+            models.Index(fields=["target_type", "target_id", "-created_at"], name="audit_target_idx")
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} {self.target_repr}"

@@ -1,5 +1,6 @@
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Upper
 from django.utils.translation import gettext_lazy as _
 
 
@@ -87,7 +88,15 @@ class Customer(models.Model):
                 condition=~models.Q(email="") | ~models.Q(phone=""), name="customer_email_or_phone"
             ),
         ]
-        indexes = [models.Index(fields=["phone"], name="customer_phone_idx")]
+        indexes = [
+            models.Index(fields=["phone"], name="customer_phone_idx"),
+            # The staff search's parts of an email, a name or a phone number (icontains is
+            # UPPER(column) LIKE UPPER('%term%'); contains is column LIKE '%term%'): trigram
+            # indexes (pg_trgm, docs/decisions/0063-trigram-customer-search.md).
+            GinIndex(OpClass(Upper("email"), name="gin_trgm_ops"), name="customer_email_trgm_idx"),
+            GinIndex(OpClass(Upper("name"), name="gin_trgm_ops"), name="customer_name_trgm_idx"),
+            GinIndex(OpClass("phone", name="gin_trgm_ops"), name="customer_phone_trgm_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.customer_code} {self.email or self.phone}"

@@ -86,7 +86,13 @@ class RewardReception(models.Model):
                 fields=["created_at", "id"],
                 condition=models.Q(status="collectable"),
                 name="reception_collectable_idx",
-            )
+            ),
+            # A customer's rewards waiting to be handed over, oldest first (the wallet).
+            models.Index(
+                fields=["customer", "created_at"],
+                condition=models.Q(status="collectable"),
+                name="reception_customer_waiting_idx",
+            ),
         ]
         constraints = [
             # A reward taken in the profile, once per form (rewards.services.reward_take).

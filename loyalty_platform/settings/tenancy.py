@@ -7,6 +7,8 @@ SHARED_APPS = [
     "django.contrib.auth",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # OpClass in index expressions (the customers' trigram indexes); no models of its own.
+    "django.contrib.postgres",
     # The merchant portal's theme: its templates override the admin's (docs/decisions/0027).
     "unfold",
     "django.contrib.admin.apps.SimpleAdminConfig",

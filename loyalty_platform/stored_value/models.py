@@ -4,6 +4,7 @@ Every change of a balance is one MoneyEntry with the balance after it."""
 import uuid
 
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
 
@@ -83,6 +84,10 @@ class Giftcard(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(condition=models.Q(balance__gte=0), name="giftcard_balance_not_negative")
+        ]
+        indexes = [
+            # The giftcards sent to a customer's email (recipient_email__iexact: UPPER = UPPER).
+            models.Index(Upper("recipient_email"), name="giftcard_recipient_idx")
         ]
 
     def __str__(self) -> str:
