@@ -21,6 +21,24 @@ def drop_indexes(cursor, tables: tuple[str, ...]) -> list[str]:
     return [definition for _name, definition in indexes]
 
 
+FOREIGN_KEYS_SQL = (
+    "SELECT c.relname, k.conname, pg_get_constraintdef(k.oid) FROM pg_constraint k "
+    "JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE k.contype = 'f' AND n.nspname = current_schema() AND c.relname = ANY(%s)"
+)
+
+
+def drop_foreign_keys(cursor, tables: tuple[str, ...]) -> list[str]:
+    """Drops the tables' foreign keys and returns the statements adding them again: checked
+    in one pass once the tables are filled instead of row by row (as pg_restore does), and
+    without the superuser that switching their triggers off would need."""
+    cursor.execute(FOREIGN_KEYS_SQL, [list(tables)])
+    keys = cursor.fetchall()
+    for table, name, _definition in keys:
+        cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
+    return [f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}" for table, name, definition in keys]
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, math.ceil(share * len(ordered)) - 1)]

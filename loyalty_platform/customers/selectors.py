@@ -6,6 +6,7 @@ from datetime import datetime
 from django.db import connection
 from django.db.models import CharField, Q
 from django.db.models.functions import Cast, Lower
+from django.db.models.lookups import Exact
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -15,7 +16,7 @@ from loyalty_platform.core.errors import DomainError
 from loyalty_platform.core.text import ascii_digits
 from loyalty_platform.coupons.models import Coupon
 from loyalty_platform.customers.models import ConsentEvent, Customer
-from loyalty_platform.customers.services import normalize_phone
+from loyalty_platform.customers.services import normalize_email, normalize_phone
 from loyalty_platform.orders.models import Order, OrderReturn
 from loyalty_platform.programs.models import Card, LedgerEntry
 from loyalty_platform.rewards.models import RewardReception
@@ -99,15 +100,29 @@ def customer_by_card_id(card_id: int) -> Customer | None:
 _SEPARATORS = re.compile(r"[\s().-]")
 
 
+# A term of "+" and this many digits or more is a whole phone number, not a part of one.
+_WHOLE_PHONE_DIGITS = 10
+
+
 def customer_search_filter(term: str) -> Q:
     """Customers a staff search term finds: part of the email or name, the exact customer
     code, a card number (spaces and dashes ignored), or the phone (any common spelling of
     an E.164 number, or a run of its digits). Every part can use an index (an OR of parts
     is a BitmapOr only if each one can): the card number's holder is looked up first, by its
-    unique index, rather than as an EXISTS the OR would test row by row."""
+    unique index, rather than as an EXISTS the OR would test row by row. A whole email
+    address or phone number finds that customer by its own index only: as a part it would
+    read the posting lists of trigrams most customers share ("gmail.com", "+3706"), the
+    longer the more customers (docs/decisions/0060-trigram-customer-search.md)."""
     term = term.strip()[:254]
-    found = Q(email__icontains=term) | Q(name__icontains=term)
     compact = _SEPARATORS.sub("", term)
+    if "@" in term:
+        with contextlib.suppress(DomainError):
+            return Q(Exact(Lower("email"), normalize_email(term))) & ~Q(email="")
+    # "+" first: 00 and digits alone may as well be the start of a card number.
+    if compact.startswith("+") and len(compact) > _WHOLE_PHONE_DIGITS:
+        with contextlib.suppress(DomainError):
+            return Q(phone=normalize_phone(term))
+    found = Q(email__icontains=term) | Q(name__icontains=term)
     if ascii_digits(compact) and len(compact) == 6:
         found |= Q(customer_code=int(compact))
     if ascii_digits(compact) and 6 <= len(compact) <= 20:
