@@ -94,6 +94,29 @@ def test_search_finds_the_customer_by_each_key_and_never_another_organizations(
     assert str(theirs.customer_code) not in response.content.decode()
 
 
+@pytest.mark.parametrize(
+    ("term", "found"),
+    [
+        ("win@example.com", set()),  # a whole address: that address only, not twin@
+        ("win@exam", {"twin"}),  # a part of one
+        ("+31612345678", {"twin"}),
+        ("+3161234567", set()),  # a whole number of ten digits: that number only
+        ("1234567", {"twin"}),  # a run of the digits
+    ],
+    ids=["whole-email", "email-part", "whole-phone", "other-whole-phone", "phone-digits"],
+)
+def test_a_whole_email_or_phone_number_finds_that_one_a_part_finds_every_holder(
+    client_a, organization, twins, term, found
+):
+    owner_login(client_a, organization)
+    names = {"twin": twins["test-a"][0].customer_code}
+
+    response = client_a.get(CUSTOMERS, {"q": term})
+
+    assert response.status_code == 200
+    assert listed_codes(response) == {names[name] for name in found}
+
+
 def test_a_search_for_digits_int_refuses_finds_nothing(client_a, organization, twins):
     """ "²²²²²²" passes str.isdigit(); int() refused it and the page answered 500."""
     owner_login(client_a, organization)
