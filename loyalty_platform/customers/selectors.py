@@ -112,7 +112,7 @@ def customer_search_filter(term: str) -> Q:
     unique index, rather than as an EXISTS the OR would test row by row. A whole email
     address or phone number finds that customer by its own index only: as a part it would
     read the posting lists of trigrams most customers share ("gmail.com", "+3706"), the
-    longer the more customers (docs/decisions/0060-trigram-customer-search.md)."""
+    longer the more customers (docs/decisions/0063-trigram-customer-search.md)."""
     term = term.strip()[:254]
     compact = _SEPARATORS.sub("", term)
     if "@" in term:
