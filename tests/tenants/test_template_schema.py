@@ -8,7 +8,12 @@ from django.db import connection
 from django_tenants.clone import CloneSchema
 from psycopg import sql
 
-from tenants.schema_copy import SchemaCopyError, schema_copy, schema_names_restore
+from tenants.schema_copy import (
+    SchemaCopyError,
+    schema_copy,
+    schema_names_restore,
+    schemas_without_template_names,
+)
 from tenants.services import organization_create
 
 # Each query runs with the described schema alone on the search path, so definitions name
@@ -130,16 +135,26 @@ def test_a_new_organization_is_an_exact_copy_of_the_template(db):
     for table in ("django_content_type", "auth_permission", "django_migrations"):
         assert rows(organization.schema_name, table) == rows("template", table)
         assert len(rows("template", table)) > 20
+    assert schemas_without_template_names([organization.schema_name, "template"]) == ["template"]
 
 
-def test_the_template_equals_a_schema_built_by_migrations(db):
+# Committed, not in the test's transaction: some migrations build indexes CONCURRENTLY,
+# which PostgreSQL refuses inside a transaction block.
+def test_the_template_equals_a_schema_built_by_migrations(committed_db):
     with connection.cursor() as cursor:
+        cursor.execute('DROP SCHEMA IF EXISTS "migrated_probe" CASCADE')
         cursor.execute('CREATE SCHEMA "migrated_probe"')
-    call_command("migrate_schemas", schema_name="migrated_probe", tenant=True, interactive=False, verbosity=0)
-    connection.set_schema_to_public()
-
-    migrated = schema_catalog("migrated_probe")
-    template = schema_catalog("template")
+    try:
+        call_command(
+            "migrate_schemas", schema_name="migrated_probe", tenant=True, interactive=False, verbosity=0
+        )
+        connection.set_schema_to_public()
+        migrated = schema_catalog("migrated_probe")
+        template = schema_catalog("template")
+    finally:
+        connection.set_schema_to_public()
+        with connection.cursor() as cursor:
+            cursor.execute('DROP SCHEMA "migrated_probe" CASCADE')
     # Values depend on the rows each holds (content types, permissions): compared above for clones.
     del migrated["sequence values"], template["sequence values"]
     for part in migrated:
@@ -224,8 +239,12 @@ def test_an_organization_cloned_the_old_way_gets_the_template_names_back(db):
         row[:2] for row in old["constraints"]
     }
 
+    # migrate_platform restores only the schemas not marked as having the template's names.
+    assert schemas_without_template_names(["old_clone_probe"]) == ["old_clone_probe"]
+
     changes = schema_names_restore(schema="old_clone_probe", template="template")
 
+    assert schemas_without_template_names(["old_clone_probe"]) == []
     # 1 of them is django-otp's sequence, 4 the unique constraints of the reports app's rollups,
     # 5 those of the campaigns app (run key, grant and message once per run, list member, run
     # audience), 1 the webhooks app's delivery once per event and endpoint.

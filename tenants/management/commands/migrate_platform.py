@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand
 from django_tenants.utils import schema_exists
 
 from tenants.models import Organization
-from tenants.schema_copy import schema_names_restore
+from tenants.schema_copy import schema_names_restore, schemas_without_template_names
 from tenants.services import template_schema_ensure
 
 
@@ -18,10 +18,11 @@ class Command(BaseCommand):
         template = settings.TENANT_BASE_SCHEMA
         if template and schema_exists(template):
             # Organizations cloned before clones kept the template's names get them back
-            # before any migration looks for them.
-            for schema in Organization.objects.exclude(schema_name="public").values_list(
-                "schema_name", flat=True
-            ):
+            # before any migration looks for them (once: the schema is marked afterwards).
+            schemas = list(
+                Organization.objects.exclude(schema_name="public").values_list("schema_name", flat=True)
+            )
+            for schema in schemas_without_template_names(schemas):
                 for change in schema_names_restore(schema=schema, template=template):
                     self.stdout.write(f"{schema}: {change}")
         call_command("migrate_schemas", tenant=True, interactive=False, verbosity=verbosity)
