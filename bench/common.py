@@ -39,6 +39,14 @@ def drop_foreign_keys(cursor, tables: tuple[str, ...]) -> list[str]:
     return [f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}" for table, name, definition in keys]
 
 
+def print_goal_table(rows: list[tuple[str, str, str, str]], headings: tuple[str, str, str]) -> None:
+    """Rows of (figure, measured, goal, met), in aligned columns."""
+    widths = [max(len(row[column]) for row in [headings, *rows]) for column in range(3)]
+    print("  ".join(f"{heading:{width}}" for heading, width in zip(headings, widths, strict=True)) + "  met")
+    for *cells, met in rows:
+        print("  ".join(f"{cell:{width}}" for cell, width in zip(cells, widths, strict=True)) + f"  {met}")
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, math.ceil(share * len(ordered)) - 1)]

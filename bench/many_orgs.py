@@ -59,8 +59,16 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
 # Neither imports Django.
-from bench.common import configure_production, drop_database, recreate_database, start_worker, stop_worker  # noqa: E402
-from bench.pos_earn import StaleConnection, earn_body, exchange, free_port, stop_group  # noqa: E402
+from bench.common import (  # noqa: E402
+    configure_production,
+    drop_database,
+    percentile,
+    print_goal_table,
+    recreate_database,
+    start_worker,
+    stop_worker,
+)
+from bench.pos_earn import StaleConnection, earn_body, exchange, free_port, stop_group, verdict  # noqa: E402
 
 DATABASE_NAME = "bench_many_orgs"
 GOAL_MIGRATE_SECONDS = 600.0
@@ -414,15 +422,6 @@ def beat_fan_out(job: str, targets: list[Target], results: Results) -> None:
 # --- the run --------------------------------------------------------------------------------
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]  # nearest rank
-
-
-def verdict(ok: bool) -> str:
-    return "yes" if ok else "NO"
-
-
 def table(args, results: Results) -> list[tuple[str, str, str, str]]:
     count = results.organizations
     created = results.create_seconds
@@ -511,11 +510,7 @@ def report(args, results: Results, seconds: float) -> None:
         f"\nMany organizations on one PostgreSQL: {results.organizations} organizations, DEBUG off; "
         f"{os.cpu_count()} cores, load {load1:.1f}; {seconds:.0f} s"
     )
-    rows = table(args, results)
-    widths = [max(len(row[column]) for row in rows) for column in range(3)]
-    print(f"{'figure':{widths[0]}}  {'measured':{widths[1]}}  {'goal':{widths[2]}}  met")
-    for name, value, goal, met in rows:
-        print(f"{name:{widths[0]}}  {value:{widths[1]}}  {goal:{widths[2]}}  {met}")
+    print_goal_table(table(args, results), ("figure", "measured", "goal"))
     if results.latencies:
         print(
             f"requests: {args.requests} of each kind to the {results.organizations} organizations and as "

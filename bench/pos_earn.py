@@ -55,7 +55,13 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
 # Both need BASE_DIR on the path; neither imports Django.
-from bench.common import configure_production, drop_database, recreate_database, unlimited_api_key  # noqa: E402
+from bench.common import (  # noqa: E402
+    configure_production,
+    drop_database,
+    print_goal_table,
+    recreate_database,
+    unlimited_api_key,
+)
 
 DATABASE_NAME = "bench_pos_earn"
 HOST = "bench.localhost"
@@ -940,11 +946,7 @@ def report(args, results: Results, seconds: float) -> None:
         f"\nPOS earn benchmark: {server}, DEBUG off, "
         f"PostgreSQL {results.pg_version // 10000}; {os.cpu_count()} cores, load {load1:.1f}; {seconds:.0f} s"
     )
-    rows = table(args, results)
-    widths = [max(len(row[column]) for row in rows) for column in range(3)]
-    print(f"{'goal':{widths[0]}}  {'measured':{widths[1]}}  {'target':{widths[2]}}  met")
-    for name, value, goal, met in rows:
-        print(f"{name:{widths[0]}}  {value:{widths[1]}}  {goal:{widths[2]}}  {met}")
+    print_goal_table(table(args, results), ("goal", "measured", "target"))
     counts = results.counts
     if results.loads:
         print(
