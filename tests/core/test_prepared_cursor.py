@@ -4,6 +4,11 @@ outside the test's transaction."""
 import pytest
 from django.db import OperationalError, connections
 
+from loyalty_platform.core.postgresql_backend.base import (
+    PREPARE_AFTER_CALLS_IN_SCHEMA,
+    UnpreparedServerBindingCursor,
+)
+
 
 @pytest.fixture
 def own_connection():
@@ -39,3 +44,31 @@ def test_a_prepared_cursor_reads_the_schema_of_the_organization_set_last(
             schemas.append(cursor.fetchone()[0])
 
     assert schemas == [organization.schema_name, other_organization.schema_name, organization.schema_name]
+
+
+def _prepares(wrapper) -> bool:
+    with wrapper.prepared_cursor() as cursor:
+        cursor.execute("SELECT current_schema()")
+        return not isinstance(cursor.cursor, UnpreparedServerBindingCursor)
+
+
+def test_statements_are_prepared_only_where_the_connection_stays(
+    own_connection, organization, other_organization
+):
+    """A prepared statement run under another search path is planned again, so a connection
+    that moves between organizations at every call never prepares; one that stays prepares
+    after PREPARE_AFTER_CALLS_IN_SCHEMA calls, and keeps its plans for when it comes back."""
+    alternating = []
+    for index in range(2 * PREPARE_AFTER_CALLS_IN_SCHEMA):
+        own_connection.set_tenant(organization if index % 2 == 0 else other_organization)
+        alternating.append(_prepares(own_connection))
+    own_connection.set_tenant(organization)
+    staying = [_prepares(own_connection) for _ in range(PREPARE_AFTER_CALLS_IN_SCHEMA)]
+    own_connection.set_tenant(other_organization)
+    elsewhere = _prepares(own_connection)
+    own_connection.set_tenant(organization)
+    back = _prepares(own_connection)
+
+    assert alternating == [False] * (2 * PREPARE_AFTER_CALLS_IN_SCHEMA)
+    assert staying == [False] * (PREPARE_AFTER_CALLS_IN_SCHEMA - 1) + [True]
+    assert (elsewhere, back) == (False, True)

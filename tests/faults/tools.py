@@ -119,6 +119,9 @@ class DedicatedPostgres:
                 "-U",
                 source["USER"],
                 "-Fc",
+                # A dump of chosen schemas leaves extensions out; the staff search's indexes
+                # need pg_trgm's operator classes.
+                "--extension=pg_trgm",
                 *schema_args,
                 self.name,
             ],

@@ -133,11 +133,13 @@ def _prepared_statements() -> list[tuple]:
 
 
 def test_the_four_statements_are_prepared_once_per_connection(organization, programs, key_a):
-    """PostgreSQL parses and plans them on the connection's first earn only
-    (docs/decisions/0024-prepared-hot-statements.md)."""
+    """PostgreSQL parses and plans them once, by the connection's second earn in the same
+    organization (docs/decisions/0024-prepared-hot-statements.md; the rule for a connection
+    that moves between organizations: tests/core/test_prepared_cursor.py)."""
     customer = create_customer(organization, points=1)
     client = PosClient("test-a.localhost", key_a)
-    assert _earn(client, customer, "warm-up").status_code == 200
+    for index in range(2):
+        assert _earn(client, customer, f"warm-up-{index}").status_code == 200
     prepared = _prepared_statements()
 
     for index in range(3):
@@ -163,10 +165,16 @@ def test_a_prepared_statement_follows_the_connection_to_another_organization(
     customer_a = create_customer(organization, points=1)
     customer_b = create_customer(other_organization, points=5)
 
-    assert _earn(PosClient("test-a.localhost", key_a), customer_a, "same-id").status_code == 200
+    for index in range(2):
+        assert _earn(PosClient("test-a.localhost", key_a), customer_a, f"a-{index}").status_code == 200
+    assert len(_prepared_statements()) == 4
     before_a = balances(organization, customer_a)
-    response = _earn(PosClient("test-b.localhost", key_b), customer_b, "same-id")
+    responses = [_earn(PosClient("test-b.localhost", key_b), customer_b, f"a-{index}") for index in range(3)]
 
-    assert (response.status_code, response.json()) == (200, {"data": {"stamps": 0, "points": 15}})
-    assert balances(other_organization, customer_b) == {"point": (15, 15, 2), "stamp": (0, 0, 0)}
+    assert [(response.status_code, response.json()) for response in responses] == [
+        (200, {"data": {"stamps": 0, "points": points}}) for points in (15, 25, 35)
+    ]
+    assert balances(other_organization, customer_b) == {"point": (35, 35, 4), "stamp": (0, 0, 0)}
     assert balances(organization, customer_a) == before_a
+    # The statements prepared in A ran prepared in B from its second earn on.
+    assert len(_prepared_statements()) == 4

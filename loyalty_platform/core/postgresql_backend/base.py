@@ -9,8 +9,12 @@ from django_tenants.utils import quote_schema_name
 from psycopg import errors, sql
 from psycopg.pq import Format, TransactionStatus
 
-# Not a cursor name: create_cursor's sign for a server-binding cursor (see prepared_cursor).
+# Not cursor names: create_cursor's signs for a server-binding cursor that prepares its
+# statements, and for one that does not (see prepared_cursor).
 _PREPARED = object()
+_UNPREPARED = object()
+# prepared_cursor() calls in a row in one schema before its statements are prepared there.
+PREPARE_AFTER_CALLS_IN_SCHEMA = 8
 
 # DATABASES["default"]["POOLER"]: how the connection reaches PostgreSQL (settings.services,
 # DATABASE_POOLER). "transaction": through a pooler in transaction mode (PgBouncer's
@@ -63,6 +67,14 @@ def _prefixed(prefix: str, query, params):
     return (prefix.replace("%", "%%") if params is not None else prefix) + query
 
 
+class UnpreparedServerBindingCursor(ServerBindingCursor):
+    """Binds on the server, as a prepared cursor, but never prepares: each statement is parsed
+    and planned where it runs, in whatever schema that is."""
+
+    def execute(self, query, params=None, *, prepare=None, binary=None):
+        return super().execute(query, params, prepare=False, binary=binary)
+
+
 class DatabaseOperations(PostgresOperations):
     def last_executed_query(self, cursor, sql, params):
         # What a prepared_cursor() ran, spelled out for the debug log and captured queries
@@ -84,6 +96,11 @@ class DatabaseWrapper(base.DatabaseWrapper):
     fresh_until = 0.0
     # The search path the current transaction has set with SET LOCAL (transaction pooling).
     search_path_in_transaction = None
+    # The schema the prepared statements last ran in, and the prepared_cursor() calls since
+    # the connection moved to the schema it is in now.
+    prepared_in_schema = None
+    last_prepared_cursor_schema = None
+    calls_in_schema = 0
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -159,19 +176,42 @@ class DatabaseWrapper(base.DatabaseWrapper):
         # outside Django's error wrapping: a lost server must still surface as Django's
         # OperationalError (a 503, and the connection marked as failed).
         with self.wrap_database_errors:
-            return self._cursor(name=_PREPARED)
+            return self._cursor(name=_PREPARED if self._prepare_here() else _UNPREPARED)
+
+    def _prepare_here(self) -> bool:
+        """Whether this call's statements run prepared. PostgreSQL plans a prepared statement
+        again whenever it runs under another search path than the last time; while a
+        connection moves from organization to organization that costs more than planning an
+        unprepared statement (bench/many_orgs.py: an earn spread over 20 organizations 1.36x
+        one organization's with prepared statements, 1.06x without). So the statements are
+        prepared, or kept, only in a schema the connection has stayed in for a few calls."""
+        schema = self.schema_name
+        if schema == self.last_prepared_cursor_schema:
+            self.calls_in_schema += 1
+        else:
+            self.last_prepared_cursor_schema = schema
+            self.calls_in_schema = 1
+        if schema == self.prepared_in_schema:
+            return True
+        if self.calls_in_schema >= PREPARE_AFTER_CALLS_IN_SCHEMA:
+            self.prepared_in_schema = schema
+            return True
+        return False
 
     def create_cursor(self, name=None):
-        if self.transaction_pooling and name in (None, _PREPARED):
+        if self.transaction_pooling and name in (None, _PREPARED, _UNPREPARED):
             # Prepared statements are off behind the pooler (settings.services), and a
             # server-binding cursor cannot carry the SET in its statement's query.
             cursor = TransactionPooledCursor(self.connection)
             cursor.database = self
             self._register_timezone(cursor)
             return cursor
-        if name is not _PREPARED:
+        if name is _UNPREPARED:
+            cursor = UnpreparedServerBindingCursor(self.connection)
+        elif name is _PREPARED:
+            cursor = ServerBindingCursor(self.connection)
+        else:
             return super().create_cursor(name)
-        cursor = ServerBindingCursor(self.connection)
         self._register_timezone(cursor)
         return cursor
 
