@@ -86,7 +86,11 @@ EXPECTED = {
             "orders.orderreturn",
             "orders.orderreturnline",
             "orders.earningrule",
+            "branding.contactemail",
         ),
+        # Terms and privacy versions are added, never changed or deleted.
+        "branding.add_legalversion",
+        "branding.view_legalversion",
         *view(
             "programs.transactionreversal",
             "tiers.customertier",

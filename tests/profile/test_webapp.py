@@ -207,7 +207,7 @@ def test_the_profile_pages_link_the_manifest_and_the_dashboard_holds_the_hidden_
     for html in (page, login):
         assert '<link rel="manifest" href="/me/manifest.webmanifest?lang=en">' in html
         assert '<meta name="theme-color" content="#1f6f5c">' in html
-        assert '<link rel="apple-touch-icon" href="/me/icons/icon-180.png?v=' in html
+        assert '<link rel="apple-touch-icon" href="/me/icons/icon-180.png">' in html
         assert 'data-service-worker="/me/sw.js" data-scope="/me/"' in html
     assert '<p id="offline-notice" data-copy="network" class="offline-notice" role="status" hidden>' in page
     assert "You are offline - this may be out of date (last updated " in page
