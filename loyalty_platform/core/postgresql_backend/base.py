@@ -2,9 +2,11 @@ import time
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db.backends.postgresql.base import TIMESTAMPTZ_OID, Cursor, ServerBindingCursor
+from django.db.backends.postgresql.introspection import TableInfo
 from django.db.backends.postgresql.operations import DatabaseOperations as PostgresOperations
 from django.db.backends.postgresql.psycopg_any import register_tzloader
 from django_tenants.postgresql_backend import base
+from django_tenants.postgresql_backend.introspection import DatabaseSchemaIntrospection
 from django_tenants.utils import quote_schema_name
 from psycopg import errors, sql
 from psycopg.pq import Format, TransactionStatus
@@ -75,6 +77,26 @@ class UnpreparedServerBindingCursor(ServerBindingCursor):
         return super().execute(query, params, prepare=False, binary=binary)
 
 
+class SchemaIntrospection(DatabaseSchemaIntrospection):
+    """django-tenants' introspection, with the table list read by the schema's namespace.
+    Django's asks pg_table_is_visible() of every relation of the database, which grows with
+    the number of organizations: 448 ms at 1,000 (463,000 relations) against 23 ms by
+    namespace, run for each schema a migration visits (bench/many_orgs.py)."""
+
+    def get_table_list(self, cursor):
+        cursor.execute(
+            """
+            SELECT c.relname,
+                   CASE WHEN c.relispartition THEN 'p' WHEN c.relkind IN ('m', 'v') THEN 'v' ELSE 't' END,
+                   obj_description(c.oid, 'pg_class')
+              FROM pg_catalog.pg_class c
+             WHERE c.relkind IN ('f', 'm', 'p', 'r', 'v') AND c.relnamespace = to_regnamespace(%s)
+            """,
+            [quote_schema_name(self.connection.schema_name)],
+        )
+        return [TableInfo(*row) for row in cursor.fetchall() if row[0] not in self.ignored_tables]
+
+
 class DatabaseOperations(PostgresOperations):
     def last_executed_query(self, cursor, sql, params):
         # What a prepared_cursor() ran, spelled out for the debug log and captured queries
@@ -108,6 +130,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if pooler not in POOLERS:
             raise ImproperlyConfigured(f"DATABASES POOLER must be one of {POOLERS}, not {pooler!r}")
         self.transaction_pooling = pooler == TRANSACTION_POOLER
+        self.introspection = SchemaIntrospection(self)
         if self.transaction_pooling and not self.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS"):
             # A server-side cursor lives in one server session across transactions.
             raise ImproperlyConfigured("POOLER 'transaction' needs DISABLE_SERVER_SIDE_CURSORS")
