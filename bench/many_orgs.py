@@ -13,7 +13,10 @@ machinery costs when there are many organizations, each figure beside its goal.
    --processes), timed from start to exit, and checked: every organization's schema and the
    template have the new table. The package is deleted afterwards. Goal <= 10 min.
 3. Host routing and earn latency: one uvicorn process (production settings, DEBUG off), one
-   keep-alive connection, one request at a time. Each organization first gets one earn (its
+   keep-alive connection, one request at a time, in each of --layouts: "direct" (PostgreSQL
+   reached straight, prepared statements where the connection stays, CONN_MAX_AGE as set)
+   and "pgbouncer" (as deployed, docs/deployment.md: PgBouncer in transaction mode, SET LOCAL
+   in each transaction, nothing prepared). Each organization first gets one earn (its
    first, cold: reported apart); then blocks of --block requests alternate between "many"
    (cycling over every organization's host and API key) and "one" (the first organization
    only), --requests of each kind, for `GET /ping` on the organization's host (routing alone)
@@ -98,8 +101,9 @@ class Results:
     migrate_seconds: float = 0.0
     migrated_schemas: int = 0
     migrate_stopped: bool = False
-    latencies: dict[str, list[float]] = field(default_factory=dict)
-    rss_mb: dict[str, float] = field(default_factory=dict)
+    # By layout (LAYOUTS), then by kind of request.
+    latencies: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    rss_mb: dict[str, dict[str, float]] = field(default_factory=dict)
     beat_seconds: float = 0.0
     beat_first_seconds: float = 0.0
     beat_done: int = 0
@@ -276,7 +280,24 @@ def migrate_everything(processes: int, chunks: int, timeout: float, results: Res
 # --- 3 and 4. the web process ---------------------------------------------------------------
 
 
-def start_server(port: int, platform_host: str) -> subprocess.Popen:
+# How the web process reaches PostgreSQL: straight (prepared statements, a session SET at a
+# change of organization) or as deployed (docs/deployment.md: PgBouncer in transaction mode,
+# SET LOCAL in every transaction, no prepared statements).
+LAYOUTS = ("direct", "pgbouncer")
+
+
+def layout_environment(layout: str, pgbouncer_port: int | None) -> dict[str, str]:
+    if layout == "direct":
+        return dict(os.environ)
+    return {
+        **os.environ,
+        "DATABASE_POOLER": "transaction",
+        "DATABASE_HOST": "127.0.0.1",
+        "DATABASE_PORT": str(pgbouncer_port),
+    }
+
+
+def start_server(port: int, platform_host: str, environment: dict[str, str]) -> subprocess.Popen:
     """uvicorn with one worker serves in its own process: its pid is the one to watch."""
     process = subprocess.Popen(
         [
@@ -285,7 +306,7 @@ def start_server(port: int, platform_host: str) -> subprocess.Popen:
             *("--no-access-log", "--log-level", "warning"),
         ],
         cwd=BASE_DIR,
-        env=os.environ,
+        env=environment,
         start_new_session=True,
     )
     deadline = time.monotonic() + 60
@@ -356,19 +377,21 @@ class Client:
             self.connection[1].close()
 
 
-async def serve_all(port: int, targets: list[Target], args, results: Results, pid: int) -> None:
+async def serve_all(port: int, targets: list[Target], args, results: Results, layout: str, pid: int) -> None:
     client = Client(port, results.not_ok)
     one = targets[0]
+    latencies = results.latencies[layout] = {}
+    memory = results.rss_mb[layout] = {}
     try:
         for kind in ("ping", "earn"):
             for _ in range(args.warmup):
                 await client.send(one, kind)
-        results.rss_mb["before"] = rss_mb(pid)
-        results.latencies["earn first"] = [await client.send(target, "earn") for target in targets]
+        memory["before"] = rss_mb(pid)
+        latencies["earn first"] = [await client.send(target, "earn") for target in targets]
         for kind in ("ping", "earn"):
             many: list[float] = []
             single: list[float] = []
-            results.latencies[f"{kind} many"], results.latencies[f"{kind} one"] = many, single
+            latencies[f"{kind} many"], latencies[f"{kind} one"] = many, single
             position = 0
             while len(many) < args.requests:
                 size = min(args.block, args.requests - len(many))
@@ -377,7 +400,7 @@ async def serve_all(port: int, targets: list[Target], args, results: Results, pi
                     position += 1
                 for _ in range(size):
                     single.append(await client.send(one, kind))
-        results.rss_mb["after"] = rss_mb(pid)
+        memory["after"] = rss_mb(pid)
     finally:
         client.close()
 
@@ -451,40 +474,8 @@ def table(args, results: Results) -> list[tuple[str, str, str, str]]:
                 verdict(seconds <= GOAL_MIGRATE_SECONDS and migrated),
             )
         )
-    latencies = results.latencies
-    if "earn many" in latencies:
-        for kind, name in (("ping", "Host routing, GET /ping"), ("earn", "Earn, POST /webhook/pos")):
-            many, single = latencies[f"{kind} many"], latencies[f"{kind} one"]
-            ratio = statistics.median(many) / statistics.median(single)
-            p95_ratio = percentile(many, 0.95) / percentile(single, 0.95)
-            rows.append(
-                (
-                    f"{name}: {count} orgs / 1 (median ms)",
-                    f"{statistics.median(many):.2f} / {statistics.median(single):.2f} = {ratio:.2f}  "
-                    f"(p95 {percentile(many, 0.95):.2f} / {percentile(single, 0.95):.2f} = {p95_ratio:.2f})",
-                    f"<= {GOAL_RATIO}" if kind == "earn" else "-",
-                    verdict(ratio <= GOAL_RATIO) if kind == "earn" else "-",
-                )
-            )
-        first = latencies["earn first"]
-        rows.append(
-            (
-                "First earn of each organization (cold)",
-                f"median {statistics.median(first):.2f} ms, p95 {percentile(first, 0.95):.2f} ms",
-                "-",
-                "-",
-            )
-        )
-        growth = results.rss_mb["after"] - results.rss_mb["before"]
-        rows.append(
-            (
-                f"Web process RSS, after serving {count} orgs",
-                f"{results.rss_mb['before']:.0f} -> {results.rss_mb['after']:.0f} MB (+{growth:.1f} MB, "
-                f"{growth * 1024 / count:.0f} kB an organization)",
-                f"<= +{GOAL_MEMORY_MB:.0f} MB",
-                verdict(growth <= GOAL_MEMORY_MB),
-            )
-        )
+    for layout, latencies in results.latencies.items():
+        rows.extend(server_rows(layout, latencies, results.rss_mb[layout], count))
     if results.beat_done:
         finished = not math.isnan(results.beat_seconds)
         rows.append(
@@ -501,6 +492,43 @@ def table(args, results: Results) -> list[tuple[str, str, str, str]]:
             )
         )
     rows.append(("Answers not 200", str(sum(results.not_ok.values())), "0", verdict(not results.not_ok)))
+    return rows
+
+
+def server_rows(layout: str, latencies: dict[str, list[float]], memory: dict[str, float], count: int) -> list:
+    rows = []
+    for kind, name in (("ping", "Host routing, GET /ping"), ("earn", "Earn, POST /webhook/pos")):
+        many, single = latencies[f"{kind} many"], latencies[f"{kind} one"]
+        ratio = statistics.median(many) / statistics.median(single)
+        p95_ratio = percentile(many, 0.95) / percentile(single, 0.95)
+        rows.append(
+            (
+                f"[{layout}] {name}: {count} orgs / 1 (median ms)",
+                f"{statistics.median(many):.2f} / {statistics.median(single):.2f} = {ratio:.2f}  "
+                f"(p95 {percentile(many, 0.95):.2f} / {percentile(single, 0.95):.2f} = {p95_ratio:.2f})",
+                f"<= {GOAL_RATIO}" if kind == "earn" else "-",
+                verdict(ratio <= GOAL_RATIO) if kind == "earn" else "-",
+            )
+        )
+    first = latencies["earn first"]
+    rows.append(
+        (
+            f"[{layout}] First earn of each organization (cold)",
+            f"median {statistics.median(first):.2f} ms, p95 {percentile(first, 0.95):.2f} ms",
+            "-",
+            "-",
+        )
+    )
+    growth = memory["after"] - memory["before"]
+    rows.append(
+        (
+            f"[{layout}] Web process RSS, after serving {count} orgs",
+            f"{memory['before']:.0f} -> {memory['after']:.0f} MB (+{growth:.1f} MB, "
+            f"{growth * 1024 / count:.0f} kB an organization)",
+            f"<= +{GOAL_MEMORY_MB:.0f} MB",
+            verdict(growth <= GOAL_MEMORY_MB),
+        )
+    )
     return rows
 
 
@@ -543,12 +571,20 @@ def main() -> int:
         "--migration-timeout", type=float, default=3600.0, help="stop the migration after this long"
     )
     parser.add_argument("--skip-server", action="store_true", help="no latency or memory figures")
+    parser.add_argument(
+        "--layouts",
+        type=lambda text: [layout for layout in text.split(",") if layout],
+        default=list(LAYOUTS),
+        help=f"comma-separated, of {', '.join(LAYOUTS)}",
+    )
     parser.add_argument("--keep", action="store_true", help="leave the database")
     parser.add_argument("--reuse", action="store_true", help="the organizations of a --keep run")
     parser.add_argument("--database", default=DATABASE_NAME, help="the benchmark's own database")
     args = parser.parse_args()
     if args.organizations < 1:
         parser.error("--organizations must be at least 1")
+    if unknown := set(args.layouts) - set(LAYOUTS):
+        parser.error(f"unknown layouts: {', '.join(sorted(unknown))}")
 
     def stop(signum, frame):
         raise KeyboardInterrupt
@@ -584,11 +620,15 @@ def main() -> int:
             migrate_everything(args.processes, args.chunks, args.migration_timeout, results)
         connections.close_all()
         if not args.skip_server:
-            progress("one uvicorn process")
-            server = start_server(port, platform_host)
-            asyncio.run(serve_all(port, targets, args, results, server.pid))
-            stop_group(server)
-            server = None
+            from tests.processes import pgbouncer
+
+            with pgbouncer(pool_size=2) as pgbouncer_port:
+                for layout in args.layouts:
+                    progress(f"one uvicorn process, {layout}")
+                    server = start_server(port, platform_host, layout_environment(layout, pgbouncer_port))
+                    asyncio.run(serve_all(port, targets, args, results, layout, server.pid))
+                    stop_group(server)
+                    server = None
         if args.beat_job:
             progress(f"fan-out of {args.beat_job}")
             beat_fan_out(args.beat_job, targets, results)

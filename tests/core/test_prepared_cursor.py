@@ -3,11 +3,9 @@ outside the test's transaction."""
 
 import pytest
 from django.db import OperationalError, connections
+from django.db.backends.postgresql.base import ServerBindingCursor
 
-from loyalty_platform.core.postgresql_backend.base import (
-    PREPARE_AFTER_CALLS_IN_SCHEMA,
-    UnpreparedServerBindingCursor,
-)
+from loyalty_platform.core.postgresql_backend.base import PREPARE_AFTER_CALLS_IN_SCHEMA
 
 
 @pytest.fixture
@@ -27,8 +25,8 @@ def test_a_lost_connection_while_the_search_path_is_set_raises_djangos_operation
     own_connection.connection.close()  # the server went away
     own_connection.set_tenant(other_organization)  # the next cursor sets the search path first
 
-    with pytest.raises(OperationalError):
-        own_connection.prepared_cursor()
+    with pytest.raises(OperationalError), own_connection.prepared_cursor() as cursor:
+        cursor.execute("SELECT 1")
 
     assert own_connection.errors_occurred is True
 
@@ -49,7 +47,7 @@ def test_a_prepared_cursor_reads_the_schema_of_the_organization_set_last(
 def _prepares(wrapper) -> bool:
     with wrapper.prepared_cursor() as cursor:
         cursor.execute("SELECT current_schema()")
-        return not isinstance(cursor.cursor, UnpreparedServerBindingCursor)
+        return isinstance(cursor.cursor, ServerBindingCursor)
 
 
 def test_statements_are_prepared_only_where_the_connection_stays(

@@ -7,7 +7,7 @@ from django.db.backends.postgresql.operations import DatabaseOperations as Postg
 from django.db.backends.postgresql.psycopg_any import register_tzloader
 from django_tenants.postgresql_backend import base
 from django_tenants.postgresql_backend.introspection import DatabaseSchemaIntrospection
-from django_tenants.utils import quote_schema_name
+from django_tenants.utils import get_limit_set_calls, quote_schema_name
 from psycopg import errors, sql
 from psycopg.pq import Format, TransactionStatus
 
@@ -69,12 +69,62 @@ def _prefixed(prefix: str, query, params):
     return (prefix.replace("%", "%%") if params is not None else prefix) + query
 
 
-class UnpreparedServerBindingCursor(ServerBindingCursor):
-    """Binds on the server, as a prepared cursor, but never prepares: each statement is parsed
-    and planned where it runs, in whatever schema that is."""
+class SearchPathCarryingCursor(Cursor):
+    """Django's client-side binding cursor for direct connections that sends the session's
+    `SET search_path`, when the connection has moved to another schema, in the same
+    simple-protocol query as its next statement in a transaction: one round trip instead of
+    two at every change of organization (decision 64). The path is the one of the
+    organization the connection served when the cursor was made, as django-tenants would
+    have set it then. It counts as set on the server only once the query succeeded; a
+    rollback forgets it (django-tenants' rollback), so the next cursor sends it again. In
+    autocommit the SET goes ahead as a statement of its own."""
 
-    def execute(self, query, params=None, *, prepare=None, binary=None):
-        return super().execute(query, params, prepare=False, binary=binary)
+    database: "DatabaseWrapper"
+    # Set by DatabaseWrapper._handle_search_path when the cursor is made.
+    search_paths_to_set = None
+
+    def execute(self, query, params=None, **kwargs):
+        search_paths = self._search_paths_to_send()
+        if search_paths is None:
+            return super().execute(query, params, **kwargs)
+        if self.connection.autocommit:
+            # Two statements in one query would make an implicit transaction, which some
+            # statements refuse (CREATE DATABASE, CREATE INDEX CONCURRENTLY, VACUUM).
+            self._send_search_path()
+            return super().execute(query, params, **kwargs)
+        super().execute(_prefixed(_session_set(search_paths), query, params), params, **kwargs)
+        self.database.search_path_sent(search_paths)
+        # The SET's result comes first; the caller reads its own statement's.
+        self.nextset()
+        return self
+
+    def executemany(self, query, params_seq, **kwargs):
+        self._send_search_path()
+        return super().executemany(query, params_seq, **kwargs)
+
+    def copy(self, statement, params=None, **kwargs):
+        self._send_search_path()
+        return super().copy(statement, params, **kwargs)
+
+    def stream(self, query, params=None, **kwargs):
+        self._send_search_path()
+        return super().stream(query, params, **kwargs)
+
+    def _search_paths_to_send(self):
+        search_paths = self.search_paths_to_set
+        if search_paths is None or search_paths == self.database.search_path_set_schemas:
+            return None  # none to set, or another cursor has set it meanwhile
+        return search_paths
+
+    def _send_search_path(self) -> None:
+        search_paths = self._search_paths_to_send()
+        if search_paths is not None:
+            super().execute(_session_set(search_paths))
+            self.database.search_path_sent(search_paths)
+
+
+def _session_set(search_paths) -> str:
+    return "SET search_path = {};".format(",".join(quote_schema_name(s) for s in search_paths))
 
 
 class SchemaIntrospection(DatabaseSchemaIntrospection):
@@ -137,8 +187,34 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def _handle_search_path(self, cursor=None):
         # Under transaction pooling every statement's cursor sets the path itself (search_path_prefix).
-        if not self.transaction_pooling:
-            super()._handle_search_path(cursor)
+        if self.transaction_pooling or self._setting_search_path:
+            return
+        search_paths = self._get_cursor_search_paths()
+        if get_limit_set_calls() and self.search_path_set_schemas == search_paths:
+            return
+        if cursor is not None and isinstance(cursor.cursor, SearchPathCarryingCursor):
+            # Its next statement carries the SET (decision 64).
+            cursor.cursor.search_paths_to_set = search_paths
+            return
+        # A server-binding or server-side cursor cannot: the SET is a statement of its own.
+        super()._handle_search_path(cursor)
+
+    def _cursor(self, name=None):
+        if name is _UNPREPARED and not self.transaction_pooling:
+            # Not a named cursor, despite the name: like an unnamed one, the cursor itself can
+            # carry the SET (django-tenants would send it ahead on a cursor of its own).
+            cursor = super(base.DatabaseWrapper, self)._cursor(name=name)
+            self._handle_search_path(cursor)
+            return cursor
+        return super()._cursor(name=name)
+
+    def search_path_sent(self, search_paths) -> None:
+        """A SearchPathCarryingCursor's SET succeeded (in the transaction, if one is open: a
+        rollback forgets it again). If the connection has moved to another organization since
+        the cursor was made, the server's path is not that organization's: the next cursor
+        sets it."""
+        current = search_paths == self._get_cursor_search_paths()
+        self.search_path_set_schemas = search_paths if current else None
 
     def search_path_prefix(self) -> str | None:
         """The `SET LOCAL search_path` to send before the next statement, or None when the
@@ -208,6 +284,11 @@ class DatabaseWrapper(base.DatabaseWrapper):
         unprepared statement (bench/many_orgs.py: an earn spread over 20 organizations 1.36x
         one organization's with prepared statements, 1.06x without). So the statements are
         prepared, or kept, only in a schema the connection has stayed in for a few calls."""
+        options = self.settings_dict["OPTIONS"]
+        if "prepare_threshold" in options and options["prepare_threshold"] is None:
+            # Nothing is prepared (DATABASE_PREPARED_STATEMENTS=false): binding on the client
+            # lets the statement carry a change of search path (SearchPathCarryingCursor).
+            return False
         schema = self.schema_name
         if schema == self.last_prepared_cursor_schema:
             self.calls_in_schema += 1
@@ -229,14 +310,20 @@ class DatabaseWrapper(base.DatabaseWrapper):
             cursor.database = self
             self._register_timezone(cursor)
             return cursor
-        if name is _UNPREPARED:
-            cursor = UnpreparedServerBindingCursor(self.connection)
-        elif name is _PREPARED:
+        if name is _PREPARED:
             cursor = ServerBindingCursor(self.connection)
+        elif name is _UNPREPARED or (name is None and not self._binds_on_server()):
+            # Not prepared: bound on the client, as the ORM's statements, so that the SET of
+            # a change of schema can ride along (SearchPathCarryingCursor).
+            cursor = SearchPathCarryingCursor(self.connection)
+            cursor.database = self
         else:
             return super().create_cursor(name)
         self._register_timezone(cursor)
         return cursor
+
+    def _binds_on_server(self) -> bool:
+        return bool(self.settings_dict["OPTIONS"].get("server_side_binding"))
 
     def _register_timezone(self, cursor) -> None:
         # As Django's create_cursor: timestamps load in the connection's time zone.
