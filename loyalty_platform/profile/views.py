@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import dateformat, timezone, translation
+from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -25,6 +25,7 @@ from loyalty_platform.campaigns.referral_views import (
 from loyalty_platform.campaigns.selectors import organization_zone
 from loyalty_platform.core import errors
 from loyalty_platform.core.errors import ORGANIZATION_SUSPENDED, DomainError, ErrorType
+from loyalty_platform.core.formats import day_display, money_figure
 from loyalty_platform.core.i18n import SESSION_LANGUAGE_KEY, SUPPORTED
 from loyalty_platform.core.sms import sms_configured
 from loyalty_platform.core.throttle import client_ip
@@ -767,9 +768,9 @@ def claim(request: HttpRequest) -> HttpResponse:
                 points,
             )
             % {
-                "total": order.total,
+                "total": money_figure(order.total, order.currency),
                 "currency": order.currency,
-                "day": dateformat.format(order.created_at, "d F Y"),
+                "day": day_display(timezone.localtime(order.created_at)),
                 "points": points,
             },
             "button": ngettext("Add %(points)d point to my card", "Add %(points)d points to my card", points)

@@ -6,10 +6,12 @@ the screen."""
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
 
 import pytest
-from django.db import connections
-from django.utils import translation
+from django.db import connection, connections
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django_tenants.utils import tenant_context
 
@@ -17,6 +19,9 @@ from loyalty_platform.campaigns.messages import unsubscribe_token
 from loyalty_platform.customers.login import login_link_create
 from loyalty_platform.customers.services import customer_enroll
 from loyalty_platform.identification.services import qr_login_session_create
+from loyalty_platform.orders.claims import receipt_claim_url
+from loyalty_platform.orders.earning import LineInput
+from loyalty_platform.orders.services import order_create
 from loyalty_platform.programs.services import customer_earn
 from tests.browser.accessibility import axe_violations, horizontal_overflow
 from tests.pos_fixtures import committed_organization
@@ -51,6 +56,32 @@ class Member:
 
 def _qr_login_path(member: Member) -> str:
     return f"/qr-login/{qr_login_session_create(device_name='Web shop').pk}"
+
+
+def _receipt_claim_path(member: Member) -> str:
+    """A receipt nobody has claimed yet, its claim link as the receipt's QR code holds it."""
+    organization = connection.tenant
+    external_id = uuid.uuid4().hex
+    order_create(
+        organization=organization,
+        external_id=external_id,
+        customer=None,
+        shop_id=None,
+        currency=organization.currency,
+        total=Decimal("9.80"),
+        lines=[
+            LineInput(
+                sku="BREAD", name="Bread", category="", quantity=Decimal("2"), unit_price=Decimal("4.90")
+            )
+        ],
+    )
+    url = receipt_claim_url(
+        organization=organization,
+        base_url="",
+        external_id=external_id,
+        expires_at=timezone.now() + timedelta(days=1),
+    )
+    return url
 
 
 PAGES = [
@@ -103,6 +134,13 @@ PAGES = [
             gettext("Sign in to %(device)s of %(organization)s?")
             % {"device": "Web shop", "organization": ORGANIZATION_NAME}
         ),
+        signed_in=True,
+    ),
+    Page(
+        "receipt claim",
+        _receipt_claim_path,
+        "h1",
+        lambda: gettext("Add your receipt's points"),
         signed_in=True,
     ),
     Page(

@@ -43,6 +43,19 @@ def test_a_receipt_is_claimed_once_by_a_signed_in_customer(organization, program
         assert (order.customer_id, order.claimed_at is not None) == (customer.pk, True)
 
 
+def test_the_claim_page_gives_the_purchase_the_customers_way(organization, programs, pos):
+    """The day and the total as the page's language writes them (they read "03 gruodis 2026"
+    and "36.25" in Lithuanian before)."""
+    claim = path_of(pos.post("/webhook/orders", order_body()).json()["data"]["claim_url"])
+    client = signed_in(organization, create_customer(organization))
+
+    page = client.get(claim, HTTP_ACCEPT_LANGUAGE="lt")
+
+    assert page.status_code == 200
+    text = " ".join(page.content.decode().split())
+    assert re.search(r"Už \d{4} m\. [a-ząčęėįšųūž]+ \d{1,2} d\. pirkinį \(36,25 EUR\)", text), text
+
+
 def test_a_claim_after_a_partial_return_credits_what_is_left(organization, programs, pos):
     claim = path_of(pos.post("/webhook/orders", order_body()).json()["data"]["claim_url"])
     pos.post(
