@@ -622,7 +622,8 @@ def main() -> int:
         if not args.skip_server:
             from tests.processes import pgbouncer
 
-            with pgbouncer(pool_size=2) as pgbouncer_port:
+            pooler = pgbouncer(pool_size=2) if "pgbouncer" in args.layouts else contextlib.nullcontext()
+            with pooler as pgbouncer_port:
                 for layout in args.layouts:
                     progress(f"one uvicorn process, {layout}")
                     server = start_server(port, platform_host, layout_environment(layout, pgbouncer_port))

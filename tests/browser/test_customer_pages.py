@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from django.db import connection, connections
@@ -20,10 +19,9 @@ from loyalty_platform.customers.login import login_link_create
 from loyalty_platform.customers.services import customer_enroll
 from loyalty_platform.identification.services import qr_login_session_create
 from loyalty_platform.orders.claims import receipt_claim_url
-from loyalty_platform.orders.earning import LineInput
-from loyalty_platform.orders.services import order_create
 from loyalty_platform.programs.services import customer_earn
 from tests.browser.accessibility import axe_violations, horizontal_overflow
+from tests.orders.test_services import create as create_order
 from tests.pos_fixtures import committed_organization
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("committed_db")]
@@ -62,26 +60,13 @@ def _receipt_claim_path(member: Member) -> str:
     """A receipt nobody has claimed yet, its claim link as the receipt's QR code holds it."""
     organization = connection.tenant
     external_id = uuid.uuid4().hex
-    order_create(
-        organization=organization,
-        external_id=external_id,
-        customer=None,
-        shop_id=None,
-        currency=organization.currency,
-        total=Decimal("9.80"),
-        lines=[
-            LineInput(
-                sku="BREAD", name="Bread", category="", quantity=Decimal("2"), unit_price=Decimal("4.90")
-            )
-        ],
-    )
-    url = receipt_claim_url(
+    create_order(organization, None, external_id=external_id)
+    return receipt_claim_url(
         organization=organization,
         base_url="",
         external_id=external_id,
         expires_at=timezone.now() + timedelta(days=1),
     )
-    return url
 
 
 PAGES = [

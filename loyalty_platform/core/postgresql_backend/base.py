@@ -92,7 +92,7 @@ class SearchPathCarryingCursor(Cursor):
             # statements refuse (CREATE DATABASE, CREATE INDEX CONCURRENTLY, VACUUM).
             self._send_search_path()
             return super().execute(query, params, **kwargs)
-        super().execute(_prefixed(_session_set(search_paths), query, params), params, **kwargs)
+        super().execute(_prefixed(search_path_statement(search_paths), query, params), params, **kwargs)
         self.database.search_path_sent(search_paths)
         # The SET's result comes first; the caller reads its own statement's.
         self.nextset()
@@ -119,12 +119,14 @@ class SearchPathCarryingCursor(Cursor):
     def _send_search_path(self) -> None:
         search_paths = self._search_paths_to_send()
         if search_paths is not None:
-            super().execute(_session_set(search_paths))
+            super().execute(search_path_statement(search_paths))
             self.database.search_path_sent(search_paths)
 
 
-def _session_set(search_paths) -> str:
-    return "SET search_path = {};".format(",".join(quote_schema_name(s) for s in search_paths))
+def search_path_statement(search_paths, *, local: bool = False) -> str:
+    """`SET search_path` (for the session, or with local for the transaction), ending in ;."""
+    scope = "LOCAL " if local else ""
+    return f"SET {scope}search_path = {','.join(quote_schema_name(s) for s in search_paths)};"
 
 
 class SchemaIntrospection(DatabaseSchemaIntrospection):
@@ -233,7 +235,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         else:
             # psycopg begins a transaction with this statement (IDLE), or the schema changed.
             self.search_path_in_transaction = search_paths
-        return "SET LOCAL search_path = {};".format(",".join(quote_schema_name(s) for s in search_paths))
+        return search_path_statement(search_paths, local=True)
 
     def _forget_transaction_search_path(self) -> None:
         self.search_path_in_transaction = None
@@ -284,8 +286,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         unprepared statement (bench/many_orgs.py: an earn spread over 20 organizations 1.36x
         one organization's with prepared statements, 1.06x without). So the statements are
         prepared, or kept, only in a schema the connection has stayed in for a few calls."""
-        options = self.settings_dict["OPTIONS"]
-        if "prepare_threshold" in options and options["prepare_threshold"] is None:
+        if self.settings_dict["OPTIONS"].get("prepare_threshold", 0) is None:
             # Nothing is prepared (DATABASE_PREPARED_STATEMENTS=false): binding on the client
             # lets the statement carry a change of search path (SearchPathCarryingCursor).
             return False
