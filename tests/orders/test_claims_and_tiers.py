@@ -15,7 +15,7 @@ from loyalty_platform.tiers.models import CustomerTier, Tier
 from loyalty_platform.tiers.services import tiers_recalculate_all
 from tests.identification.test_qr_sessions import signed_in
 from tests.orders.test_orders_api import BASKET, entries, order_body
-from tests.pos_fixtures import PosClient, create_customer, run_at_once
+from tests.pos_fixtures import PosClient, create_customer, create_programs, run_at_once
 
 
 def path_of(url: str) -> str:
@@ -87,6 +87,25 @@ def test_forged_expired_and_anonymous_claims(organization, programs, pos):
     with time_machine.travel(timezone.now() + timedelta(days=31)):
         assert client.post(claim).status_code == 410
     assert entries(organization, customer) == []
+
+
+def test_a_claim_link_of_one_organization_is_refused_by_another(
+    organization, other_organization, programs, pos, pos_b
+):
+    """Order o-1 exists in both; the link signed with A's key is no claim of B's order."""
+    create_programs(other_organization)
+    claim = path_of(pos.post("/webhook/orders", order_body()).json()["data"]["claim_url"])
+    assert pos_b.post("/webhook/orders", order_body()).status_code == 200
+    customer_b = create_customer(other_organization)
+
+    answer = signed_in(other_organization, customer_b).post(claim)
+
+    assert answer.status_code == 400
+    assert entries(other_organization, customer_b) == []
+    with tenant_context(other_organization):
+        assert Order.objects.get(external_id="o-1").customer_id is None
+    with tenant_context(organization):
+        assert Order.objects.get(external_id="o-1").customer_id is None
 
 
 def tiers(organization):
